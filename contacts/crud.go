@@ -1,0 +1,493 @@
+package contacts
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+const contactColumns = `c.id, c.external_id, c.status, COALESCE(c.name, ''), COALESCE(c.gender, ''), c.locale, c.time_zone,
+  c.birth_calendar, c.birth_year, c.birth_month, c.birth_day, c.lunar_month, c.lunar_day, c.lunar_leap,
+  COALESCE(c.phone, ''), COALESCE(c.email, ''), COALESCE(c.wechat_openid, ''), COALESCE(c.tier, ''),
+  COALESCE(m.code, ''), COALESCE(c.manager_id, 0), c.tags, c.attrs, c.erased_at, c.created_at, c.updated_at`
+
+const contactFrom = ` FROM contacts c LEFT JOIN managers m ON m.id = c.manager_id `
+
+func scanContact(row pgx.Row) (Contact, error) {
+	var c Contact
+	var cal *string
+	var by, bm, bd, lm, ld *int16
+	var leap bool
+	err := row.Scan(&c.ID, &c.ExternalID, &c.Status, &c.Name, &c.Gender, &c.Locale, &c.TimeZone,
+		&cal, &by, &bm, &bd, &lm, &ld, &leap, &c.Phone, &c.Email, &c.WeChatOpenID, &c.Tier,
+		&c.Manager, &c.ManagerID, &c.Tags, &c.Attrs, &c.ErasedAt, &c.CreatedAt, &c.UpdatedAt)
+	if err != nil {
+		return c, notFound(err)
+	}
+	if cal != nil || bm != nil || lm != nil {
+		b := &Birthday{LunarLeap: leap}
+		if cal != nil {
+			b.Calendar = *cal
+		}
+		deref := func(p *int16) int {
+			if p == nil {
+				return 0
+			}
+			return int(*p)
+		}
+		b.Year, b.Month, b.Day, b.LunarMonth, b.LunarDay = deref(by), deref(bm), deref(bd), deref(lm), deref(ld)
+		c.Birthday = b
+	}
+	if c.Tags == nil {
+		c.Tags = []string{}
+	}
+	return c, nil
+}
+
+// Get returns the contact with id.
+func (s *Store) Get(ctx context.Context, id int64) (Contact, error) {
+	return scanContact(s.pool.QueryRow(ctx, `SELECT `+contactColumns+contactFrom+`WHERE c.id = $1`, id))
+}
+
+// GetByExternalID returns the contact with the bank's customer number.
+func (s *Store) GetByExternalID(ctx context.Context, externalID string) (Contact, error) {
+	return scanContact(s.pool.QueryRow(ctx, `SELECT `+contactColumns+contactFrom+`WHERE c.external_id = $1`, externalID))
+}
+
+// build turns an API input into a staged row.
+func (s *Store) build(ctx context.Context, externalID string, in Input) (*stageRow, error) {
+	var lookupErr error
+	b := newRowBuilder(1, func(code string) (int64, bool) {
+		var id int64
+		err := s.pool.QueryRow(ctx, `SELECT id FROM managers WHERE code = $1`, code).Scan(&id)
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			lookupErr = err
+		}
+		return id, err == nil
+	})
+	b.set("external_id", externalID)
+	for field, p := range map[string]*string{
+		"status": in.Status, "name": in.Name, "gender": in.Gender, "locale": in.Locale, "timezone": in.TimeZone,
+		"birthday": in.Birthday, "lunar_birthday": in.LunarBirthday, "birthday_calendar": in.BirthdayCalendar,
+		"phone": in.Phone, "email": in.Email, "wechat_openid": in.WeChatOpenID, "tier": in.Tier, "manager": in.Manager,
+	} {
+		if p != nil {
+			b.set(field, *p)
+		}
+	}
+	if in.Tags != nil {
+		tags := []string{}
+		for _, t := range *in.Tags {
+			if t = fold(t); t != "" {
+				if len(t) > 64 {
+					b.fail("tags", fmt.Errorf("tag too long: %q", t[:64]))
+				}
+				tags = append(tags, t)
+			}
+		}
+		b.row.vals[sTags] = tags
+	}
+	if in.Attrs != nil {
+		js, err := json.Marshal(in.Attrs)
+		switch {
+		case err != nil:
+			b.fail("attrs", err)
+		case len(js) > 64*1024:
+			b.fail("attrs", fmt.Errorf("too large (%d bytes; at most 65536)", len(js)))
+		default:
+			b.row.vals[sAttrs] = js
+		}
+	}
+	var clear []string
+	for _, f := range in.Clear {
+		col, ok := clearable[f]
+		switch {
+		case !ok:
+			b.fail("clear", fmt.Errorf("%q cannot be cleared (clearable: name, gender, phone, email, wechat_openid, tier, manager, birthday)", f))
+		case col == "birthday":
+			clear = append(clear, "birth_calendar", "birth_year", "birth_month", "birth_day", "lunar_month", "lunar_day")
+		default:
+			clear = append(clear, col)
+		}
+	}
+	if clear != nil {
+		b.row.vals[sClear] = clear
+	}
+	for ch, v := range in.Consents {
+		if !ValidChannel(ch) {
+			b.fail("consents", fmt.Errorf("unknown channel %q (sms, email, wechat)", ch))
+			continue
+		}
+		b.row.vals[map[string]int{"sms": sConsentSMS, "email": sConsentEmail, "wechat": sConsentWeChat}[ch]] = v
+	}
+	row, errs := b.finish()
+	if lookupErr != nil {
+		return nil, lookupErr
+	}
+	if errs != nil {
+		return nil, &ValidationError{Fields: errs}
+	}
+	return row, nil
+}
+
+// Create adds a contact. ErrConflict when the external id exists.
+func (s *Store) Create(ctx context.Context, actor string, in Input) (Contact, error) {
+	if in.ExternalID == nil {
+		return Contact{}, &ValidationError{Fields: []FieldError{{Field: "external_id", Message: "is required"}}}
+	}
+	row, err := s.build(ctx, *in.ExternalID, in)
+	if err != nil {
+		return Contact{}, err
+	}
+	var id int64
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var exists bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM contacts WHERE external_id = $1)`, row.vals[sExternalID]).Scan(&exists); err != nil {
+			return err
+		}
+		if exists {
+			return fmt.Errorf("a contact with external_id %q exists: %w", row.vals[sExternalID], ErrConflict)
+		}
+		outs, _, err := mergeStaged(ctx, tx, []*stageRow{row}, s.cfg.Now(), actor, "api", nil)
+		if err != nil {
+			return dbValidation(err)
+		}
+		if len(outs) != 1 {
+			return fmt.Errorf("create contact: merge returned %d rows", len(outs))
+		}
+		id = outs[0].id
+		return nil
+	})
+	if err != nil {
+		var pe *pgconn.PgError
+		if errors.As(err, &pe) && pe.Code == "23505" {
+			return Contact{}, fmt.Errorf("a contact with external_id %q exists: %w", row.vals[sExternalID], ErrConflict)
+		}
+		return Contact{}, err
+	}
+	return s.Get(ctx, id)
+}
+
+// Update changes a contact; fields left nil keep their values. It appends a
+// timeline event naming what changed (nothing when nothing did).
+func (s *Store) Update(ctx context.Context, actor string, id int64, in Input) (Contact, error) {
+	cur, err := s.Get(ctx, id)
+	if err != nil {
+		return Contact{}, err
+	}
+	if cur.ErasedAt != nil {
+		return Contact{}, ErrErased
+	}
+	if in.ExternalID != nil && fold(*in.ExternalID) != cur.ExternalID {
+		return Contact{}, &ValidationError{Fields: []FieldError{{Field: "external_id", Message: "cannot be changed"}}}
+	}
+	row, err := s.build(ctx, cur.ExternalID, in)
+	if err != nil {
+		return Contact{}, err
+	}
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		_, _, err := mergeStaged(ctx, tx, []*stageRow{row}, s.cfg.Now(), actor, "api", nil)
+		return dbValidation(err)
+	})
+	if err != nil {
+		return Contact{}, err
+	}
+	return s.Get(ctx, id)
+}
+
+// dbValidation turns a check-constraint refusal into a ValidationError.
+func dbValidation(err error) error {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && (pe.Code == "23514" || pe.Code == "23502") {
+		return &ValidationError{Fields: []FieldError{{Field: pe.ColumnName, Message: "refused: " + pe.Message}}}
+	}
+	return err
+}
+
+// Erase removes a contact's personal data (name, phone, email, openid, birthday,
+// attrs, tags) and keeps a tombstone: the row with its external id and an
+// erased event. Erasing twice is harmless.
+func (s *Store) Erase(ctx context.Context, actor string, id int64) error {
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE contacts SET name = NULL, phone = NULL, email = NULL, wechat_openid = NULL,
+			birth_calendar = NULL, birth_year = NULL, birth_month = NULL, birth_day = NULL, lunar_month = NULL, lunar_day = NULL,
+			lunar_leap = false, attrs = '{}', tags = '{}', gender = NULL, erased_at = $2, updated_at = $2
+			WHERE id = $1 AND erased_at IS NULL`, id, s.cfg.Now())
+		if err != nil {
+			return fmt.Errorf("erase contact %d: %w", id, err)
+		}
+		if tag.RowsAffected() == 0 {
+			var exists bool
+			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM contacts WHERE id = $1)`, id).Scan(&exists); err != nil {
+				return err
+			}
+			if !exists {
+				return ErrNotFound
+			}
+			return nil
+		}
+		return AppendEvents(ctx, tx, []Event{{ContactID: id, At: s.cfg.Now(), Kind: EventErased, Actor: actor, Summary: "personal data erased"}})
+	})
+}
+
+// Execer is what AppendEvents needs: a pool, a connection or a transaction.
+type Execer interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	CopyFrom(ctx context.Context, table pgx.Identifier, cols []string, src pgx.CopyFromSource) (int64, error)
+}
+
+// AppendEvents adds events to timelines (COPY for many). Data must hold no raw
+// personal data. Other packages call it in their own transactions.
+func AppendEvents(ctx context.Context, q Execer, events []Event) error {
+	if len(events) == 0 {
+		return nil
+	}
+	cols := []string{"contact_id", "at", "kind", "actor", "summary", "data"}
+	if len(events) < 8 {
+		for _, e := range events {
+			data := e.Data
+			if data == nil {
+				data = json.RawMessage(`{}`)
+			}
+			if _, err := q.Exec(ctx, `INSERT INTO contact_events (contact_id, at, kind, actor, summary, data) VALUES ($1, $2, $3, $4, $5, $6)`,
+				e.ContactID, e.At, e.Kind, e.Actor, e.Summary, []byte(data)); err != nil {
+				return fmt.Errorf("append %s event: %w", e.Kind, err)
+			}
+		}
+		return nil
+	}
+	_, err := q.CopyFrom(ctx, pgx.Identifier{"contact_events"}, cols, pgx.CopyFromSlice(len(events), func(i int) ([]any, error) {
+		e := events[i]
+		data := e.Data
+		if data == nil {
+			data = json.RawMessage(`{}`)
+		}
+		return []any{e.ContactID, e.At, e.Kind, e.Actor, e.Summary, []byte(data)}, nil
+	}))
+	if err != nil {
+		return fmt.Errorf("append %d events: %w", len(events), err)
+	}
+	return nil
+}
+
+// ListFilter selects contacts. Empty fields do not filter.
+type ListFilter struct {
+	Tier    string
+	Manager string // manager code
+	Tag     string
+	Status  string
+	After   int64 // cursor: list contacts with id > After
+	Limit   int   // default 50, at most 500
+}
+
+// Page is a page of results and the cursor of the next page ("" at the end).
+type Page[T any] struct {
+	Items []T    `json:"items"`
+	Next  string `json:"next,omitempty"`
+}
+
+// List lists contacts in id order, filtered, with cursor paging.
+func (s *Store) List(ctx context.Context, f ListFilter) (Page[Contact], error) {
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 50
+	}
+	limit = min(limit, 500)
+	rows, err := s.pool.Query(ctx, `SELECT `+contactColumns+contactFrom+`
+		WHERE c.id > $1 AND ($2 = '' OR c.tier = $2) AND ($3 = '' OR m.code = $3)
+		  AND ($4 = '' OR c.tags @> ARRAY[$4]) AND ($5 = '' OR c.status = $5)
+		ORDER BY c.id LIMIT $6`, f.After, f.Tier, f.Manager, f.Tag, f.Status, limit+1)
+	if err != nil {
+		return Page[Contact]{}, fmt.Errorf("list contacts: %w", err)
+	}
+	defer rows.Close()
+	p := Page[Contact]{Items: []Contact{}}
+	for rows.Next() {
+		c, err := scanContact(rows)
+		if err != nil {
+			return p, err
+		}
+		p.Items = append(p.Items, c)
+	}
+	if err := rows.Err(); err != nil {
+		return p, err
+	}
+	if len(p.Items) > limit {
+		p.Items = p.Items[:limit]
+		p.Next = strconv.FormatInt(p.Items[limit-1].ID, 10)
+	}
+	return p, nil
+}
+
+// TimelineFilter selects events of one contact.
+type TimelineFilter struct {
+	Kind   string // an exact kind ("consent.changed") or a prefix ending in "." ("message.")
+	Cursor string // from a previous page's Next
+	Limit  int    // default 50, at most 500
+}
+
+// ErrBadCursor is returned for a cursor that no page produced.
+var ErrBadCursor = errors.New("bad cursor")
+
+func encodeCursor(at time.Time, id int64) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(at.UnixMicro(), 10) + "." + strconv.FormatInt(id, 10)))
+}
+
+func decodeCursor(c string) (time.Time, int64, error) {
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil {
+		return time.Time{}, 0, ErrBadCursor
+	}
+	a, bID, ok := strings.Cut(string(b), ".")
+	us, err1 := strconv.ParseInt(a, 10, 64)
+	id, err2 := strconv.ParseInt(bID, 10, 64)
+	if !ok || err1 != nil || err2 != nil {
+		return time.Time{}, 0, ErrBadCursor
+	}
+	return time.UnixMicro(us), id, nil
+}
+
+// Timeline lists a contact's events, newest first, with cursor paging.
+func (s *Store) Timeline(ctx context.Context, contactID int64, f TimelineFilter) (Page[Event], error) {
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 50
+	}
+	limit = min(limit, 500)
+	var exists bool
+	if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM contacts WHERE id = $1)`, contactID).Scan(&exists); err != nil {
+		return Page[Event]{}, err
+	}
+	if !exists {
+		return Page[Event]{}, ErrNotFound
+	}
+	at, id := time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC), int64(1<<62)
+	if f.Cursor != "" {
+		var err error
+		if at, id, err = decodeCursor(f.Cursor); err != nil {
+			return Page[Event]{}, err
+		}
+	}
+	kind, prefix := f.Kind, ""
+	if strings.HasSuffix(kind, ".") {
+		kind, prefix = "", strings.ReplaceAll(strings.ReplaceAll(f.Kind, `\`, `\\`), "%", `\%`)+"%"
+	}
+	rows, err := s.pool.Query(ctx, `SELECT id, contact_id, at, kind, actor, summary, data FROM contact_events
+		WHERE contact_id = $1 AND (at, id) < ($2, $3) AND ($4 = '' OR kind = $4) AND ($5 = '' OR kind LIKE $5)
+		ORDER BY at DESC, id DESC LIMIT $6`, contactID, at, id, kind, prefix, limit+1)
+	if err != nil {
+		return Page[Event]{}, fmt.Errorf("timeline of contact %d: %w", contactID, err)
+	}
+	defer rows.Close()
+	p := Page[Event]{Items: []Event{}}
+	for rows.Next() {
+		var e Event
+		if err := rows.Scan(&e.ID, &e.ContactID, &e.At, &e.Kind, &e.Actor, &e.Summary, &e.Data); err != nil {
+			return p, err
+		}
+		p.Items = append(p.Items, e)
+	}
+	if err := rows.Err(); err != nil {
+		return p, err
+	}
+	if len(p.Items) > limit {
+		p.Items = p.Items[:limit]
+		last := p.Items[limit-1]
+		p.Next = encodeCursor(last.At, last.ID)
+	}
+	return p, nil
+}
+
+// Consents lists a contact's consent statements.
+func (s *Store) Consents(ctx context.Context, contactID int64) ([]Consent, error) {
+	if _, err := s.Get(ctx, contactID); err != nil {
+		return nil, err
+	}
+	rows, err := s.pool.Query(ctx, `SELECT channel, purpose, granted, source, at FROM consents WHERE contact_id = $1 ORDER BY channel, purpose`, contactID)
+	if err != nil {
+		return nil, fmt.Errorf("consents of contact %d: %w", contactID, err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Consent, error) {
+		var c Consent
+		err := r.Scan(&c.Channel, &c.Purpose, &c.Granted, &c.Source, &c.At)
+		return c, err
+	})
+}
+
+// ConsentChange is one consent statement to record.
+type ConsentChange struct {
+	Channel string `json:"channel"`
+	Purpose string `json:"purpose"`
+	Granted bool   `json:"granted"`
+	Source  string `json:"source"` // api, sms_reply, unsubscribe_link, wechat_unfollow, ...
+	Reason  string `json:"reason,omitempty"`
+}
+
+// SetConsent records a consent statement and appends a timeline event when it
+// changes the state. It returns whether it did.
+func (s *Store) SetConsent(ctx context.Context, q pgx.Tx, actor string, contactID int64, ch ConsentChange) (bool, error) {
+	var errs []FieldError
+	if !ValidChannel(ch.Channel) {
+		errs = append(errs, FieldError{Field: "channel", Message: fmt.Sprintf("unknown channel %q (sms, email, wechat)", ch.Channel)})
+	}
+	if !ValidPurpose(ch.Purpose) {
+		errs = append(errs, FieldError{Field: "purpose", Message: fmt.Sprintf("unknown purpose %q (service, marketing)", ch.Purpose)})
+	}
+	if ch.Source == "" || ch.Source == "import" || len(ch.Source) > 64 {
+		errs = append(errs, FieldError{Field: "source", Message: "a source (api, sms_reply, unsubscribe_link, ...) is required"})
+	}
+	if len(ch.Reason) > 500 {
+		errs = append(errs, FieldError{Field: "reason", Message: "too long (at most 500 bytes)"})
+	}
+	if errs != nil {
+		return false, &ValidationError{Fields: errs}
+	}
+	run := func(tx pgx.Tx) (bool, error) {
+		var erased *time.Time
+		if err := tx.QueryRow(ctx, `SELECT erased_at FROM contacts WHERE id = $1 FOR UPDATE`, contactID).Scan(&erased); err != nil {
+			return false, notFound(err)
+		}
+		if erased != nil {
+			return false, ErrErased
+		}
+		var prev *bool
+		err := tx.QueryRow(ctx, `SELECT granted FROM consents WHERE contact_id = $1 AND channel = $2 AND purpose = $3`, contactID, ch.Channel, ch.Purpose).Scan(&prev)
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return false, err
+		}
+		now := s.cfg.Now()
+		if _, err := tx.Exec(ctx, `INSERT INTO consents (contact_id, channel, purpose, granted, source, at) VALUES ($1, $2, $3, $4, $5, $6)
+			ON CONFLICT (contact_id, channel, purpose) DO UPDATE SET granted = EXCLUDED.granted, source = EXCLUDED.source, at = EXCLUDED.at`,
+			contactID, ch.Channel, ch.Purpose, ch.Granted, ch.Source, now); err != nil {
+			return false, err
+		}
+		if prev != nil && *prev == ch.Granted {
+			return false, nil
+		}
+		verb := "revoked"
+		if ch.Granted {
+			verb = "granted"
+		}
+		data, _ := json.Marshal(map[string]any{"channel": ch.Channel, "purpose": ch.Purpose, "granted": ch.Granted, "source": ch.Source, "previous": prev, "reason": ch.Reason})
+		return true, AppendEvents(ctx, tx, []Event{{ContactID: contactID, At: now, Kind: EventConsentChanged, Actor: actor,
+			Summary: fmt.Sprintf("%s consent %s for %s by %s", ch.Purpose, verb, ch.Channel, ch.Source), Data: data}})
+	}
+	if q != nil {
+		return run(q)
+	}
+	var changed bool
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var err error
+		changed, err = run(tx)
+		return err
+	})
+	return changed, err
+}

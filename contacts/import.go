@@ -1,0 +1,347 @@
+package contacts
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// ImportOptions describe one import run.
+type ImportOptions struct {
+	// Actor is who imports ("cli:root", "api:<login>"); it appears in the timeline.
+	Actor string
+	// SourceName is the file's name, for the record.
+	SourceName string
+	// Progress, when set, is called after each chunk with the rows read so far and
+	// the bytes of the file consumed.
+	Progress func(rows int, bytes int64)
+}
+
+// RowError is a problem with one row: its line in the file (the header is line 1),
+// the column as written in the header, and the reason.
+type RowError struct {
+	Line    int    `json:"line"`
+	Column  string `json:"column,omitempty"`
+	Field   string `json:"field,omitempty"`
+	Message string `json:"message"`
+}
+
+// ImportReport sums up an import. Its JSON form is stable: fields are added, never
+// renamed.
+type ImportReport struct {
+	ImportID        int64      `json:"import_id"`
+	Encoding        string     `json:"encoding"`
+	Rows            int        `json:"rows"`
+	Inserted        int        `json:"inserted"`
+	Updated         int        `json:"updated"`
+	Unchanged       int        `json:"unchanged"`
+	Failed          int        `json:"failed"`
+	Errors          []RowError `json:"errors"`
+	Warnings        []RowError `json:"warnings"`
+	ErrorsTruncated bool       `json:"errors_truncated,omitempty"`
+}
+
+// ErrUnreadable wraps failures to read a file at all (no header, a broken
+// encoding): the import did nothing.
+var ErrUnreadable = errors.New("file could not be read")
+
+type countingReader struct {
+	r io.Reader
+	n atomic.Int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+type chunk struct {
+	rows []*stageRow
+	read int // data rows read so far, good or bad
+}
+
+// ImportContacts reads a CSV file of contacts and upserts them by external id. Bad
+// rows are reported and skipped; good rows are kept. It returns an error wrapping
+// ErrUnreadable when the file could not be read at all.
+func (s *Store) ImportContacts(ctx context.Context, r io.Reader, opts ImportOptions) (*ImportReport, error) {
+	if opts.Actor == "" {
+		opts.Actor = "system"
+	}
+	cr := &countingReader{r: r}
+	text, enc, err := decode(cr)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrUnreadable, err)
+	}
+	rows := newCSVRows(text)
+	var h header
+	for {
+		rec, line, err := rows.next()
+		if errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("%w: the file is empty (no header row)", ErrUnreadable)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%w: header (line %d): %w", ErrUnreadable, line, err)
+		}
+		if blank(rec) {
+			continue
+		}
+		if h, err = parseHeader(rec, contactHeaders, "external_id", true); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrUnreadable, err)
+		}
+		break
+	}
+
+	managers, err := s.managerCodes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rep := &ImportReport{Encoding: enc, Errors: []RowError{}, Warnings: []RowError{}}
+	if err := s.pool.QueryRow(ctx, `INSERT INTO imports (kind, source_name, actor, encoding, started_at) VALUES ('contacts', $1, $2, $3, $4) RETURNING id`,
+		opts.SourceName, opts.Actor, enc, s.cfg.Now()).Scan(&rep.ImportID); err != nil {
+		return nil, fmt.Errorf("record import: %w", err)
+	}
+
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("import: %w", err)
+	}
+	defer conn.Release()
+
+	// The parser runs beside the database work: while one chunk merges, the next is
+	// parsed.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	chunks := make(chan chunk, 1)
+	var (
+		mu        sync.Mutex
+		rowErrs   []RowError
+		failed    int
+		parseErr  error
+		readRows  int
+		wg        sync.WaitGroup
+		listedCap = s.cfg.MaxListedErrors
+	)
+	addErr := func(e RowError) {
+		mu.Lock()
+		defer mu.Unlock()
+		if len(rowErrs) < listedCap {
+			rowErrs = append(rowErrs, e)
+		} else {
+			rep.ErrorsTruncated = true
+		}
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		defer close(chunks)
+		seen := map[string]int{}
+		cur := make([]*stageRow, 0, s.cfg.ImportChunk)
+		for {
+			rec, line, err := rows.next()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				if line == 0 { // not a CSV syntax error: the reader itself failed
+					parseErr = err
+					return
+				}
+				readRows++
+				failed++
+				addErr(RowError{Line: line, Message: "malformed CSV: " + err.Error()})
+				continue
+			}
+			if blank(rec) {
+				continue
+			}
+			readRows++
+			if len(rec) != len(h.fields) {
+				failed++
+				addErr(RowError{Line: line, Message: fmt.Sprintf("row has %d fields, the header has %d", len(rec), len(h.fields))})
+				continue
+			}
+			b := newRowBuilder(line, managers)
+			for i, v := range rec {
+				if f := h.fields[i]; f != "" {
+					b.set(f, v)
+				} else {
+					b.attr(h.names[i], v)
+				}
+			}
+			if id, ok := b.row.vals[sExternalID].(string); ok {
+				if first, dup := seen[id]; dup {
+					b.fail("external_id", fmt.Errorf("external_id %q already appears on line %d", id, first))
+				} else {
+					seen[id] = line
+				}
+			}
+			row, errs := b.finish()
+			if errs != nil {
+				failed++
+				for _, fe := range errs {
+					addErr(RowError{Line: line, Column: columnName(h, fe.Field), Field: fe.Field, Message: fe.Message})
+				}
+				continue
+			}
+			cur = append(cur, row)
+			if len(cur) == cap(cur) {
+				select {
+				case chunks <- chunk{rows: cur, read: readRows}:
+				case <-ctx.Done():
+					return
+				}
+				cur = make([]*stageRow, 0, s.cfg.ImportChunk)
+			}
+		}
+		if len(cur) > 0 {
+			select {
+			case chunks <- chunk{rows: cur, read: readRows}:
+			case <-ctx.Done():
+			}
+		}
+	}()
+
+	var dbErr error
+	var valid int
+	for c := range chunks {
+		if dbErr != nil {
+			continue // drain
+		}
+		valid += len(c.rows)
+		res, err := s.mergeChunk(ctx, conn, c.rows, opts.Actor, rep.ImportID)
+		if err != nil {
+			dbErr = err
+			cancel()
+			continue
+		}
+		rep.Inserted += res.inserted
+		rep.Updated += res.updated
+		for _, e := range res.errs {
+			failed++
+			valid--
+			addErr(e)
+		}
+		rep.Warnings = append(rep.Warnings, res.warnings...)
+		if opts.Progress != nil {
+			opts.Progress(c.read, cr.n.Load())
+		}
+	}
+	wg.Wait()
+	if dbErr != nil {
+		return nil, fmt.Errorf("import contacts: %w", dbErr)
+	}
+	if parseErr != nil {
+		return nil, fmt.Errorf("%w: %w", ErrUnreadable, parseErr)
+	}
+	rep.Rows = readRows
+	rep.Failed = failed
+	rep.Unchanged = valid - rep.Inserted - rep.Updated
+	sortRowErrors(rowErrs)
+	rep.Errors = append(rep.Errors, rowErrs...)
+	if _, err := s.pool.Exec(context.WithoutCancel(ctx), `UPDATE imports SET rows = $2, inserted = $3, updated = $4, unchanged = $5, failed = $6, finished_at = $7 WHERE id = $1`,
+		rep.ImportID, rep.Rows, rep.Inserted, rep.Updated, rep.Unchanged, rep.Failed, s.cfg.Now()); err != nil {
+		return rep, fmt.Errorf("record import: %w", err)
+	}
+	if opts.Progress != nil {
+		opts.Progress(readRows, cr.n.Load())
+	}
+	return rep, nil
+}
+
+func columnName(h header, field string) string {
+	for i, f := range h.fields {
+		if f == field {
+			return h.names[i]
+		}
+	}
+	return field // an attrs column is named by itself
+}
+
+type chunkResult struct {
+	inserted, updated int
+	errs              []RowError
+	warnings          []RowError
+}
+
+// mergeChunk merges one chunk in a transaction. When the database refuses the
+// chunk as a whole (a constraint a row breaks in combination with what is stored),
+// it merges the rows one by one so only the bad row is lost.
+func (s *Store) mergeChunk(ctx context.Context, conn *pgxpool.Conn, rows []*stageRow, actor string, importID int64) (chunkResult, error) {
+	res, err := s.mergeTx(ctx, conn, rows, actor, importID)
+	if err == nil || !isIntegrity(err) {
+		return res, err
+	}
+	var total chunkResult
+	for _, row := range rows {
+		one, err := s.mergeTx(ctx, conn, []*stageRow{row}, actor, importID)
+		if err != nil {
+			if !isIntegrity(err) {
+				return total, err
+			}
+			total.errs = append(total.errs, RowError{Line: int(row.vals[sLine].(int32)), Message: "refused by the database: " + err.Error()})
+			continue
+		}
+		total.inserted += one.inserted
+		total.updated += one.updated
+		total.errs = append(total.errs, one.errs...)
+		total.warnings = append(total.warnings, one.warnings...)
+	}
+	return total, nil
+}
+
+func (s *Store) mergeTx(ctx context.Context, conn *pgxpool.Conn, rows []*stageRow, actor string, importID int64) (chunkResult, error) {
+	var res chunkResult
+	err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, importLockKey); err != nil {
+			return err
+		}
+		outs, cons, err := mergeStaged(ctx, tx, rows, s.cfg.Now(), actor, "import", &importID)
+		if err != nil {
+			return err
+		}
+		res = tally(outs, cons)
+		return nil
+	})
+	return res, err
+}
+
+// tally turns merge outcomes into counts: a row counts once, as inserted, updated
+// (its contact or a consent changed) or, when untouched, unchanged.
+func tally(outs []mergeOutcome, cons []consentOutcome) chunkResult {
+	var res chunkResult
+	state := map[int]string{}
+	for _, o := range outs {
+		state[o.line] = o.outcome
+		switch o.outcome {
+		case "erased":
+			res.errs = append(res.errs, RowError{Line: o.line, Column: "", Field: "external_id", Message: "this contact was erased; it cannot be imported again"})
+		}
+	}
+	for _, c := range cons {
+		if c.blocked {
+			res.warnings = append(res.warnings, RowError{Line: c.line, Field: "consent_" + c.channel,
+				Message: fmt.Sprintf("marketing consent for %s was revoked by the customer (%s) after the file's consent; the revocation stands", c.channel, c.curSource)})
+			continue
+		}
+		if _, ok := state[c.line]; !ok {
+			state[c.line] = "updated"
+		}
+	}
+	for _, st := range state {
+		switch st {
+		case "inserted":
+			res.inserted++
+		case "updated":
+			res.updated++
+		}
+	}
+	sortRowErrors(res.warnings)
+	return res
+}

@@ -1,0 +1,366 @@
+package contacts
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Manager is a customer manager (客户经理). Lead is the code of the team lead.
+type Manager struct {
+	ID          int64     `json:"id"`
+	Code        string    `json:"code"`
+	Name        string    `json:"name"`
+	Email       string    `json:"email,omitempty"`
+	WeComUserID string    `json:"wecom_userid,omitempty"`
+	Team        string    `json:"team,omitempty"`
+	Lead        string    `json:"lead,omitempty"`
+	TimeZone    string    `json:"timezone"`
+	Active      bool      `json:"active"`
+	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
+}
+
+// ManagerInput creates or changes a manager; nil keeps the stored value.
+type ManagerInput struct {
+	Code        *string `json:"code,omitempty"`
+	Name        *string `json:"name,omitempty"`
+	Email       *string `json:"email,omitempty"`
+	WeComUserID *string `json:"wecom_userid,omitempty"`
+	Team        *string `json:"team,omitempty"`
+	Lead        *string `json:"lead,omitempty"`
+	TimeZone    *string `json:"timezone,omitempty"`
+	Active      *bool   `json:"active,omitempty"`
+}
+
+type managerRow struct {
+	line                               int
+	code                               string
+	name, email, wecom, team, lead, tz *string
+	active                             *bool
+}
+
+const managerColumns = `id, code, name, COALESCE(email, ''), COALESCE(wecom_userid, ''), COALESCE(team, ''), COALESCE(lead_code, ''), time_zone, active, created_at, updated_at`
+
+func scanManager(row pgx.Row) (Manager, error) {
+	var m Manager
+	err := row.Scan(&m.ID, &m.Code, &m.Name, &m.Email, &m.WeComUserID, &m.Team, &m.Lead, &m.TimeZone, &m.Active, &m.CreatedAt, &m.UpdatedAt)
+	return m, notFound(err)
+}
+
+// GetManager returns the manager with code.
+func (s *Store) GetManager(ctx context.Context, code string) (Manager, error) {
+	return scanManager(s.pool.QueryRow(ctx, `SELECT `+managerColumns+` FROM managers WHERE code = $1`, code))
+}
+
+// ListManagers lists managers by code, optionally of one team.
+func (s *Store) ListManagers(ctx context.Context, team string) ([]Manager, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+managerColumns+` FROM managers WHERE ($1 = '' OR team = $1) ORDER BY code`, team)
+	if err != nil {
+		return nil, fmt.Errorf("list managers: %w", err)
+	}
+	out := []Manager{}
+	for rows.Next() {
+		m, err := scanManager(rows)
+		if err != nil {
+			rows.Close()
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+func (s *Store) managerCodes(ctx context.Context) (func(string) (int64, bool), error) {
+	rows, err := s.pool.Query(ctx, `SELECT code, id FROM managers`)
+	if err != nil {
+		return nil, fmt.Errorf("load manager codes: %w", err)
+	}
+	codes := map[string]int64{}
+	for rows.Next() {
+		var c string
+		var id int64
+		if err := rows.Scan(&c, &id); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		codes[c] = id
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return func(code string) (int64, bool) { id, ok := codes[code]; return id, ok }, nil
+}
+
+// buildManager checks one manager's values.
+func buildManager(line int, in ManagerInput) (managerRow, []FieldError) {
+	var errs []FieldError
+	r := managerRow{line: line, active: in.Active}
+	str := func(field string, p *string, parse func(string) (string, error)) *string {
+		if p == nil {
+			return nil
+		}
+		v := fold(*p)
+		if parse != nil {
+			var err error
+			if v, err = parse(v); err != nil {
+				errs = append(errs, fieldErr(field, err))
+				return nil
+			}
+		}
+		if len(v) > MaxCellLength {
+			errs = append(errs, fieldErr(field, errorf("too long (%d bytes; at most %d)", len(v), MaxCellLength)))
+			return nil
+		}
+		if v == "" {
+			return nil
+		}
+		return &v
+	}
+	if c := str("code", in.Code, nil); c == nil {
+		errs = append(errs, FieldError{Field: "code", Message: "is required"})
+	} else if len(*c) > 64 {
+		errs = append(errs, FieldError{Field: "code", Message: "too long (at most 64 bytes)"})
+	} else {
+		r.code = *c
+	}
+	r.name = str("name", in.Name, nil)
+	r.email = str("email", in.Email, ParseEmail)
+	r.wecom = str("wecom_userid", in.WeComUserID, nil)
+	r.team = str("team", in.Team, nil)
+	r.lead = str("lead", in.Lead, nil)
+	r.tz = str("timezone", in.TimeZone, ParseTimeZone)
+	if r.lead != nil && *r.lead == r.code && r.code != "" {
+		r.lead = &r.code // a lead leads themselves: allowed
+	}
+	return r, errs
+}
+
+const upsertManagerSQL = `INSERT INTO managers AS m (code, name, email, wecom_userid, team, lead_code, time_zone, active, created_at, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, COALESCE($7, 'Asia/Shanghai'), COALESCE($8, true), $9, $9)
+ON CONFLICT (code) DO UPDATE SET
+  name = COALESCE(EXCLUDED.name, m.name), email = COALESCE($3, m.email), wecom_userid = COALESCE($4, m.wecom_userid),
+  team = COALESCE($5, m.team), lead_code = COALESCE($6, m.lead_code), time_zone = COALESCE($7, m.time_zone),
+  active = COALESCE($8, m.active), updated_at = $9
+WHERE (m.name, m.email, m.wecom_userid, m.team, m.lead_code, m.time_zone, m.active) IS DISTINCT FROM
+      (COALESCE(EXCLUDED.name, m.name), COALESCE($3, m.email), COALESCE($4, m.wecom_userid), COALESCE($5, m.team),
+       COALESCE($6, m.lead_code), COALESCE($7, m.time_zone), COALESCE($8, m.active))
+RETURNING (xmax = 0) AS inserted`
+
+// upsertManagers writes rows in tx; it returns per row "inserted", "updated" or "unchanged".
+func upsertManagers(ctx context.Context, tx pgx.Tx, rows []managerRow, at time.Time) ([]string, error) {
+	b := &pgx.Batch{}
+	for _, r := range rows {
+		b.Queue(upsertManagerSQL, r.code, r.name, r.email, r.wecom, r.team, r.lead, r.tz, r.active, at)
+	}
+	br := tx.SendBatch(ctx, b)
+	defer br.Close()
+	out := make([]string, len(rows))
+	for i := range rows {
+		var inserted bool
+		err := br.QueryRow().Scan(&inserted)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			out[i] = "unchanged"
+		case err != nil:
+			return nil, fmt.Errorf("upsert manager %q: %w", rows[i].code, err)
+		case inserted:
+			out[i] = "inserted"
+		default:
+			out[i] = "updated"
+		}
+	}
+	return out, br.Close()
+}
+
+// SaveManager creates or updates one manager. Lead must name an existing manager.
+func (s *Store) SaveManager(ctx context.Context, in ManagerInput, create bool) (Manager, error) {
+	r, errs := buildManager(0, in)
+	if len(errs) > 0 {
+		return Manager{}, &ValidationError{Fields: errs}
+	}
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var exists bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM managers WHERE code = $1)`, r.code).Scan(&exists); err != nil {
+			return err
+		}
+		if create && exists {
+			return fmt.Errorf("manager %q already exists: %w", r.code, ErrConflict)
+		}
+		if !create && !exists {
+			return ErrNotFound
+		}
+		if !exists && r.name == nil {
+			return &ValidationError{Fields: []FieldError{{Field: "name", Message: "is required for a new manager"}}}
+		}
+		if r.lead != nil && *r.lead != r.code {
+			var ok bool
+			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM managers WHERE code = $1)`, *r.lead).Scan(&ok); err != nil {
+				return err
+			}
+			if !ok {
+				return &ValidationError{Fields: []FieldError{{Field: "lead", Message: fmt.Sprintf("no manager has code %q", *r.lead)}}}
+			}
+		}
+		_, err := upsertManagers(ctx, tx, []managerRow{r}, s.cfg.Now())
+		return err
+	})
+	if err != nil {
+		return Manager{}, err
+	}
+	return s.GetManager(ctx, r.code)
+}
+
+// ImportManagers reads a CSV file of managers (code/工号, name/姓名, email/邮箱,
+// wecom_userid/企业微信账号, team/团队, lead/组长, timezone/时区) and upserts them by
+// code, with the same report and rules as ImportContacts. A lead must be a manager
+// in the file or already stored.
+func (s *Store) ImportManagers(ctx context.Context, r io.Reader, opts ImportOptions) (*ImportReport, error) {
+	if opts.Actor == "" {
+		opts.Actor = "system"
+	}
+	cr := &countingReader{r: r}
+	text, enc, err := decode(cr)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrUnreadable, err)
+	}
+	rows := newCSVRows(text)
+	var h header
+	for {
+		rec, line, err := rows.next()
+		if errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("%w: the file is empty (no header row)", ErrUnreadable)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%w: header (line %d): %w", ErrUnreadable, line, err)
+		}
+		if blank(rec) {
+			continue
+		}
+		if h, err = parseHeader(rec, managerHeaders, "code", false); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrUnreadable, err)
+		}
+		break
+	}
+	rep := &ImportReport{Encoding: enc, Errors: []RowError{}, Warnings: []RowError{}}
+	existing, err := s.managerCodes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var good []managerRow
+	seen := map[string]int{}
+	fail := func(line int, field, msg string) {
+		rep.Errors = append(rep.Errors, RowError{Line: line, Column: columnName(h, field), Field: field, Message: msg})
+	}
+	for {
+		rec, line, err := rows.next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			if line == 0 {
+				return nil, fmt.Errorf("%w: %w", ErrUnreadable, err)
+			}
+			rep.Rows++
+			rep.Failed++
+			rep.Errors = append(rep.Errors, RowError{Line: line, Message: "malformed CSV: " + err.Error()})
+			continue
+		}
+		if blank(rec) {
+			continue
+		}
+		rep.Rows++
+		if len(rec) != len(h.fields) {
+			rep.Failed++
+			rep.Errors = append(rep.Errors, RowError{Line: line, Message: fmt.Sprintf("row has %d fields, the header has %d", len(rec), len(h.fields))})
+			continue
+		}
+		var in ManagerInput
+		for i, v := range rec {
+			v := v
+			switch h.fields[i] {
+			case "code":
+				in.Code = &v
+			case "name":
+				in.Name = &v
+			case "email":
+				in.Email = &v
+			case "wecom_userid":
+				in.WeComUserID = &v
+			case "team":
+				in.Team = &v
+			case "lead":
+				in.Lead = &v
+			case "timezone":
+				in.TimeZone = &v
+			}
+		}
+		mr, errs := buildManager(line, in)
+		if mr.code != "" {
+			if first, dup := seen[mr.code]; dup {
+				errs = append(errs, FieldError{Field: "code", Message: fmt.Sprintf("code %q already appears on line %d", mr.code, first)})
+			}
+		}
+		if _, ok := existing(mr.code); !ok && mr.code != "" && mr.name == nil {
+			errs = append(errs, FieldError{Field: "name", Message: "is required for a new manager"})
+		}
+		if len(errs) > 0 {
+			rep.Failed++
+			for _, e := range errs {
+				fail(line, e.Field, e.Message)
+			}
+			continue
+		}
+		seen[mr.code] = line
+		good = append(good, mr)
+	}
+	// Leads may be defined later in the same file.
+	kept := good[:0]
+	for _, mr := range good {
+		if mr.lead != nil {
+			if _, inFile := seen[*mr.lead]; !inFile {
+				if _, stored := existing(*mr.lead); !stored {
+					rep.Failed++
+					fail(mr.line, "lead", fmt.Sprintf("no manager has code %q", *mr.lead))
+					continue
+				}
+			}
+		}
+		kept = append(kept, mr)
+	}
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if err := tx.QueryRow(ctx, `INSERT INTO imports (kind, source_name, actor, encoding, started_at) VALUES ('managers', $1, $2, $3, $4) RETURNING id`,
+			opts.SourceName, opts.Actor, enc, s.cfg.Now()).Scan(&rep.ImportID); err != nil {
+			return err
+		}
+		outs, err := upsertManagers(ctx, tx, kept, s.cfg.Now())
+		if err != nil {
+			return err
+		}
+		for _, o := range outs {
+			switch o {
+			case "inserted":
+				rep.Inserted++
+			case "updated":
+				rep.Updated++
+			default:
+				rep.Unchanged++
+			}
+		}
+		_, err = tx.Exec(ctx, `UPDATE imports SET rows = $2, inserted = $3, updated = $4, unchanged = $5, failed = $6, finished_at = $7 WHERE id = $1`,
+			rep.ImportID, rep.Rows, rep.Inserted, rep.Updated, rep.Unchanged, rep.Failed, s.cfg.Now())
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("import managers: %w", err)
+	}
+	sortRowErrors(rep.Errors)
+	if opts.Progress != nil {
+		opts.Progress(rep.Rows, cr.n.Load())
+	}
+	return rep, nil
+}

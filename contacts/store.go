@@ -1,0 +1,96 @@
+package contacts
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// DefaultImportChunk is how many rows an import stages and merges per transaction.
+const DefaultImportChunk = 10000
+
+// DefaultMaxListedErrors is how many row errors an import report lists; the counts
+// always cover every row.
+const DefaultMaxListedErrors = 10000
+
+// Config configures a Store.
+type Config struct {
+	// Logger receives operational logs. Default: discard.
+	Logger *slog.Logger
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+	// ImportChunk is the number of rows per import transaction. Default DefaultImportChunk.
+	ImportChunk int
+	// MaxListedErrors caps the errors listed in an import report. Default DefaultMaxListedErrors.
+	MaxListedErrors int
+}
+
+// WithDefaults returns c with defaults applied.
+func (c Config) WithDefaults() Config {
+	c.Logger = cmp.Or(c.Logger, slog.New(slog.DiscardHandler))
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	c.ImportChunk = cmp.Or(c.ImportChunk, DefaultImportChunk)
+	c.MaxListedErrors = cmp.Or(c.MaxListedErrors, DefaultMaxListedErrors)
+	return c
+}
+
+func (c Config) validate() error {
+	if c.ImportChunk < 1 || c.ImportChunk > 1_000_000 {
+		return fmt.Errorf("contacts: ImportChunk %d out of range 1..1000000", c.ImportChunk)
+	}
+	return nil
+}
+
+// Store reads and writes contacts, managers, consents and the timeline.
+type Store struct {
+	pool *pgxpool.Pool
+	cfg  Config
+}
+
+// NewStore returns a store on pool.
+func NewStore(pool *pgxpool.Pool, cfg Config) (*Store, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	return &Store{pool: pool, cfg: cfg}, nil
+}
+
+// Pool returns the store's pool.
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+// importLockKey serialises imports of contacts with each other, so two imports of
+// overlapping files cannot race on new external ids.
+const importLockKey int64 = 0x636f6e7461637473
+
+func notFound(err error) error {
+	if errors.Is(err, pgx.ErrNoRows) {
+		return ErrNotFound
+	}
+	return err
+}
+
+func isIntegrity(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code[:2] == "23" || pe.Code[:2] == "22")
+}
+
+// EnsureEventPartitions creates the timeline's monthly partitions from the month of
+// from for months months. Serve calls it at start and daily.
+func (s *Store) EnsureEventPartitions(ctx context.Context, from time.Time, months int) (int, error) {
+	var made int
+	err := s.pool.QueryRow(ctx, `SELECT carillon_ensure_event_partitions($1::date, $2)`, from.UTC().Format("2006-01-02"), months).Scan(&made)
+	if err != nil {
+		return 0, fmt.Errorf("ensure timeline partitions: %w", err)
+	}
+	return made, nil
+}
