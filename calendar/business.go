@@ -32,7 +32,8 @@ type Day struct {
 	Kind     string `json:"kind"`              // KindWorkday, KindWeekend, KindHoliday, KindMakeup
 	Holiday  string `json:"holiday,omitempty"` // the holiday a holiday or makeup day belongs to
 	// HolidayData is false when the year is beyond lunar-go's public-holiday
-	// schedule: the answer then counts weekends only, and Warning says so.
+	// schedule (or, for 29–31 December, the next year's is): the answer then
+	// counts weekends only as far as it is unknown, and Warning says so.
 	HolidayData bool   `json:"holiday_data"`
 	Warning     string `json:"warning,omitempty"`
 }
@@ -41,6 +42,27 @@ type Day struct {
 // schedule (holidays and 调休) for the solar year; v1.4.7 covers 2002–2027.
 func HasHolidayData(year int) bool {
 	return year >= 2002 && year <= 9999 && HolidayUtil.GetHolidaysByYear(year).Len() > 0
+}
+
+// holidayDataFrom is the first December day that belongs to the next year's
+// schedule: the official notice for year Y+1 has moved 29–31 December of Y
+// (2007-12-29 worked, 2023-12-30 and 31 off for 元旦 2024).
+const holidayDataFrom = 29
+
+// dayHasData reports whether the holiday data settles d: its year's schedule
+// is known and, for 29–31 December, the next year's too.
+func dayHasData(d Date) bool {
+	if d.Month == time.December && d.Day >= holidayDataFrom {
+		return HasHolidayData(d.Year) && HasHolidayData(d.Year+1)
+	}
+	return HasHolidayData(d.Year)
+}
+
+func dayWarning(d Date) string {
+	if !HasHolidayData(d.Year) {
+		return NoHolidayDataWarning(d.Year)
+	}
+	return NoHolidayDataWarning(d.Year+1) + fmt.Sprintf(" (its schedule may still move %s)", d)
 }
 
 // NoHolidayDataWarning is the warning given for a year without holiday data.
@@ -88,10 +110,11 @@ func toHolidayDay(h *HolidayUtil.Holiday) (HolidayDay, error) {
 // workday. Outside the holiday data it falls back to weekends only and sets
 // HolidayData false and Warning.
 func DayOf(d Date) Day {
-	out := Day{Date: d, HolidayData: HasHolidayData(d.Year)}
+	out := Day{Date: d, HolidayData: dayHasData(d)}
 	if !out.HolidayData {
-		out.Warning = NoHolidayDataWarning(d.Year)
-	} else if h := HolidayUtil.GetHolidayByYmd(d.Year, int(d.Month), d.Day); h != nil {
+		out.Warning = dayWarning(d)
+	}
+	if h := HolidayUtil.GetHolidayByYmd(d.Year, int(d.Month), d.Day); h != nil {
 		out.Holiday = h.GetName()
 		if h.IsWork() {
 			out.Business, out.Kind = true, KindMakeup
@@ -177,12 +200,17 @@ type BusinessYear struct {
 
 // HolidaysOf returns the public holidays and 调休 make-up workdays whose day
 // falls in the solar year. Without holiday data both lists are empty (not
-// nil), HolidayData is false and Warning says so.
+// nil), HolidayData is false and Warning says so. When only the next year's
+// data is missing, HolidayData is true and Warning says that 29–31 December
+// may still change.
 func HolidaysOf(year int) (BusinessYear, error) {
 	out := BusinessYear{Year: year, Holidays: []HolidayDay{}, Workdays: []HolidayDay{}, HolidayData: HasHolidayData(year)}
 	if !out.HolidayData {
 		out.Warning = NoHolidayDataWarning(year)
 		return out, nil
+	}
+	if !HasHolidayData(year + 1) {
+		out.Warning = fmt.Sprintf("no public-holiday data for %d yet: its notice may still make 29–31 December %d holidays or make-up workdays", year+1, year)
 	}
 	l := HolidayUtil.GetHolidaysByYear(year)
 	for e := l.Front(); e != nil; e = e.Next() {
