@@ -94,3 +94,13 @@ func (s *Store) EnsureEventPartitions(ctx context.Context, from time.Time, month
 	}
 	return made, nil
 }
+
+// EnsurePartitionsArgs is the daily River job that keeps a year of timeline
+// partitions ahead of today.
+type EnsurePartitionsArgs struct{}
+
+// Kind implements river.JobArgs.
+func (EnsurePartitionsArgs) Kind() string { return "contacts.ensure_partitions" }
+
+// EventPartitionsAhead is how many months of timeline partitions exist ahead.
+const EventPartitionsAhead = 13

@@ -1,0 +1,82 @@
+// Command carillon is Carillon's one binary: serve, migrate, import, demo, bench.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usage = `carillon — customer care on schedule: birthdays, festivals, campaigns, revisit reminders.
+
+Usage:
+  carillon serve    [--addr 127.0.0.1:8080]       API, metrics, River UI and workers
+  carillon migrate  [up|status] [--json]          apply River's and Carillon's migrations
+  carillon import   contacts|managers FILE [--json]
+  carillon demo     [--addr 127.0.0.1:8080]       local Postgres, example data, serve
+  carillon bench    [import|all] [--quick] [--json]
+  carillon version
+
+The database is DATABASE_URL; without it, a server on 127.0.0.1:5432 or a private
+cluster under .carillon/pg (started on demand). See the README for configuration.
+`
+
+// exitError carries an exit code other than 1.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		code := 1
+		var ee *exitError
+		if errors.As(err, &ee) {
+			code = ee.code
+		}
+		if !errors.Is(err, errUsage) {
+			fmt.Fprintln(os.Stderr, "carillon:", err)
+		}
+		os.Exit(code)
+	}
+}
+
+var errUsage = errors.New("usage")
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return &exitError{code: 2, err: errUsage}
+	}
+	env := newEnv(stdout, stderr)
+	switch args[0] {
+	case "serve":
+		return cmdServe(ctx, env, args[1:])
+	case "migrate":
+		return cmdMigrate(ctx, env, args[1:])
+	case "import":
+		return cmdImport(ctx, env, args[1:])
+	case "demo":
+		return cmdDemo(ctx, env, args[1:])
+	case "bench":
+		return cmdBench(ctx, env, args[1:])
+	case "version":
+		fmt.Fprintln(stdout, version())
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprintf(stderr, "carillon: unknown command %q\n\n%s", args[0], usage)
+	return &exitError{code: 2, err: errUsage}
+}

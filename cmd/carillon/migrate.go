@@ -1,0 +1,57 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"carillon/migrations"
+)
+
+func cmdMigrate(ctx context.Context, e *env, args []string) error {
+	fs := newFlags("migrate", e.stderr)
+	asJSON := fs.Bool("json", false, "print JSON")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	sub := "up"
+	if len(pos) > 0 {
+		sub = pos[0]
+	}
+	pool, _, err := e.openDB(ctx, 4)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	switch sub {
+	case "up":
+		applied, err := migrations.Up(ctx, pool, e.logger)
+		if err != nil {
+			return err
+		}
+		if *asJSON {
+			return writeJSONTo(e.stdout, map[string]any{"applied": applied})
+		}
+		if len(applied) == 0 {
+			fmt.Fprintln(e.stdout, "database is up to date")
+		}
+		for _, a := range applied {
+			fmt.Fprintf(e.stdout, "applied %s %03d %s\n", a.Line, a.Version, a.Name)
+		}
+		return nil
+	case "status":
+		st, err := migrations.GetStatus(ctx, pool)
+		if err != nil {
+			return err
+		}
+		if *asJSON {
+			return writeJSONTo(e.stdout, st)
+		}
+		fmt.Fprintf(e.stdout, "%d applied, %d pending\n", len(st.Applied), len(st.Pending))
+		for _, p := range st.Pending {
+			fmt.Fprintf(e.stdout, "pending %s %03d %s\n", p.Line, p.Version, p.Name)
+		}
+		return nil
+	}
+	return fmt.Errorf("migrate: unknown subcommand %q (up, status)", sub)
+}

@@ -1,0 +1,146 @@
+package main
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+
+	"carillon/contacts"
+	"carillon/migrations"
+	"carillon/server"
+)
+
+// DefaultRescueStuckJobsAfter is how long River waits before rescuing a job left
+// running by a killed process (River's own default is an hour).
+const DefaultRescueStuckJobsAfter = 10 * time.Minute
+
+type serveOptions struct {
+	addr        string
+	ready       func(addr string) // called once listening
+	rescueAfter time.Duration
+	workers     int
+}
+
+func cmdServe(ctx context.Context, e *env, args []string) error {
+	fs := newFlags("serve", e.stderr)
+	addr := fs.String("addr", cmp.Or(e.getenv("CARILLON_ADDR"), server.DefaultAddr), "listen address")
+	if _, err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	pool, srv, err := e.openDB(ctx, 40)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	e.logger.Info("database", "source", string(srv.Source))
+	return serve(ctx, e, pool, serveOptions{addr: *addr, ready: func(a string) {
+		e.logger.Info("carillon is serving", "api", "http://"+a+"/api/", "river_ui", "http://"+a+"/riverui/", "metrics", "http://"+a+"/metrics")
+	}})
+}
+
+func rescueAfter(e *env) (time.Duration, error) {
+	v := e.getenv("CARILLON_RESCUE_STUCK_JOBS_AFTER")
+	if v == "" {
+		return DefaultRescueStuckJobsAfter, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < time.Second {
+		return 0, fmt.Errorf("CARILLON_RESCUE_STUCK_JOBS_AFTER=%q: want a duration of at least 1s such as 10m", v)
+	}
+	return d, nil
+}
+
+// serve runs the API, River and its workers until ctx ends, then stops cleanly:
+// the listener first, then River, letting running jobs finish.
+func serve(ctx context.Context, e *env, pool *pgxpool.Pool, opts serveOptions) error {
+	if err := migrations.Check(ctx, pool); err != nil {
+		if errors.Is(err, migrations.ErrPending) {
+			return fmt.Errorf("refusing to serve: %w", err)
+		}
+		return err
+	}
+	store, err := contacts.NewStore(pool, contacts.Config{Logger: e.logger})
+	if err != nil {
+		return err
+	}
+	if _, err := store.EnsureEventPartitions(ctx, time.Now(), contacts.EventPartitionsAhead); err != nil {
+		return err
+	}
+	if opts.rescueAfter == 0 {
+		if opts.rescueAfter, err = rescueAfter(e); err != nil {
+			return err
+		}
+	}
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &contacts.PartitionWorker{Store: store})
+	rc, err := river.NewClient(riverpgxv5.New(pool), &river.Config{
+		Logger:               e.logger,
+		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cmp.Or(opts.workers, 20)}},
+		Workers:              workers,
+		RescueStuckJobsAfter: opts.rescueAfter,
+		PeriodicJobs: []*river.PeriodicJob{
+			river.NewPeriodicJob(river.PeriodicInterval(24*time.Hour), func() (river.JobArgs, *river.InsertOpts) {
+				return contacts.EnsurePartitionsArgs{}, nil
+			}, &river.PeriodicJobOpts{RunOnStart: true}),
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("river client: %w", err)
+	}
+	api, err := server.New(server.Config{Addr: opts.addr, Logger: e.logger}, server.Deps{Pool: pool, Contacts: store, River: rc})
+	if err != nil {
+		return err
+	}
+	if err := rc.Start(ctx); err != nil {
+		return fmt.Errorf("start river: %w", err)
+	}
+	if err := api.Start(ctx); err != nil {
+		return err
+	}
+	hs := api.HTTPServer()
+	ln, err := net.Listen("tcp", opts.addr)
+	if err != nil {
+		stopRiver(e, rc)
+		return fmt.Errorf("listen on %s: %w", opts.addr, err)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	if opts.ready != nil {
+		opts.ready(ln.Addr().String())
+	}
+	select {
+	case <-ctx.Done():
+	case err := <-errc:
+		stopRiver(e, rc)
+		return fmt.Errorf("http server: %w", err)
+	}
+	e.logger.Info("stopping: no new requests; running jobs may finish")
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		e.logger.Warn("http shutdown", "error", err.Error())
+	}
+	stopRiver(e, rc)
+	e.logger.Info("stopped")
+	return nil
+}
+
+func stopRiver(e *env, rc *river.Client[pgx.Tx]) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := rc.Stop(ctx); err != nil {
+		e.logger.Warn("river did not stop in time; cancelling running jobs", "error", err.Error())
+		cctx, ccancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer ccancel()
+		_ = rc.StopAndCancel(cctx)
+	}
+}

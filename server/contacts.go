@@ -1,0 +1,261 @@
+package server
+
+import (
+	"errors"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"carillon/contacts"
+)
+
+func (s *Server) createContact(w http.ResponseWriter, r *http.Request) error {
+	var in contacts.Input
+	if err := s.decode(w, r, &in); err != nil {
+		return err
+	}
+	c, err := s.deps.Contacts.Create(r.Context(), actor(r), in)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, c)
+	return nil
+}
+
+func (s *Server) getContact(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	c, err := s.deps.Contacts.Get(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, c)
+	return nil
+}
+
+func (s *Server) updateContact(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	var in contacts.Input
+	if err := s.decode(w, r, &in); err != nil {
+		return err
+	}
+	c, err := s.deps.Contacts.Update(r.Context(), actor(r), id, in)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, c)
+	return nil
+}
+
+func (s *Server) eraseContact(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	if err := s.deps.Contacts.Erase(r.Context(), actor(r), id); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func queryInt(r *http.Request, name string) (int, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return 0, badRequest("%s must be a non-negative number", name)
+	}
+	return n, nil
+}
+
+func (s *Server) listContacts(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	limit, err := queryInt(r, "limit")
+	if err != nil {
+		return err
+	}
+	f := contacts.ListFilter{Tier: q.Get("tier"), Manager: q.Get("manager"), Tag: q.Get("tag"), Status: q.Get("status"), Limit: limit}
+	if ext := q.Get("external_id"); ext != "" {
+		c, err := s.deps.Contacts.GetByExternalID(r.Context(), ext)
+		if errors.Is(err, contacts.ErrNotFound) {
+			writeJSON(w, http.StatusOK, contacts.Page[contacts.Contact]{Items: []contacts.Contact{}})
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, contacts.Page[contacts.Contact]{Items: []contacts.Contact{c}})
+		return nil
+	}
+	if c := q.Get("cursor"); c != "" {
+		after, err := strconv.ParseInt(c, 10, 64)
+		if err != nil {
+			return contacts.ErrBadCursor
+		}
+		f.After = after
+	}
+	page, err := s.deps.Contacts.List(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, page)
+	return nil
+}
+
+func (s *Server) timeline(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	limit, err := queryInt(r, "limit")
+	if err != nil {
+		return err
+	}
+	page, err := s.deps.Contacts.Timeline(r.Context(), id, contacts.TimelineFilter{Kind: r.URL.Query().Get("kind"), Cursor: r.URL.Query().Get("cursor"), Limit: limit})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, page)
+	return nil
+}
+
+func (s *Server) getConsents(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	cons, err := s.deps.Contacts.Consents(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"items": cons})
+	return nil
+}
+
+func (s *Server) putConsent(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	var ch contacts.ConsentChange
+	if err := s.decode(w, r, &ch); err != nil {
+		return err
+	}
+	if ch.Source == "" {
+		ch.Source = "api"
+	}
+	changed, err := s.deps.Contacts.SetConsent(r.Context(), nil, actor(r), id, ch)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"changed": changed})
+	return nil
+}
+
+// importBody returns the CSV stream of an import request: the body itself
+// (text/csv) or the first file part of a multipart form.
+func (s *Server) importBody(w http.ResponseWriter, r *http.Request) (io.Reader, string, error) {
+	body := http.MaxBytesReader(w, r.Body, s.cfg.MaxImportBytes)
+	mt, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	switch {
+	case mt == "multipart/form-data":
+		mr := multipart.NewReader(body, params["boundary"])
+		for {
+			part, err := mr.NextPart()
+			if err != nil {
+				return nil, "", badRequest("multipart body has no file part")
+			}
+			if part.FileName() != "" {
+				return part, part.FileName(), nil
+			}
+		}
+	case mt == "text/csv" || mt == "application/csv" || mt == "text/plain" || mt == "" || mt == "application/octet-stream":
+		return body, r.URL.Query().Get("filename"), nil
+	}
+	return nil, "", &apiError{status: http.StatusUnsupportedMediaType, code: "unsupported_media_type", msg: "send text/csv or multipart/form-data with a file part"}
+}
+
+func (s *Server) runImport(w http.ResponseWriter, r *http.Request, do func(io.Reader, contacts.ImportOptions) (*contacts.ImportReport, error)) error {
+	body, name, err := s.importBody(w, r)
+	if err != nil {
+		return err
+	}
+	rep, err := do(body, contacts.ImportOptions{Actor: actor(r), SourceName: name})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, rep)
+	return nil
+}
+
+func (s *Server) importContacts(w http.ResponseWriter, r *http.Request) error {
+	return s.runImport(w, r, func(body io.Reader, opts contacts.ImportOptions) (*contacts.ImportReport, error) {
+		return s.deps.Contacts.ImportContacts(r.Context(), body, opts)
+	})
+}
+
+func (s *Server) importManagers(w http.ResponseWriter, r *http.Request) error {
+	return s.runImport(w, r, func(body io.Reader, opts contacts.ImportOptions) (*contacts.ImportReport, error) {
+		return s.deps.Contacts.ImportManagers(r.Context(), body, opts)
+	})
+}
+
+func (s *Server) listManagers(w http.ResponseWriter, r *http.Request) error {
+	ms, err := s.deps.Contacts.ListManagers(r.Context(), r.URL.Query().Get("team"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"items": ms})
+	return nil
+}
+
+func (s *Server) getManager(w http.ResponseWriter, r *http.Request) error {
+	m, err := s.deps.Contacts.GetManager(r.Context(), r.PathValue("code"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, m)
+	return nil
+}
+
+func (s *Server) createManager(w http.ResponseWriter, r *http.Request) error {
+	var in contacts.ManagerInput
+	if err := s.decode(w, r, &in); err != nil {
+		return err
+	}
+	m, err := s.deps.Contacts.SaveManager(r.Context(), in, true)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, m)
+	return nil
+}
+
+func (s *Server) updateManager(w http.ResponseWriter, r *http.Request) error {
+	var in contacts.ManagerInput
+	if err := s.decode(w, r, &in); err != nil {
+		return err
+	}
+	code := r.PathValue("code")
+	if in.Code != nil && strings.TrimSpace(*in.Code) != code {
+		return badRequest("code cannot be changed")
+	}
+	in.Code = &code
+	m, err := s.deps.Contacts.SaveManager(r.Context(), in, false)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, m)
+	return nil
+}

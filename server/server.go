@@ -1,0 +1,289 @@
+package server
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/riverqueue/river"
+	"riverqueue.com/riverui"
+
+	"carillon/contacts"
+	"carillon/migrations"
+)
+
+// Defaults.
+const (
+	DefaultAddr           = "127.0.0.1:8080"
+	DefaultMaxBodyBytes   = 1 << 20 // JSON bodies
+	DefaultMaxImportBytes = 2 << 30 // CSV imports
+)
+
+// Config configures the HTTP server.
+type Config struct {
+	// Addr to listen on. Default DefaultAddr.
+	Addr string
+	// MaxBodyBytes caps JSON request bodies. Default DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+	// MaxImportBytes caps a CSV import's body. Default DefaultMaxImportBytes.
+	MaxImportBytes int64
+	// Logger. Default: discard.
+	Logger *slog.Logger
+}
+
+// WithDefaults returns c with defaults applied.
+func (c Config) WithDefaults() Config {
+	c.Addr = cmp.Or(c.Addr, DefaultAddr)
+	c.MaxBodyBytes = cmp.Or(c.MaxBodyBytes, DefaultMaxBodyBytes)
+	c.MaxImportBytes = cmp.Or(c.MaxImportBytes, DefaultMaxImportBytes)
+	c.Logger = cmp.Or(c.Logger, slog.New(slog.DiscardHandler))
+	return c
+}
+
+func (c Config) validate() error {
+	if c.MaxBodyBytes < 1024 {
+		return fmt.Errorf("server: MaxBodyBytes %d is below 1 KiB", c.MaxBodyBytes)
+	}
+	if c.MaxImportBytes < c.MaxBodyBytes {
+		return fmt.Errorf("server: MaxImportBytes %d is below MaxBodyBytes", c.MaxImportBytes)
+	}
+	return nil
+}
+
+// Deps are what the server serves.
+type Deps struct {
+	Pool     *pgxpool.Pool
+	Contacts *contacts.Store
+	River    *river.Client[pgx.Tx] // optional: readiness and River UI need it
+}
+
+// Server is the HTTP handler set.
+type Server struct {
+	cfg     Config
+	deps    Deps
+	mux     *http.ServeMux
+	reg     *prometheus.Registry
+	metrics *httpMetrics
+	riverUI *riverui.Handler
+}
+
+// New builds the server's routes.
+func New(cfg Config, deps Deps) (*Server, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, deps: deps, mux: http.NewServeMux(), reg: prometheus.NewRegistry()}
+	s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	s.metrics = newHTTPMetrics(s.reg)
+	if deps.Pool != nil {
+		s.reg.MustRegister(newDBCollector(deps.Pool, cfg.Logger))
+	}
+	if deps.River != nil {
+		h, err := riverui.NewHandler(&riverui.HandlerOpts{
+			Endpoints: riverui.NewEndpoints(deps.River, nil),
+			Logger:    cfg.Logger,
+			Prefix:    "/riverui",
+		})
+		if err != nil {
+			return nil, fmt.Errorf("server: river ui: %w", err)
+		}
+		s.riverUI = h
+		s.mux.Handle("/riverui/", h)
+	}
+	s.routes()
+	return s, nil
+}
+
+// Start starts background parts (River UI).
+func (s *Server) Start(ctx context.Context) error {
+	if s.riverUI != nil {
+		if err := s.riverUI.Start(ctx); err != nil {
+			return fmt.Errorf("server: start river ui: %w", err)
+		}
+	}
+	return nil
+}
+
+// Handler returns the root handler.
+func (s *Server) Handler() http.Handler { return s.mux }
+
+// HTTPServer returns an *http.Server with timeouts on every phase.
+func (s *Server) HTTPServer() *http.Server {
+	return &http.Server{
+		Addr:              s.cfg.Addr,
+		Handler:           s.mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		// Reads and writes are not bounded as a whole: an import of a large file
+		// streams for minutes. Each handler bounds its own work.
+		ErrorLog: slog.NewLogLogger(s.cfg.Logger.Handler(), slog.LevelWarn),
+	}
+}
+
+func (s *Server) handle(pattern string, h func(w http.ResponseWriter, r *http.Request) error) {
+	route := pattern
+	s.mux.Handle(pattern, s.metrics.wrap(route, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			s.writeErr(w, r, err)
+		}
+	})))
+}
+
+func (s *Server) routes() {
+	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	s.mux.HandleFunc("GET /readyz", s.readyz)
+	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{Registry: s.reg}))
+
+	s.handle("POST /api/contacts", s.createContact)
+	s.handle("GET /api/contacts", s.listContacts)
+	s.handle("GET /api/contacts/{id}", s.getContact)
+	s.handle("PATCH /api/contacts/{id}", s.updateContact)
+	s.handle("DELETE /api/contacts/{id}", s.eraseContact)
+	s.handle("GET /api/contacts/{id}/timeline", s.timeline)
+	s.handle("GET /api/contacts/{id}/consents", s.getConsents)
+	s.handle("PUT /api/contacts/{id}/consents", s.putConsent)
+	s.handle("POST /api/contacts/import", s.importContacts)
+	s.handle("GET /api/managers", s.listManagers)
+	s.handle("POST /api/managers", s.createManager)
+	s.handle("GET /api/managers/{code}", s.getManager)
+	s.handle("PATCH /api/managers/{code}", s.updateManager)
+	s.handle("POST /api/managers/import", s.importManagers)
+	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		s.writeErr(w, r, &apiError{status: http.StatusNotFound, code: "not_found", msg: "no such API route: " + r.Method + " " + r.URL.Path})
+	})
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+	defer cancel()
+	checks := map[string]string{}
+	status := http.StatusOK
+	if err := s.deps.Pool.Ping(ctx); err != nil {
+		checks["database"] = "unreachable: " + err.Error()
+		status = http.StatusServiceUnavailable
+	} else if err := migrations.Check(ctx, s.deps.Pool); err != nil {
+		checks["database"] = err.Error()
+		status = http.StatusServiceUnavailable
+	} else {
+		checks["database"] = "ok"
+	}
+	if s.deps.River == nil {
+		checks["river"] = "not running"
+		status = http.StatusServiceUnavailable
+	} else if _, err := s.deps.River.JobList(ctx, river.NewJobListParams().First(1)); err != nil {
+		checks["river"] = "unreachable: " + err.Error()
+		status = http.StatusServiceUnavailable
+	} else {
+		checks["river"] = "ok"
+	}
+	writeJSON(w, status, map[string]any{"status": map[bool]string{true: "ready", false: "not ready"}[status == http.StatusOK], "checks": checks})
+}
+
+// apiError is an error with an HTTP status and a stable code.
+type apiError struct {
+	status int
+	code   string
+	msg    string
+	fields []contacts.FieldError
+}
+
+func (e *apiError) Error() string { return e.msg }
+
+func badRequest(format string, args ...any) error {
+	return &apiError{status: http.StatusBadRequest, code: "bad_request", msg: fmt.Sprintf(format, args...)}
+}
+
+// writeErr maps domain errors to statuses; unexpected ones are logged once here.
+func (s *Server) writeErr(w http.ResponseWriter, r *http.Request, err error) {
+	var ae *apiError
+	var ve *contacts.ValidationError
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &ae):
+	case errors.As(err, &mbe):
+		ae = &apiError{status: http.StatusRequestEntityTooLarge, code: "too_large", msg: fmt.Sprintf("request body is larger than %d bytes", mbe.Limit)}
+	case errors.As(err, &ve):
+		ae = &apiError{status: http.StatusBadRequest, code: "invalid", msg: ve.Error(), fields: ve.Fields}
+	case errors.Is(err, contacts.ErrNotFound):
+		ae = &apiError{status: http.StatusNotFound, code: "not_found", msg: "not found"}
+	case errors.Is(err, contacts.ErrConflict):
+		ae = &apiError{status: http.StatusConflict, code: "conflict", msg: err.Error()}
+	case errors.Is(err, contacts.ErrErased):
+		ae = &apiError{status: http.StatusGone, code: "erased", msg: "the contact was erased"}
+	case errors.Is(err, contacts.ErrBadCursor):
+		ae = &apiError{status: http.StatusBadRequest, code: "bad_cursor", msg: "the cursor is not one this API produced"}
+	case errors.Is(err, contacts.ErrUnreadable):
+		ae = &apiError{status: http.StatusBadRequest, code: "unreadable", msg: err.Error()}
+	case errors.Is(err, context.Canceled):
+		return
+	default:
+		s.cfg.Logger.ErrorContext(r.Context(), "request failed", slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.String("error", err.Error()))
+		ae = &apiError{status: http.StatusInternalServerError, code: "internal", msg: "internal error"}
+	}
+	body := map[string]any{"code": ae.code, "message": ae.msg}
+	if ae.fields != nil {
+		body["fields"] = ae.fields
+	}
+	writeJSON(w, ae.status, map[string]any{"error": body})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+}
+
+// decode reads a capped JSON body into v, refusing unknown fields and trailing data.
+func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any) error {
+	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
+		return &apiError{status: http.StatusUnsupportedMediaType, code: "unsupported_media_type", msg: "send application/json"}
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return err
+		}
+		return badRequest("request body: %s", err.Error())
+	}
+	if dec.More() {
+		return badRequest("request body: more than one JSON value")
+	}
+	return nil
+}
+
+func pathID(r *http.Request) (int64, error) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, &apiError{status: http.StatusNotFound, code: "not_found", msg: "not found"}
+	}
+	return id, nil
+}
+
+// actor names who made a request. Until sign-in exists every API caller is
+// "api@<remote address>".
+func actor(r *http.Request) string {
+	host := r.RemoteAddr
+	if i := strings.LastIndexByte(host, ':'); i > 0 {
+		host = host[:i]
+	}
+	return "api@" + host
+}
