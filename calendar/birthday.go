@@ -98,45 +98,70 @@ func (b Birthday) Validate() error {
 	return nil
 }
 
-// resolveLunar places a lunar birthday in lunar year y, applying the leap-month
-// and 30th rules in that order.
-func resolveLunar(month, day int, leap bool, y int) (LunarDate, []string) {
-	ms := lunarMonths(y)
+// resolveLunar places a lunar birthday in lunar year y, whose months are ms,
+// applying the leap-month and 30th rules in that order.
+func resolveLunar(month, day int, leap bool, y int, ms []lunarMonth) (LunarDate, Date, []string) {
 	var notes []string
-	if leap {
-		if _, ok := findMonth(ms, month, true); !ok {
-			leap = false
-			notes = append(notes, NoteLeapMonth)
+	if leap && !hasMonth(ms, y, month, true) {
+		leap = false
+		notes = append(notes, NoteLeapMonth)
+	}
+	var m lunarMonth
+	for _, c := range ms {
+		if c.year == y && c.month == month && c.leap == leap {
+			m = c // every lunar year has all twelve ordinary months
 		}
 	}
-	m, _ := findMonth(ms, month, leap) // every lunar year has all twelve ordinary months
 	if day > m.days {
 		day = m.days
 		notes = append(notes, NoteLunar30)
 	}
-	return LunarDate{Year: y, Month: month, Day: day, Leap: leap}, notes
+	return LunarDate{Year: y, Month: month, Day: day, Leap: leap}, m.first.AddDays(day - 1), notes
 }
 
 // birthYear returns the year of birth in the birthday's own calendar, 0 when
-// unknown. For a lunar birthday with a solar birth year only, it is the lunar
-// year whose (month, day) falls in that solar year (a lunar 腊月 birthday of
-// solar January 1961 is lunar year 1960).
+// unknown. For a lunar birthday it is the lunar year: from the solar birth
+// date when known, else the lunar year whose (month, day) fell in the solar
+// birth year. Months 1–10 always fall in the solar year of their lunar year
+// (正月初一 is after 20 January, 冬月 holds the winter solstice), so only 冬月
+// and 腊月 need the tables (腊月廿四 of lunar 1965 was solar 1966-01-15).
 func (b Birthday) birthYear() int {
 	if b.Year == 0 || b.Calendar == CalendarSolar {
 		return b.Year
 	}
 	if b.Month >= 1 && b.Month <= 12 && b.Day >= 1 {
+		switch {
+		case b.Month > 2 || (b.Month == 2 && b.Day > 20):
+			return b.Year
+		case b.Month == 1 && b.Day <= 20:
+			return b.Year - 1
+		}
 		if l, err := ToLunar(Date{Year: b.Year, Month: time.Month(b.Month), Day: b.Day}); err == nil {
 			return l.Year
 		}
+		return b.Year
 	}
-	if b.Year > MinYear {
-		l, _ := resolveLunar(b.LunarMonth, b.LunarDay, b.LunarLeap, b.Year)
-		if d, err := ToSolar(l); err == nil && d.Year > b.Year {
-			return b.Year - 1
-		}
+	if b.LunarMonth <= 10 || b.Year <= MinYear {
+		return b.Year
+	}
+	ms := solarYearMonths(b.Year) // from 冬月 of lunar b.Year-1
+	if _, d, _ := resolveLunar(b.LunarMonth, b.LunarDay, b.LunarLeap, b.Year-1, ms); d.Year == b.Year {
+		return b.Year - 1
 	}
 	return b.Year
+}
+
+// greeting fills age and milestone for a greeting of year in the birthday's
+// calendar.
+func (b Birthday) ageIn(g *Greeting) error {
+	if by := b.birthYear(); by != 0 {
+		g.Age = g.Year - by
+		if g.Age <= 0 {
+			return fmt.Errorf("%w: born in %d, asked for %d", ErrNotBorn, by, g.Year)
+		}
+		g.Milestone = g.Age >= MilestoneFromAge && g.Age%MilestoneEvery == 0
+	}
+	return nil
 }
 
 // GreetingIn returns the greeting of year in the birthday's own calendar (the
@@ -152,12 +177,8 @@ func (b Birthday) GreetingIn(year int) (Greeting, error) {
 		return Greeting{}, err
 	}
 	g := Greeting{Calendar: b.Calendar, Year: year}
-	if by := b.birthYear(); by != 0 {
-		g.Age = year - by
-		if g.Age <= 0 {
-			return Greeting{}, fmt.Errorf("%w: born in %d, asked for %d", ErrNotBorn, by, year)
-		}
-		g.Milestone = g.Age >= MilestoneFromAge && g.Age%MilestoneEvery == 0
+	if err := b.ageIn(&g); err != nil {
+		return Greeting{}, err
 	}
 	if b.Calendar == CalendarSolar {
 		day := b.Day
@@ -173,11 +194,7 @@ func (b Birthday) GreetingIn(year int) (Greeting, error) {
 		g.Lunar = l.Chinese()
 		return g, nil
 	}
-	l, notes := resolveLunar(b.LunarMonth, b.LunarDay, b.LunarLeap, year)
-	d, err := ToSolar(l)
-	if err != nil {
-		return Greeting{}, err
-	}
+	l, d, notes := resolveLunar(b.LunarMonth, b.LunarDay, b.LunarLeap, year, solarYearMonths(year))
 	g.Date, g.Notes, g.Lunar = d, notes, l.Chinese()
 	return g, nil
 }
@@ -185,22 +202,37 @@ func (b Birthday) GreetingIn(year int) (Greeting, error) {
 // GreetingOn reports whether d is a birthday greeting day for b, and returns
 // the greeting when it is. Decide d in the contact's own time zone.
 func (b Birthday) GreetingOn(d Date) (Greeting, bool, error) {
-	year := d.Year
-	if b.Calendar == CalendarLunar {
-		l, err := ToLunar(d)
-		if err != nil {
-			return Greeting{}, false, err
+	if b.Calendar != CalendarLunar {
+		g, err := b.GreetingIn(d.Year)
+		if errors.Is(err, ErrNotBorn) || (err == nil && g.Date != d) {
+			return Greeting{}, false, nil
 		}
-		year = l.Year
+		return g, err == nil, err
 	}
-	g, err := b.GreetingIn(year)
-	if errors.Is(err, ErrNotBorn) {
-		return Greeting{}, false, nil
+	if err := b.Validate(); err != nil {
+		return Greeting{}, false, err
 	}
+	if err := checkYear(d.Year); err != nil {
+		return Greeting{}, false, err
+	}
+	if d != NewDate(d.Year, d.Month, d.Day) {
+		return Greeting{}, false, fmt.Errorf("%w: %04d-%02d-%02d", ErrInvalidDate, d.Year, int(d.Month), d.Day)
+	}
+	l, _, ms, err := lunarOf(d)
 	if err != nil {
 		return Greeting{}, false, err
 	}
-	if g.Date != d {
+	// ms holds every month of lunar year l.Year that reaches into solar d.Year;
+	// a birthday month it lacks is greeted in an earlier solar year.
+	if !hasMonth(ms, l.Year, b.LunarMonth, false) {
+		return Greeting{}, false, nil
+	}
+	ld, date, notes := resolveLunar(b.LunarMonth, b.LunarDay, b.LunarLeap, l.Year, ms)
+	if date != d {
+		return Greeting{}, false, nil
+	}
+	g := Greeting{Date: d, Calendar: b.Calendar, Year: l.Year, Lunar: ld.Chinese(), Notes: notes}
+	if err := b.ageIn(&g); errors.Is(err, ErrNotBorn) {
 		return Greeting{}, false, nil
 	}
 	return g, true, nil
@@ -267,7 +299,13 @@ type DayKeys struct {
 // lunar day itself, plus the leap-month twin when the year has no such leap
 // month, plus the 30th when d is the 29th of a 29-day month.
 func BirthdayKeys(d Date) (DayKeys, error) {
-	l, err := ToLunar(d)
+	if err := checkYear(d.Year); err != nil {
+		return DayKeys{}, err
+	}
+	if d != NewDate(d.Year, d.Month, d.Day) {
+		return DayKeys{}, fmt.Errorf("%w: %04d-%02d-%02d", ErrInvalidDate, d.Year, int(d.Month), d.Day)
+	}
+	l, m, ms, err := lunarOf(d)
 	if err != nil {
 		return DayKeys{}, err
 	}
@@ -275,10 +313,8 @@ func BirthdayKeys(d Date) (DayKeys, error) {
 	if d.Month == time.February && d.Day == 28 && !IsLeapYear(d.Year) {
 		out.Solar = append(out.Solar, SolarKey{Month: 2, Day: 29, Notes: []string{NoteFeb29}})
 	}
-	ms := lunarMonths(l.Year)
-	m, _ := findMonth(ms, l.Month, l.Leap)
 	keys := []LunarKey{{Month: l.Month, Day: l.Day, Leap: l.Leap}}
-	if _, hasLeap := findMonth(ms, l.Month, true); !l.Leap && !hasLeap {
+	if !l.Leap && !hasMonth(ms, l.Year, l.Month, true) {
 		keys = append(keys, LunarKey{Month: l.Month, Day: l.Day, Leap: true, Notes: []string{NoteLeapMonth}})
 	}
 	if l.Day == 29 && m.days == 29 {
@@ -288,4 +324,37 @@ func BirthdayKeys(d Date) (DayKeys, error) {
 	}
 	out.LunarKeys = keys
 	return out, nil
+}
+
+// Greeting reports whether b is greeted on the keys' day, and returns the
+// greeting when it is — the same answer as b.GreetingOn(k.Date), from the
+// keys already computed (the planner's path: look birthdays up by the keys,
+// then call Greeting for each one found).
+func (k DayKeys) Greeting(b Birthday) (Greeting, bool, error) {
+	if err := b.Validate(); err != nil {
+		return Greeting{}, false, err
+	}
+	g := Greeting{Date: k.Date, Calendar: b.Calendar, Year: k.Date.Year, Lunar: k.Lunar.Chinese()}
+	found := false
+	if b.Calendar == CalendarSolar {
+		for _, s := range k.Solar {
+			if s.Month == b.Month && s.Day == b.Day {
+				found, g.Notes = true, s.Notes
+			}
+		}
+	} else {
+		g.Year = k.Lunar.Year
+		for _, l := range k.LunarKeys {
+			if l.Month == b.LunarMonth && l.Day == b.LunarDay && l.Leap == b.LunarLeap {
+				found, g.Notes = true, l.Notes
+			}
+		}
+	}
+	if !found {
+		return Greeting{}, false, nil
+	}
+	if err := b.ageIn(&g); errors.Is(err, ErrNotBorn) {
+		return Greeting{}, false, nil
+	}
+	return g, true, nil
 }

@@ -139,41 +139,67 @@ func matchesKeys(keys calendar.DayKeys, b calendar.Birthday) ([]string, bool) {
 	return nil, false
 }
 
-// TestBirthdayKeysAgreeWithGreetingOn checks, day by day over three years (two with leap months), that
-// looking birthdays up by the day's index keys finds exactly the birthdays
-// GreetingOn greets that day, and that each is greeted once per year of its
-// own calendar.
+// TestBirthdayKeysAgreeWithGreetingOn checks, day by day over 2023–2025 (leap
+// second and sixth months) and the winter of 2033 (a leap 冬月), that looking
+// birthdays up by the day's index keys finds exactly the birthdays GreetingOn
+// greets that day, with the same greeting, and that each is greeted once per
+// year of its own calendar.
 func TestBirthdayKeysAgreeWithGreetingOn(t *testing.T) {
 	t.Parallel()
+	withYear := func(b calendar.Birthday, y int) calendar.Birthday { b.Year = y; return b }
 	birthdays := []calendar.Birthday{
-		solar(0, 2, 29), solar(0, 2, 28), solar(0, 3, 1), solar(0, 12, 31),
+		solar(0, 2, 29), solar(1964, 2, 29), solar(0, 2, 28), solar(0, 3, 1), solar(1966, 12, 31),
 		lunar(12, 30, false), lunar(12, 29, false), lunar(11, 30, false), lunar(1, 1, false),
 		lunar(4, 8, true), lunar(6, 10, true), lunar(6, 30, true), lunar(2, 30, true), lunar(6, 10, false),
+		lunar(11, 15, true), lunar(11, 30, true), withYear(lunar(8, 15, false), 1973),
 	}
-	from, to := date(t, "2023-01-01"), date(t, "2025-12-31")
-	count := make([]map[int]int, len(birthdays)) // greetings per year of the birthday's calendar
-	for i := range count {
-		count[i] = map[int]int{}
-	}
-	for d := from; !d.After(to); d = d.AddDays(1) {
-		keys, err := calendar.BirthdayKeys(d)
-		require.NoError(t, err)
-		for i, b := range birthdays {
-			g, ok, err := b.GreetingOn(d)
+	type span struct{ from, to string }
+	for _, sp := range []span{{"2023-01-01", "2025-12-31"}, {"2033-10-01", "2034-03-31"}} {
+		count := make([]map[int]int, len(birthdays)) // greetings per year of the birthday's calendar
+		for i := range count {
+			count[i] = map[int]int{}
+		}
+		for d := date(t, sp.from); !d.After(date(t, sp.to)); d = d.AddDays(1) {
+			keys, err := calendar.BirthdayKeys(d)
 			require.NoError(t, err)
-			notes, found := matchesKeys(keys, b)
-			require.Equal(t, ok, found, "%s: %+v greeted=%v, found by keys=%v", d, b, ok, found)
-			if ok {
-				require.Equal(t, g.Notes, notes, "%s %+v", d, b)
-				count[i][g.Year]++
+			for i, b := range birthdays {
+				g, ok, err := b.GreetingOn(d)
+				require.NoError(t, err)
+				notes, found := matchesKeys(keys, b)
+				require.Equal(t, ok, found, "%s: %+v greeted=%v, found by keys=%v", d, b, ok, found)
+				kg, kok, err := keys.Greeting(b)
+				require.NoError(t, err)
+				require.Equal(t, ok, kok)
+				if ok {
+					require.Equal(t, g.Notes, notes, "%s %+v", d, b)
+					require.Equal(t, g, kg, "%s %+v", d, b)
+					count[i][g.Year]++
+				}
+			}
+		}
+		for i, b := range birthdays {
+			for y, n := range count[i] {
+				require.Equal(t, 1, n, "%+v greeted %d times in year %d", b, n, y)
 			}
 		}
 	}
-	for i, b := range birthdays {
-		for y, n := range count[i] {
-			require.Equal(t, 1, n, "%+v greeted %d times in year %d", b, n, y)
-		}
-	}
+}
+
+func TestLeapEleventhMonth2033(t *testing.T) {
+	t.Parallel()
+	leap, err := calendar.LeapMonth(2033)
+	require.NoError(t, err)
+	require.Equal(t, 11, leap, "2033 has a leap 冬月")
+	// A 闰冬月 birthday is greeted in the leap month in 2033 and in the ordinary 冬月 in 2034.
+	b := lunar(11, 15, true)
+	g33, err := b.GreetingIn(2033)
+	require.NoError(t, err)
+	require.Empty(t, g33.Notes)
+	require.Equal(t, "农历闰冬月十五", g33.Lunar)
+	g34, err := b.GreetingIn(2034)
+	require.NoError(t, err)
+	require.Equal(t, []string{calendar.NoteLeapMonth}, g34.Notes)
+	require.Equal(t, "农历冬月十五", g34.Lunar)
 }
 
 func TestLunarBirthdayTwiceInOneSolarYear(t *testing.T) {

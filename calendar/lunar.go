@@ -114,18 +114,19 @@ func checkYear(y int) error {
 	return nil
 }
 
-// lunarMonths returns the months of lunar year y in order (12 or 13 with a leap
-// month). y must be within range.
-func lunarMonths(y int) []lunarMonth {
-	ly := lunarcal.NewLunarYear(y)
-	l := ly.GetMonthsInYear()
-	out := make([]lunarMonth, 0, 13)
+// solarYearMonths returns, from one lunar-go computation, the lunar months
+// from 冬月 of lunar year y-1 (the month of the winter solstice before solar
+// year y) on: they cover every day of solar year y and every month of lunar
+// year y. Each month carries its own lunar year. y must be within range.
+func solarYearMonths(y int) []lunarMonth {
+	l := lunarcal.NewLunarYear(y).GetMonths()
+	out := make([]lunarMonth, 0, l.Len())
 	for e := l.Front(); e != nil; e = e.Next() {
 		m := e.Value.(*lunarcal.LunarMonth)
 		s := lunarcal.NewSolarFromJulianDay(m.GetFirstJulianDay())
 		mon := m.GetMonth()
 		out = append(out, lunarMonth{
-			year:  y,
+			year:  m.GetYear(),
 			month: abs(mon),
 			leap:  mon < 0,
 			days:  m.GetDayCount(),
@@ -133,6 +134,49 @@ func lunarMonths(y int) []lunarMonth {
 		})
 	}
 	return out
+}
+
+// lunarMonths returns the months of lunar year y in order (12, or 13 with a
+// leap month). y must be within range.
+func lunarMonths(y int) []lunarMonth {
+	var out []lunarMonth
+	for _, m := range solarYearMonths(y) {
+		if m.year == y {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// locate finds the lunar date of d among ms.
+func locate(ms []lunarMonth, d Date) (LunarDate, lunarMonth, bool) {
+	for _, m := range ms {
+		if n := m.first.DaysUntil(d); n >= 0 && n < m.days {
+			return LunarDate{Year: m.year, Month: m.month, Day: n + 1, Leap: m.leap}, m, true
+		}
+	}
+	return LunarDate{}, lunarMonth{}, false
+}
+
+// lunarOf returns the lunar date of a valid, in-range d, the month it is in,
+// and the months around it (solarYearMonths(d.Year)).
+func lunarOf(d Date) (LunarDate, lunarMonth, []lunarMonth, error) {
+	ms := solarYearMonths(d.Year)
+	l, m, ok := locate(ms, d)
+	if !ok {
+		return LunarDate{}, lunarMonth{}, nil, fmt.Errorf("calendar: no lunar month holds %s", d)
+	}
+	return l, m, ms, nil
+}
+
+// hasMonth reports whether lunar year y has the month among ms.
+func hasMonth(ms []lunarMonth, y, month int, leap bool) bool {
+	for _, m := range ms {
+		if m.year == y && m.month == month && m.leap == leap {
+			return true
+		}
+	}
+	return false
 }
 
 func findMonth(ms []lunarMonth, month int, leap bool) (lunarMonth, bool) {
@@ -176,8 +220,8 @@ func ToLunar(d Date) (LunarDate, error) {
 	if d != NewDate(d.Year, d.Month, d.Day) {
 		return LunarDate{}, fmt.Errorf("%w: %04d-%02d-%02d", ErrInvalidDate, d.Year, int(d.Month), d.Day)
 	}
-	l := lunarcal.NewLunarFromSolar(lunarcal.NewSolarFromYmd(d.Year, int(d.Month), d.Day))
-	return LunarDate{Year: l.GetYear(), Month: abs(l.GetMonth()), Day: l.GetDay(), Leap: l.GetMonth() < 0}, nil
+	l, _, _, err := lunarOf(d)
+	return l, err
 }
 
 // ToSolar converts a lunar date to the solar calendar. A date that does not
