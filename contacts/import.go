@@ -1,6 +1,7 @@
 package contacts
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -108,11 +109,17 @@ func (s *Store) ImportContacts(ctx context.Context, r io.Reader, opts ImportOpti
 		return nil, fmt.Errorf("record import: %w", err)
 	}
 
-	conn, err := s.pool.Acquire(ctx)
+	// One import at a time: two imports of overlapping files would race on new
+	// external ids. The lock is held on a connection of its own for the whole run.
+	lockConn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("import: %w", err)
 	}
-	defer conn.Release()
+	defer lockConn.Release()
+	if _, err := lockConn.Exec(ctx, `SELECT pg_advisory_lock($1)`, importLockKey); err != nil {
+		return nil, fmt.Errorf("import: wait for other imports: %w", err)
+	}
+	defer lockConn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, importLockKey)
 
 	// The parser runs beside the database work: while one chunk merges, the next is
 	// parsed.
@@ -128,13 +135,17 @@ func (s *Store) ImportContacts(ctx context.Context, r io.Reader, opts ImportOpti
 		wg        sync.WaitGroup
 		listedCap = s.cfg.MaxListedErrors
 	)
-	addErr := func(e RowError) {
+	// addFailed records one failed row and its errors.
+	addFailed := func(errs ...RowError) {
 		mu.Lock()
 		defer mu.Unlock()
-		if len(rowErrs) < listedCap {
-			rowErrs = append(rowErrs, e)
-		} else {
-			rep.ErrorsTruncated = true
+		failed++
+		for _, e := range errs {
+			if len(rowErrs) < listedCap {
+				rowErrs = append(rowErrs, e)
+			} else {
+				rep.ErrorsTruncated = true
+			}
 		}
 	}
 	wg.Add(1)
@@ -154,8 +165,7 @@ func (s *Store) ImportContacts(ctx context.Context, r io.Reader, opts ImportOpti
 					return
 				}
 				readRows++
-				failed++
-				addErr(RowError{Line: line, Message: "malformed CSV: " + err.Error()})
+				addFailed(RowError{Line: line, Message: "malformed CSV: " + err.Error()})
 				continue
 			}
 			if blank(rec) {
@@ -163,8 +173,7 @@ func (s *Store) ImportContacts(ctx context.Context, r io.Reader, opts ImportOpti
 			}
 			readRows++
 			if len(rec) != len(h.fields) {
-				failed++
-				addErr(RowError{Line: line, Message: fmt.Sprintf("row has %d fields, the header has %d", len(rec), len(h.fields))})
+				addFailed(RowError{Line: line, Message: fmt.Sprintf("row has %d fields, the header has %d", len(rec), len(h.fields))})
 				continue
 			}
 			b := newRowBuilder(line, managers)
@@ -184,10 +193,11 @@ func (s *Store) ImportContacts(ctx context.Context, r io.Reader, opts ImportOpti
 			}
 			row, errs := b.finish()
 			if errs != nil {
-				failed++
-				for _, fe := range errs {
-					addErr(RowError{Line: line, Column: columnName(h, fe.Field), Field: fe.Field, Message: fe.Message})
+				re := make([]RowError, len(errs))
+				for i, fe := range errs {
+					re[i] = RowError{Line: line, Column: columnName(h, fe.Field), Field: fe.Field, Message: fe.Message}
 				}
+				addFailed(re...)
 				continue
 			}
 			cur = append(cur, row)
@@ -208,35 +218,70 @@ func (s *Store) ImportContacts(ctx context.Context, r io.Reader, opts ImportOpti
 		}
 	}()
 
-	var dbErr error
-	var valid int
-	for c := range chunks {
-		if dbErr != nil {
-			continue // drain
-		}
-		valid += len(c.rows)
-		res, err := s.mergeChunk(ctx, conn, c.rows, opts.Actor, rep.ImportID)
-		if err != nil {
-			dbErr = err
-			cancel()
-			continue
-		}
-		rep.Inserted += res.inserted
-		rep.Updated += res.updated
-		for _, e := range res.errs {
-			failed++
-			valid--
-			addErr(e)
-		}
-		rep.Warnings = append(rep.Warnings, res.warnings...)
-		if opts.Progress != nil {
-			opts.Progress(c.read, cr.n.Load())
-		}
+	// Chunks merge on several connections at once: external ids are unique within
+	// the file, so chunks never touch the same contact.
+	var (
+		dbErr   error
+		valid   int
+		maxRead int
+		workers sync.WaitGroup
+	)
+	for range s.cfg.ImportWorkers {
+		workers.Add(1)
+		go func() {
+			defer workers.Done()
+			conn, err := s.pool.Acquire(ctx)
+			if err != nil {
+				mu.Lock()
+				dbErr = cmp.Or(dbErr, err)
+				mu.Unlock()
+				cancel()
+				for range chunks {
+				}
+				return
+			}
+			defer conn.Release()
+			for c := range chunks {
+				mu.Lock()
+				failedSoFar := dbErr != nil
+				mu.Unlock()
+				if failedSoFar {
+					continue // drain
+				}
+				res, err := s.mergeChunk(ctx, conn, c.rows, opts.Actor, rep.ImportID)
+				mu.Lock()
+				if err != nil {
+					dbErr = cmp.Or(dbErr, err)
+					mu.Unlock()
+					cancel()
+					continue
+				}
+				valid += len(c.rows) - len(res.errs)
+				rep.Inserted += res.inserted
+				rep.Updated += res.updated
+				failed += len(res.errs)
+				for _, e := range res.errs {
+					if len(rowErrs) < listedCap {
+						rowErrs = append(rowErrs, e)
+					} else {
+						rep.ErrorsTruncated = true
+					}
+				}
+				rep.Warnings = append(rep.Warnings, res.warnings...)
+				maxRead = max(maxRead, c.read)
+				if opts.Progress != nil {
+					opts.Progress(maxRead, cr.n.Load())
+				}
+				mu.Unlock()
+			}
+		}()
 	}
+	workers.Wait()
 	wg.Wait()
 	if dbErr != nil {
 		return nil, fmt.Errorf("import contacts: %w", dbErr)
 	}
+	sortRowErrors(rep.Warnings)
 	if parseErr != nil {
 		return nil, fmt.Errorf("%w: %w", ErrUnreadable, parseErr)
 	}
@@ -299,9 +344,6 @@ func (s *Store) mergeChunk(ctx context.Context, conn *pgxpool.Conn, rows []*stag
 func (s *Store) mergeTx(ctx context.Context, conn *pgxpool.Conn, rows []*stageRow, actor string, importID int64) (chunkResult, error) {
 	var res chunkResult
 	err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, importLockKey); err != nil {
-			return err
-		}
 		outs, cons, err := mergeStaged(ctx, tx, rows, s.cfg.Now(), actor, "import", &importID)
 		if err != nil {
 			return err

@@ -58,7 +58,13 @@ func TestImportInsertsThenSecondImportChangesNothing(t *testing.T) {
 
 	var events int
 	require.NoError(t, b.db.Pool.QueryRow(b.ctx, `SELECT count(*) FROM contact_events`).Scan(&events))
-	require.Equal(t, 3+3, events, "three creations and three consent statements (C002's no is recorded too)")
+	require.Equal(t, 3, events, "three creations; their consents are named in the creation events")
+	page, err := b.store.Timeline(b.ctx, c.ID, contacts.TimelineFilter{})
+	require.NoError(t, err)
+	require.JSONEq(t, `{"sms": true}`, string(mustField(t, page.Items[0].Data, "marketing_consents")))
+	cons, err := b.store.Consents(b.ctx, c2.ID)
+	require.NoError(t, err)
+	require.Equal(t, []contacts.Consent{{Channel: "sms", Purpose: "marketing", Granted: false, Source: "import", At: cons[0].At}}, cons, "a file's no is recorded")
 }
 
 func TestImportEmptyCellKeepsStoredValueAndChangesAreRecorded(t *testing.T) {

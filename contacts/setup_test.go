@@ -2,6 +2,7 @@ package contacts_test
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -41,4 +42,13 @@ func (b *bundle) importContacts(t *testing.T, csv string) *contacts.ImportReport
 	rep, err := b.store.ImportContacts(b.ctx, strings.NewReader(csv), contacts.ImportOptions{Actor: "test", SourceName: "test.csv"})
 	require.NoError(t, err)
 	return rep
+}
+
+func mustField(t *testing.T, data []byte, key string) json.RawMessage {
+	t.Helper()
+	var m map[string]json.RawMessage
+	require.NoError(t, json.Unmarshal(data, &m))
+	v, ok := m[key]
+	require.True(t, ok, "no %q in %s", key, data)
+	return v
 }

@@ -137,7 +137,7 @@ func buildMergeSQL() string {
 	changesExpr := "jsonb_strip_nulls(jsonb_build_object(" + strings.Join(changes[:half], ", ") + ") || jsonb_build_object(" + strings.Join(changes[half:], ", ") + "))"
 
 	return `WITH j AS (
-  SELECT s.line, s.external_id, c.id AS cid, c.erased_at, s.cal_default,
+  SELECT s.line, s.external_id, c.id AS cid, c.erased_at, s.cal_default, s.consent_sms, s.consent_email, s.consent_wechat, s.consent_at,
     ` + strings.Join(sel, ",\n    ") + `,
     CASE WHEN s.attrs IS NULL THEN c.attrs ELSE jsonb_strip_nulls(COALESCE(c.attrs, '{}') || s.attrs) END AS n_attrs,
     c.attrs AS o_attrs
@@ -151,6 +151,12 @@ func buildMergeSQL() string {
   SELECT external_id, ` + strings.Join(insVals, ", ") + `, COALESCE(n_attrs, '{}'), $1, $1
   FROM d WHERE cid IS NULL
   RETURNING id, external_id
+), ins_consents AS (
+  INSERT INTO consents (contact_id, channel, purpose, granted, source, at)
+  SELECT ins.id, v.channel, 'marketing', v.granted, $3, COALESCE(d.consent_at, $1)
+  FROM ins JOIN d USING (external_id)
+  CROSS JOIN LATERAL (VALUES ('sms', d.consent_sms), ('email', d.consent_email), ('wechat', d.consent_wechat)) v(channel, granted)
+  WHERE v.granted IS NOT NULL
 ), upd AS (
   UPDATE contacts c SET ` + strings.Join(set, ", ") + `, attrs = d.n_attrs, updated_at = $1
   FROM d WHERE c.id = d.cid AND d.erased_at IS NULL AND cardinality(d.changed) > 0
@@ -158,7 +164,8 @@ func buildMergeSQL() string {
 ), ev AS (
   INSERT INTO contact_events (contact_id, at, kind, actor, summary, data)
   SELECT ins.id, $1, '` + EventCreated + `', $2, 'created by ' || $3,
-         jsonb_strip_nulls(jsonb_build_object('source', $3, 'import_id', $4::bigint, 'line', CASE WHEN $4::bigint IS NOT NULL THEN d.line END))
+         jsonb_strip_nulls(jsonb_build_object('source', $3, 'import_id', $4::bigint, 'line', CASE WHEN $4::bigint IS NOT NULL THEN d.line END,
+           'marketing_consents', NULLIF(jsonb_strip_nulls(jsonb_build_object('sms', d.consent_sms, 'email', d.consent_email, 'wechat', d.consent_wechat)), '{}')))
   FROM ins JOIN d USING (external_id)
   UNION ALL
   SELECT upd.id, $1, '` + EventUpdated + `', $2, 'changed ' || array_to_string(d.changed, ', ') || ' by ' || $3,
@@ -175,7 +182,9 @@ WHERE ins.id IS NOT NULL OR upd.id IS NOT NULL OR d.erased_at IS NOT NULL`
 // consentMergeSQL applies the marketing consents of the staged rows. An import
 // never re-grants a consent the customer revoked (by reply, unsubscribe link, the
 // API or any source other than an import) unless the row's consent_at is later
-// than the revocation. Parameters: $1 at, $2 actor, $3 source.
+// than the revocation. Contacts the merge just created have their consents
+// already (mergeSQL writes them, named in the creation event), so this finds
+// nothing to change for them. Parameters: $1 at, $2 actor, $3 source.
 const consentMergeSQL = `WITH cs AS (
   SELECT c.id AS contact_id, s.line, v.channel, v.granted, s.consent_at
   FROM contact_stage s JOIN contacts c ON c.external_id = s.external_id AND c.erased_at IS NULL
@@ -200,6 +209,15 @@ const consentMergeSQL = `WITH cs AS (
   FROM k JOIN up USING (contact_id, channel)
 )
 SELECT line, channel, blocked, cur_source FROM k WHERE blocked OR cur IS DISTINCT FROM granted`
+
+func anyConsent(rows []*stageRow) bool {
+	for _, r := range rows {
+		if r.vals[sConsentSMS] != nil || r.vals[sConsentEmail] != nil || r.vals[sConsentWeChat] != nil {
+			return true
+		}
+	}
+	return false
+}
 
 // stageRow is one row on its way to the stage.
 type stageRow struct {
@@ -230,6 +248,13 @@ func mergeStaged(ctx context.Context, tx pgx.Tx, rows []*stageRow, at time.Time,
 	})); err != nil {
 		return nil, nil, fmt.Errorf("stage rows: %w", err)
 	}
+	if len(rows) >= 1000 {
+		// A temporary table has no statistics until analysed; without them the
+		// planner joins a big chunk to contacts by scanning all of contacts.
+		if _, err := tx.Exec(ctx, `ANALYZE contact_stage`); err != nil {
+			return nil, nil, fmt.Errorf("analyse stage: %w", err)
+		}
+	}
 	var outs []mergeOutcome
 	r, err := tx.Query(ctx, mergeSQL, at, actor, source, importID)
 	if err != nil {
@@ -247,6 +272,9 @@ func mergeStaged(ctx context.Context, tx pgx.Tx, rows []*stageRow, at time.Time,
 		return nil, nil, fmt.Errorf("merge contacts: %w", err)
 	}
 	var cons []consentOutcome
+	if !anyConsent(rows) {
+		return outs, nil, nil
+	}
 	r, err = tx.Query(ctx, consentMergeSQL, at, actor, source)
 	if err != nil {
 		return nil, nil, fmt.Errorf("merge consents: %w", err)

@@ -16,6 +16,9 @@ import (
 // DefaultImportChunk is how many rows an import stages and merges per transaction.
 const DefaultImportChunk = 10000
 
+// DefaultImportWorkers is how many connections merge import chunks at once.
+const DefaultImportWorkers = 2
+
 // DefaultMaxListedErrors is how many row errors an import report lists; the counts
 // always cover every row.
 const DefaultMaxListedErrors = 10000
@@ -28,6 +31,9 @@ type Config struct {
 	Now func() time.Time
 	// ImportChunk is the number of rows per import transaction. Default DefaultImportChunk.
 	ImportChunk int
+	// ImportWorkers is how many connections merge import chunks at once. Default
+	// DefaultImportWorkers.
+	ImportWorkers int
 	// MaxListedErrors caps the errors listed in an import report. Default DefaultMaxListedErrors.
 	MaxListedErrors int
 }
@@ -40,12 +46,16 @@ func (c Config) WithDefaults() Config {
 	}
 	c.ImportChunk = cmp.Or(c.ImportChunk, DefaultImportChunk)
 	c.MaxListedErrors = cmp.Or(c.MaxListedErrors, DefaultMaxListedErrors)
+	c.ImportWorkers = cmp.Or(c.ImportWorkers, DefaultImportWorkers)
 	return c
 }
 
 func (c Config) validate() error {
 	if c.ImportChunk < 1 || c.ImportChunk > 1_000_000 {
 		return fmt.Errorf("contacts: ImportChunk %d out of range 1..1000000", c.ImportChunk)
+	}
+	if c.ImportWorkers < 1 || c.ImportWorkers > 16 {
+		return fmt.Errorf("contacts: ImportWorkers %d out of range 1..16", c.ImportWorkers)
 	}
 	return nil
 }
