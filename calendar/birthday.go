@@ -151,7 +151,7 @@ func (b Birthday) birthYear() int {
 	return b.Year
 }
 
-// greeting fills age and milestone for a greeting of year in the birthday's
+// ageIn fills the age and milestone for a greeting of year in the birthday's
 // calendar.
 func (b Birthday) ageIn(g *Greeting) error {
 	if by := b.birthYear(); by != 0 {

@@ -31,7 +31,9 @@
 // workdays (weekend days worked). lunar-go has the schedule for 2002–2027
 // (HasHolidayData); other years fall back to Monday–Friday and say so: DayOf
 // and HolidaysOf carry HolidayData false and a Warning, and the functions
-// returning dates return exact=false.
+// returning dates return exact=false. The State Council's notice for year
+// Y+1 has moved 29–31 December of Y before (2023-12-30 was off for 元旦
+// 2024), so those three days count as unsettled while Y+1 has no data.
 //
 // # Birthdays
 //
@@ -48,9 +50,12 @@
 //
 // For planning by index, BirthdayKeys(day) returns the solar (month, day) and
 // lunar (month, day, leap) keys whose birthdays are greeted that day, each
-// with the notes of the rule that brings it there; Birthday.GreetingOn gives
-// the same answer for one contact, with the age and the milestone flag (60th,
-// 70th, 80th …) when the birth year is known.
+// with the notes of the rule that brings it there. Look the contacts up by
+// those keys, then call keys.Greeting(birthday) for each one found: it gives
+// the greeting (year, notes, age, milestone flag for the 60th, 70th, 80th …)
+// without recomputing the lunar calendar. Birthday.GreetingOn(day) gives the
+// same answer for one contact on its own, and GreetingsBetween lists the
+// greetings of a date range (a manager's "next 7 days").
 //
 // # Year summary (carillon calendar --year YYYY --json)
 //

@@ -218,7 +218,7 @@ func festivalsOf(year int, defs []festivalDef) ([]Festival, error) {
 	return out, nil
 }
 
-// solarTermNames maps lunar-go's internal names of the neighbouring years'
+// solarTermName maps lunar-go's internal names of the neighbouring years'
 // terms to Chinese.
 func solarTermName(n string) string {
 	switch n {
