@@ -93,7 +93,11 @@ func buildMergeSQL() string {
 	for _, f := range mergeFields {
 		c := f.col
 		sel = append(sel, fmt.Sprintf("CASE WHEN '%[1]s' = ANY(s.clear) THEN NULL ELSE COALESCE(s.%[1]s, c.%[1]s) END AS n_%[1]s, c.%[1]s AS o_%[1]s", c))
-		diff = append(diff, fmt.Sprintf("CASE WHEN n_%[1]s IS DISTINCT FROM o_%[1]s THEN '%[1]s' END", c))
+		key := c
+		if c == "manager_id" {
+			key = "manager"
+		}
+		diff = append(diff, fmt.Sprintf("CASE WHEN n_%s IS DISTINCT FROM o_%s THEN '%s' END", c, c, key))
 		insCols = append(insCols, c)
 		switch c {
 		case "status":
@@ -123,11 +127,7 @@ func buildMergeSQL() string {
 		default:
 			shown = "'true'::jsonb"
 		}
-		key := c
-		if c == "manager_id" {
-			key = "manager"
-		}
-		changes = append(changes, fmt.Sprintf("'%s', CASE WHEN '%s' = ANY(d.changed) THEN %s END", key, c, shown))
+		changes = append(changes, fmt.Sprintf("'%s', CASE WHEN '%s' = ANY(d.changed) THEN %s END", key, key, shown))
 	}
 	changes = append(changes, "'attrs', CASE WHEN 'attrs' = ANY(d.changed) THEN (SELECT to_jsonb(array_agg(k ORDER BY k)) FROM "+
 		"(SELECT key AS k FROM jsonb_each(d.n_attrs) WHERE d.o_attrs -> key IS DISTINCT FROM value UNION "+

@@ -77,13 +77,17 @@ func (c *dbCollector) Describe(ch chan<- *prometheus.Desc) {
 func (c *dbCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
+	// Every label is reported, zero included, so dashboards see a series from the start.
 	for _, q := range []struct {
-		desc *prometheus.Desc
-		sql  string
+		desc   *prometheus.Desc
+		sql    string
+		labels []string
 	}{
-		{c.contacts, `SELECT status, count(*) FROM contacts GROUP BY status`},
-		{c.jobs, `SELECT state::text, count(*) FROM river_job GROUP BY state`},
+		{c.contacts, `SELECT status, count(*) FROM contacts GROUP BY status`, []string{"active", "dormant", "closed", "deceased"}},
+		{c.jobs, `SELECT state::text, count(*) FROM river_job GROUP BY state`,
+			[]string{"available", "cancelled", "completed", "discarded", "pending", "retryable", "running", "scheduled"}},
 	} {
+		counts := map[string]int64{}
 		rows, err := c.pool.Query(ctx, q.sql)
 		if err != nil {
 			c.logger.Warn("metrics query failed", slog.String("error", err.Error()))
@@ -93,9 +97,12 @@ func (c *dbCollector) Collect(ch chan<- prometheus.Metric) {
 			var label string
 			var n int64
 			if rows.Scan(&label, &n) == nil {
-				ch <- prometheus.MustNewConstMetric(q.desc, prometheus.GaugeValue, float64(n), label)
+				counts[label] = n
 			}
 		}
 		rows.Close()
+		for _, l := range q.labels {
+			ch <- prometheus.MustNewConstMetric(q.desc, prometheus.GaugeValue, float64(counts[l]), l)
+		}
 	}
 }

@@ -1,0 +1,32 @@
+# Carillon. `make demo` runs it; `make test` runs its tests. Both find or start a
+# development Postgres on their own (see README: "The database").
+GO       ?= go
+PKGS     ?= ./...
+TESTFLAGS ?= -count=1 -timeout 20m
+
+.PHONY: demo test bench bench-quick lint build clean-db
+
+build:
+	$(GO) build -o bin/carillon ./cmd/carillon
+
+demo: build
+	./bin/carillon demo
+
+test:
+	$(GO) test $(TESTFLAGS) $(PKGS)
+
+bench: build
+	./bin/carillon bench all
+
+bench-quick: build
+	./bin/carillon bench all --quick --runs 1
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+
+# Stops and removes the private cluster under .carillon/pg (if one was started).
+clean-db:
+	-@for v in /usr/lib/postgresql/*/bin; do \
+	  [ -d .carillon/pg/data ] && runuser -u postgres -- $$v/pg_ctl -D .carillon/pg/data -m fast stop 2>/dev/null || true; done
+	rm -rf .carillon/pg
