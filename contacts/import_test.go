@@ -245,3 +245,41 @@ func TestImportManyRowsAcrossChunks(t *testing.T) {
 	require.Equal(t, 1052, rep.Errors[0].Line)
 	require.Greater(t, len(progress), 5, "progress reported per chunk")
 }
+
+func TestTimelinePagingIsNewestFirstAndComplete(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	c, err := b.store.Create(b.ctx, "test", contacts.Input{ExternalID: ptr("T1"), Tier: ptr("D")})
+	require.NoError(t, err)
+	for i, tier := range []string{"C", "B", "A", "B", "C", "D", "A"} {
+		_, err := b.store.Update(b.ctx, fmt.Sprintf("test-%d", i), c.ID, contacts.Input{Tier: ptr(tier)})
+		require.NoError(t, err)
+	}
+	_, err = b.store.Update(b.ctx, "test", c.ID, contacts.Input{Tier: ptr("A")})
+	require.NoError(t, err)
+
+	var all []contacts.Event
+	cursor := ""
+	for {
+		page, err := b.store.Timeline(b.ctx, c.ID, contacts.TimelineFilter{Limit: 3, Cursor: cursor})
+		require.NoError(t, err)
+		all = append(all, page.Items...)
+		if page.Next == "" {
+			break
+		}
+		cursor = page.Next
+	}
+	require.Len(t, all, 8, "one creation and seven changes; the no-op update wrote nothing")
+	for i := 1; i < len(all); i++ {
+		require.True(t, all[i-1].At.After(all[i].At) || (all[i-1].At.Equal(all[i].At) && all[i-1].ID > all[i].ID), "newest first")
+	}
+	require.Equal(t, contacts.EventCreated, all[len(all)-1].Kind)
+	require.Equal(t, "test-6", all[0].Actor)
+
+	_, err = b.store.Timeline(b.ctx, c.ID, contacts.TimelineFilter{Cursor: "garbage"})
+	require.ErrorIs(t, err, contacts.ErrBadCursor)
+	_, err = b.store.Timeline(b.ctx, 987654, contacts.TimelineFilter{})
+	require.ErrorIs(t, err, contacts.ErrNotFound)
+}
+
+func ptr[T any](v T) *T { return &v }

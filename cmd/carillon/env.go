@@ -27,9 +27,9 @@ type env struct {
 	getenv         func(string) string
 }
 
-func newEnv(stdout, stderr io.Writer) *env {
+func newEnv(stdout, stderr io.Writer, getenv func(string) string) *env {
 	level := slog.LevelInfo
-	switch strings.ToLower(os.Getenv("CARILLON_LOG_LEVEL")) {
+	switch strings.ToLower(getenv("CARILLON_LOG_LEVEL")) {
 	case "debug":
 		level = slog.LevelDebug
 	case "warn":
@@ -38,10 +38,10 @@ func newEnv(stdout, stderr io.Writer) *env {
 		level = slog.LevelError
 	}
 	var h slog.Handler = slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})
-	if strings.EqualFold(os.Getenv("CARILLON_LOG_FORMAT"), "json") {
+	if strings.EqualFold(getenv("CARILLON_LOG_FORMAT"), "json") {
 		h = slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level})
 	}
-	return &env{stdout: stdout, stderr: stderr, logger: slog.New(h), getenv: os.Getenv}
+	return &env{stdout: stdout, stderr: stderr, logger: slog.New(h), getenv: getenv}
 }
 
 // openDB finds (or starts) the database and opens a pool on it.

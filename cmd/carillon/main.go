@@ -18,6 +18,7 @@ Usage:
   carillon migrate  [up|status] [--json]          apply River's and Carillon's migrations
   carillon import   contacts|managers FILE [--json]
   carillon demo     [--addr 127.0.0.1:8080]       local Postgres, example data, serve
+  carillon calendar [--year YYYY] [--json]        festivals and business days of a year
   carillon bench    [import|all] [--quick] [--json]
   carillon version
 
@@ -36,7 +37,7 @@ func (e *exitError) Unwrap() error { return e.err }
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv)
 	stop()
 	if err != nil {
 		code := 1
@@ -53,12 +54,12 @@ func main() {
 
 var errUsage = errors.New("usage")
 
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return &exitError{code: 2, err: errUsage}
 	}
-	env := newEnv(stdout, stderr)
+	env := newEnv(stdout, stderr, getenv)
 	switch args[0] {
 	case "serve":
 		return cmdServe(ctx, env, args[1:])
@@ -70,6 +71,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdDemo(ctx, env, args[1:])
 	case "bench":
 		return cmdBench(ctx, env, args[1:])
+	case "calendar":
+		return cmdCalendar(ctx, env, args[1:])
 	case "version":
 		fmt.Fprintln(stdout, version())
 		return nil

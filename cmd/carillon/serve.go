@@ -87,6 +87,8 @@ func serve(ctx context.Context, e *env, pool *pgxpool.Pool, opts serveOptions) e
 		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cmp.Or(opts.workers, 20)}},
 		Workers:              workers,
 		RescueStuckJobsAfter: opts.rescueAfter,
+		// River requires a job's timeout to end before it may be rescued.
+		JobTimeout: min(time.Minute, opts.rescueAfter),
 		PeriodicJobs: []*river.PeriodicJob{
 			river.NewPeriodicJob(river.PeriodicInterval(24*time.Hour), func() (river.JobArgs, *river.InsertOpts) {
 				return contacts.EnsurePartitionsArgs{}, nil
