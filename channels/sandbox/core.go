@@ -61,13 +61,29 @@ type Recorder struct {
 	byID   map[string]int
 	byTo   map[string]int
 	keep   bool
+	raw    map[string][]byte
 	count  atomic.Int64
 	dups   atomic.Int64
 	refuse atomic.Int64
 }
 
 func newRecorder() *Recorder {
-	return &Recorder{byID: map[string]int{}, byTo: map[string]int{}, keep: true}
+	return &Recorder{byID: map[string]int{}, byTo: map[string]int{}, raw: map[string][]byte{}, keep: true}
+}
+
+func (r *Recorder) attach(id string, raw []byte) {
+	r.mu.Lock()
+	if r.keep {
+		r.raw[id] = raw
+	}
+	r.mu.Unlock()
+}
+
+// Raw returns the raw message (email) last accepted for message id.
+func (r *Recorder) Raw(id string) []byte {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.raw[id]
 }
 
 // accept records d unless its recipient already had limit deliveries (limit > 0).
@@ -156,6 +172,8 @@ type core struct {
 	seq     atomic.Int64
 	pushed  atomic.Int64
 	failed  atomic.Int64
+	// stopExtra stops a non-HTTP server (SMTP).
+	stopExtra func(context.Context)
 }
 
 func newCore(kind string, o Options) *core {
@@ -180,18 +198,23 @@ func (c *core) listen(h http.Handler) error {
 	}
 	c.ln = ln
 	c.srv = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	c.wg.Add(2)
+	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
 		if err := c.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			c.opts.Logger.Error("sandbox serve", slog.String("sandbox", c.kind), slog.Any("error", err))
 		}
 	}()
+	c.startPusher()
+	return nil
+}
+
+func (c *core) startPusher() {
+	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
 		c.pushLoop()
 	}()
-	return nil
 }
 
 // URL is the sandbox's base URL (http://127.0.0.1:port).
@@ -206,7 +229,12 @@ func (c *core) PushFailed() int { return int(c.failed.Load()) }
 
 // Stop stops serving and pushes what is queued (until ctx is done).
 func (c *core) Stop(ctx context.Context) {
-	_ = c.srv.Shutdown(ctx)
+	if c.srv != nil {
+		_ = c.srv.Shutdown(ctx)
+	}
+	if c.stopExtra != nil {
+		c.stopExtra(ctx)
+	}
 	close(c.done)
 	c.wg.Wait()
 }

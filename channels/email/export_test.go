@@ -1,0 +1,4 @@
+package email
+
+// ClassifyCode is exported for the table test.
+var ClassifyCode = classifyCode
