@@ -20,6 +20,8 @@ Usage:
   carillon demo     [--addr 127.0.0.1:8080]       local Postgres, example data, serve
   carillon calendar [--year YYYY] [--json]        festivals and business days of a year
   carillon bench    [import|all] [--quick] [--json]
+  carillon user     create|list|disable|enable|set-password|grant|revoke
+  carillon token    create|list|revoke            API tokens (printed once)
   carillon version
 
 The database is DATABASE_URL; without it, a server on 127.0.0.1:5432 or a private
@@ -73,6 +75,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return cmdBench(ctx, env, args[1:])
 	case "calendar":
 		return cmdCalendar(ctx, env, args[1:])
+	case "user":
+		return cmdUser(ctx, env, args[1:])
+	case "token":
+		return cmdToken(ctx, env, args[1:])
 	case "version":
 		fmt.Fprintln(stdout, version())
 		return nil
