@@ -176,3 +176,15 @@ func TestParseExpires(t *testing.T) {
 		require.Error(t, err, in)
 	}
 }
+
+func TestFirstLine(t *testing.T) {
+	t.Parallel()
+	got, err := firstLine(strings.NewReader("correct horse battery\r\nsecond line\n"))
+	require.NoError(t, err)
+	require.Equal(t, "correct horse battery", got)
+	got, err = firstLine(strings.NewReader("no newline at end"))
+	require.NoError(t, err)
+	require.Equal(t, "no newline at end", got)
+	_, err = firstLine(strings.NewReader(""))
+	require.ErrorContains(t, err, "no password")
+}
