@@ -79,7 +79,7 @@ func (e *ValidationError) Error() string {
 	for i, f := range e.Fields {
 		parts[i] = f.Field + ": " + f.Message
 	}
-	return "invalid contact: " + strings.Join(parts, "; ")
+	return "invalid input: " + strings.Join(parts, "; ")
 }
 
 // Sentinel errors; server maps them to HTTP statuses.

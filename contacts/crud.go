@@ -12,6 +12,9 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"carillon/internal/audit"
+	"carillon/internal/pii"
 )
 
 const contactColumns = `c.id, c.external_id, c.status, COALESCE(c.name, ''), COALESCE(c.gender, ''), c.locale, c.time_zone,
@@ -139,7 +142,7 @@ func (s *Store) build(ctx context.Context, externalID string, in Input) (*stageR
 }
 
 // Create adds a contact. ErrConflict when the external id exists.
-func (s *Store) Create(ctx context.Context, actor string, in Input) (Contact, error) {
+func (s *Store) Create(ctx context.Context, actor audit.Actor, in Input) (Contact, error) {
 	if in.ExternalID == nil {
 		return Contact{}, &ValidationError{Fields: []FieldError{{Field: "external_id", Message: "is required"}}}
 	}
@@ -156,7 +159,7 @@ func (s *Store) Create(ctx context.Context, actor string, in Input) (Contact, er
 		if exists {
 			return fmt.Errorf("a contact with external_id %q exists: %w", row.vals[sExternalID], ErrConflict)
 		}
-		outs, _, err := mergeStaged(ctx, tx, []*stageRow{row}, s.cfg.Now(), actor, "api", nil)
+		outs, _, err := mergeStaged(ctx, tx, []*stageRow{row}, s.cfg.Now(), actor.String(), "api", nil)
 		if err != nil {
 			return dbValidation(err)
 		}
@@ -164,7 +167,7 @@ func (s *Store) Create(ctx context.Context, actor string, in Input) (Contact, er
 			return fmt.Errorf("create contact: merge returned %d rows", len(outs))
 		}
 		id = outs[0].id
-		return nil
+		return auditEvents(ctx, tx, actor, "contact.create", id)
 	})
 	if err != nil {
 		var pe *pgconn.PgError
@@ -178,7 +181,7 @@ func (s *Store) Create(ctx context.Context, actor string, in Input) (Contact, er
 
 // Update changes a contact; fields left nil keep their values. It appends a
 // timeline event naming what changed (nothing when nothing did).
-func (s *Store) Update(ctx context.Context, actor string, id int64, in Input) (Contact, error) {
+func (s *Store) Update(ctx context.Context, actor audit.Actor, id int64, in Input) (Contact, error) {
 	cur, err := s.Get(ctx, id)
 	if err != nil {
 		return Contact{}, err
@@ -194,13 +197,28 @@ func (s *Store) Update(ctx context.Context, actor string, id int64, in Input) (C
 		return Contact{}, err
 	}
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		_, _, err := mergeStaged(ctx, tx, []*stageRow{row}, s.cfg.Now(), actor, "api", nil)
-		return dbValidation(err)
+		if _, _, err := mergeStaged(ctx, tx, []*stageRow{row}, s.cfg.Now(), actor.String(), "api", nil); err != nil {
+			return dbValidation(err)
+		}
+		return auditEvents(ctx, tx, actor, "contact.update", id)
 	})
 	if err != nil {
 		return Contact{}, err
 	}
 	return s.Get(ctx, id)
+}
+
+// auditEvents copies the timeline events this transaction wrote for a contact
+// into the audit log (they hold masked values only), one audit row per write.
+func auditEvents(ctx context.Context, tx pgx.Tx, actor audit.Actor, action string, contactID int64) error {
+	_, err := tx.Exec(ctx, `INSERT INTO audit_log (at, actor, user_id, action, object_type, object_id, changes, remote_addr)
+		SELECT max(at), $1, $2, $3, 'contact', $6, COALESCE(jsonb_object_agg(kind, data), '{}'), $5
+		FROM contact_events WHERE contact_id = $4 AND xmin = pg_current_xact_id()::xid
+		HAVING count(*) > 0`, actor.String(), actor.UserID, action, contactID, actor.Addr, strconv.FormatInt(contactID, 10))
+	if err != nil {
+		return fmt.Errorf("audit %s: %w", action, err)
+	}
+	return nil
 }
 
 // dbValidation turns a check-constraint refusal into a ValidationError.
@@ -215,7 +233,7 @@ func dbValidation(err error) error {
 // Erase removes a contact's personal data (name, phone, email, openid, birthday,
 // attrs, tags) and keeps a tombstone: the row with its external id and an
 // erased event. Erasing twice is harmless.
-func (s *Store) Erase(ctx context.Context, actor string, id int64) error {
+func (s *Store) Erase(ctx context.Context, actor audit.Actor, id int64) error {
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `UPDATE contacts SET name = NULL, phone = NULL, email = NULL, wechat_openid = NULL,
 			birth_calendar = NULL, birth_year = NULL, birth_month = NULL, birth_day = NULL, lunar_month = NULL, lunar_day = NULL,
@@ -234,7 +252,11 @@ func (s *Store) Erase(ctx context.Context, actor string, id int64) error {
 			}
 			return nil
 		}
-		return AppendEvents(ctx, tx, []Event{{ContactID: id, At: s.cfg.Now(), Kind: EventErased, Actor: actor, Summary: "personal data erased"}})
+		if err := AppendEvents(ctx, tx, []Event{{ContactID: id, At: s.cfg.Now(), Kind: EventErased, Actor: actor.String(), Summary: "personal data erased"}}); err != nil {
+			return err
+		}
+		return audit.Append(ctx, tx, actor, s.cfg.Now(), audit.Entry{Action: "contact.erase", ObjectType: "contact", ObjectID: strconv.FormatInt(id, 10),
+			Changes: map[string]any{"erased": []string{"name", "gender", "phone", "email", "wechat_openid", "birthday", "attrs", "tags"}}})
 	})
 }
 
@@ -278,8 +300,32 @@ func AppendEvents(ctx context.Context, q Execer, events []Event) error {
 	return nil
 }
 
+// Scope limits which contacts a caller may see. The zero value sees every contact;
+// a restricted scope sees the contacts of ManagerIDs only (a customer manager's own,
+// and a team lead's team's).
+type Scope struct {
+	Restricted bool
+	ManagerIDs []int64
+}
+
+// CheckScope returns ErrNotFound when contact id does not exist or lies outside
+// scope, so a caller cannot tell one from the other.
+func (s *Store) CheckScope(ctx context.Context, scope Scope, id int64) error {
+	var ok bool
+	err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM contacts WHERE id = $1 AND (NOT $2 OR manager_id = ANY($3)))`,
+		id, scope.Restricted, scope.ManagerIDs).Scan(&ok)
+	if err != nil {
+		return fmt.Errorf("check scope of contact %d: %w", id, err)
+	}
+	if !ok {
+		return ErrNotFound
+	}
+	return nil
+}
+
 // ListFilter selects contacts. Empty fields do not filter.
 type ListFilter struct {
+	Scope   Scope
 	Tier    string
 	Manager string // manager code
 	Tag     string
@@ -304,7 +350,8 @@ func (s *Store) List(ctx context.Context, f ListFilter) (Page[Contact], error) {
 	rows, err := s.pool.Query(ctx, `SELECT `+contactColumns+contactFrom+`
 		WHERE c.id > $1 AND ($2 = '' OR c.tier = $2) AND ($3 = '' OR m.code = $3)
 		  AND ($4 = '' OR c.tags @> ARRAY[$4]) AND ($5 = '' OR c.status = $5)
-		ORDER BY c.id LIMIT $6`, f.After, f.Tier, f.Manager, f.Tag, f.Status, limit+1)
+		  AND (NOT $7 OR c.manager_id = ANY($8))
+		ORDER BY c.id LIMIT $6`, f.After, f.Tier, f.Manager, f.Tag, f.Status, limit+1, f.Scope.Restricted, f.Scope.ManagerIDs)
 	if err != nil {
 		return Page[Contact]{}, fmt.Errorf("list contacts: %w", err)
 	}
@@ -433,7 +480,7 @@ type ConsentChange struct {
 
 // SetConsent records a consent statement and appends a timeline event when it
 // changes the state. It returns whether it did.
-func (s *Store) SetConsent(ctx context.Context, q pgx.Tx, actor string, contactID int64, ch ConsentChange) (bool, error) {
+func (s *Store) SetConsent(ctx context.Context, q pgx.Tx, actor audit.Actor, contactID int64, ch ConsentChange) (bool, error) {
 	var errs []FieldError
 	if !ValidChannel(ch.Channel) {
 		errs = append(errs, FieldError{Field: "channel", Message: fmt.Sprintf("unknown channel %q (sms, email, wechat)", ch.Channel)})
@@ -477,8 +524,12 @@ func (s *Store) SetConsent(ctx context.Context, q pgx.Tx, actor string, contactI
 			verb = "granted"
 		}
 		data, _ := json.Marshal(map[string]any{"channel": ch.Channel, "purpose": ch.Purpose, "granted": ch.Granted, "source": ch.Source, "previous": prev, "reason": ch.Reason})
-		return true, AppendEvents(ctx, tx, []Event{{ContactID: contactID, At: now, Kind: EventConsentChanged, Actor: actor,
-			Summary: fmt.Sprintf("%s consent %s for %s by %s", ch.Purpose, verb, ch.Channel, ch.Source), Data: data}})
+		if err := AppendEvents(ctx, tx, []Event{{ContactID: contactID, At: now, Kind: EventConsentChanged, Actor: actor.String(),
+			Summary: fmt.Sprintf("%s consent %s for %s by %s", ch.Purpose, verb, ch.Channel, ch.Source), Data: data}}); err != nil {
+			return false, err
+		}
+		return true, audit.Append(ctx, tx, actor, now, audit.Entry{Action: "consent.set", ObjectType: "contact", ObjectID: strconv.FormatInt(contactID, 10),
+			Changes: map[string]any{"channel": ch.Channel, "purpose": ch.Purpose, "granted": ch.Granted, "source": ch.Source, "reason": ch.Reason}})
 	}
 	if q != nil {
 		return run(q)
@@ -490,4 +541,46 @@ func (s *Store) SetConsent(ctx context.Context, q pgx.Tx, actor string, contactI
 		return err
 	})
 	return changed, err
+}
+
+// Export is everything Carillon holds about one contact.
+type Export struct {
+	ExportedAt time.Time `json:"exported_at"`
+	Contact    Contact   `json:"contact"`
+	Consents   []Consent `json:"consents"`
+	Timeline   []Event   `json:"timeline"`
+}
+
+// Export returns a contact's data, consents and whole timeline (oldest first).
+func (s *Store) Export(ctx context.Context, id int64) (Export, error) {
+	c, err := s.Get(ctx, id)
+	if err != nil {
+		return Export{}, err
+	}
+	cons, err := s.Consents(ctx, id)
+	if err != nil {
+		return Export{}, err
+	}
+	rows, err := s.pool.Query(ctx, `SELECT id, contact_id, at, kind, actor, summary, data FROM contact_events WHERE contact_id = $1 ORDER BY at, id`, id)
+	if err != nil {
+		return Export{}, fmt.Errorf("export contact %d: %w", id, err)
+	}
+	events, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Event, error) {
+		var e Event
+		err := r.Scan(&e.ID, &e.ContactID, &e.At, &e.Kind, &e.Actor, &e.Summary, &e.Data)
+		return e, err
+	})
+	if err != nil {
+		return Export{}, fmt.Errorf("export contact %d: %w", id, err)
+	}
+	return Export{ExportedAt: s.cfg.Now(), Contact: c, Consents: cons, Timeline: events}, nil
+}
+
+// Masked returns the contact with phone, email and openid masked, for roles that
+// may not see them.
+func (c Contact) Masked() Contact {
+	c.Phone = pii.Phone(c.Phone)
+	c.Email = pii.Email(c.Email)
+	c.WeChatOpenID = pii.OpenID(c.WeChatOpenID)
+	return c
 }

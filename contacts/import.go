@@ -6,17 +6,20 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"sync"
 	"sync/atomic"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"carillon/internal/audit"
 )
 
 // ImportOptions describe one import run.
 type ImportOptions struct {
-	// Actor is who imports ("cli:root", "api:<login>"); it appears in the timeline.
-	Actor string
+	// Actor is who imports; it appears in the timeline and the audit log.
+	Actor audit.Actor
 	// SourceName is the file's name, for the record.
 	SourceName string
 	// Progress, when set, is called after each chunk with the rows read so far and
@@ -48,6 +51,43 @@ type ImportReport struct {
 	ErrorsTruncated bool       `json:"errors_truncated,omitempty"`
 }
 
+// openCSV detects the encoding and reads the header row.
+func openCSV(r io.Reader, aliases map[string]string, required string, allowExtra bool) (*csvRows, header, string, error) {
+	text, enc, err := decode(r)
+	if err != nil {
+		return nil, header{}, "", fmt.Errorf("%w: %w", ErrUnreadable, err)
+	}
+	rows := newCSVRows(text)
+	for {
+		rec, line, err := rows.next()
+		if errors.Is(err, io.EOF) {
+			return nil, header{}, enc, fmt.Errorf("%w: the file is empty (no header row)", ErrUnreadable)
+		}
+		if err != nil {
+			return nil, header{}, enc, fmt.Errorf("%w: header (line %d): %w", ErrUnreadable, line, err)
+		}
+		if blank(rec) {
+			continue
+		}
+		h, err := parseHeader(rec, aliases, required, allowExtra)
+		if err != nil {
+			return nil, h, enc, fmt.Errorf("%w: %w", ErrUnreadable, err)
+		}
+		return rows, h, enc, nil
+	}
+}
+
+// finishImport records an import's counts, and the import in the audit log.
+func (s *Store) finishImport(ctx context.Context, q audit.Execer, opts ImportOptions, action string, rep *ImportReport) error {
+	if _, err := q.Exec(ctx, `UPDATE imports SET rows = $2, inserted = $3, updated = $4, unchanged = $5, failed = $6, finished_at = $7 WHERE id = $1`,
+		rep.ImportID, rep.Rows, rep.Inserted, rep.Updated, rep.Unchanged, rep.Failed, s.cfg.Now()); err != nil {
+		return fmt.Errorf("record import: %w", err)
+	}
+	return audit.Append(ctx, q, opts.Actor, s.cfg.Now(), audit.Entry{Action: action, ObjectType: "import", ObjectID: strconv.FormatInt(rep.ImportID, 10),
+		Changes: map[string]any{"file": opts.SourceName, "encoding": rep.Encoding, "rows": rep.Rows, "inserted": rep.Inserted, "updated": rep.Updated,
+			"unchanged": rep.Unchanged, "failed": rep.Failed}})
+}
+
 // ErrUnreadable wraps failures to read a file at all (no header, a broken
 // encoding): the import did nothing.
 var ErrUnreadable = errors.New("file could not be read")
@@ -72,31 +112,10 @@ type chunk struct {
 // rows are reported and skipped; good rows are kept. It returns an error wrapping
 // ErrUnreadable when the file could not be read at all.
 func (s *Store) ImportContacts(ctx context.Context, r io.Reader, opts ImportOptions) (*ImportReport, error) {
-	if opts.Actor == "" {
-		opts.Actor = "system"
-	}
 	cr := &countingReader{r: r}
-	text, enc, err := decode(cr)
+	rows, h, enc, err := openCSV(cr, contactHeaders, "external_id", true)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrUnreadable, err)
-	}
-	rows := newCSVRows(text)
-	var h header
-	for {
-		rec, line, err := rows.next()
-		if errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("%w: the file is empty (no header row)", ErrUnreadable)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%w: header (line %d): %w", ErrUnreadable, line, err)
-		}
-		if blank(rec) {
-			continue
-		}
-		if h, err = parseHeader(rec, contactHeaders, "external_id", true); err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrUnreadable, err)
-		}
-		break
+		return nil, err
 	}
 
 	managers, err := s.managerCodes(ctx)
@@ -105,7 +124,7 @@ func (s *Store) ImportContacts(ctx context.Context, r io.Reader, opts ImportOpti
 	}
 	rep := &ImportReport{Encoding: enc, Errors: []RowError{}, Warnings: []RowError{}}
 	if err := s.pool.QueryRow(ctx, `INSERT INTO imports (kind, source_name, actor, encoding, started_at) VALUES ('contacts', $1, $2, $3, $4) RETURNING id`,
-		opts.SourceName, opts.Actor, enc, s.cfg.Now()).Scan(&rep.ImportID); err != nil {
+		opts.SourceName, opts.Actor.String(), enc, s.cfg.Now()).Scan(&rep.ImportID); err != nil {
 		return nil, fmt.Errorf("record import: %w", err)
 	}
 
@@ -290,9 +309,8 @@ func (s *Store) ImportContacts(ctx context.Context, r io.Reader, opts ImportOpti
 	rep.Unchanged = valid - rep.Inserted - rep.Updated
 	sortRowErrors(rowErrs)
 	rep.Errors = append(rep.Errors, rowErrs...)
-	if _, err := s.pool.Exec(context.WithoutCancel(ctx), `UPDATE imports SET rows = $2, inserted = $3, updated = $4, unchanged = $5, failed = $6, finished_at = $7 WHERE id = $1`,
-		rep.ImportID, rep.Rows, rep.Inserted, rep.Updated, rep.Unchanged, rep.Failed, s.cfg.Now()); err != nil {
-		return rep, fmt.Errorf("record import: %w", err)
+	if err := s.finishImport(context.WithoutCancel(ctx), s.pool, opts, "contacts.import", rep); err != nil {
+		return rep, err
 	}
 	if opts.Progress != nil {
 		opts.Progress(readRows, cr.n.Load())
@@ -318,7 +336,7 @@ type chunkResult struct {
 // mergeChunk merges one chunk in a transaction. When the database refuses the
 // chunk as a whole (a constraint a row breaks in combination with what is stored),
 // it merges the rows one by one so only the bad row is lost.
-func (s *Store) mergeChunk(ctx context.Context, conn *pgxpool.Conn, rows []*stageRow, actor string, importID int64) (chunkResult, error) {
+func (s *Store) mergeChunk(ctx context.Context, conn *pgxpool.Conn, rows []*stageRow, actor audit.Actor, importID int64) (chunkResult, error) {
 	res, err := s.mergeTx(ctx, conn, rows, actor, importID)
 	if err == nil || !isIntegrity(err) {
 		return res, err
@@ -341,10 +359,10 @@ func (s *Store) mergeChunk(ctx context.Context, conn *pgxpool.Conn, rows []*stag
 	return total, nil
 }
 
-func (s *Store) mergeTx(ctx context.Context, conn *pgxpool.Conn, rows []*stageRow, actor string, importID int64) (chunkResult, error) {
+func (s *Store) mergeTx(ctx context.Context, conn *pgxpool.Conn, rows []*stageRow, actor audit.Actor, importID int64) (chunkResult, error) {
 	var res chunkResult
 	err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-		outs, cons, err := mergeStaged(ctx, tx, rows, s.cfg.Now(), actor, "import", &importID)
+		outs, cons, err := mergeStaged(ctx, tx, rows, s.cfg.Now(), actor.String(), "import", &importID)
 		if err != nil {
 			return err
 		}

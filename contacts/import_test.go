@@ -10,6 +10,7 @@ import (
 	"golang.org/x/text/encoding/simplifiedchinese"
 
 	"carillon/contacts"
+	"carillon/internal/audit"
 )
 
 const basicCSV = "external_id,name,gender,phone,email,birthday,lunar_birthday,birthday_calendar,tier,manager,tags,consent_sms,assets,deposit_maturity\n" +
@@ -195,7 +196,7 @@ func TestImportNeverReGrantsARevokedConsent(t *testing.T) {
 	b.importContacts(t, "external_id,phone,consent_sms\nR1,13812345678,yes\nR2,13812345679,yes\n")
 	r1, err := b.store.GetByExternalID(b.ctx, "R1")
 	require.NoError(t, err)
-	changed, err := b.store.SetConsent(b.ctx, nil, "sms:inbound", r1.ID, contacts.ConsentChange{Channel: "sms", Purpose: "marketing", Granted: false, Source: "sms_reply", Reason: "replied TD"})
+	changed, err := b.store.SetConsent(b.ctx, nil, audit.Actor{Name: "sms:inbound"}, r1.ID, contacts.ConsentChange{Channel: "sms", Purpose: "marketing", Granted: false, Source: "sms_reply", Reason: "replied TD"})
 	require.NoError(t, err)
 	require.True(t, changed)
 
@@ -249,13 +250,13 @@ func TestImportManyRowsAcrossChunks(t *testing.T) {
 func TestTimelinePagingIsNewestFirstAndComplete(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	c, err := b.store.Create(b.ctx, "test", contacts.Input{ExternalID: ptr("T1"), Tier: ptr("D")})
+	c, err := b.store.Create(b.ctx, audit.Actor{Name: "test"}, contacts.Input{ExternalID: ptr("T1"), Tier: ptr("D")})
 	require.NoError(t, err)
 	for i, tier := range []string{"C", "B", "A", "B", "C", "D", "A"} {
-		_, err := b.store.Update(b.ctx, fmt.Sprintf("test-%d", i), c.ID, contacts.Input{Tier: ptr(tier)})
+		_, err := b.store.Update(b.ctx, audit.Actor{Name: fmt.Sprintf("test-%d", i)}, c.ID, contacts.Input{Tier: ptr(tier)})
 		require.NoError(t, err)
 	}
-	_, err = b.store.Update(b.ctx, "test", c.ID, contacts.Input{Tier: ptr("A")})
+	_, err = b.store.Update(b.ctx, audit.Actor{Name: "test"}, c.ID, contacts.Input{Tier: ptr("A")})
 	require.NoError(t, err)
 
 	var all []contacts.Event

@@ -8,6 +8,9 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"carillon/internal/audit"
+	"carillon/internal/pii"
 )
 
 // Manager is a customer manager (客户经理). Lead is the code of the team lead.
@@ -42,6 +45,23 @@ type managerRow struct {
 	code                               string
 	name, email, wecom, team, lead, tz *string
 	active                             *bool
+}
+
+// changes lists the fields a write sets, the email masked.
+func (r managerRow) changes() map[string]any {
+	out := map[string]any{}
+	for k, v := range map[string]*string{"name": r.name, "wecom_userid": r.wecom, "team": r.team, "lead": r.lead, "timezone": r.tz} {
+		if v != nil {
+			out[k] = *v
+		}
+	}
+	if r.email != nil {
+		out["email"] = pii.Email(*r.email)
+	}
+	if r.active != nil {
+		out["active"] = *r.active
+	}
+	return out
 }
 
 const managerColumns = `id, code, name, COALESCE(email, ''), COALESCE(wecom_userid, ''), COALESCE(team, ''), COALESCE(lead_code, ''), time_zone, active, created_at, updated_at`
@@ -178,7 +198,7 @@ func upsertManagers(ctx context.Context, tx pgx.Tx, rows []managerRow, at time.T
 }
 
 // SaveManager creates or updates one manager. Lead must name an existing manager.
-func (s *Store) SaveManager(ctx context.Context, in ManagerInput, create bool) (Manager, error) {
+func (s *Store) SaveManager(ctx context.Context, actor audit.Actor, in ManagerInput, create bool) (Manager, error) {
 	r, errs := buildManager(0, in)
 	if len(errs) > 0 {
 		return Manager{}, &ValidationError{Fields: errs}
@@ -206,8 +226,15 @@ func (s *Store) SaveManager(ctx context.Context, in ManagerInput, create bool) (
 				return &ValidationError{Fields: []FieldError{{Field: "lead", Message: fmt.Sprintf("no manager has code %q", *r.lead)}}}
 			}
 		}
-		_, err := upsertManagers(ctx, tx, []managerRow{r}, s.cfg.Now())
-		return err
+		outs, err := upsertManagers(ctx, tx, []managerRow{r}, s.cfg.Now())
+		if err != nil || outs[0] == "unchanged" {
+			return err
+		}
+		action := "manager.update"
+		if outs[0] == "inserted" {
+			action = "manager.create"
+		}
+		return audit.Append(ctx, tx, actor, s.cfg.Now(), audit.Entry{Action: action, ObjectType: "manager", ObjectID: r.code, Changes: r.changes()})
 	})
 	if err != nil {
 		return Manager{}, err
@@ -220,31 +247,10 @@ func (s *Store) SaveManager(ctx context.Context, in ManagerInput, create bool) (
 // code, with the same report and rules as ImportContacts. A lead must be a manager
 // in the file or already stored.
 func (s *Store) ImportManagers(ctx context.Context, r io.Reader, opts ImportOptions) (*ImportReport, error) {
-	if opts.Actor == "" {
-		opts.Actor = "system"
-	}
 	cr := &countingReader{r: r}
-	text, enc, err := decode(cr)
+	rows, h, enc, err := openCSV(cr, managerHeaders, "code", false)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrUnreadable, err)
-	}
-	rows := newCSVRows(text)
-	var h header
-	for {
-		rec, line, err := rows.next()
-		if errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("%w: the file is empty (no header row)", ErrUnreadable)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%w: header (line %d): %w", ErrUnreadable, line, err)
-		}
-		if blank(rec) {
-			continue
-		}
-		if h, err = parseHeader(rec, managerHeaders, "code", false); err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrUnreadable, err)
-		}
-		break
+		return nil, err
 	}
 	rep := &ImportReport{Encoding: enc, Errors: []RowError{}, Warnings: []RowError{}}
 	existing, err := s.managerCodes(ctx)
@@ -334,7 +340,7 @@ func (s *Store) ImportManagers(ctx context.Context, r io.Reader, opts ImportOpti
 	}
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if err := tx.QueryRow(ctx, `INSERT INTO imports (kind, source_name, actor, encoding, started_at) VALUES ('managers', $1, $2, $3, $4) RETURNING id`,
-			opts.SourceName, opts.Actor, enc, s.cfg.Now()).Scan(&rep.ImportID); err != nil {
+			opts.SourceName, opts.Actor.String(), enc, s.cfg.Now()).Scan(&rep.ImportID); err != nil {
 			return err
 		}
 		outs, err := upsertManagers(ctx, tx, kept, s.cfg.Now())
@@ -351,9 +357,7 @@ func (s *Store) ImportManagers(ctx context.Context, r io.Reader, opts ImportOpti
 				rep.Unchanged++
 			}
 		}
-		_, err = tx.Exec(ctx, `UPDATE imports SET rows = $2, inserted = $3, updated = $4, unchanged = $5, failed = $6, finished_at = $7 WHERE id = $1`,
-			rep.ImportID, rep.Rows, rep.Inserted, rep.Updated, rep.Unchanged, rep.Failed, s.cfg.Now())
-		return err
+		return s.finishImport(ctx, tx, opts, "managers.import", rep)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("import managers: %w", err)

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"carillon/contacts"
+	"carillon/internal/audit"
 	"carillon/internal/pgtest"
 )
 
@@ -32,14 +33,14 @@ const managersCSV = "code,name,email,wecom_userid,team,lead,timezone\n" +
 
 func (b *bundle) importManagers(t *testing.T) {
 	t.Helper()
-	rep, err := b.store.ImportManagers(b.ctx, strings.NewReader(managersCSV), contacts.ImportOptions{Actor: "test"})
+	rep, err := b.store.ImportManagers(b.ctx, strings.NewReader(managersCSV), contacts.ImportOptions{Actor: audit.Actor{Name: "test"}})
 	require.NoError(t, err)
 	require.Empty(t, rep.Errors)
 }
 
 func (b *bundle) importContacts(t *testing.T, csv string) *contacts.ImportReport {
 	t.Helper()
-	rep, err := b.store.ImportContacts(b.ctx, strings.NewReader(csv), contacts.ImportOptions{Actor: "test", SourceName: "test.csv"})
+	rep, err := b.store.ImportContacts(b.ctx, strings.NewReader(csv), contacts.ImportOptions{Actor: audit.Actor{Name: "test"}, SourceName: "test.csv"})
 	require.NoError(t, err)
 	return rep
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"carillon/contacts"
+	"carillon/internal/audit"
 	"carillon/examples"
 	"carillon/internal/pgtest"
 )
@@ -58,14 +59,14 @@ func TestExamplesImport(t *testing.T) {
 	managerRows := len(records(t, examples.ManagersCSV)) - 1
 	contactRows := len(records(t, examples.ContactsCSV)) - 1
 
-	rep, err := store.ImportManagers(ctx, bytes.NewReader(examples.ManagersCSV), contacts.ImportOptions{Actor: "test"})
+	rep, err := store.ImportManagers(ctx, bytes.NewReader(examples.ManagersCSV), contacts.ImportOptions{Actor: audit.Actor{Name: "test"}})
 	require.NoError(t, err)
 	require.Empty(t, rep.Errors)
 	require.Zero(t, rep.Failed)
 	require.Equal(t, managerRows, rep.Rows)
 	require.Equal(t, managerRows, rep.Inserted)
 
-	rep, err = store.ImportContacts(ctx, bytes.NewReader(examples.ContactsCSV), contacts.ImportOptions{Actor: "test", SourceName: "contacts.csv"})
+	rep, err = store.ImportContacts(ctx, bytes.NewReader(examples.ContactsCSV), contacts.ImportOptions{Actor: audit.Actor{Name: "test"}, SourceName: "contacts.csv"})
 	require.NoError(t, err)
 	require.Empty(t, rep.Errors)
 	require.Empty(t, rep.Warnings)
@@ -137,14 +138,14 @@ func TestExamplesImport(t *testing.T) {
 	require.Equal(t, "Europe/London", c.TimeZone)
 
 	// Importing the same files again changes nothing.
-	rep, err = store.ImportManagers(ctx, bytes.NewReader(examples.ManagersCSV), contacts.ImportOptions{Actor: "test"})
+	rep, err = store.ImportManagers(ctx, bytes.NewReader(examples.ManagersCSV), contacts.ImportOptions{Actor: audit.Actor{Name: "test"}})
 	require.NoError(t, err)
 	require.Empty(t, rep.Errors)
 	require.Zero(t, rep.Inserted)
 	require.Zero(t, rep.Updated)
 	require.Equal(t, managerRows, rep.Unchanged)
 
-	rep, err = store.ImportContacts(ctx, bytes.NewReader(examples.ContactsCSV), contacts.ImportOptions{Actor: "test", SourceName: "contacts.csv"})
+	rep, err = store.ImportContacts(ctx, bytes.NewReader(examples.ContactsCSV), contacts.ImportOptions{Actor: audit.Actor{Name: "test"}, SourceName: "contacts.csv"})
 	require.NoError(t, err)
 	require.Empty(t, rep.Errors)
 	require.Zero(t, rep.Failed)

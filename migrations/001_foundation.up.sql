@@ -78,10 +78,8 @@ CREATE TABLE contacts (
 CREATE INDEX contacts_solar_birthday_idx ON contacts (birth_month, birth_day) WHERE birth_calendar = 'solar' AND status = 'active';
 CREATE INDEX contacts_lunar_birthday_idx ON contacts (lunar_month, lunar_day) WHERE birth_calendar = 'lunar' AND status = 'active';
 CREATE INDEX contacts_manager_idx ON contacts (manager_id, id);
-CREATE INDEX contacts_tier_idx ON contacts (tier, id);
 CREATE INDEX contacts_tags_idx ON contacts USING gin (tags);
 CREATE INDEX contacts_phone_idx ON contacts (phone) WHERE phone IS NOT NULL;
-CREATE INDEX contacts_email_idx ON contacts (lower(email)) WHERE email IS NOT NULL;
 CREATE INDEX contacts_openid_idx ON contacts (wechat_openid) WHERE wechat_openid IS NOT NULL;
 
 -- Consent per contact x channel x purpose. The latest statement wins; source says

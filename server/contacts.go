@@ -2,14 +2,20 @@ package server
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"mime/multipart"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
+	"time"
 
 	"carillon/contacts"
+	"carillon/internal/audit"
+	"carillon/internal/identity"
+	"carillon/internal/pii"
 )
 
 func (s *Server) createContact(w http.ResponseWriter, r *http.Request) error {
@@ -17,16 +23,29 @@ func (s *Server) createContact(w http.ResponseWriter, r *http.Request) error {
 	if err := s.decode(w, r, &in); err != nil {
 		return err
 	}
-	c, err := s.deps.Contacts.Create(r.Context(), actor(r), in)
+	c, err := s.deps.Contacts.Create(r.Context(), who(r), in)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, c)
+	writeJSON(w, http.StatusCreated, s.view(r, c))
 	return nil
 }
 
-func (s *Server) getContact(w http.ResponseWriter, r *http.Request) error {
+// contactID reads the path's contact id and checks the caller's scope: a contact
+// outside it is 404, as if it did not exist.
+func (s *Server) contactID(r *http.Request) (int64, error) {
 	id, err := pathID(r)
+	if err != nil {
+		return 0, err
+	}
+	if err := s.deps.Contacts.CheckScope(r.Context(), scope(principalOf(r)), id); err != nil {
+		return 0, err
+	}
+	return id, nil
+}
+
+func (s *Server) getContact(w http.ResponseWriter, r *http.Request) error {
+	id, err := s.contactID(r)
 	if err != nil {
 		return err
 	}
@@ -34,12 +53,29 @@ func (s *Server) getContact(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, c)
+	writeJSON(w, http.StatusOK, s.view(r, c))
+	return nil
+}
+
+func (s *Server) exportContact(w http.ResponseWriter, r *http.Request) error {
+	id, err := s.contactID(r)
+	if err != nil {
+		return err
+	}
+	doc, err := s.deps.Contacts.Export(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	if err := audit.Append(r.Context(), s.deps.Pool, who(r), time.Now(), audit.Entry{Action: "contact.export", ObjectType: "contact", ObjectID: strconv.FormatInt(id, 10)}); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="contact-%d.json"`, id))
+	writeJSON(w, http.StatusOK, doc)
 	return nil
 }
 
 func (s *Server) updateContact(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r)
+	id, err := s.contactID(r)
 	if err != nil {
 		return err
 	}
@@ -47,20 +83,29 @@ func (s *Server) updateContact(w http.ResponseWriter, r *http.Request) error {
 	if err := s.decode(w, r, &in); err != nil {
 		return err
 	}
-	c, err := s.deps.Contacts.Update(r.Context(), actor(r), id, in)
+	if p := principalOf(r); !p.Has(identity.RoleAdmin) && !onlyTier(in) {
+		return &apiError{status: http.StatusForbidden, code: "forbidden", msg: "a customer manager may change only the tier"}
+	}
+	c, err := s.deps.Contacts.Update(r.Context(), who(r), id, in)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, c)
+	writeJSON(w, http.StatusOK, s.view(r, c))
 	return nil
 }
 
+// onlyTier reports whether an update changes nothing but the tier.
+func onlyTier(in contacts.Input) bool {
+	in.Tier = nil
+	return reflect.ValueOf(in).IsZero()
+}
+
 func (s *Server) eraseContact(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r)
+	id, err := s.contactID(r)
 	if err != nil {
 		return err
 	}
-	if err := s.deps.Contacts.Erase(r.Context(), actor(r), id); err != nil {
+	if err := s.deps.Contacts.Erase(r.Context(), who(r), id); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -85,9 +130,12 @@ func (s *Server) listContacts(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	f := contacts.ListFilter{Tier: q.Get("tier"), Manager: q.Get("manager"), Tag: q.Get("tag"), Status: q.Get("status"), Limit: limit}
+	f := contacts.ListFilter{Scope: scope(principalOf(r)), Tier: q.Get("tier"), Manager: q.Get("manager"), Tag: q.Get("tag"), Status: q.Get("status"), Limit: limit}
 	if ext := q.Get("external_id"); ext != "" {
 		c, err := s.deps.Contacts.GetByExternalID(r.Context(), ext)
+		if err == nil {
+			err = s.deps.Contacts.CheckScope(r.Context(), f.Scope, c.ID)
+		}
 		if errors.Is(err, contacts.ErrNotFound) {
 			writeJSON(w, http.StatusOK, contacts.Page[contacts.Contact]{Items: []contacts.Contact{}})
 			return nil
@@ -95,7 +143,7 @@ func (s *Server) listContacts(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
-		writeJSON(w, http.StatusOK, contacts.Page[contacts.Contact]{Items: []contacts.Contact{c}})
+		writeJSON(w, http.StatusOK, contacts.Page[contacts.Contact]{Items: []contacts.Contact{s.view(r, c)}})
 		return nil
 	}
 	if c := q.Get("cursor"); c != "" {
@@ -109,12 +157,15 @@ func (s *Server) listContacts(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	for i := range page.Items {
+		page.Items[i] = s.view(r, page.Items[i])
+	}
 	writeJSON(w, http.StatusOK, page)
 	return nil
 }
 
 func (s *Server) timeline(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r)
+	id, err := s.contactID(r)
 	if err != nil {
 		return err
 	}
@@ -131,7 +182,7 @@ func (s *Server) timeline(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) getConsents(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r)
+	id, err := s.contactID(r)
 	if err != nil {
 		return err
 	}
@@ -144,7 +195,7 @@ func (s *Server) getConsents(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) putConsent(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r)
+	id, err := s.contactID(r)
 	if err != nil {
 		return err
 	}
@@ -155,7 +206,7 @@ func (s *Server) putConsent(w http.ResponseWriter, r *http.Request) error {
 	if ch.Source == "" {
 		ch.Source = "api"
 	}
-	changed, err := s.deps.Contacts.SetConsent(r.Context(), nil, actor(r), id, ch)
+	changed, err := s.deps.Contacts.SetConsent(r.Context(), nil, who(r), id, ch)
 	if err != nil {
 		return err
 	}
@@ -191,7 +242,7 @@ func (s *Server) runImport(w http.ResponseWriter, r *http.Request, do func(io.Re
 	if err != nil {
 		return err
 	}
-	rep, err := do(body, contacts.ImportOptions{Actor: actor(r), SourceName: name})
+	rep, err := do(body, contacts.ImportOptions{Actor: who(r), SourceName: name})
 	if err != nil {
 		return err
 	}
@@ -216,6 +267,11 @@ func (s *Server) listManagers(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if !seesPII(principalOf(r)) {
+		for i := range ms {
+			ms[i].Email = pii.Email(ms[i].Email)
+		}
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"items": ms})
 	return nil
 }
@@ -224,6 +280,9 @@ func (s *Server) getManager(w http.ResponseWriter, r *http.Request) error {
 	m, err := s.deps.Contacts.GetManager(r.Context(), r.PathValue("code"))
 	if err != nil {
 		return err
+	}
+	if !seesPII(principalOf(r)) {
+		m.Email = pii.Email(m.Email)
 	}
 	writeJSON(w, http.StatusOK, m)
 	return nil
@@ -234,7 +293,7 @@ func (s *Server) createManager(w http.ResponseWriter, r *http.Request) error {
 	if err := s.decode(w, r, &in); err != nil {
 		return err
 	}
-	m, err := s.deps.Contacts.SaveManager(r.Context(), in, true)
+	m, err := s.deps.Contacts.SaveManager(r.Context(), who(r), in, true)
 	if err != nil {
 		return err
 	}
@@ -252,7 +311,7 @@ func (s *Server) updateManager(w http.ResponseWriter, r *http.Request) error {
 		return badRequest("code cannot be changed")
 	}
 	in.Code = &code
-	m, err := s.deps.Contacts.SaveManager(r.Context(), in, false)
+	m, err := s.deps.Contacts.SaveManager(r.Context(), who(r), in, false)
 	if err != nil {
 		return err
 	}

@@ -21,6 +21,7 @@ import (
 	"riverqueue.com/riverui"
 
 	"carillon/contacts"
+	"carillon/internal/identity"
 	"carillon/migrations"
 )
 
@@ -29,6 +30,9 @@ const (
 	DefaultAddr           = "127.0.0.1:8080"
 	DefaultMaxBodyBytes   = 1 << 20 // JSON bodies
 	DefaultMaxImportBytes = 2 << 30 // CSV imports
+	DefaultRateLimit      = 50      // API requests per second per token
+	DefaultRateBurst      = 100
+	DefaultRequestTimeout = 30 * time.Second
 )
 
 // Config configures the HTTP server.
@@ -39,6 +43,17 @@ type Config struct {
 	MaxBodyBytes int64
 	// MaxImportBytes caps a CSV import's body. Default DefaultMaxImportBytes.
 	MaxImportBytes int64
+	// OpsAddr, when set, is the only address that serves /healthz, /readyz and
+	// /metrics; Addr then serves none of them. Default: Addr serves them.
+	OpsAddr string
+	// RateLimit is the API requests per second allowed per token (a token bucket of
+	// RateBurst). Default DefaultRateLimit; negative turns limiting off.
+	RateLimit float64
+	// RateBurst is the bucket's size. Default DefaultRateBurst.
+	RateBurst int
+	// RequestTimeout bounds an API request's work (imports excepted). Default
+	// DefaultRequestTimeout.
+	RequestTimeout time.Duration
 	// Logger. Default: discard.
 	Logger *slog.Logger
 }
@@ -49,6 +64,9 @@ func (c Config) WithDefaults() Config {
 	c.MaxBodyBytes = cmp.Or(c.MaxBodyBytes, DefaultMaxBodyBytes)
 	c.MaxImportBytes = cmp.Or(c.MaxImportBytes, DefaultMaxImportBytes)
 	c.Logger = cmp.Or(c.Logger, slog.New(slog.DiscardHandler))
+	c.RateLimit = cmp.Or(c.RateLimit, DefaultRateLimit)
+	c.RateBurst = cmp.Or(c.RateBurst, DefaultRateBurst)
+	c.RequestTimeout = cmp.Or(c.RequestTimeout, DefaultRequestTimeout)
 	return c
 }
 
@@ -67,6 +85,7 @@ type Deps struct {
 	Pool     *pgxpool.Pool
 	Contacts *contacts.Store
 	River    *river.Client[pgx.Tx] // optional: readiness and River UI need it
+	Auth     Auth                  // tokens and passwords; without it every /api route answers 401
 }
 
 // Server is the HTTP handler set.
@@ -74,6 +93,8 @@ type Server struct {
 	cfg     Config
 	deps    Deps
 	mux     *http.ServeMux
+	ops     *http.ServeMux
+	limiter *limiter
 	reg     *prometheus.Registry
 	metrics *httpMetrics
 	riverUI *riverui.Handler
@@ -85,7 +106,11 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, deps: deps, mux: http.NewServeMux(), reg: prometheus.NewRegistry()}
+	s := &Server{cfg: cfg, deps: deps, mux: http.NewServeMux(), reg: prometheus.NewRegistry(), limiter: newLimiter(cfg.RateLimit, cfg.RateBurst)}
+	s.ops = s.mux
+	if cfg.OpsAddr != "" {
+		s.ops = http.NewServeMux()
+	}
 	s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.metrics = newHTTPMetrics(s.reg)
 	if deps.Pool != nil {
@@ -101,7 +126,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 			return nil, fmt.Errorf("server: river ui: %w", err)
 		}
 		s.riverUI = h
-		s.mux.Handle("/riverui/", h)
+		s.mux.Handle("/riverui/", s.adminUI(h))
 	}
 	s.routes()
 	return s, nil
@@ -120,6 +145,15 @@ func (s *Server) Start(ctx context.Context) error {
 // Handler returns the root handler.
 func (s *Server) Handler() http.Handler { return s.mux }
 
+// OpsHandler serves /healthz, /readyz and /metrics when Config.OpsAddr is set
+// (nil otherwise: Handler serves them).
+func (s *Server) OpsHandler() http.Handler {
+	if s.cfg.OpsAddr == "" {
+		return nil
+	}
+	return s.ops
+}
+
 // HTTPServer returns an *http.Server with timeouts on every phase.
 func (s *Server) HTTPServer() *http.Server {
 	return &http.Server{
@@ -133,36 +167,49 @@ func (s *Server) HTTPServer() *http.Server {
 	}
 }
 
-func (s *Server) handle(pattern string, h func(w http.ResponseWriter, r *http.Request) error) {
-	route := pattern
-	s.mux.Handle(pattern, s.metrics.wrap(route, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+// handle mounts an API route for the given roles. Its work is bounded by
+// RequestTimeout unless streaming (imports) says otherwise.
+func (s *Server) handle(pattern string, roles []identity.Role, h func(w http.ResponseWriter, r *http.Request) error) {
+	s.handleOpts(pattern, roles, false, h)
+}
+
+func (s *Server) handleOpts(pattern string, roles []identity.Role, streaming bool, h func(w http.ResponseWriter, r *http.Request) error) {
+	s.mux.Handle(pattern, s.metrics.wrap(pattern, s.authenticate(roles, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !streaming {
+			ctx, cancel := context.WithTimeout(r.Context(), s.cfg.RequestTimeout)
+			defer cancel()
+			r = r.WithContext(ctx)
+		}
 		if err := h(w, r); err != nil {
 			s.writeErr(w, r, err)
 		}
-	})))
+	}))))
 }
 
 func (s *Server) routes() {
-	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+	s.ops.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
-	s.mux.HandleFunc("GET /readyz", s.readyz)
-	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{Registry: s.reg}))
+	s.ops.HandleFunc("GET /readyz", s.readyz)
+	s.ops.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{Registry: s.reg}))
 
-	s.handle("POST /api/contacts", s.createContact)
-	s.handle("GET /api/contacts", s.listContacts)
-	s.handle("GET /api/contacts/{id}", s.getContact)
-	s.handle("PATCH /api/contacts/{id}", s.updateContact)
-	s.handle("DELETE /api/contacts/{id}", s.eraseContact)
-	s.handle("GET /api/contacts/{id}/timeline", s.timeline)
-	s.handle("GET /api/contacts/{id}/consents", s.getConsents)
-	s.handle("PUT /api/contacts/{id}/consents", s.putConsent)
-	s.handle("POST /api/contacts/import", s.importContacts)
-	s.handle("GET /api/managers", s.listManagers)
-	s.handle("POST /api/managers", s.createManager)
-	s.handle("GET /api/managers/{code}", s.getManager)
-	s.handle("PATCH /api/managers/{code}", s.updateManager)
-	s.handle("POST /api/managers/import", s.importManagers)
+	s.handle("POST /api/contacts", contactWriter, s.createContact)
+	s.handle("GET /api/contacts", contactReader, s.listContacts)
+	s.handle("GET /api/contacts/{id}", contactReader, s.getContact)
+	s.handle("PATCH /api/contacts/{id}", tierChanger, s.updateContact)
+	s.handle("DELETE /api/contacts/{id}", contactWriter, s.eraseContact)
+	s.handle("GET /api/contacts/{id}/export", adminOnly, s.exportContact)
+	s.handle("GET /api/contacts/{id}/timeline", contactReader, s.timeline)
+	s.handle("GET /api/contacts/{id}/consents", contactReader, s.getConsents)
+	s.handle("PUT /api/contacts/{id}/consents", contactWriter, s.putConsent)
+	s.handleOpts("POST /api/contacts/import", contactWriter, true, s.importContacts)
+	s.handle("GET /api/managers", anyRole, s.listManagers)
+	s.handle("POST /api/managers", adminOnly, s.createManager)
+	s.handle("GET /api/managers/{code}", anyRole, s.getManager)
+	s.handle("PATCH /api/managers/{code}", adminOnly, s.updateManager)
+	s.handleOpts("POST /api/managers/import", adminOnly, true, s.importManagers)
+	s.handle("GET /api/audit", auditReader, s.listAudit)
+	s.handle("GET /api/me", anyRole, s.me)
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeErr(w, r, &apiError{status: http.StatusNotFound, code: "not_found", msg: "no such API route: " + r.Method + " " + r.URL.Path})
 	})
@@ -219,9 +266,9 @@ func (s *Server) writeErr(w http.ResponseWriter, r *http.Request, err error) {
 		ae = &apiError{status: http.StatusRequestEntityTooLarge, code: "too_large", msg: fmt.Sprintf("request body is larger than %d bytes", mbe.Limit)}
 	case errors.As(err, &ve):
 		ae = &apiError{status: http.StatusBadRequest, code: "invalid", msg: ve.Error(), fields: ve.Fields}
-	case errors.Is(err, contacts.ErrNotFound):
+	case errors.Is(err, contacts.ErrNotFound), errors.Is(err, identity.ErrNotFound):
 		ae = &apiError{status: http.StatusNotFound, code: "not_found", msg: "not found"}
-	case errors.Is(err, contacts.ErrConflict):
+	case errors.Is(err, contacts.ErrConflict), errors.Is(err, identity.ErrConflict):
 		ae = &apiError{status: http.StatusConflict, code: "conflict", msg: err.Error()}
 	case errors.Is(err, contacts.ErrErased):
 		ae = &apiError{status: http.StatusGone, code: "erased", msg: "the contact was erased"}
@@ -229,6 +276,8 @@ func (s *Server) writeErr(w http.ResponseWriter, r *http.Request, err error) {
 		ae = &apiError{status: http.StatusBadRequest, code: "bad_cursor", msg: "the cursor is not one this API produced"}
 	case errors.Is(err, contacts.ErrUnreadable):
 		ae = &apiError{status: http.StatusBadRequest, code: "unreadable", msg: err.Error()}
+	case errors.Is(err, context.DeadlineExceeded):
+		ae = &apiError{status: http.StatusServiceUnavailable, code: "timeout", msg: "the request took too long"}
 	case errors.Is(err, context.Canceled):
 		return
 	default:
@@ -276,14 +325,4 @@ func pathID(r *http.Request) (int64, error) {
 		return 0, &apiError{status: http.StatusNotFound, code: "not_found", msg: "not found"}
 	}
 	return id, nil
-}
-
-// actor names who made a request. Until sign-in exists every API caller is
-// "api@<remote address>".
-func actor(r *http.Request) string {
-	host := r.RemoteAddr
-	if i := strings.LastIndexByte(host, ':'); i > 0 {
-		host = host[:i]
-	}
-	return "api@" + host
 }

@@ -18,6 +18,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"carillon/contacts"
+	"carillon/internal/audit"
+	"carillon/internal/identity"
+	"carillon/internal/testlog"
 	"carillon/internal/pgtest"
 	"carillon/server"
 )
@@ -27,6 +30,8 @@ type bundle struct {
 	url   string
 	db    *pgtest.DB
 	store *contacts.Store
+	ids   *identity.Store
+	token string // sent as the bearer token; the admin's unless changed with as
 }
 
 func setup(t *testing.T, cfg server.Config) *bundle {
@@ -35,13 +40,39 @@ func setup(t *testing.T, cfg server.Config) *bundle {
 	db := pgtest.New(t)
 	store, err := contacts.NewStore(db.Pool, contacts.Config{})
 	require.NoError(t, err)
+	ids, err := identity.NewStore(db.Pool, identity.Config{})
+	require.NoError(t, err)
 	rc, err := river.NewClient[pgx.Tx](riverpgxv5.New(db.Pool), &river.Config{})
 	require.NoError(t, err)
-	s, err := server.New(cfg, server.Deps{Pool: db.Pool, Contacts: store, River: rc})
+	if cfg.Logger == nil {
+		cfg.Logger = testlog.New(t)
+	}
+	s, err := server.New(cfg, server.Deps{Pool: db.Pool, Contacts: store, River: rc, Auth: ids})
 	require.NoError(t, err)
 	ts := httptest.NewServer(s.Handler())
 	t.Cleanup(ts.Close)
-	return &bundle{ctx: ctx, url: ts.URL, db: db, store: store}
+	b := &bundle{ctx: ctx, url: ts.URL, db: db, store: store, ids: ids}
+	b.token = b.newUser(t, "admin", "", identity.RoleAdmin)
+	return b
+}
+
+// newUser creates a user with roles (and a manager code for the manager role) and
+// returns a token of theirs.
+func (b *bundle) newUser(t *testing.T, login, managerCode string, roles ...identity.Role) string {
+	t.Helper()
+	actor := audit.Actor{Name: "test"}
+	_, err := b.ids.CreateUser(b.ctx, actor, identity.NewUser{Login: login, DisplayName: login, Roles: roles, ManagerCode: managerCode})
+	require.NoError(t, err)
+	secret, _, err := b.ids.CreateToken(b.ctx, actor, login, "test", nil)
+	require.NoError(t, err)
+	return secret
+}
+
+// as returns a copy of the bundle that sends token.
+func (b *bundle) as(token string) *bundle {
+	c := *b
+	c.token = token
+	return &c
 }
 
 type resp struct {
@@ -62,6 +93,9 @@ func (b *bundle) do(t *testing.T, method, path, ctype string, body io.Reader) re
 	require.NoError(t, err)
 	if ctype != "" {
 		req.Header.Set("Content-Type", ctype)
+	}
+	if b.token != "" {
+		req.Header.Set("Authorization", "Bearer "+b.token)
 	}
 	res, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
@@ -93,6 +127,7 @@ func TestHealthReadinessAndMetrics(t *testing.T) {
 	require.Equal(t, 200, m.status)
 	require.Contains(t, string(m.body), "carillon_river_jobs")
 	require.Equal(t, 200, b.do(t, "GET", "/riverui/", "", nil).status)
+	require.Equal(t, 401, b.as("").do(t, "GET", "/riverui/", "", nil).status)
 }
 
 func TestReadinessFailsWhenTheDatabaseIsGone(t *testing.T) {
@@ -137,7 +172,7 @@ func TestContactLifecycleThroughTheAPI(t *testing.T) {
 	for _, e := range page.Items {
 		kinds = append(kinds, e.Kind)
 		require.NotContains(t, string(e.Data), "13812345678")
-		require.Contains(t, e.Actor, "api@")
+		require.Equal(t, "api:admin", e.Actor)
 	}
 	require.Equal(t, []string{"consent.changed", "contact.updated", "contact.created"}, kinds, "newest first")
 	require.Contains(t, string(page.Items[1].Data), `"manager":{"from":"M1"}`)
@@ -271,4 +306,10 @@ func TestListPagingAndFilters(t *testing.T) {
 	var page contacts.Page[contacts.Contact]
 	require.NoError(t, json.Unmarshal(r.body, &page))
 	require.Len(t, page.Items, 5)
+}
+
+func serverConfigNoLimit() server.Config { return server.Config{RateLimit: -1} }
+
+func serverConfigLimit(rate float64, burst int) server.Config {
+	return server.Config{RateLimit: rate, RateBurst: burst}
 }

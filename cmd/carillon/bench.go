@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"carillon/contacts"
+	"carillon/internal/audit"
 	"carillon/internal/pgdev"
 	"carillon/internal/synth"
 	"carillon/migrations"
@@ -155,7 +156,7 @@ func benchImport(ctx context.Context, e *env, srv pgdev.Server, size, runs int) 
 			return nil, err
 		}
 		mf, _ := os.Open(mpath)
-		_, err = store.ImportManagers(ctx, mf, contacts.ImportOptions{Actor: "bench"})
+		_, err = store.ImportManagers(ctx, mf, contacts.ImportOptions{Actor: audit.Actor{Name: "bench"}})
 		mf.Close()
 		if err != nil {
 			cleanup()
@@ -163,7 +164,7 @@ func benchImport(ctx context.Context, e *env, srv pgdev.Server, size, runs int) 
 		}
 		cf, _ := os.Open(cpath)
 		start := time.Now()
-		rep, err := store.ImportContacts(ctx, cf, contacts.ImportOptions{Actor: "bench"})
+		rep, err := store.ImportContacts(ctx, cf, contacts.ImportOptions{Actor: audit.Actor{Name: "bench"}})
 		took := time.Since(start)
 		cf.Close()
 		if err == nil && (rep.Inserted != size || rep.Failed != 0) {

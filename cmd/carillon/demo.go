@@ -4,11 +4,19 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
 	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
 	"net/url"
 
 	"carillon/contacts"
 	"carillon/examples"
+	"carillon/internal/audit"
+	"carillon/internal/identity"
 	"carillon/migrations"
 	"carillon/server"
 )
@@ -38,14 +46,22 @@ func cmdDemo(ctx context.Context, e *env, args []string) error {
 		kind string
 		data []byte
 	}{{"managers", examples.ManagersCSV}, {"contacts", examples.ContactsCSV}} {
-		rep, err := importFile(ctx, store, f.kind, bytes.NewReader(f.data), contacts.ImportOptions{Actor: "demo", SourceName: "examples/" + f.kind + ".csv"})
+		rep, err := importFile(ctx, store, f.kind, bytes.NewReader(f.data), contacts.ImportOptions{Actor: audit.Actor{Name: "demo"}, SourceName: "examples/" + f.kind + ".csv"})
 		if err != nil {
 			return fmt.Errorf("demo: load example %s: %w", f.kind, err)
 		}
 		fmt.Fprintf(e.stdout, "example %s: %d rows, %d inserted, %d updated, %d unchanged, %d failed\n", f.kind, rep.Rows, rep.Inserted, rep.Updated, rep.Unchanged, rep.Failed)
 	}
+	token, password, err := demoAdmin(ctx, pool, e)
+	if err != nil {
+		return err
+	}
 	return serve(ctx, e, pool, serveOptions{addr: *addr, ready: func(a string) {
-		fmt.Fprintf(e.stdout, "\nCarillon is running.\n  API:       http://%[1]s/api/contacts\n  River UI:  http://%[1]s/riverui/\n  Readiness: http://%[1]s/readyz\n  Metrics:   http://%[1]s/metrics\nPress Ctrl-C to stop.\n", a)
+		fmt.Fprintf(e.stdout, "\nCarillon is running.\n"+
+			"  API:       curl -H 'Authorization: Bearer %[2]s' http://%[1]s/api/contacts\n"+
+			"  River UI:  http://%[1]s/riverui/  (user demo-admin, password %[3]s)\n"+
+			"  Readiness: http://%[1]s/readyz\n  Metrics:   http://%[1]s/metrics\n"+
+			"The demo's administrator token and password are new on every run. Press Ctrl-C to stop.\n", a, token, password)
 	}})
 }
 
@@ -55,4 +71,36 @@ func redactURL(u string) string {
 		return p.Redacted()
 	}
 	return "(unparsable URL)"
+}
+
+// demoAdmin makes sure the demo's administrator exists and gives it a fresh token and
+// password for this run.
+func demoAdmin(ctx context.Context, pool *pgxpool.Pool, e *env) (token, password string, err error) {
+	ids, err := identity.NewStore(pool, identity.Config{Logger: e.logger})
+	if err != nil {
+		return "", "", err
+	}
+	actor := audit.Actor{Name: "demo"}
+	const login = "demo-admin"
+	if _, err := ids.GetUser(ctx, login); errors.Is(err, identity.ErrNotFound) {
+		if _, err := ids.CreateUser(ctx, actor, identity.NewUser{Login: login, DisplayName: "Demo administrator", Roles: []identity.Role{identity.RoleAdmin}}); err != nil {
+			return "", "", fmt.Errorf("demo: create administrator: %w", err)
+		}
+	} else if err != nil {
+		return "", "", err
+	}
+	b := make([]byte, 12)
+	if _, err := rand.Read(b); err != nil {
+		return "", "", err
+	}
+	password = hex.EncodeToString(b)
+	if err := ids.SetPassword(ctx, actor, login, password); err != nil {
+		return "", "", fmt.Errorf("demo: set password: %w", err)
+	}
+	expires := time.Now().Add(7 * 24 * time.Hour)
+	token, _, err = ids.CreateToken(ctx, actor, login, "demo", &expires)
+	if err != nil {
+		return "", "", fmt.Errorf("demo: create token: %w", err)
+	}
+	return token, password, nil
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"carillon/contacts"
+	"carillon/internal/identity"
 	"carillon/migrations"
 	"carillon/server"
 )
@@ -25,6 +26,7 @@ const DefaultRescueStuckJobsAfter = 10 * time.Minute
 
 type serveOptions struct {
 	addr        string
+	opsAddr     string            // health and metrics only; "" serves them on addr
 	ready       func(addr string) // called once listening
 	rescueAfter time.Duration
 	workers     int
@@ -33,6 +35,7 @@ type serveOptions struct {
 func cmdServe(ctx context.Context, e *env, args []string) error {
 	fs := newFlags("serve", e.stderr)
 	addr := fs.String("addr", cmp.Or(e.getenv("CARILLON_ADDR"), server.DefaultAddr), "listen address")
+	opsAddr := fs.String("ops-addr", e.getenv("CARILLON_OPS_ADDR"), "address for /healthz, /readyz and /metrics only (default: the listen address)")
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -42,7 +45,7 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 	}
 	defer pool.Close()
 	e.logger.Info("database", "source", string(srv.Source))
-	return serve(ctx, e, pool, serveOptions{addr: *addr, ready: func(a string) {
+	return serve(ctx, e, pool, serveOptions{addr: *addr, opsAddr: *opsAddr, ready: func(a string) {
 		e.logger.Info("carillon is serving", "api", "http://"+a+"/api/", "river_ui", "http://"+a+"/riverui/", "metrics", "http://"+a+"/metrics")
 	}})
 }
@@ -98,7 +101,12 @@ func serve(ctx context.Context, e *env, pool *pgxpool.Pool, opts serveOptions) e
 	if err != nil {
 		return fmt.Errorf("river client: %w", err)
 	}
-	api, err := server.New(server.Config{Addr: opts.addr, Logger: e.logger}, server.Deps{Pool: pool, Contacts: store, River: rc})
+	ids, err := identity.NewStore(pool, identity.Config{Logger: e.logger})
+	if err != nil {
+		return err
+	}
+	api, err := server.New(server.Config{Addr: opts.addr, OpsAddr: opts.opsAddr, Logger: e.logger},
+		server.Deps{Pool: pool, Contacts: store, River: rc, Auth: ids})
 	if err != nil {
 		return err
 	}
@@ -114,8 +122,19 @@ func serve(ctx context.Context, e *env, pool *pgxpool.Pool, opts serveOptions) e
 		stopRiver(e, rc)
 		return fmt.Errorf("listen on %s: %w", opts.addr, err)
 	}
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- hs.Serve(ln) }()
+	var ops *http.Server
+	if opts.opsAddr != "" {
+		oln, err := net.Listen("tcp", opts.opsAddr)
+		if err != nil {
+			ln.Close()
+			stopRiver(e, rc)
+			return fmt.Errorf("listen on %s: %w", opts.opsAddr, err)
+		}
+		ops = &http.Server{Handler: api.OpsHandler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second}
+		go func() { errc <- ops.Serve(oln) }()
+	}
 	if opts.ready != nil {
 		opts.ready(ln.Addr().String())
 	}
@@ -130,6 +149,9 @@ func serve(ctx context.Context, e *env, pool *pgxpool.Pool, opts serveOptions) e
 	defer cancel()
 	if err := hs.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		e.logger.Warn("http shutdown", "error", err.Error())
+	}
+	if ops != nil {
+		_ = ops.Shutdown(shutdownCtx)
 	}
 	stopRiver(e, rc)
 	e.logger.Info("stopped")

@@ -1,0 +1,174 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"carillon/contacts"
+	"carillon/internal/audit"
+	"carillon/internal/identity"
+)
+
+// Auth is what the server needs of the identity store.
+type Auth interface {
+	identity.Authenticator
+	CheckPassword(ctx context.Context, login, password string) (identity.Principal, error)
+}
+
+type principalKey struct{}
+
+func principalOf(r *http.Request) identity.Principal {
+	p, _ := r.Context().Value(principalKey{}).(identity.Principal)
+	return p
+}
+
+// who is the audit actor of a request.
+func who(r *http.Request) audit.Actor { return principalOf(r).Actor(remoteHost(r)) }
+
+func remoteHost(r *http.Request) string {
+	host := r.RemoteAddr
+	if i := strings.LastIndexByte(host, ':'); i > 0 {
+		host = host[:i]
+	}
+	return strings.Trim(host, "[]")
+}
+
+// Role sets, named for what they allow.
+var (
+	anyRole       = []identity.Role{identity.RoleAdmin, identity.RoleMarketer, identity.RoleApprover, identity.RoleManager, identity.RoleAuditor}
+	adminOnly     = []identity.Role{identity.RoleAdmin}
+	contactReader = anyRole
+	contactWriter = adminOnly
+	tierChanger   = []identity.Role{identity.RoleAdmin, identity.RoleManager}
+	auditReader   = []identity.Role{identity.RoleAdmin, identity.RoleAuditor}
+)
+
+// seesPII reports whether p may read contacts' phone numbers, emails and openids:
+// administrators, and customer managers (of their own customers: scope limits them).
+func seesPII(p identity.Principal) bool {
+	return p.HasAny(identity.RoleAdmin, identity.RoleManager)
+}
+
+// scope is the contacts p may see. An administrator sees all; so do marketers,
+// approvers and auditors (masked). A user whose only contact role is manager sees
+// their scope.
+func scope(p identity.Principal) contacts.Scope {
+	if p.HasAny(identity.RoleAdmin, identity.RoleMarketer, identity.RoleApprover, identity.RoleAuditor) {
+		return contacts.Scope{}
+	}
+	return contacts.Scope{Restricted: true, ManagerIDs: p.ManagerIDs}
+}
+
+func (s *Server) view(r *http.Request, c contacts.Contact) contacts.Contact {
+	if seesPII(principalOf(r)) {
+		return c
+	}
+	return c.Masked()
+}
+
+// authenticate requires a valid bearer token and one of roles, then applies the
+// token's rate limit.
+func (s *Server) authenticate(roles []identity.Role, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, err := s.principal(r)
+		if err != nil {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="carillon"`)
+			s.writeErr(w, r, err)
+			return
+		}
+		if !p.HasAny(roles...) {
+			s.writeErr(w, r, &apiError{status: http.StatusForbidden, code: "forbidden", msg: "your roles do not allow this"})
+			return
+		}
+		if wait := s.limiter.take(p.TokenID, time.Now()); wait > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
+			s.writeErr(w, r, &apiError{status: http.StatusTooManyRequests, code: "rate_limited", msg: "too many requests for this token"})
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
+	})
+}
+
+func (s *Server) principal(r *http.Request) (identity.Principal, error) {
+	unauth := &apiError{status: http.StatusUnauthorized, code: "unauthenticated", msg: "a valid token is required (Authorization: Bearer <token>)"}
+	if s.deps.Auth == nil {
+		return identity.Principal{}, unauth
+	}
+	h := r.Header.Get("Authorization")
+	bearer, ok := strings.CutPrefix(h, "Bearer ")
+	if !ok || bearer == "" {
+		return identity.Principal{}, unauth
+	}
+	p, err := s.deps.Auth.Authenticate(r.Context(), strings.TrimSpace(bearer))
+	if errors.Is(err, identity.ErrUnauthenticated) {
+		return identity.Principal{}, unauth
+	}
+	return p, err
+}
+
+// adminUI guards the River UI: an administrator's bearer token, or HTTP Basic with
+// an administrator's login and password (what a browser can send until the console
+// has its own sign-in).
+func (s *Server) adminUI(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var p identity.Principal
+		var err error
+		if login, password, ok := r.BasicAuth(); ok && s.deps.Auth != nil {
+			p, err = s.deps.Auth.CheckPassword(r.Context(), login, password)
+		} else {
+			p, err = s.principal(r)
+		}
+		if err != nil || !p.Has(identity.RoleAdmin) {
+			w.Header().Set("WWW-Authenticate", `Basic realm="carillon river ui"`)
+			http.Error(w, "administrators only", http.StatusUnauthorized)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// limiter is a token bucket per API token.
+type limiter struct {
+	rate  float64 // requests per second
+	burst float64
+	mu    sync.Mutex
+	b     map[int64]*bucket
+}
+
+type bucket struct {
+	tokens float64
+	last   time.Time
+}
+
+func newLimiter(rate float64, burst int) *limiter {
+	return &limiter{rate: rate, burst: float64(burst), b: map[int64]*bucket{}}
+}
+
+// take spends one request of token id; it returns how long to wait when none is left.
+func (l *limiter) take(id int64, now time.Time) time.Duration {
+	if l.rate <= 0 {
+		return 0
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b, ok := l.b[id]
+	if !ok {
+		if len(l.b) > 100_000 { // forget idle buckets rather than grow without bound
+			l.b = map[int64]*bucket{}
+		}
+		b = &bucket{tokens: l.burst, last: now}
+		l.b[id] = b
+	}
+	b.tokens = min(l.burst, b.tokens+now.Sub(b.last).Seconds()*l.rate)
+	b.last = now
+	if b.tokens >= 1 {
+		b.tokens--
+		return 0
+	}
+	return time.Duration((1 - b.tokens) / l.rate * float64(time.Second))
+}
