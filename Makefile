@@ -12,8 +12,13 @@ build:
 demo: build
 	./bin/carillon demo
 
+# The suite keeps its logs in .carillon/testlogs, then scans them for unmasked phone
+# numbers, emails and openids.
+TESTLOGS := $(CURDIR)/.carillon/testlogs
 test:
-	$(GO) test $(TESTFLAGS) $(PKGS)
+	rm -rf $(TESTLOGS)
+	CARILLON_TEST_LOGS=$(TESTLOGS) $(GO) test $(TESTFLAGS) $(PKGS)
+	CARILLON_TEST_LOGS=$(TESTLOGS) CARILLON_SCAN_LOGS=1 $(GO) test -count=1 -run 'TestLogsHaveNoPersonalData' -v ./internal/pii/
 
 bench: build
 	./bin/carillon bench all

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -311,6 +312,11 @@ func (s *Store) ImportContacts(ctx context.Context, r io.Reader, opts ImportOpti
 	rep.Errors = append(rep.Errors, rowErrs...)
 	if err := s.finishImport(context.WithoutCancel(ctx), s.pool, opts, "contacts.import", rep); err != nil {
 		return rep, err
+	}
+	s.cfg.Logger.InfoContext(ctx, "contacts imported", slog.Int64("import_id", rep.ImportID), slog.String("actor", opts.Actor.String()),
+		slog.Int("rows", rep.Rows), slog.Int("inserted", rep.Inserted), slog.Int("updated", rep.Updated), slog.Int("failed", rep.Failed))
+	for _, e := range rep.Errors {
+		s.cfg.Logger.DebugContext(ctx, "import row refused", slog.Int64("import_id", rep.ImportID), slog.Int("line", e.Line), slog.String("column", e.Column), slog.String("reason", e.Message))
 	}
 	if opts.Progress != nil {
 		opts.Progress(readRows, cr.n.Load())

@@ -11,6 +11,7 @@ import (
 	"carillon/contacts"
 	"carillon/internal/audit"
 	"carillon/internal/pgtest"
+	"carillon/internal/testlog"
 )
 
 type bundle struct {
@@ -22,7 +23,7 @@ type bundle struct {
 func setup(t *testing.T) *bundle {
 	t.Helper()
 	db := pgtest.New(t)
-	store, err := contacts.NewStore(db.Pool, contacts.Config{})
+	store, err := contacts.NewStore(db.Pool, contacts.Config{Logger: testlog.New(t)})
 	require.NoError(t, err)
 	return &bundle{ctx: context.Background(), db: db, store: store}
 }

@@ -39,7 +39,7 @@ func (w *statusWriter) WriteHeader(code int) {
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-func (m *httpMetrics) wrap(route string, h http.Handler) http.Handler {
+func (m *httpMetrics) wrap(logger *slog.Logger, route string, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
@@ -47,8 +47,11 @@ func (m *httpMetrics) wrap(route string, h http.Handler) http.Handler {
 		if sw.status == 0 {
 			sw.status = http.StatusOK
 		}
+		took := time.Since(start)
 		m.requests.WithLabelValues(route, strconv.Itoa(sw.status)).Inc()
-		m.latency.WithLabelValues(route).Observe(time.Since(start).Seconds())
+		m.latency.WithLabelValues(route).Observe(took.Seconds())
+		logger.DebugContext(r.Context(), "request", slog.String("route", route), slog.String("path", r.URL.Path),
+			slog.Int("status", sw.status), slog.Duration("took", took))
 	})
 }
 

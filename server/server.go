@@ -174,7 +174,7 @@ func (s *Server) handle(pattern string, roles []identity.Role, h func(w http.Res
 }
 
 func (s *Server) handleOpts(pattern string, roles []identity.Role, streaming bool, h func(w http.ResponseWriter, r *http.Request) error) {
-	s.mux.Handle(pattern, s.metrics.wrap(pattern, s.authenticate(roles, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	s.mux.Handle(pattern, s.metrics.wrap(s.cfg.Logger, pattern, s.authenticate(roles, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !streaming {
 			ctx, cancel := context.WithTimeout(r.Context(), s.cfg.RequestTimeout)
 			defer cancel()

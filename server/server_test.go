@@ -20,8 +20,8 @@ import (
 	"carillon/contacts"
 	"carillon/internal/audit"
 	"carillon/internal/identity"
-	"carillon/internal/testlog"
 	"carillon/internal/pgtest"
+	"carillon/internal/testlog"
 	"carillon/server"
 )
 
@@ -38,7 +38,7 @@ func setup(t *testing.T, cfg server.Config) *bundle {
 	t.Helper()
 	ctx := context.Background()
 	db := pgtest.New(t)
-	store, err := contacts.NewStore(db.Pool, contacts.Config{})
+	store, err := contacts.NewStore(db.Pool, contacts.Config{Logger: testlog.New(t)})
 	require.NoError(t, err)
 	ids, err := identity.NewStore(db.Pool, identity.Config{})
 	require.NoError(t, err)

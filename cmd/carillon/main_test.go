@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"carillon/internal/pgtest"
+	"carillon/internal/testlog"
 )
 
 // cli runs the carillon command in-process against one database.
@@ -25,7 +27,7 @@ type cli struct {
 func (c cli) run(ctx context.Context, args ...string) (string, string, error) {
 	var out, errb bytes.Buffer
 	env := map[string]string{"DATABASE_URL": c.url, "CARILLON_RESCUE_STUCK_JOBS_AFTER": "5s"}
-	err := run(ctx, args, &out, &errb, func(k string) string { return env[k] })
+	err := run(ctx, args, &out, io.MultiWriter(&errb, testlog.Writer()), func(k string) string { return env[k] })
 	return out.String(), errb.String(), err
 }
 
@@ -97,7 +99,7 @@ func TestServeRefusesAnUnmigratedDatabase(t *testing.T) {
 func TestServeIsReadyAndStopsOnSignal(t *testing.T) {
 	t.Parallel()
 	db := pgtest.NewURL(t)
-	e := newEnv(&bytes.Buffer{}, &bytes.Buffer{}, func(string) string { return "" })
+	e := newEnv(&bytes.Buffer{}, testlog.Writer(), func(k string) string { return map[string]string{"CARILLON_LOG_LEVEL": "debug"}[k] })
 	pool := openTestPool(t, db.URL)
 	ctx, cancel := context.WithCancel(context.Background())
 	addrc := make(chan string, 1)
