@@ -141,7 +141,9 @@ func buildMergeSQL() string {
     ` + strings.Join(sel, ",\n    ") + `,
     CASE WHEN s.attrs IS NULL THEN c.attrs ELSE jsonb_strip_nulls(COALESCE(c.attrs, '{}') || s.attrs) END AS n_attrs,
     c.attrs AS o_attrs
-  FROM contact_stage s LEFT JOIN contacts c ON c.external_id = s.external_id
+  -- LATERAL: one index probe per staged row, whatever the planner thinks of a
+  -- temporary table it has no statistics for (a hash join would scan all contacts).
+  FROM contact_stage s LEFT JOIN LATERAL (SELECT * FROM contacts c WHERE c.external_id = s.external_id) c ON true
 ), d AS (
   SELECT j.*, CASE WHEN cid IS NULL THEN '{}'::text[] ELSE array_remove(ARRAY[` + strings.Join(diff, ", ") + `,
     CASE WHEN n_attrs IS DISTINCT FROM o_attrs THEN 'attrs' END], NULL) END AS changed
@@ -187,7 +189,8 @@ WHERE ins.id IS NOT NULL OR upd.id IS NOT NULL OR d.erased_at IS NOT NULL`
 // nothing to change for them. Parameters: $1 at, $2 actor, $3 source.
 const consentMergeSQL = `WITH cs AS (
   SELECT c.id AS contact_id, s.line, v.channel, v.granted, s.consent_at
-  FROM contact_stage s JOIN contacts c ON c.external_id = s.external_id AND c.erased_at IS NULL
+  FROM contact_stage s
+  JOIN LATERAL (SELECT id FROM contacts c WHERE c.external_id = s.external_id AND c.erased_at IS NULL) c ON true
   CROSS JOIN LATERAL (VALUES ('sms', s.consent_sms), ('email', s.consent_email), ('wechat', s.consent_wechat)) v(channel, granted)
   WHERE v.granted IS NOT NULL
 ), k AS (
@@ -210,9 +213,17 @@ const consentMergeSQL = `WITH cs AS (
 )
 SELECT line, channel, blocked, cur_source FROM k WHERE blocked OR cur IS DISTINCT FROM granted`
 
-func anyConsent(rows []*stageRow) bool {
+// consentsOnExisting reports whether a row states a consent for a contact that
+// existed before this merge; new contacts got theirs with the merge itself.
+func consentsOnExisting(rows []*stageRow, outs []mergeOutcome) bool {
+	inserted := map[int]bool{}
+	for _, o := range outs {
+		if o.outcome == "inserted" {
+			inserted[o.line] = true
+		}
+	}
 	for _, r := range rows {
-		if r.vals[sConsentSMS] != nil || r.vals[sConsentEmail] != nil || r.vals[sConsentWeChat] != nil {
+		if (r.vals[sConsentSMS] != nil || r.vals[sConsentEmail] != nil || r.vals[sConsentWeChat] != nil) && !inserted[int(r.vals[sLine].(int32))] {
 			return true
 		}
 	}
@@ -248,13 +259,6 @@ func mergeStaged(ctx context.Context, tx pgx.Tx, rows []*stageRow, at time.Time,
 	})); err != nil {
 		return nil, nil, fmt.Errorf("stage rows: %w", err)
 	}
-	if len(rows) >= 1000 {
-		// A temporary table has no statistics until analysed; without them the
-		// planner joins a big chunk to contacts by scanning all of contacts.
-		if _, err := tx.Exec(ctx, `ANALYZE contact_stage`); err != nil {
-			return nil, nil, fmt.Errorf("analyse stage: %w", err)
-		}
-	}
 	var outs []mergeOutcome
 	r, err := tx.Query(ctx, mergeSQL, at, actor, source, importID)
 	if err != nil {
@@ -272,7 +276,7 @@ func mergeStaged(ctx context.Context, tx pgx.Tx, rows []*stageRow, at time.Time,
 		return nil, nil, fmt.Errorf("merge contacts: %w", err)
 	}
 	var cons []consentOutcome
-	if !anyConsent(rows) {
+	if !consentsOnExisting(rows, outs) {
 		return outs, nil, nil
 	}
 	r, err = tx.Query(ctx, consentMergeSQL, at, actor, source)
