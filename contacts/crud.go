@@ -584,3 +584,42 @@ func (c Contact) Masked() Contact {
 	c.WeChatOpenID = pii.OpenID(c.WeChatOpenID)
 	return c
 }
+
+// GetMany returns the contacts with the given ids (missing ones are absent).
+func (s *Store) GetMany(ctx context.Context, ids []int64) (map[int64]Contact, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+contactColumns+contactFrom+`WHERE c.id = ANY($1)`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("load contacts: %w", err)
+	}
+	defer rows.Close()
+	out := make(map[int64]Contact, len(ids))
+	for rows.Next() {
+		c, err := scanContact(rows)
+		if err != nil {
+			return nil, err
+		}
+		out[c.ID] = c
+	}
+	return out, rows.Err()
+}
+
+// ContactsByAddress returns the ids of contacts holding an address on a channel
+// (sms: phone, email, wechat: openid), erased contacts excluded.
+func (s *Store) ContactsByAddress(ctx context.Context, q pgx.Tx, channel, address string) ([]int64, error) {
+	var col string
+	switch channel {
+	case ChannelSMS:
+		col = "phone"
+	case ChannelEmail:
+		col = "email"
+	case ChannelWeChat:
+		col = "wechat_openid"
+	default:
+		return nil, fmt.Errorf("contacts by address: unknown channel %q", channel)
+	}
+	rows, err := q.Query(ctx, `SELECT id FROM contacts WHERE `+col+` = $1 AND erased_at IS NULL ORDER BY id`, address)
+	if err != nil {
+		return nil, fmt.Errorf("contacts by address: %w", err)
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[int64])
+}

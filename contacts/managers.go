@@ -368,3 +368,21 @@ func (s *Store) ImportManagers(ctx context.Context, r io.Reader, opts ImportOpti
 	}
 	return rep, nil
 }
+
+// ManagersByID returns the managers with the given ids.
+func (s *Store) ManagersByID(ctx context.Context, ids []int64) (map[int64]Manager, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+managerColumns+` FROM managers WHERE id = ANY($1)`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("load managers: %w", err)
+	}
+	defer rows.Close()
+	out := make(map[int64]Manager, len(ids))
+	for rows.Next() {
+		m, err := scanManager(rows)
+		if err != nil {
+			return nil, err
+		}
+		out[m.ID] = m
+	}
+	return out, rows.Err()
+}

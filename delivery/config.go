@@ -1,0 +1,112 @@
+package delivery
+
+import (
+	"cmp"
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// Defaults.
+const (
+	DefaultQueue          = "delivery"
+	DefaultJobBatch       = 50
+	DefaultMaxAttempts    = 5
+	DefaultBackoff        = 30 * time.Second
+	DefaultFrequencyCap   = 2
+	DefaultFrequencyCapIn = 7 * 24 * time.Hour
+	DefaultStopRecheck    = 30 * time.Second
+	DefaultPublicURL      = "http://127.0.0.1:8080"
+)
+
+// Window is a daily window of local time, [Start, End) in minutes after midnight.
+type Window struct {
+	Start, End int
+}
+
+// Contains reports whether the local time t falls in the window.
+func (w Window) Contains(t time.Time) bool {
+	m := t.Hour()*60 + t.Minute()
+	return m >= w.Start && m < w.End
+}
+
+// Always is the window of the whole day.
+var Always = Window{0, 24 * 60}
+
+// Default quiet hours: marketing only 09:00–20:00, service 08:00–21:00, in the
+// recipient's time zone.
+var (
+	DefaultMarketingWindow = Window{9 * 60, 20 * 60}
+	DefaultServiceWindow   = Window{8 * 60, 21 * 60}
+)
+
+// Config configures delivery.
+type Config struct {
+	// Queue is River's queue for deliver jobs. Default DefaultQueue.
+	Queue string
+	// JobBatch is how many messages one deliver job carries. Default DefaultJobBatch.
+	JobBatch int
+	// MaxAttempts bounds sends of one message on temporary failures. Default
+	// DefaultMaxAttempts.
+	MaxAttempts int
+	// Backoff is the wait after the first temporary failure; it doubles each
+	// attempt. Default DefaultBackoff.
+	Backoff time.Duration
+	// MarketingWindow and ServiceWindow are the hours messages of each purpose may
+	// be sent, in the recipient's time zone. Defaults DefaultMarketingWindow and
+	// DefaultServiceWindow; Always turns quiet hours off.
+	MarketingWindow, ServiceWindow Window
+	// FrequencyCap is the most marketing messages a contact gets in FrequencyCapIn,
+	// across all campaigns. Default DefaultFrequencyCap; negative turns it off.
+	FrequencyCap int
+	// FrequencyCapIn is the cap's rolling window. Default DefaultFrequencyCapIn.
+	FrequencyCapIn time.Duration
+	// StopRecheck is how long a message held by an emergency stop waits before it
+	// is looked at again. Default DefaultStopRecheck.
+	StopRecheck time.Duration
+	// PublicURL is where customers reach Carillon's links (unsubscribe). Default
+	// DefaultPublicURL.
+	PublicURL string
+	// Logger. Default: discard.
+	Logger *slog.Logger
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+}
+
+// WithDefaults returns c with defaults applied.
+func (c Config) WithDefaults() Config {
+	c.Queue = cmp.Or(c.Queue, DefaultQueue)
+	c.JobBatch = cmp.Or(c.JobBatch, DefaultJobBatch)
+	c.MaxAttempts = cmp.Or(c.MaxAttempts, DefaultMaxAttempts)
+	c.Backoff = cmp.Or(c.Backoff, DefaultBackoff)
+	if c.MarketingWindow == (Window{}) {
+		c.MarketingWindow = DefaultMarketingWindow
+	}
+	if c.ServiceWindow == (Window{}) {
+		c.ServiceWindow = DefaultServiceWindow
+	}
+	c.FrequencyCap = cmp.Or(c.FrequencyCap, DefaultFrequencyCap)
+	c.FrequencyCapIn = cmp.Or(c.FrequencyCapIn, DefaultFrequencyCapIn)
+	c.StopRecheck = cmp.Or(c.StopRecheck, DefaultStopRecheck)
+	c.PublicURL = cmp.Or(c.PublicURL, DefaultPublicURL)
+	c.Logger = cmp.Or(c.Logger, slog.New(slog.DiscardHandler))
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return c
+}
+
+func (c Config) validate() error {
+	if c.JobBatch < 1 || c.JobBatch > 10000 {
+		return fmt.Errorf("delivery: JobBatch %d out of range 1..10000", c.JobBatch)
+	}
+	if c.MaxAttempts < 1 || c.MaxAttempts > 25 {
+		return fmt.Errorf("delivery: MaxAttempts %d out of range 1..25", c.MaxAttempts)
+	}
+	for name, w := range map[string]Window{"MarketingWindow": c.MarketingWindow, "ServiceWindow": c.ServiceWindow} {
+		if w.Start < 0 || w.End > 24*60 || w.Start >= w.End {
+			return fmt.Errorf("delivery: %s %d..%d is not a window of the day", name, w.Start, w.End)
+		}
+	}
+	return nil
+}

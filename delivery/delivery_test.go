@@ -1,0 +1,114 @@
+package delivery_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"carillon/channels"
+	"carillon/delivery"
+)
+
+func TestEnqueuedMessageIsDeliveredAndItsReceiptReachesTheTimeline(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, harnessOpts{})
+	c1 := h.contact(t, "C1")
+	res := h.enqueue(t, planned("t:1", c1.ID, channels.PurposeService, channels.SMS))
+	require.Len(t, res.IDs, 1)
+	h.waitFor(t, res.IDs[0], "delivered")
+	require.Equal(t, []string{"message.sent", "message.delivered"}, h.kinds(t, c1.ID))
+	require.Equal(t, 1, h.built.Sandboxes["ali"].Recorder().SendsOf(itoa(res.IDs[0])))
+
+	again := h.enqueue(t, planned("t:1", c1.ID, channels.PurposeService, channels.SMS))
+	require.Empty(t, again.IDs)
+	require.Equal(t, []string{"t:1"}, again.Duplicates, "planning twice inserts nothing")
+}
+
+func TestPolicyAtSendTime(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, harnessOpts{})
+	c1, c2, c3, c4 := h.contact(t, "C1"), h.contact(t, "C2"), h.contact(t, "C3"), h.contact(t, "C4")
+	cases := []struct {
+		name    string
+		p       delivery.Planned
+		status  string
+		reason  string
+		channel string
+	}{
+		{"marketing with consent", planned("p:1", c1.ID, channels.PurposeMarketing, channels.SMS), "delivered", "", "sms"},
+		{"marketing without sms consent falls to email", planned("p:2", c4.ID, channels.PurposeMarketing, channels.SMS, channels.Email), "sent", "", "email"},
+		{"no consent anywhere", planned("p:3", c2.ID, channels.PurposeMarketing, channels.SMS, channels.Email), "suppressed", "no_channel", ""},
+		{"service needs no consent", planned("p:4", c2.ID, channels.PurposeService, channels.SMS), "delivered", "", "sms"},
+		{"deceased contact", planned("p:5", c3.ID, channels.PurposeService, channels.SMS), "cancelled", "contact_deceased", ""},
+		{"wechat carries no marketing", planned("p:6", c4.ID, channels.PurposeMarketing, channels.WeChat), "suppressed", "no_channel", ""},
+		{"no template variant falls through", func() delivery.Planned {
+			p := planned("p:7", c4.ID, channels.PurposeService, channels.WeChat, channels.Email)
+			p.TemplateKey = "no_wechat"
+			return p
+		}(), "sent", "", "email"},
+	}
+	ids := map[string]int64{}
+	for _, tc := range cases {
+		res := h.enqueue(t, tc.p)
+		require.Len(t, res.IDs, 1, tc.name)
+		ids[tc.name] = res.IDs[0]
+	}
+	for _, tc := range cases {
+		m := h.waitFor(t, ids[tc.name], tc.status)
+		require.Equal(t, tc.reason, m.Reason, tc.name)
+		require.Equal(t, tc.channel, m.Channel, tc.name)
+	}
+	// Each outcome is in the timeline with its reason.
+	page := h.kinds(t, c2.ID)
+	require.Contains(t, page, "message.suppressed")
+}
+
+func TestFrequencyCapAcrossSources(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, harnessOpts{cfg: delivery.Config{FrequencyCap: 2}})
+	c1 := h.contact(t, "C1")
+	var ids []int64
+	for i, src := range []string{"campaign:1", "campaign:2", "campaign:3"} {
+		p := planned("cap:"+src, c1.ID, channels.PurposeMarketing, channels.SMS)
+		p.Source = src
+		res := h.enqueue(t, p)
+		ids = append(ids, res.IDs...)
+		h.waitFor(t, res.IDs[0], "delivered", "suppressed")
+		_ = i
+	}
+	require.Equal(t, "delivered", h.message(t, ids[0]).Status)
+	require.Equal(t, "delivered", h.message(t, ids[1]).Status)
+	third := h.message(t, ids[2])
+	require.Equal(t, "suppressed", third.Status)
+	require.Equal(t, "frequency_cap", third.Reason)
+}
+
+func TestQuietHoursDeferToTheWindowOpening(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, harnessOpts{})
+	late := time.Date(2026, 11, 30, 13, 30, 0, 0, time.UTC) // 21:30 in Shanghai, 08:30 in New York
+	h.now.Store(&late)
+	c1, c5 := h.contact(t, "C1"), h.contact(t, "C5")
+	sh := h.enqueue(t, planned("q:1", c1.ID, channels.PurposeMarketing, channels.SMS))
+	ny := h.enqueue(t, planned("q:2", c5.ID, channels.PurposeService, channels.SMS))
+	require.Equal(t, "quiet_hours", waitReason(t, h, sh.IDs[0]))
+	var sendAt time.Time
+	require.NoError(t, h.db.Pool.QueryRow(h.ctx, `SELECT send_at FROM messages WHERE id = $1`, sh.IDs[0]).Scan(&sendAt))
+	require.Equal(t, time.Date(2026, 12, 1, 1, 0, 0, 0, time.UTC), sendAt.UTC(), "09:00 next morning in Shanghai")
+	h.waitFor(t, ny.IDs[0], "delivered") // 08:30 in New York is inside service hours (08:00–21:00)
+}
+
+func waitReason(t *testing.T, h *harness, id int64) string {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		m := h.message(t, id)
+		if m.Status != "sending" && (m.Reason != "" || m.Status != "queued") {
+			return m.Reason
+		}
+		if time.Now().After(deadline) {
+			return ""
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

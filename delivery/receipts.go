@@ -1,0 +1,282 @@
+package delivery
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"carillon/channels"
+	"carillon/contacts"
+	"carillon/internal/audit"
+)
+
+// ReceiptResult counts what ApplyReceipts did.
+type ReceiptResult struct {
+	Received  int `json:"received"`
+	Matched   int `json:"matched"`   // receipts that found their message
+	Changed   int `json:"changed"`   // messages whose status moved forward
+	Unmatched int `json:"unmatched"` // kept, and applied when their send is recorded
+}
+
+// ApplyReceipts records receipts and applies them to their messages, idempotently
+// and monotonically: applying the same receipts again, or in another order, ends in
+// the same state.
+func (s *Service) ApplyReceipts(ctx context.Context, rs []channels.Receipt) (ReceiptResult, error) {
+	var res ReceiptResult
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var err error
+		res, err = s.applyReceipts(ctx, tx, rs, s.cfg.Now())
+		return err
+	})
+	return res, err
+}
+
+const matchReceiptsSQL = `WITH r AS (
+  SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::timestamptz[])
+    WITH ORDINALITY AS r(provider, pmid, mid, status, code, detail, address, at, i)
+), m AS (
+  SELECT r.i, COALESCE(a.id, b.id) AS message_id FROM r
+  LEFT JOIN LATERAL (SELECT id FROM messages WHERE r.mid > 0 AND id = r.mid) a ON true
+  LEFT JOIN LATERAL (SELECT id FROM messages WHERE r.pmid <> '' AND provider = r.provider AND provider_message_id = r.pmid LIMIT 1) b ON true
+), ins AS (
+  INSERT INTO receipts (provider, provider_message_id, message_id, status, code, detail, address, at, received_at, applied)
+  SELECT r.provider, r.pmid, m.message_id, r.status, r.code, r.detail, NULLIF(r.address, ''), r.at, $9, m.message_id IS NOT NULL
+  FROM r JOIN m USING (i)
+)
+SELECT i, COALESCE(message_id, 0) FROM m ORDER BY i`
+
+// applyStatusSQL moves messages forward; per message the most advanced receipt of
+// the batch counts, a final status never changes again.
+const applyStatusSQL = `WITH u AS (
+  SELECT DISTINCT ON (mid) mid, status, code, permanent, at
+  FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bool[], $5::timestamptz[]) AS u(mid, status, code, permanent, at)
+  ORDER BY mid, status_rank(status) DESC, at DESC
+)
+UPDATE messages m SET status = u.status, updated_at = $6,
+  reason = CASE WHEN u.status = 'failed' THEN 'receipt: ' || u.code ELSE m.reason END,
+  final_at = CASE WHEN u.status IN ('delivered', 'failed') THEN $6 ELSE m.final_at END,
+  sent_at = COALESCE(m.sent_at, u.at)
+FROM u WHERE m.id = u.mid AND status_rank(u.status) > status_rank(m.status) AND m.status NOT IN ('suppressed', 'cancelled')
+RETURNING m.id, COALESCE(m.contact_id, 0), COALESCE(m.manager_id, 0), m.status, COALESCE(m.channel, ''), COALESCE(m.provider, ''),
+  COALESCE(m.address_masked, ''), m.sent_at, m.dedupe_key, m.source, m.source_id, m.purpose, m.template_key, m.vars, m.channels,
+  COALESCE(m.parent_id, 0), m.window_start, m.window_end, m.test, u.code, u.permanent`
+
+func (s *Service) applyReceipts(ctx context.Context, tx pgx.Tx, rs []channels.Receipt, now time.Time) (ReceiptResult, error) {
+	res := ReceiptResult{Received: len(rs)}
+	if len(rs) == 0 {
+		return res, nil
+	}
+	n := len(rs)
+	prov, pmid, st, code, detail, addr := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	mid := make([]int64, n)
+	at := make([]time.Time, n)
+	for i, r := range rs {
+		prov[i], pmid[i], st[i], code[i], detail[i], addr[i] = r.Provider, r.ProviderMessageID, string(r.Status), r.Code, r.Detail, r.To
+		if id, err := strconv.ParseInt(r.MessageID, 10, 64); err == nil {
+			mid[i] = id
+		}
+		at[i] = r.At
+		if at[i].IsZero() {
+			at[i] = now
+		}
+	}
+	rows, err := tx.Query(ctx, matchReceiptsSQL, prov, pmid, mid, st, code, detail, addr, at, now)
+	if err != nil {
+		return res, fmt.Errorf("record receipts: %w", err)
+	}
+	matched, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (int64, error) {
+		var i, id int64
+		err := r.Scan(&i, &id)
+		return id, err
+	})
+	if err != nil {
+		return res, fmt.Errorf("record receipts: %w", err)
+	}
+	var uid []int64
+	var ust, ucode []string
+	var uperm []bool
+	var uat []time.Time
+	for i, id := range matched {
+		ok := id != 0
+		s.metrics.receipts.WithLabelValues(rs[i].Provider, string(rs[i].Status), strconv.FormatBool(ok)).Inc()
+		if !ok {
+			res.Unmatched++
+			continue
+		}
+		res.Matched++
+		uid, ust, ucode, uperm, uat = append(uid, id), append(ust, string(rs[i].Status)), append(ucode, rs[i].Code), append(uperm, rs[i].Permanent), append(uat, at[i])
+	}
+	changed, err := s.applyStatus(ctx, tx, uid, ust, ucode, uperm, uat, now)
+	res.Changed = changed
+	return res, err
+}
+
+// applyStatus moves matched messages forward and writes their events and fallbacks.
+func (s *Service) applyStatus(ctx context.Context, tx pgx.Tx, uid []int64, ust, ucode []string, uperm []bool, uat []time.Time, now time.Time) (int, error) {
+	if len(uid) == 0 {
+		return 0, nil
+	}
+	rows, err := tx.Query(ctx, applyStatusSQL, uid, ust, ucode, uperm, uat, now)
+	if err != nil {
+		return 0, fmt.Errorf("apply receipts: %w", err)
+	}
+	var events []contacts.Event
+	var children []Planned
+	var parents []int64
+	changed := 0
+	for rows.Next() {
+		var m message
+		var status, channel, provider, masked, rcode string
+		var sentAt *time.Time
+		var vars []byte
+		var chans []string
+		var ws, we *int16
+		var permanent bool
+		if err := rows.Scan(&m.id, &m.contactID, &m.managerID, &status, &channel, &provider, &masked, &sentAt, &m.dedupeKey, &m.source, &m.sourceID,
+			&m.purpose, &m.templateKey, &vars, &chans, &m.parentID, &ws, &we, &m.test, &rcode, &permanent); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		changed++
+		if sentAt != nil && (status == "delivered" || status == "failed") {
+			s.metrics.receiptLag.Observe(now.Sub(*sentAt).Seconds())
+		}
+		if m.contactID != 0 {
+			data, _ := json.Marshal(map[string]any{"message_id": m.id, "template": m.templateKey, "channel": channel, "provider": provider,
+				"to": masked, "code": rcode, "source": m.source})
+			summary := fmt.Sprintf("%s %s by %s", m.templateKey, status, channel)
+			if rcode != "" {
+				summary += " (" + provider + " " + rcode + ")"
+			}
+			events = append(events, contacts.Event{ContactID: m.contactID, At: now, Kind: "message." + status, Actor: "provider:" + provider, Summary: summary, Data: data})
+		}
+		if status == "failed" && permanent {
+			i := slices.Index(chans, channel)
+			if i >= 0 && i+1 < len(chans) {
+				_ = json.Unmarshal(vars, &m.vars)
+				for _, c := range chans {
+					m.channels = append(m.channels, channels.Channel(c))
+				}
+				if ws != nil && we != nil {
+					m.window = &Window{int(*ws), int(*we)}
+				}
+				o := &outcome{m: &m, fallback: m.channels[i+1:]}
+				children = append(children, o.child())
+				parents = append(parents, m.id)
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("apply receipts: %w", err)
+	}
+	if err := contacts.AppendEvents(ctx, tx, events); err != nil {
+		return 0, err
+	}
+	if len(children) > 0 {
+		if _, err := s.enqueue(ctx, tx, children, parents); err != nil {
+			return 0, err
+		}
+	}
+	return changed, nil
+}
+
+// applyParked applies receipts that arrived before these sends were recorded.
+func (s *Service) applyParked(ctx context.Context, tx pgx.Tx, prov, pmid []string, now time.Time) error {
+	rows, err := tx.Query(ctx, `WITH p AS (
+		  UPDATE receipts r SET applied = true, message_id = m.id
+		  FROM unnest($1::text[], $2::text[]) AS k(provider, pmid)
+		  JOIN messages m ON m.provider = k.provider AND m.provider_message_id = k.pmid
+		  WHERE k.pmid <> '' AND NOT r.applied AND r.provider = k.provider AND r.provider_message_id = k.pmid
+		  RETURNING r.message_id, r.status, r.code, r.at
+		) SELECT message_id, status, code, COALESCE(at, $3) FROM p`, prov, pmid, now)
+	if err != nil {
+		return fmt.Errorf("apply parked receipts: %w", err)
+	}
+	var uid []int64
+	var ust, ucode []string
+	var uperm []bool
+	var uat []time.Time
+	for rows.Next() {
+		var id int64
+		var st, code string
+		var at time.Time
+		if err := rows.Scan(&id, &st, &code, &at); err != nil {
+			rows.Close()
+			return err
+		}
+		uid, ust, ucode, uperm, uat = append(uid, id), append(ust, st), append(ucode, code), append(uperm, false), append(uat, at)
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	_, err = s.applyStatus(ctx, tx, uid, ust, ucode, uperm, uat, now)
+	return err
+}
+
+// ApplyInbound handles replies and events from customers: an unsubscribe reply
+// revokes SMS marketing consent, a WeChat unfollow revokes WeChat, an email
+// one-click unsubscribe revokes email marketing — each at once and in the
+// timeline; any other reply is kept and marked for the customer's manager.
+func (s *Service) ApplyInbound(ctx context.Context, store *contacts.Store, in []channels.Inbound) error {
+	now := s.cfg.Now()
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		for _, ev := range in {
+			ch := string(ev.From.Channel)
+			ids, err := store.ContactsByAddress(ctx, tx, ch, ev.From.Value)
+			if err != nil {
+				return err
+			}
+			at := ev.At
+			if at.IsZero() {
+				at = now
+			}
+			actor := audit.Actor{Name: "provider:" + ev.Provider}
+			if len(ids) == 0 {
+				if _, err := tx.Exec(ctx, `INSERT INTO inbound_messages (provider, kind, address, text, unsubscribe, at, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+					ev.Provider, string(ev.Kind), ev.From.Value, ev.Text, ev.Unsubscribe, at, now); err != nil {
+					return fmt.Errorf("record inbound: %w", err)
+				}
+				continue
+			}
+			for _, id := range ids {
+				var inboundID int64
+				if err := tx.QueryRow(ctx, `INSERT INTO inbound_messages (provider, kind, contact_id, address, text, unsubscribe, forwarded, at, received_at)
+					VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
+					ev.Provider, string(ev.Kind), id, ev.From.Value, ev.Text, ev.Unsubscribe, false, at, now).Scan(&inboundID); err != nil {
+					return fmt.Errorf("record inbound: %w", err)
+				}
+				switch {
+				case ev.Kind == channels.InboundUnfollow:
+					for _, purpose := range []string{contacts.PurposeMarketing, contacts.PurposeService} {
+						if _, err := store.SetConsent(ctx, tx, actor, id, contacts.ConsentChange{Channel: contacts.ChannelWeChat, Purpose: purpose, Granted: false, Source: "wechat_unfollow"}); err != nil {
+							return err
+						}
+					}
+				case ev.Unsubscribe:
+					source := map[channels.Channel]string{channels.SMS: "sms_reply", channels.Email: "unsubscribe_link", channels.WeChat: "wechat_reply"}[ev.From.Channel]
+					if _, err := store.SetConsent(ctx, tx, actor, id, contacts.ConsentChange{Channel: ch, Purpose: contacts.PurposeMarketing, Granted: false, Source: source}); err != nil {
+						return err
+					}
+				case ev.Kind == channels.InboundReply:
+					data, _ := json.Marshal(map[string]any{"inbound_id": inboundID, "channel": ch, "provider": ev.Provider, "for_manager": true})
+					if err := contacts.AppendEvents(ctx, tx, []contacts.Event{{ContactID: id, At: at, Kind: "reply.received", Actor: "provider:" + ev.Provider,
+						Summary: "the customer replied by " + ch + "; the reply is kept for their manager", Data: data}}); err != nil {
+						return err
+					}
+				case ev.Kind == channels.InboundFollow:
+					data, _ := json.Marshal(map[string]any{"inbound_id": inboundID, "provider": ev.Provider})
+					if err := contacts.AppendEvents(ctx, tx, []contacts.Event{{ContactID: id, At: at, Kind: "wechat.followed", Actor: "provider:" + ev.Provider,
+						Summary: "followed the Official Account", Data: data}}); err != nil {
+						return err
+					}
+				}
+			}
+		}
+		return nil
+	})
+}

@@ -1,0 +1,41 @@
+package delivery
+
+import (
+	"context"
+	"errors"
+
+	"carillon/channels"
+	"carillon/contacts"
+)
+
+// Renderer renders a template for one recipient on one channel. The templates
+// package implements it; delivery declares only what it needs.
+type Renderer interface {
+	Render(ctx context.Context, req RenderRequest) (Rendered, error)
+}
+
+// RenderRequest is what a message is rendered from.
+type RenderRequest struct {
+	TemplateKey  string
+	Channel      channels.Channel
+	ProviderKind string // aliyun, tencent, twilio, smtp, wechat_oa, wecom: mainland SMS needs its template code
+	Purpose      channels.Purpose
+	Locale       string
+	Contact      *contacts.Contact // nil for a message to a manager
+	Manager      *contacts.Manager // the contact's manager, or the recipient manager
+	Vars         map[string]any
+}
+
+// Rendered is a message's content.
+type Rendered struct {
+	Version  int
+	Subject  string
+	Text     string
+	HTML     string
+	Template *channels.ProviderTemplate
+	WeChat   *channels.WeChatPayload
+}
+
+// ErrNoVariant says the template has no variant for the channel: the channel cannot
+// carry this message, and the next one is tried.
+var ErrNoVariant = errors.New("template has no variant for this channel")
