@@ -1,0 +1,163 @@
+package delivery_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"carillon/channels"
+	"carillon/contacts"
+	"carillon/delivery"
+	"carillon/internal/audit"
+)
+
+// SMS fails permanently at the provider: the message fails, and the next channel
+// is tried as a child linked to it, which is delivered.
+func TestFallbackAfterPermanentFailure(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, harnessOpts{sandbox: "perm_fail_rate = 1.0"})
+	c1 := h.contact(t, "C1")
+	res := h.enqueue(t, planned("f:1", c1.ID, channels.PurposeService, channels.SMS, channels.WeChat, channels.Email))
+	parent := h.waitFor(t, res.IDs[0], "failed")
+	require.Contains(t, parent.Reason, "permanent")
+	var childID int64
+	require.Eventually(t, func() bool {
+		return h.db.Pool.QueryRow(h.ctx, `SELECT id FROM messages WHERE parent_id = $1`, res.IDs[0]).Scan(&childID) == nil
+	}, 10*time.Second, 20*time.Millisecond)
+	child := h.waitFor(t, childID, "delivered")
+	require.Equal(t, "wechat", child.Channel)
+	var counted int
+	require.NoError(t, h.db.Pool.QueryRow(h.ctx, `SELECT count(*) FROM messages WHERE contact_id = $1 AND parent_id IS NULL`, c1.ID).Scan(&counted))
+	require.Equal(t, 1, counted, "only the parent counts")
+	require.Equal(t, []string{"message.failed", "message.sent", "message.delivered"}, h.kinds(t, c1.ID))
+}
+
+// A receipt applied twice, and a late "sent" after "delivered", change nothing.
+func TestReceiptsAreIdempotentAndMonotonic(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, harnessOpts{})
+	c1 := h.contact(t, "C1")
+	res := h.enqueue(t, planned("r:1", c1.ID, channels.PurposeService, channels.SMS))
+	h.waitFor(t, res.IDs[0], "delivered")
+	events := len(h.kinds(t, c1.ID))
+	id := itoa(res.IDs[0])
+	for _, st := range []channels.Status{channels.StatusDelivered, channels.StatusSent, channels.StatusFailed, channels.StatusDelivered} {
+		r, err := h.svc.ApplyReceipts(h.ctx, []channels.Receipt{{Provider: "ali", MessageID: id, Status: st}})
+		require.NoError(t, err)
+		require.Equal(t, 1, r.Matched)
+		require.Equal(t, 0, r.Changed, "%s after delivered", st)
+	}
+	require.Equal(t, "delivered", h.message(t, res.IDs[0]).Status)
+	require.Len(t, h.kinds(t, c1.ID), events, "no new timeline events")
+}
+
+// A receipt that arrives before its send is recorded is kept, then applied when
+// the send is.
+func TestReceiptBeforeTheSendIsRecorded(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, harnessOpts{noStart: true})
+	c1 := h.contact(t, "C1")
+	res := h.enqueue(t, planned("r:2", c1.ID, channels.PurposeService, channels.WeChat))
+	// The WeChat sandbox numbers messages from 2000000001: the first it accepts has that id.
+	const first = "2000000001"
+	early, err := h.svc.ApplyReceipts(h.ctx, []channels.Receipt{{Provider: "oa", ProviderMessageID: first, Status: channels.StatusDelivered}})
+	require.NoError(t, err)
+	require.Equal(t, 1, early.Unmatched)
+	h.start(t)
+	h.waitFor(t, res.IDs[0], "sent", "delivered")
+	var pmid string
+	require.NoError(t, h.db.Pool.QueryRow(h.ctx, `SELECT provider_message_id FROM messages WHERE id = $1`, res.IDs[0]).Scan(&pmid))
+	require.Equal(t, first, pmid)
+	h.waitFor(t, res.IDs[0], "delivered")
+	var applied bool
+	var mid int64
+	require.NoError(t, h.db.Pool.QueryRow(h.ctx, `SELECT applied, message_id FROM receipts WHERE provider_message_id = $1 ORDER BY id LIMIT 1`, first).Scan(&applied, &mid))
+	require.True(t, applied, "the early receipt was applied once the send was recorded")
+	require.Equal(t, res.IDs[0], mid)
+}
+
+func TestEmergencyStopHoldsAndResumeReleases(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, harnessOpts{cfg: delivery.Config{StopRecheck: 200 * time.Millisecond}})
+	c1 := h.contact(t, "C1")
+	actor := audit.Actor{Name: "test"}
+	require.NoError(t, h.svc.StopSending(h.ctx, actor, "channel:sms", "provider incident"))
+	res := h.enqueue(t, planned("s:1", c1.ID, channels.PurposeService, channels.SMS))
+	require.Equal(t, "stopped:channel:sms", waitReason(t, h, res.IDs[0]))
+	time.Sleep(500 * time.Millisecond)
+	require.Equal(t, "queued", h.message(t, res.IDs[0]).Status)
+	require.Zero(t, h.built.Sandboxes["ali"].Recorder().Count(), "nothing reached the provider while stopped")
+	found, err := h.svc.ResumeSending(h.ctx, actor, "channel:sms")
+	require.NoError(t, err)
+	require.True(t, found)
+	// The held message's job comes back after StopRecheck (real time: the injected
+	// clock does not move River's scheduler), so release it now.
+	later := h.now.Load().Add(time.Second)
+	h.now.Store(&later)
+	_, err = h.db.Pool.Exec(h.ctx, `UPDATE river_job SET scheduled_at = now() WHERE state = 'scheduled'`)
+	require.NoError(t, err)
+	h.waitFor(t, res.IDs[0], "delivered")
+	stops, err := h.svc.Stops(h.ctx)
+	require.NoError(t, err)
+	require.Empty(t, stops)
+}
+
+// A customer replies TD: SMS marketing consent is revoked at once, and a marketing
+// SMS already queued to them is suppressed at send time.
+func TestUnsubscribeReplySuppressesQueuedMarketing(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, harnessOpts{noStart: true})
+	c1 := h.contact(t, "C1")
+	res := h.enqueue(t, planned("td:1", c1.ID, channels.PurposeMarketing, channels.SMS))
+	require.NoError(t, h.svc.ApplyInbound(h.ctx, h.store, []channels.Inbound{{Provider: "ali", Kind: channels.InboundReply,
+		From: channels.Address{Channel: channels.SMS, Value: c1.Phone}, Text: "退订", Unsubscribe: channels.IsUnsubscribeReply("退订")}}))
+	cons, err := h.store.Consents(h.ctx, c1.ID)
+	require.NoError(t, err)
+	for _, c := range cons {
+		if c.Channel == "sms" && c.Purpose == "marketing" {
+			require.False(t, c.Granted)
+			require.Equal(t, "sms_reply", c.Source)
+		}
+	}
+	h.start(t)
+	m := h.waitFor(t, res.IDs[0], "suppressed")
+	require.Equal(t, "no_channel", m.Reason)
+	page, err := h.store.Timeline(h.ctx, c1.ID, contacts.TimelineFilter{Kind: "message.suppressed"})
+	require.NoError(t, err)
+	require.Contains(t, string(page.Items[0].Data), "no_marketing_consent")
+
+	// Any other reply is kept for the manager, not in the timeline text.
+	require.NoError(t, h.svc.ApplyInbound(h.ctx, h.store, []channels.Inbound{{Provider: "ali", Kind: channels.InboundReply,
+		From: channels.Address{Channel: channels.SMS, Value: c1.Phone}, Text: "请经理给我回电话"}}))
+	page, err = h.store.Timeline(h.ctx, c1.ID, contacts.TimelineFilter{Kind: "reply.received"})
+	require.NoError(t, err)
+	require.Len(t, page.Items, 1)
+	require.NotContains(t, string(page.Items[0].Data), "回电话")
+}
+
+func TestWeChatUnfollowRevokesWeChat(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, harnessOpts{})
+	c4 := h.contact(t, "C4")
+	require.NoError(t, h.svc.ApplyInbound(h.ctx, h.store, []channels.Inbound{{Provider: "oa", Kind: channels.InboundUnfollow,
+		From: channels.Address{Channel: channels.WeChat, Value: c4.WeChatOpenID}}}))
+	res := h.enqueue(t, planned("u:1", c4.ID, channels.PurposeService, channels.WeChat, channels.Email))
+	m := h.waitFor(t, res.IDs[0], "sent")
+	require.Equal(t, "email", m.Channel, "WeChat is revoked; the service notice goes by email")
+}
+
+func TestSignedUnsubscribeLinks(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, harnessOpts{noStart: true})
+	l := h.svc.Links()
+	tok := l.Token(delivery.LinkUnsubscribe, 42)
+	id, err := l.Check(delivery.LinkUnsubscribe, tok)
+	require.NoError(t, err)
+	require.Equal(t, int64(42), id)
+	other := l.Token(delivery.LinkUnsubscribe, 43)
+	_, err = l.Check(delivery.LinkUnsubscribe, tok[:len(tok)-2]+other[len(other)-2:])
+	require.ErrorIs(t, err, delivery.ErrBadLink)
+	_, err = l.Check(delivery.LinkUnsubscribe, "AAAA")
+	require.ErrorIs(t, err, delivery.ErrBadLink)
+}
