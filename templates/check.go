@@ -1,0 +1,314 @@
+package templates
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"text/template/parse"
+	"unicode/utf8"
+)
+
+// checkText parses src as a template and checks every variable against schema and
+// every function against the helpers, walking the parse tree. Problems carry the
+// line and column (1-based, runes) inside src.
+func checkText(field, src string, schema Schema) []Problem {
+	trees := map[string]*parse.Tree{}
+	t := parse.New(field)
+	t.Mode = parse.SkipFuncCheck
+	if _, err := t.Parse(src, "", "", trees); err != nil {
+		return []Problem{parseProblem(field, src, err)}
+	}
+	c := &checker{field: field, src: src, schema: schema}
+	for name, tr := range trees {
+		if name != field {
+			c.add(tr.Root, "define and block are not allowed in a message template")
+			continue
+		}
+		if tr.Root != nil {
+			c.walk(tr.Root, scope{dot: ref{known: true}, vars: map[string]ref{"$": {known: true}}})
+		}
+	}
+	slices.SortFunc(c.problems, func(a, b Problem) int {
+		if a.Line != b.Line {
+			return a.Line - b.Line
+		}
+		return a.Column - b.Column
+	})
+	return c.problems
+}
+
+// parseErrRE reads text/template's "template: NAME:LINE: message".
+var parseErrRE = regexp.MustCompile(`^template: .*?:(\d+):\s*(.*)$`)
+
+// parseProblem turns a parse error into a problem. text/template reports the line
+// only; the column is that of the first action on the line (the line's start when
+// it has none).
+func parseProblem(field, src string, err error) Problem {
+	msg := err.Error()
+	m := parseErrRE.FindStringSubmatch(msg)
+	if m == nil {
+		return Problem{Field: field, Line: 1, Column: 1, Message: msg}
+	}
+	line, _ := strconv.Atoi(m[1])
+	col := 1
+	lines := strings.Split(src, "\n")
+	if line >= 1 && line <= len(lines) {
+		if i := strings.Index(lines[line-1], "{{"); i >= 0 {
+			col = utf8.RuneCountInString(lines[line-1][:i]) + 1
+		}
+	}
+	return Problem{Field: field, Line: line, Column: col, Message: m[2]}
+}
+
+// lineCol converts a byte offset of src into a 1-based line and rune column.
+func lineCol(src string, pos int) (int, int) {
+	pos = min(max(pos, 0), len(src))
+	before := src[:pos]
+	line := 1 + strings.Count(before, "\n")
+	start := strings.LastIndexByte(before, '\n') + 1
+	return line, utf8.RuneCountInString(before[start:]) + 1
+}
+
+// ref is what a value is known to be: a schema path ("" the root), or unknown
+// (a function's result, a map value) which is not checked further.
+type ref struct {
+	path  string
+	known bool
+}
+
+type scope struct {
+	dot  ref
+	vars map[string]ref
+}
+
+func (s scope) with(dot ref) scope {
+	return scope{dot: dot, vars: s.vars}
+}
+
+func (s scope) child() scope {
+	vars := make(map[string]ref, len(s.vars))
+	for k, v := range s.vars {
+		vars[k] = v
+	}
+	return scope{dot: s.dot, vars: vars}
+}
+
+type checker struct {
+	field, src string
+	schema     Schema
+	problems   []Problem
+}
+
+func (c *checker) add(n parse.Node, msg string) {
+	pos := int(n.Position())
+	switch n.(type) {
+	case *parse.FieldNode, *parse.VariableNode:
+		// A chain's node sits at its last part: report where its text begins.
+		str := n.String()
+		if i := strings.LastIndex(c.src[:min(len(c.src), pos+len(str))], str); i >= 0 && i <= pos {
+			pos = i
+		}
+	case *parse.IdentifierNode:
+	default:
+		// Control nodes sit inside their action: report the action's start.
+		if i := strings.LastIndex(c.src[:min(len(c.src), pos)], "{{"); i >= 0 {
+			pos = i
+		}
+	}
+	line, col := lineCol(c.src, pos)
+	c.problems = append(c.problems, Problem{Field: c.field, Line: line, Column: col, Message: msg})
+}
+
+func (c *checker) walk(n parse.Node, s scope) {
+	switch n := n.(type) {
+	case *parse.ListNode:
+		if n == nil {
+			return
+		}
+		for _, x := range n.Nodes {
+			c.walk(x, s)
+		}
+	case *parse.ActionNode:
+		c.pipe(n.Pipe, s)
+	case *parse.IfNode:
+		inner := s.child()
+		c.pipe(n.Pipe, inner)
+		c.walk(n.List, inner)
+		c.walk(n.ElseList, s.child())
+	case *parse.WithNode:
+		inner := s.child()
+		r := c.pipe(n.Pipe, inner)
+		if r.known && r.path != "" {
+			if t := c.schema[r.path]; t != "" && t != Map && t != List {
+				// with on a scalar: dot is that scalar
+				r = ref{path: r.path, known: true}
+			}
+		}
+		c.walk(n.List, inner.with(r))
+		c.walk(n.ElseList, s.child())
+	case *parse.RangeNode:
+		inner := s.child()
+		r := c.pipe(n.Pipe, inner)
+		elem := ref{}
+		if r.known {
+			switch c.schema[r.path] {
+			case List:
+				elem = ref{path: r.path + "[]", known: true}
+			case Strings:
+				elem = ref{path: r.path + "[]", known: true} // checked as a leaf below
+			case Map:
+			case "":
+				if r.path != "" {
+					c.add(n, fmt.Sprintf("cannot range over .%s: it is not a list", r.path))
+				}
+			default:
+				c.add(n, fmt.Sprintf("cannot range over .%s: it is a %s", r.path, c.schema[r.path]))
+			}
+		}
+		if d := n.Pipe.Decl; len(d) == 1 {
+			inner.vars[d[0].Ident[0]] = elem
+		} else if len(d) == 2 {
+			inner.vars[d[0].Ident[0]] = ref{}
+			inner.vars[d[1].Ident[0]] = elem
+		}
+		c.walk(n.List, inner.with(elem))
+		c.walk(n.ElseList, s.child())
+	case *parse.TemplateNode:
+		c.add(n, "{{template}} is not allowed in a message template")
+	case *parse.TextNode, *parse.CommentNode, *parse.BreakNode, *parse.ContinueNode:
+	default:
+		c.add(n, fmt.Sprintf("unsupported construct %s", n))
+	}
+}
+
+// pipe checks a pipeline and returns what its value is known to be. A
+// declaration ($x := …) binds the variable in s (range handles its own).
+func (c *checker) pipe(p *parse.PipeNode, s scope) ref {
+	if p == nil {
+		return ref{}
+	}
+	var r ref
+	for _, cmd := range p.Cmds {
+		r = c.command(cmd, s)
+	}
+	if len(p.Cmds) != 1 {
+		r = ref{}
+	}
+	for _, d := range p.Decl {
+		if !p.IsAssign || s.vars[d.Ident[0]] == (ref{}) {
+			s.vars[d.Ident[0]] = r
+		}
+	}
+	return r
+}
+
+func (c *checker) command(cmd *parse.CommandNode, s scope) ref {
+	var r ref
+	for i, arg := range cmd.Args {
+		a := c.arg(arg, s)
+		if i == 0 {
+			r = a
+		}
+	}
+	if len(cmd.Args) != 1 {
+		return ref{}
+	}
+	return r
+}
+
+func (c *checker) arg(n parse.Node, s scope) ref {
+	switch n := n.(type) {
+	case *parse.FieldNode:
+		return c.resolve(n, s.dot, n.Ident)
+	case *parse.VariableNode:
+		base, ok := s.vars[n.Ident[0]]
+		if !ok || !base.known {
+			return ref{}
+		}
+		return c.resolve(n, base, n.Ident[1:])
+	case *parse.DotNode:
+		return s.dot
+	case *parse.IdentifierNode:
+		if !slices.Contains(funcNames, n.Ident) && !slices.Contains(builtinFuncs, n.Ident) {
+			c.add(n, fmt.Sprintf("unknown function %q (helpers: %s)", n.Ident, strings.Join(funcNames, ", ")))
+		}
+	case *parse.PipeNode:
+		c.pipe(n, s.child())
+		return ref{}
+	case *parse.ChainNode:
+		c.arg(n.Node, s)
+	}
+	return ref{}
+}
+
+// resolve follows fields from base through the schema.
+func (c *checker) resolve(n parse.Node, base ref, idents []string) ref {
+	if !base.known {
+		return ref{}
+	}
+	path := base.path
+	for i, id := range idents {
+		if path != "" {
+			if t := c.schema[path]; t != "" {
+				switch t {
+				case Map:
+					// any key; nothing after it is checked
+					return ref{}
+				case List:
+					c.add(n, fmt.Sprintf(".%s is a list: use range to reach .%s", path, id))
+				default:
+					c.add(n, fmt.Sprintf(".%s is a %s and has no field %s", path, t, id))
+				}
+				return ref{}
+			}
+		}
+		next := id
+		if path != "" {
+			next = path + "." + id
+		}
+		if _, ok := c.schema[next]; !ok && !c.schema.hasChildren(next) {
+			c.add(n, fmt.Sprintf("unknown variable .%s%s", next, c.suggest(next)))
+			return ref{}
+		}
+		path = next
+		_ = i
+	}
+	return ref{path: path, known: true}
+}
+
+// suggest names a declared variable close to a misspelt one.
+func (c *checker) suggest(path string) string {
+	best, bestD := "", 3
+	for p := range c.schema {
+		if d := distance(strings.ToLower(p), strings.ToLower(path)); d < bestD {
+			best, bestD = p, d
+		}
+	}
+	if best != "" {
+		return " (did you mean ." + best + "?)"
+	}
+	return ""
+}
+
+func distance(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	prev := make([]int, len(rb)+1)
+	cur := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur[0] = i
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(rb)]
+}
