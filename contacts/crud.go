@@ -252,6 +252,11 @@ func (s *Store) Erase(ctx context.Context, actor audit.Actor, id int64) error {
 			}
 			return nil
 		}
+		for _, h := range s.eraseHooks {
+			if err := h(ctx, tx, id); err != nil {
+				return fmt.Errorf("erase contact %d: %w", id, err)
+			}
+		}
 		if err := AppendEvents(ctx, tx, []Event{{ContactID: id, At: s.cfg.Now(), Kind: EventErased, Actor: actor.String(), Summary: "personal data erased"}}); err != nil {
 			return err
 		}
