@@ -23,6 +23,7 @@ import (
 	"carillon/contacts"
 	"carillon/internal/identity"
 	"carillon/migrations"
+	"carillon/templates"
 )
 
 // Defaults.
@@ -82,10 +83,11 @@ func (c Config) validate() error {
 
 // Deps are what the server serves.
 type Deps struct {
-	Pool     *pgxpool.Pool
-	Contacts *contacts.Store
-	River    *river.Client[pgx.Tx] // optional: readiness and River UI need it
-	Auth     Auth                  // tokens and passwords; without it every /api route answers 401
+	Pool      *pgxpool.Pool
+	Contacts  *contacts.Store
+	River     *river.Client[pgx.Tx] // optional: readiness and River UI need it
+	Auth      Auth                  // tokens and passwords; without it every /api route answers 401
+	Templates *templates.Store      // message templates; built from Pool when nil
 }
 
 // Server is the HTTP handler set.
@@ -213,6 +215,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeErr(w, r, &apiError{status: http.StatusNotFound, code: "not_found", msg: "no such API route: " + r.Method + " " + r.URL.Path})
 	})
+	s.templateRoutes()
 }
 
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
