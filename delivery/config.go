@@ -9,14 +9,15 @@ import (
 
 // Defaults.
 const (
-	DefaultQueue          = "delivery"
-	DefaultJobBatch       = 50
-	DefaultMaxAttempts    = 5
-	DefaultBackoff        = 30 * time.Second
-	DefaultFrequencyCap   = 2
-	DefaultFrequencyCapIn = 7 * 24 * time.Hour
-	DefaultStopRecheck    = 30 * time.Second
-	DefaultPublicURL      = "http://127.0.0.1:8080"
+	DefaultQueue           = "delivery"
+	DefaultJobBatch        = 50
+	DefaultMaxAttempts     = 5
+	DefaultBackoff         = 30 * time.Second
+	DefaultFrequencyCap    = 2
+	DefaultFrequencyCapIn  = 7 * 24 * time.Hour
+	DefaultStopRecheck     = 30 * time.Second
+	DefaultPublicURL       = "http://127.0.0.1:8080"
+	DefaultSendConcurrency = 4
 )
 
 // Window is a daily window of local time, [Start, End) in minutes after midnight.
@@ -67,6 +68,9 @@ type Config struct {
 	// PublicURL is where customers reach Carillon's links (unsubscribe). Default
 	// DefaultPublicURL.
 	PublicURL string
+	// SendConcurrency is how many messages of one job are sent at once. Default
+	// DefaultSendConcurrency.
+	SendConcurrency int
 	// Logger. Default: discard.
 	Logger *slog.Logger
 	// Now is the clock. Default time.Now.
@@ -89,6 +93,7 @@ func (c Config) WithDefaults() Config {
 	c.FrequencyCapIn = cmp.Or(c.FrequencyCapIn, DefaultFrequencyCapIn)
 	c.StopRecheck = cmp.Or(c.StopRecheck, DefaultStopRecheck)
 	c.PublicURL = cmp.Or(c.PublicURL, DefaultPublicURL)
+	c.SendConcurrency = cmp.Or(c.SendConcurrency, DefaultSendConcurrency)
 	c.Logger = cmp.Or(c.Logger, slog.New(slog.DiscardHandler))
 	if c.Now == nil {
 		c.Now = time.Now

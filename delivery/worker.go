@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -138,10 +139,22 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[DeliverArgs]) error {
 	if err != nil {
 		return err
 	}
-	outs := make([]*outcome, 0, len(claimed))
-	for _, m := range claimed {
-		outs = append(outs, w.deliver(ctx, m, env, stops, now))
+	// The messages of a job are sent a few at a time; the job waits for every send
+	// and records them all in one transaction.
+	outs := make([]*outcome, len(claimed))
+	sem := make(chan struct{}, s.cfg.SendConcurrency)
+	var wg sync.WaitGroup
+	var mu sync.Mutex // env.capCount is shared
+	for i, m := range claimed {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			outs[i] = w.deliver(ctx, m, env, stops, now, &mu)
+		}()
 	}
+	wg.Wait()
 	return s.record(ctx, job, outs, now)
 }
 
@@ -250,7 +263,7 @@ type plan struct {
 }
 
 // deliver applies the policy, renders and sends one message.
-func (w *Worker) deliver(ctx context.Context, m *message, env *sendEnv, stops map[string]bool, now time.Time) *outcome {
+func (w *Worker) deliver(ctx context.Context, m *message, env *sendEnv, stops map[string]bool, now time.Time, mu *sync.Mutex) *outcome {
 	s := w.svc
 	o := &outcome{m: m, resent: m.prevStatus == "sending"}
 	var contact *contacts.Contact
@@ -285,7 +298,13 @@ func (w *Worker) deliver(ctx context.Context, m *message, env *sendEnv, stops ma
 	}
 
 	if m.purpose == channels.PurposeMarketing && !m.test && contact != nil && m.parentID == 0 && s.cfg.FrequencyCap > 0 {
-		if env.capCount[contact.ID] >= s.cfg.FrequencyCap {
+		mu.Lock()
+		over := env.capCount[contact.ID] >= s.cfg.FrequencyCap
+		if !over {
+			env.capCount[contact.ID]++ // this message counts against the cap from here on
+		}
+		mu.Unlock()
+		if over {
 			o.status, o.reason = "suppressed", "frequency_cap"
 			return o
 		}
@@ -343,9 +362,6 @@ func (w *Worker) deliver(ctx context.Context, m *message, env *sendEnv, stops ma
 	if p == nil {
 		o.status, o.reason = "suppressed", "no_channel"
 		return o
-	}
-	if m.purpose == channels.PurposeMarketing && contact != nil && m.parentID == 0 {
-		env.capCount[contact.ID]++
 	}
 	w.send(ctx, m, o, p, rendered, contact, manager, locale, now)
 	return o

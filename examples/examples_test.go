@@ -11,8 +11,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"carillon/contacts"
-	"carillon/internal/audit"
 	"carillon/examples"
+	"carillon/internal/audit"
 	"carillon/internal/pgtest"
 )
 

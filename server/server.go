@@ -20,7 +20,9 @@ import (
 	"github.com/riverqueue/river"
 	"riverqueue.com/riverui"
 
+	"carillon/channels"
 	"carillon/contacts"
+	"carillon/delivery"
 	"carillon/internal/identity"
 	"carillon/migrations"
 	"carillon/templates"
@@ -88,7 +90,12 @@ type Deps struct {
 	River     *river.Client[pgx.Tx] // optional: readiness and River UI need it
 	Auth      Auth                  // tokens and passwords; without it every /api route answers 401
 	Templates *templates.Store      // message templates; built from Pool when nil
+	Delivery  *delivery.Service     // optional: webhooks, messages, stops
+	Registry  *channels.Registry    // the configured providers, for webhooks
 }
+
+// contextT is context.Context, named for the sink signatures.
+type contextT = context.Context
 
 // Server is the HTTP handler set.
 type Server struct {
@@ -212,6 +219,7 @@ func (s *Server) routes() {
 	s.handleOpts("POST /api/managers/import", adminOnly, true, s.importManagers)
 	s.handle("GET /api/audit", auditReader, s.listAudit)
 	s.handle("GET /api/me", anyRole, s.me)
+	s.deliveryRoutes()
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeErr(w, r, &apiError{status: http.StatusNotFound, code: "not_found", msg: "no such API route: " + r.Method + " " + r.URL.Path})
 	})

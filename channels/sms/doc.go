@@ -42,7 +42,12 @@ func httpClient(hc *http.Client, timeout time.Duration) *http.Client {
 	if timeout <= 0 {
 		timeout = channels.DefaultTimeout
 	}
-	return &http.Client{Timeout: timeout}
+	// Many workers send at once: keep enough idle connections per provider host that
+	// sends reuse them instead of opening (and leaving in TIME_WAIT) one each.
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConns = 512
+	tr.MaxIdleConnsPerHost = 256
+	return &http.Client{Timeout: timeout, Transport: tr}
 }
 
 // nationalNumber splits an E.164 number into country code and national number for

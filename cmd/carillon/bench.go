@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -39,13 +40,14 @@ type figure struct {
 	Goal         string    `json:"goal,omitempty"`
 }
 
-var benchNames = []string{"import"}
+var benchNames = []string{"import", "dispatch"}
 
 func cmdBench(ctx context.Context, e *env, args []string) error {
 	fs := newFlags("bench", e.stderr)
 	asJSON := fs.Bool("json", false, "print one JSON document")
 	quick := fs.Bool("quick", false, "a tenth of the size")
 	runs := fs.Int("runs", 3, "runs per figure (median reported)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the benchmarks to this file")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -66,6 +68,17 @@ func cmdBench(ctx context.Context, e *env, args []string) error {
 	if *runs < 1 {
 		return fmt.Errorf("bench: --runs must be at least 1")
 	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	srv, err := pgdev.Find(ctx, pgdev.Config{Env: e.getenv, Database: "postgres"})
 	if err != nil {
 		return err
@@ -80,6 +93,12 @@ func cmdBench(ctx context.Context, e *env, args []string) error {
 				size = 100_000
 			}
 			f, err = benchImport(ctx, e, srv, size, *runs)
+		case "dispatch":
+			size := 50_000
+			if *quick {
+				size = 5_000
+			}
+			f, err = benchDispatch(ctx, e, srv, size, *runs)
 		}
 		if err != nil {
 			return fmt.Errorf("bench %s: %w", name, err)
@@ -223,7 +242,7 @@ func bareCopy(ctx context.Context, pool *pgxpool.Pool, path string) (time.Durati
 	return time.Since(start), nil
 }
 
-func writeFile(path string, fill func(io.Writer) error) error {
+func writeFile(path string, fill func(w io.Writer) error) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return err

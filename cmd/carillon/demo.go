@@ -52,11 +52,31 @@ func cmdDemo(ctx context.Context, e *env, args []string) error {
 		}
 		fmt.Fprintf(e.stdout, "example %s: %d rows, %d inserted, %d updated, %d unchanged, %d failed\n", f.kind, rep.Rows, rep.Inserted, rep.Updated, rep.Unchanged, rep.Failed)
 	}
+	if _, tstore, err := newRenderer(pool); err != nil {
+		return err
+	} else if _, err := sandboxCodes(ctx, tstore, audit.Actor{Name: "demo"}); err != nil {
+		return err
+	}
 	token, password, err := demoAdmin(ctx, pool, e)
 	if err != nil {
 		return err
 	}
-	return serve(ctx, e, pool, serveOptions{addr: *addr, ready: func(a string) {
+	hook := make([]byte, 16)
+	if _, err := rand.Read(hook); err != nil {
+		return err
+	}
+	hookToken := hex.EncodeToString(hook)
+	fc, err := parseConfig(demoConfig(*addr, hookToken), "demo configuration")
+	if err != nil {
+		return err
+	}
+	getenv := func(k string) string {
+		if k == "CARILLON_DEMO_HOOK" {
+			return hookToken
+		}
+		return e.getenv(k)
+	}
+	return serve(ctx, e, pool, serveOptions{cfg: fc, getenv: getenv, addr: *addr, ready: func(a string) {
 		fmt.Fprintf(e.stdout, "\nCarillon is running.\n"+
 			"  API:       curl -H 'Authorization: Bearer %[2]s' http://%[1]s/api/contacts\n"+
 			"  River UI:  http://%[1]s/riverui/  (user demo-admin, password %[3]s)\n"+
@@ -103,4 +123,68 @@ func demoAdmin(ctx context.Context, pool *pgxpool.Pool, e *env) (token, password
 		return "", "", fmt.Errorf("demo: create token: %w", err)
 	}
 	return token, password, nil
+}
+
+// demoConfig declares every provider kind against its loopback sandbox, with a
+// little latency and a small failure rate, pushing receipts back to this server.
+func demoConfig(addr, hookToken string) string {
+	hooks := "http://" + addr + "/hooks"
+	return fmt.Sprintf(`
+[server]
+public_url = "http://%[1]s"
+
+[[channels.provider]]
+name = "ali"
+provider = "aliyun"
+endpoint = "sandbox"
+sign_name = "Carillon银行"
+webhook_secret_env = "CARILLON_DEMO_HOOK"
+priority = 1
+rate = 500
+  [channels.provider.sandbox]
+  latency = "20ms"
+  temp_fail_rate = 0.02
+  undelivered_rate = 0.03
+  receipt_delay = "1s"
+  receipt_url = "%[2]s/aliyun/ali/receipts?token=%[3]s"
+
+[[channels.provider]]
+name = "tx"
+provider = "tencent"
+endpoint = "sandbox"
+sign_name = "Carillon银行"
+webhook_secret_env = "CARILLON_DEMO_HOOK"
+priority = 2
+  [channels.provider.sandbox]
+  latency = "30ms"
+  receipt_url = "%[2]s/tencent/tx/receipts?token=%[3]s"
+
+[[channels.provider]]
+name = "mail"
+provider = "smtp"
+endpoint = "sandbox"
+from = "care@bank.example"
+from_name = "Carillon Bank"
+webhook_secret_env = "CARILLON_DEMO_HOOK"
+  [channels.provider.sandbox]
+  latency = "5ms"
+  undelivered_rate = 0.02
+  receipt_url = "%[2]s/smtp/mail/receipts?token=%[3]s"
+
+[[channels.provider]]
+name = "oa"
+provider = "wechat_oa"
+endpoint = "sandbox"
+webhook_secret_env = "CARILLON_DEMO_HOOK"
+  [channels.provider.sandbox]
+  latency = "20ms"
+  undelivered_rate = 0.02
+  receipt_url = "%[2]s/wechat/oa?token=%[3]s"
+
+[[channels.provider]]
+name = "wecom"
+provider = "wecom"
+endpoint = "sandbox"
+app_id = "1000002"
+`, addr, hooks, hookToken)
 }

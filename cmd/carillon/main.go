@@ -19,6 +19,7 @@ Usage:
   carillon import   contacts|managers FILE [--json]
   carillon demo     [--addr 127.0.0.1:8080]       local Postgres, example data, serve
   carillon calendar [--year YYYY] [--json]        festivals and business days of a year
+  carillon stop|resume [--channel C | --provider P] [--reason TEXT]   emergency stop of sending
   carillon bench    [import|all] [--quick] [--json]
   carillon user     create|list|disable|enable|set-password|grant|revoke
   carillon token    create|list|revoke            API tokens (printed once)
@@ -76,6 +77,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return cmdBench(ctx, env, args[1:])
 	case "calendar":
 		return cmdCalendar(ctx, env, args[1:])
+	case "stop":
+		return cmdStop(ctx, env, args[1:], false)
+	case "resume":
+		return cmdStop(ctx, env, args[1:], true)
 	case "user":
 		return cmdUser(ctx, env, args[1:])
 	case "token":

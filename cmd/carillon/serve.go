@@ -14,7 +14,9 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
+	"carillon/channels/registry"
 	"carillon/contacts"
+	"carillon/delivery"
 	"carillon/internal/identity"
 	"carillon/migrations"
 	"carillon/server"
@@ -25,6 +27,8 @@ import (
 const DefaultRescueStuckJobsAfter = 10 * time.Minute
 
 type serveOptions struct {
+	cfg         fileConfig
+	getenv      func(string) string // for provider secrets; default the process environment
 	addr        string
 	opsAddr     string            // health and metrics only; "" serves them on addr
 	ready       func(addr string) // called once listening
@@ -34,18 +38,25 @@ type serveOptions struct {
 
 func cmdServe(ctx context.Context, e *env, args []string) error {
 	fs := newFlags("serve", e.stderr)
-	addr := fs.String("addr", cmp.Or(e.getenv("CARILLON_ADDR"), server.DefaultAddr), "listen address")
-	opsAddr := fs.String("ops-addr", e.getenv("CARILLON_OPS_ADDR"), "address for /healthz, /readyz and /metrics only (default: the listen address)")
+	cfgPath := fs.String("config", e.getenv("CARILLON_CONFIG"), "configuration file (TOML)")
+	addr := fs.String("addr", "", "listen address (default $CARILLON_ADDR, the file's server.addr, or "+server.DefaultAddr+")")
+	opsAddr := fs.String("ops-addr", "", "address for /healthz, /readyz and /metrics only (default $CARILLON_OPS_ADDR, the file's server.ops_addr, or the listen address)")
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	fc, err := loadConfig(*cfgPath)
+	if err != nil {
+		return err
+	}
+	*addr = cmp.Or(*addr, e.getenv("CARILLON_ADDR"), fc.Server.Addr, server.DefaultAddr)
+	*opsAddr = cmp.Or(*opsAddr, e.getenv("CARILLON_OPS_ADDR"), fc.Server.OpsAddr)
 	pool, srv, err := e.openDB(ctx, 40)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
 	e.logger.Info("database", "source", string(srv.Source))
-	return serve(ctx, e, pool, serveOptions{addr: *addr, opsAddr: *opsAddr, ready: func(a string) {
+	return serve(ctx, e, pool, serveOptions{cfg: fc, addr: *addr, opsAddr: *opsAddr, ready: func(a string) {
 		e.logger.Info("carillon is serving", "api", "http://"+a+"/api/", "river_ui", "http://"+a+"/riverui/", "metrics", "http://"+a+"/metrics")
 	}})
 }
@@ -83,11 +94,41 @@ func serve(ctx context.Context, e *env, pool *pgxpool.Pool, opts serveOptions) e
 			return err
 		}
 	}
+	getenv := opts.getenv
+	if getenv == nil {
+		getenv = e.getenv
+	}
+	built, err := registry.Build(ctx, opts.cfg.Channels, registry.Deps{Pool: pool, Logger: e.logger, Getenv: getenv})
+	if err != nil {
+		return fmt.Errorf("providers: %w", err)
+	}
+	defer built.Stop(context.WithoutCancel(ctx))
+	if len(opts.cfg.Channels.Providers) == 0 {
+		e.logger.Warn("no providers configured: messages will be suppressed with reason no_channel (see docs/providers.md)")
+	}
+	dcfg, err := opts.cfg.deliveryConfig()
+	if err != nil {
+		return err
+	}
+	dcfg.Logger = e.logger
+	renderer, tstore, err := newRenderer(pool)
+	if err != nil {
+		return err
+	}
+	svc, err := delivery.New(pool, dcfg, delivery.Deps{Registry: built.Registry, Renderer: renderer})
+	if err != nil {
+		return err
+	}
+	store.OnErase(svc.EraseHook)
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &contacts.PartitionWorker{Store: store})
+	river.AddWorker(workers, svc.Worker(store))
 	rc, err := river.NewClient(riverpgxv5.New(pool), &river.Config{
-		Logger:               e.logger,
-		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cmp.Or(opts.workers, 20)}},
+		Logger: e.logger,
+		Queues: map[string]river.QueueConfig{
+			river.QueueDefault:    {MaxWorkers: cmp.Or(opts.workers, 20)},
+			delivery.DefaultQueue: {MaxWorkers: cmp.Or(opts.cfg.Delivery.Workers, 50)},
+		},
 		Workers:              workers,
 		RescueStuckJobsAfter: opts.rescueAfter,
 		// River requires a job's timeout to end before it may be rescued.
@@ -106,7 +147,7 @@ func serve(ctx context.Context, e *env, pool *pgxpool.Pool, opts serveOptions) e
 		return err
 	}
 	api, err := server.New(server.Config{Addr: opts.addr, OpsAddr: opts.opsAddr, Logger: e.logger},
-		server.Deps{Pool: pool, Contacts: store, River: rc, Auth: ids})
+		server.Deps{Pool: pool, Contacts: store, River: rc, Auth: ids, Delivery: svc, Registry: built.Registry, Templates: tstore})
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,260 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+
+	"carillon/channels"
+	"carillon/channels/registry"
+	"carillon/contacts"
+	"carillon/delivery"
+	"carillon/internal/audit"
+	"carillon/internal/pgdev"
+	"carillon/internal/synth"
+)
+
+// dispatchWorkers is the River worker count of the dispatch benchmark, for
+// Carillon's deliver jobs and River's no-op baseline alike.
+const dispatchWorkers = 1000
+
+// benchDispatch measures messages per second from the outbox to the sandbox SMS
+// provider and back through its receipt into the timeline, beside River's own
+// no-op job throughput with the same workers and fetch settings on the same
+// database.
+func benchDispatch(ctx context.Context, e *env, srv pgdev.Server, size, runs int) (*figure, error) {
+	f := &figure{Unit: "msgs/s", BaselineName: "river no-op jobs/s", Size: size, Goal: ">= 0.25 of River's no-op rate"}
+	resetPeakRSS()
+	for i := range runs {
+		fmt.Fprintf(e.stderr, "bench dispatch: run %d/%d, %d messages\n", i+1, runs, size)
+		pool, cleanup, err := benchDB(ctx, srv)
+		if err != nil {
+			return nil, err
+		}
+		rate, err := dispatchOnce(ctx, e, pool, size)
+		if err != nil {
+			cleanup()
+			return nil, err
+		}
+		f.Runs = append(f.Runs, rate)
+		base, err := riverNoop(ctx, pool, size)
+		cleanup()
+		if err != nil {
+			return nil, err
+		}
+		f.BaselineRuns = append(f.BaselineRuns, base)
+	}
+	f.PeakRSSMB = peakRSSMB()
+	f.finish()
+	return f, nil
+}
+
+func dispatchOnce(ctx context.Context, e *env, pool *pgxpool.Pool, size int) (float64, error) {
+	store, err := contacts.NewStore(pool, contacts.Config{})
+	if err != nil {
+		return 0, err
+	}
+	// Contacts to send to: a thousand synthetic customers, messages round robin.
+	dir, err := os.MkdirTemp("", "carillon-bench-")
+	if err != nil {
+		return 0, err
+	}
+	defer os.RemoveAll(dir)
+	cpath := filepath.Join(dir, "contacts.csv")
+	if err := writeFile(cpath, func(w io.Writer) error { return synth.WriteContacts(w, 1000, 0, 0, 7) }); err != nil {
+		return 0, err
+	}
+	cf, _ := os.Open(cpath)
+	_, err = store.ImportContacts(ctx, cf, contacts.ImportOptions{Actor: audit.Actor{Name: "bench"}})
+	cf.Close()
+	if err != nil {
+		return 0, err
+	}
+	var ids []int64
+	rows, err := pool.Query(ctx, `SELECT id FROM contacts ORDER BY id`)
+	if err != nil {
+		return 0, err
+	}
+	if ids, err = pgx.CollectRows(rows, pgx.RowTo[int64]); err != nil {
+		return 0, err
+	}
+
+	// The provider's receipts come back through the real webhook handler.
+	var svcp atomic.Pointer[delivery.Service]
+	var regp atomic.Pointer[channels.Registry]
+	var receipts atomic.Int64
+	mux := http.NewServeMux()
+	mux.HandleFunc("/hooks/{name}/receipts", func(w http.ResponseWriter, r *http.Request) {
+		p, _ := regp.Load().Provider(r.PathValue("name"))
+		channels.ReceiptHandler(p.Receipts, func(ctx context.Context, rs []channels.Receipt) error {
+			_, err := svcp.Load().ApplyReceipts(ctx, rs)
+			receipts.Add(int64(len(rs)))
+			return err
+		}, e.logger).ServeHTTP(w, r)
+	})
+	hooks := httptest.NewServer(mux)
+	defer hooks.Close()
+	cfg, err := parseConfig(fmt.Sprintf(`
+[[channels.provider]]
+name = "ali"
+provider = "aliyun"
+endpoint = "sandbox"
+webhook_secret_env = "BENCH_HOOK"
+rate = 100000
+  [channels.provider.sandbox]
+  receipt_url = "%s/hooks/ali/receipts?token=bench"
+`, hooks.URL), "bench")
+	if err != nil {
+		return 0, err
+	}
+	built, err := registry.Build(ctx, cfg.Channels, registry.Deps{Pool: pool, Getenv: func(k string) string { return map[string]string{"BENCH_HOOK": "bench"}[k] }})
+	if err != nil {
+		return 0, err
+	}
+	defer built.Stop(context.WithoutCancel(ctx))
+	built.Sandboxes["ali"].Recorder().KeepContent(false)
+	regp.Store(built.Registry)
+	renderer, tstore, err := newRenderer(pool)
+	if err != nil {
+		return 0, err
+	}
+	if _, err := sandboxCodes(ctx, tstore, audit.Actor{Name: "bench"}); err != nil {
+		return 0, err
+	}
+	svc, err := delivery.New(pool, delivery.Config{MarketingWindow: delivery.Always, ServiceWindow: delivery.Always, JobBatch: 50, SendConcurrency: 1},
+		delivery.Deps{Registry: built.Registry, Renderer: renderer})
+	if err != nil {
+		return 0, err
+	}
+	svcp.Store(svc)
+	workers := river.NewWorkers()
+	river.AddWorker(workers, svc.Worker(store))
+	rc, err := river.NewClient(riverpgxv5.New(pool), riverBenchConfig(delivery.DefaultQueue, workers))
+	if err != nil {
+		return 0, err
+	}
+	planned := make([]delivery.Planned, size)
+	for i := range planned {
+		planned[i] = delivery.Planned{DedupeKey: fmt.Sprintf("bench:%d", i), ContactID: ids[i%len(ids)], Source: "bench",
+			Purpose: channels.PurposeService, TemplateKey: "birthday", Channels: []channels.Channel{channels.SMS},
+			Vars: map[string]any{}}
+	}
+	start := time.Now()
+	if err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		_, err := svc.Enqueue(ctx, tx, planned)
+		return err
+	}); err != nil {
+		return 0, err
+	}
+	if err := rc.Start(ctx); err != nil {
+		return 0, err
+	}
+	defer rc.Stop(context.WithoutCancel(ctx))
+	deadline := time.Now().Add(10 * time.Minute)
+	var allSent time.Duration
+	for {
+		var open, unsent int
+		if err := pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE status NOT IN ('delivered', 'failed', 'suppressed', 'cancelled')),
+			count(*) FILTER (WHERE status IN ('queued', 'sending')) FROM messages`).Scan(&open, &unsent); err != nil {
+			return 0, err
+		}
+		if unsent == 0 && allSent == 0 {
+			allSent = time.Since(start)
+		}
+		if open == 0 {
+			fmt.Fprintf(e.stderr, "bench dispatch: every message handed to the provider after %s, every receipt applied after %s\n",
+				allSent.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
+			break
+		}
+		if time.Now().After(deadline) {
+			return 0, fmt.Errorf("dispatch: %d messages still open after 10 minutes", open)
+		}
+		// Polling often would itself load the database the benchmark measures.
+		time.Sleep(200 * time.Millisecond)
+	}
+	took := time.Since(start)
+	var delivered, events int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE status = 'delivered') FROM messages`).Scan(&delivered); err != nil {
+		return 0, err
+	}
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM contact_events WHERE kind IN ('message.delivered', 'message.failed')`).Scan(&events); err != nil {
+		return 0, err
+	}
+	if delivered < size*9/10 || events < delivered {
+		var summary []string
+		rows, err := pool.Query(ctx, `SELECT status || ' ' || reason || ': ' || count(*) FROM messages GROUP BY status, reason ORDER BY count(*) DESC LIMIT 5`)
+		if err == nil {
+			summary, _ = pgx.CollectRows(rows, pgx.RowTo[string])
+		}
+		return 0, fmt.Errorf("dispatch: only %d of %d delivered, %d receipt events in timelines; outcomes: %s", delivered, size, events, strings.Join(summary, "; "))
+	}
+	return float64(size) / took.Seconds(), nil
+}
+
+// riverBenchConfig is the River configuration both sides of the comparison use.
+func riverBenchConfig(queue string, workers *river.Workers) *river.Config {
+	return &river.Config{
+		Queues:            map[string]river.QueueConfig{queue: {MaxWorkers: dispatchWorkers}},
+		Workers:           workers,
+		FetchCooldown:     10 * time.Millisecond,
+		FetchPollInterval: 50 * time.Millisecond,
+	}
+}
+
+type noopArgs struct{}
+
+func (noopArgs) Kind() string { return "bench.noop" }
+
+type noopWorker struct {
+	river.WorkerDefaults[noopArgs]
+	done *atomic.Int64
+}
+
+func (w *noopWorker) Work(context.Context, *river.Job[noopArgs]) error {
+	w.done.Add(1)
+	return nil
+}
+
+// riverNoop is River's own throughput for jobs that do nothing.
+func riverNoop(ctx context.Context, pool *pgxpool.Pool, size int) (float64, error) {
+	var done atomic.Int64
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &noopWorker{done: &done})
+	rc, err := river.NewClient(riverpgxv5.New(pool), riverBenchConfig("noop", workers))
+	if err != nil {
+		return 0, err
+	}
+	params := make([]river.InsertManyParams, size)
+	for i := range params {
+		params[i] = river.InsertManyParams{Args: noopArgs{}, InsertOpts: &river.InsertOpts{Queue: "noop"}}
+	}
+	start := time.Now()
+	for i := 0; i < size; i += 10000 {
+		if _, err := rc.InsertManyFast(ctx, params[i:min(i+10000, size)]); err != nil {
+			return 0, err
+		}
+	}
+	if err := rc.Start(ctx); err != nil {
+		return 0, err
+	}
+	defer rc.Stop(context.WithoutCancel(ctx))
+	for done.Load() < int64(size) {
+		if time.Since(start) > 10*time.Minute {
+			return 0, fmt.Errorf("river no-op: %d of %d done after 10 minutes", done.Load(), size)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return float64(size) / time.Since(start).Seconds(), nil
+}

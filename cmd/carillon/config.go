@@ -1,0 +1,114 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+
+	"carillon/channels"
+	"carillon/delivery"
+)
+
+// fileConfig is carillon.toml: the server, delivery policy and the providers. The
+// file is optional; environment variables and flags override it.
+type fileConfig struct {
+	Server struct {
+		Addr      string `toml:"addr"`
+		OpsAddr   string `toml:"ops_addr"`
+		PublicURL string `toml:"public_url"`
+	} `toml:"server"`
+	Delivery struct {
+		MarketingHours  string `toml:"marketing_hours"` // "09:00-20:00", or "always"
+		ServiceHours    string `toml:"service_hours"`
+		FrequencyCap    int    `toml:"frequency_cap"` // negative: off
+		FrequencyWindow string `toml:"frequency_window"`
+		MaxAttempts     int    `toml:"max_attempts"`
+		Backoff         string `toml:"backoff"`
+		JobBatch        int    `toml:"job_batch"`
+		Workers         int    `toml:"workers"`
+	} `toml:"delivery"`
+	Channels channels.Config `toml:"channels"`
+}
+
+// loadConfig reads the file named by --config or CARILLON_CONFIG; none is fine.
+func loadConfig(path string) (fileConfig, error) {
+	var fc fileConfig
+	if path == "" {
+		return fc, nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fc, fmt.Errorf("config: %w", err)
+	}
+	return parseConfig(string(data), path)
+}
+
+func parseConfig(data, name string) (fileConfig, error) {
+	var fc fileConfig
+	md, err := toml.Decode(data, &fc)
+	if err != nil {
+		return fc, fmt.Errorf("config %s: %w", name, err)
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		keys := make([]string, len(und))
+		for i, k := range und {
+			keys[i] = k.String()
+		}
+		return fc, fmt.Errorf("config %s: unknown keys %s", name, strings.Join(keys, ", "))
+	}
+	fc.Channels = fc.Channels.WithDefaults()
+	if err := fc.Channels.Validate(); err != nil {
+		return fc, fmt.Errorf("config %s: %w", name, err)
+	}
+	return fc, nil
+}
+
+// deliveryConfig turns the file's [delivery] section into delivery.Config.
+func (fc fileConfig) deliveryConfig() (delivery.Config, error) {
+	d := fc.Delivery
+	cfg := delivery.Config{FrequencyCap: d.FrequencyCap, MaxAttempts: d.MaxAttempts, JobBatch: d.JobBatch, PublicURL: fc.Server.PublicURL}
+	var err error
+	if cfg.MarketingWindow, err = parseHours("delivery.marketing_hours", d.MarketingHours); err != nil {
+		return cfg, err
+	}
+	if cfg.ServiceWindow, err = parseHours("delivery.service_hours", d.ServiceHours); err != nil {
+		return cfg, err
+	}
+	for key, dst := range map[string]*time.Duration{"delivery.frequency_window": &cfg.FrequencyCapIn, "delivery.backoff": &cfg.Backoff} {
+		v := map[string]string{"delivery.frequency_window": d.FrequencyWindow, "delivery.backoff": d.Backoff}[key]
+		if v == "" {
+			continue
+		}
+		if *dst, err = time.ParseDuration(v); err != nil {
+			return cfg, fmt.Errorf("config %s: %q is not a duration such as 168h", key, v)
+		}
+	}
+	return cfg, nil
+}
+
+// parseHours reads "09:00-20:00" (or "always"); "" keeps the default.
+func parseHours(key, v string) (delivery.Window, error) {
+	switch strings.TrimSpace(v) {
+	case "":
+		return delivery.Window{}, nil
+	case "always":
+		return delivery.Always, nil
+	}
+	a, b, ok := strings.Cut(v, "-")
+	start, err1 := time.Parse("15:04", strings.TrimSpace(a))
+	end, err2 := time.Parse("15:04", strings.TrimSpace(b))
+	if !ok || err1 != nil || (err2 != nil && strings.TrimSpace(b) != "24:00") {
+		return delivery.Window{}, fmt.Errorf("config %s: %q is not a window such as 09:00-20:00", key, v)
+	}
+	w := delivery.Window{Start: start.Hour()*60 + start.Minute(), End: 24 * 60}
+	if err2 == nil {
+		w.End = end.Hour()*60 + end.Minute()
+	}
+	if w.Start >= w.End {
+		return w, fmt.Errorf("config %s: %q ends before it starts", key, v)
+	}
+	return w, nil
+}

@@ -1,0 +1,316 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"html/template"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"carillon/channels"
+	"carillon/delivery"
+	"carillon/internal/identity"
+)
+
+// deliveryRoutes mounts the provider webhooks, the messages API, emergency stops
+// and the unsubscribe page. Nothing is mounted without a delivery service.
+func (s *Server) deliveryRoutes() {
+	if s.deps.Delivery == nil {
+		return
+	}
+	s.mux.HandleFunc("POST /hooks/{kind}/{name}/receipts", s.receiptHook)
+	s.mux.HandleFunc("POST /hooks/{kind}/{name}/inbound", s.inboundHook)
+	s.mux.HandleFunc("GET /hooks/wechat/{name}", s.wechatHook)
+	s.mux.HandleFunc("POST /hooks/wechat/{name}", s.wechatHook)
+	s.mux.HandleFunc("GET /u/{token}", s.unsubscribePage)
+	s.mux.HandleFunc("POST /u/{token}", s.unsubscribe)
+
+	s.handle("POST /api/messages", adminOnly, s.sendMessage)
+	s.handle("GET /api/messages/{id}", contactReader, s.getMessage)
+	s.handle("GET /api/contacts/{id}/messages", contactReader, s.contactMessages)
+	s.handle("GET /api/stops", anyRole, s.listStops)
+	s.handle("POST /api/stops", adminOnly, s.stopSending)
+	s.handle("DELETE /api/stops", adminOnly, s.resumeSending)
+}
+
+// hookProvider finds the provider a webhook names; its kind must match the path.
+func (s *Server) hookProvider(w http.ResponseWriter, r *http.Request) (*channels.Provider, bool) {
+	if s.deps.Registry == nil {
+		http.NotFound(w, r)
+		return nil, false
+	}
+	p, ok := s.deps.Registry.Provider(r.PathValue("name"))
+	if !ok || (r.PathValue("kind") != "" && p.Kind != r.PathValue("kind")) {
+		http.NotFound(w, r)
+		return nil, false
+	}
+	return p, true
+}
+
+func (s *Server) receiptHook(w http.ResponseWriter, r *http.Request) {
+	p, ok := s.hookProvider(w, r)
+	if !ok || p.Receipts == nil {
+		if ok {
+			http.NotFound(w, r)
+		}
+		return
+	}
+	channels.ReceiptHandler(p.Receipts, func(ctx contextT, rs []channels.Receipt) error {
+		_, err := s.deps.Delivery.ApplyReceipts(ctx, rs)
+		return err
+	}, s.cfg.Logger).ServeHTTP(w, r)
+}
+
+func (s *Server) inboundHook(w http.ResponseWriter, r *http.Request) {
+	p, ok := s.hookProvider(w, r)
+	if !ok || p.Inbound == nil {
+		if ok {
+			http.NotFound(w, r)
+		}
+		return
+	}
+	channels.InboundHandler(p.Inbound, func(ctx contextT, in []channels.Inbound) error {
+		return s.deps.Delivery.ApplyInbound(ctx, s.deps.Contacts, in)
+	}, s.cfg.Logger).ServeHTTP(w, r)
+}
+
+// wechatEndpoint is the Official Account's server endpoint: URL verification on GET,
+// template-send results and follow/unfollow events on POST.
+type wechatEndpoint interface {
+	ParseEvents(r *http.Request) ([]channels.Receipt, []channels.Inbound, error)
+	VerifyURL(r *http.Request) (string, error)
+	Ack(w http.ResponseWriter)
+}
+
+func (s *Server) wechatHook(w http.ResponseWriter, r *http.Request) {
+	p, ok := s.hookProvider(w, r)
+	if !ok {
+		return
+	}
+	ep, ok := p.Sender.(wechatEndpoint)
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	if r.Method == http.MethodGet {
+		echo, err := ep.VerifyURL(r)
+		if err != nil {
+			http.Error(w, err.Error(), channels.StatusOf(err))
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain")
+		_, _ = w.Write([]byte(echo))
+		return
+	}
+	rs, in, err := ep.ParseEvents(r)
+	if err != nil {
+		http.Error(w, err.Error(), channels.StatusOf(err))
+		return
+	}
+	if len(rs) > 0 {
+		if _, err := s.deps.Delivery.ApplyReceipts(r.Context(), rs); err != nil {
+			s.writeErr(w, r, err)
+			return
+		}
+	}
+	if len(in) > 0 {
+		if err := s.deps.Delivery.ApplyInbound(r.Context(), s.deps.Contacts, in); err != nil {
+			s.writeErr(w, r, err)
+			return
+		}
+	}
+	ep.Ack(w)
+}
+
+var unsubscribeTmpl = template.Must(template.New("u").Parse(`<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
+<title>退订 / Unsubscribe</title></head>
+<body style="font-family:sans-serif;max-width:32em;margin:3em auto">
+{{if .Done}}<p>您已退订营销邮件。<br>You will no longer receive marketing email from us.</p>
+{{else}}<form method="post"><p>退订营销邮件？<br>Stop receiving marketing email?</p>
+<button type="submit" name="List-Unsubscribe" value="One-Click">退订 / Unsubscribe</button></form>{{end}}
+</body></html>`))
+
+func (s *Server) unsubscribePage(w http.ResponseWriter, r *http.Request) {
+	if _, err := s.deps.Delivery.Links().Check(delivery.LinkUnsubscribe, r.PathValue("token")); err != nil {
+		http.NotFound(w, r)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	_ = unsubscribeTmpl.Execute(w, map[string]bool{"Done": false})
+}
+
+// unsubscribe is the RFC 8058 one-click POST (and the page's button).
+func (s *Server) unsubscribe(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 4096)
+	err := s.deps.Delivery.Unsubscribe(r.Context(), s.deps.Contacts, r.PathValue("token"))
+	switch {
+	case errors.Is(err, delivery.ErrBadLink), errors.Is(err, delivery.ErrNotFound):
+		http.NotFound(w, r)
+	case err != nil:
+		s.writeErr(w, r, err)
+	default:
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_ = unsubscribeTmpl.Execute(w, map[string]bool{"Done": true})
+	}
+}
+
+type sendRequest struct {
+	ContactID      int64          `json:"contact_id,omitempty"`
+	ExternalID     string         `json:"external_id,omitempty"`
+	Template       string         `json:"template"`
+	Purpose        string         `json:"purpose"`
+	Channels       []string       `json:"channels"`
+	Vars           map[string]any `json:"vars,omitempty"`
+	IdempotencyKey string         `json:"idempotency_key"`
+}
+
+// sendMessage is POST /api/messages: one message, deduplicated by the caller's key.
+func (s *Server) sendMessage(w http.ResponseWriter, r *http.Request) error {
+	var req sendRequest
+	if err := s.decode(w, r, &req); err != nil {
+		return err
+	}
+	if req.IdempotencyKey == "" || len(req.IdempotencyKey) > 200 {
+		return badRequest("idempotency_key is required (1–200 characters): the same key never sends twice")
+	}
+	if req.ContactID == 0 && req.ExternalID != "" {
+		c, err := s.deps.Contacts.GetByExternalID(r.Context(), req.ExternalID)
+		if err != nil {
+			return err
+		}
+		req.ContactID = c.ID
+	}
+	if req.ContactID == 0 {
+		return badRequest("contact_id or external_id is required")
+	}
+	chans := make([]channels.Channel, len(req.Channels))
+	for i, c := range req.Channels {
+		chans[i] = channels.Channel(c)
+	}
+	p := delivery.Planned{DedupeKey: "api:" + req.IdempotencyKey, ContactID: req.ContactID, Source: "api", SourceID: principalOf(r).Login(),
+		Purpose: channels.Purpose(req.Purpose), TemplateKey: req.Template, Channels: chans, Vars: req.Vars}
+	var res delivery.EnqueueResult
+	err := pgx.BeginFunc(r.Context(), s.deps.Pool, func(tx pgx.Tx) error {
+		var err error
+		res, err = s.deps.Delivery.Enqueue(r.Context(), tx, []delivery.Planned{p})
+		return err
+	})
+	if errors.Is(err, delivery.ErrInvalid) {
+		return badRequest("%s", err.Error())
+	}
+	if err != nil {
+		return err
+	}
+	if len(res.IDs) == 0 {
+		var id int64
+		if err := s.deps.Pool.QueryRow(r.Context(), `SELECT id FROM messages WHERE dedupe_key = $1`, p.DedupeKey).Scan(&id); err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"id": id, "duplicate": true})
+		return nil
+	}
+	writeJSON(w, http.StatusAccepted, map[string]any{"id": res.IDs[0], "duplicate": false})
+	return nil
+}
+
+func (s *Server) getMessage(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	m, err := s.deps.Delivery.Get(r.Context(), id)
+	if errors.Is(err, delivery.ErrNotFound) {
+		return &apiError{status: http.StatusNotFound, code: "not_found", msg: "not found"}
+	}
+	if err != nil {
+		return err
+	}
+	p := principalOf(r)
+	if m.ContactID != nil {
+		if err := s.deps.Contacts.CheckScope(r.Context(), scope(p), *m.ContactID); err != nil {
+			return err
+		}
+	} else if !p.Has(identity.RoleAdmin) {
+		return &apiError{status: http.StatusNotFound, code: "not_found", msg: "not found"}
+	}
+	writeJSON(w, http.StatusOK, m)
+	return nil
+}
+
+func (s *Server) contactMessages(w http.ResponseWriter, r *http.Request) error {
+	id, err := s.contactID(r)
+	if err != nil {
+		return err
+	}
+	limit, err := queryInt(r, "limit")
+	if err != nil {
+		return err
+	}
+	var before int64
+	if c := r.URL.Query().Get("cursor"); c != "" {
+		if before, err = strconv.ParseInt(c, 10, 64); err != nil {
+			return badRequest("bad cursor")
+		}
+	}
+	items, next, err := s.deps.Delivery.ForContact(r.Context(), id, before, limit)
+	if err != nil {
+		return err
+	}
+	page := map[string]any{"items": items}
+	if next > 0 {
+		page["next"] = strconv.FormatInt(next, 10)
+	}
+	writeJSON(w, http.StatusOK, page)
+	return nil
+}
+
+func (s *Server) listStops(w http.ResponseWriter, r *http.Request) error {
+	stops, err := s.deps.Delivery.Stops(r.Context())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"items": stops})
+	return nil
+}
+
+type stopRequest struct {
+	Channel  string `json:"channel,omitempty"`
+	Provider string `json:"provider,omitempty"`
+	Reason   string `json:"reason,omitempty"`
+}
+
+func (s *Server) stopSending(w http.ResponseWriter, r *http.Request) error {
+	var req stopRequest
+	if err := s.decode(w, r, &req); err != nil {
+		return err
+	}
+	scope, err := delivery.StopScope(req.Channel, req.Provider)
+	if err != nil {
+		return badRequest("%s", err.Error())
+	}
+	if err := s.deps.Delivery.StopSending(r.Context(), who(r), scope, strings.TrimSpace(req.Reason)); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"stopped": scope})
+	return nil
+}
+
+func (s *Server) resumeSending(w http.ResponseWriter, r *http.Request) error {
+	scope, err := delivery.StopScope(r.URL.Query().Get("channel"), r.URL.Query().Get("provider"))
+	if err != nil {
+		return badRequest("%s", err.Error())
+	}
+	found, err := s.deps.Delivery.ResumeSending(r.Context(), who(r), scope)
+	if err != nil {
+		return err
+	}
+	if !found {
+		return &apiError{status: http.StatusNotFound, code: "not_found", msg: fmt.Sprintf("no stop on %s", scope)}
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"resumed": scope})
+	return nil
+}
