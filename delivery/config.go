@@ -71,6 +71,10 @@ type Config struct {
 	// SendConcurrency is how many messages of one job are sent at once. Default
 	// DefaultSendConcurrency.
 	SendConcurrency int
+	// AfterSend, when set, is called after a provider accepted a message and before
+	// the outcome is recorded — the window a crash leaves "maybe sent". For fault
+	// drills and tests; leave nil in production.
+	AfterSend func(messageID int64)
 	// Logger. Default: discard.
 	Logger *slog.Logger
 	// Now is the clock. Default time.Now.

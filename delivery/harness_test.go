@@ -97,6 +97,7 @@ func newHarness(t *testing.T, o harnessOpts) *harness {
 name = "ali"
 provider = "aliyun"
 endpoint = "sandbox"
+key_id = "harness-key"
 webhook_secret_env = "HOOK"
 sign_name = "Carillon"
 priority = 1

@@ -71,6 +71,13 @@ func (s *Service) applyReceipts(ctx context.Context, tx pgx.Tx, rs []channels.Re
 	if len(rs) == 0 {
 		return res, nil
 	}
+	provs := make([]string, len(rs))
+	for i, r := range rs {
+		provs[i] = r.Provider
+	}
+	if err := lockProviders(ctx, tx, provs); err != nil {
+		return res, err
+	}
 	n := len(rs)
 	prov, pmid, st, code, detail, addr := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	mid := make([]int64, n)
@@ -185,7 +192,30 @@ func (s *Service) applyStatus(ctx context.Context, tx pgx.Tx, uid []int64, ust, 
 	return changed, nil
 }
 
+// lockProviders takes a transaction lock per provider (in a fixed order). Recording
+// sends and applying receipts of one provider take it, so a receipt that arrives
+// while its send is being recorded is either matched by the receipt's statement or
+// found parked by the recording's — never missed by both.
+func lockProviders(ctx context.Context, tx pgx.Tx, provs []string) error {
+	set := map[string]bool{}
+	var keys []string
+	for _, p := range provs {
+		if p != "" && !set[p] {
+			set[p] = true
+			keys = append(keys, p)
+		}
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('carillon.receipts.' || $1))`, k); err != nil {
+			return fmt.Errorf("lock receipts of %s: %w", k, err)
+		}
+	}
+	return nil
+}
+
 // applyParked applies receipts that arrived before these sends were recorded.
+// The caller holds the providers' receipt locks (lockProviders).
 func (s *Service) applyParked(ctx context.Context, tx pgx.Tx, prov, pmid []string, now time.Time) error {
 	rows, err := tx.Query(ctx, `WITH p AS (
 		  UPDATE receipts r SET applied = true, message_id = m.id

@@ -491,6 +491,9 @@ func (w *Worker) send(ctx context.Context, m *message, o *outcome, p *plan, r Re
 		if err == nil {
 			o.status, o.pmid, o.receipt = "sent", res.ProviderMessageID, res.Receipt
 			s.metrics.sendLatency.WithLabelValues(string(p.channel), prov.Name).Observe(o.latency.Seconds())
+			if s.cfg.AfterSend != nil {
+				s.cfg.AfterSend(m.id)
+			}
 			return
 		}
 		lastErr = err
@@ -582,6 +585,10 @@ func (s *Service) record(ctx context.Context, job *river.Job[DeliverArgs], outs 
 				rc.MessageID = strconv.FormatInt(o.m.id, 10)
 				finals = append(finals, rc)
 			}
+		}
+		// Receipt locks first, the same order ApplyReceipts takes them in.
+		if err := lockProviders(ctx, tx, prov); err != nil {
+			return err
 		}
 		if _, err := tx.Exec(ctx, `UPDATE messages m SET
 			status = CASE WHEN m.status <> 'sending' AND status_rank(m.status) > status_rank(u.st) THEN m.status ELSE u.st END,
