@@ -72,8 +72,16 @@ func crashAndRestart(t *testing.T, sandbox string, expectDuplicates bool) {
 	require.NoError(t, err)
 	h.start(t)
 	for _, id := range res.IDs {
-		h.waitFor(t, id, "delivered", "failed", "sent")
+		// A message whose receipt came back while its worker was dead is final
+		// without the dead worker's record: wait for the status alone.
+		h.wait(t, id, false, "delivered", "failed", "sent")
 	}
+	// And until the rescued job has recorded what it did.
+	require.Eventually(t, func() bool {
+		var busy int
+		require.NoError(t, h.db.Pool.QueryRow(h.ctx, `SELECT count(*) FROM river_job WHERE state IN ('available', 'running', 'retryable')`).Scan(&busy))
+		return busy == 0
+	}, 20*time.Second, 20*time.Millisecond)
 	dups := 0
 	for _, id := range res.IDs {
 		n := rec.SendsOf(itoa(id))

@@ -223,14 +223,23 @@ func (h *harness) message(t *testing.T, id int64) msgRow {
 	return m
 }
 
-// waitFor polls until the message reaches one of statuses.
+// waitFor polls until the message reaches one of statuses and its send is recorded.
 func (h *harness) waitFor(t *testing.T, id int64, statuses ...string) msgRow {
+	t.Helper()
+	return h.wait(t, id, true, statuses...)
+}
+
+// wait is waitFor; recordedToo says whether to wait for the worker's record as well.
+func (h *harness) wait(t *testing.T, id int64, recordedToo bool, statuses ...string) msgRow {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		m := h.message(t, id)
+		// A receipt can make a message delivered before the worker has recorded its
+		// send (channel, provider): wait for both.
+		recorded := !recordedToo || m.Channel != "" || (m.Status != "sent" && m.Status != "delivered")
 		for _, s := range statuses {
-			if m.Status == s {
+			if m.Status == s && recorded {
 				return m
 			}
 		}
