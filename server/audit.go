@@ -2,7 +2,6 @@ package server
 
 import (
 	"net/http"
-	"strconv"
 	"time"
 
 	"carillon/internal/audit"
@@ -25,20 +24,14 @@ func (s *Server) listAudit(w http.ResponseWriter, r *http.Request) error {
 			*dst = t
 		}
 	}
-	if c := q.Get("cursor"); c != "" {
-		if f.Before, err = strconv.ParseInt(c, 10, 64); err != nil {
-			return badRequest("bad cursor")
-		}
+	if f.Before, err = queryCursor(r); err != nil {
+		return err
 	}
 	recs, next, err := audit.List(r.Context(), s.deps.Pool, f)
 	if err != nil {
 		return err
 	}
-	page := map[string]any{"items": recs}
-	if next > 0 {
-		page["next"] = strconv.FormatInt(next, 10)
-	}
-	writeJSON(w, http.StatusOK, page)
+	writePage(w, recs, next)
 	return nil
 }
 

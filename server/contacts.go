@@ -112,6 +112,28 @@ func (s *Server) eraseContact(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// queryCursor reads an id cursor (0 when absent).
+func queryCursor(r *http.Request) (int64, error) {
+	c := r.URL.Query().Get("cursor")
+	if c == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(c, 10, 64)
+	if err != nil || n < 0 {
+		return 0, contacts.ErrBadCursor
+	}
+	return n, nil
+}
+
+// writePage writes {"items": [...], "next": "<cursor>"}; next is left out at the end.
+func writePage[T any](w http.ResponseWriter, items []T, next int64) {
+	page := map[string]any{"items": items}
+	if next > 0 {
+		page["next"] = strconv.FormatInt(next, 10)
+	}
+	writeJSON(w, http.StatusOK, page)
+}
+
 func queryInt(r *http.Request, name string) (int, error) {
 	v := r.URL.Query().Get(name)
 	if v == "" {
@@ -146,12 +168,8 @@ func (s *Server) listContacts(w http.ResponseWriter, r *http.Request) error {
 		writeJSON(w, http.StatusOK, contacts.Page[contacts.Contact]{Items: []contacts.Contact{s.view(r, c)}})
 		return nil
 	}
-	if c := q.Get("cursor"); c != "" {
-		after, err := strconv.ParseInt(c, 10, 64)
-		if err != nil {
-			return contacts.ErrBadCursor
-		}
-		f.After = after
+	if f.After, err = queryCursor(r); err != nil {
+		return err
 	}
 	page, err := s.deps.Contacts.List(r.Context(), f)
 	if err != nil {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -250,21 +249,15 @@ func (s *Server) contactMessages(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var before int64
-	if c := r.URL.Query().Get("cursor"); c != "" {
-		if before, err = strconv.ParseInt(c, 10, 64); err != nil {
-			return badRequest("bad cursor")
-		}
+	before, err := queryCursor(r)
+	if err != nil {
+		return err
 	}
 	items, next, err := s.deps.Delivery.ForContact(r.Context(), id, before, limit)
 	if err != nil {
 		return err
 	}
-	page := map[string]any{"items": items}
-	if next > 0 {
-		page["next"] = strconv.FormatInt(next, 10)
-	}
-	writeJSON(w, http.StatusOK, page)
+	writePage(w, items, next)
 	return nil
 }
 

@@ -57,24 +57,30 @@ func (m *httpMetrics) wrap(logger *slog.Logger, route string, h http.Handler) ht
 
 // dbCollector reports table sizes and River's job counts at scrape time.
 type dbCollector struct {
-	pool     *pgxpool.Pool
-	logger   *slog.Logger
-	contacts *prometheus.Desc
-	jobs     *prometheus.Desc
+	pool      *pgxpool.Pool
+	logger    *slog.Logger
+	contacts  *prometheus.Desc
+	jobs      *prometheus.Desc
+	messages  *prometheus.Desc
+	unmatched *prometheus.Desc
 }
 
 func newDBCollector(pool *pgxpool.Pool, logger *slog.Logger) *dbCollector {
 	return &dbCollector{
-		pool:     pool,
-		logger:   logger,
-		contacts: prometheus.NewDesc("carillon_contacts", "Contacts by status.", []string{"status"}, nil),
-		jobs:     prometheus.NewDesc("carillon_river_jobs", "River jobs by state.", []string{"state"}, nil),
+		pool:      pool,
+		logger:    logger,
+		contacts:  prometheus.NewDesc("carillon_contacts", "Contacts by status.", []string{"status"}, nil),
+		jobs:      prometheus.NewDesc("carillon_river_jobs", "River jobs by state.", []string{"state"}, nil),
+		messages:  prometheus.NewDesc("carillon_outbox_messages", "Outbox messages waiting or being sent, by status.", []string{"status"}, nil),
+		unmatched: prometheus.NewDesc("carillon_unmatched_receipts", "Receipts kept that matched no message (yet).", []string{"scope"}, nil),
 	}
 }
 
 func (c *dbCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.contacts
 	ch <- c.jobs
+	ch <- c.messages
+	ch <- c.unmatched
 }
 
 func (c *dbCollector) Collect(ch chan<- prometheus.Metric) {
@@ -89,6 +95,11 @@ func (c *dbCollector) Collect(ch chan<- prometheus.Metric) {
 		{c.contacts, `SELECT status, count(*) FROM contacts GROUP BY status`, []string{"active", "dormant", "closed", "deceased"}},
 		{c.jobs, `SELECT state::text, count(*) FROM river_job GROUP BY state`,
 			[]string{"available", "cancelled", "completed", "discarded", "pending", "retryable", "running", "scheduled"}},
+		// Open messages only: the partial index answers it; final ones are counted by
+		// carillon_messages_total as they happen.
+		{c.messages, `SELECT status, count(*) FROM messages WHERE status IN ('queued', 'sending') GROUP BY status`,
+			[]string{"queued", "sending"}},
+		{c.unmatched, `SELECT 'all', count(*) FROM receipts WHERE NOT applied`, []string{"all"}},
 	} {
 		counts := map[string]int64{}
 		rows, err := c.pool.Query(ctx, q.sql)

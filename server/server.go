@@ -125,6 +125,9 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if deps.Pool != nil {
 		s.reg.MustRegister(newDBCollector(deps.Pool, cfg.Logger))
 	}
+	if deps.Delivery != nil {
+		s.reg.MustRegister(deps.Delivery.Collectors()...)
+	}
 	if deps.River != nil {
 		h, err := riverui.NewHandler(&riverui.HandlerOpts{
 			Endpoints: riverui.NewEndpoints(deps.River, nil),

@@ -1,0 +1,112 @@
+package server_test
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/stretchr/testify/require"
+
+	"carillon/contacts"
+	"carillon/delivery"
+	"carillon/internal/audit"
+	"carillon/internal/identity"
+	"carillon/internal/pgtest"
+	"carillon/internal/testlog"
+	"carillon/server"
+)
+
+// deliverySetup serves the API with a delivery service (no providers: nothing is
+// sent; these tests look at the API, the stops and the unsubscribe link).
+func deliverySetup(t *testing.T) (*bundle, *delivery.Service) {
+	t.Helper()
+	ctx := context.Background()
+	db := pgtest.New(t)
+	store, err := contacts.NewStore(db.Pool, contacts.Config{Logger: testlog.New(t)})
+	require.NoError(t, err)
+	ids, err := identity.NewStore(db.Pool, identity.Config{})
+	require.NoError(t, err)
+	svc, err := delivery.New(db.Pool, delivery.Config{Logger: testlog.New(t)}, delivery.Deps{})
+	require.NoError(t, err)
+	rc, err := river.NewClient[pgx.Tx](riverpgxv5.New(db.Pool), &river.Config{})
+	require.NoError(t, err)
+	s, err := server.New(server.Config{Logger: testlog.New(t), RateLimit: -1}, server.Deps{Pool: db.Pool, Contacts: store, River: rc, Auth: ids, Delivery: svc})
+	require.NoError(t, err)
+	ts := httptest.NewServer(s.Handler())
+	t.Cleanup(ts.Close)
+	b := &bundle{ctx: ctx, url: ts.URL, db: db, store: store, ids: ids}
+	b.token = b.newUser(t, "admin", "", identity.RoleAdmin)
+	_, err = store.ImportContacts(ctx, strings.NewReader("external_id,name,phone,email,consent_email\nK1,甲,13812345671,k1@example.com,yes\n"),
+		contacts.ImportOptions{Actor: audit.Actor{Name: "test"}})
+	require.NoError(t, err)
+	return b, svc
+}
+
+func TestMessagesAPIIsIdempotent(t *testing.T) {
+	t.Parallel()
+	b, _ := deliverySetup(t)
+	req := map[string]any{"external_id": "K1", "template": "birthday", "purpose": "service", "channels": []string{"sms"}, "idempotency_key": "k-1"}
+	r := b.jsonReq(t, "POST", "/api/messages", req)
+	require.Equal(t, 202, r.status, string(r.body))
+	id := r.json(t)["id"]
+	r = b.jsonReq(t, "POST", "/api/messages", req)
+	require.Equal(t, 200, r.status)
+	require.Equal(t, true, r.json(t)["duplicate"])
+	require.Equal(t, id, r.json(t)["id"], "the same key never sends twice")
+
+	r = b.do(t, "GET", fmt.Sprintf("/api/messages/%v", id), "", nil)
+	require.Equal(t, 200, r.status)
+	require.Equal(t, "queued", r.json(t)["status"])
+
+	delete(req, "idempotency_key")
+	require.Equal(t, 400, b.jsonReq(t, "POST", "/api/messages", req).status)
+	req["idempotency_key"], req["channels"] = "k-2", []string{"fax"}
+	r = b.jsonReq(t, "POST", "/api/messages", req)
+	require.Equal(t, 400, r.status)
+	require.Contains(t, string(r.body), "fax")
+}
+
+func TestStopsThroughTheAPI(t *testing.T) {
+	t.Parallel()
+	b, _ := deliverySetup(t)
+	require.Equal(t, 200, b.jsonReq(t, "POST", "/api/stops", map[string]any{"channel": "sms", "reason": "incident"}).status)
+	r := b.do(t, "GET", "/api/stops", "", nil)
+	require.Contains(t, string(r.body), `"scope":"channel:sms"`)
+	require.Equal(t, 400, b.jsonReq(t, "POST", "/api/stops", map[string]any{"channel": "sms", "provider": "x"}).status)
+	require.Equal(t, 200, b.do(t, "DELETE", "/api/stops?channel=sms", "", nil).status)
+	require.Equal(t, 404, b.do(t, "DELETE", "/api/stops?channel=sms", "", nil).status)
+	var n int
+	require.NoError(t, b.db.Pool.QueryRow(b.ctx, `SELECT count(*) FROM audit_log WHERE action IN ('sending.stop', 'sending.resume')`).Scan(&n))
+	require.Equal(t, 2, n, "stops are audited")
+}
+
+func TestOneClickUnsubscribe(t *testing.T) {
+	t.Parallel()
+	b, svc := deliverySetup(t)
+	r := b.jsonReq(t, "POST", "/api/messages", map[string]any{"external_id": "K1", "template": "birthday", "purpose": "marketing",
+		"channels": []string{"email"}, "idempotency_key": "u-1"})
+	require.Equal(t, 202, r.status)
+	id := int64(r.json(t)["id"].(float64))
+	tok := svc.Links().Token(delivery.LinkUnsubscribe, id)
+
+	page := b.as("").do(t, "GET", "/u/"+tok, "", nil)
+	require.Equal(t, 200, page.status)
+	require.Contains(t, string(page.body), "<form method=\"post\">")
+	done := b.as("").do(t, "POST", "/u/"+tok, "application/x-www-form-urlencoded", strings.NewReader("List-Unsubscribe=One-Click"))
+	require.Equal(t, 200, done.status)
+	k1, err := b.store.GetByExternalID(b.ctx, "K1")
+	require.NoError(t, err)
+	cons, err := b.store.Consents(b.ctx, k1.ID)
+	require.NoError(t, err)
+	require.Len(t, cons, 1)
+	require.False(t, cons[0].Granted)
+	require.Equal(t, "unsubscribe_link", cons[0].Source)
+
+	require.Equal(t, 404, b.as("").do(t, "POST", "/u/"+tok[:len(tok)-3]+"AAA", "", nil).status, "a forged link does nothing")
+	require.Equal(t, 404, b.as("").do(t, "POST", "/hooks/aliyun/nope/receipts", "application/json", strings.NewReader("[]")).status)
+}
