@@ -592,7 +592,8 @@ func (s *Service) record(ctx context.Context, job *river.Job[DeliverArgs], outs 
 		}
 		if _, err := tx.Exec(ctx, `UPDATE messages m SET
 			status = CASE WHEN m.status <> 'sending' AND status_rank(m.status) > status_rank(u.st) THEN m.status ELSE u.st END,
-			reason = u.reason, channel = NULLIF(u.ch, ''), provider = NULLIF(u.prov, ''),
+			reason = CASE WHEN m.status <> 'sending' AND status_rank(m.status) > status_rank(u.st) THEN m.reason ELSE u.reason END,
+			channel = NULLIF(u.ch, ''), provider = NULLIF(u.prov, ''),
 			provider_message_id = COALESCE(NULLIF(u.pmid, ''), m.provider_message_id), address_masked = NULLIF(u.masked, ''),
 			body = NULLIF(u.body, ''), template_version = NULLIF(u.ver, 0), send_at = u.sa, updated_at = $10,
 			sent_at = CASE WHEN u.st = 'sent' THEN $10 ELSE m.sent_at END,
