@@ -441,10 +441,10 @@ func (s *Service) nextOpening(m *message, tz string, now time.Time) (time.Time, 
 	if w.Contains(local) {
 		return now, true
 	}
-	day := time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, loc)
-	open := day.Add(time.Duration(w.Start) * time.Minute)
+	// Wall-clock construction, not midnight plus minutes: right on DST change days.
+	open := time.Date(local.Year(), local.Month(), local.Day(), w.Start/60, w.Start%60, 0, 0, loc)
 	if !local.Before(open) {
-		open = day.AddDate(0, 0, 1).Add(time.Duration(w.Start) * time.Minute)
+		open = time.Date(local.Year(), local.Month(), local.Day()+1, w.Start/60, w.Start%60, 0, 0, loc)
 	}
 	return open, false
 }
