@@ -20,6 +20,7 @@ Usage:
   carillon demo     [--addr 127.0.0.1:8080]       local Postgres, example data, serve
   carillon calendar [--year YYYY] [--json]        festivals and business days of a year
   carillon stop|resume [--channel C | --provider P] [--reason TEXT]   emergency stop of sending
+  carillon retry    --since TIME [--until TIME] [--channel C] [--provider P] [--dry-run] [--json]
   carillon bench    [import|all] [--quick] [--json]
   carillon user     create|list|disable|enable|set-password|grant|revoke
   carillon token    create|list|revoke            API tokens (printed once)
@@ -81,6 +82,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return cmdStop(ctx, env, args[1:], false)
 	case "resume":
 		return cmdStop(ctx, env, args[1:], true)
+	case "retry":
+		return cmdRetry(ctx, env, args[1:])
 	case "user":
 		return cmdUser(ctx, env, args[1:])
 	case "token":
