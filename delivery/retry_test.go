@@ -119,3 +119,34 @@ func waitKinds(t *testing.T, h *harness, contactID int64, n int) []string {
 	require.Eventually(t, func() bool { kinds = h.kinds(t, contactID); return len(kinds) >= n }, 20*time.Second, 20*time.Millisecond)
 	return kinds
 }
+
+// A message deferred by quiet hours is held until its window opens, and then sent.
+func TestQuietHoursReleaseAtTheWindowOpening(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, harnessOpts{})
+	late := time.Date(2026, 11, 30, 13, 30, 0, 0, time.UTC) // 21:30 in Shanghai
+	h.now.Store(&late)
+	c1 := h.contact(t, "C1")
+	res := h.enqueue(t, planned("qr:1", c1.ID, channels.PurposeMarketing, channels.SMS))
+	id := res.IDs[0]
+	require.Equal(t, "quiet_hours", waitReason(t, h, id))
+	opening := time.Date(2026, 12, 1, 1, 0, 0, 0, time.UTC) // 09:00 in Shanghai
+	var scheduled time.Time
+	require.Eventually(t, func() bool {
+		return h.db.Pool.QueryRow(h.ctx, `SELECT scheduled_at FROM river_job WHERE state = 'scheduled' AND kind = 'delivery.deliver'`).Scan(&scheduled) == nil
+	}, 10*time.Second, 20*time.Millisecond)
+	require.Equal(t, opening, scheduled.UTC(), "the job waits for the window, not a retry")
+	require.Equal(t, "queued", h.message(t, id).Status)
+	require.Zero(t, h.built.Sandboxes["ali"].Recorder().SendsOf(itoa(id)))
+
+	// River's scheduler runs on real time, the policy on the injected clock: move the
+	// clock to the opening and make the job due.
+	h.now.Store(&opening)
+	_, err := h.db.Pool.Exec(h.ctx, `UPDATE river_job SET scheduled_at = now() WHERE state = 'scheduled'`)
+	require.NoError(t, err)
+	h.waitFor(t, id, "delivered")
+	require.Equal(t, 1, h.built.Sandboxes["ali"].Recorder().SendsOf(itoa(id)))
+	kinds := waitKinds(t, h, c1.ID, 3)
+	require.Equal(t, "message.deferred", kinds[0])
+	require.ElementsMatch(t, []string{"message.sent", "message.delivered"}, kinds[1:])
+}
