@@ -19,6 +19,7 @@ Usage:
   carillon import   contacts|managers FILE [--json]
   carillon demo     [--addr 127.0.0.1:8080]       local Postgres, example data, serve
   carillon calendar [--year YYYY] [--json]        festivals and business days of a year
+  carillon plan     --date YYYY-MM-DD [--dry-run] [--json]   care planning (birthdays, festivals) for one day
   carillon stop|resume [--channel C | --provider P] [--reason TEXT]   emergency stop of sending
   carillon retry    --since TIME [--until TIME] [--channel C] [--provider P] [--dry-run] [--json]
   carillon bench    [import|all] [--quick] [--json]
@@ -78,6 +79,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return cmdBench(ctx, env, args[1:])
 	case "calendar":
 		return cmdCalendar(ctx, env, args[1:])
+	case "plan":
+		return cmdPlan(ctx, env, args[1:])
 	case "stop":
 		return cmdStop(ctx, env, args[1:], false)
 	case "resume":

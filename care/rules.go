@@ -1,0 +1,244 @@
+package care
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+
+	"github.com/jackc/pgx/v5"
+
+	"carillon/calendar"
+	"carillon/channels"
+	"carillon/delivery"
+	"carillon/templates"
+)
+
+// Source is messages.source of every message the planner enqueues; the
+// message's source id is its rule.
+const Source = "care_rule"
+
+// RuleBirthday is the birthday rule.
+const RuleBirthday = "birthday"
+
+// FestivalRule names the rule of a festival: festival.mid_autumn.
+func FestivalRule(key string) string { return "festival." + key }
+
+// CombinedRule names a birthday greeted in a festival's message:
+// birthday+festival.mid_autumn.
+func CombinedRule(festivalKey string) string { return RuleBirthday + "+" + FestivalRule(festivalKey) }
+
+// FestivalDedupeKey is festival:<key>:<contact>:<year>, one greeting per
+// contact and festival a year. The year is the festival's own: the solar year
+// for a solar festival (元旦, 国庆, 清明), the lunar year for a lunar one (除夕
+// of lunar year 2026 falls on 2027-02-05 and is festival:new_years_eve:C1:2026),
+// so a lunar festival falling twice in a solar year (腊八 2022-01-10 and
+// 2022-12-30) is greeted twice, as a lunar birthday is.
+func FestivalDedupeKey(key, contact string, year int) string {
+	return "festival:" + key + ":" + contact + ":" + strconv.Itoa(year)
+}
+
+// contactRow is what planning reads of a contact.
+type contactRow struct {
+	id         int64
+	externalID string
+	timeZone   string
+	locale     string
+}
+
+// birthdayHit is a contact greeted on its birthday that day.
+type birthdayHit struct {
+	contact  contactRow
+	greeting calendar.Greeting
+	done     bool // planned inside a festival's combined message
+}
+
+// The lookups run on the contacts table's partial indexes
+// contacts_solar_birthday_idx (birth_month, birth_day) and
+// contacts_lunar_birthday_idx (lunar_month, lunar_day), both WHERE
+// status = 'active': one index probe per key of calendar.BirthdayKeys.
+const (
+	birthdayColumns = `id, external_id, time_zone, locale, birth_calendar, COALESCE(birth_year, 0)::int,
+  COALESCE(birth_month, 0)::int, COALESCE(birth_day, 0)::int, COALESCE(lunar_month, 0)::int, COALESCE(lunar_day, 0)::int, lunar_leap`
+
+	solarBirthdaysSQL = `SELECT ` + birthdayColumns + ` FROM contacts
+WHERE birth_calendar = 'solar' AND status = 'active' AND erased_at IS NULL
+  AND birth_month = @month AND birth_day = @day`
+
+	lunarBirthdaysSQL = `SELECT ` + birthdayColumns + ` FROM contacts
+WHERE birth_calendar = 'lunar' AND status = 'active' AND erased_at IS NULL
+  AND lunar_month = @month AND lunar_day = @day AND lunar_leap = @leap`
+
+	// activeContactsSQL pages through the contacts greeted on a festival, by
+	// primary key.
+	activeContactsSQL = `SELECT id, external_id, time_zone, locale FROM contacts
+WHERE status = 'active' AND erased_at IS NULL AND id > @after
+ORDER BY id LIMIT @limit`
+)
+
+// birthdays returns the contacts greeted on the keys' day, by contact id.
+func (p *Planner) birthdays(ctx context.Context, keys calendar.DayKeys) ([]*birthdayHit, error) {
+	type probe struct {
+		sql  string
+		args pgx.NamedArgs
+	}
+	var probes []probe
+	for _, k := range keys.Solar {
+		probes = append(probes, probe{solarBirthdaysSQL, pgx.NamedArgs{"month": k.Month, "day": k.Day}})
+	}
+	for _, k := range keys.LunarKeys {
+		probes = append(probes, probe{lunarBirthdaysSQL, pgx.NamedArgs{"month": k.Month, "day": k.Day, "leap": k.Leap}})
+	}
+	var out []*birthdayHit
+	for _, pr := range probes {
+		rows, err := p.pool.Query(ctx, pr.sql, pr.args)
+		if err != nil {
+			return nil, fmt.Errorf("birthdays: %w", err)
+		}
+		for rows.Next() {
+			var c contactRow
+			var b calendar.Birthday
+			if err := rows.Scan(&c.id, &c.externalID, &c.timeZone, &c.locale, &b.Calendar, &b.Year,
+				&b.Month, &b.Day, &b.LunarMonth, &b.LunarDay, &b.LunarLeap); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("birthdays: %w", err)
+			}
+			g, ok, err := keys.Greeting(b)
+			if err != nil {
+				// A stored birthday the calendar refuses (a lunar date with an
+				// impossible solar birth date) greets nobody; say so and go on.
+				p.cfg.Logger.WarnContext(ctx, "care plan: birthday not greeted", "contact_id", c.id, "error", err.Error())
+				continue
+			}
+			if ok {
+				out = append(out, &birthdayHit{contact: c, greeting: g})
+			}
+		}
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("birthdays: %w", err)
+		}
+	}
+	slices.SortFunc(out, func(a, b *birthdayHit) int { return cmp.Compare(a.contact.id, b.contact.id) })
+	return slices.CompactFunc(out, func(a, b *birthdayHit) bool { return a.contact.id == b.contact.id }), nil
+}
+
+// activeContacts returns up to limit active, unerased contacts with ids after after.
+func (p *Planner) activeContacts(ctx context.Context, after int64, limit int) ([]contactRow, error) {
+	rows, err := p.pool.Query(ctx, activeContactsSQL, pgx.NamedArgs{"after": after, "limit": limit})
+	if err != nil {
+		return nil, fmt.Errorf("active contacts after %d: %w", after, err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (contactRow, error) {
+		var c contactRow
+		err := r.Scan(&c.id, &c.externalID, &c.timeZone, &c.locale)
+		return c, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("active contacts after %d: %w", after, err)
+	}
+	return out, nil
+}
+
+// birthdayVars is the birthday as recorded in a message's vars (key
+// "Birthday"), for a combined message's reader and the managers' digest
+// (Milestone).
+func birthdayVars(g calendar.Greeting) map[string]any {
+	return map[string]any{
+		"Calendar":  g.Calendar,
+		"Year":      g.Year,
+		"Lunar":     g.Lunar,
+		"Age":       g.Age,
+		"Milestone": g.Milestone,
+		"Note":      g.Note(),
+	}
+}
+
+// vars returns a message's variables: the occasion in the contact's locale,
+// the bank, and the rule (key "Care"). Contact and Manager are added by
+// delivery at send time, from the rows as they are then.
+func (r *run) vars(c contactRow, rule string, occ templates.Occasion) map[string]any {
+	v := map[string]any{
+		"Occasion": occ.Vars(c.locale),
+		"Care":     map[string]any{"Rule": rule, "Date": r.day},
+	}
+	if r.p.cfg.Bank != (templates.Bank{}) {
+		v["Bank"] = r.p.cfg.Bank.Vars()
+	}
+	return v
+}
+
+func (r *run) item(c contactRow, rule, tmpl, key string, chans []channels.Channel, vars map[string]any) Item {
+	at := r.sendAt(c.timeZone)
+	chans = slices.Clone(chans)
+	return Item{
+		Rule: rule, Contact: c.externalID, ContactID: c.id, Date: r.day, Channels: chans, Template: tmpl,
+		SendAt: at, TimeZone: at.Location().String(), DedupeKey: key,
+		planned: delivery.Planned{
+			DedupeKey: key, ContactID: c.id, Source: Source, SourceID: rule, Purpose: channels.PurposeService,
+			TemplateKey: tmpl, Vars: vars, Channels: chans, SendAt: at,
+		},
+	}
+}
+
+// birthdayOccasion is the birthday as the templates' .Occasion.
+func (r *run) birthdayOccasion(g calendar.Greeting) templates.Occasion {
+	occ := templates.Occasion{Key: RuleBirthday, Date: r.day, Age: g.Age}
+	if g.Calendar == calendar.CalendarLunar {
+		if l, err := calendar.ToLunar(r.day); err == nil {
+			occ.Lunar = &l
+		}
+	}
+	return occ
+}
+
+// birthdayItem is a birthday greeting on its own.
+func (r *run) birthdayItem(b *birthdayHit) Item {
+	g := b.greeting
+	vars := r.vars(b.contact, RuleBirthday, r.birthdayOccasion(g))
+	vars["Birthday"] = birthdayVars(g)
+	it := r.item(b.contact, RuleBirthday, templates.KeyBirthday, g.DedupeKey(b.contact.externalID), r.p.cfg.BirthdayChannels, vars)
+	it.Note, it.Calendar, it.Age, it.Milestone = g.Note(), g.Calendar, g.Age, g.Milestone
+	it.BirthdayKey = it.DedupeKey
+	return it
+}
+
+// festivalOccasion is a festival as the templates' .Occasion.
+func festivalOccasion(f calendar.Festival) (templates.Occasion, int) {
+	if !f.LunarBased {
+		return templates.FestivalOccasion(f, nil), f.Date.Year
+	}
+	l, err := calendar.ToLunar(f.Date)
+	if err != nil { // FestivalsOn has converted this date already
+		return templates.FestivalOccasion(f, nil), f.Date.Year
+	}
+	return templates.FestivalOccasion(f, &l), l.Year
+}
+
+// festivalItem is a contact's festival greeting.
+func (r *run) festivalItem(f calendar.Festival, c contactRow) Item {
+	occ, year := festivalOccasion(f)
+	rule := FestivalRule(f.Key)
+	it := r.item(c, rule, templates.FestivalKey(f.Key), FestivalDedupeKey(f.Key, c.externalID, year),
+		r.p.cfg.FestivalChannels, r.vars(c, rule, occ))
+	it.Note = f.Note
+	return it
+}
+
+// combinedItem is one message for a birthday on a festival: the festival's
+// template, channels and dedupe key (it is the contact's festival greeting),
+// with the birthday recorded under "Birthday" in its vars and in the item.
+func (r *run) combinedItem(f calendar.Festival, b *birthdayHit) Item {
+	occ, year := festivalOccasion(f)
+	g := b.greeting
+	rule := CombinedRule(f.Key)
+	vars := r.vars(b.contact, rule, occ)
+	bv := birthdayVars(g)
+	bv["DedupeKey"] = g.DedupeKey(b.contact.externalID)
+	vars["Birthday"] = bv
+	it := r.item(b.contact, rule, templates.FestivalKey(f.Key), FestivalDedupeKey(f.Key, b.contact.externalID, year),
+		r.p.cfg.FestivalChannels, vars)
+	it.Note, it.Calendar, it.Age, it.Milestone = g.Note(), g.Calendar, g.Age, g.Milestone
+	it.BirthdayKey = bv["DedupeKey"].(string)
+	return it
+}

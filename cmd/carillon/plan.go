@@ -1,0 +1,62 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"carillon/calendar"
+	"carillon/care"
+	"carillon/delivery"
+)
+
+// cmdPlan plans the care messages (birthdays, festivals) of one local day:
+// for real through delivery.Enqueue, or as a dry run that writes nothing.
+func cmdPlan(ctx context.Context, e *env, args []string) error {
+	fs := newFlags("plan", e.stderr)
+	date := fs.String("date", "", "the local day to plan, YYYY-MM-DD (required)")
+	dryRun := fs.Bool("dry-run", false, "list what would be planned; write nothing")
+	asJSON := fs.Bool("json", false, "print one JSON object per message, then the summary as one")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 || *date == "" {
+		fmt.Fprintln(e.stderr, "usage: carillon plan --date YYYY-MM-DD [--dry-run] [--json]")
+		return &exitError{code: 2, err: errUsage}
+	}
+	day, err := calendar.ParseDate(*date)
+	if err != nil {
+		return &exitError{code: 2, err: fmt.Errorf("plan --date: %w", err)}
+	}
+	pool, _, err := e.openDB(ctx, 4)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	svc, err := delivery.New(pool, delivery.Config{Logger: e.logger}, delivery.Deps{})
+	if err != nil {
+		return err
+	}
+	planner, err := care.New(pool, svc, care.Config{Logger: e.logger})
+	if err != nil {
+		return err
+	}
+	opts := care.PlanOptions{DryRun: *dryRun}
+	if *asJSON {
+		opts.Emit = func(it care.Item) error { return writeJSONTo(e.stdout, it) }
+	}
+	res, err := planner.Plan(ctx, day, opts)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return writeJSONTo(e.stdout, map[string]any{"summary": res})
+	}
+	verb := "planned"
+	if res.DryRun {
+		verb = "would plan"
+	}
+	fmt.Fprintf(e.stdout, "%s: %s %d new messages, %d already planned (%d birthdays, %d combined with a festival, %d milestones; festivals: %v)\n",
+		res.Date, verb, res.Planned, res.Duplicates, res.Birthdays, res.Combined, res.Milestones, res.Festivals)
+	return nil
+}

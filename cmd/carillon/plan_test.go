@@ -1,0 +1,77 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"carillon/internal/pgtest"
+)
+
+// planLines runs carillon plan with --json and splits its output into the
+// items and the closing summary.
+func planLines(t *testing.T, c cli, args ...string) ([]map[string]any, map[string]any) {
+	t.Helper()
+	out, _, err := c.run(context.Background(), append([]string{"plan", "--json"}, args...)...)
+	require.NoError(t, err)
+	var items []map[string]any
+	var summary map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		var m map[string]any
+		require.NoError(t, json.Unmarshal([]byte(line), &m), "each line is one JSON object: %s", line)
+		if s, ok := m["summary"]; ok {
+			summary = s.(map[string]any)
+			continue
+		}
+		items = append(items, m)
+	}
+	require.NotNil(t, summary)
+	return items, summary
+}
+
+func TestPlanCommand(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c := cli{t, pgtest.New(t).URL}
+	file := writeTemp(t, "c.csv", "external_id,name,birthday,lunar_birthday,birthday_calendar,timezone,status\n"+
+		"P1,王芳,,01-01,lunar,,active\n"+
+		"P2,Anna,,,,America/New_York,active\n"+
+		"P3,李娜,,,,,deceased\n")
+	_, _, err := c.run(ctx, "import", "contacts", file)
+	require.NoError(t, err)
+
+	// 2027-02-06 is 春节, 正月初一: everyone's festival, and P1's lunar birthday.
+	items, summary := planLines(t, c, "--date", "2027-02-06", "--dry-run")
+	require.Len(t, items, 2)
+	require.Equal(t, map[string]any{
+		"rule": "birthday+festival.spring_festival", "contact": "P1", "contact_id": items[0]["contact_id"], "date": "2027-02-06",
+		"channels": []any{"wechat", "sms", "email"}, "template": "festival.spring_festival",
+		"send_at": "2027-02-06T09:00:00+08:00", "timezone": "Asia/Shanghai",
+		"dedupe_key": "festival:spring_festival:P1:2027", "birthday_key": "birthday:P1:lunar:2027", "calendar": "lunar",
+	}, items[0])
+	require.Equal(t, "festival.spring_festival", items[1]["rule"])
+	require.Equal(t, "2027-02-06T09:00:00-05:00", items[1]["send_at"])
+	require.Equal(t, true, summary["dry_run"])
+	require.EqualValues(t, 2, summary["planned"])
+
+	out, _, err := c.run(ctx, "plan", "--date", "2027-02-06")
+	require.NoError(t, err)
+	require.Contains(t, out, "2027-02-06: planned 2 new messages, 0 already planned")
+	out, _, err = c.run(ctx, "plan", "--date", "2027-02-06")
+	require.NoError(t, err)
+	require.Contains(t, out, "2027-02-06: planned 0 new messages, 2 already planned", "a re-plan plans nothing new")
+	items, summary = planLines(t, c, "--date", "2027-02-06")
+	require.EqualValues(t, 0, summary["planned"])
+	require.EqualValues(t, 2, summary["duplicates"])
+	require.Equal(t, true, items[0]["duplicate"])
+
+	for _, args := range [][]string{{"plan"}, {"plan", "--date", "2027-02-30"}, {"plan", "--date", "2027-02-06", "extra"}} {
+		_, _, err := c.run(ctx, args...)
+		var ee *exitError
+		require.True(t, errorsAs(err, &ee), "%v", args)
+		require.Equal(t, 2, ee.code, "%v", args)
+	}
+}
