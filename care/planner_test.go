@@ -324,3 +324,22 @@ func TestConfig(t *testing.T) {
 		require.ErrorContains(t, err, tc.want)
 	}
 }
+
+func TestTwoFestivalsOnOneDay(t *testing.T) {
+	t.Parallel()
+	// 2020-10-01 was both 国庆 and 中秋.
+	day := calendar.NewDate(2020, time.October, 1)
+	require.Equal(t, day, festivalDate(t, 2020, calendar.KeyMidAutumn))
+	b := setup(t, "B1,甲,1960-10-01,,solar,,active\nN1,乙,,,,,active\n", care.Config{})
+
+	res, by := b.dryRun(t, day)
+	require.ElementsMatch(t, []string{calendar.KeyMidAutumn, calendar.KeyNationalDay}, res.Festivals)
+	require.Equal(t, 4, res.Messages)
+	require.Equal(t, 1, res.Combined)
+	require.Len(t, by["N1"], 2)
+	require.Len(t, by["B1"], 2, "the birthday joins one festival's message; the other festival is its own")
+	rules := []string{by["B1"][0].Rule, by["B1"][1].Rule}
+	require.Contains(t, rules, "birthday+festival."+res.Festivals[0])
+	require.Contains(t, rules, "festival."+res.Festivals[1])
+	require.True(t, by["B1"][0].Milestone || by["B1"][1].Milestone, "the 60th is recorded")
+}
