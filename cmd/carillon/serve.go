@@ -123,6 +123,7 @@ func serve(ctx context.Context, e *env, pool *pgxpool.Pool, opts serveOptions) e
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &contacts.PartitionWorker{Store: store})
 	river.AddWorker(workers, svc.Worker(store))
+	river.AddWorker(workers, svc.RetentionWorker(store, delivery.RetentionConfig{}))
 	rc, err := river.NewClient(riverpgxv5.New(pool), &river.Config{
 		Logger: e.logger,
 		Queues: map[string]river.QueueConfig{
@@ -136,6 +137,9 @@ func serve(ctx context.Context, e *env, pool *pgxpool.Pool, opts serveOptions) e
 		PeriodicJobs: []*river.PeriodicJob{
 			river.NewPeriodicJob(river.PeriodicInterval(24*time.Hour), func() (river.JobArgs, *river.InsertOpts) {
 				return contacts.EnsurePartitionsArgs{}, nil
+			}, &river.PeriodicJobOpts{RunOnStart: true}),
+			river.NewPeriodicJob(river.PeriodicInterval(24*time.Hour), func() (river.JobArgs, *river.InsertOpts) {
+				return delivery.RetentionArgs{}, nil
 			}, &river.PeriodicJobOpts{RunOnStart: true}),
 		},
 	})
