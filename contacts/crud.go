@@ -504,7 +504,7 @@ func (s *Store) SetConsent(ctx context.Context, q pgx.Tx, actor audit.Actor, con
 	}
 	run := func(tx pgx.Tx) (bool, error) {
 		var erased *time.Time
-		if err := tx.QueryRow(ctx, `SELECT erased_at FROM contacts WHERE id = $1 FOR UPDATE`, contactID).Scan(&erased); err != nil {
+		if err := tx.QueryRow(ctx, `SELECT erased_at FROM contacts WHERE id = $1 FOR NO KEY UPDATE`, contactID).Scan(&erased); err != nil {
 			return false, notFound(err)
 		}
 		if erased != nil {

@@ -18,6 +18,8 @@ const (
 	DefaultStopRecheck     = 30 * time.Second
 	DefaultPublicURL       = "http://127.0.0.1:8080"
 	DefaultSendConcurrency = 4
+	DefaultJobTimeout      = 2 * time.Minute
+	DefaultAmbiguousWait   = 2 * time.Minute
 )
 
 // Window is a daily window of local time, [Start, End) in minutes after midnight.
@@ -71,6 +73,13 @@ type Config struct {
 	// SendConcurrency is how many messages of one job are sent at once. Default
 	// DefaultSendConcurrency.
 	SendConcurrency int
+	// JobTimeout bounds one deliver job; keep it well under River's
+	// RescueStuckJobsAfter. Default DefaultJobTimeout.
+	JobTimeout time.Duration
+	// AmbiguousWait is how long a message whose send timed out (the provider may
+	// have accepted it) waits for a receipt before it is tried again. Default
+	// DefaultAmbiguousWait.
+	AmbiguousWait time.Duration
 	// AfterSend, when set, is called after a provider accepted a message and before
 	// the outcome is recorded — the window a crash leaves "maybe sent". For fault
 	// drills and tests; leave nil in production.
@@ -98,6 +107,8 @@ func (c Config) WithDefaults() Config {
 	c.StopRecheck = cmp.Or(c.StopRecheck, DefaultStopRecheck)
 	c.PublicURL = cmp.Or(c.PublicURL, DefaultPublicURL)
 	c.SendConcurrency = cmp.Or(c.SendConcurrency, DefaultSendConcurrency)
+	c.JobTimeout = cmp.Or(c.JobTimeout, DefaultJobTimeout)
+	c.AmbiguousWait = cmp.Or(c.AmbiguousWait, DefaultAmbiguousWait)
 	c.Logger = cmp.Or(c.Logger, slog.New(slog.DiscardHandler))
 	if c.Now == nil {
 		c.Now = time.Now

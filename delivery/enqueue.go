@@ -115,6 +115,9 @@ func (p Planned) check() error {
 			return fmt.Errorf("%w: %s: unknown channel %q", ErrInvalid, p.DedupeKey, c)
 		}
 	}
+	if w := p.Window; w != nil && (w.Start < 0 || w.End > 24*60 || w.Start >= w.End) {
+		return fmt.Errorf("%w: %s: send window %d..%d is not a window of the day", ErrInvalid, p.DedupeKey, w.Start, w.End)
+	}
 	return nil
 }
 
@@ -141,6 +144,22 @@ func (s *Service) Enqueue(ctx context.Context, tx pgx.Tx, planned []Planned) (En
 func (s *Service) enqueue(ctx context.Context, tx pgx.Tx, planned []Planned, parents []int64) (EnqueueResult, error) {
 	var res EnqueueResult
 	now := s.cfg.Now()
+	// The same key twice in one call: the first is planned, the others reported.
+	seen := make(map[string]bool, len(planned))
+	uniq := planned[:0:0]
+	var uniqParents []int64
+	for i, p := range planned {
+		if seen[p.DedupeKey] {
+			res.Duplicates = append(res.Duplicates, p.DedupeKey)
+			continue
+		}
+		seen[p.DedupeKey] = true
+		uniq = append(uniq, p)
+		if parents != nil {
+			uniqParents = append(uniqParents, parents[i])
+		}
+	}
+	planned, parents = uniq, uniqParents
 	for start := 0; start < len(planned); start += enqueueBatch {
 		batch := planned[start:min(start+enqueueBatch, len(planned))]
 		n := len(batch)

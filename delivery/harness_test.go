@@ -60,6 +60,7 @@ type harness struct {
 type harnessOpts struct {
 	cfg     delivery.Config
 	sandbox string // extra TOML for the aliyun sandbox, e.g. perm_fail_rate = 1.0
+	aliyun  string // extra TOML for the aliyun provider itself, e.g. timeout = "300ms"
 	noStart bool
 }
 
@@ -101,6 +102,7 @@ key_id = "harness-key"
 webhook_secret_env = "HOOK"
 sign_name = "Carillon"
 priority = 1
+%[3]s
   [provider.sandbox]
   receipt_url = "%[1]s/hooks/ali/receipts?token=t0ken"
   %[2]s
@@ -125,7 +127,7 @@ name = "wecom"
 provider = "wecom"
 endpoint = "sandbox"
 app_id = "1000002"
-`, hooks.URL, strings.ReplaceAll(o.sandbox, ";", "\n  "))
+`, hooks.URL, strings.ReplaceAll(o.sandbox, ";", "\n  "), o.aliyun)
 	ccfg, err := channels.DecodeTOML(cfgText)
 	require.NoError(t, err)
 	h.built, err = registry.Build(h.ctx, ccfg, registry.Deps{Pool: h.db.Pool, Logger: testlog.New(t), Getenv: func(k string) string {

@@ -165,3 +165,40 @@ func TestSignedUnsubscribeLinks(t *testing.T) {
 	_, err = l.Check(delivery.LinkUnsubscribe, "AAAA")
 	require.ErrorIs(t, err, delivery.ErrBadLink)
 }
+
+// A send that times out may have been accepted: it is not handed to another
+// provider at once but waits, and the provider's receipt settles it — no second send.
+func TestATimeoutWaitsForTheReceiptInsteadOfResending(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, harnessOpts{aliyun: `timeout = "200ms"`, sandbox: `latency = "600ms"`})
+	c1 := h.contact(t, "C1")
+	res := h.enqueue(t, planned("amb:1", c1.ID, channels.PurposeService, channels.SMS, channels.Email))
+	require.Equal(t, "ambiguous: awaiting receipt", waitReason(t, h, res.IDs[0]))
+	// The sandbox accepted it after all and pushes its receipt, which names our id.
+	h.wait(t, res.IDs[0], false, "delivered")
+	require.Equal(t, 1, h.built.Sandboxes["ali"].Recorder().SendsOf(itoa(res.IDs[0])), "sent once")
+	var children int
+	require.NoError(t, h.db.Pool.QueryRow(h.ctx, `SELECT count(*) FROM messages WHERE parent_id = $1`, res.IDs[0]).Scan(&children))
+	require.Zero(t, children, "no fallback to email")
+}
+
+// A receipt that says the address will never work suppresses it and tries the
+// next channel.
+func TestPermanentReceiptSuppressesTheAddress(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, harnessOpts{sandbox: `receipt_delay = "1m"`})
+	c1 := h.contact(t, "C1")
+	res := h.enqueue(t, planned("perm:1", c1.ID, channels.PurposeService, channels.SMS, channels.Email))
+	h.waitFor(t, res.IDs[0], "sent")
+	r, err := h.svc.ApplyReceipts(h.ctx, []channels.Receipt{{Provider: "ali", MessageID: itoa(res.IDs[0]), Status: channels.StatusFailed, Permanent: true, Code: "MOBILE_NUMBER_ILLEGAL"}})
+	require.NoError(t, err)
+	require.Equal(t, 1, r.Changed)
+	var suppressed bool
+	require.NoError(t, h.db.Pool.QueryRow(h.ctx, `SELECT EXISTS (SELECT 1 FROM suppressions WHERE channel = 'sms' AND address = $1)`, c1.Phone).Scan(&suppressed))
+	require.True(t, suppressed)
+	var child int64
+	require.Eventually(t, func() bool {
+		return h.db.Pool.QueryRow(h.ctx, `SELECT id FROM messages WHERE parent_id = $1`, res.IDs[0]).Scan(&child) == nil
+	}, 10*time.Second, 20*time.Millisecond)
+	require.Equal(t, "email", h.waitFor(t, child, "sent").Channel)
+}

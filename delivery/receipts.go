@@ -37,15 +37,20 @@ func (s *Service) ApplyReceipts(ctx context.Context, rs []channels.Receipt) (Rec
 }
 
 const matchReceiptsSQL = `WITH r AS (
-  SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::timestamptz[])
-    WITH ORDINALITY AS r(provider, pmid, mid, status, code, detail, address, at, i)
+  SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::timestamptz[], $10::bool[])
+    WITH ORDINALITY AS r(provider, pmid, mid, status, code, detail, address, at, permanent, i)
 ), m AS (
   SELECT r.i, COALESCE(a.id, b.id) AS message_id FROM r
-  LEFT JOIN LATERAL (SELECT id FROM messages WHERE r.mid > 0 AND id = r.mid) a ON true
+  -- Our id echoed back counts only from the provider that sent it (or before the
+  -- send is recorded, when no provider is set yet).
+  LEFT JOIN LATERAL (SELECT id FROM messages WHERE r.mid > 0 AND id = r.mid AND (provider IS NULL OR provider = r.provider)) a ON true
   LEFT JOIN LATERAL (SELECT id FROM messages WHERE r.pmid <> '' AND provider = r.provider AND provider_message_id = r.pmid LIMIT 1) b ON true
 ), ins AS (
-  INSERT INTO receipts (provider, provider_message_id, message_id, status, code, detail, address, at, received_at, applied)
-  SELECT r.provider, r.pmid, m.message_id, r.status, r.code, r.detail, NULLIF(r.address, ''), r.at, $9, m.message_id IS NOT NULL
+  -- The raw address is kept only while a receipt matches nothing (to find its
+  -- message later); a matched one needs none, and erasure cannot miss it.
+  INSERT INTO receipts (provider, provider_message_id, message_id, status, code, detail, address, at, received_at, applied, permanent)
+  SELECT r.provider, r.pmid, m.message_id, r.status, r.code, r.detail, CASE WHEN m.message_id IS NULL THEN NULLIF(r.address, '') END,
+         r.at, $9, m.message_id IS NOT NULL, r.permanent
   FROM r JOIN m USING (i)
 )
 SELECT i, COALESCE(message_id, 0) FROM m ORDER BY i`
@@ -82,17 +87,18 @@ func (s *Service) applyReceipts(ctx context.Context, tx pgx.Tx, rs []channels.Re
 	prov, pmid, st, code, detail, addr := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	mid := make([]int64, n)
 	at := make([]time.Time, n)
+	perm := make([]bool, n)
 	for i, r := range rs {
 		prov[i], pmid[i], st[i], code[i], detail[i], addr[i] = r.Provider, r.ProviderMessageID, string(r.Status), r.Code, r.Detail, r.To
 		if id, err := strconv.ParseInt(r.MessageID, 10, 64); err == nil {
 			mid[i] = id
 		}
-		at[i] = r.At
+		at[i], perm[i] = r.At, r.Permanent
 		if at[i].IsZero() {
 			at[i] = now
 		}
 	}
-	rows, err := tx.Query(ctx, matchReceiptsSQL, prov, pmid, mid, st, code, detail, addr, at, now)
+	rows, err := tx.Query(ctx, matchReceiptsSQL, prov, pmid, mid, st, code, detail, addr, at, now, perm)
 	if err != nil {
 		return res, fmt.Errorf("record receipts: %w", err)
 	}
@@ -135,6 +141,7 @@ func (s *Service) applyStatus(ctx context.Context, tx pgx.Tx, uid []int64, ust, 
 	var events []contacts.Event
 	var children []Planned
 	var parents []int64
+	var condemned []suppressTarget
 	changed := 0
 	for rows.Next() {
 		var m message
@@ -162,6 +169,9 @@ func (s *Service) applyStatus(ctx context.Context, tx pgx.Tx, uid []int64, ust, 
 			}
 			events = append(events, contacts.Event{ContactID: m.contactID, At: now, Kind: "message." + status, Actor: "provider:" + provider, Summary: summary, Data: data})
 		}
+		if status == "failed" && permanent && m.contactID != 0 {
+			condemned = append(condemned, suppressTarget{channel, m.contactID, provider})
+		}
 		if status == "failed" && permanent {
 			i := slices.Index(chans, channel)
 			if i >= 0 && i+1 < len(chans) {
@@ -180,6 +190,16 @@ func (s *Service) applyStatus(ctx context.Context, tx pgx.Tx, uid []int64, ust, 
 	}
 	if err := rows.Err(); err != nil {
 		return 0, fmt.Errorf("apply receipts: %w", err)
+	}
+	for _, c := range condemned {
+		// The address will never work: suppress it for everyone who has it.
+		if _, err := tx.Exec(ctx, `INSERT INTO suppressions (channel, address, reason, source)
+			SELECT $1, a, CASE WHEN $1 = 'email' THEN 'hard_bounce' ELSE 'invalid' END, 'provider:' || $3
+			FROM (SELECT CASE $1 WHEN 'sms' THEN phone WHEN 'email' THEN email WHEN 'wechat' THEN wechat_openid END AS a
+			      FROM contacts WHERE id = $2) c
+			WHERE a IS NOT NULL ON CONFLICT DO NOTHING`, c.channel, c.contactID, c.provider); err != nil {
+			return 0, fmt.Errorf("suppress address: %w", err)
+		}
 	}
 	if err := contacts.AppendEvents(ctx, tx, events); err != nil {
 		return 0, err
@@ -214,6 +234,12 @@ func lockProviders(ctx context.Context, tx pgx.Tx, provs []string) error {
 	return nil
 }
 
+type suppressTarget struct {
+	channel   string
+	contactID int64
+	provider  string
+}
+
 // applyParked applies receipts that arrived before these sends were recorded.
 // The caller holds the providers' receipt locks (lockProviders).
 func (s *Service) applyParked(ctx context.Context, tx pgx.Tx, prov, pmid []string, now time.Time) error {
@@ -222,8 +248,8 @@ func (s *Service) applyParked(ctx context.Context, tx pgx.Tx, prov, pmid []strin
 		  FROM unnest($1::text[], $2::text[]) AS k(provider, pmid)
 		  JOIN messages m ON m.provider = k.provider AND m.provider_message_id = k.pmid
 		  WHERE k.pmid <> '' AND NOT r.applied AND r.provider = k.provider AND r.provider_message_id = k.pmid
-		  RETURNING r.message_id, r.status, r.code, r.at
-		) SELECT message_id, status, code, COALESCE(at, $3) FROM p`, prov, pmid, now)
+		  RETURNING r.message_id, r.status, r.code, r.at, r.permanent
+		) SELECT message_id, status, code, COALESCE(at, $3), permanent FROM p`, prov, pmid, now)
 	if err != nil {
 		return fmt.Errorf("apply parked receipts: %w", err)
 	}
@@ -235,11 +261,12 @@ func (s *Service) applyParked(ctx context.Context, tx pgx.Tx, prov, pmid []strin
 		var id int64
 		var st, code string
 		var at time.Time
-		if err := rows.Scan(&id, &st, &code, &at); err != nil {
+		var perm bool
+		if err := rows.Scan(&id, &st, &code, &at, &perm); err != nil {
 			rows.Close()
 			return err
 		}
-		uid, ust, ucode, uperm, uat = append(uid, id), append(ust, st), append(ucode, code), append(uperm, false), append(uat, at)
+		uid, ust, ucode, uperm, uat = append(uid, id), append(ust, st), append(ucode, code), append(uperm, perm), append(uat, at)
 	}
 	if err := rows.Err(); err != nil {
 		return err

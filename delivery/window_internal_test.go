@@ -27,7 +27,7 @@ func TestNextOpeningAcrossDST(t *testing.T) {
 	_, ok = s.nextOpening(m, "America/New_York", inside)
 	require.True(t, ok)
 
-	m.window = &Window{Start: 10 * 60, End: 12 * 60} // the source's own window narrows it
+	m.window = &Window{Start: 10 * 60, End: 12 * 60}                                             // the source's own window narrows it
 	open, ok = s.nextOpening(m, "Asia/Shanghai", time.Date(2026, 11, 30, 1, 30, 0, 0, time.UTC)) // 09:30 Shanghai
 	require.False(t, ok)
 	require.Equal(t, time.Date(2026, 11, 30, 2, 0, 0, 0, time.UTC), open.UTC(), "10:00 Shanghai")

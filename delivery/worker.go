@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"strconv"
 	"sync"
 	"time"
+	_ "time/tzdata" // quiet hours need the zones even on a host without them
 
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
@@ -66,6 +68,7 @@ type outcome struct {
 	fallback []channels.Channel
 	suppress *suppression
 	resent   bool // sent again after a crash mid-send: maybe a duplicate
+	tried    bool // a provider was called: the attempt counts
 	latency  time.Duration
 }
 
@@ -80,7 +83,7 @@ const claimSQL = `WITH c AS (
   WHERE id = ANY($1) AND status IN ('queued', 'sending') AND send_at <= $2
   ORDER BY id FOR UPDATE SKIP LOCKED
 )
-UPDATE messages m SET status = 'sending', attempts = m.attempts + 1, updated_at = $2
+UPDATE messages m SET status = 'sending', updated_at = $2
 FROM c WHERE m.id = c.id
 RETURNING m.id, m.dedupe_key, COALESCE(m.contact_id, 0), COALESCE(m.manager_id, 0), m.source, m.source_id, m.purpose,
   m.template_key, m.vars, m.channels, COALESCE(m.parent_id, 0), c.prev, m.attempts, m.send_at, m.window_start, m.window_end, m.test`
@@ -132,8 +135,17 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[DeliverArgs]) error {
 	if err != nil {
 		return err
 	}
+	// Messages of the job not claimed but still queued (not yet due by this clock,
+	// or locked by someone else a moment) must not be left without a job.
+	left, err := s.leftovers(ctx, job.Args.MessageIDs, claimed)
+	if err != nil {
+		return err
+	}
 	if len(claimed) == 0 {
-		return nil
+		if len(left.ids) == 0 {
+			return nil
+		}
+		return river.JobSnooze(max(time.Second, left.earliest.Sub(now)))
 	}
 	env, err := w.load(ctx, claimed, now)
 	if err != nil {
@@ -151,11 +163,68 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[DeliverArgs]) error {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
+			defer func() {
+				// A panic here would kill the process with every message in flight.
+				if r := recover(); r != nil {
+					s.cfg.Logger.ErrorContext(ctx, "deliver panicked", slog.Int64("message_id", m.id), slog.Any("panic", r))
+					outs[i] = &outcome{m: m, status: "queued", reason: "retry: internal error", sendAt: now.Add(s.cfg.Backoff)}
+				}
+			}()
+			if dl, ok := ctx.Deadline(); ok && time.Until(dl) < jobTimeMargin {
+				// The job's time is nearly up: hand the rest to a new job rather than
+				// risk a send whose outcome could not be recorded.
+				outs[i] = &outcome{m: m, status: "queued", reason: "deferred: job time", sendAt: now}
+				return
+			}
 			outs[i] = w.deliver(ctx, m, env, stops, now, &mu)
 		}()
 	}
 	wg.Wait()
-	return s.record(ctx, job, outs, now)
+	// The outcome is recorded even when the job's context has ended: the sends
+	// happened, and a lost record would mean sending them again.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+	defer cancel()
+	return s.record(rctx, job, outs, left, now)
+}
+
+const (
+	jobTimeMargin = 10 * time.Second
+	recordTimeout = 30 * time.Second
+)
+
+// Timeout bounds one deliver job (River's default is a minute: a job of 50 messages
+// waiting on a provider's rate limit can need longer).
+func (w *Worker) Timeout(*river.Job[DeliverArgs]) time.Duration { return w.svc.cfg.JobTimeout }
+
+type leftover struct {
+	ids      []int64
+	due      []time.Time
+	earliest time.Time
+}
+
+func (s *Service) leftovers(ctx context.Context, ids []int64, claimed []*message) (leftover, error) {
+	var l leftover
+	got := make([]int64, len(claimed))
+	for i, m := range claimed {
+		got[i] = m.id
+	}
+	rows, err := s.pool.Query(ctx, `SELECT id, send_at FROM messages WHERE id = ANY($1) AND status = 'queued' AND NOT (id = ANY($2)) ORDER BY send_at, id`, ids, got)
+	if err != nil {
+		return l, fmt.Errorf("messages left in the job: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var at time.Time
+		if err := rows.Scan(&id, &at); err != nil {
+			return l, err
+		}
+		if len(l.ids) == 0 {
+			l.earliest = at
+		}
+		l.ids, l.due = append(l.ids, id), append(l.due, at)
+	}
+	return l, rows.Err()
 }
 
 // sendEnv is what the policy reads, loaded once per job.
@@ -215,7 +284,7 @@ func (w *Worker) load(ctx context.Context, ms []*message, now time.Time) (*sendE
 	for _, c := range env.contacts {
 		addrs = append(addrs, c.Phone, c.Email, c.WeChatOpenID)
 	}
-	rows, err = s.pool.Query(ctx, `SELECT channel, address FROM suppressions WHERE address = ANY($1)`, addrs)
+	rows, err = s.pool.Query(ctx, `SELECT channel, address FROM suppressions WHERE channel = ANY(ARRAY['sms', 'email', 'wechat']) AND address = ANY($1)`, addrs)
 	if err != nil {
 		return nil, fmt.Errorf("load suppressions: %w", err)
 	}
@@ -300,9 +369,6 @@ func (w *Worker) deliver(ctx context.Context, m *message, env *sendEnv, stops ma
 	if m.purpose == channels.PurposeMarketing && !m.test && contact != nil && m.parentID == 0 && s.cfg.FrequencyCap > 0 {
 		mu.Lock()
 		over := env.capCount[contact.ID] >= s.cfg.FrequencyCap
-		if !over {
-			env.capCount[contact.ID]++ // this message counts against the cap from here on
-		}
 		mu.Unlock()
 		if over {
 			o.status, o.reason = "suppressed", "frequency_cap"
@@ -310,6 +376,10 @@ func (w *Worker) deliver(ctx context.Context, m *message, env *sendEnv, stops ma
 		}
 	}
 	if at, ok := s.nextOpening(m, tz, now); !ok {
+		if at.IsZero() {
+			o.status, o.reason = "suppressed", "window_outside_allowed_hours"
+			return o
+		}
 		o.status, o.reason, o.sendAt = "queued", "quiet_hours", at
 		return o
 	}
@@ -362,6 +432,18 @@ func (w *Worker) deliver(ctx context.Context, m *message, env *sendEnv, stops ma
 	if p == nil {
 		o.status, o.reason = "suppressed", "no_channel"
 		return o
+	}
+	if m.purpose == channels.PurposeMarketing && !m.test && contact != nil && m.parentID == 0 && s.cfg.FrequencyCap > 0 {
+		mu.Lock()
+		over := env.capCount[contact.ID] >= s.cfg.FrequencyCap
+		if !over {
+			env.capCount[contact.ID]++ // a send is attempted: it counts from here on
+		}
+		mu.Unlock()
+		if over {
+			o.status, o.reason = "suppressed", "frequency_cap"
+			return o
+		}
 	}
 	w.send(ctx, m, o, p, rendered, contact, manager, locale, now)
 	return o
@@ -427,7 +509,7 @@ func (s *Service) nextOpening(m *message, tz string, now time.Time) (time.Time, 
 	if m.window != nil { // intersect with the source's own window
 		w = Window{max(w.Start, m.window.Start), min(w.End, m.window.End)}
 		if w.Start >= w.End {
-			w = *m.window
+			return time.Time{}, false // never: the caller suppresses the message
 		}
 	}
 	if w == Always {
@@ -435,7 +517,9 @@ func (s *Service) nextOpening(m *message, tz string, now time.Time) (time.Time, 
 	}
 	loc, err := time.LoadLocation(tz)
 	if err != nil {
-		loc, _ = time.LoadLocation(contacts.DefaultTimeZone)
+		if loc, err = time.LoadLocation(contacts.DefaultTimeZone); err != nil {
+			loc = time.UTC
+		}
 	}
 	local := now.In(loc)
 	if w.Contains(local) {
@@ -467,14 +551,15 @@ func (w *Worker) send(ctx context.Context, m *message, o *outcome, p *plan, r Re
 	o.body = bodyOf(r)
 	var lastErr error
 	var retryAfter time.Duration
-	for i, prov := range p.providers {
-		if i > 0 && prov.Kind != p.providers[0].Kind {
+	renderedKind := p.providers[0].Kind
+	for _, prov := range p.providers {
+		if prov.Kind != renderedKind {
 			rr, err := s.render(ctx, m, p.channel, prov, c, mg, locale)
 			if err != nil {
 				lastErr = err
 				continue
 			}
-			r = rr
+			r, renderedKind = rr, prov.Kind
 		}
 		msg := channels.Message{ID: strconv.FormatInt(m.id, 10), To: channels.Address{Channel: p.channel, Value: p.address},
 			Purpose: m.purpose, Subject: r.Subject, Text: r.Text, HTML: r.HTML, Template: r.Template, WeChat: r.WeChat}
@@ -485,6 +570,7 @@ func (w *Worker) send(ctx context.Context, m *message, o *outcome, p *plan, r Re
 			}
 		}
 		start := time.Now()
+		o.tried = true
 		res, err := prov.Send(ctx, msg)
 		o.latency = time.Since(start)
 		o.provider = prov.Name
@@ -506,6 +592,12 @@ func (w *Worker) send(ctx context.Context, m *message, o *outcome, p *plan, r Re
 				o.suppress = &suppression{channel: p.channel, address: p.address, reason: "invalid"}
 			}
 			return
+		case ambiguous(err):
+			// The provider may have accepted it (a timeout after the request went
+			// out): do not hand it to another provider now; wait for a receipt, and
+			// only then try again.
+			o.status, o.reason, o.sendAt = "queued", "ambiguous: awaiting receipt", now.Add(s.cfg.AmbiguousWait)
+			return
 		case channels.IsRateLimited(err) && channels.RecipientScoped(err):
 			// Only this recipient is limited: delay this message alone.
 			o.status, o.reason, o.sendAt = "queued", "recipient_rate_limited", now.Add(max(channels.RetryAfter(err), time.Minute))
@@ -514,11 +606,11 @@ func (w *Worker) send(ctx context.Context, m *message, o *outcome, p *plan, r Re
 			retryAfter = max(retryAfter, channels.RetryAfter(err))
 		}
 	}
-	if m.attempts >= s.cfg.MaxAttempts {
+	if m.attempts+1 >= s.cfg.MaxAttempts {
 		o.status, o.reason, o.fallback = "failed", "retries_exhausted: "+errCode(lastErr), p.rest
 		return
 	}
-	backoff := s.cfg.Backoff << (m.attempts - 1)
+	backoff := s.cfg.Backoff << m.attempts
 	o.status, o.reason, o.sendAt = "queued", "retry: "+errCode(lastErr), now.Add(max(backoff, retryAfter))
 }
 
@@ -551,12 +643,13 @@ func bodyOf(r Rendered) string {
 }
 
 // record writes every outcome of a job, the job's completion with them.
-func (s *Service) record(ctx context.Context, job *river.Job[DeliverArgs], outs []*outcome, now time.Time) error {
+func (s *Service) record(ctx context.Context, job *river.Job[DeliverArgs], outs []*outcome, left leftover, now time.Time) error {
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		n := len(outs)
 		ids := make([]int64, n)
 		st, reason, ch, prov, pmid, masked, body := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 		ver := make([]int32, n)
+		tried := make([]bool, n)
 		sendAt := make([]time.Time, n)
 		var events []contacts.Event
 		var children []Planned
@@ -566,6 +659,7 @@ func (s *Service) record(ctx context.Context, job *river.Job[DeliverArgs], outs 
 		var finals []channels.Receipt
 		for i, o := range outs {
 			ids[i], st[i], reason[i], ch[i], prov[i], pmid[i], masked[i], body[i], ver[i] = o.m.id, o.status, o.reason, string(o.channel), o.provider, o.pmid, o.masked, o.body, int32(o.version)
+			tried[i] = o.tried
 			sendAt[i] = o.m.sendAt
 			if o.status == "queued" {
 				sendAt[i] = o.sendAt
@@ -575,10 +669,6 @@ func (s *Service) record(ctx context.Context, job *river.Job[DeliverArgs], outs 
 			s.metrics.outcomes.WithLabelValues(string(o.channel), o.provider, o.status, reasonLabel(o.reason)).Inc()
 			if o.m.contactID != 0 {
 				events = append(events, o.event(now))
-			}
-			if o.status == "failed" && len(o.fallback) > 0 {
-				children = append(children, o.child())
-				parents = append(parents, o.m.id)
 			}
 			if o.receipt != nil {
 				rc := *o.receipt
@@ -590,18 +680,43 @@ func (s *Service) record(ctx context.Context, job *river.Job[DeliverArgs], outs 
 		if err := lockProviders(ctx, tx, prov); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `UPDATE messages m SET
-			status = CASE WHEN m.status <> 'sending' AND status_rank(m.status) > status_rank(u.st) THEN m.status ELSE u.st END,
-			reason = CASE WHEN m.status <> 'sending' AND status_rank(m.status) > status_rank(u.st) THEN m.reason ELSE u.reason END,
+		// A status a receipt already moved on (it came before this record) stays:
+		// a final one is never replaced, not even by another final one.
+		rows, err := tx.Query(ctx, `UPDATE messages m SET
+			status = CASE WHEN m.status <> 'sending' AND status_rank(m.status) >= status_rank(u.st) THEN m.status ELSE u.st END,
+			reason = CASE WHEN m.status <> 'sending' AND status_rank(m.status) >= status_rank(u.st) THEN m.reason ELSE u.reason END,
 			channel = NULLIF(u.ch, ''), provider = NULLIF(u.prov, ''),
 			provider_message_id = COALESCE(NULLIF(u.pmid, ''), m.provider_message_id), address_masked = NULLIF(u.masked, ''),
-			body = NULLIF(u.body, ''), template_version = NULLIF(u.ver, 0), send_at = u.sa, updated_at = $10,
+			body = CASE WHEN (SELECT erased_at FROM contacts WHERE id = m.contact_id) IS NOT NULL THEN NULL ELSE NULLIF(u.body, '') END,
+			template_version = NULLIF(u.ver, 0), send_at = u.sa, updated_at = $10, attempts = m.attempts + u.tried::int,
 			sent_at = CASE WHEN u.st = 'sent' THEN $10 ELSE m.sent_at END,
 			final_at = CASE WHEN u.st IN ('failed', 'suppressed', 'cancelled') THEN $10 ELSE m.final_at END
-			FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::int[], $11::timestamptz[])
-			  AS u(id, st, reason, ch, prov, pmid, masked, body, ver, sa)
-			WHERE m.id = u.id`, ids, st, reason, ch, prov, pmid, masked, body, ver, now, sendAt); err != nil {
+			FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::int[], $11::timestamptz[], $12::bool[])
+			  AS u(id, st, reason, ch, prov, pmid, masked, body, ver, sa, tried)
+			WHERE m.id = u.id
+			RETURNING m.id, m.status`, ids, st, reason, ch, prov, pmid, masked, body, ver, now, sendAt, tried)
+		if err != nil {
 			return fmt.Errorf("record outcomes: %w", err)
+		}
+		final := map[int64]string{}
+		for rows.Next() {
+			var id int64
+			var status string
+			if err := rows.Scan(&id, &status); err != nil {
+				rows.Close()
+				return err
+			}
+			final[id] = status
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("record outcomes: %w", err)
+		}
+		for _, o := range outs {
+			// The next channel is tried only for a message that really ended failed.
+			if o.status == "failed" && final[o.m.id] == "failed" && len(o.fallback) > 0 {
+				children = append(children, o.child())
+				parents = append(parents, o.m.id)
+			}
 		}
 		if err := contacts.AppendEvents(ctx, tx, events); err != nil {
 			return err
@@ -619,7 +734,7 @@ func (s *Service) record(ctx context.Context, job *river.Job[DeliverArgs], outs 
 				return err
 			}
 		}
-		if err := s.insertJobs(ctx, tx, deferredIDs, deferredAt); err != nil {
+		if err := s.insertJobs(ctx, tx, append(deferredIDs, left.ids...), append(deferredAt, left.due...)); err != nil {
 			return err
 		}
 		if len(finals) > 0 {
@@ -687,8 +802,22 @@ func (o *outcome) event(now time.Time) contacts.Event {
 
 // child is the fallback message on the next channels.
 func (o *outcome) child() Planned {
-	p := Planned{DedupeKey: o.m.dedupeKey + "/fallback:" + string(o.fallback[0]), ContactID: o.m.contactID, ManagerID: o.m.managerID,
+	key := o.m.dedupeKey + "/fallback:" + string(o.fallback[0])
+	if len(key) > 300 { // keep within the dedupe key's limit, still unique per parent
+		key = "fallback:" + strconv.FormatInt(o.m.id, 10) + ":" + string(o.fallback[0])
+	}
+	p := Planned{DedupeKey: key, ContactID: o.m.contactID, ManagerID: o.m.managerID,
 		Source: o.m.source, SourceID: o.m.sourceID, Purpose: o.m.purpose, TemplateKey: o.m.templateKey, Vars: o.m.vars,
 		Channels: o.fallback, Window: o.m.window, Test: o.m.test}
 	return p
+}
+
+// ambiguous reports whether a send failed in a way that leaves open whether the
+// provider accepted it: a timeout once the request was on its way.
+func ambiguous(err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }

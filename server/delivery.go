@@ -5,12 +5,15 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"carillon/channels"
 	"carillon/delivery"
+	"carillon/internal/audit"
 	"carillon/internal/identity"
 )
 
@@ -195,8 +198,12 @@ func (s *Server) sendMessage(w http.ResponseWriter, r *http.Request) error {
 	var res delivery.EnqueueResult
 	err := pgx.BeginFunc(r.Context(), s.deps.Pool, func(tx pgx.Tx) error {
 		var err error
-		res, err = s.deps.Delivery.Enqueue(r.Context(), tx, []delivery.Planned{p})
-		return err
+		if res, err = s.deps.Delivery.Enqueue(r.Context(), tx, []delivery.Planned{p}); err != nil || len(res.IDs) == 0 {
+			return err
+		}
+		return audit.Append(r.Context(), tx, who(r), time.Now(), audit.Entry{Action: "message.send", ObjectType: "message",
+			ObjectID: strconv.FormatInt(res.IDs[0], 10), Changes: map[string]any{"contact_id": p.ContactID, "template": p.TemplateKey,
+				"purpose": p.Purpose, "channels": p.Channels, "idempotency_key": req.IdempotencyKey}})
 	})
 	if errors.Is(err, delivery.ErrInvalid) {
 		return badRequest("%s", err.Error())
