@@ -111,6 +111,13 @@ func serve(ctx context.Context, e *env, pool *pgxpool.Pool, opts serveOptions) e
 		return err
 	}
 	dcfg.Logger = e.logger
+	if opts.rescueAfter == 0 {
+		if opts.rescueAfter, err = rescueAfter(e); err != nil {
+			return err
+		}
+	}
+	// A deliver job must end well before River would rescue it as stuck.
+	dcfg.JobTimeout = min(delivery.DefaultJobTimeout, opts.rescueAfter/2)
 	renderer, tstore, err := newRenderer(pool)
 	if err != nil {
 		return err
