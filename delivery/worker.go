@@ -561,6 +561,9 @@ func (w *Worker) send(ctx context.Context, m *message, o *outcome, p *plan, r Re
 			}
 			r, renderedKind = rr, prov.Kind
 		}
+		if p.channel == channels.Email {
+			r = s.trackLinks(ctx, m.id, r)
+		}
 		msg := channels.Message{ID: strconv.FormatInt(m.id, 10), To: channels.Address{Channel: p.channel, Value: p.address},
 			Purpose: m.purpose, Subject: r.Subject, Text: r.Text, HTML: r.HTML, Template: r.Template, WeChat: r.WeChat}
 		if c != nil {

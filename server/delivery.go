@@ -29,6 +29,8 @@ func (s *Server) deliveryRoutes() {
 	s.mux.HandleFunc("POST /hooks/wechat/{name}", s.wechatHook)
 	s.mux.HandleFunc("GET /u/{token}", s.unsubscribePage)
 	s.mux.HandleFunc("POST /u/{token}", s.unsubscribe)
+	s.mux.HandleFunc("GET /o/{token}", s.openPixel)
+	s.mux.HandleFunc("GET /c/{token}", s.clickRedirect)
 
 	s.handle("POST /api/messages", adminOnly, s.sendMessage)
 	s.handle("GET /api/messages/{id}", contactReader, s.getMessage)
@@ -313,4 +315,39 @@ func (s *Server) resumeSending(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"resumed": scope})
 	return nil
+}
+
+// transparentGIF is a 1×1 transparent GIF.
+var transparentGIF = []byte("GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01\x00\x00\x00\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;")
+
+// openPixel is an email's open pixel: it records the open and answers a 1×1 GIF.
+func (s *Server) openPixel(w http.ResponseWriter, r *http.Request) {
+	err := s.deps.Delivery.Opened(r.Context(), r.PathValue("token"))
+	switch {
+	case errors.Is(err, delivery.ErrBadLink), errors.Is(err, delivery.ErrNotFound):
+		http.NotFound(w, r)
+		return
+	case err != nil: // the reader still gets the pixel
+		s.cfg.Logger.WarnContext(r.Context(), "open not recorded", "error", err.Error())
+	}
+	w.Header().Set("Content-Type", "image/gif")
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write(transparentGIF)
+}
+
+// clickRedirect records a click on a tracked link and redirects to its target.
+func (s *Server) clickRedirect(w http.ResponseWriter, r *http.Request) {
+	target, err := s.deps.Delivery.Clicked(r.Context(), r.PathValue("token"))
+	switch {
+	case errors.Is(err, delivery.ErrBadLink), errors.Is(err, delivery.ErrNotFound):
+		http.NotFound(w, r)
+		return
+	case err != nil && target == "":
+		s.writeErr(w, r, err)
+		return
+	case err != nil: // the customer still gets where they were going
+		s.cfg.Logger.WarnContext(r.Context(), "click not recorded", "error", err.Error())
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	http.Redirect(w, r, target, http.StatusFound)
 }
