@@ -48,6 +48,7 @@ func cmdBench(ctx context.Context, e *env, args []string) error {
 	quick := fs.Bool("quick", false, "a tenth of the size")
 	runs := fs.Int("runs", 3, "runs per figure (median reported)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the benchmarks to this file")
+	memProfile := fs.String("memprofile", "", "write a heap profile (allocations in use at the end) to this file")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -78,6 +79,14 @@ func cmdBench(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 		defer pprof.StopCPUProfile()
+	}
+	if *memProfile != "" {
+		defer func() {
+			if f, err := os.Create(*memProfile); err == nil {
+				_ = pprof.Lookup("heap").WriteTo(f, 0)
+				f.Close()
+			}
+		}()
 	}
 	srv, err := pgdev.Find(ctx, pgdev.Config{Env: e.getenv, Database: "postgres"})
 	if err != nil {
