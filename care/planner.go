@@ -148,6 +148,7 @@ type Enqueuer interface {
 type Planner struct {
 	cfg                  Config
 	pool                 *pgxpool.Pool
+	contacts             *contacts.Store
 	enq                  Enqueuer
 	sendHour, sendMinute int
 	fallback             *time.Location
@@ -162,9 +163,13 @@ func New(pool *pgxpool.Pool, enq Enqueuer, cfg Config) (*Planner, error) {
 	if pool == nil || enq == nil {
 		return nil, fmt.Errorf("%w: a pool and an enqueuer are required", ErrConfig)
 	}
+	store, err := contacts.NewStore(pool, contacts.Config{Logger: cfg.Logger})
+	if err != nil {
+		return nil, err
+	}
 	h, m, _ := parseSendTime(cfg.SendTime)
 	fb, _ := time.LoadLocation(cfg.FallbackTimeZone)
-	return &Planner{cfg: cfg, pool: pool, enq: enq, sendHour: h, sendMinute: m, fallback: fb}, nil
+	return &Planner{cfg: cfg, pool: pool, contacts: store, enq: enq, sendHour: h, sendMinute: m, fallback: fb}, nil
 }
 
 // Config returns the planner's configuration, defaults applied.

@@ -3,14 +3,12 @@ package care
 import (
 	"cmp"
 	"context"
-	"fmt"
 	"slices"
 	"strconv"
 
-	"github.com/jackc/pgx/v5"
-
 	"carillon/calendar"
 	"carillon/channels"
+	"carillon/contacts"
 	"carillon/delivery"
 	"carillon/templates"
 )
@@ -54,69 +52,35 @@ type birthdayHit struct {
 	done     bool // planned inside a festival's combined message
 }
 
-// The lookups run on the contacts table's partial indexes
-// contacts_solar_birthday_idx (birth_month, birth_day) and
-// contacts_lunar_birthday_idx (lunar_month, lunar_day), both WHERE
-// status = 'active': one index probe per key of calendar.BirthdayKeys.
-const (
-	birthdayColumns = `id, external_id, time_zone, locale, birth_calendar, COALESCE(birth_year, 0)::int,
-  COALESCE(birth_month, 0)::int, COALESCE(birth_day, 0)::int, COALESCE(lunar_month, 0)::int, COALESCE(lunar_day, 0)::int, lunar_leap`
-
-	solarBirthdaysSQL = `SELECT ` + birthdayColumns + ` FROM contacts
-WHERE birth_calendar = 'solar' AND status = 'active' AND erased_at IS NULL
-  AND birth_month = @month AND birth_day = @day`
-
-	lunarBirthdaysSQL = `SELECT ` + birthdayColumns + ` FROM contacts
-WHERE birth_calendar = 'lunar' AND status = 'active' AND erased_at IS NULL
-  AND lunar_month = @month AND lunar_day = @day AND lunar_leap = @leap`
-
-	// activeContactsSQL pages through the contacts greeted on a festival, by
-	// primary key.
-	activeContactsSQL = `SELECT id, external_id, time_zone, locale FROM contacts
-WHERE status = 'active' AND erased_at IS NULL AND id > @after
-ORDER BY id LIMIT @limit`
-)
-
-// birthdays returns the contacts greeted on the keys' day, by contact id.
+// birthdays returns the contacts greeted on the keys' day, by contact id: one probe
+// of the contacts package's birthday indexes per key of calendar.BirthdayKeys.
 func (p *Planner) birthdays(ctx context.Context, keys calendar.DayKeys) ([]*birthdayHit, error) {
-	type probe struct {
-		sql  string
-		args pgx.NamedArgs
-	}
-	var probes []probe
+	var found []contacts.BirthdayRecipient
 	for _, k := range keys.Solar {
-		probes = append(probes, probe{solarBirthdaysSQL, pgx.NamedArgs{"month": k.Month, "day": k.Day}})
+		rs, err := p.contacts.SolarBirthdays(ctx, k.Month, k.Day)
+		if err != nil {
+			return nil, err
+		}
+		found = append(found, rs...)
 	}
 	for _, k := range keys.LunarKeys {
-		probes = append(probes, probe{lunarBirthdaysSQL, pgx.NamedArgs{"month": k.Month, "day": k.Day, "leap": k.Leap}})
+		rs, err := p.contacts.LunarBirthdays(ctx, k.Month, k.Day, k.Leap)
+		if err != nil {
+			return nil, err
+		}
+		found = append(found, rs...)
 	}
 	var out []*birthdayHit
-	for _, pr := range probes {
-		rows, err := p.pool.Query(ctx, pr.sql, pr.args)
+	for _, r := range found {
+		g, ok, err := keys.Greeting(calendar.Birthday(r.Birthday))
 		if err != nil {
-			return nil, fmt.Errorf("birthdays: %w", err)
+			// A stored birthday the calendar refuses (a lunar date with an
+			// impossible solar birth date) greets nobody; say so and go on.
+			p.cfg.Logger.WarnContext(ctx, "care plan: birthday not greeted", "contact_id", r.ID, "error", err.Error())
+			continue
 		}
-		for rows.Next() {
-			var c contactRow
-			var b calendar.Birthday
-			if err := rows.Scan(&c.id, &c.externalID, &c.timeZone, &c.locale, &b.Calendar, &b.Year,
-				&b.Month, &b.Day, &b.LunarMonth, &b.LunarDay, &b.LunarLeap); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("birthdays: %w", err)
-			}
-			g, ok, err := keys.Greeting(b)
-			if err != nil {
-				// A stored birthday the calendar refuses (a lunar date with an
-				// impossible solar birth date) greets nobody; say so and go on.
-				p.cfg.Logger.WarnContext(ctx, "care plan: birthday not greeted", "contact_id", c.id, "error", err.Error())
-				continue
-			}
-			if ok {
-				out = append(out, &birthdayHit{contact: c, greeting: g})
-			}
-		}
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("birthdays: %w", err)
+		if ok {
+			out = append(out, &birthdayHit{contact: contactRow{id: r.ID, externalID: r.ExternalID, timeZone: r.TimeZone, locale: r.Locale}, greeting: g})
 		}
 	}
 	slices.SortFunc(out, func(a, b *birthdayHit) int { return cmp.Compare(a.contact.id, b.contact.id) })
@@ -125,17 +89,13 @@ func (p *Planner) birthdays(ctx context.Context, keys calendar.DayKeys) ([]*birt
 
 // activeContacts returns up to limit active, unerased contacts with ids after after.
 func (p *Planner) activeContacts(ctx context.Context, after int64, limit int) ([]contactRow, error) {
-	rows, err := p.pool.Query(ctx, activeContactsSQL, pgx.NamedArgs{"after": after, "limit": limit})
+	rs, err := p.contacts.ActiveRecipients(ctx, after, limit)
 	if err != nil {
-		return nil, fmt.Errorf("active contacts after %d: %w", after, err)
+		return nil, err
 	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (contactRow, error) {
-		var c contactRow
-		err := r.Scan(&c.id, &c.externalID, &c.timeZone, &c.locale)
-		return c, err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("active contacts after %d: %w", after, err)
+	out := make([]contactRow, len(rs))
+	for i, r := range rs {
+		out[i] = contactRow{id: r.ID, externalID: r.ExternalID, timeZone: r.TimeZone, locale: r.Locale}
 	}
 	return out, nil
 }
