@@ -14,10 +14,10 @@ import (
 )
 
 // DefaultImportChunk is how many rows an import stages and merges per transaction.
-const DefaultImportChunk = 10000
+const DefaultImportChunk = 5000
 
 // DefaultImportWorkers is how many connections merge import chunks at once.
-const DefaultImportWorkers = 2
+const DefaultImportWorkers = 3
 
 // DefaultMaxListedErrors is how many row errors an import report lists; the counts
 // always cover every row.
