@@ -14,6 +14,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
+	"carillon/care"
 	"carillon/channels/registry"
 	"carillon/contacts"
 	"carillon/delivery"
@@ -127,7 +128,13 @@ func serve(ctx context.Context, e *env, pool *pgxpool.Pool, opts serveOptions) e
 		return err
 	}
 	store.OnErase(svc.EraseHook)
+	planner, err := care.New(pool, svc, care.Config{Logger: e.logger})
+	if err != nil {
+		return err
+	}
 	workers := river.NewWorkers()
+	river.AddWorker(workers, planner.TickWorker())
+	river.AddWorker(workers, planner.PlanDayWorker())
 	river.AddWorker(workers, &contacts.PartitionWorker{Store: store})
 	river.AddWorker(workers, svc.Worker(store))
 	river.AddWorker(workers, svc.RetentionWorker(store, delivery.RetentionConfig{}))
@@ -148,6 +155,9 @@ func serve(ctx context.Context, e *env, pool *pgxpool.Pool, opts serveOptions) e
 			river.NewPeriodicJob(river.PeriodicInterval(24*time.Hour), func() (river.JobArgs, *river.InsertOpts) {
 				return delivery.RetentionArgs{}, nil
 			}, &river.PeriodicJobOpts{RunOnStart: true}),
+			river.NewPeriodicJob(river.PeriodicInterval(care.TickInterval), func() (river.JobArgs, *river.InsertOpts) {
+				return care.TickArgs{}, nil
+			}, nil),
 		},
 	})
 	if err != nil {

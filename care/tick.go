@@ -1,0 +1,168 @@
+package care
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/robfig/cron/v3"
+
+	"carillon/calendar"
+)
+
+// Scheduler defaults.
+const (
+	// TickInterval is how often the scheduler tick runs (a River periodic job);
+	// a rule is due when its schedule fired within the last TickInterval.
+	TickInterval = time.Minute
+	// PlanDayTimeout bounds one PlanDayArgs job: a festival over a million
+	// contacts takes tens of seconds. A job cut short is finished by running
+	// it again, since planning a day twice plans nothing new.
+	PlanDayTimeout = 5 * time.Minute
+	// planDayUniquePeriod keeps one plan_day job per date within a day, however
+	// many nodes or ticks ask for it.
+	planDayUniquePeriod = 24 * time.Hour
+)
+
+// PlanDayArgs is the River job that plans one local day (Planner.Plan). It is
+// unique by its date for 24 hours, so a day is planned once even when two
+// nodes' ticks ask for it.
+type PlanDayArgs struct {
+	// Date is the local day to plan, YYYY-MM-DD.
+	Date string `json:"date"`
+}
+
+// Kind implements river.JobArgs.
+func (PlanDayArgs) Kind() string { return "care.plan_day" }
+
+// InsertOpts makes the job unique by date.
+func (PlanDayArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true, ByPeriod: planDayUniquePeriod}}
+}
+
+// PlanDayWorker runs PlanDayArgs.
+type PlanDayWorker struct {
+	river.WorkerDefaults[PlanDayArgs]
+	planner *Planner
+}
+
+// PlanDayWorker returns the worker that plans the day of a PlanDayArgs job.
+func (p *Planner) PlanDayWorker() *PlanDayWorker { return &PlanDayWorker{planner: p} }
+
+// Timeout implements river.Worker.
+func (w *PlanDayWorker) Timeout(*river.Job[PlanDayArgs]) time.Duration { return PlanDayTimeout }
+
+// Work plans the job's day for real. A malformed date cancels the job: no
+// retry would mend it.
+func (w *PlanDayWorker) Work(ctx context.Context, job *river.Job[PlanDayArgs]) error {
+	day, err := calendar.ParseDate(job.Args.Date)
+	if err != nil {
+		return river.JobCancel(fmt.Errorf("care.plan_day: %w", err))
+	}
+	res, err := w.planner.Plan(ctx, day, PlanOptions{})
+	if err != nil {
+		return fmt.Errorf("plan %s: %w", day, err)
+	}
+	w.planner.cfg.Logger.InfoContext(ctx, "care day planned", "date", day.String(),
+		"planned", res.Planned, "duplicates", res.Duplicates, "birthdays", res.Birthdays, "festivals", res.Festivals)
+	return nil
+}
+
+// TickArgs is the scheduler tick: a River periodic job, every TickInterval,
+// that reads the enabled care rules from the care_rules table and enqueues a
+// PlanDayArgs for each rule whose schedule fired since the previous tick.
+// The schedules live in Postgres, not in a process's memory, so a rule edited
+// on any node takes effect on whichever node is River's leader.
+type TickArgs struct{}
+
+// Kind implements river.JobArgs.
+func (TickArgs) Kind() string { return "care.tick" }
+
+// TickWorker runs TickArgs.
+type TickWorker struct {
+	river.WorkerDefaults[TickArgs]
+	pool   *pgxpool.Pool
+	logger *slog.Logger
+	// Now is the clock; tests set it. Default time.Now.
+	Now func() time.Time
+}
+
+// TickWorker returns the scheduler tick's worker, reading rules through the
+// planner's pool. It inserts PlanDayArgs jobs through the River client in the
+// job's context.
+func (p *Planner) TickWorker() *TickWorker {
+	return &TickWorker{pool: p.pool, logger: p.cfg.Logger}
+}
+
+// Rule is one row of care_rules as the tick reads it.
+type Rule struct {
+	Key      string `db:"key"`
+	Schedule string `db:"schedule"`
+}
+
+const sqlEnabledRules = `SELECT key, schedule FROM care_rules WHERE enabled ORDER BY key`
+
+// Due reports whether a rule's schedule fired in (now-TickInterval, now] and,
+// if so, the day it plans: the day after the firing, in the schedule's zone
+// (CRON_TZ=, else the process's local zone). A schedule that does not parse
+// is an error.
+func Due(schedule string, now time.Time) (calendar.Date, bool, error) {
+	sched, err := cron.ParseStandard(schedule)
+	if err != nil {
+		return calendar.Date{}, false, fmt.Errorf("schedule %q: %w", schedule, err)
+	}
+	fired := sched.Next(now.Add(-TickInterval))
+	if fired.IsZero() || fired.After(now) {
+		return calendar.Date{}, false, nil
+	}
+	loc := time.Local
+	if s, ok := sched.(*cron.SpecSchedule); ok && s.Location != nil {
+		loc = s.Location
+	}
+	return calendar.DateOf(fired.In(loc)).AddDays(1), true, nil
+}
+
+// Work reads the enabled rules and enqueues the day each due rule plans. A
+// rule whose schedule does not parse is logged and skipped; the others still
+// run.
+func (w *TickWorker) Work(ctx context.Context, job *river.Job[TickArgs]) error {
+	now := time.Now()
+	if w.Now != nil {
+		now = w.Now()
+	}
+	rows, err := w.pool.Query(ctx, sqlEnabledRules)
+	if err != nil {
+		return fmt.Errorf("read care rules: %w", err)
+	}
+	rules, err := pgx.CollectRows(rows, pgx.RowToStructByName[Rule])
+	if err != nil {
+		return fmt.Errorf("read care rules: %w", err)
+	}
+	var client *river.Client[pgx.Tx]
+	for _, r := range rules {
+		day, due, err := Due(r.Schedule, now)
+		if err != nil {
+			w.logger.ErrorContext(ctx, "care rule skipped: bad schedule", "rule", r.Key, "error", err.Error())
+			continue
+		}
+		if !due {
+			continue
+		}
+		if client == nil {
+			if client, err = river.ClientFromContextSafely[pgx.Tx](ctx); err != nil {
+				return fmt.Errorf("care tick: %w", err)
+			}
+		}
+		res, err := client.Insert(ctx, PlanDayArgs{Date: day.String()}, nil)
+		if err != nil {
+			return fmt.Errorf("enqueue plan of %s for rule %s: %w", day, r.Key, err)
+		}
+		w.logger.InfoContext(ctx, "care day enqueued", "rule", r.Key, "date", day.String(),
+			"duplicate", res.UniqueSkippedAsDuplicate)
+	}
+	return nil
+}
