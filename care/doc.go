@@ -55,7 +55,12 @@
 // Duplicates (dedupe keys already in the outbox): planning a day twice plans
 // nothing new.
 //
-// Not yet here: the scheduler tick (a River periodic job reading care rules
-// from Postgres), the care_rules table and its API, date-field rules
+// Scheduling: one fixed River periodic job, the tick (every minute, on the
+// leader), reads the enabled rules of care_rules, and for each whose cron
+// schedule (CRON_TZ= allowed) fired since the last tick inserts a plan job for
+// the next day, unique per day, so a leader change or two nodes never plan a day
+// twice (tick.go).
+//
+// Not yet here: the care rules API with history, date-field rules
 // (deposit_maturity and the like), and per-rule statistics.
 package care
