@@ -89,8 +89,25 @@ func TestEmergencyStopHoldsAndResumeReleases(t *testing.T) {
 	require.NoError(t, h.svc.StopSending(h.ctx, actor, "channel:sms", "provider incident"))
 	res := h.enqueue(t, planned("s:1", c1.ID, channels.PurposeService, channels.SMS))
 	require.Equal(t, "stopped:channel:sms", waitReason(t, h, res.IDs[0]))
-	time.Sleep(500 * time.Millisecond)
+	// Two rechecks: River schedules on real time, the policy reads the injected clock.
+	for range 2 {
+		next := h.now.Load().Add(time.Second)
+		h.now.Store(&next)
+		_, err := h.db.Pool.Exec(h.ctx, `UPDATE river_job SET scheduled_at = now() WHERE state = 'scheduled'`)
+		require.NoError(t, err)
+		require.Eventually(t, func() bool {
+			var scheduled int
+			require.NoError(t, h.db.Pool.QueryRow(h.ctx, `SELECT count(*) FROM river_job WHERE state = 'scheduled' AND scheduled_at > now()`).Scan(&scheduled))
+			return scheduled == 1
+		}, 10*time.Second, 20*time.Millisecond, "the held message was looked at again and deferred again")
+	}
+	var jobs int
+	require.NoError(t, h.db.Pool.QueryRow(h.ctx, `SELECT count(*) FROM river_job WHERE state = 'completed'`).Scan(&jobs))
+	require.GreaterOrEqual(t, jobs, 3, "the first look and two rechecks")
 	require.Equal(t, "queued", h.message(t, res.IDs[0]).Status)
+	page, err := h.store.Timeline(h.ctx, c1.ID, contacts.TimelineFilter{Kind: "message.deferred"})
+	require.NoError(t, err)
+	require.Len(t, page.Items, 1, "the hold is in the timeline once, not at every recheck")
 	require.Zero(t, h.built.Sandboxes["ali"].Recorder().Count(), "nothing reached the provider while stopped")
 	found, err := h.svc.ResumeSending(h.ctx, actor, "channel:sms")
 	require.NoError(t, err)

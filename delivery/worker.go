@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 	_ "time/tzdata" // quiet hours need the zones even on a host without them
@@ -45,6 +46,7 @@ type message struct {
 	channels    []channels.Channel
 	parentID    int64
 	prevStatus  string
+	prevReason  string
 	attempts    int
 	sendAt      time.Time
 	window      *Window
@@ -79,14 +81,14 @@ type suppression struct {
 }
 
 const claimSQL = `WITH c AS (
-  SELECT id, status AS prev FROM messages
+  SELECT id, status AS prev, reason AS prev_reason FROM messages
   WHERE id = ANY($1) AND status IN ('queued', 'sending') AND send_at <= $2
   ORDER BY id FOR UPDATE SKIP LOCKED
 )
 UPDATE messages m SET status = 'sending', updated_at = $2
 FROM c WHERE m.id = c.id
 RETURNING m.id, m.dedupe_key, COALESCE(m.contact_id, 0), COALESCE(m.manager_id, 0), m.source, m.source_id, m.purpose,
-  m.template_key, m.vars, m.channels, COALESCE(m.parent_id, 0), c.prev, m.attempts, m.send_at, m.window_start, m.window_end, m.test`
+  m.template_key, m.vars, m.channels, COALESCE(m.parent_id, 0), c.prev, c.prev_reason, m.attempts, m.send_at, m.window_start, m.window_end, m.test`
 
 // claim marks messages as sending and commits: from here a crash leaves them in
 // sending, which the next attempt reads as "maybe sent".
@@ -103,7 +105,7 @@ func (s *Service) claim(ctx context.Context, ids []int64, now time.Time) ([]*mes
 		var chans []string
 		var ws, we *int16
 		if err := rows.Scan(&m.id, &m.dedupeKey, &m.contactID, &m.managerID, &m.source, &m.sourceID, &m.purpose,
-			&m.templateKey, &vars, &chans, &m.parentID, &m.prevStatus, &m.attempts, &m.sendAt, &ws, &we, &m.test); err != nil {
+			&m.templateKey, &vars, &chans, &m.parentID, &m.prevStatus, &m.prevReason, &m.attempts, &m.sendAt, &ws, &we, &m.test); err != nil {
 			return nil, err
 		}
 		if err := json.Unmarshal(vars, &m.vars); err != nil {
@@ -670,7 +672,9 @@ func (s *Service) record(ctx context.Context, job *river.Job[DeliverArgs], outs 
 				deferredAt = append(deferredAt, o.sendAt)
 			}
 			s.metrics.outcomes.WithLabelValues(string(o.channel), o.provider, o.status, reasonLabel(o.reason)).Inc()
-			if o.m.contactID != 0 {
+			// A message still held by a stop says so once, not at every recheck.
+			stillHeld := o.status == "queued" && strings.HasPrefix(o.reason, "stopped") && strings.HasPrefix(o.m.prevReason, "stopped")
+			if o.m.contactID != 0 && !stillHeld {
 				events = append(events, o.event(now))
 			}
 			if o.receipt != nil {
