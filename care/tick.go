@@ -98,12 +98,6 @@ func (p *Planner) TickWorker() *TickWorker {
 	return &TickWorker{pool: p.pool, logger: p.cfg.Logger}
 }
 
-// Rule is one row of care_rules as the tick reads it.
-type Rule struct {
-	Key      string `db:"key"`
-	Schedule string `db:"schedule"`
-}
-
 const sqlEnabledRules = `SELECT key, schedule FROM care_rules WHERE enabled ORDER BY key`
 
 // Due reports whether a rule's schedule fired in (now-TickInterval, now] and,
@@ -138,7 +132,7 @@ func (w *TickWorker) Work(ctx context.Context, job *river.Job[TickArgs]) error {
 	if err != nil {
 		return fmt.Errorf("read care rules: %w", err)
 	}
-	rules, err := pgx.CollectRows(rows, pgx.RowToStructByName[Rule])
+	rules, err := pgx.CollectRows(rows, pgx.RowToStructByNameLax[Rule])
 	if err != nil {
 		return fmt.Errorf("read care rules: %w", err)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/stretchr/testify/require"
 
+	"carillon/care"
 	"carillon/contacts"
 	"carillon/delivery"
 	"carillon/internal/audit"
@@ -109,4 +110,39 @@ func TestOneClickUnsubscribe(t *testing.T) {
 
 	require.Equal(t, 404, b.as("").do(t, "POST", "/u/"+tok[:len(tok)-3]+"AAA", "", nil).status, "a forged link does nothing")
 	require.Equal(t, 404, b.as("").do(t, "POST", "/hooks/aliyun/nope/receipts", "application/json", strings.NewReader("[]")).status)
+}
+
+func TestCareRulesAPI(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pgtest.New(t)
+	store, err := contacts.NewStore(db.Pool, contacts.Config{})
+	require.NoError(t, err)
+	ids, err := identity.NewStore(db.Pool, identity.Config{})
+	require.NoError(t, err)
+	svc, err := delivery.New(db.Pool, delivery.Config{}, delivery.Deps{})
+	require.NoError(t, err)
+	planner, err := care.New(db.Pool, svc, care.Config{})
+	require.NoError(t, err)
+	s, err := server.New(server.Config{Logger: testlog.New(t), RateLimit: -1}, server.Deps{Pool: db.Pool, Contacts: store, Auth: ids, Delivery: svc, Care: planner})
+	require.NoError(t, err)
+	ts := httptest.NewServer(s.Handler())
+	t.Cleanup(ts.Close)
+	b := &bundle{ctx: ctx, url: ts.URL, db: db, store: store, ids: ids}
+	b.token = b.newUser(t, "admin", "", identity.RoleAdmin)
+	marketer := b.newUser(t, "mk", "", identity.RoleMarketer)
+
+	r := b.as(marketer).do(t, "GET", "/api/care-rules", "", nil)
+	require.Equal(t, 200, r.status)
+	require.Contains(t, string(r.body), `"key":"daily"`)
+	require.Equal(t, 403, b.as(marketer).jsonReq(t, "PATCH", "/api/care-rules/daily", map[string]any{"enabled": false}).status)
+	r = b.jsonReq(t, "PATCH", "/api/care-rules/daily", map[string]any{"schedule": "at dawn"})
+	require.Equal(t, 400, r.status)
+	require.Contains(t, string(r.body), "cron")
+	r = b.jsonReq(t, "PATCH", "/api/care-rules/daily", map[string]any{"enabled": false})
+	require.Equal(t, 200, r.status)
+	require.Equal(t, false, r.json(t)["enabled"])
+	require.Equal(t, 404, b.jsonReq(t, "PATCH", "/api/care-rules/nope", map[string]any{"enabled": true}).status)
+	r = b.do(t, "GET", "/api/audit?object_type=care_rule&object_id=daily", "", nil)
+	require.Contains(t, string(r.body), `"care_rule.update"`, "the change is in the rule's history")
 }

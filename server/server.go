@@ -20,6 +20,7 @@ import (
 	"github.com/riverqueue/river"
 	"riverqueue.com/riverui"
 
+	"carillon/care"
 	"carillon/channels"
 	"carillon/contacts"
 	"carillon/delivery"
@@ -92,6 +93,7 @@ type Deps struct {
 	Templates *templates.Store      // message templates; built from Pool when nil
 	Delivery  *delivery.Service     // optional: webhooks, messages, stops
 	Registry  *channels.Registry    // the configured providers, for webhooks
+	Care      *care.Planner         // optional: the care rules API
 }
 
 // contextT is context.Context, named for the sink signatures.
@@ -223,6 +225,7 @@ func (s *Server) routes() {
 	s.handle("GET /api/audit", auditReader, s.listAudit)
 	s.handle("GET /api/me", anyRole, s.me)
 	s.deliveryRoutes()
+	s.careRoutes()
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeErr(w, r, &apiError{status: http.StatusNotFound, code: "not_found", msg: "no such API route: " + r.Method + " " + r.URL.Path})
 	})

@@ -168,7 +168,7 @@ func serve(ctx context.Context, e *env, pool *pgxpool.Pool, opts serveOptions) e
 		return err
 	}
 	api, err := server.New(server.Config{Addr: opts.addr, OpsAddr: opts.opsAddr, Logger: e.logger},
-		server.Deps{Pool: pool, Contacts: store, River: rc, Auth: ids, Delivery: svc, Registry: built.Registry, Templates: tstore})
+		server.Deps{Pool: pool, Contacts: store, River: rc, Auth: ids, Delivery: svc, Registry: built.Registry, Templates: tstore, Care: planner})
 	if err != nil {
 		return err
 	}
