@@ -328,7 +328,7 @@ func (r *run) festivals(ctx context.Context, fests []calendar.Festival, bdays []
 	}
 	byID := make(map[int64]*birthdayHit, len(bdays))
 	for _, b := range bdays {
-		byID[b.contact.id] = b
+		byID[b.contact.ID] = b
 	}
 	combine := !r.p.cfg.SeparateBirthdayOnFestival
 	var after int64
@@ -343,7 +343,7 @@ func (r *run) festivals(ctx context.Context, fests []calendar.Festival, bdays []
 		batch := make([]Item, 0, len(page)*len(fests))
 		for _, c := range page {
 			for i, f := range fests {
-				if b := byID[c.id]; combine && i == 0 && b != nil && !b.done {
+				if b := byID[c.ID]; combine && i == 0 && b != nil && !b.done {
 					b.done = true
 					batch = append(batch, r.combinedItem(f, b))
 					continue
@@ -354,7 +354,7 @@ func (r *run) festivals(ctx context.Context, fests []calendar.Festival, bdays []
 		if err := r.flush(ctx, batch); err != nil {
 			return err
 		}
-		after = page[len(page)-1].id
+		after = page[len(page)-1].ID
 	}
 }
 

@@ -37,17 +37,9 @@ func FestivalDedupeKey(key, contact string, year int) string {
 	return "festival:" + key + ":" + contact + ":" + strconv.Itoa(year)
 }
 
-// contactRow is what planning reads of a contact.
-type contactRow struct {
-	id         int64
-	externalID string
-	timeZone   string
-	locale     string
-}
-
 // birthdayHit is a contact greeted on its birthday that day.
 type birthdayHit struct {
-	contact  contactRow
+	contact  contacts.Recipient
 	greeting calendar.Greeting
 	done     bool // planned inside a festival's combined message
 }
@@ -80,24 +72,16 @@ func (p *Planner) birthdays(ctx context.Context, keys calendar.DayKeys) ([]*birt
 			continue
 		}
 		if ok {
-			out = append(out, &birthdayHit{contact: contactRow{id: r.ID, externalID: r.ExternalID, timeZone: r.TimeZone, locale: r.Locale}, greeting: g})
+			out = append(out, &birthdayHit{contact: r.Recipient, greeting: g})
 		}
 	}
-	slices.SortFunc(out, func(a, b *birthdayHit) int { return cmp.Compare(a.contact.id, b.contact.id) })
-	return slices.CompactFunc(out, func(a, b *birthdayHit) bool { return a.contact.id == b.contact.id }), nil
+	slices.SortFunc(out, func(a, b *birthdayHit) int { return cmp.Compare(a.contact.ID, b.contact.ID) })
+	return slices.CompactFunc(out, func(a, b *birthdayHit) bool { return a.contact.ID == b.contact.ID }), nil
 }
 
 // activeContacts returns up to limit active, unerased contacts with ids after after.
-func (p *Planner) activeContacts(ctx context.Context, after int64, limit int) ([]contactRow, error) {
-	rs, err := p.contacts.ActiveRecipients(ctx, after, limit)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]contactRow, len(rs))
-	for i, r := range rs {
-		out[i] = contactRow{id: r.ID, externalID: r.ExternalID, timeZone: r.TimeZone, locale: r.Locale}
-	}
-	return out, nil
+func (p *Planner) activeContacts(ctx context.Context, after int64, limit int) ([]contacts.Recipient, error) {
+	return p.contacts.ActiveRecipients(ctx, after, limit)
 }
 
 // birthdayVars is the birthday as recorded in a message's vars (key
@@ -117,9 +101,9 @@ func birthdayVars(g calendar.Greeting) map[string]any {
 // vars returns a message's variables: the occasion in the contact's locale,
 // the bank, and the rule (key "Care"). Contact and Manager are added by
 // delivery at send time, from the rows as they are then.
-func (r *run) vars(c contactRow, rule string, occ templates.Occasion) map[string]any {
+func (r *run) vars(c contacts.Recipient, rule string, occ templates.Occasion) map[string]any {
 	v := map[string]any{
-		"Occasion": occ.Vars(c.locale),
+		"Occasion": occ.Vars(c.Locale),
 		"Care":     map[string]any{"Rule": rule, "Date": r.day},
 	}
 	if r.p.cfg.Bank != (templates.Bank{}) {
@@ -128,14 +112,14 @@ func (r *run) vars(c contactRow, rule string, occ templates.Occasion) map[string
 	return v
 }
 
-func (r *run) item(c contactRow, rule, tmpl, key string, chans []channels.Channel, vars map[string]any) Item {
-	at := r.sendAt(c.timeZone)
+func (r *run) item(c contacts.Recipient, rule, tmpl, key string, chans []channels.Channel, vars map[string]any) Item {
+	at := r.sendAt(c.TimeZone)
 	chans = slices.Clone(chans)
 	return Item{
-		Rule: rule, Contact: c.externalID, ContactID: c.id, Date: r.day, Channels: chans, Template: tmpl,
+		Rule: rule, Contact: c.ExternalID, ContactID: c.ID, Date: r.day, Channels: chans, Template: tmpl,
 		SendAt: at, TimeZone: at.Location().String(), DedupeKey: key,
 		planned: delivery.Planned{
-			DedupeKey: key, ContactID: c.id, Source: Source, SourceID: rule, Purpose: channels.PurposeService,
+			DedupeKey: key, ContactID: c.ID, Source: Source, SourceID: rule, Purpose: channels.PurposeService,
 			TemplateKey: tmpl, Vars: vars, Channels: chans, SendAt: at,
 		},
 	}
@@ -157,7 +141,7 @@ func (r *run) birthdayItem(b *birthdayHit) Item {
 	g := b.greeting
 	vars := r.vars(b.contact, RuleBirthday, r.birthdayOccasion(g))
 	vars["Birthday"] = birthdayVars(g)
-	it := r.item(b.contact, RuleBirthday, templates.KeyBirthday, g.DedupeKey(b.contact.externalID), r.p.cfg.BirthdayChannels, vars)
+	it := r.item(b.contact, RuleBirthday, templates.KeyBirthday, g.DedupeKey(b.contact.ExternalID), r.p.cfg.BirthdayChannels, vars)
 	it.Note, it.Calendar, it.Age, it.Milestone = g.Note(), g.Calendar, g.Age, g.Milestone
 	it.BirthdayKey = it.DedupeKey
 	return it
@@ -176,10 +160,10 @@ func festivalOccasion(f calendar.Festival) (templates.Occasion, int) {
 }
 
 // festivalItem is a contact's festival greeting.
-func (r *run) festivalItem(f calendar.Festival, c contactRow) Item {
+func (r *run) festivalItem(f calendar.Festival, c contacts.Recipient) Item {
 	occ, year := festivalOccasion(f)
 	rule := FestivalRule(f.Key)
-	it := r.item(c, rule, templates.FestivalKey(f.Key), FestivalDedupeKey(f.Key, c.externalID, year),
+	it := r.item(c, rule, templates.FestivalKey(f.Key), FestivalDedupeKey(f.Key, c.ExternalID, year),
 		r.p.cfg.FestivalChannels, r.vars(c, rule, occ))
 	it.Note = f.Note
 	return it
@@ -194,9 +178,9 @@ func (r *run) combinedItem(f calendar.Festival, b *birthdayHit) Item {
 	rule := CombinedRule(f.Key)
 	vars := r.vars(b.contact, rule, occ)
 	bv := birthdayVars(g)
-	bv["DedupeKey"] = g.DedupeKey(b.contact.externalID)
+	bv["DedupeKey"] = g.DedupeKey(b.contact.ExternalID)
 	vars["Birthday"] = bv
-	it := r.item(b.contact, rule, templates.FestivalKey(f.Key), FestivalDedupeKey(f.Key, b.contact.externalID, year),
+	it := r.item(b.contact, rule, templates.FestivalKey(f.Key), FestivalDedupeKey(f.Key, b.contact.ExternalID, year),
 		r.p.cfg.FestivalChannels, vars)
 	it.Note, it.Calendar, it.Age, it.Milestone = g.Note(), g.Calendar, g.Age, g.Milestone
 	it.BirthdayKey = bv["DedupeKey"].(string)

@@ -3,7 +3,6 @@ package contacts
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
 	"strings"
 	"time"
 )
@@ -129,6 +128,3 @@ func ValidPurpose(p string) bool { return p == PurposeService || p == PurposeMar
 func fieldErr(field string, err error) FieldError {
 	return FieldError{Field: field, Message: err.Error()}
 }
-
-// errorf is fmt.Errorf, named for the reader of the validation code.
-var errorf = fmt.Errorf

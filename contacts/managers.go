@@ -133,7 +133,7 @@ func buildManager(line int, in ManagerInput) (managerRow, []FieldError) {
 			}
 		}
 		if len(v) > MaxCellLength {
-			errs = append(errs, fieldErr(field, errorf("too long (%d bytes; at most %d)", len(v), MaxCellLength)))
+			errs = append(errs, fieldErr(field, fmt.Errorf("too long (%d bytes; at most %d)", len(v), MaxCellLength)))
 			return nil
 		}
 		if v == "" {

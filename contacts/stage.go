@@ -331,7 +331,7 @@ func (b *rowBuilder) text(field string, idx int, v string) {
 		return
 	}
 	if len(v) > MaxCellLength {
-		b.fail(field, errorf("too long (%d bytes; at most %d)", len(v), MaxCellLength))
+		b.fail(field, fmt.Errorf("too long (%d bytes; at most %d)", len(v), MaxCellLength))
 		return
 	}
 	b.row.vals[idx] = v
@@ -339,7 +339,7 @@ func (b *rowBuilder) text(field string, idx int, v string) {
 
 func (b *rowBuilder) parsed(field string, idx int, v string, parse func(string) (string, error)) {
 	if len(v) > MaxCellLength {
-		b.fail(field, errorf("too long (%d bytes; at most %d)", len(v), MaxCellLength))
+		b.fail(field, fmt.Errorf("too long (%d bytes; at most %d)", len(v), MaxCellLength))
 		return
 	}
 	s, err := parse(v)
@@ -359,9 +359,9 @@ func (b *rowBuilder) set(field, v string) {
 		v = fold(v)
 		switch {
 		case v == "":
-			b.fail(field, errorf("is required"))
+			b.fail(field, fmt.Errorf("is required"))
 		case len(v) > 64:
-			b.fail(field, errorf("too long (%d bytes; at most 64)", len(v)))
+			b.fail(field, fmt.Errorf("too long (%d bytes; at most 64)", len(v)))
 		default:
 			b.row.vals[sExternalID] = v
 		}
@@ -408,13 +408,13 @@ func (b *rowBuilder) set(field, v string) {
 		}
 		id, ok := b.managers(code)
 		if !ok {
-			b.fail(field, errorf("no manager has code %q (import managers first)", code))
+			b.fail(field, fmt.Errorf("no manager has code %q (import managers first)", code))
 			return
 		}
 		b.row.vals[sManagerID] = id
 	case "tags":
 		if len(v) > MaxCellLength {
-			b.fail(field, errorf("too long (%d bytes; at most %d)", len(v), MaxCellLength))
+			b.fail(field, fmt.Errorf("too long (%d bytes; at most %d)", len(v), MaxCellLength))
 			return
 		}
 		if tags := splitTags(v); tags != nil {
@@ -450,7 +450,7 @@ func parseTimestamp(v string) (time.Time, error) {
 			return t, nil
 		}
 	}
-	return time.Time{}, errorf("not a date or time: %q (use YYYY-MM-DD or YYYY-MM-DD HH:MM:SS)", v)
+	return time.Time{}, fmt.Errorf("not a date or time: %q (use YYYY-MM-DD or YYYY-MM-DD HH:MM:SS)", v)
 }
 
 // attr records an extra column: numbers as numbers, dates as ISO dates, the rest
@@ -461,7 +461,7 @@ func (b *rowBuilder) attr(key, v string) {
 		return
 	}
 	if len(v) > MaxCellLength {
-		b.fail(key, errorf("too long (%d bytes; at most %d)", len(v), MaxCellLength))
+		b.fail(key, fmt.Errorf("too long (%d bytes; at most %d)", len(v), MaxCellLength))
 		return
 	}
 	if b.attrs == nil {
@@ -538,11 +538,11 @@ func (b *rowBuilder) finish() (*stageRow, []FieldError) {
 			}
 			b.lunar = l
 		} else {
-			b.fail("birthday_calendar", errorf("a lunar birthday needs lunar_birthday, or a full solar birthday (YYYY-MM-DD) to derive it from"))
+			b.fail("birthday_calendar", fmt.Errorf("a lunar birthday needs lunar_birthday, or a full solar birthday (YYYY-MM-DD) to derive it from"))
 		}
 	}
 	if b.calendar == "solar" && b.solar.Month == 0 {
-		b.fail("birthday_calendar", errorf("a solar birthday needs the birthday column"))
+		b.fail("birthday_calendar", fmt.Errorf("a solar birthday needs the birthday column"))
 	}
 	if b.solar.Month != 0 {
 		if b.solar.Year != 0 {

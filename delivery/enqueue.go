@@ -72,7 +72,7 @@ func New(pool *pgxpool.Pool, cfg Config, deps Deps) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("delivery: river inserter: %w", err)
 	}
-	links, err := loadLinks(context.Background(), poolRow{pool}, cfg.PublicURL)
+	links, err := loadLinks(context.Background(), pool, cfg.PublicURL)
 	if err != nil {
 		return nil, err
 	}
@@ -81,12 +81,6 @@ func New(pool *pgxpool.Pool, cfg Config, deps Deps) (*Service, error) {
 
 // Links returns the service's link signer.
 func (s *Service) Links() *Links { return s.links }
-
-type poolRow struct{ p *pgxpool.Pool }
-
-func (p poolRow) QueryRow(ctx context.Context, sql string, args ...any) interface{ Scan(...any) error } {
-	return p.p.QueryRow(ctx, sql, args...)
-}
 
 // Config returns the service's configuration, defaults applied.
 func (s *Service) Config() Config { return s.cfg }

@@ -14,6 +14,8 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/jackc/pgx/v5"
 
 	"carillon/contacts"
@@ -40,11 +42,9 @@ type Links struct {
 	key  []byte
 }
 
-func loadLinks(ctx context.Context, q interface {
-	QueryRow(ctx context.Context, sql string, args ...any) interface{ Scan(...any) error }
-}, base string) (*Links, error) {
+func loadLinks(ctx context.Context, pool *pgxpool.Pool, base string) (*Links, error) {
 	var key []byte
-	if err := q.QueryRow(ctx, `SELECT key FROM link_keys WHERE id = 1`).Scan(&key); err != nil {
+	if err := pool.QueryRow(ctx, `SELECT key FROM link_keys WHERE id = 1`).Scan(&key); err != nil {
 		return nil, fmt.Errorf("load link key: %w", err)
 	}
 	return &Links{base: strings.TrimRight(base, "/"), key: key}, nil

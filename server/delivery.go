@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"html/template"
@@ -62,7 +63,7 @@ func (s *Server) receiptHook(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	channels.ReceiptHandler(p.Receipts, func(ctx contextT, rs []channels.Receipt) error {
+	channels.ReceiptHandler(p.Receipts, func(ctx context.Context, rs []channels.Receipt) error {
 		_, err := s.deps.Delivery.ApplyReceipts(ctx, rs)
 		return err
 	}, s.cfg.Logger).ServeHTTP(w, r)
@@ -76,7 +77,7 @@ func (s *Server) inboundHook(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	channels.InboundHandler(p.Inbound, func(ctx contextT, in []channels.Inbound) error {
+	channels.InboundHandler(p.Inbound, func(ctx context.Context, in []channels.Inbound) error {
 		return s.deps.Delivery.ApplyInbound(ctx, s.deps.Contacts, in)
 	}, s.cfg.Logger).ServeHTTP(w, r)
 }

@@ -96,9 +96,6 @@ type Deps struct {
 	Care      *care.Planner         // optional: the care rules API
 }
 
-// contextT is context.Context, named for the sink signatures.
-type contextT = context.Context
-
 // Server is the HTTP handler set.
 type Server struct {
 	cfg     Config

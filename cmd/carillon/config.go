@@ -77,14 +77,11 @@ func (fc fileConfig) deliveryConfig() (delivery.Config, error) {
 	if cfg.ServiceWindow, err = parseHours("delivery.service_hours", d.ServiceHours); err != nil {
 		return cfg, err
 	}
-	for key, dst := range map[string]*time.Duration{"delivery.frequency_window": &cfg.FrequencyCapIn, "delivery.backoff": &cfg.Backoff} {
-		v := map[string]string{"delivery.frequency_window": d.FrequencyWindow, "delivery.backoff": d.Backoff}[key]
-		if v == "" {
-			continue
-		}
-		if *dst, err = time.ParseDuration(v); err != nil {
-			return cfg, fmt.Errorf("config %s: %q is not a duration such as 168h", key, v)
-		}
+	if cfg.FrequencyCapIn, err = parseDuration("delivery.frequency_window", d.FrequencyWindow); err != nil {
+		return cfg, err
+	}
+	if cfg.Backoff, err = parseDuration("delivery.backoff", d.Backoff); err != nil {
+		return cfg, err
 	}
 	return cfg, nil
 }
@@ -111,4 +108,16 @@ func parseHours(key, v string) (delivery.Window, error) {
 		return w, fmt.Errorf("config %s: %q ends before it starts", key, v)
 	}
 	return w, nil
+}
+
+// parseDuration reads a Go duration; "" keeps the default (zero).
+func parseDuration(key, v string) (time.Duration, error) {
+	if v == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return 0, fmt.Errorf("config %s: %q is not a duration such as 168h", key, v)
+	}
+	return d, nil
 }
