@@ -1,6 +1,7 @@
 package delivery_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -190,9 +191,15 @@ func TestATimeoutWaitsForTheReceiptInsteadOfResending(t *testing.T) {
 	h := newHarness(t, harnessOpts{aliyun: `timeout = "200ms"`, sandbox: `latency = "600ms"`})
 	c1 := h.contact(t, "C1")
 	res := h.enqueue(t, planned("amb:1", c1.ID, channels.PurposeService, channels.SMS, channels.Email))
-	require.Equal(t, "ambiguous: awaiting receipt", waitReason(t, h, res.IDs[0]))
-	// The sandbox accepted it after all and pushes its receipt, which names our id.
+	// The sandbox accepted it after all and pushes its receipt, which names our id;
+	// it may land before or after the worker records the timeout, so the deferral
+	// is checked in the timeline, which the record always writes.
 	h.wait(t, res.IDs[0], false, "delivered")
+	require.Eventually(t, func() bool {
+		page, err := h.store.Timeline(h.ctx, c1.ID, contacts.TimelineFilter{Kind: "message.deferred"})
+		require.NoError(t, err)
+		return len(page.Items) == 1 && strings.Contains(page.Items[0].Summary, "ambiguous: awaiting receipt")
+	}, 10*time.Second, 20*time.Millisecond)
 	require.Equal(t, 1, h.built.Sandboxes["ali"].Recorder().SendsOf(itoa(res.IDs[0])), "sent once")
 	var children int
 	require.NoError(t, h.db.Pool.QueryRow(h.ctx, `SELECT count(*) FROM messages WHERE parent_id = $1`, res.IDs[0]).Scan(&children))
