@@ -26,6 +26,7 @@ import (
 	"carillon/delivery"
 	"carillon/internal/identity"
 	"carillon/migrations"
+	"carillon/revisits"
 	"carillon/templates"
 )
 
@@ -94,6 +95,7 @@ type Deps struct {
 	Delivery  *delivery.Service     // optional: webhooks, messages, stops
 	Registry  *channels.Registry    // the configured providers, for webhooks
 	Care      *care.Planner         // optional: the care rules API
+	Revisits  *revisits.Service     // optional: the managers' side (revisits, feedback, digests)
 }
 
 // Server is the HTTP handler set.
@@ -223,6 +225,7 @@ func (s *Server) routes() {
 	s.handle("GET /api/me", anyRole, s.me)
 	s.deliveryRoutes()
 	s.careRoutes()
+	s.revisitRoutes()
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeErr(w, r, &apiError{status: http.StatusNotFound, code: "not_found", msg: "no such API route: " + r.Method + " " + r.URL.Path})
 	})

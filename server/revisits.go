@@ -1,0 +1,275 @@
+package server
+
+import (
+	"cmp"
+	"errors"
+	"net/http"
+	"slices"
+	"strconv"
+
+	"carillon/calendar"
+	"carillon/contacts"
+	"carillon/internal/identity"
+	"carillon/revisits"
+)
+
+// Role sets of the managers' side.
+var (
+	// revisitWriter may log revisits and feedback: administrators and customer
+	// managers (their own customers).
+	revisitWriter = []identity.Role{identity.RoleAdmin, identity.RoleManager}
+	// revisitReader reads revisits and feedback, whose free text may name
+	// people: those who see personal data.
+	revisitReader = []identity.Role{identity.RoleAdmin, identity.RoleManager}
+)
+
+// revisitRoutes mounts the managers' side when the server has the service.
+func (s *Server) revisitRoutes() {
+	if s.deps.Revisits == nil {
+		return
+	}
+	s.handle("POST /api/contacts/{id}/revisits", revisitWriter, s.logRevisit)
+	s.handle("GET /api/contacts/{id}/revisits", revisitReader, s.listRevisits)
+	s.handle("GET /api/revisits/due", revisitReader, s.dueRevisits)
+	s.handle("GET /api/revisit-cadences", anyRole, s.getCadences)
+	s.handle("PUT /api/revisit-cadences/{tier}", adminOnly, s.putCadence)
+	s.handle("POST /api/feedback", revisitWriter, s.createFeedback)
+	s.handle("GET /api/feedback", revisitReader, s.listFeedback)
+	s.handle("GET /api/feedback/{id}", revisitReader, s.getFeedback)
+	s.handle("PATCH /api/feedback/{id}", revisitWriter, s.updateFeedback)
+}
+
+// ownManagerID is the caller's own manager id, 0 for a caller who is none.
+func ownManagerID(p identity.Principal) int64 {
+	if p.Has(identity.RoleManager) && p.User.ManagerID != nil {
+		return *p.User.ManagerID
+	}
+	return 0
+}
+
+// queryDate reads a YYYY-MM-DD query parameter; zero when absent.
+func queryDate(r *http.Request, name string) (calendar.Date, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return calendar.Date{}, nil
+	}
+	d, err := calendar.ParseDate(v)
+	if err != nil {
+		return d, badRequest("%s: %q is not a YYYY-MM-DD date", name, v)
+	}
+	return d, nil
+}
+
+func (s *Server) logRevisit(w http.ResponseWriter, r *http.Request) error {
+	id, err := s.contactID(r)
+	if err != nil {
+		return err
+	}
+	var in revisits.RevisitInput
+	if err := s.decode(w, r, &in); err != nil {
+		return err
+	}
+	rv, err := s.deps.Revisits.LogRevisit(r.Context(), who(r), id, in, revisits.LogOptions{ByManagerID: ownManagerID(principalOf(r))})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, rv)
+	return nil
+}
+
+func (s *Server) listRevisits(w http.ResponseWriter, r *http.Request) error {
+	id, err := s.contactID(r)
+	if err != nil {
+		return err
+	}
+	limit, err := queryInt(r, "limit")
+	if err != nil {
+		return err
+	}
+	before, err := queryCursor(r)
+	if err != nil {
+		return err
+	}
+	items, err := s.deps.Revisits.Revisits(r.Context(), id, before, limit)
+	if err != nil {
+		return err
+	}
+	var next int64
+	if len(items) > 0 && len(items) == cmp.Or(limit, 50) {
+		next = items[len(items)-1].ID
+	}
+	writePage(w, items, next)
+	return nil
+}
+
+// managersAsked resolves ?manager=CODE or ?team=NAME against the caller's
+// scope: a customer manager may ask for themself and, as a team lead, their
+// team; a manager outside the scope is 404. With neither, a restricted caller
+// gets their scope and anyone else must name one.
+func (s *Server) managersAsked(r *http.Request) ([]int64, error) {
+	p := principalOf(r)
+	sc := scope(p)
+	q := r.URL.Query()
+	var ids []int64
+	switch {
+	case q.Get("manager") != "":
+		m, err := s.deps.Contacts.GetManager(r.Context(), q.Get("manager"))
+		if err != nil {
+			return nil, err
+		}
+		ids = []int64{m.ID}
+	case q.Get("team") != "":
+		ms, err := s.deps.Contacts.ListManagers(r.Context(), q.Get("team"))
+		if err != nil {
+			return nil, err
+		}
+		if len(ms) == 0 {
+			return nil, contacts.ErrNotFound
+		}
+		for _, m := range ms {
+			ids = append(ids, m.ID)
+		}
+	case sc.Restricted:
+		return slices.Clone(sc.ManagerIDs), nil
+	default:
+		return nil, badRequest("name a manager (?manager=CODE) or a team (?team=NAME)")
+	}
+	if sc.Restricted {
+		for _, id := range ids {
+			if !slices.Contains(sc.ManagerIDs, id) {
+				return nil, contacts.ErrNotFound
+			}
+		}
+	}
+	return ids, nil
+}
+
+func (s *Server) dueRevisits(w http.ResponseWriter, r *http.Request) error {
+	ids, err := s.managersAsked(r)
+	if err != nil {
+		return err
+	}
+	d, err := queryDate(r, "date")
+	if err != nil {
+		return err
+	}
+	ahead, err := queryInt(r, "ahead")
+	if err != nil {
+		return err
+	}
+	items, err := s.deps.Revisits.Due(r.Context(), revisits.DueOptions{ManagerIDs: ids, Day: d, Ahead: ahead})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"items": items})
+	return nil
+}
+
+func (s *Server) getCadences(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.deps.Revisits.Cadences(r.Context())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"days": c})
+	return nil
+}
+
+func (s *Server) putCadence(w http.ResponseWriter, r *http.Request) error {
+	var body struct {
+		Days int `json:"days"`
+	}
+	if err := s.decode(w, r, &body); err != nil {
+		return err
+	}
+	tier := r.PathValue("tier")
+	if err := s.deps.Revisits.SetCadence(r.Context(), who(r), tier, body.Days); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"tier": tier, "days": body.Days})
+	return nil
+}
+
+func feedbackScope(p identity.Principal) revisits.FeedbackScope {
+	sc := scope(p)
+	return revisits.FeedbackScope{Restricted: sc.Restricted, ManagerIDs: sc.ManagerIDs}
+}
+
+func (s *Server) createFeedback(w http.ResponseWriter, r *http.Request) error {
+	var in revisits.FeedbackInput
+	if err := s.decode(w, r, &in); err != nil {
+		return err
+	}
+	if in.ContactID > 0 {
+		if err := s.deps.Contacts.CheckScope(r.Context(), scope(principalOf(r)), in.ContactID); err != nil {
+			return err
+		}
+	}
+	fb, err := s.deps.Revisits.CreateFeedback(r.Context(), who(r), in)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, fb)
+	return nil
+}
+
+func (s *Server) listFeedback(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	limit, err := queryInt(r, "limit")
+	if err != nil {
+		return err
+	}
+	after, err := queryCursor(r)
+	if err != nil {
+		return err
+	}
+	f := revisits.FeedbackFilter{Scope: feedbackScope(principalOf(r)), Owner: q.Get("owner"), Category: q.Get("category"),
+		State: q.Get("state"), After: after, Limit: limit}
+	if v := q.Get("contact_id"); v != "" {
+		if f.ContactID, err = strconv.ParseInt(v, 10, 64); err != nil || f.ContactID <= 0 {
+			return badRequest("contact_id: %q is not a contact id", v)
+		}
+	}
+	items, err := s.deps.Revisits.ListFeedback(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	var next int64
+	if len(items) > 0 && len(items) == cmp.Or(limit, 50) {
+		next = items[len(items)-1].ID
+	}
+	writePage(w, items, next)
+	return nil
+}
+
+func (s *Server) getFeedback(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	fb, err := s.deps.Revisits.GetFeedback(r.Context(), feedbackScope(principalOf(r)), id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, fb)
+	return nil
+}
+
+func (s *Server) updateFeedback(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	var ch revisits.FeedbackChange
+	if err := s.decode(w, r, &ch); err != nil {
+		return err
+	}
+	fb, err := s.deps.Revisits.UpdateFeedback(r.Context(), who(r), feedbackScope(principalOf(r)), id, ch)
+	if errors.Is(err, revisits.ErrConflict) {
+		return &apiError{status: http.StatusConflict, code: "conflict", msg: err.Error()}
+	}
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, fb)
+	return nil
+}

@@ -1,0 +1,147 @@
+package server_test
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/stretchr/testify/require"
+
+	"carillon/contacts"
+	"carillon/delivery"
+	"carillon/internal/identity"
+	"carillon/internal/pgtest"
+	"carillon/internal/testlog"
+	"carillon/revisits"
+	"carillon/server"
+)
+
+// revisitWorld serves the API with the revisits service: M1 leads east (M1,
+// M2), M3 is alone in south; K1 is M1's, K2 M2's, K3 M3's, all tier A.
+type revisitWorld struct {
+	*bundle
+	ids    map[string]int64
+	tokens map[string]string
+}
+
+func revisitSetup(t *testing.T) *revisitWorld {
+	t.Helper()
+	ctx := context.Background()
+	db := pgtest.New(t)
+	store, err := contacts.NewStore(db.Pool, contacts.Config{Logger: testlog.New(t)})
+	require.NoError(t, err)
+	ids, err := identity.NewStore(db.Pool, identity.Config{})
+	require.NoError(t, err)
+	dlv, err := delivery.New(db.Pool, delivery.Config{Logger: testlog.New(t)}, delivery.Deps{})
+	require.NoError(t, err)
+	rv, err := revisits.New(db.Pool, store, dlv, revisits.Config{Logger: testlog.New(t)})
+	require.NoError(t, err)
+	rc, err := river.NewClient[pgx.Tx](riverpgxv5.New(db.Pool), &river.Config{})
+	require.NoError(t, err)
+	s, err := server.New(server.Config{Logger: testlog.New(t), RateLimit: -1},
+		server.Deps{Pool: db.Pool, Contacts: store, River: rc, Auth: ids, Delivery: dlv, Revisits: rv})
+	require.NoError(t, err)
+	ts := httptest.NewServer(s.Handler())
+	t.Cleanup(ts.Close)
+	b := &bundle{ctx: ctx, url: ts.URL, db: db, store: store, ids: ids}
+	b.token = b.newUser(t, "admin", "", identity.RoleAdmin)
+	r := b.do(t, "POST", "/api/managers/import", "text/csv", strings.NewReader("code,name,team,lead\nM1,王芳,east,M1\nM2,李强,east,M1\nM3,赵敏,south,M3\n"))
+	require.Equal(t, 200, r.status, string(r.body))
+	r = b.do(t, "POST", "/api/contacts/import", "text/csv", strings.NewReader(
+		"external_id,name,phone,tier,manager\nK1,甲,13812345671,A,M1\nK2,乙,13812345672,A,M2\nK3,丙,13812345673,A,M3\n"))
+	require.Equal(t, 200, r.status, string(r.body))
+	w := &revisitWorld{bundle: b, ids: map[string]int64{}, tokens: map[string]string{"admin": b.token}}
+	for _, ext := range []string{"K1", "K2", "K3"} {
+		c, err := store.GetByExternalID(ctx, ext)
+		require.NoError(t, err)
+		w.ids[ext] = c.ID
+	}
+	w.tokens["marketer"] = b.newUser(t, "marketer", "", identity.RoleMarketer)
+	w.tokens["mgr1"] = b.newUser(t, "mgr1", "M1", identity.RoleManager)
+	w.tokens["mgr2"] = b.newUser(t, "mgr2", "M2", identity.RoleManager)
+	w.tokens["mgr3"] = b.newUser(t, "mgr3", "M3", identity.RoleManager)
+	return w
+}
+
+func (w *revisitWorld) as(user string) *bundle { return w.bundle.as(w.tokens[user]) }
+
+func TestLogRevisitThroughTheAPI(t *testing.T) {
+	t.Parallel()
+	w := revisitSetup(t)
+	path := fmt.Sprintf("/api/contacts/%d/revisits", w.ids["K2"])
+	body := map[string]any{"method": "phone", "outcome": "reached", "needs": "a mortgage", "tier": "B", "tier_reason": "assets fell",
+		"feedback": []map[string]any{{"category": "complaint", "summary": "long queue at the branch"}}}
+
+	// Scope: M2's customer is 404 to M3, as if it did not exist; a marketer may not log.
+	require.Equal(t, 404, w.as("mgr3").jsonReq(t, "POST", path, body).status)
+	require.Equal(t, 403, w.as("marketer").jsonReq(t, "POST", path, body).status)
+
+	r := w.as("mgr2").jsonReq(t, "POST", path, body)
+	require.Equal(t, 201, r.status, string(r.body))
+	got := r.json(t)
+	require.Equal(t, "downgrade", got["tier_change"])
+	require.Equal(t, false, got["covered"])
+	fb := got["feedback"].([]any)[0].(map[string]any)
+	require.Equal(t, "M2", fb["owner"])
+	require.NotEmpty(t, fb["sla_due"])
+
+	// The team lead sees the revisit of the team's customer; M3 does not.
+	r = w.as("mgr1").do(t, "GET", path, "", nil)
+	require.Equal(t, 200, r.status, string(r.body))
+	require.Len(t, r.json(t)["items"], 1)
+	require.Equal(t, 404, w.as("mgr3").do(t, "GET", path, "", nil).status)
+
+	// The feedback is followed up, forward only.
+	fpath := fmt.Sprintf("/api/feedback/%v", fb["id"])
+	require.Equal(t, 404, w.as("mgr3").jsonReq(t, "PATCH", fpath, map[string]any{"state": "in_progress"}).status)
+	r = w.as("mgr2").jsonReq(t, "PATCH", fpath, map[string]any{"state": "resolved", "solution": "queue ticket by app"})
+	require.Equal(t, 200, r.status, string(r.body))
+	require.NotEmpty(t, r.json(t)["resolved_on"])
+	r = w.as("mgr2").jsonReq(t, "PATCH", fpath, map[string]any{"state": "open"})
+	require.Equal(t, 409, r.status, string(r.body))
+
+	// Bad input names the field.
+	r = w.as("mgr2").jsonReq(t, "POST", path, map[string]any{"method": "fax", "outcome": "x"})
+	require.Equal(t, 400, r.status)
+	require.Contains(t, string(r.body), `"field":"method"`)
+
+	// Feedback alone; listed by state within scope.
+	r = w.as("mgr3").jsonReq(t, "POST", "/api/feedback", map[string]any{"contact_id": w.ids["K3"], "category": "suggestion", "summary": "longer hours"})
+	require.Equal(t, 201, r.status, string(r.body))
+	require.Equal(t, 404, w.as("mgr3").jsonReq(t, "POST", "/api/feedback", map[string]any{"contact_id": w.ids["K1"], "category": "need", "summary": "x"}).status)
+	r = w.as("mgr3").do(t, "GET", "/api/feedback?state=unresolved", "", nil)
+	require.Equal(t, 200, r.status, string(r.body))
+	require.Len(t, r.json(t)["items"], 1)
+	r = w.as("admin").do(t, "GET", "/api/feedback", "", nil)
+	require.Len(t, r.json(t)["items"], 2)
+}
+
+func TestDueRevisitsThroughTheAPI(t *testing.T) {
+	t.Parallel()
+	w := revisitSetup(t)
+	// Every customer was created today: due in 7 days at the latest.
+	r := w.as("mgr2").do(t, "GET", "/api/revisits/due?ahead=14", "", nil)
+	require.Equal(t, 200, r.status, string(r.body))
+	items := r.json(t)["items"].([]any)
+	require.Len(t, items, 1)
+	require.Equal(t, "K2", items[0].(map[string]any)["external_id"])
+	// The lead sees the team; another team is 404; an admin must name one.
+	r = w.as("mgr1").do(t, "GET", "/api/revisits/due?ahead=14", "", nil)
+	require.Len(t, r.json(t)["items"], 2)
+	require.Equal(t, 404, w.as("mgr1").do(t, "GET", "/api/revisits/due?manager=M3", "", nil).status)
+	require.Equal(t, 400, w.as("admin").do(t, "GET", "/api/revisits/due", "", nil).status)
+	r = w.as("admin").do(t, "GET", "/api/revisits/due?team=east&ahead=14", "", nil)
+	require.Len(t, r.json(t)["items"], 2)
+	require.Equal(t, 400, w.as("admin").do(t, "GET", "/api/revisits/due?team=east&date=tomorrow", "", nil).status)
+
+	r = w.as("admin").jsonReq(t, "PUT", "/api/revisit-cadences/D", map[string]any{"days": 20})
+	require.Equal(t, 200, r.status, string(r.body))
+	require.Equal(t, 403, w.as("mgr1").jsonReq(t, "PUT", "/api/revisit-cadences/D", map[string]any{"days": 20}).status)
+	r = w.as("mgr1").do(t, "GET", "/api/revisit-cadences", "", nil)
+	require.Equal(t, float64(20), r.json(t)["days"].(map[string]any)["D"])
+}
