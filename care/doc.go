@@ -55,12 +55,37 @@
 // Duplicates (dedupe keys already in the outbox): planning a day twice plans
 // nothing new.
 //
-// Scheduling: one fixed River periodic job, the tick (every minute, on the
-// leader), reads the enabled rules of care_rules, and for each whose cron
-// schedule (CRON_TZ= allowed) fired since the last tick inserts a plan job for
-// the next day, unique per day, so a leader change or two nodes never plan a day
-// twice (tick.go).
+// # Date-field notices
 //
-// Not yet here: the care rules API with history, date-field rules
-// (deposit_maturity and the like), and per-rule statistics.
+// A date-field rule (kind date_field: deposit_maturity is on after migrate,
+// the bank adds loan_due, account_anniversary … through POST /api/care-rules)
+// names an attrs key holding an ISO date and an offset: deposit_maturity, -7
+// sends the notice a week before the date. The contacts are found by the date
+// (an expression index on attrs ->> 'deposit_maturity'; a field without one is
+// read by a scan, which is still one query per day). A yearly rule greets the
+// date's month-day every year after the first. The dedupe key is
+// notice:<rule>:<contact>:<stored date>:<offset>[:<year>] (NoticeDedupeKey),
+// so a renewed deposit with a new date gets its own notice. Vars: "Notice"
+// {Rule, Field, Date, Stored, OffsetDays, DaysLeft, Years} and "Deposit"
+// {MaturityDate, DaysLeft, Product, Amount, AccountTail} from attrs.
+//
+// # Rules
+//
+// Every rule is a row of care_rules (rulesapi.go): birthday, festival.<key>
+// for each festival, date-field rules, and extensions — rules another package
+// plans (the managers' revisit digest, AddExtension). Each has its switch,
+// schedule, lead_days, channels, template and send time, edited through the
+// API with the change in the audit log. Plan runs the enabled rules, or those
+// named in PlanOptions.Rules. RuleStats counts a rule's messages per planned
+// day by where each message's fallback chain ended.
+//
+// # Scheduling
+//
+// One fixed River periodic job, the tick (every minute, on the leader), reads
+// the enabled rules of care_rules, and for each whose cron schedule (CRON_TZ=
+// allowed) fired within the last CatchUp (an hour) inserts a plan job for
+// that rule and the day it fired plus lead_days, unique per rule and day, so a
+// leader change, a restart or two nodes never plan a rule's day twice and a
+// firing missed while no node led is still planned. Then the tick runs the
+// hooks registered with OnTick (campaigns' recurring schedules) (tick.go).
 package care

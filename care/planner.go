@@ -42,6 +42,12 @@ func DefaultBirthdayChannels() []channels.Channel {
 	return []channels.Channel{channels.WeChat, channels.SMS, channels.Email}
 }
 
+// DefaultNoticeChannels returns a new date-field rule's channels: SMS,
+// WeChat, email (a notice about money goes by SMS first).
+func DefaultNoticeChannels() []channels.Channel {
+	return []channels.Channel{channels.SMS, channels.WeChat, channels.Email}
+}
+
 // DefaultFestivalChannels returns the festival rules' channels in order of
 // preference: WeChat, SMS, email.
 func DefaultFestivalChannels() []channels.Channel {
@@ -152,6 +158,8 @@ type Planner struct {
 	enq                  Enqueuer
 	sendHour, sendMinute int
 	fallback             *time.Location
+	extensions           []Extension
+	tickHooks            []TickHook
 }
 
 // New returns a planner that reads contacts from pool and enqueues through enq.
@@ -180,18 +188,25 @@ type PlanOptions struct {
 	// DryRun lists what would be planned and writes nothing. The outbox is
 	// not consulted: every item is listed, none is a duplicate.
 	DryRun bool
+	// Rules limits the plan to these rules (keys of care_rules); empty plans
+	// every enabled rule. A disabled rule is never planned.
+	Rules []string
 	// Emit, when set, receives every item as it is planned (after its batch
 	// is committed, with Duplicate set, on a real run), and Result.Items stays
 	// empty. Without it a dry run collects the items in Result.Items and a
 	// real run keeps only the counts. An error from Emit stops the plan.
 	Emit func(Item) error
+	// EmitLine, when set, receives the lines of the extensions' rules (the
+	// managers' digests), one JSON-marshalable value each.
+	EmitLine func(any) error
 }
 
 // Item is one planned message. Its JSON is one line of `carillon plan
 // --dry-run --json`; fields are only ever added.
 type Item struct {
-	// Rule names the rule: "birthday", "festival.mid_autumn", or
-	// "birthday+festival.mid_autumn" for a combined message.
+	// Rule names the rule: "birthday", "festival.mid_autumn",
+	// "birthday+festival.mid_autumn" for a combined message, or a date-field
+	// rule's key ("deposit_maturity").
 	Rule string `json:"rule"`
 	// Contact is the contact's external id (the bank's customer number).
 	Contact   string        `json:"contact"`
@@ -204,7 +219,8 @@ type Item struct {
 	SendAt   time.Time `json:"send_at"`
 	TimeZone string    `json:"timezone"`
 	// Note states the birthday edge rules used ("lunar 30th greeted on the
-	// 29th"), "" when none.
+	// 29th"), or a notice's date ("deposit_maturity 2027-08-25, 7 days
+	// before"); "" when none.
 	Note      string `json:"note,omitempty"`
 	DedupeKey string `json:"dedupe_key"`
 	// Calendar and Age are the birthday's (Age only when the birth year is
@@ -216,6 +232,8 @@ type Item struct {
 	BirthdayKey string `json:"birthday_key,omitempty"`
 	Age         int    `json:"age,omitempty"`
 	Milestone   bool   `json:"milestone,omitempty"`
+	// FieldDate is a date-field notice's date (the deposit's maturity).
+	FieldDate *calendar.Date `json:"field_date,omitempty"`
 	// Duplicate: a real run found the dedupe key in the outbox already, so
 	// nothing new was planned for this item.
 	Duplicate bool `json:"duplicate,omitempty"`
@@ -227,7 +245,9 @@ type Item struct {
 type Result struct {
 	Date      calendar.Date `json:"date"`
 	DryRun    bool          `json:"dry_run"`
-	Festivals []string      `json:"festivals"` // keys of the day's festivals
+	Festivals []string      `json:"festivals"` // keys of the day's festivals greeted
+	// Rules are the rules that ran.
+	Rules []string `json:"rules"`
 	// Items lists the dry run's items (see PlanOptions.Emit).
 	Items []Item `json:"-"`
 	// Messages counts the items the rules produced; Planned the new
@@ -238,57 +258,165 @@ type Result struct {
 	Duplicates int `json:"duplicates"`
 	// Birthdays counts the birthday greetings (combined ones included),
 	// Combined the birthday-and-festival messages, Milestones the 60th, 70th …
-	// birthdays.
+	// birthdays, Notices the date-field notices.
 	Birthdays  int `json:"birthdays"`
 	Combined   int `json:"combined"`
 	Milestones int `json:"milestones"`
+	Notices    int `json:"notices"`
+	// ByRule counts the messages of each rule (combined ones under their
+	// combined name).
+	ByRule map[string]int `json:"by_rule"`
 }
 
-// Plan plans one local day: the birthdays greeted that day on both
-// calendars, looked up by index, and the day's festivals for every active
-// contact, each message at the send time in the contact's own zone on day.
-// Messages are enqueued in batches, one transaction each; dedupe keys make a
-// re-plan (or an interrupted plan run again) enqueue only what is missing.
+// Plan plans one local day for the enabled rules (opts.Rules narrows them):
+// the birthdays greeted that day on both calendars, looked up by index; the
+// day's festivals for every active contact; the date-field notices; and the
+// extensions' rules. Each message is sent at its rule's send time in the
+// contact's own zone on day. Messages are enqueued in batches, one
+// transaction each; dedupe keys make a re-plan (or an interrupted plan run
+// again) enqueue only what is missing.
 func (p *Planner) Plan(ctx context.Context, day calendar.Date, opts PlanOptions) (Result, error) {
-	res := Result{Date: day, DryRun: opts.DryRun, Festivals: []string{}}
+	res := Result{Date: day, DryRun: opts.DryRun, Festivals: []string{}, Rules: []string{}, ByRule: map[string]int{}}
+	rules, err := p.ruleMap(ctx)
+	if err != nil {
+		return res, fmt.Errorf("plan %s: %w", day, err)
+	}
+	for _, k := range opts.Rules {
+		if _, ok := rules[k]; !ok && !p.isConfiguredFestival(k) {
+			return res, fmt.Errorf("plan %s: %w: %s", day, ErrRuleNotFound, k)
+		}
+	}
+	selected := func(key string) bool { return len(opts.Rules) == 0 || slices.Contains(opts.Rules, key) }
+	enabled := func(key string) bool { r, ok := rules[key]; return ok && r.Enabled }
+
 	keys, err := calendar.BirthdayKeys(day)
 	if err != nil {
 		return res, fmt.Errorf("plan %s: birthday keys: %w", day, err)
 	}
-	fests, err := calendar.FestivalsOn(day, p.cfg.Festivals)
+	all, err := calendar.FestivalsOn(day, p.cfg.Festivals)
 	if err != nil {
 		return res, fmt.Errorf("plan %s: festivals: %w", day, err)
 	}
-	for _, f := range fests {
-		res.Festivals = append(res.Festivals, f.Key)
+	// A configured festival without a row (added to the configuration since
+	// the rules were last ensured) is on, with the defaults.
+	var fests []calendar.Festival
+	for _, f := range all {
+		if r, ok := rules[FestivalRule(f.Key)]; !ok || r.Enabled {
+			fests = append(fests, f)
+		}
 	}
-	bdays, err := p.birthdays(ctx, keys)
-	if err != nil {
-		return res, fmt.Errorf("plan %s: %w", day, err)
+	bdayOn := enabled(RuleBirthday)
+	// A birthday on a festival day joins the first festival greeted that day.
+	combineInto := ""
+	if bdayOn && len(fests) > 0 && !p.cfg.SeparateBirthdayOnFestival {
+		combineInto = fests[0].Key
+	}
+	var bdays []*birthdayHit
+	if bdayOn && (selected(RuleBirthday) || (combineInto != "" && selected(FestivalRule(combineInto)))) {
+		if bdays, err = p.birthdays(ctx, keys); err != nil {
+			return res, fmt.Errorf("plan %s: %w", day, err)
+		}
 	}
 	r := &run{p: p, day: day, opts: opts, res: &res, zones: map[string]*time.Location{}}
-	if err := r.festivals(ctx, fests, bdays); err != nil {
+	var mine []calendar.Festival
+	for _, f := range fests {
+		if selected(FestivalRule(f.Key)) {
+			mine = append(mine, f)
+			res.Festivals = append(res.Festivals, f.Key)
+			res.Rules = append(res.Rules, FestivalRule(f.Key))
+		}
+	}
+	if err := r.festivals(ctx, mine, rules, bdays, combineInto); err != nil {
 		return res, fmt.Errorf("plan %s: %w", day, err)
 	}
-	var batch []Item
-	for _, b := range bdays {
-		if b.done {
+	if bdayOn && selected(RuleBirthday) {
+		res.Rules = append(res.Rules, RuleBirthday)
+		rc := r.ruleCfg(rules[RuleBirthday], p.cfg.BirthdayChannels, templates.KeyBirthday)
+		var batch []Item
+		for _, b := range bdays {
+			if combineInto != "" {
+				continue // greeted in the festival's message (planned by the festival's rule)
+			}
+			batch = append(batch, r.birthdayItem(b, rc))
+			if len(batch) == p.cfg.BatchSize {
+				if err := r.flush(ctx, batch); err != nil {
+					return res, fmt.Errorf("plan %s: %w", day, err)
+				}
+				batch = nil
+			}
+		}
+		if err := r.flush(ctx, batch); err != nil {
+			return res, fmt.Errorf("plan %s: %w", day, err)
+		}
+	}
+	for _, rule := range sortedRules(rules) {
+		if rule.Kind != KindDateField || !rule.Enabled || !selected(rule.Key) {
 			continue
 		}
-		batch = append(batch, r.birthdayItem(b))
-		if len(batch) == p.cfg.BatchSize {
-			if err := r.flush(ctx, batch); err != nil {
-				return res, fmt.Errorf("plan %s: %w", day, err)
-			}
-			batch = nil
+		res.Rules = append(res.Rules, rule.Key)
+		if err := r.dateField(ctx, rule); err != nil {
+			return res, fmt.Errorf("plan %s: rule %s: %w", day, rule.Key, err)
 		}
 	}
-	if err := r.flush(ctx, batch); err != nil {
-		return res, fmt.Errorf("plan %s: %w", day, err)
+	for _, ext := range p.extensions {
+		key := ext.RuleKey()
+		if !enabled(key) || !selected(key) {
+			continue
+		}
+		res.Rules = append(res.Rules, key)
+		er, err := ext.PlanDay(ctx, day, ExtensionOptions{DryRun: opts.DryRun, Emit: opts.EmitLine})
+		if err != nil {
+			return res, fmt.Errorf("plan %s: rule %s: %w", day, key, err)
+		}
+		res.Messages += er.Messages
+		res.Planned += er.Planned
+		res.Duplicates += er.Duplicates
+		res.ByRule[key] += er.Messages
 	}
-	p.cfg.Logger.InfoContext(ctx, "care plan", "date", day.String(), "dry_run", opts.DryRun, "festivals", len(fests),
-		"messages", res.Messages, "planned", res.Planned, "duplicates", res.Duplicates, "birthdays", res.Birthdays)
+	p.cfg.Logger.InfoContext(ctx, "care plan", "date", day.String(), "dry_run", opts.DryRun, "rules", res.Rules,
+		"messages", res.Messages, "planned", res.Planned, "duplicates", res.Duplicates, "birthdays", res.Birthdays, "notices", res.Notices)
 	return res, nil
+}
+
+// ruleMap reads every care rule by key.
+func (p *Planner) ruleMap(ctx context.Context) (map[string]Rule, error) {
+	rules, err := p.Rules(ctx)
+	if err != nil {
+		return nil, err
+	}
+	m := make(map[string]Rule, len(rules))
+	for _, r := range rules {
+		m[r.Key] = r
+	}
+	return m, nil
+}
+
+func sortedRules(m map[string]Rule) []Rule {
+	out := make([]Rule, 0, len(m))
+	for _, r := range m {
+		out = append(out, r)
+	}
+	slices.SortFunc(out, func(a, b Rule) int { return cmp.Compare(a.Key, b.Key) })
+	return out
+}
+
+// configuredFestivals lists the festivals of the configuration (any year).
+func (p *Planner) configuredFestivals() ([]calendar.Festival, error) {
+	fs, err := calendar.Festivals(2026, p.cfg.Festivals)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	return fs, nil
+}
+
+func (p *Planner) isConfiguredFestival(rule string) bool {
+	fs, _ := p.configuredFestivals()
+	for _, f := range fs {
+		if FestivalRule(f.Key) == rule {
+			return true
+		}
+	}
+	return false
 }
 
 // run is one Plan call's state.
@@ -298,6 +426,32 @@ type run struct {
 	opts  PlanOptions
 	res   *Result
 	zones map[string]*time.Location
+}
+
+// ruleCfg is how a rule's messages are sent.
+type ruleCfg struct {
+	key          string
+	channels     []channels.Channel
+	template     string
+	hour, minute int
+}
+
+// ruleCfg reads a rule's channels, template and send time, falling back to the
+// kind's defaults (a festival without a row: the configuration's).
+func (r *run) ruleCfg(rule Rule, dflt []channels.Channel, tmpl string) ruleCfg {
+	rc := ruleCfg{key: rule.Key, channels: dflt, template: tmpl, hour: r.p.sendHour, minute: r.p.sendMinute}
+	if len(rule.Channels) > 0 {
+		rc.channels = rule.Channels
+	}
+	if rule.Template != "" {
+		rc.template = rule.Template
+	}
+	if rule.SendTime != "" {
+		if h, m, err := parseSendTime(rule.SendTime); err == nil {
+			rc.hour, rc.minute = h, m
+		}
+	}
+	return rc
 }
 
 // location loads a contact's zone once per run.
@@ -314,15 +468,16 @@ func (r *run) location(name string) *time.Location {
 	return loc
 }
 
-// sendAt is the send time on the run's day in the contact's zone.
-func (r *run) sendAt(zone string) time.Time {
+// sendAt is the rule's send time on the run's day in the contact's zone.
+func (r *run) sendAt(zone string, rc ruleCfg) time.Time {
 	d := r.day
-	return time.Date(d.Year, d.Month, d.Day, r.p.sendHour, r.p.sendMinute, 0, 0, r.location(zone))
+	return time.Date(d.Year, d.Month, d.Day, rc.hour, rc.minute, 0, 0, r.location(zone))
 }
 
-// festivals streams every active contact by id and plans the day's festivals
-// for each, folding in the birthdays found when combined messages are on.
-func (r *run) festivals(ctx context.Context, fests []calendar.Festival, bdays []*birthdayHit) error {
+// festivals streams every active contact by id and plans the given festivals
+// for each; the birthdays found join the festival combineInto, when it is one
+// of them.
+func (r *run) festivals(ctx context.Context, fests []calendar.Festival, rules map[string]Rule, bdays []*birthdayHit, combineInto string) error {
 	if len(fests) == 0 {
 		return nil
 	}
@@ -330,7 +485,14 @@ func (r *run) festivals(ctx context.Context, fests []calendar.Festival, bdays []
 	for _, b := range bdays {
 		byID[b.contact.ID] = b
 	}
-	combine := !r.p.cfg.SeparateBirthdayOnFestival
+	cfgs := make([]ruleCfg, len(fests))
+	for i, f := range fests {
+		rule, ok := rules[FestivalRule(f.Key)]
+		if !ok {
+			rule = Rule{Key: FestivalRule(f.Key)}
+		}
+		cfgs[i] = r.ruleCfg(rule, r.p.cfg.FestivalChannels, templates.FestivalKey(f.Key))
+	}
 	var after int64
 	for {
 		page, err := r.p.activeContacts(ctx, after, r.p.cfg.BatchSize)
@@ -343,12 +505,11 @@ func (r *run) festivals(ctx context.Context, fests []calendar.Festival, bdays []
 		batch := make([]Item, 0, len(page)*len(fests))
 		for _, c := range page {
 			for i, f := range fests {
-				if b := byID[c.ID]; combine && i == 0 && b != nil && !b.done {
-					b.done = true
-					batch = append(batch, r.combinedItem(f, b))
+				if b := byID[c.ID]; f.Key == combineInto && b != nil {
+					batch = append(batch, r.combinedItem(f, b, cfgs[i]))
 					continue
 				}
-				batch = append(batch, r.festivalItem(f, c))
+				batch = append(batch, r.festivalItem(f, c, cfgs[i]))
 			}
 		}
 		if err := r.flush(ctx, batch); err != nil {
@@ -402,6 +563,10 @@ func (r *run) flush(ctx context.Context, batch []Item) error {
 		if it.Calendar != "" && it.Rule != RuleBirthday {
 			r.res.Combined++
 		}
+		if it.FieldDate != nil {
+			r.res.Notices++
+		}
+		r.res.ByRule[it.Rule]++
 		it.planned = delivery.Planned{}
 		switch {
 		case r.opts.Emit != nil:

@@ -41,7 +41,6 @@ func FestivalDedupeKey(key, contact string, year int) string {
 type birthdayHit struct {
 	contact  contacts.Recipient
 	greeting calendar.Greeting
-	done     bool // planned inside a festival's combined message
 }
 
 // birthdays returns the contacts greeted on the keys' day, by contact id: one probe
@@ -112,9 +111,9 @@ func (r *run) vars(c contacts.Recipient, rule string, occ templates.Occasion) ma
 	return v
 }
 
-func (r *run) item(c contacts.Recipient, rule, tmpl, key string, chans []channels.Channel, vars map[string]any) Item {
-	at := r.sendAt(c.TimeZone)
-	chans = slices.Clone(chans)
+func (r *run) item(c contacts.Recipient, rule, key string, rc ruleCfg, vars map[string]any) Item {
+	at := r.sendAt(c.TimeZone, rc)
+	chans, tmpl := slices.Clone(rc.channels), rc.template
 	return Item{
 		Rule: rule, Contact: c.ExternalID, ContactID: c.ID, Date: r.day, Channels: chans, Template: tmpl,
 		SendAt: at, TimeZone: at.Location().String(), DedupeKey: key,
@@ -137,11 +136,11 @@ func (r *run) birthdayOccasion(g calendar.Greeting) templates.Occasion {
 }
 
 // birthdayItem is a birthday greeting on its own.
-func (r *run) birthdayItem(b *birthdayHit) Item {
+func (r *run) birthdayItem(b *birthdayHit, rc ruleCfg) Item {
 	g := b.greeting
 	vars := r.vars(b.contact, RuleBirthday, r.birthdayOccasion(g))
 	vars["Birthday"] = birthdayVars(g)
-	it := r.item(b.contact, RuleBirthday, templates.KeyBirthday, g.DedupeKey(b.contact.ExternalID), r.p.cfg.BirthdayChannels, vars)
+	it := r.item(b.contact, RuleBirthday, g.DedupeKey(b.contact.ExternalID), rc, vars)
 	it.Note, it.Calendar, it.Age, it.Milestone = g.Note(), g.Calendar, g.Age, g.Milestone
 	it.BirthdayKey = it.DedupeKey
 	return it
@@ -160,11 +159,10 @@ func festivalOccasion(f calendar.Festival) (templates.Occasion, int) {
 }
 
 // festivalItem is a contact's festival greeting.
-func (r *run) festivalItem(f calendar.Festival, c contacts.Recipient) Item {
+func (r *run) festivalItem(f calendar.Festival, c contacts.Recipient, rc ruleCfg) Item {
 	occ, year := festivalOccasion(f)
 	rule := FestivalRule(f.Key)
-	it := r.item(c, rule, templates.FestivalKey(f.Key), FestivalDedupeKey(f.Key, c.ExternalID, year),
-		r.p.cfg.FestivalChannels, r.vars(c, rule, occ))
+	it := r.item(c, rule, FestivalDedupeKey(f.Key, c.ExternalID, year), rc, r.vars(c, rule, occ))
 	it.Note = f.Note
 	return it
 }
@@ -172,7 +170,7 @@ func (r *run) festivalItem(f calendar.Festival, c contacts.Recipient) Item {
 // combinedItem is one message for a birthday on a festival: the festival's
 // template, channels and dedupe key (it is the contact's festival greeting),
 // with the birthday recorded under "Birthday" in its vars and in the item.
-func (r *run) combinedItem(f calendar.Festival, b *birthdayHit) Item {
+func (r *run) combinedItem(f calendar.Festival, b *birthdayHit, rc ruleCfg) Item {
 	occ, year := festivalOccasion(f)
 	g := b.greeting
 	rule := CombinedRule(f.Key)
@@ -180,8 +178,7 @@ func (r *run) combinedItem(f calendar.Festival, b *birthdayHit) Item {
 	bv := birthdayVars(g)
 	bv["DedupeKey"] = g.DedupeKey(b.contact.ExternalID)
 	vars["Birthday"] = bv
-	it := r.item(b.contact, rule, templates.FestivalKey(f.Key), FestivalDedupeKey(f.Key, b.contact.ExternalID, year),
-		r.p.cfg.FestivalChannels, vars)
+	it := r.item(b.contact, rule, FestivalDedupeKey(f.Key, b.contact.ExternalID, year), rc, vars)
 	it.Note, it.Calendar, it.Age, it.Milestone = g.Note(), g.Calendar, g.Age, g.Milestone
 	it.BirthdayKey = bv["DedupeKey"].(string)
 	return it

@@ -4,83 +4,337 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/robfig/cron/v3"
 
+	"carillon/channels"
 	"carillon/internal/audit"
 )
 
-// Rule is a row of care_rules: when the scheduler tick plans.
+// Kinds of care rule.
+const (
+	KindBirthday  = "birthday"   // the birthday rule, solar and lunar
+	KindFestival  = "festival"   // one festival: festival.<key>
+	KindDateField = "date_field" // a notice on a date stored in attrs
+	KindExtension = "extension"  // planned by another package (Extension)
+)
+
+// Rule is a row of care_rules: what a rule plans, when, and how it is sent.
 type Rule struct {
-	Key         string    `json:"key" db:"key"`
-	Enabled     bool      `json:"enabled" db:"enabled"`
-	Schedule    string    `json:"schedule" db:"schedule"` // robfig/cron standard spec, CRON_TZ= allowed
-	Description string    `json:"description,omitempty" db:"description"`
-	UpdatedAt   time.Time `json:"updated_at" db:"updated_at"`
+	Key     string `json:"key"`
+	Kind    string `json:"kind"`
+	Enabled bool   `json:"enabled"`
+	// Schedule is when the scheduler tick plans the rule: a robfig/cron standard
+	// spec, CRON_TZ= allowed. A run plans the day it fired in the schedule's
+	// zone plus LeadDays.
+	Schedule string `json:"schedule"`
+	LeadDays int    `json:"lead_days"`
+	// Channels in order of preference; empty means the kind's default.
+	Channels []channels.Channel `json:"channels"`
+	// Template is the template key; empty means the kind's default.
+	Template string `json:"template,omitempty"`
+	// SendTime is the local time of day ("09:00") in the recipient's zone.
+	SendTime string `json:"send_time"`
+	// Field, OffsetDays and Yearly are a date-field rule's: the attrs key
+	// holding an ISO date, the notice's day relative to it (-7: a week
+	// before), and whether the date's month-day recurs every year.
+	Field       string    `json:"field,omitempty"`
+	OffsetDays  int       `json:"offset_days,omitempty"`
+	Yearly      bool      `json:"yearly,omitempty"`
+	Description string    `json:"description,omitempty"`
+	UpdatedAt   time.Time `json:"updated_at"`
 }
 
 // RuleChange changes a rule; nil keeps the value.
 type RuleChange struct {
-	Enabled     *bool   `json:"enabled,omitempty"`
-	Schedule    *string `json:"schedule,omitempty"`
-	Description *string `json:"description,omitempty"`
+	Enabled     *bool               `json:"enabled,omitempty"`
+	Schedule    *string             `json:"schedule,omitempty"`
+	LeadDays    *int                `json:"lead_days,omitempty"`
+	Channels    *[]channels.Channel `json:"channels,omitempty"`
+	Template    *string             `json:"template,omitempty"`
+	SendTime    *string             `json:"send_time,omitempty"`
+	OffsetDays  *int                `json:"offset_days,omitempty"`
+	Description *string             `json:"description,omitempty"`
+}
+
+// NewDateRule creates a date-field rule (POST /api/care-rules).
+type NewDateRule struct {
+	Key         string             `json:"key"`
+	Field       string             `json:"field"`
+	OffsetDays  int                `json:"offset_days"`
+	Yearly      bool               `json:"yearly"`
+	Template    string             `json:"template"`
+	Channels    []channels.Channel `json:"channels"`
+	SendTime    string             `json:"send_time"`
+	Schedule    string             `json:"schedule"`
+	Enabled     *bool              `json:"enabled"`
+	Description string             `json:"description"`
 }
 
 // Errors of the rules API.
 var (
 	ErrRuleNotFound = errors.New("care rule not found")
 	ErrBadSchedule  = errors.New("bad schedule")
+	ErrBadRule      = errors.New("bad care rule")
+	ErrRuleExists   = errors.New("care rule exists already")
 )
+
+// DefaultSchedule is a new rule's schedule: plan the coming day at 01:00
+// Shanghai time.
+const DefaultSchedule = "CRON_TZ=Asia/Shanghai 0 1 * * *"
+
+const ruleColumns = `key, kind, enabled, schedule, lead_days, channels, COALESCE(template_key, ''), send_time,
+  COALESCE(field, ''), offset_days, yearly, COALESCE(description, ''), updated_at`
+
+func scanRule(r pgx.Row) (Rule, error) {
+	var x Rule
+	var chans []string
+	err := r.Scan(&x.Key, &x.Kind, &x.Enabled, &x.Schedule, &x.LeadDays, &chans, &x.Template, &x.SendTime,
+		&x.Field, &x.OffsetDays, &x.Yearly, &x.Description, &x.UpdatedAt)
+	x.Channels = make([]channels.Channel, len(chans))
+	for i, c := range chans {
+		x.Channels[i] = channels.Channel(c)
+	}
+	return x, err
+}
 
 // Rules lists the care rules.
 func (p *Planner) Rules(ctx context.Context) ([]Rule, error) {
-	rows, err := p.pool.Query(ctx, `SELECT key, enabled, schedule, COALESCE(description, ''), updated_at FROM care_rules ORDER BY key`)
+	rows, err := p.pool.Query(ctx, `SELECT `+ruleColumns+` FROM care_rules ORDER BY key`)
 	if err != nil {
 		return nil, fmt.Errorf("list care rules: %w", err)
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Rule, error) {
-		var x Rule
-		err := r.Scan(&x.Key, &x.Enabled, &x.Schedule, &x.Description, &x.UpdatedAt)
-		return x, err
-	})
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Rule, error) { return scanRule(r) })
+	if err != nil {
+		return nil, fmt.Errorf("list care rules: %w", err)
+	}
+	return out, nil
 }
 
-// UpdateRule changes a rule, checking its schedule, and records the change in the
+// Rule returns one rule.
+func (p *Planner) Rule(ctx context.Context, key string) (Rule, error) {
+	r, err := scanRule(p.pool.QueryRow(ctx, `SELECT `+ruleColumns+` FROM care_rules WHERE key = $1`, key))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Rule{}, ErrRuleNotFound
+	}
+	return r, err
+}
+
+// EnsureFestivalRules creates, switched on, the rule of every configured
+// festival (Config.Festivals) that has none yet — a festival added to the
+// configuration (腊八, the bank's anniversary) then appears in the rules API.
+// Existing rules are left as they are.
+func (p *Planner) EnsureFestivalRules(ctx context.Context) error {
+	fs, err := p.configuredFestivals()
+	if err != nil {
+		return err
+	}
+	for _, f := range fs {
+		if _, err := p.pool.Exec(ctx, `INSERT INTO care_rules (key, kind, enabled, schedule, description)
+			VALUES ($1, 'festival', true, $2, $3) ON CONFLICT (key) DO NOTHING`, FestivalRule(f.Key), DefaultSchedule, f.Name); err != nil {
+			return fmt.Errorf("create the rule of festival %s: %w", f.Key, err)
+		}
+	}
+	return nil
+}
+
+var (
+	ruleKeyRE = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
+	sendRE    = regexp.MustCompile(`^([01][0-9]|2[0-3]):[0-5][0-9]$`)
+)
+
+func checkSchedule(s string) error {
+	if _, err := cron.ParseStandard(s); err != nil {
+		return fmt.Errorf("%w %q: %v (use a cron spec such as \"CRON_TZ=Asia/Shanghai 0 1 * * *\")", ErrBadSchedule, s, err)
+	}
+	return nil
+}
+
+func checkChannels(chs []channels.Channel) error {
+	seen := map[channels.Channel]bool{}
+	for _, ch := range chs {
+		if ch != channels.WeChat && ch != channels.SMS && ch != channels.Email {
+			return fmt.Errorf("%w: channels: %q is not a customer channel (wechat, sms, email)", ErrBadRule, ch)
+		}
+		if seen[ch] {
+			return fmt.Errorf("%w: channels: %q named twice", ErrBadRule, ch)
+		}
+		seen[ch] = true
+	}
+	return nil
+}
+
+func checkSendTime(s string) error {
+	if !sendRE.MatchString(s) {
+		return fmt.Errorf("%w: send_time %q is not a time of day such as 09:00", ErrBadRule, s)
+	}
+	return nil
+}
+
+func checkOffset(n int) error {
+	if n < -366 || n > 366 {
+		return fmt.Errorf("%w: offset_days %d out of range -366..366", ErrBadRule, n)
+	}
+	return nil
+}
+
+func checkLead(n int) error {
+	if n < 0 || n > 7 {
+		return fmt.Errorf("%w: lead_days %d out of range 0..7", ErrBadRule, n)
+	}
+	return nil
+}
+
+func chanStrings(chs []channels.Channel) []string {
+	out := make([]string, len(chs))
+	for i, c := range chs {
+		out[i] = string(c)
+	}
+	return out
+}
+
+// CreateDateRule creates a date-field rule: a notice OffsetDays from the date
+// stored in the contacts' attrs under Field. The template must exist.
+func (p *Planner) CreateDateRule(ctx context.Context, actor audit.Actor, nr NewDateRule) (Rule, error) {
+	var problems []string
+	if !ruleKeyRE.MatchString(nr.Key) {
+		problems = append(problems, fmt.Sprintf("key %q: use lower-case letters, digits and _ (such as loan_due)", nr.Key))
+	}
+	if !ruleKeyRE.MatchString(nr.Field) {
+		problems = append(problems, fmt.Sprintf("field %q: name an attrs key of lower-case letters, digits and _", nr.Field))
+	}
+	if nr.Template == "" {
+		problems = append(problems, "template: required")
+	}
+	for _, err := range []error{checkOffset(nr.OffsetDays), checkChannels(nr.Channels)} {
+		if err != nil {
+			problems = append(problems, strings.TrimPrefix(err.Error(), ErrBadRule.Error()+": "))
+		}
+	}
+	if nr.SendTime == "" {
+		nr.SendTime = DefaultSendTime
+	}
+	if err := checkSendTime(nr.SendTime); err != nil {
+		problems = append(problems, strings.TrimPrefix(err.Error(), ErrBadRule.Error()+": "))
+	}
+	if nr.Schedule == "" {
+		nr.Schedule = DefaultSchedule
+	}
+	if err := checkSchedule(nr.Schedule); err != nil {
+		problems = append(problems, err.Error())
+	}
+	if len(problems) > 0 {
+		return Rule{}, fmt.Errorf("%w: %s", ErrBadRule, strings.Join(problems, "; "))
+	}
+	if len(nr.Channels) == 0 {
+		nr.Channels = DefaultNoticeChannels()
+	}
+	enabled := nr.Enabled == nil || *nr.Enabled
+	var out Rule
+	err := pgx.BeginFunc(ctx, p.pool, func(tx pgx.Tx) error {
+		var exists bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM templates WHERE key = $1)`, nr.Template).Scan(&exists); err != nil {
+			return err
+		}
+		if !exists {
+			return fmt.Errorf("%w: template %q does not exist", ErrBadRule, nr.Template)
+		}
+		var err error
+		out, err = scanRule(tx.QueryRow(ctx, `INSERT INTO care_rules (key, kind, enabled, schedule, channels, template_key, send_time, field, offset_days, yearly, description)
+			VALUES ($1, 'date_field', $2, $3, $4, $5, $6, $7, $8, $9, NULLIF($10, '')) RETURNING `+ruleColumns,
+			nr.Key, enabled, nr.Schedule, chanStrings(nr.Channels), nr.Template, nr.SendTime, nr.Field, nr.OffsetDays, nr.Yearly, nr.Description))
+		if pe := (*pgconn.PgError)(nil); errors.As(err, &pe) && pe.Code == "23505" {
+			return fmt.Errorf("%w: %s", ErrRuleExists, nr.Key)
+		}
+		if err != nil {
+			return err
+		}
+		return audit.Append(ctx, tx, actor, time.Now(), audit.Entry{Action: "care_rule.create", ObjectType: "care_rule", ObjectID: nr.Key,
+			Changes: map[string]any{"kind": KindDateField, "field": nr.Field, "offset_days": nr.OffsetDays, "yearly": nr.Yearly,
+				"template": nr.Template, "channels": nr.Channels, "send_time": nr.SendTime, "schedule": nr.Schedule, "enabled": enabled}})
+	})
+	return out, err
+}
+
+// UpdateRule changes a rule, checking every value, and records the change in the
 // audit log (the rule's history: GET /api/audit?object_type=care_rule&object_id=KEY).
 func (p *Planner) UpdateRule(ctx context.Context, actor audit.Actor, key string, ch RuleChange) (Rule, error) {
 	if ch.Schedule != nil {
-		if _, err := cron.ParseStandard(*ch.Schedule); err != nil {
-			return Rule{}, fmt.Errorf("%w %q: %v (use a cron spec such as \"CRON_TZ=Asia/Shanghai 0 1 * * *\")", ErrBadSchedule, *ch.Schedule, err)
+		if err := checkSchedule(*ch.Schedule); err != nil {
+			return Rule{}, err
 		}
+	}
+	var checks []error
+	if ch.Channels != nil {
+		checks = append(checks, checkChannels(*ch.Channels))
+	}
+	if ch.SendTime != nil {
+		checks = append(checks, checkSendTime(*ch.SendTime))
+	}
+	if ch.OffsetDays != nil {
+		checks = append(checks, checkOffset(*ch.OffsetDays))
+	}
+	if ch.LeadDays != nil {
+		checks = append(checks, checkLead(*ch.LeadDays))
+	}
+	if err := errors.Join(checks...); err != nil {
+		return Rule{}, err
 	}
 	var out Rule
 	err := pgx.BeginFunc(ctx, p.pool, func(tx pgx.Tx) error {
-		var before Rule
-		err := tx.QueryRow(ctx, `SELECT key, enabled, schedule, COALESCE(description, '') FROM care_rules WHERE key = $1 FOR UPDATE`, key).
-			Scan(&before.Key, &before.Enabled, &before.Schedule, &before.Description)
+		before, err := scanRule(tx.QueryRow(ctx, `SELECT `+ruleColumns+` FROM care_rules WHERE key = $1 FOR UPDATE`, key))
 		if errors.Is(err, pgx.ErrNoRows) {
 			return ErrRuleNotFound
 		}
 		if err != nil {
 			return err
 		}
-		if err := tx.QueryRow(ctx, `UPDATE care_rules SET enabled = COALESCE($2, enabled), schedule = COALESCE($3, schedule),
-			description = COALESCE($4, description), updated_at = now() WHERE key = $1
-			RETURNING key, enabled, schedule, COALESCE(description, ''), updated_at`, key, ch.Enabled, ch.Schedule, ch.Description).
-			Scan(&out.Key, &out.Enabled, &out.Schedule, &out.Description, &out.UpdatedAt); err != nil {
+		if ch.OffsetDays != nil && before.Kind != KindDateField {
+			return fmt.Errorf("%w: offset_days applies to date-field rules only", ErrBadRule)
+		}
+		if ch.Template != nil && *ch.Template != "" {
+			var exists bool
+			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM templates WHERE key = $1)`, *ch.Template).Scan(&exists); err != nil {
+				return err
+			}
+			if !exists {
+				return fmt.Errorf("%w: template %q does not exist", ErrBadRule, *ch.Template)
+			}
+		}
+		var chans []string
+		if ch.Channels != nil {
+			chans = chanStrings(*ch.Channels)
+		}
+		out, err = scanRule(tx.QueryRow(ctx, `UPDATE care_rules SET enabled = COALESCE($2, enabled), schedule = COALESCE($3, schedule),
+			description = COALESCE($4, description), lead_days = COALESCE($5, lead_days), channels = COALESCE($6, channels),
+			template_key = CASE WHEN $7::text IS NULL THEN template_key ELSE NULLIF($7, '') END,
+			send_time = COALESCE($8, send_time), offset_days = COALESCE($9, offset_days), updated_at = now()
+			WHERE key = $1 RETURNING `+ruleColumns,
+			key, ch.Enabled, ch.Schedule, ch.Description, ch.LeadDays, chans, ch.Template, ch.SendTime, ch.OffsetDays))
+		if err != nil {
 			return err
 		}
 		changes := map[string]any{}
-		if out.Enabled != before.Enabled {
-			changes["enabled"] = map[string]any{"from": before.Enabled, "to": out.Enabled}
+		diff := func(name string, from, to any) {
+			if fmt.Sprint(from) != fmt.Sprint(to) {
+				changes[name] = map[string]any{"from": from, "to": to}
+			}
 		}
-		if out.Schedule != before.Schedule {
-			changes["schedule"] = map[string]any{"from": before.Schedule, "to": out.Schedule}
-		}
-		if out.Description != before.Description {
-			changes["description"] = map[string]any{"from": before.Description, "to": out.Description}
+		diff("enabled", before.Enabled, out.Enabled)
+		diff("schedule", before.Schedule, out.Schedule)
+		diff("description", before.Description, out.Description)
+		diff("lead_days", before.LeadDays, out.LeadDays)
+		diff("template", before.Template, out.Template)
+		diff("send_time", before.SendTime, out.SendTime)
+		diff("offset_days", before.OffsetDays, out.OffsetDays)
+		if !slices.Equal(before.Channels, out.Channels) {
+			changes["channels"] = map[string]any{"from": before.Channels, "to": out.Channels}
 		}
 		if len(changes) == 0 {
 			return nil

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"carillon/care"
+	"carillon/channels"
 	"carillon/delivery"
 	"carillon/internal/audit"
 	"carillon/internal/pgtest"
@@ -28,24 +29,83 @@ func TestCareRulesAreListedAndChangedWithHistory(t *testing.T) {
 	require.NoError(t, err)
 	rules, err := p.Rules(ctx)
 	require.NoError(t, err)
-	require.Len(t, rules, 1)
-	require.Equal(t, "daily", rules[0].Key)
-	require.True(t, rules[0].Enabled, "care works out of the box")
+	byKey := map[string]care.Rule{}
+	for _, r := range rules {
+		if r.Kind == care.KindExtension {
+			continue // other packages' rules (the managers' digest)
+		}
+		byKey[r.Key] = r
+		require.True(t, r.Enabled, "care works out of the box: %s", r.Key)
+	}
+	require.Len(t, byKey, 12)
+	require.Equal(t, care.KindBirthday, byKey["birthday"].Kind)
+	require.Equal(t, care.KindFestival, byKey["festival.mid_autumn"].Kind)
+	dm := byKey["deposit_maturity"]
+	require.Equal(t, care.KindDateField, dm.Kind)
+	require.Equal(t, -7, dm.OffsetDays)
+	require.Equal(t, "09:00", dm.SendTime)
 
 	off := false
 	bad := "every morning"
-	_, err = p.UpdateRule(ctx, audit.Actor{Name: "test"}, "daily", care.RuleChange{Schedule: &bad})
+	_, err = p.UpdateRule(ctx, audit.Actor{Name: "test"}, "birthday", care.RuleChange{Schedule: &bad})
 	require.ErrorIs(t, err, care.ErrBadSchedule)
 	spec := "CRON_TZ=Asia/Shanghai 30 0 * * *"
-	r, err := p.UpdateRule(ctx, audit.Actor{Name: "test"}, "daily", care.RuleChange{Enabled: &off, Schedule: &spec})
+	r, err := p.UpdateRule(ctx, audit.Actor{Name: "test"}, "birthday", care.RuleChange{Enabled: &off, Schedule: &spec})
 	require.NoError(t, err)
 	require.False(t, r.Enabled)
 	require.Equal(t, spec, r.Schedule)
 	_, err = p.UpdateRule(ctx, audit.Actor{Name: "test"}, "nope", care.RuleChange{Enabled: &off})
 	require.ErrorIs(t, err, care.ErrRuleNotFound)
 
-	recs, _, err := audit.List(ctx, db.Pool, audit.Filter{ObjectType: "care_rule", ObjectID: "daily"})
+	recs, _, err := audit.List(ctx, db.Pool, audit.Filter{ObjectType: "care_rule", ObjectID: "birthday"})
 	require.NoError(t, err)
 	require.Len(t, recs, 1, "the bad schedule changed nothing; the good change is in the history")
 	require.Contains(t, string(recs[0].Changes), `"enabled"`)
+
+	// Channels, send time and template are checked and kept in the history.
+	sms := []channels.Channel{channels.SMS}
+	at := "10:30"
+	r, err = p.UpdateRule(ctx, audit.Actor{Name: "test"}, "festival.qixi", care.RuleChange{Channels: &sms, SendTime: &at})
+	require.NoError(t, err)
+	require.Equal(t, sms, r.Channels)
+	require.Equal(t, "10:30", r.SendTime)
+	late := "25:00"
+	_, err = p.UpdateRule(ctx, audit.Actor{Name: "test"}, "festival.qixi", care.RuleChange{SendTime: &late})
+	require.ErrorIs(t, err, care.ErrBadRule)
+	fax := []channels.Channel{"fax"}
+	_, err = p.UpdateRule(ctx, audit.Actor{Name: "test"}, "festival.qixi", care.RuleChange{Channels: &fax})
+	require.ErrorContains(t, err, `"fax" is not a customer channel`)
+	nope := "no_such_template"
+	_, err = p.UpdateRule(ctx, audit.Actor{Name: "test"}, "festival.qixi", care.RuleChange{Template: &nope})
+	require.ErrorContains(t, err, `template "no_such_template" does not exist`)
+	off7 := -3
+	_, err = p.UpdateRule(ctx, audit.Actor{Name: "test"}, "festival.qixi", care.RuleChange{OffsetDays: &off7})
+	require.ErrorContains(t, err, "date-field rules only")
+	recs, _, err = audit.List(ctx, db.Pool, audit.Filter{ObjectType: "care_rule", ObjectID: "festival.qixi"})
+	require.NoError(t, err)
+	require.Len(t, recs, 1)
+	require.Contains(t, string(recs[0].Changes), `"send_time"`)
+}
+
+func TestCreateDateRule(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pgtest.New(t)
+	p, err := care.New(db.Pool, noEnqueue{}, care.Config{})
+	require.NoError(t, err)
+	_, err = p.CreateDateRule(ctx, audit.Actor{Name: "test"}, care.NewDateRule{Key: "Loan Due", Field: "loan-due", OffsetDays: 999, Channels: []channels.Channel{"fax"}})
+	require.ErrorIs(t, err, care.ErrBadRule)
+	for _, want := range []string{`key "Loan Due"`, `field "loan-due"`, "template: required", "offset_days 999", `"fax"`} {
+		require.ErrorContains(t, err, want)
+	}
+	r, err := p.CreateDateRule(ctx, audit.Actor{Name: "test"}, care.NewDateRule{Key: "loan_due", Field: "loan_due", OffsetDays: -3, Template: "deposit_maturity"})
+	require.NoError(t, err)
+	require.Equal(t, care.KindDateField, r.Kind)
+	require.True(t, r.Enabled)
+	require.Equal(t, care.DefaultNoticeChannels(), r.Channels)
+	_, err = p.CreateDateRule(ctx, audit.Actor{Name: "test"}, care.NewDateRule{Key: "loan_due", Field: "loan_due", Template: "deposit_maturity"})
+	require.ErrorIs(t, err, care.ErrRuleExists)
+	recs, _, err := audit.List(ctx, db.Pool, audit.Filter{ObjectType: "care_rule", ObjectID: "loan_due"})
+	require.NoError(t, err)
+	require.Len(t, recs, 1)
 }

@@ -30,11 +30,17 @@ const csvHeader = "external_id,name,birthday,lunar_birthday,birthday_calendar,ti
 
 func setup(t *testing.T, csvRows string, cfg care.Config) *bundle {
 	t.Helper()
+	return setupCSV(t, csvHeader+csvRows, cfg)
+}
+
+// setupCSV is setup with a CSV of its own header.
+func setupCSV(t *testing.T, csv string, cfg care.Config) *bundle {
+	t.Helper()
 	ctx := context.Background()
 	db := pgtest.New(t)
 	store, err := contacts.NewStore(db.Pool, contacts.Config{Logger: testlog.New(t)})
 	require.NoError(t, err)
-	rep, err := store.ImportContacts(ctx, strings.NewReader(csvHeader+csvRows), contacts.ImportOptions{Actor: audit.Actor{Name: "test"}, SourceName: "care.csv"})
+	rep, err := store.ImportContacts(ctx, strings.NewReader(csv), contacts.ImportOptions{Actor: audit.Actor{Name: "test"}, SourceName: "care.csv"})
 	require.NoError(t, err)
 	require.Empty(t, rep.Errors)
 	svc, err := delivery.New(db.Pool, delivery.Config{Logger: testlog.New(t)}, delivery.Deps{})

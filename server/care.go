@@ -3,7 +3,9 @@ package server
 import (
 	"errors"
 	"net/http"
+	"time"
 
+	"carillon/calendar"
 	"carillon/care"
 )
 
@@ -13,7 +15,10 @@ func (s *Server) careRoutes() {
 		return
 	}
 	s.handle("GET /api/care-rules", anyRole, s.listCareRules)
+	s.handle("POST /api/care-rules", adminOnly, s.createCareRule)
+	s.handle("GET /api/care-rules/{key}", anyRole, s.getCareRule)
 	s.handle("PATCH /api/care-rules/{key}", adminOnly, s.updateCareRule)
+	s.handle("GET /api/care-rules/{key}/stats", anyRole, s.careRuleStats)
 }
 
 func (s *Server) listCareRules(w http.ResponseWriter, r *http.Request) error {
@@ -25,22 +30,77 @@ func (s *Server) listCareRules(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// updateCareRule switches a rule on or off or changes its schedule; the change is
-// audited, and the audit log filtered by object_type=care_rule is its history.
+func (s *Server) getCareRule(w http.ResponseWriter, r *http.Request) error {
+	rule, err := s.deps.Care.Rule(r.Context(), r.PathValue("key"))
+	if err != nil {
+		return careErr(err)
+	}
+	writeJSON(w, http.StatusOK, rule)
+	return nil
+}
+
+// careErr maps the care package's errors to API errors.
+func careErr(err error) error {
+	switch {
+	case errors.Is(err, care.ErrRuleNotFound):
+		return &apiError{status: http.StatusNotFound, code: "not_found", msg: "no such care rule"}
+	case errors.Is(err, care.ErrRuleExists):
+		return &apiError{status: http.StatusConflict, code: "conflict", msg: err.Error()}
+	case errors.Is(err, care.ErrBadSchedule), errors.Is(err, care.ErrBadRule):
+		return badRequest("%s", err.Error())
+	}
+	return err
+}
+
+// createCareRule creates a date-field rule (a notice on a date stored in the
+// contacts' attrs); birthday and festival rules exist already.
+func (s *Server) createCareRule(w http.ResponseWriter, r *http.Request) error {
+	var nr care.NewDateRule
+	if err := s.decode(w, r, &nr); err != nil {
+		return err
+	}
+	rule, err := s.deps.Care.CreateDateRule(r.Context(), who(r), nr)
+	if err != nil {
+		return careErr(err)
+	}
+	writeJSON(w, http.StatusCreated, rule)
+	return nil
+}
+
+// updateCareRule switches a rule on or off or changes its schedule, channels,
+// template or send time; the change is audited, and the audit log filtered by
+// object_type=care_rule is its history.
 func (s *Server) updateCareRule(w http.ResponseWriter, r *http.Request) error {
 	var ch care.RuleChange
 	if err := s.decode(w, r, &ch); err != nil {
 		return err
 	}
 	rule, err := s.deps.Care.UpdateRule(r.Context(), who(r), r.PathValue("key"), ch)
-	switch {
-	case errors.Is(err, care.ErrRuleNotFound):
-		return &apiError{status: http.StatusNotFound, code: "not_found", msg: "no such care rule"}
-	case errors.Is(err, care.ErrBadSchedule):
-		return badRequest("%s", err.Error())
-	case err != nil:
-		return err
+	if err != nil {
+		return careErr(err)
 	}
 	writeJSON(w, http.StatusOK, rule)
+	return nil
+}
+
+// careRuleStats is a rule's delivery per planned day: ?from=YYYY-MM-DD&to=…,
+// by default the last 30 days and the coming 7.
+func (s *Server) careRuleStats(w http.ResponseWriter, r *http.Request) error {
+	today := calendar.DateOf(time.Now())
+	from, to := today.AddDays(-30), today.AddDays(7)
+	for name, dst := range map[string]*calendar.Date{"from": &from, "to": &to} {
+		if v := r.URL.Query().Get(name); v != "" {
+			d, err := calendar.ParseDate(v)
+			if err != nil {
+				return badRequest("query parameter %s: %s", name, err.Error())
+			}
+			*dst = d
+		}
+	}
+	stats, err := s.deps.Care.RuleStats(r.Context(), r.PathValue("key"), from, to)
+	if err != nil {
+		return careErr(err)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"rule": r.PathValue("key"), "from": from, "to": to, "days": stats})
 	return nil
 }

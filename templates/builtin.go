@@ -135,13 +135,13 @@ func Builtins() []Definition {
 		Key: KeyDepositMaturity, Purpose: Service, Source: SourceDeposit, DefaultLocale: "zh-CN",
 		Description: "Notice of a term deposit maturing soon",
 		Variants: []Variant{
-			{Channel: SMS, Locale: "zh-CN", SMS: &SMSVariant{Text: zhDear + "您{{mask .Deposit.AccountTail}}账户的{{.Deposit.Product}}{{money .Deposit.Amount}}将于{{date .Deposit.MaturityDate}}到期。如需续存或了解其他安排，请联系客户经理{{.Manager.Name}}或致电{{.Bank.Hotline}}。"}},
-			{Channel: SMS, Locale: "en", SMS: &SMSVariant{Text: enDear + "your {{.Deposit.Product}} of {{money .Deposit.Amount}} (account {{mask .Deposit.AccountTail}}) matures on {{date .Deposit.MaturityDate}}. To renew, contact {{.Manager.Name}} or call {{.Bank.Hotline}}."}},
+			{Channel: SMS, Locale: "zh-CN", SMS: &SMSVariant{Text: zhDear + "您{{with .Deposit.AccountTail}}{{mask .}}账户的{{end}}{{.Deposit.Product}}{{with .Deposit.Amount}}{{money .}}{{end}}将于{{date .Deposit.MaturityDate}}到期。如需续存或了解其他安排，请联系客户经理{{.Manager.Name}}或致电{{.Bank.Hotline}}。"}},
+			{Channel: SMS, Locale: "en", SMS: &SMSVariant{Text: enDear + "your {{.Deposit.Product}}{{with .Deposit.Amount}} of {{money .}}{{end}}{{with .Deposit.AccountTail}} (account {{mask .}}){{end}} matures on {{date .Deposit.MaturityDate}}. To renew, contact {{.Manager.Name}} or call {{.Bank.Hotline}}."}},
 			{Channel: Email, Locale: "zh-CN", Email: &EmailVariant{Subject: "您的定期存款将于{{date .Deposit.MaturityDate}}到期",
-				HTML: emailHTML("zh-CN", "您{{mask .Deposit.AccountTail}}账户的{{.Deposit.Product}}<strong>{{money .Deposit.Amount}}</strong>将于<strong>{{date .Deposit.MaturityDate}}</strong>到期。",
+				HTML: emailHTML("zh-CN", "您{{with .Deposit.AccountTail}}{{mask .}}账户的{{end}}{{.Deposit.Product}}{{with .Deposit.Amount}}<strong>{{money .}}</strong>{{end}}将于<strong>{{date .Deposit.MaturityDate}}</strong>到期。",
 					"如需续存或了解其他安排，请联系您的客户经理{{.Manager.Name}}，或致电{{.Bank.Hotline}}。")}},
 			{Channel: Email, Locale: "en", Email: &EmailVariant{Subject: "Your term deposit matures on {{date .Deposit.MaturityDate}}",
-				HTML: emailHTML("en", "Your {{.Deposit.Product}} of <strong>{{money .Deposit.Amount}}</strong> (account {{mask .Deposit.AccountTail}}) matures on <strong>{{date .Deposit.MaturityDate}}</strong>.",
+				HTML: emailHTML("en", "Your {{.Deposit.Product}}{{with .Deposit.Amount}} of <strong>{{money .}}</strong>{{end}}{{with .Deposit.AccountTail}} (account {{mask .}}){{end}} matures on <strong>{{date .Deposit.MaturityDate}}</strong>.",
 					"To renew it or discuss other options, please contact your relationship manager {{.Manager.Name}} or call {{.Bank.Hotline}}.")}},
 			{Channel: WeChat, Locale: "zh-CN", WeChat: depositWeChat()},
 			{Channel: WeChat, Locale: "en", WeChat: depositWeChat()},
@@ -162,9 +162,9 @@ func Builtins() []Definition {
 
 func depositWeChat() *WeChatVariant {
 	return &WeChatVariant{TemplateID: builtinWeChatPrefix + "DEPOSIT_MATURITY",
-		Fields: map[string]string{"thing1": "{{.Deposit.Product}}", "amount2": "{{amount .Deposit.Amount}}",
-			"date3": "{{date .Deposit.MaturityDate}}", "thing4": "{{mask .Deposit.AccountTail}}"},
-		Required: []string{"thing1", "amount2", "date3", "thing4"}}
+		Fields: map[string]string{"thing1": "{{.Deposit.Product}}", "amount2": "{{with .Deposit.Amount}}{{amount .}}{{end}}",
+			"date3": "{{date .Deposit.MaturityDate}}", "thing4": "{{with .Deposit.AccountTail}}{{mask .}}{{end}}"},
+		Required: []string{"thing1", "date3"}}
 }
 
 const digestMarkdownZH = `**今日回访提醒** {{date .Digest.Date}}

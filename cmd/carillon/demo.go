@@ -19,6 +19,7 @@ import (
 	"carillon/internal/identity"
 	"carillon/migrations"
 	"carillon/server"
+	"carillon/templates"
 )
 
 // cmdDemo finds or starts Postgres, migrates, loads the example managers and
@@ -37,6 +38,9 @@ func cmdDemo(ctx context.Context, e *env, args []string) error {
 	fmt.Fprintf(e.stdout, "database: %s (%s)\n", redactURL(srv.URL), srv.Source)
 	if _, err := migrations.Up(ctx, pool, e.logger); err != nil {
 		return err
+	}
+	if _, err := templates.InstallBuiltins(ctx, pool); err != nil {
+		return fmt.Errorf("install built-in templates: %w", err)
 	}
 	store, err := contacts.NewStore(pool, contacts.Config{Logger: e.logger})
 	if err != nil {

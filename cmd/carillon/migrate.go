@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"carillon/migrations"
+	"carillon/templates"
 )
 
 func cmdMigrate(ctx context.Context, e *env, args []string) error {
@@ -29,8 +30,17 @@ func cmdMigrate(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return err
 		}
+		// Later releases' changes to the built-in templates reach a migrated
+		// database here (a key someone edited is left alone).
+		updated, err := templates.InstallBuiltins(ctx, pool)
+		if err != nil {
+			return fmt.Errorf("install built-in templates: %w", err)
+		}
 		if *asJSON {
-			return writeJSONTo(e.stdout, map[string]any{"applied": applied})
+			return writeJSONTo(e.stdout, map[string]any{"applied": applied, "templates_updated": updated})
+		}
+		for _, k := range updated {
+			fmt.Fprintf(e.stdout, "built-in template %s updated\n", k)
 		}
 		if len(applied) == 0 {
 			fmt.Fprintln(e.stdout, "database is up to date")

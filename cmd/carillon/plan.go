@@ -3,6 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"carillon/calendar"
 	"carillon/care"
@@ -16,12 +21,13 @@ func cmdPlan(ctx context.Context, e *env, args []string) error {
 	date := fs.String("date", "", "the local day to plan, YYYY-MM-DD (required)")
 	dryRun := fs.Bool("dry-run", false, "list what would be planned; write nothing")
 	asJSON := fs.Bool("json", false, "print one JSON object per message, then the summary as one")
+	rules := fs.String("rule", "", "plan only these care rules, comma-separated keys (default: every enabled rule)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) > 0 || *date == "" {
-		fmt.Fprintln(e.stderr, "usage: carillon plan --date YYYY-MM-DD [--dry-run] [--json]")
+		fmt.Fprintln(e.stderr, "usage: carillon plan --date YYYY-MM-DD [--rule KEY,…] [--dry-run] [--json]")
 		return &exitError{code: 2, err: errUsage}
 	}
 	day, err := calendar.ParseDate(*date)
@@ -37,13 +43,19 @@ func cmdPlan(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	planner, err := care.New(pool, svc, care.Config{Logger: e.logger})
+	planner, err := newPlanner(pool, svc, e)
 	if err != nil {
 		return err
 	}
 	opts := care.PlanOptions{DryRun: *dryRun}
+	for _, k := range strings.Split(*rules, ",") {
+		if k = strings.TrimSpace(k); k != "" {
+			opts.Rules = append(opts.Rules, k)
+		}
+	}
 	if *asJSON {
 		opts.Emit = func(it care.Item) error { return writeJSONTo(e.stdout, it) }
+		opts.EmitLine = func(line any) error { return writeJSONTo(e.stdout, line) }
 	}
 	res, err := planner.Plan(ctx, day, opts)
 	if err != nil {
@@ -56,7 +68,15 @@ func cmdPlan(ctx context.Context, e *env, args []string) error {
 	if res.DryRun {
 		verb = "would plan"
 	}
-	fmt.Fprintf(e.stdout, "%s: %s %d new messages, %d already planned (%d birthdays, %d combined with a festival, %d milestones; festivals: %v)\n",
-		res.Date, verb, res.Planned, res.Duplicates, res.Birthdays, res.Combined, res.Milestones, res.Festivals)
+	fmt.Fprintf(e.stdout, "%s: %s %d new messages, %d already planned (%d birthdays, %d combined with a festival, %d milestones, %d notices; festivals: %v)\n",
+		res.Date, verb, res.Planned, res.Duplicates, res.Birthdays, res.Combined, res.Milestones, res.Notices, res.Festivals)
+	for _, k := range slices.Sorted(maps.Keys(res.ByRule)) {
+		fmt.Fprintf(e.stdout, "  %-36s %d\n", k, res.ByRule[k])
+	}
 	return nil
+}
+
+// newPlanner builds the care planner with its extensions, as serve does.
+func newPlanner(pool *pgxpool.Pool, svc *delivery.Service, e *env) (*care.Planner, error) {
+	return care.New(pool, svc, care.Config{Logger: e.logger})
 }

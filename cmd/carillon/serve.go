@@ -128,8 +128,11 @@ func serve(ctx context.Context, e *env, pool *pgxpool.Pool, opts serveOptions) e
 		return err
 	}
 	store.OnErase(svc.EraseHook)
-	planner, err := care.New(pool, svc, care.Config{Logger: e.logger})
+	planner, err := newPlanner(pool, svc, e)
 	if err != nil {
+		return err
+	}
+	if err := planner.EnsureFestivalRules(ctx); err != nil {
 		return err
 	}
 	workers := river.NewWorkers()
