@@ -529,6 +529,9 @@ func (r *run) flush(ctx context.Context, batch []Item) error {
 		planned := make([]delivery.Planned, len(batch))
 		for i := range batch {
 			planned[i] = batch[i].planned
+			if batch[i].Note != "" && planned[i].Vars != nil {
+				planned[i].Vars[delivery.NoteVar] = batch[i].Note // the rule used, in the timeline
+			}
 		}
 		var er delivery.EnqueueResult
 		err := pgx.BeginFunc(ctx, r.p.pool, func(tx pgx.Tx) error {

@@ -88,6 +88,14 @@ func TestFeb29InACommonYear(t *testing.T) {
 	require.Equal(t, "birthday:F1:solar:2027", f1.DedupeKey)
 	require.Equal(t, 39, f1.Age)
 
+	// The rule used is in the message's vars, which delivery's timeline
+	// events carry as "note".
+	_, err := b.planner.Plan(b.ctx, calendar.NewDate(2027, time.February, 28), care.PlanOptions{})
+	require.NoError(t, err)
+	var note string
+	require.NoError(t, b.db.Pool.QueryRow(b.ctx, `SELECT vars->>'Note' FROM messages WHERE dedupe_key = 'birthday:F1:solar:2027'`).Scan(&note))
+	require.Equal(t, calendar.NoteFeb29, note)
+
 	_, by = b.dryRun(t, calendar.NewDate(2028, time.February, 28))
 	require.Empty(t, by["F1"], "a leap year has its own 29 February")
 	_, by = b.dryRun(t, calendar.NewDate(2028, time.February, 29))

@@ -113,3 +113,25 @@ func waitReason(t *testing.T, h *harness, id int64) string {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+func TestPlannersNoteReachesTheTimeline(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, harnessOpts{})
+	c1 := h.contact(t, "C1")
+	p := planned("note:1", c1.ID, channels.PurposeService, channels.SMS)
+	p.Vars = map[string]any{delivery.NoteVar: "lunar 30th greeted on the 29th"}
+	res := h.enqueue(t, p)
+	require.Len(t, res.IDs, 1)
+	h.waitFor(t, res.IDs[0], "delivered")
+	var notes []string
+	rows, err := h.db.Pool.Query(h.ctx, `SELECT data->>'note' FROM contact_events WHERE contact_id = $1 AND kind = 'message.sent'`, c1.ID)
+	require.NoError(t, err)
+	for rows.Next() {
+		var n *string
+		require.NoError(t, rows.Scan(&n))
+		require.NotNil(t, n, "the sent event carries the note")
+		notes = append(notes, *n)
+	}
+	require.NoError(t, rows.Err())
+	require.Equal(t, []string{"lunar 30th greeted on the 29th"}, notes)
+}

@@ -32,6 +32,11 @@ type Planned struct {
 	Test        bool               // a campaign's test send: no consent or cap checks
 }
 
+// NoteVar is the key of Planned.Vars whose string the message's timeline events
+// carry as "note": the planner's word on how it chose the message ("lunar 30th
+// greeted on the 29th"), so the timeline states the rule used.
+const NoteVar = "Note"
+
 // EnqueueResult says what Enqueue did.
 type EnqueueResult struct {
 	IDs        []int64  // ids of the new messages, in input order of the new ones

@@ -787,6 +787,9 @@ func (o *outcome) event(now time.Time) contacts.Event {
 	if o.m.parentID != 0 {
 		data["fallback_of"] = o.m.parentID
 	}
+	if note, ok := o.m.vars[NoteVar].(string); ok && note != "" {
+		data["note"] = note
+	}
 	if o.resent {
 		data["maybe_duplicate"] = true
 	}

@@ -40,7 +40,7 @@ type figure struct {
 	Goal         string    `json:"goal,omitempty"`
 }
 
-var benchNames = []string{"import", "dispatch"}
+var benchNames = []string{"import", "dispatch", "plan"}
 
 func cmdBench(ctx context.Context, e *env, args []string) error {
 	fs := newFlags("bench", e.stderr)
@@ -108,6 +108,12 @@ func cmdBench(ctx context.Context, e *env, args []string) error {
 				size = 5_000
 			}
 			f, err = benchDispatch(ctx, e, srv, size, *runs)
+		case "plan":
+			size := 1_000_000
+			if *quick {
+				size = 100_000
+			}
+			f, err = benchPlan(ctx, e, srv, size, *runs)
 		}
 		if err != nil {
 			return fmt.Errorf("bench %s: %w", name, err)
