@@ -11,7 +11,9 @@ import (
 
 	"carillon/calendar"
 	"carillon/care"
+	"carillon/contacts"
 	"carillon/delivery"
+	"carillon/revisits"
 )
 
 // cmdPlan plans the care messages (birthdays, festivals) of one local day:
@@ -78,5 +80,25 @@ func cmdPlan(ctx context.Context, e *env, args []string) error {
 
 // newPlanner builds the care planner with its extensions, as serve does.
 func newPlanner(pool *pgxpool.Pool, svc *delivery.Service, e *env) (*care.Planner, error) {
-	return care.New(pool, svc, care.Config{Logger: e.logger})
+	store, err := contacts.NewStore(pool, contacts.Config{Logger: e.logger})
+	if err != nil {
+		return nil, err
+	}
+	p, _, err := newPlannerWithRevisits(pool, store, svc, e)
+	return p, err
+}
+
+// newPlannerWithRevisits builds the care planner with the managers' revisit
+// digest as its extension, and returns the revisits service too.
+func newPlannerWithRevisits(pool *pgxpool.Pool, store *contacts.Store, svc *delivery.Service, e *env) (*care.Planner, *revisits.Service, error) {
+	p, err := care.New(pool, svc, care.Config{Logger: e.logger})
+	if err != nil {
+		return nil, nil, err
+	}
+	rv, err := revisits.New(pool, store, svc, revisits.Config{Logger: e.logger, ConsoleURL: svc.Config().PublicURL})
+	if err != nil {
+		return nil, nil, err
+	}
+	p.AddExtension(rv.Extension())
+	return p, rv, nil
 }

@@ -128,10 +128,11 @@ func serve(ctx context.Context, e *env, pool *pgxpool.Pool, opts serveOptions) e
 		return err
 	}
 	store.OnErase(svc.EraseHook)
-	planner, err := newPlanner(pool, svc, e)
+	planner, revisitSvc, err := newPlannerWithRevisits(pool, store, svc, e)
 	if err != nil {
 		return err
 	}
+	store.OnErase(revisitSvc.EraseHook)
 	if err := planner.EnsureFestivalRules(ctx); err != nil {
 		return err
 	}
@@ -171,7 +172,7 @@ func serve(ctx context.Context, e *env, pool *pgxpool.Pool, opts serveOptions) e
 		return err
 	}
 	api, err := server.New(server.Config{Addr: opts.addr, OpsAddr: opts.opsAddr, Logger: e.logger},
-		server.Deps{Pool: pool, Contacts: store, River: rc, Auth: ids, Delivery: svc, Registry: built.Registry, Templates: tstore, Care: planner})
+		server.Deps{Pool: pool, Contacts: store, River: rc, Auth: ids, Delivery: svc, Registry: built.Registry, Templates: tstore, Care: planner, Revisits: revisitSvc})
 	if err != nil {
 		return err
 	}
