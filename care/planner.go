@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -29,6 +30,8 @@ const (
 	DefaultBatchSize = 5000
 	// MaxBatchSize bounds Config.BatchSize.
 	MaxBatchSize = 50000
+	// DefaultWorkers is how many enqueue transactions a festival runs at once.
+	DefaultWorkers = 3
 	// DefaultCombined: a birthday on a festival day is one combined message.
 	DefaultCombined = true
 	// DefaultFallbackTimeZone is the zone used for a contact whose stored zone
@@ -79,6 +82,9 @@ type Config struct {
 	// BatchSize is how many contacts one read and one enqueue transaction
 	// carry. Default DefaultBatchSize, at most MaxBatchSize.
 	BatchSize int
+	// Workers is how many batches a festival enqueues at once. Default
+	// DefaultWorkers, at most 16.
+	Workers int
 	// FallbackTimeZone is used for a contact whose stored zone cannot be
 	// loaded (logged). Default DefaultFallbackTimeZone.
 	FallbackTimeZone string
@@ -99,6 +105,7 @@ func (c Config) WithDefaults() Config {
 	c.FestivalChannels = slices.Clone(c.FestivalChannels)
 	c.Festivals = c.Festivals.WithDefaults()
 	c.BatchSize = cmp.Or(c.BatchSize, DefaultBatchSize)
+	c.Workers = cmp.Or(c.Workers, DefaultWorkers)
 	c.FallbackTimeZone = cmp.Or(c.FallbackTimeZone, DefaultFallbackTimeZone)
 	c.Logger = cmp.Or(c.Logger, slog.New(slog.DiscardHandler))
 	return c
@@ -122,6 +129,9 @@ func (c Config) validate() error {
 			}
 			seen[ch] = true
 		}
+	}
+	if c.Workers < 1 || c.Workers > 16 {
+		return fmt.Errorf("%w: Workers %d out of range 1..16", ErrConfig, c.Workers)
 	}
 	if c.BatchSize < 1 || c.BatchSize > MaxBatchSize {
 		return fmt.Errorf("%w: BatchSize %d out of range 1..%d", ErrConfig, c.BatchSize, MaxBatchSize)
@@ -421,6 +431,7 @@ func (p *Planner) isConfiguredFestival(rule string) bool {
 
 // run is one Plan call's state.
 type run struct {
+	mu    sync.Mutex // guards res while batches are flushed concurrently
 	p     *Planner
 	day   calendar.Date
 	opts  PlanOptions
@@ -493,6 +504,56 @@ func (r *run) festivals(ctx context.Context, fests []calendar.Festival, rules ma
 		}
 		cfgs[i] = r.ruleCfg(rule, r.p.cfg.FestivalChannels, templates.FestivalKey(f.Key))
 	}
+	// A real run that emits nothing enqueues Config.Workers batches at once,
+	// each in its own transaction, while the next page is read: a festival
+	// over a million contacts is bound by Postgres's inserts, which then use
+	// more than one core.
+	if r.opts.Emit == nil && !r.opts.DryRun && r.p.cfg.Workers > 1 {
+		return r.concurrently(ctx, func(ctx context.Context, flush func([]Item) error) error {
+			return r.festivalPages(ctx, fests, byID, combineInto, cfgs, flush)
+		})
+	}
+	return r.festivalPages(ctx, fests, byID, combineInto, cfgs, func(b []Item) error { return r.flush(ctx, b) })
+}
+
+// concurrently runs produce, whose batches Config.Workers goroutines flush.
+// The first error stops the producer and is returned.
+func (r *run) concurrently(ctx context.Context, produce func(ctx context.Context, flush func([]Item) error) error) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	batches := make(chan []Item)
+	var wg sync.WaitGroup
+	for range r.p.cfg.Workers {
+		wg.Go(func() {
+			for b := range batches {
+				if ctx.Err() == nil {
+					if err := r.flush(ctx, b); err != nil {
+						cancel(err)
+					}
+				}
+			}
+		})
+	}
+	err := produce(ctx, func(b []Item) error {
+		select {
+		case batches <- b:
+			return nil
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		}
+	})
+	close(batches)
+	wg.Wait()
+	if cause := context.Cause(ctx); cause != nil {
+		return cause
+	}
+	return err
+}
+
+// festivalPages reads the active contacts page by page and hands each page's
+// festival messages to flush.
+func (r *run) festivalPages(ctx context.Context, fests []calendar.Festival, byID map[int64]*birthdayHit, combineInto string,
+	cfgs []ruleCfg, flush func([]Item) error) error {
 	var after int64
 	for {
 		page, err := r.p.activeContacts(ctx, after, r.p.cfg.BatchSize)
@@ -512,7 +573,7 @@ func (r *run) festivals(ctx context.Context, fests []calendar.Festival, rules ma
 				batch = append(batch, r.festivalItem(f, c, cfgs[i]))
 			}
 		}
-		if err := r.flush(ctx, batch); err != nil {
+		if err := flush(batch); err != nil {
 			return err
 		}
 		after = page[len(page)-1].ID
@@ -520,7 +581,8 @@ func (r *run) festivals(ctx context.Context, fests []calendar.Festival, rules ma
 }
 
 // flush enqueues a batch in one transaction (or lists it on a dry run) and
-// counts it.
+// counts it. Batches may be flushed concurrently when nothing is emitted
+// (the counts are kept under r.mu).
 func (r *run) flush(ctx context.Context, batch []Item) error {
 	if len(batch) == 0 {
 		return nil
@@ -542,6 +604,8 @@ func (r *run) flush(ctx context.Context, batch []Item) error {
 		if err != nil {
 			return fmt.Errorf("enqueue %d care messages: %w", len(planned), err)
 		}
+		r.mu.Lock()
+		defer r.mu.Unlock()
 		dup := make(map[string]bool, len(er.Duplicates))
 		for _, k := range er.Duplicates {
 			dup[k] = true
@@ -552,6 +616,8 @@ func (r *run) flush(ctx context.Context, batch []Item) error {
 		r.res.Duplicates += len(er.Duplicates)
 		r.res.Planned += len(er.IDs)
 	} else {
+		r.mu.Lock()
+		defer r.mu.Unlock()
 		r.res.Planned += len(batch)
 	}
 	r.res.Messages += len(batch)

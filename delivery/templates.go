@@ -18,8 +18,12 @@ import (
 // variables, plus Contact and Manager built from the recipient. A key's active
 // version is looked up at most once every activeTTL, so a batch does not ask the
 // database once per message; an activation reaches senders within that time.
-func TemplateRenderer(st *templates.Store) Renderer {
-	return &templateRenderer{st: st, active: map[string]cachedVersion{}}
+func TemplateRenderer(st *templates.Store) Renderer { return TemplateRendererFor(st, templates.Bank{}) }
+
+// TemplateRendererFor is TemplateRenderer with the sending bank's identity as
+// .Bank for every message whose own variables do not name one.
+func TemplateRendererFor(st *templates.Store, bank templates.Bank) Renderer {
+	return &templateRenderer{st: st, bank: bank, active: map[string]cachedVersion{}}
 }
 
 const activeTTL = 5 * time.Second
@@ -31,6 +35,7 @@ type cachedVersion struct {
 
 type templateRenderer struct {
 	st     *templates.Store
+	bank   templates.Bank
 	mu     sync.Mutex
 	active map[string]cachedVersion
 }
@@ -52,7 +57,10 @@ func (t *templateRenderer) version(ctx context.Context, key string) (templates.V
 }
 
 func (t *templateRenderer) Render(ctx context.Context, req RenderRequest) (Rendered, error) {
-	vars := make(templates.Vars, len(req.Vars)+2)
+	vars := make(templates.Vars, len(req.Vars)+3)
+	if t.bank != (templates.Bank{}) {
+		vars["Bank"] = t.bank.Vars()
+	}
 	for k, v := range req.Vars {
 		vars[k] = v
 	}
