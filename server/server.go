@@ -20,6 +20,7 @@ import (
 	"github.com/riverqueue/river"
 	"riverqueue.com/riverui"
 
+	"carillon/campaigns"
 	"carillon/care"
 	"carillon/channels"
 	"carillon/contacts"
@@ -95,6 +96,7 @@ type Deps struct {
 	Delivery  *delivery.Service     // optional: webhooks, messages, stops
 	Registry  *channels.Registry    // the configured providers, for webhooks
 	Care      *care.Planner         // optional: the care rules API
+	Campaigns *campaigns.Service    // optional: segments and campaigns
 	Revisits  *revisits.Service     // optional: the managers' side (revisits, feedback, digests)
 }
 
@@ -225,6 +227,7 @@ func (s *Server) routes() {
 	s.handle("GET /api/me", anyRole, s.me)
 	s.deliveryRoutes()
 	s.careRoutes()
+	s.campaignRoutes()
 	s.revisitRoutes()
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeErr(w, r, &apiError{status: http.StatusNotFound, code: "not_found", msg: "no such API route: " + r.Method + " " + r.URL.Path})

@@ -14,6 +14,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
+	"carillon/campaigns"
 	"carillon/care"
 	"carillon/channels/registry"
 	"carillon/contacts"
@@ -133,6 +134,10 @@ func serve(ctx context.Context, e *env, pool *pgxpool.Pool, opts serveOptions) e
 		return err
 	}
 	store.OnErase(revisitSvc.EraseHook)
+	campaignSvc, err := campaigns.New(pool, campaigns.Deps{Contacts: store}, campaigns.Config{Logger: e.logger})
+	if err != nil {
+		return err
+	}
 	if err := planner.EnsureFestivalRules(ctx); err != nil {
 		return err
 	}
@@ -172,7 +177,7 @@ func serve(ctx context.Context, e *env, pool *pgxpool.Pool, opts serveOptions) e
 		return err
 	}
 	api, err := server.New(server.Config{Addr: opts.addr, OpsAddr: opts.opsAddr, Logger: e.logger},
-		server.Deps{Pool: pool, Contacts: store, River: rc, Auth: ids, Delivery: svc, Registry: built.Registry, Templates: tstore, Care: planner, Revisits: revisitSvc})
+		server.Deps{Pool: pool, Contacts: store, River: rc, Auth: ids, Delivery: svc, Registry: built.Registry, Templates: tstore, Care: planner, Revisits: revisitSvc, Campaigns: campaignSvc})
 	if err != nil {
 		return err
 	}
