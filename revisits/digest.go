@@ -129,6 +129,9 @@ type Digest struct {
 	// Festivals are the coming festivals (context only: they alone make no
 	// digest).
 	Festivals []Upcoming `json:"festivals"`
+	// Weekly is the team's feedback summary of the past week, in a lead's
+	// digest on the week's first business day.
+	Weekly *WeeklySummary `json:"weekly,omitempty"`
 }
 
 // DueToday counts the items due on the digest's day.
@@ -148,7 +151,7 @@ func (d *Digest) OverdueCount() int { return len(d.Items) - d.DueToday() }
 // empty reports whether the digest has nothing for its manager to act on.
 func (d *Digest) empty() bool {
 	return len(d.Items) == 0 && len(d.Escalated) == 0 && len(d.Upcoming) == 0 && len(d.Replies) == 0 &&
-		len(d.Complaints) == 0 && len(d.Alerts) == 0 && !teamHasWork(d.Team)
+		len(d.Complaints) == 0 && len(d.Alerts) == 0 && !teamHasWork(d.Team) && d.Weekly == nil
 }
 
 func teamHasWork(team []TeamLine) bool {
@@ -310,7 +313,7 @@ func (s *Service) digestVars(d *Digest) map[string]any {
 	return map[string]any{"Digest": map[string]any{
 		"Date": d.Date, "Total": len(d.Items), "Overdue": d.OverdueCount(), "DueToday": d.DueToday(), "URL": u,
 		"Items": items, "Escalated": d.Escalated, "Team": d.Team, "Upcoming": d.Upcoming, "Festivals": d.Festivals,
-		"Replies": d.Replies, "Complaints": d.Complaints, "Alerts": d.Alerts,
+		"Replies": d.Replies, "Complaints": d.Complaints, "Alerts": d.Alerts, "Weekly": d.Weekly,
 	}}
 }
 
@@ -468,6 +471,17 @@ func (s *Service) buildDigests(ctx context.Context, day calendar.Date) (*digestB
 	}
 	if err := s.openAlerts(ctx, b, recipient); err != nil {
 		return nil, err
+	}
+	if firstBusinessDayOfWeek(day) {
+		sums, err := s.WeeklySummaries(ctx, WeekOf(day).AddDays(-7), day, nil)
+		if err != nil {
+			return nil, err
+		}
+		for code, sum := range sums {
+			if lead, ok := b.byCode[code]; ok && !sum.empty() {
+				b.digest(lead.ID).Weekly = sum
+			}
+		}
 	}
 
 	for _, m := range ms {

@@ -35,6 +35,7 @@ func (s *Server) revisitRoutes() {
 	s.handle("PUT /api/revisit-cadences/{tier}", adminOnly, s.putCadence)
 	s.handle("POST /api/feedback", revisitWriter, s.createFeedback)
 	s.handle("GET /api/feedback", revisitReader, s.listFeedback)
+	s.handle("GET /api/feedback/weekly", revisitReader, s.weeklyFeedback)
 	s.handle("GET /api/feedback/{id}", revisitReader, s.getFeedback)
 	s.handle("PATCH /api/feedback/{id}", revisitWriter, s.updateFeedback)
 }
@@ -271,5 +272,44 @@ func (s *Server) updateFeedback(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	writeJSON(w, http.StatusOK, fb)
+	return nil
+}
+
+// weeklyFeedback is a team lead's weekly feedback summary: ?lead=CODE (a
+// restricted caller: themself by default) and ?week=YYYY-MM-DD, the Monday of
+// the week (default: last week).
+func (s *Server) weeklyFeedback(w http.ResponseWriter, r *http.Request) error {
+	p := principalOf(r)
+	lead := r.URL.Query().Get("lead")
+	if lead == "" {
+		lead = p.User.ManagerCode
+	}
+	if lead == "" {
+		return badRequest("name the team lead (?lead=CODE)")
+	}
+	m, err := s.deps.Contacts.GetManager(r.Context(), lead)
+	if err != nil {
+		return err
+	}
+	if sc := scope(p); sc.Restricted && !slices.Contains(sc.ManagerIDs, m.ID) {
+		return contacts.ErrNotFound
+	}
+	today := s.deps.Revisits.Today()
+	week, err := queryDate(r, "week")
+	if err != nil {
+		return err
+	}
+	if week.IsZero() {
+		week = revisits.WeekOf(today).AddDays(-7)
+	}
+	sums, err := s.deps.Revisits.WeeklySummaries(r.Context(), week, today, []string{lead})
+	if err != nil {
+		return err
+	}
+	sum, ok := sums[lead]
+	if !ok {
+		return &apiError{status: http.StatusNotFound, code: "not_found", msg: "no team is led by " + lead}
+	}
+	writeJSON(w, http.StatusOK, sum)
 	return nil
 }

@@ -6,12 +6,14 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/stretchr/testify/require"
 
+	"carillon/calendar"
 	"carillon/contacts"
 	"carillon/delivery"
 	"carillon/internal/identity"
@@ -119,6 +121,23 @@ func TestLogRevisitThroughTheAPI(t *testing.T) {
 	require.Len(t, r.json(t)["items"], 1)
 	r = w.as("admin").do(t, "GET", "/api/feedback", "", nil)
 	require.Len(t, r.json(t)["items"], 2)
+
+	// The lead's weekly summary of this week: the complaint is new and resolved.
+	week := revisits.WeekOf(calendar.DateOf(time.Now().In(shanghaiZone(t)))).String()
+	r = w.as("mgr1").do(t, "GET", "/api/feedback/weekly?week="+week, "", nil)
+	require.Equal(t, 200, r.status, string(r.body))
+	sum := r.json(t)
+	require.Equal(t, float64(1), sum["new"].(map[string]any)["complaint"])
+	require.Equal(t, float64(1), sum["resolved"])
+	require.Equal(t, 404, w.as("mgr2").do(t, "GET", "/api/feedback/weekly?lead=M1&week="+week, "", nil).status)
+	require.Equal(t, 404, w.as("mgr2").do(t, "GET", "/api/feedback/weekly", "", nil).status, "M2 leads no team")
+}
+
+func shanghaiZone(t *testing.T) *time.Location {
+	t.Helper()
+	loc, err := time.LoadLocation("Asia/Shanghai")
+	require.NoError(t, err)
+	return loc
 }
 
 func TestDueRevisitsThroughTheAPI(t *testing.T) {
