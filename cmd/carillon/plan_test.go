@@ -2,12 +2,18 @@ package main
 
 import (
 	"context"
+	"encoding/csv"
 	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"carillon/calendar"
 	"carillon/internal/pgtest"
 )
 
@@ -74,4 +80,74 @@ func TestPlanCommand(t *testing.T) {
 		require.True(t, errorsAs(err, &ee), "%v", args)
 		require.Equal(t, 2, ee.code, "%v", args)
 	}
+}
+
+// The example contacts on 2027-04-17: the birthdays of that day on both
+// calendars and the deposits maturing a week later, worked out here from the
+// CSV itself with the plain rules (the day is clear of every edge rule), for
+// active contacts only; planned once, then nothing new.
+func TestPlanTheExampleContacts(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c := cli{t, pgtest.New(t).URL}
+	for _, f := range []string{"managers", "contacts"} {
+		_, _, err := c.run(ctx, "import", f, filepath.Join("..", "..", "examples", f+".csv"))
+		require.NoError(t, err)
+	}
+	day := calendar.NewDate(2027, time.April, 17)
+	lunar, err := calendar.ToLunar(day)
+	require.NoError(t, err)
+	require.False(t, lunar.Leap)
+	require.Less(t, lunar.Day, 29, "no lunar 30th rule on this day")
+
+	f, err := os.Open(filepath.Join("..", "..", "examples", "contacts.csv"))
+	require.NoError(t, err)
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	require.NoError(t, err)
+	col := map[string]int{}
+	for i, h := range recs[0] {
+		col[h] = i
+	}
+	want := map[string]string{} // contact -> rule
+	for _, r := range recs[1:] {
+		get := func(h string) string { return r[col[h]] }
+		if get("status") != "" && get("status") != "active" {
+			continue
+		}
+		switch {
+		case get("birthday_calendar") == "solar" && strings.HasSuffix(get("birthday"), "04-17"):
+			want[get("external_id")] = "birthday"
+		case get("birthday_calendar") == "lunar" && get("lunar_birthday") == fmt.Sprintf("%02d-%02d", lunar.Month, lunar.Day):
+			want[get("external_id")] = "birthday"
+		}
+		if get("deposit_maturity") == "2027-04-24" {
+			require.NotContains(t, want, get("external_id"), "the example day has no contact with both")
+			want[get("external_id")] = "deposit_maturity"
+		}
+	}
+	require.NotEmpty(t, want)
+
+	// Customers' messages only: managers' digests (the revisits rule) are
+	// lines without a contact.
+	customers := func(items []map[string]any) map[string]string {
+		got := map[string]string{}
+		for _, it := range items {
+			if k, ok := it["contact"].(string); ok {
+				got[k] = it["rule"].(string)
+			}
+		}
+		return got
+	}
+	items, _ := planLines(t, c, "--date", day.String(), "--dry-run")
+	require.Equal(t, want, customers(items))
+
+	items, _ = planLines(t, c, "--date", day.String())
+	require.Equal(t, want, customers(items))
+	for _, it := range items {
+		require.Nil(t, it["duplicate"])
+	}
+	items, summary := planLines(t, c, "--date", day.String())
+	require.Equal(t, want, customers(items))
+	require.EqualValues(t, 0, summary["planned"], "planned again: nothing new")
 }
