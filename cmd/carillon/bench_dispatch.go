@@ -24,6 +24,7 @@ import (
 	"carillon/internal/audit"
 	"carillon/internal/pgdev"
 	"carillon/internal/synth"
+	"carillon/templates"
 )
 
 // dispatchWorkers is the River worker count of the dispatch benchmark, for
@@ -126,7 +127,7 @@ rate = 100000
 	defer built.Stop(context.WithoutCancel(ctx))
 	built.Sandboxes["ali"].Recorder().KeepContent(false)
 	regp.Store(built.Registry)
-	renderer, tstore, err := newRenderer(pool)
+	renderer, tstore, err := newRenderer(pool, templates.Bank{Name: "Carillon Bank", Hotline: "95000"})
 	if err != nil {
 		return 0, err
 	}

@@ -10,6 +10,7 @@ import (
 
 	"carillon/channels"
 	"carillon/delivery"
+	"carillon/templates"
 )
 
 // fileConfig is carillon.toml: the server, delivery policy and the providers. The
@@ -31,6 +32,18 @@ type fileConfig struct {
 		Workers         int    `toml:"workers"`
 	} `toml:"delivery"`
 	Channels channels.Config `toml:"channels"`
+	// Bank is the sender's identity, the templates' .Bank.Name, .Bank.Hotline
+	// and .Bank.URL.
+	Bank struct {
+		Name    string `toml:"name"`
+		Hotline string `toml:"hotline"`
+		URL     string `toml:"url"`
+	} `toml:"bank"`
+}
+
+// bank is the file's [bank] section as the templates' .Bank.
+func (fc fileConfig) bank() templates.Bank {
+	return templates.Bank{Name: fc.Bank.Name, Hotline: fc.Bank.Hotline, URL: fc.Bank.URL}
 }
 
 // loadConfig reads the file named by --config or CARILLON_CONFIG; none is fine.

@@ -56,7 +56,7 @@ func cmdDemo(ctx context.Context, e *env, args []string) error {
 		}
 		fmt.Fprintf(e.stdout, "example %s: %d rows, %d inserted, %d updated, %d unchanged, %d failed\n", f.kind, rep.Rows, rep.Inserted, rep.Updated, rep.Unchanged, rep.Failed)
 	}
-	if _, tstore, err := newRenderer(pool); err != nil {
+	if _, tstore, err := newRenderer(pool, templates.Bank{}); err != nil {
 		return err
 	} else if _, err := sandboxCodes(ctx, tstore, audit.Actor{Name: "demo"}); err != nil {
 		return err
@@ -136,6 +136,11 @@ func demoConfig(addr, hookToken string) string {
 	return fmt.Sprintf(`
 [server]
 public_url = "http://%[1]s"
+
+[bank]
+name = "Carillon银行"
+hotline = "95000"
+url = "http://%[1]s"
 
 [[channels.provider]]
 name = "ali"

@@ -13,13 +13,13 @@ import (
 	"carillon/templates"
 )
 
-// newRenderer renders with the template store.
-func newRenderer(pool *pgxpool.Pool) (delivery.Renderer, *templates.Store, error) {
+// newRenderer renders with the template store, with the bank's identity as .Bank.
+func newRenderer(pool *pgxpool.Pool, bank templates.Bank) (delivery.Renderer, *templates.Store, error) {
 	st, err := templates.NewStore(pool, templates.Config{})
 	if err != nil {
 		return nil, nil, err
 	}
-	return delivery.TemplateRenderer(st), st, nil
+	return delivery.TemplateRendererFor(st, bank), st, nil
 }
 
 // sandboxCodes gives every active template's SMS variants a template code at the

@@ -120,7 +120,7 @@ func serve(ctx context.Context, e *env, pool *pgxpool.Pool, opts serveOptions) e
 	}
 	// A deliver job must end well before River would rescue it as stuck.
 	dcfg.JobTimeout = min(delivery.DefaultJobTimeout, opts.rescueAfter/2)
-	renderer, tstore, err := newRenderer(pool)
+	renderer, tstore, err := newRenderer(pool, opts.cfg.bank())
 	if err != nil {
 		return err
 	}
