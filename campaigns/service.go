@@ -2,21 +2,75 @@ package campaigns
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"log/slog"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"carillon/campaigns/segment"
+	"carillon/channels"
 	"carillon/contacts"
+	"carillon/delivery"
+	"carillon/templates"
 )
+
+// Defaults.
+const (
+	DefaultSamples    = 3                // rendered samples per channel shown to the approver
+	DefaultBatch      = 5000             // recipients written to the outbox per transaction
+	DefaultHorizon    = time.Minute      // how far ahead of its send time a throttled message is written
+	DefaultRunBudget  = 50 * time.Second // how long one fan-out job works before it continues as a new one
+	DefaultPauseWait  = 20 * time.Second // how long a pause waits for messages already handed to a provider
+	DefaultCurrency   = "CNY"
+	DefaultRunTimeout = 5 * time.Minute
+)
+
+// Pricing is what the approver's cost estimate is made of.
+type Pricing struct {
+	// SMS is the price of one SMS part by provider name.
+	SMS map[string]float64
+	// Email and WeChat are the prices of one message.
+	Email, WeChat float64
+	// Currency names the unit of the prices. Default DefaultCurrency.
+	Currency string
+	// MonthlyBudget, when positive, is what campaigns approved in a calendar month
+	// may cost together; a review says how much of it is left.
+	MonthlyBudget float64
+}
 
 // Config configures campaigns.
 type Config struct {
 	// Segments configures previews (time box, sample size, the zone ages are
 	// counted in).
 	Segments segment.Config
+	// Pricing makes the cost estimate.
+	Pricing Pricing
+	// Samples is how many contacts' messages a review renders per channel.
+	// Default DefaultSamples.
+	Samples int
+	// Batch is how many recipients one fan-out transaction writes. Default
+	// DefaultBatch.
+	Batch int
+	// Horizon is how far ahead of its send time a throttled message is written
+	// to the outbox. Default DefaultHorizon.
+	Horizon time.Duration
+	// RunBudget is how long one fan-out job works before it continues itself.
+	// Default DefaultRunBudget.
+	RunBudget time.Duration
+	// PauseWait is how long a pause waits for messages a provider is being
+	// handed at that moment. Default DefaultPauseWait.
+	PauseWait time.Duration
+	// SecondApprovalAbove, when positive, is the audience size above which a
+	// run's snapshot needs a second approval when it grew past the approved
+	// review's count.
+	SecondApprovalAbove int64
+	// Bank is the sender's identity, the templates' .Bank.
+	Bank templates.Bank
 	// Logger. Default: discard.
 	Logger *slog.Logger
 	// Now is the clock. Default time.Now.
@@ -33,12 +87,40 @@ func (c Config) WithDefaults() Config {
 	if c.Segments.Now == nil {
 		c.Segments.Now = c.Now
 	}
+	c.Samples = cmp.Or(c.Samples, DefaultSamples)
+	c.Batch = cmp.Or(c.Batch, DefaultBatch)
+	c.Horizon = cmp.Or(c.Horizon, DefaultHorizon)
+	c.RunBudget = cmp.Or(c.RunBudget, DefaultRunBudget)
+	c.PauseWait = cmp.Or(c.PauseWait, DefaultPauseWait)
+	c.Pricing.Currency = cmp.Or(c.Pricing.Currency, DefaultCurrency)
 	return c
+}
+
+func (c Config) validate() error {
+	switch {
+	case c.Samples < 1 || c.Samples > 20:
+		return fmt.Errorf("campaigns: Samples %d out of range 1..20", c.Samples)
+	case c.Batch < 1 || c.Batch > 50000:
+		return fmt.Errorf("campaigns: Batch %d out of range 1..50000", c.Batch)
+	case c.Horizon < time.Second:
+		return fmt.Errorf("campaigns: Horizon %s is under a second", c.Horizon)
+	case c.RunBudget < time.Second:
+		return fmt.Errorf("campaigns: RunBudget %s is under a second", c.RunBudget)
+	}
+	for name, p := range c.Pricing.SMS {
+		if p < 0 {
+			return fmt.Errorf("campaigns: SMS price of %s is negative", name)
+		}
+	}
+	return nil
 }
 
 // Deps are the packages campaigns work through.
 type Deps struct {
-	Contacts *contacts.Store
+	Contacts  *contacts.Store
+	Templates *templates.Store   // required for campaigns (segments work without it)
+	Delivery  *delivery.Service  // required to run campaigns and send tests
+	Registry  *channels.Registry // optional: which SMS provider the estimate prices
 }
 
 // Service is the campaigns entry point: segments, the campaign lifecycle, runs.
@@ -47,11 +129,15 @@ type Service struct {
 	pool     *pgxpool.Pool
 	deps     Deps
 	segments *segment.Store
+	inserter *river.Client[pgx.Tx]
 }
 
 // New returns the campaigns service.
 func New(pool *pgxpool.Pool, deps Deps, cfg Config) (*Service, error) {
 	cfg = cfg.WithDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
 	if deps.Contacts == nil {
 		return nil, fmt.Errorf("campaigns: a contacts store is required")
 	}
@@ -59,8 +145,26 @@ func New(pool *pgxpool.Pool, deps Deps, cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Service{cfg: cfg, pool: pool, deps: deps, segments: segs}, nil
+	ins, err := river.NewClient(riverpgxv5.New(pool), &river.Config{Logger: cfg.Logger})
+	if err != nil {
+		return nil, fmt.Errorf("campaigns: river inserter: %w", err)
+	}
+	return &Service{cfg: cfg, pool: pool, deps: deps, segments: segs, inserter: ins}, nil
 }
 
 // Segments returns the saved segments and previews.
 func (s *Service) Segments() *segment.Store { return s.segments }
+
+func (s *Service) needs() error {
+	if s.deps.Templates == nil || s.deps.Delivery == nil {
+		return fmt.Errorf("campaigns: templates and delivery are required for campaigns")
+	}
+	return nil
+}
+
+func (s *Service) now() time.Time { return s.cfg.Now() }
+
+// tx runs f in a transaction.
+func (s *Service) tx(ctx context.Context, f func(tx pgx.Tx) error) error {
+	return pgx.BeginFunc(ctx, s.pool, f)
+}

@@ -1,5 +1,19 @@
 package server
 
+import (
+	"errors"
+	"net/http"
+
+	"carillon/campaigns"
+	"carillon/internal/identity"
+)
+
+// Role sets of campaigns beyond those of segments.
+var (
+	campaignApprover = []identity.Role{identity.RoleApprover}
+	campaignTester   = []identity.Role{identity.RoleAdmin, identity.RoleMarketer, identity.RoleApprover}
+)
+
 // campaignRoutes mounts segments and campaigns when the server has the
 // campaigns service.
 func (s *Server) campaignRoutes() {
@@ -7,4 +21,174 @@ func (s *Server) campaignRoutes() {
 		return
 	}
 	s.segmentRoutes()
+	s.handle("GET /api/campaigns", campaignReader, s.listCampaigns)
+	s.handle("POST /api/campaigns", campaignWriter, s.createCampaign)
+	s.handle("GET /api/campaigns/{id}", campaignReader, s.getCampaign)
+	s.handle("PATCH /api/campaigns/{id}", campaignWriter, s.updateCampaign)
+	s.handle("GET /api/campaigns/{id}/history", campaignReader, s.campaignHistory)
+	s.handle("POST /api/campaigns/{id}/submit", campaignWriter, s.campaignAction("submit"))
+	s.handle("POST /api/campaigns/{id}/approve", campaignApprover, s.campaignAction("approve"))
+	s.handle("POST /api/campaigns/{id}/reject", campaignApprover, s.campaignAction("reject"))
+	s.handle("POST /api/campaigns/{id}/cancel", campaignWriter, s.campaignAction("cancel"))
+	s.handle("POST /api/campaigns/{id}/test-send", campaignTester, s.testSendCampaign)
+}
+
+// by is who acts on a campaign through the API.
+func by(r *http.Request) campaigns.By {
+	return campaigns.By{Actor: who(r), Roles: principalOf(r).User.Roles}
+}
+
+// campaignErr maps the campaigns package's errors to API errors.
+func campaignErr(err error) error {
+	switch {
+	case errors.Is(err, campaigns.ErrNotFound):
+		return &apiError{status: http.StatusNotFound, code: "not_found", msg: "no such campaign"}
+	case errors.Is(err, campaigns.ErrForbidden):
+		return &apiError{status: http.StatusForbidden, code: "forbidden", msg: err.Error()}
+	case errors.Is(err, campaigns.ErrState):
+		return &apiError{status: http.StatusConflict, code: "invalid_state", msg: err.Error()}
+	case errors.Is(err, campaigns.ErrStale):
+		return &apiError{status: http.StatusConflict, code: "stale", msg: err.Error()}
+	}
+	return segmentErr(err)
+}
+
+func (s *Server) listCampaigns(w http.ResponseWriter, r *http.Request) error {
+	limit, err := queryInt(r, "limit")
+	if err != nil {
+		return err
+	}
+	after, err := queryCursor(r)
+	if err != nil {
+		return err
+	}
+	list, next, err := s.deps.Campaigns.List(r.Context(), campaigns.ListFilter{Status: campaigns.Status(r.URL.Query().Get("status")), After: after, Limit: limit})
+	if err != nil {
+		return err
+	}
+	if list == nil {
+		list = []campaigns.Campaign{}
+	}
+	writePage(w, list, next)
+	return nil
+}
+
+func (s *Server) createCampaign(w http.ResponseWriter, r *http.Request) error {
+	var in campaigns.Input
+	if err := s.decode(w, r, &in); err != nil {
+		return err
+	}
+	c, err := s.deps.Campaigns.Create(r.Context(), by(r), in)
+	if err != nil {
+		return campaignErr(err)
+	}
+	writeJSON(w, http.StatusCreated, c)
+	return nil
+}
+
+func (s *Server) getCampaign(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	c, err := s.deps.Campaigns.Get(r.Context(), id)
+	if err != nil {
+		return campaignErr(err)
+	}
+	writeJSON(w, http.StatusOK, c)
+	return nil
+}
+
+func (s *Server) updateCampaign(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	var in campaigns.Input
+	if err := s.decode(w, r, &in); err != nil {
+		return err
+	}
+	c, err := s.deps.Campaigns.Update(r.Context(), by(r), id, in)
+	if err != nil {
+		return campaignErr(err)
+	}
+	writeJSON(w, http.StatusOK, c)
+	return nil
+}
+
+func (s *Server) campaignHistory(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	h, err := s.deps.Campaigns.History(r.Context(), id)
+	if err != nil {
+		return campaignErr(err)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"items": h})
+	return nil
+}
+
+// actionRequest is the optional body of a transition.
+type actionRequest struct {
+	Version int    `json:"version,omitempty"` // approve: the version reviewed
+	Reason  string `json:"reason,omitempty"`  // reject, cancel
+}
+
+// campaignAction runs one lifecycle transition.
+func (s *Server) campaignAction(action string) func(w http.ResponseWriter, r *http.Request) error {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		id, err := pathID(r)
+		if err != nil {
+			return err
+		}
+		var in actionRequest
+		if r.ContentLength != 0 {
+			if err := s.decode(w, r, &in); err != nil {
+				return err
+			}
+		}
+		svc, b, ctx := s.deps.Campaigns, by(r), r.Context()
+		var c campaigns.Campaign
+		switch action {
+		case "submit":
+			c, err = svc.Submit(ctx, b, id)
+		case "approve":
+			c, err = svc.Approve(ctx, b, id, in.Version)
+		case "reject":
+			c, err = svc.Reject(ctx, b, id, in.Reason)
+		case "cancel":
+			c, err = svc.Cancel(ctx, b, id, in.Reason)
+		}
+		if err != nil {
+			return campaignErr(err)
+		}
+		writeJSON(w, http.StatusOK, c)
+		return nil
+	}
+}
+
+type testSendRequest struct {
+	Contact string `json:"contact"` // the contact's external id
+	Channel string `json:"channel,omitempty"`
+}
+
+func (s *Server) testSendCampaign(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	var in testSendRequest
+	if err := s.decode(w, r, &in); err != nil {
+		return err
+	}
+	if in.Contact == "" {
+		return badRequest("contact (an external id) is required")
+	}
+	res, err := s.deps.Campaigns.TestSend(r.Context(), by(r), id, in.Contact, in.Channel)
+	if err != nil {
+		return campaignErr(err)
+	}
+	writeJSON(w, http.StatusAccepted, res)
+	return nil
 }

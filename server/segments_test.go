@@ -12,10 +12,13 @@ import (
 
 	"carillon/campaigns"
 	"carillon/contacts"
+	"carillon/delivery"
+	"carillon/internal/audit"
 	"carillon/internal/identity"
 	"carillon/internal/pgtest"
 	"carillon/internal/testlog"
 	"carillon/server"
+	"carillon/templates"
 )
 
 // setupCampaignServer is setup with the campaigns service mounted.
@@ -30,13 +33,21 @@ func setupCampaignServer(t *testing.T) (*bundle, *campaigns.Service) {
 	require.NoError(t, err)
 	rc, err := river.NewClient[pgx.Tx](riverpgxv5.New(b.db.Pool), &river.Config{})
 	require.NoError(t, err)
-	svc, err := campaigns.New(b.db.Pool, campaigns.Deps{Contacts: b.store}, campaigns.Config{Logger: testlog.New(t)})
+	ts, err := templates.NewStore(b.db.Pool, templates.Config{Logger: testlog.New(t)})
+	require.NoError(t, err)
+	_, _, err = ts.Save(b.ctx, audit.Actor{Name: "test"}, templates.Definition{Key: "campaign.wealth", Purpose: templates.Marketing, Source: templates.SourceCampaign,
+		DefaultLocale: "zh-CN", Variants: []templates.Variant{{Channel: templates.SMS, Locale: "zh-CN", SMS: &templates.SMSVariant{SignName: "示例银行",
+			Text: "{{.Contact.Salutation}}，{{.Campaign.product}}上线。拒收请回复R"}}}}, templates.SaveOptions{Activate: true})
+	require.NoError(t, err)
+	ds, err := delivery.New(b.db.Pool, delivery.Config{Logger: testlog.New(t)}, delivery.Deps{Renderer: delivery.TemplateRenderer(ts)})
+	require.NoError(t, err)
+	svc, err := campaigns.New(b.db.Pool, campaigns.Deps{Contacts: b.store, Templates: ts, Delivery: ds}, campaigns.Config{Logger: testlog.New(t)})
 	require.NoError(t, err)
 	s, err := server.New(server.Config{Logger: testlog.New(t)}, server.Deps{Pool: b.db.Pool, Contacts: b.store, River: rc, Auth: b.ids, Campaigns: svc})
 	require.NoError(t, err)
-	ts := httptest.NewServer(s.Handler())
-	t.Cleanup(ts.Close)
-	b.url = ts.URL
+	hs := httptest.NewServer(s.Handler())
+	t.Cleanup(hs.Close)
+	b.url = hs.URL
 	b.token = b.newUser(t, "admin", "", identity.RoleAdmin)
 	return b, svc
 }

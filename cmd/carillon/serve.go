@@ -134,7 +134,12 @@ func serve(ctx context.Context, e *env, pool *pgxpool.Pool, opts serveOptions) e
 		return err
 	}
 	store.OnErase(revisitSvc.EraseHook)
-	campaignSvc, err := campaigns.New(pool, campaigns.Deps{Contacts: store}, campaigns.Config{Logger: e.logger})
+	ccfg, err := campaignConfig(getenv)
+	if err != nil {
+		return err
+	}
+	ccfg.Logger = e.logger
+	campaignSvc, err := campaigns.New(pool, campaigns.Deps{Contacts: store, Templates: tstore, Delivery: svc, Registry: built.Registry}, ccfg)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,216 @@
+package campaigns
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"carillon/channels"
+	"carillon/contacts"
+	"carillon/delivery"
+	"carillon/internal/identity"
+)
+
+// Submit sends a draft (or a rejected campaign) for approval, with the review
+// the approver will see: audience, rendered samples per channel, cost.
+func (s *Service) Submit(ctx context.Context, by By, id int64) (Campaign, error) {
+	if err := s.needs(); err != nil {
+		return Campaign{}, err
+	}
+	if !by.has(identity.RoleMarketer, identity.RoleAdmin) {
+		return Campaign{}, fmt.Errorf("%w: submitting needs the marketer or admin role", ErrForbidden)
+	}
+	c, err := s.Get(ctx, id)
+	if err != nil {
+		return c, err
+	}
+	if c.Status != StatusDraft && c.Status != StatusRejected {
+		return c, fmt.Errorf("%w: a %s campaign cannot be submitted (only a draft or a rejected one)", ErrState, c.Status)
+	}
+	if fe := s.checkTemplate(ctx, c.Template, c.Channels); fe != nil {
+		return c, invalid(*fe)
+	}
+	rev, err := s.review(ctx, c)
+	if err != nil {
+		return c, err
+	}
+	js, err := json.Marshal(rev)
+	if err != nil {
+		return c, err
+	}
+	return s.transition(ctx, by, id, "submit", []Status{StatusDraft, StatusRejected}, StatusSubmitted, "", func(tx pgx.Tx, cur Campaign) error {
+		if cur.Version != c.Version {
+			return fmt.Errorf("%w: it was edited while its review was made; submit again", ErrStale)
+		}
+		_, err := tx.Exec(ctx, `UPDATE campaigns SET review = $2, submitted_at = $3, rejected_reason = NULL WHERE id = $1`, id, js, s.now())
+		return err
+	}, map[string]any{"audience": rev.Audience, "recipients": rev.Recipients, "cost": rev.Cost.Total, "version": c.Version})
+}
+
+// Approve approves a submitted campaign. The approver holds the approver role
+// and is not its author: not the user who created, edited or submitted it
+// (compared by user id, whatever token or session they use). version, when
+// given, is the version the approver reviewed: a campaign edited since is not
+// approved.
+func (s *Service) Approve(ctx context.Context, by By, id int64, version int) (Campaign, error) {
+	if !by.has(identity.RoleApprover) {
+		return Campaign{}, fmt.Errorf("%w: approving needs the approver role", ErrForbidden)
+	}
+	uid := by.userID()
+	if uid == 0 {
+		return Campaign{}, fmt.Errorf("%w: an approval is made by a user (the CLI: --as LOGIN)", ErrForbidden)
+	}
+	return s.transition(ctx, by, id, "approve", []Status{StatusSubmitted}, StatusApproved, "", func(tx pgx.Tx, c Campaign) error {
+		if version != 0 && version != c.Version {
+			return fmt.Errorf("%w: you reviewed version %d, the campaign is at version %d", ErrStale, version, c.Version)
+		}
+		var authored bool
+		if err := tx.QueryRow(ctx, `SELECT $2 = (SELECT created_by_user FROM campaigns WHERE id = $1)
+			OR EXISTS (SELECT 1 FROM campaign_events WHERE campaign_id = $1 AND user_id = $2 AND action IN ('create', 'edit', 'submit'))`,
+			id, uid).Scan(&authored); err != nil {
+			return err
+		}
+		if authored {
+			return fmt.Errorf("%w: you created, edited or submitted this campaign; a second person must approve it", ErrForbidden)
+		}
+		_, err := tx.Exec(ctx, `UPDATE campaigns SET approved_by = $2, approved_by_user = $3, approved_at = $4, approved_version = version WHERE id = $1`,
+			id, by.Actor.String(), uid, s.now())
+		return err
+	}, map[string]any{"version": version})
+}
+
+// Reject returns a submitted campaign to its author with a reason.
+func (s *Service) Reject(ctx context.Context, by By, id int64, reason string) (Campaign, error) {
+	if !by.has(identity.RoleApprover) {
+		return Campaign{}, fmt.Errorf("%w: rejecting needs the approver role", ErrForbidden)
+	}
+	reason = strings.TrimSpace(reason)
+	if reason == "" || len([]rune(reason)) > 1000 {
+		return Campaign{}, invalid(fieldErr("reason", "a rejection needs a reason (at most 1000 characters)"))
+	}
+	return s.transition(ctx, by, id, "reject", []Status{StatusSubmitted}, StatusRejected, reason, func(tx pgx.Tx, c Campaign) error {
+		_, err := tx.Exec(ctx, `UPDATE campaigns SET rejected_reason = $2 WHERE id = $1`, id, reason)
+		return err
+	}, nil)
+}
+
+// transition moves a campaign from one of the allowed statuses to another in one
+// transaction with f's changes and the recorded event.
+func (s *Service) transition(ctx context.Context, by By, id int64, action string, from []Status, to Status, reason string,
+	f func(tx pgx.Tx, c Campaign) error, data map[string]any) (Campaign, error) {
+	var out Campaign
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		c, err := getForUpdate(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if !slices.Contains(from, c.Status) {
+			return fmt.Errorf("%w: cannot %s a %s campaign", ErrState, action, c.Status)
+		}
+		if f != nil {
+			if err := f(tx, c); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.Exec(ctx, `UPDATE campaigns SET status = $2, updated_at = $3 WHERE id = $1`, id, string(to), s.now()); err != nil {
+			return fmt.Errorf("campaign %d %s: %w", id, action, err)
+		}
+		if err := s.event(ctx, tx, by, id, action, c.Status, to, reason, data); err != nil {
+			return err
+		}
+		out, err = scanCampaign(tx.QueryRow(ctx, `SELECT `+campaignColumns+` FROM campaigns WHERE id = $1`, id))
+		return err
+	})
+	return out, err
+}
+
+// TestSendResult is the message a test send wrote.
+type TestSendResult struct {
+	MessageID int64    `json:"message_id"`
+	Contact   string   `json:"contact"`
+	Channels  []string `json:"channels"`
+}
+
+// TestSend renders the campaign's message for one contact (by external id) and
+// sends it, marked as a test: no consent, frequency cap or quiet-hours checks,
+// and not counted in the campaign's statistics. channel, when given, is the only
+// channel tried.
+func (s *Service) TestSend(ctx context.Context, by By, id int64, externalID, channel string) (TestSendResult, error) {
+	if err := s.needs(); err != nil {
+		return TestSendResult{}, err
+	}
+	if !by.has(identity.RoleMarketer, identity.RoleAdmin, identity.RoleApprover) {
+		return TestSendResult{}, fmt.Errorf("%w: test sends need the marketer, approver or admin role", ErrForbidden)
+	}
+	c, err := s.Get(ctx, id)
+	if err != nil {
+		return TestSendResult{}, err
+	}
+	if c.Status == StatusCancelled {
+		return TestSendResult{}, fmt.Errorf("%w: the campaign is cancelled", ErrState)
+	}
+	ct, err := s.deps.Contacts.GetByExternalID(ctx, externalID)
+	if errors.Is(err, contacts.ErrNotFound) {
+		return TestSendResult{}, invalid(fieldErr("contact", "no contact with external id %q", externalID))
+	}
+	if err != nil {
+		return TestSendResult{}, err
+	}
+	chans := c.Channels
+	if channel != "" {
+		if !slices.Contains(c.Channels, channel) {
+			return TestSendResult{}, invalid(fieldErr("channel", "%q is not one of the campaign's channels %s", channel, strings.Join(c.Channels, ", ")))
+		}
+		chans = []string{channel}
+	}
+	var res TestSendResult
+	err = s.tx(ctx, func(tx pgx.Tx) error {
+		now := s.now()
+		p := delivery.Planned{
+			DedupeKey: fmt.Sprintf("campaign-test:%d:%d:%d", id, ct.ID, now.UnixNano()),
+			ContactID: ct.ID, Source: "campaign_test", SourceID: strconv.FormatInt(id, 10), Purpose: campaignPurpose,
+			TemplateKey: c.Template, Vars: map[string]any{"Campaign": c.Vars, "Bank": s.cfg.Bank.Vars()}, Channels: toChannels(chans), Test: true,
+		}
+		er, err := s.deps.Delivery.Enqueue(ctx, tx, []delivery.Planned{p})
+		if err != nil {
+			return err
+		}
+		if len(er.IDs) != 1 {
+			return fmt.Errorf("test send of campaign %d: nothing enqueued", id)
+		}
+		res = TestSendResult{MessageID: er.IDs[0], Contact: ct.ExternalID, Channels: chans}
+		return s.event(ctx, tx, by, id, "test_send", "", "", "", map[string]any{"contact": ct.ExternalID, "message_id": er.IDs[0], "channels": chans})
+	})
+	return res, err
+}
+
+func toChannels(cs []string) []channels.Channel {
+	out := make([]channels.Channel, len(cs))
+	for i, c := range cs {
+		out[i] = channels.Channel(c)
+	}
+	return out
+}
+
+// Cancel ends a campaign for good. A campaign that is running or paused has its
+// run stopped: messages not yet handed to a provider are cancelled.
+func (s *Service) Cancel(ctx context.Context, by By, id int64, reason string) (Campaign, error) {
+	if !by.has(identity.RoleMarketer, identity.RoleAdmin) {
+		return Campaign{}, fmt.Errorf("%w: cancelling needs the marketer or admin role", ErrForbidden)
+	}
+	if len([]rune(reason)) > 1000 {
+		return Campaign{}, invalid(fieldErr("reason", "at most 1000 characters"))
+	}
+	return s.transition(ctx, by, id, "cancel",
+		[]Status{StatusDraft, StatusSubmitted, StatusApproved, StatusRejected, StatusScheduled, StatusRunning, StatusPaused}, StatusCancelled, strings.TrimSpace(reason),
+		func(tx pgx.Tx, c Campaign) error {
+			_, err := tx.Exec(ctx, `UPDATE campaigns SET next_run_at = NULL WHERE id = $1`, id)
+			return err
+		}, nil)
+}

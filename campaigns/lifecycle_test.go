@@ -1,0 +1,219 @@
+package campaigns_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"carillon/campaigns"
+	"carillon/contacts"
+)
+
+func fieldMessages(t *testing.T, err error) map[string]string {
+	t.Helper()
+	var ve *contacts.ValidationError
+	require.True(t, errors.As(err, &ve), "want a validation error, got %v", err)
+	out := map[string]string{}
+	for _, f := range ve.Fields {
+		out[f.Field] += f.Message
+	}
+	return out
+}
+
+func TestBadInputIsRefusedAndNothingIsSaved(t *testing.T) {
+	t.Parallel()
+	b := setup(t, options{})
+	mk := b.users["mk"]
+	_, err := b.svc.Create(b.ctx, mk, campaigns.Input{Name: ptr("x"), Expression: ptr("teir == \"A\""), Template: ptr(templateKey), Channels: &[]string{"sms"}})
+	msgs := fieldMessages(t, err)
+	require.Contains(t, msgs["segment"], `1:1: unknown field "teir" (did you mean "tier"?)`)
+	require.Contains(t, msgs["segment"], "known fields: age")
+
+	_, err = b.svc.Create(b.ctx, mk, campaigns.Input{Name: ptr("x"), Expression: ptr("true"), Template: ptr(templateKey), Channels: &[]string{"wechat"}})
+	require.Contains(t, fieldMessages(t, err)["template"], "has no variant for any of the channels wechat")
+
+	_, err = b.svc.Create(b.ctx, mk, campaigns.Input{Name: ptr("x"), Expression: ptr("true"), Template: ptr("birthday"), Channels: &[]string{"sms"}})
+	require.Contains(t, fieldMessages(t, err)["template"], "is a service template")
+
+	_, err = b.svc.Create(b.ctx, mk, campaigns.Input{Name: ptr("x"), Expression: ptr("true"), Template: ptr(templateKey), Channels: &[]string{"sms"},
+		Schedule: &campaigns.Schedule{Kind: "cron", Cron: "CRON_TZ=Asia/Shanghai 0 25 * * *"}, Window: ptr("20:00-09:00"), Throttle: ptr(-1)})
+	msgs = fieldMessages(t, err)
+	require.Contains(t, msgs["schedule.cron"], "does not parse")
+	require.Contains(t, msgs["window"], "not a window of the day")
+	require.Contains(t, msgs["throttle"], "messages per second")
+
+	_, err = b.svc.Create(b.ctx, mk, campaigns.Input{Name: ptr("x"), Segment: ptr("no such"), Template: ptr(templateKey), Channels: &[]string{"sms", "sms"}})
+	msgs = fieldMessages(t, err)
+	require.Contains(t, msgs["segment"], `no saved segment named "no such"`)
+	require.Contains(t, msgs["channels"], "distinct channels")
+
+	_, err = b.svc.Create(b.ctx, b.users["ap"], campaigns.Input{Name: ptr("x"), Expression: ptr("true"), Template: ptr(templateKey), Channels: &[]string{"sms"}})
+	require.ErrorIs(t, err, campaigns.ErrForbidden)
+
+	list, _, err := b.svc.List(b.ctx, campaigns.ListFilter{})
+	require.NoError(t, err)
+	require.Empty(t, list)
+}
+
+func TestLifecycleWithMakerChecker(t *testing.T) {
+	t.Parallel()
+	b := setup(t, options{cfg: campaigns.Config{Pricing: campaigns.Pricing{SMS: map[string]float64{"ali": 0.045, "tx": 0.04}, MonthlyBudget: 0.2}}})
+	b.addContacts(t, 1, 5, nil)
+	mk, mk2, ap, both := b.users["mk"], b.users["mk2"], b.users["ap"], b.users["both"]
+
+	c := b.draft(t, campaigns.Input{Channels: &[]string{"sms", "email"}})
+	require.Equal(t, campaigns.StatusDraft, c.Status)
+	require.Equal(t, 1, c.Version)
+	_, err := b.svc.Approve(b.ctx, ap, c.ID, 0)
+	require.ErrorIs(t, err, campaigns.ErrState, "a draft is not approved")
+
+	c, err = b.svc.Submit(b.ctx, mk, c.ID)
+	require.NoError(t, err)
+	require.Equal(t, campaigns.StatusSubmitted, c.Status)
+	r := c.Review
+	require.NotNil(t, r)
+	require.EqualValues(t, 5, r.Audience)
+	require.EqualValues(t, 5, r.Recipients)
+	require.Equal(t, []campaigns.ChannelAudience{{Channel: "sms", Recipients: 5}, {Channel: "email", Recipients: 0}}, r.ByChannel)
+	// Three samples per channel, rendered for real contacts.
+	var sms, email int
+	for _, s := range r.Samples {
+		require.Empty(t, s.Error)
+		switch s.Channel {
+		case "sms":
+			sms++
+			require.Contains(t, s.Text, "【示例银行】客女士，")
+			require.Contains(t, s.Text, "稳健理财上线")
+			require.Equal(t, 1, s.SMSParts.Parts)
+		case "email":
+			email++
+			require.Equal(t, "稳健理财", s.Subject)
+		}
+	}
+	require.Equal(t, 3, sms)
+	require.Equal(t, 3, email)
+	// 5 SMS of one part at the first priced provider (no registry: by name).
+	require.Equal(t, "CNY", r.Cost.Currency)
+	require.Equal(t, 0.23, r.Cost.Total) // 5 × 0.045, to the cent
+	require.Equal(t, "ali", r.Cost.Lines[0].Provider)
+	require.Len(t, r.Cost.Alternatives, 1)
+	require.NotNil(t, r.Cost.Budget)
+	require.True(t, r.Cost.Budget.Over)
+	require.Contains(t, strings.Join(r.Warnings, "\n"), "over the monthly budget")
+
+	// Maker-checker: a marketer cannot approve; nor can an approver who made it.
+	_, err = b.svc.Approve(b.ctx, mk, c.ID, 0)
+	require.ErrorIs(t, err, campaigns.ErrForbidden)
+	own, err := b.svc.Create(b.ctx, both, campaigns.Input{Name: ptr("mine"), Expression: ptr("true"), Template: ptr(templateKey), Channels: &[]string{"sms"}})
+	require.NoError(t, err)
+	_, err = b.svc.Submit(b.ctx, both, own.ID)
+	require.NoError(t, err)
+	_, err = b.svc.Approve(b.ctx, both, own.ID, 0)
+	require.ErrorIs(t, err, campaigns.ErrForbidden)
+	require.Contains(t, err.Error(), "a second person must approve it")
+
+	// Rejection needs a reason, and sends it back.
+	_, err = b.svc.Reject(b.ctx, ap, c.ID, " ")
+	require.Contains(t, fieldMessages(t, err)["reason"], "needs a reason")
+	c, err = b.svc.Reject(b.ctx, ap, c.ID, "say which fund")
+	require.NoError(t, err)
+	require.Equal(t, campaigns.StatusRejected, c.Status)
+	require.Equal(t, "say which fund", c.RejectedReason)
+
+	// Another marketer edits (back to draft), submits; the approver approves
+	// the version reviewed, not a stale one.
+	c, err = b.svc.Update(b.ctx, mk2, c.ID, campaigns.Input{Vars: map[string]any{"product": "稳健理财 2027Q1"}})
+	require.NoError(t, err)
+	require.Equal(t, campaigns.StatusDraft, c.Status)
+	require.Equal(t, 2, c.Version)
+	require.Nil(t, c.Review)
+	c, err = b.svc.Submit(b.ctx, mk2, c.ID)
+	require.NoError(t, err)
+	_, err = b.svc.Approve(b.ctx, ap, c.ID, 1)
+	require.ErrorIs(t, err, campaigns.ErrStale)
+	c, err = b.svc.Approve(b.ctx, ap, c.ID, 2)
+	require.NoError(t, err)
+	require.Equal(t, campaigns.StatusApproved, c.Status)
+	require.Equal(t, "api:ap", c.ApprovedBy)
+	require.Equal(t, 2, *c.ApprovedVersion)
+
+	// Any edit after approval returns it to draft, approval gone.
+	c, err = b.svc.Update(b.ctx, mk, c.ID, campaigns.Input{Notes: ptr("typo fixed")})
+	require.NoError(t, err)
+	require.Equal(t, campaigns.StatusDraft, c.Status)
+	require.Equal(t, 3, c.Version)
+	require.Nil(t, c.ApprovedAt)
+	require.Empty(t, c.ApprovedBy)
+
+	// An approver who edited it is an author too.
+	c, err = b.svc.Submit(b.ctx, mk, c.ID)
+	require.NoError(t, err)
+	_, err = b.svc.Update(b.ctx, both, c.ID, campaigns.Input{Notes: ptr("edited by both")})
+	require.NoError(t, err)
+	_, err = b.svc.Submit(b.ctx, mk, c.ID)
+	require.NoError(t, err)
+	_, err = b.svc.Approve(b.ctx, both, c.ID, 0)
+	require.ErrorIs(t, err, campaigns.ErrForbidden)
+
+	// Every step is in the history with who did it.
+	h, err := b.svc.History(b.ctx, c.ID)
+	require.NoError(t, err)
+	var steps []string
+	for _, e := range h {
+		steps = append(steps, e.Action+":"+e.Actor+":"+e.From+">"+e.To)
+	}
+	require.Equal(t, []string{
+		"create:api:mk:>draft", "submit:api:mk:draft>submitted", "reject:api:ap:submitted>rejected",
+		"edit:api:mk2:rejected>draft", "submit:api:mk2:draft>submitted", "approve:api:ap:submitted>approved",
+		"edit:api:mk:approved>draft", "submit:api:mk:draft>submitted", "edit:api:both:submitted>draft", "submit:api:mk:draft>submitted",
+	}, steps)
+	require.Equal(t, "say which fund", h[2].Reason)
+	var audits int
+	require.NoError(t, b.db.Pool.QueryRow(b.ctx, `SELECT count(*) FROM audit_log WHERE object_type = 'campaign' AND object_id = $1`, itoa(c.ID)).Scan(&audits))
+	require.Equal(t, len(h), audits)
+
+	c, err = b.svc.Cancel(b.ctx, mk, c.ID, "not this quarter")
+	require.NoError(t, err)
+	require.Equal(t, campaigns.StatusCancelled, c.Status)
+	_, err = b.svc.Update(b.ctx, mk, c.ID, campaigns.Input{Notes: ptr("again")})
+	require.ErrorIs(t, err, campaigns.ErrState)
+}
+
+// Family members who share a phone number are one recipient.
+func TestReviewCountsOneRecipientPerAddress(t *testing.T) {
+	t.Parallel()
+	b := setup(t, options{})
+	b.addContacts(t, 1, 3, func(i int, in *contacts.Input) { in.Phone = ptr("13900000000") })
+	b.addContacts(t, 4, 1, func(i int, in *contacts.Input) { in.Phone = nil; in.Email = ptr("c4@example.com") })
+	b.addContacts(t, 5, 1, func(i int, in *contacts.Input) { in.Phone = nil })
+	c := b.draft(t, campaigns.Input{Channels: &[]string{"sms", "email"}})
+	c, err := b.svc.Submit(b.ctx, b.users["mk"], c.ID)
+	require.NoError(t, err)
+	require.EqualValues(t, 5, c.Review.Audience)
+	require.EqualValues(t, 3, c.Review.Recipients)
+	require.Equal(t, []campaigns.ChannelAudience{{Channel: "sms", Recipients: 1}, {Channel: "email", Recipients: 1}}, c.Review.ByChannel)
+	require.EqualValues(t, 1, c.Review.NoAddress)
+}
+
+func TestTestSend(t *testing.T) {
+	t.Parallel()
+	b := setup(t, options{})
+	b.addContacts(t, 1, 1, nil)
+	c := b.draft(t, campaigns.Input{})
+	res, err := b.svc.TestSend(b.ctx, b.users["mk"], c.ID, "C0001", "")
+	require.NoError(t, err)
+	m, err := b.delivery.Get(b.ctx, res.MessageID)
+	require.NoError(t, err)
+	require.Equal(t, "campaign_test", m.Source)
+	require.Equal(t, itoa(c.ID), m.SourceID)
+	require.Equal(t, templateKey, m.Template)
+	_, err = b.svc.TestSend(b.ctx, b.users["mk"], c.ID, "NOPE", "")
+	require.Contains(t, fieldMessages(t, err)["contact"], "NOPE")
+	_, err = b.svc.TestSend(b.ctx, b.users["mk"], c.ID, "C0001", "wechat")
+	require.Contains(t, fieldMessages(t, err)["channel"], "not one of the campaign's channels")
+	var test bool
+	require.NoError(t, b.db.Pool.QueryRow(b.ctx, `SELECT test FROM messages WHERE id = $1`, res.MessageID).Scan(&test))
+	require.True(t, test)
+}
