@@ -116,6 +116,9 @@ func (s *Service) insertFeedback(ctx context.Context, tx pgx.Tx, actor audit.Act
 			c.ID, fb.OwnerID, mustJSON(map[string]any{"feedback_id": fb.ID, "sla_due": fb.SLADue}), now); err != nil {
 			return fb, contacts.Event{}, fmt.Errorf("complaint alert: %w", err)
 		}
+		if err := s.pushComplaint(ctx, tx, c, fb, today); err != nil {
+			return fb, contacts.Event{}, err
+		}
 	}
 	data := map[string]any{"feedback_id": fb.ID, "category": fb.Category, "owner": fb.Owner}
 	if fb.RevisitID != nil {

@@ -1,6 +1,7 @@
 package revisits_test
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -45,9 +46,10 @@ func TestComplaintPastItsSLAInTheOwnersAndTheLeadsDigest(t *testing.T) {
 	require.Equal(t, 1, by["M002"].Complaints[0].DaysOver)
 	require.Len(t, by["M001"].Complaints, 1, "the owner's team lead sees it too")
 	require.Empty(t, by["M004"].Complaints)
-	// The new complaint is an alert for its owner's next digest.
-	require.Len(t, by["M002"].Alerts, 1)
-	require.Equal(t, "complaint", by["M002"].Alerts[0].Rule)
+	// The new complaint was pushed to its owner at once, not kept for the digest.
+	require.Empty(t, by["M002"].Alerts)
+	require.Equal(t, 1, w.count(t, `SELECT count(*) FROM messages m JOIN managers g ON g.id = m.manager_id
+		WHERE m.dedupe_key = $1 AND g.code = 'M002' AND m.template_key = 'revisit_alert'`, fmt.Sprintf("complaint:%d", fb.ID)))
 
 	// In progress it is still open; resolved it is gone.
 	w.setState(t, day(2026, time.October, 12), fb.ID, revisits.StateInProgress, "")

@@ -33,6 +33,8 @@ func (s *Server) revisitRoutes() {
 	s.handle("GET /api/revisits/due", revisitReader, s.dueRevisits)
 	s.handle("GET /api/revisit-cadences", anyRole, s.getCadences)
 	s.handle("PUT /api/revisit-cadences/{tier}", adminOnly, s.putCadence)
+	s.handle("GET /api/revisit-alert-rules", anyRole, s.listAlertRules)
+	s.handle("PUT /api/revisit-alert-rules/{key}", adminOnly, s.putAlertRule)
 	s.handle("POST /api/feedback", revisitWriter, s.createFeedback)
 	s.handle("GET /api/feedback", revisitReader, s.listFeedback)
 	s.handle("GET /api/feedback/weekly", revisitReader, s.weeklyFeedback)
@@ -311,5 +313,32 @@ func (s *Server) weeklyFeedback(w http.ResponseWriter, r *http.Request) error {
 		return &apiError{status: http.StatusNotFound, code: "not_found", msg: "no team is led by " + lead}
 	}
 	writeJSON(w, http.StatusOK, sum)
+	return nil
+}
+
+func (s *Server) listAlertRules(w http.ResponseWriter, r *http.Request) error {
+	rules, err := s.deps.Revisits.AlertRules(r.Context())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"items": rules})
+	return nil
+}
+
+// putAlertRule creates or replaces a change alert rule (the path names it).
+func (s *Server) putAlertRule(w http.ResponseWriter, r *http.Request) error {
+	var rule revisits.AlertRule
+	if err := s.decode(w, r, &rule); err != nil {
+		return err
+	}
+	if rule.Key != "" && rule.Key != r.PathValue("key") {
+		return badRequest("key: the body's %q differs from the path's %q", rule.Key, r.PathValue("key"))
+	}
+	rule.Key = r.PathValue("key")
+	out, err := s.deps.Revisits.PutAlertRule(r.Context(), who(r), rule)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }

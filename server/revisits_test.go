@@ -163,4 +163,14 @@ func TestDueRevisitsThroughTheAPI(t *testing.T) {
 	require.Equal(t, 403, w.as("mgr1").jsonReq(t, "PUT", "/api/revisit-cadences/D", map[string]any{"days": 20}).status)
 	r = w.as("mgr1").do(t, "GET", "/api/revisit-cadences", "", nil)
 	require.Equal(t, float64(20), r.json(t)["days"].(map[string]any)["D"])
+
+	rule := map[string]any{"kind": "attr_drop", "attr": "balance", "threshold": 0.5, "enabled": true, "description": "balance halved"}
+	require.Equal(t, 403, w.as("mgr1").jsonReq(t, "PUT", "/api/revisit-alert-rules/balance_drop", rule).status)
+	r = w.as("admin").jsonReq(t, "PUT", "/api/revisit-alert-rules/balance_drop", rule)
+	require.Equal(t, 200, r.status, string(r.body))
+	r = w.as("admin").jsonReq(t, "PUT", "/api/revisit-alert-rules/balance_drop", map[string]any{"kind": "attr_drop", "attr": "balance", "threshold": 2})
+	require.Equal(t, 400, r.status)
+	require.Contains(t, string(r.body), `"field":"threshold"`)
+	r = w.as("mgr1").do(t, "GET", "/api/revisit-alert-rules", "", nil)
+	require.Len(t, r.json(t)["items"], 3)
 }

@@ -21,6 +21,7 @@ import (
 	"carillon/delivery"
 	"carillon/internal/identity"
 	"carillon/migrations"
+	"carillon/revisits"
 	"carillon/server"
 )
 
@@ -134,6 +135,9 @@ func serve(ctx context.Context, e *env, pool *pgxpool.Pool, opts serveOptions) e
 		return err
 	}
 	store.OnErase(revisitSvc.EraseHook)
+	if err := revisits.InstallTemplates(ctx, tstore); err != nil {
+		return err
+	}
 	ccfg, err := campaignConfig(getenv)
 	if err != nil {
 		return err
