@@ -3,6 +3,7 @@ package server
 import (
 	"cmp"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -21,6 +22,8 @@ var (
 	// revisitReader reads revisits and feedback, whose free text may name
 	// people: those who see personal data.
 	revisitReader = []identity.Role{identity.RoleAdmin, identity.RoleManager}
+	// reportReader reads the revisit report (counts and names of managers).
+	reportReader = []identity.Role{identity.RoleAdmin, identity.RoleAuditor, identity.RoleManager}
 )
 
 // revisitRoutes mounts the managers' side when the server has the service.
@@ -31,6 +34,11 @@ func (s *Server) revisitRoutes() {
 	s.handle("POST /api/contacts/{id}/revisits", revisitWriter, s.logRevisit)
 	s.handle("GET /api/contacts/{id}/revisits", revisitReader, s.listRevisits)
 	s.handle("GET /api/revisits/due", revisitReader, s.dueRevisits)
+	s.handle("POST /api/reassignments", revisitWriter, s.reassign)
+	s.handle("GET /api/covers", revisitReader, s.listCovers)
+	s.handle("POST /api/covers", revisitWriter, s.createCover)
+	s.handle("DELETE /api/covers/{id}", adminOnly, s.cancelCover)
+	s.handle("GET /api/reports/revisits", reportReader, s.revisitReport)
 	s.handle("GET /api/revisit-cadences", anyRole, s.getCadences)
 	s.handle("PUT /api/revisit-cadences/{tier}", adminOnly, s.putCadence)
 	s.handle("GET /api/revisit-alert-rules", anyRole, s.listAlertRules)
@@ -63,8 +71,39 @@ func queryDate(r *http.Request, name string) (calendar.Date, error) {
 	return d, nil
 }
 
+// revisitScope is the caller's contact scope widened by the colleagues they
+// cover today: a manager covering a colleague on leave works their customers.
+func (s *Server) revisitScope(r *http.Request) (contacts.Scope, error) {
+	sc := scope(principalOf(r))
+	if !sc.Restricted || len(sc.ManagerIDs) == 0 {
+		return sc, nil
+	}
+	covered, err := s.deps.Revisits.CoveredBy(r.Context(), sc.ManagerIDs, s.deps.Revisits.Today())
+	if err != nil {
+		return sc, err
+	}
+	sc.ManagerIDs = append(slices.Clone(sc.ManagerIDs), covered...)
+	return sc, nil
+}
+
+// revisitContactID is contactID with the cover-widened scope.
+func (s *Server) revisitContactID(r *http.Request) (int64, error) {
+	id, err := pathID(r)
+	if err != nil {
+		return 0, err
+	}
+	sc, err := s.revisitScope(r)
+	if err != nil {
+		return 0, err
+	}
+	if err := s.deps.Contacts.CheckScope(r.Context(), sc, id); err != nil {
+		return 0, err
+	}
+	return id, nil
+}
+
 func (s *Server) logRevisit(w http.ResponseWriter, r *http.Request) error {
-	id, err := s.contactID(r)
+	id, err := s.revisitContactID(r)
 	if err != nil {
 		return err
 	}
@@ -81,7 +120,7 @@ func (s *Server) logRevisit(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) listRevisits(w http.ResponseWriter, r *http.Request) error {
-	id, err := s.contactID(r)
+	id, err := s.revisitContactID(r)
 	if err != nil {
 		return err
 	}
@@ -340,5 +379,127 @@ func (s *Server) putAlertRule(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// inScope checks that a restricted caller's scope holds manager code (404
+// otherwise).
+func (s *Server) inScope(r *http.Request, code string) error {
+	sc := scope(principalOf(r))
+	if !sc.Restricted {
+		return nil
+	}
+	m, err := s.deps.Contacts.GetManager(r.Context(), code)
+	if err != nil {
+		return err
+	}
+	if !slices.Contains(sc.ManagerIDs, m.ID) {
+		return contacts.ErrNotFound
+	}
+	return nil
+}
+
+// reassign moves customers between managers; a team lead within their team.
+func (s *Server) reassign(w http.ResponseWriter, r *http.Request) error {
+	var in revisits.ReassignInput
+	if err := s.decode(w, r, &in); err != nil {
+		return err
+	}
+	fs := feedbackScope(principalOf(r))
+	if fs.Restricted && in.To != "" {
+		if err := s.inScope(r, in.To); err != nil {
+			return err
+		}
+	}
+	res, err := s.deps.Revisits.Reassign(r.Context(), who(r), &fs, in)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, res)
+	return nil
+}
+
+func (s *Server) listCovers(w http.ResponseWriter, r *http.Request) error {
+	d, err := queryDate(r, "date")
+	if err != nil {
+		return err
+	}
+	if d.IsZero() {
+		d = s.deps.Revisits.Today()
+	}
+	covers, err := s.deps.Revisits.Covers(r.Context(), d)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"items": covers})
+	return nil
+}
+
+// createCover records a leave and its cover; a team lead within their team.
+func (s *Server) createCover(w http.ResponseWriter, r *http.Request) error {
+	var in revisits.CoverInput
+	if err := s.decode(w, r, &in); err != nil {
+		return err
+	}
+	for _, code := range []string{in.Manager, in.Cover} {
+		if code != "" {
+			if err := s.inScope(r, code); err != nil {
+				return err
+			}
+		}
+	}
+	cv, err := s.deps.Revisits.CreateCover(r.Context(), who(r), in)
+	if errors.Is(err, revisits.ErrConflict) {
+		return &apiError{status: http.StatusConflict, code: "conflict", msg: err.Error()}
+	}
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, cv)
+	return nil
+}
+
+func (s *Server) cancelCover(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	if err := s.deps.Revisits.CancelCover(r.Context(), who(r), id); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// revisitReport is the ranking: ?from=&to=&team=, JSON or ?format=csv. A
+// customer manager sees the rows of their scope, with the ranks among all.
+func (s *Server) revisitReport(w http.ResponseWriter, r *http.Request) error {
+	from, err := queryDate(r, "from")
+	if err != nil {
+		return err
+	}
+	to, err := queryDate(r, "to")
+	if err != nil {
+		return err
+	}
+	p := principalOf(r)
+	opts := revisits.ReportOptions{From: from, To: to, Team: r.URL.Query().Get("team")}
+	if !p.HasAny(identity.RoleAdmin, identity.RoleAuditor) {
+		opts.Scope = feedbackScope(p)
+	}
+	rep, err := s.deps.Revisits.RevisitReport(r.Context(), opts)
+	if err != nil {
+		return err
+	}
+	switch f := r.URL.Query().Get("format"); f {
+	case "", "json":
+		writeJSON(w, http.StatusOK, rep)
+	case "csv":
+		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+		w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="revisits-%s-%s.csv"`, rep.From, rep.To))
+		return rep.WriteCSV(w)
+	default:
+		return badRequest("format: %q is not json or csv", f)
+	}
 	return nil
 }

@@ -174,3 +174,53 @@ func TestDueRevisitsThroughTheAPI(t *testing.T) {
 	r = w.as("mgr1").do(t, "GET", "/api/revisit-alert-rules", "", nil)
 	require.Len(t, r.json(t)["items"], 3)
 }
+
+func TestReassignCoverAndReportThroughTheAPI(t *testing.T) {
+	t.Parallel()
+	w := revisitSetup(t)
+	k2 := fmt.Sprintf("/api/contacts/%d/revisits", w.ids["K2"])
+	today := calendar.DateOf(time.Now().In(shanghaiZone(t)))
+
+	// M3 covers M2 today: M3 may then log M2's customers' revisits.
+	require.Equal(t, 404, w.as("mgr3").jsonReq(t, "POST", k2, map[string]any{"method": "phone", "outcome": "x"}).status)
+	cover := map[string]any{"manager": "M2", "cover": "M3", "from": today.String(), "to": today.AddDays(2).String()}
+	require.Equal(t, 404, w.as("mgr3").jsonReq(t, "POST", "/api/covers", cover).status, "M3 is not M2's lead")
+	r := w.as("mgr1").jsonReq(t, "POST", "/api/covers", map[string]any{"manager": "M2", "cover": "M1", "from": today.String(), "to": today.String()})
+	require.Equal(t, 201, r.status, string(r.body))
+	r = w.as("admin").jsonReq(t, "POST", "/api/covers", cover)
+	require.Equal(t, 409, r.status, "overlaps M1's cover of M2")
+	r = w.as("admin").do(t, "GET", "/api/covers", "", nil)
+	require.Len(t, r.json(t)["items"], 1)
+	id := r.json(t)["items"].([]any)[0].(map[string]any)["id"]
+	require.Equal(t, 204, w.as("admin").do(t, "DELETE", fmt.Sprintf("/api/covers/%v", id), "", nil).status)
+	r = w.as("admin").jsonReq(t, "POST", "/api/covers", cover)
+	require.Equal(t, 201, r.status, string(r.body))
+	r = w.as("mgr3").jsonReq(t, "POST", k2, map[string]any{"method": "phone", "outcome": "covered call"})
+	require.Equal(t, 201, r.status, string(r.body))
+	require.Equal(t, true, r.json(t)["covered"])
+
+	// The lead moves K2 from M2 to M1 within the team; not to another team.
+	require.Equal(t, 404, w.as("mgr1").jsonReq(t, "POST", "/api/reassignments", map[string]any{"contacts": []int64{w.ids["K2"]}, "to": "M3"}).status)
+	r = w.as("mgr1").jsonReq(t, "POST", "/api/reassignments", map[string]any{"contacts": []int64{w.ids["K2"]}, "to": "M1", "reason": "M2 leaves"})
+	require.Equal(t, 200, r.status, string(r.body))
+	require.Equal(t, float64(1), r.json(t)["moved"])
+	require.Equal(t, 404, w.as("mgr2").do(t, "GET", k2, "", nil).status, "no longer M2's")
+
+	// The ranking: M2's customer was revisited on time (by the cover, for M2).
+	r = w.as("admin").do(t, "GET", "/api/reports/revisits", "", nil)
+	require.Equal(t, 200, r.status, string(r.body))
+	rows := r.json(t)["managers"].([]any)
+	require.Len(t, rows, 3)
+	first := rows[0].(map[string]any)
+	require.Equal(t, "M2", first["manager"])
+	require.Equal(t, float64(1), first["on_time"])
+	require.Equal(t, float64(1), first["rank"])
+	r = w.as("mgr3").do(t, "GET", "/api/reports/revisits", "", nil)
+	require.Len(t, r.json(t)["managers"], 1, "a manager sees their own line")
+	r = w.as("admin").do(t, "GET", "/api/reports/revisits?format=csv&team=south", "", nil)
+	require.Equal(t, 200, r.status)
+	require.True(t, strings.HasPrefix(string(r.body), "manager,name,team,"), string(r.body))
+	require.Contains(t, string(r.body), "\nM3,赵敏,south,")
+	require.Equal(t, 400, w.as("admin").do(t, "GET", "/api/reports/revisits?format=xml", "", nil).status)
+	require.Equal(t, 403, w.as("marketer").do(t, "GET", "/api/reports/revisits", "", nil).status)
+}
