@@ -233,6 +233,7 @@ func (s *Server) routes() {
 		s.writeErr(w, r, &apiError{status: http.StatusNotFound, code: "not_found", msg: "no such API route: " + r.Method + " " + r.URL.Path})
 	})
 	s.templateRoutes()
+	s.consoleRoutes()
 }
 
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {

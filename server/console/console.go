@@ -1,0 +1,493 @@
+package console
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"carillon/campaigns"
+	"carillon/care"
+	"carillon/contacts"
+	"carillon/delivery"
+	"carillon/internal/audit"
+	"carillon/internal/identity"
+	"carillon/revisits"
+	"carillon/templates"
+)
+
+// Prefix is where the console is mounted.
+const Prefix = "/console"
+
+// Defaults.
+const (
+	DefaultSessionTTL     = 12 * time.Hour
+	DefaultIdleTimeout    = 2 * time.Hour
+	DefaultRequestTimeout = 30 * time.Second
+	DefaultTimeZone       = "Asia/Shanghai"
+	DefaultPageSize       = 50
+)
+
+// Config configures the console.
+type Config struct {
+	// SessionTTL is how long a session lives at most. Default DefaultSessionTTL.
+	SessionTTL time.Duration
+	// IdleTimeout ends a session unused for this long. Default DefaultIdleTimeout.
+	IdleTimeout time.Duration
+	// RequestTimeout bounds a page's work. Default DefaultRequestTimeout.
+	RequestTimeout time.Duration
+	// TimeZone is the zone times are shown in and "today" is read in. Default
+	// DefaultTimeZone.
+	TimeZone string
+	// SecureCookies marks cookies Secure even over plain HTTP (behind a proxy
+	// that ends TLS). Default: Secure only when the request came over TLS.
+	SecureCookies bool
+	// RiverUI says whether /riverui/ is served (administrators get a link).
+	RiverUI bool
+	// Logger. Default: discard.
+	Logger *slog.Logger
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+}
+
+// WithDefaults returns c with defaults applied.
+func (c Config) WithDefaults() Config {
+	c.SessionTTL = cmp.Or(c.SessionTTL, DefaultSessionTTL)
+	c.IdleTimeout = cmp.Or(c.IdleTimeout, DefaultIdleTimeout)
+	c.RequestTimeout = cmp.Or(c.RequestTimeout, DefaultRequestTimeout)
+	c.TimeZone = cmp.Or(c.TimeZone, DefaultTimeZone)
+	c.Logger = cmp.Or(c.Logger, slog.New(slog.DiscardHandler))
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return c
+}
+
+func (c Config) validate() error {
+	if c.IdleTimeout > c.SessionTTL {
+		return fmt.Errorf("console: IdleTimeout %s is longer than SessionTTL %s", c.IdleTimeout, c.SessionTTL)
+	}
+	if _, err := time.LoadLocation(c.TimeZone); err != nil {
+		return fmt.Errorf("console: time zone %q: %w", c.TimeZone, err)
+	}
+	return nil
+}
+
+// Users is what the console needs of the identity store.
+type Users interface {
+	CheckPassword(ctx context.Context, login, password string) (identity.Principal, error)
+	GetUser(ctx context.Context, login string) (identity.User, error)
+}
+
+// Deps are what the console shows and changes. Pool, Users and Contacts are
+// required; a page whose dependency is nil is left out of the navigation and
+// answers 404.
+type Deps struct {
+	Pool      *pgxpool.Pool
+	Users     Users
+	Contacts  *contacts.Store
+	Templates *templates.Store
+	Care      *care.Planner
+	Delivery  *delivery.Service
+	Campaigns *campaigns.Service
+	Revisits  *revisits.Service
+}
+
+// Console serves the web console under Prefix.
+type Console struct {
+	cfg   Config
+	deps  Deps
+	loc   *time.Location
+	mux   *http.ServeMux
+	pages map[string]*template.Template
+	dash  dashCache
+}
+
+//go:embed web
+var webFS embed.FS
+
+// New builds the console.
+func New(cfg Config, deps Deps) (*Console, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	if deps.Pool == nil || deps.Users == nil || deps.Contacts == nil {
+		return nil, errors.New("console: Pool, Users and Contacts are required")
+	}
+	loc, _ := time.LoadLocation(cfg.TimeZone)
+	c := &Console{cfg: cfg, deps: deps, loc: loc, mux: http.NewServeMux()}
+	if err := c.parse(); err != nil {
+		return nil, err
+	}
+	c.routes()
+	return c, nil
+}
+
+// Handler serves every path under Prefix.
+func (c *Console) Handler() http.Handler { return c.mux }
+
+// parse reads every page template with the layout.
+func (c *Console) parse() error {
+	funcs := template.FuncMap{
+		"fmtTime":  c.fmtTime,
+		"fmtDate":  c.fmtDate,
+		"pct":      pct,
+		"add":      func(a, b int) int { return a + b },
+		"join":     strings.Join,
+		"contains": func(s []string, v string) bool { return contains(s, v) },
+		"query":    func(v url.Values) string { return v.Encode() },
+	}
+	layout, err := template.New("layout.html").Funcs(funcs).ParseFS(webFS, "web/layout.html")
+	if err != nil {
+		return fmt.Errorf("console: layout: %w", err)
+	}
+	names, err := fs.Glob(webFS, "web/pages/*.html")
+	if err != nil {
+		return err
+	}
+	c.pages = map[string]*template.Template{}
+	for _, n := range names {
+		t, err := template.Must(layout.Clone()).ParseFS(webFS, n)
+		if err != nil {
+			return fmt.Errorf("console: page %s: %w", n, err)
+		}
+		c.pages[strings.TrimSuffix(strings.TrimPrefix(n, "web/pages/"), ".html")] = t
+	}
+	return nil
+}
+
+func contains(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+func pct(num, den int) string {
+	if den == 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.1f%%", float64(num)*100/float64(den))
+}
+
+func (c *Console) fmtTime(t any) string {
+	switch v := t.(type) {
+	case time.Time:
+		if v.IsZero() {
+			return ""
+		}
+		return v.In(c.loc).Format("2006-01-02 15:04")
+	case *time.Time:
+		if v == nil {
+			return ""
+		}
+		return v.In(c.loc).Format("2006-01-02 15:04")
+	}
+	return fmt.Sprint(t)
+}
+
+func (c *Console) fmtDate(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.In(c.loc).Format("2006-01-02")
+}
+
+// now is the console's clock in its zone.
+func (c *Console) now() time.Time { return c.cfg.Now().In(c.loc) }
+
+// req is what a page handler gets besides the request.
+type req struct {
+	P    identity.Principal
+	Sess session
+	Lang string
+}
+
+// actor is the audit actor of a console request: "console:<login>".
+func (q *req) actor(r *http.Request) audit.Actor {
+	id := q.P.User.ID
+	return audit.Actor{Name: "console:" + q.P.User.Login, UserID: &id, Addr: remoteHost(r)}
+}
+
+func remoteHost(r *http.Request) string {
+	host := r.RemoteAddr
+	if i := strings.LastIndexByte(host, ':'); i > 0 {
+		host = host[:i]
+	}
+	return strings.Trim(host, "[]")
+}
+
+// handlerFunc is a page handler; an error becomes an error page.
+type handlerFunc func(w http.ResponseWriter, r *http.Request, q *req) error
+
+// page mounts a signed-in page for the given roles (none: any role). Every
+// method but GET and HEAD must carry the session's CSRF token.
+func (c *Console) page(pattern string, roles []identity.Role, h handlerFunc) {
+	c.mux.Handle(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), c.cfg.RequestTimeout)
+		defer cancel()
+		r = r.WithContext(ctx)
+		setSecurityHeaders(w)
+		q := &req{Lang: c.lang(r)}
+		sess, p, err := c.authenticate(r)
+		if errors.Is(err, errNoSession) {
+			if r.Method == http.MethodGet || r.Method == http.MethodHead {
+				http.Redirect(w, r, Prefix+"/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+				return
+			}
+			c.fail(w, r, q, &httpError{status: http.StatusUnauthorized, key: "err.signed_out"})
+			return
+		}
+		if err != nil {
+			c.fail(w, r, q, err)
+			return
+		}
+		q.P, q.Sess = p, sess
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			if err := c.checkCSRF(r, sess); err != nil {
+				c.fail(w, r, q, err)
+				return
+			}
+		}
+		if len(roles) > 0 && !p.HasAny(roles...) {
+			c.fail(w, r, q, &httpError{status: http.StatusForbidden, key: "err.forbidden"})
+			return
+		}
+		if err := h(w, r, q); err != nil {
+			c.fail(w, r, q, err)
+		}
+	}))
+}
+
+func setSecurityHeaders(w http.ResponseWriter) {
+	h := w.Header()
+	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Referrer-Policy", "same-origin")
+	h.Set("Cache-Control", "no-store")
+}
+
+// httpError is an error page: a status and a message key, with detail shown
+// as it is (it must hold no personal data).
+type httpError struct {
+	status int
+	key    string
+	detail string
+}
+
+func (e *httpError) Error() string { return e.key + ": " + e.detail }
+
+func notFound() error { return &httpError{status: http.StatusNotFound, key: "err.not_found"} }
+
+func badRequest(detail string) error {
+	return &httpError{status: http.StatusBadRequest, key: "err.bad_request", detail: detail}
+}
+
+// fail writes an error page; unexpected errors are logged once here.
+func (c *Console) fail(w http.ResponseWriter, r *http.Request, q *req, err error) {
+	var he *httpError
+	var ve *contacts.ValidationError
+	switch {
+	case errors.As(err, &he):
+	case errors.As(err, &ve):
+		he = &httpError{status: http.StatusBadRequest, key: "err.bad_request", detail: ve.Error()}
+	case errors.Is(err, contacts.ErrNotFound), errors.Is(err, identity.ErrNotFound), errors.Is(err, templates.ErrNotFound),
+		errors.Is(err, care.ErrRuleNotFound):
+		he = &httpError{status: http.StatusNotFound, key: "err.not_found"}
+	case errors.Is(err, contacts.ErrErased):
+		he = &httpError{status: http.StatusGone, key: "err.erased"}
+	case errors.Is(err, contacts.ErrBadCursor):
+		he = &httpError{status: http.StatusBadRequest, key: "err.bad_request", detail: "the page cursor is not one the console made"}
+	case errors.Is(err, context.DeadlineExceeded):
+		he = &httpError{status: http.StatusServiceUnavailable, key: "err.timeout"}
+	case errors.Is(err, context.Canceled):
+		return
+	default:
+		c.cfg.Logger.ErrorContext(r.Context(), "console page failed", slog.String("method", r.Method),
+			slog.String("path", r.URL.Path), slog.String("error", err.Error()))
+		he = &httpError{status: http.StatusInternalServerError, key: "err.internal"}
+	}
+	c.render(w, r, q, he.status, "error", "err.title", map[string]any{"Key": he.key, "Detail": he.detail, "Status": he.status})
+}
+
+// view is the data every page template gets.
+type view struct {
+	Lang   string
+	Title  string
+	Nav    []navItem
+	User   *identity.Principal
+	CSRF   string
+	Path   string
+	Notice string
+	D      any
+	c      *Console
+}
+
+// T translates a message key into the page's language.
+func (v *view) T(key string) string { return tr(v.Lang, key) }
+
+// Tf translates a key and formats it with args.
+func (v *view) Tf(key string, args ...any) string { return fmt.Sprintf(tr(v.Lang, key), args...) }
+
+// Has reports whether the signed-in user holds role.
+func (v *view) Has(role string) bool { return v.User != nil && v.User.Has(identity.Role(role)) }
+
+// render executes page name in the layout and writes it with status.
+func (c *Console) render(w http.ResponseWriter, r *http.Request, q *req, status int, name, titleKey string, data any) {
+	t, ok := c.pages[name]
+	if !ok {
+		c.cfg.Logger.ErrorContext(r.Context(), "console page template missing", slog.String("page", name))
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	v := &view{Lang: q.Lang, Title: tr(q.Lang, titleKey), Path: r.URL.RequestURI(), D: data, c: c,
+		Notice: noticeOf(q.Lang, r.URL.Query().Get("ok"))}
+	if q.P.User.ID != 0 {
+		v.User = &q.P
+		v.CSRF = q.Sess.CSRF
+		v.Nav = c.nav(q.P, r.URL.Path)
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout.html", v); err != nil {
+		c.cfg.Logger.ErrorContext(r.Context(), "console page render failed", slog.String("page", name), slog.String("error", err.Error()))
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Language", q.Lang)
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// noticeOf is the message of a ?ok= key set by a redirect after a form.
+func noticeOf(lang, key string) string {
+	if key == "" || !strings.HasPrefix(key, "ok.") {
+		return ""
+	}
+	if _, ok := messages["notice."+strings.TrimPrefix(key, "ok.")]; !ok {
+		return ""
+	}
+	return tr(lang, "notice."+strings.TrimPrefix(key, "ok."))
+}
+
+// seeOther redirects after a successful form with a notice key.
+func seeOther(w http.ResponseWriter, r *http.Request, path, notice string) {
+	if notice != "" {
+		sep := "?"
+		if strings.Contains(path, "?") {
+			sep = "&"
+		}
+		path += sep + "ok=ok." + notice
+	}
+	http.Redirect(w, r, path, http.StatusSeeOther)
+}
+
+// navItem is one entry of the navigation bar.
+type navItem struct {
+	Href   string
+	Key    string
+	Active bool
+}
+
+// Role sets, named for what they allow.
+var (
+	anyRole         []identity.Role
+	admins          = []identity.Role{identity.RoleAdmin}
+	dashboardRoles  = []identity.Role{identity.RoleAdmin, identity.RoleMarketer, identity.RoleApprover, identity.RoleAuditor}
+	templateReaders = []identity.Role{identity.RoleAdmin, identity.RoleMarketer, identity.RoleApprover, identity.RoleAuditor}
+	templateWriters = []identity.Role{identity.RoleAdmin, identity.RoleMarketer}
+	campaignReaders = []identity.Role{identity.RoleAdmin, identity.RoleMarketer, identity.RoleApprover, identity.RoleAuditor}
+	campaignWriters = []identity.Role{identity.RoleAdmin, identity.RoleMarketer}
+	approvers       = []identity.Role{identity.RoleApprover}
+	managers        = []identity.Role{identity.RoleManager}
+)
+
+// nav lists the pages p may open, in order.
+func (c *Console) nav(p identity.Principal, path string) []navItem {
+	var items []navItem
+	add := func(href, key string, ok bool) {
+		if !ok {
+			return
+		}
+		active := path == href || (href != Prefix+"/" && strings.HasPrefix(path, href))
+		items = append(items, navItem{Href: href, Key: key, Active: active})
+	}
+	add(Prefix+"/", "nav.dashboard", p.HasAny(dashboardRoles...))
+	add(Prefix+"/my", "nav.my", c.deps.Revisits != nil && p.Has(identity.RoleManager))
+	add(Prefix+"/campaigns", "nav.campaigns", c.deps.Campaigns != nil && p.HasAny(campaignReaders...))
+	add(Prefix+"/contacts", "nav.contacts", true)
+	add(Prefix+"/templates", "nav.templates", c.deps.Templates != nil && p.HasAny(templateReaders...))
+	add(Prefix+"/calendar", "nav.calendar", true)
+	return items
+}
+
+// home is where p lands after signing in.
+func (c *Console) home(p identity.Principal) string {
+	if !p.HasAny(dashboardRoles...) && p.Has(identity.RoleManager) && c.deps.Revisits != nil {
+		return Prefix + "/my"
+	}
+	if !p.HasAny(dashboardRoles...) {
+		return Prefix + "/contacts"
+	}
+	return Prefix + "/"
+}
+
+// seesPII reports whether p may read contacts' phone numbers, emails and
+// openids: administrators and customer managers (their scope limits them).
+func seesPII(p identity.Principal) bool { return p.HasAny(identity.RoleAdmin, identity.RoleManager) }
+
+// scope is the contacts p may see: all for administrators, marketers,
+// approvers and auditors (masked); a manager's own (a team lead's team's).
+func scope(p identity.Principal) contacts.Scope {
+	if p.HasAny(identity.RoleAdmin, identity.RoleMarketer, identity.RoleApprover, identity.RoleAuditor) {
+		return contacts.Scope{}
+	}
+	return contacts.Scope{Restricted: true, ManagerIDs: p.ManagerIDs}
+}
+
+// show is contact c as p may see it.
+func show(p identity.Principal, ct contacts.Contact) contacts.Contact {
+	if seesPII(p) {
+		return ct
+	}
+	return ct.Masked()
+}
+
+func (c *Console) routes() {
+	static, _ := fs.Sub(webFS, "web/static")
+	c.mux.Handle("GET "+Prefix+"/static/", http.StripPrefix(Prefix+"/static/", cacheStatic(http.FileServerFS(static))))
+	c.mux.HandleFunc("GET "+Prefix+"/login", c.loginPage)
+	c.mux.HandleFunc("POST "+Prefix+"/login", c.login)
+	c.mux.HandleFunc("GET "+Prefix+"/lang", c.switchLang)
+	c.page("POST "+Prefix+"/logout", anyRole, c.logout)
+	c.page("GET "+Prefix+"/{$}", anyRole, c.dashboard)
+	c.contactRoutes()
+	c.templateRoutes()
+	c.calendarRoutes()
+	c.campaignRoutes()
+	c.myRoutes()
+	c.page(Prefix+"/", anyRole, func(w http.ResponseWriter, r *http.Request, q *req) error { return notFound() })
+}
+
+func cacheStatic(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		h.ServeHTTP(w, r)
+	})
+}

@@ -1,0 +1,286 @@
+package console
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"html/template"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"carillon/contacts"
+	"carillon/internal/identity"
+)
+
+func (c *Console) contactRoutes() {
+	c.page("GET "+Prefix+"/contacts", anyRole, c.contactSearch)
+	c.page("GET "+Prefix+"/contacts/{id}", anyRole, c.contactPage)
+	c.page("POST "+Prefix+"/contacts/{id}/consents", admins, c.setConsent)
+}
+
+// search is a contact search: q is a customer number, a phone number's last
+// digits (4 or more) or the beginning of a name; tag and tier filter.
+type search struct {
+	Q     string
+	Tag   string
+	Tier  string
+	After int64
+	Limit int
+}
+
+func likePrefix(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return r.Replace(strings.ToLower(s)) + "%"
+}
+
+func allDigits(s string) bool {
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// searchContacts returns the ids of one page of matches in id order and
+// whether there are more. The SQL is put together from fixed fragments, one
+// per filter given, so each search uses its own index (the name prefix, the
+// phone's last four digits, the tags) rather than one plan for all; values
+// are always parameters.
+func (c *Console) searchContacts(ctx context.Context, sc contacts.Scope, s search) ([]int64, bool, error) {
+	args := pgx.NamedArgs{"after": s.After, "limit": s.Limit + 1}
+	var b strings.Builder
+	b.WriteString(`SELECT c.id FROM contacts c WHERE c.id > @after`)
+	if sc.Restricted {
+		b.WriteString(` AND c.manager_id = ANY(@managers)`)
+		args["managers"] = sc.ManagerIDs
+	}
+	if s.Tag != "" {
+		b.WriteString(` AND c.tags @> ARRAY[@tag]::text[]`)
+		args["tag"] = s.Tag
+	}
+	if s.Tier != "" {
+		b.WriteString(` AND c.tier = @tier`)
+		args["tier"] = s.Tier
+	}
+	q := s.Q
+	switch {
+	case q == "":
+	case allDigits(strings.TrimPrefix(q, "+")) && len(strings.TrimPrefix(q, "+")) >= 4:
+		digits := strings.TrimPrefix(q, "+")
+		b.WriteString(` AND (c.external_id = @q OR (right(c.phone, 4) = @tail4 AND c.phone LIKE @tail))`)
+		args["q"], args["tail4"], args["tail"] = q, digits[len(digits)-4:], "%"+digits
+	default:
+		b.WriteString(` AND (c.external_id = @q OR lower(c.name) LIKE @prefix)`)
+		args["q"], args["prefix"] = q, likePrefix(q)
+	}
+	b.WriteString(` ORDER BY c.id LIMIT @limit`)
+	rows, err := c.deps.Pool.Query(ctx, b.String(), args)
+	if err != nil {
+		return nil, false, fmt.Errorf("search contacts: %w", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return nil, false, fmt.Errorf("search contacts: %w", err)
+	}
+	more := len(ids) > s.Limit
+	if more {
+		ids = ids[:s.Limit]
+	}
+	return ids, more, nil
+}
+
+type searchData struct {
+	S     search
+	Rows  []contacts.Contact
+	Next  template.URL // query of the next page (encoded by url.Values)
+	First template.URL // query of the first page, when not on it
+	Tiers []string
+}
+
+func (c *Console) contactSearch(w http.ResponseWriter, r *http.Request, q *req) error {
+	v := r.URL.Query()
+	s := search{Q: strings.TrimSpace(v.Get("q")), Tag: strings.TrimSpace(v.Get("tag")), Tier: v.Get("tier"), Limit: DefaultPageSize}
+	if len(s.Q) > 100 || len(s.Tag) > 100 {
+		return badRequest("the search is longer than 100 characters")
+	}
+	if s.Tier != "" && !contains([]string{"A", "B", "C", "D"}, s.Tier) {
+		return badRequest("tier must be A, B, C or D")
+	}
+	if a := v.Get("after"); a != "" {
+		n, err := strconv.ParseInt(a, 10, 64)
+		if err != nil || n < 0 {
+			return badRequest("after must be a contact id")
+		}
+		s.After = n
+	}
+	ids, more, err := c.searchContacts(r.Context(), scope(q.P), s)
+	if err != nil {
+		return err
+	}
+	d := searchData{S: s, Tiers: []string{"A", "B", "C", "D"}}
+	if len(ids) > 0 {
+		got, err := c.deps.Contacts.GetMany(r.Context(), ids)
+		if err != nil {
+			return err
+		}
+		for _, id := range ids {
+			if ct, ok := got[id]; ok {
+				d.Rows = append(d.Rows, show(q.P, ct))
+			}
+		}
+	}
+	base := url.Values{}
+	for k, val := range map[string]string{"q": s.Q, "tag": s.Tag, "tier": s.Tier} {
+		if val != "" {
+			base.Set(k, val)
+		}
+	}
+	if more {
+		nv := url.Values{}
+		for k, vs := range base {
+			nv[k] = vs
+		}
+		nv.Set("after", strconv.FormatInt(ids[len(ids)-1], 10))
+		d.Next = template.URL(nv.Encode()) //nolint:gosec // encoded by url.Values
+	}
+	if s.After > 0 {
+		d.First = template.URL(cmp.Or(base.Encode(), "all=1")) //nolint:gosec // encoded by url.Values
+	}
+	c.render(w, r, q, http.StatusOK, "contacts", "contacts.title", d)
+	return nil
+}
+
+// timelineKinds are the timeline filters offered: a prefix of event kinds.
+var timelineKinds = []string{"message.", "reply.", "consent.", "contact.", "revisit.", "feedback."}
+
+type contactData struct {
+	C         contacts.Contact
+	Manager   *contacts.Manager
+	Consents  []contacts.Consent
+	Events    []contacts.Event
+	Kind      string
+	Kinds     []string
+	Next      template.URL // query of the next page (encoded by url.Values)
+	Cursor    string
+	CanEdit   bool
+	Channels  []string
+	Purposes  []string
+	Birthday  string
+	AttrsJSON string
+}
+
+func (c *Console) contactID(r *http.Request, p identity.Principal) (int64, error) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, notFound()
+	}
+	if err := c.deps.Contacts.CheckScope(r.Context(), scope(p), id); err != nil {
+		return 0, err
+	}
+	return id, nil
+}
+
+func (c *Console) contactPage(w http.ResponseWriter, r *http.Request, q *req) error {
+	id, err := c.contactID(r, q.P)
+	if err != nil {
+		return err
+	}
+	ct, err := c.deps.Contacts.Get(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	kind := r.URL.Query().Get("kind")
+	if kind != "" && !contains(timelineKinds, kind) {
+		return badRequest("unknown timeline filter")
+	}
+	cursor := r.URL.Query().Get("cursor")
+	tl, err := c.deps.Contacts.Timeline(r.Context(), id, contacts.TimelineFilter{Kind: kind, Cursor: cursor, Limit: DefaultPageSize})
+	if err != nil {
+		return err
+	}
+	cons, err := c.deps.Contacts.Consents(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	d := contactData{C: show(q.P, ct), Consents: cons, Events: tl.Items, Kind: kind, Kinds: timelineKinds, Cursor: cursor,
+		CanEdit: q.P.Has(identity.RoleAdmin) && ct.ErasedAt == nil, Channels: []string{contacts.ChannelSMS, contacts.ChannelEmail, contacts.ChannelWeChat},
+		Purposes: []string{contacts.PurposeMarketing, contacts.PurposeService}, Birthday: birthdayText(ct.Birthday, q.Lang)}
+	if tl.Next != "" {
+		nv := url.Values{"cursor": {tl.Next}}
+		if kind != "" {
+			nv.Set("kind", kind)
+		}
+		d.Next = template.URL(nv.Encode()) //nolint:gosec // encoded by url.Values
+	}
+	if len(ct.Attrs) > 2 {
+		d.AttrsJSON = string(ct.Attrs)
+	}
+	if ct.Manager != "" {
+		m, err := c.deps.Contacts.GetManager(r.Context(), ct.Manager)
+		if err == nil {
+			d.Manager = &m
+		}
+	}
+	c.render(w, r, q, http.StatusOK, "contact", "contact.title", d)
+	return nil
+}
+
+// birthdayText shows a birthday on the calendar the customer keeps.
+func birthdayText(b *contacts.Birthday, lang string) string {
+	if b == nil {
+		return ""
+	}
+	solar := ""
+	if b.Month > 0 {
+		if b.Year > 0 {
+			solar = fmt.Sprintf("%04d-%02d-%02d", b.Year, b.Month, b.Day)
+		} else {
+			solar = fmt.Sprintf("%02d-%02d", b.Month, b.Day)
+		}
+	}
+	if b.Calendar == "lunar" && b.LunarMonth > 0 {
+		leap := ""
+		if b.LunarLeap {
+			leap = tr(lang, "contact.leap")
+		}
+		s := fmt.Sprintf(tr(lang, "contact.lunar_birthday"), leap, b.LunarMonth, b.LunarDay)
+		if solar != "" {
+			s += " (" + solar + ")"
+		}
+		return s
+	}
+	return solar
+}
+
+// setConsent records a consent statement made to an administrator, with the
+// reason they give.
+func (c *Console) setConsent(w http.ResponseWriter, r *http.Request, q *req) error {
+	id, err := c.contactID(r, q.P)
+	if err != nil {
+		return err
+	}
+	reason := strings.TrimSpace(r.PostFormValue("reason"))
+	if reason == "" {
+		return badRequest("a reason is required to change a consent")
+	}
+	granted, err := strconv.ParseBool(r.PostFormValue("granted"))
+	if err != nil {
+		return badRequest("granted must be true or false")
+	}
+	changed, err := c.deps.Contacts.SetConsent(r.Context(), nil, q.actor(r), id, contacts.ConsentChange{
+		Channel: r.PostFormValue("channel"), Purpose: r.PostFormValue("purpose"), Granted: granted, Source: "console", Reason: reason})
+	if err != nil {
+		return err
+	}
+	notice := "unchanged"
+	if changed {
+		notice = "consent"
+	}
+	seeOther(w, r, fmt.Sprintf("%s/contacts/%d", Prefix, id), notice)
+	return nil
+}

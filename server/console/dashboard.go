@@ -1,0 +1,349 @@
+package console
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"carillon/care"
+	"carillon/revisits"
+)
+
+// dashboardTTL is how long the dashboard's figures are reused: they are
+// aggregates over the outbox, and a minute-old count is as good as a fresh one.
+const dashboardTTL = 30 * time.Second
+
+// statuses in the order charts stack them.
+var messageStatuses = []string{"delivered", "sent", "sending", "queued", "failed", "suppressed", "cancelled"}
+
+// planCount is the care plan of one kind for a period.
+type planCount struct {
+	Kind  string // birthday, festival, notice, digest
+	Today int
+	Week  int
+}
+
+// channelRow is one channel's messages by status over 30 days.
+type channelRow struct {
+	Channel  string
+	ByStatus map[string]int
+	Total    int
+}
+
+// providerRow is one provider's delivery rate over 30 days.
+type providerRow struct {
+	Provider  string
+	Sent      int // handed over, no receipt yet
+	Delivered int
+	Failed    int
+}
+
+// Total is the messages the provider took.
+func (p providerRow) Total() int { return p.Sent + p.Delivered + p.Failed }
+
+// receiptRow is a provider's unmatched receipts.
+type receiptRow struct {
+	Provider string
+	Count    int
+	Oldest   time.Time
+}
+
+// queueRow is one River queue's jobs by state.
+type queueRow struct {
+	Queue     string
+	Available int
+	Running   int
+	Scheduled int
+	Retryable int
+	Discarded int // in the last 24 hours
+	OldestAge string
+}
+
+type dashboardData struct {
+	At        time.Time
+	Today     string
+	WeekFrom  string
+	WeekTo    string
+	Plan      []planCount
+	PlanTotal planCount
+	Chart     chart
+	Channels  []channelRow
+	Statuses  []string
+	Providers []providerRow
+	Receipts  []receiptRow
+	Queues    []queueRow
+	Stops     int
+}
+
+// dashCache keeps the dashboard's figures per language for dashboardTTL.
+type dashCache struct {
+	mu   sync.Mutex
+	at   map[string]time.Time
+	data map[string]*dashboardData
+}
+
+func (c *Console) dashboard(w http.ResponseWriter, r *http.Request, q *req) error {
+	if !q.P.HasAny(dashboardRoles...) {
+		http.Redirect(w, r, c.home(q.P), http.StatusSeeOther)
+		return nil
+	}
+	dc := &c.dash
+	dc.mu.Lock()
+	defer dc.mu.Unlock()
+	now := c.cfg.Now()
+	if dc.data == nil {
+		dc.data, dc.at = map[string]*dashboardData{}, map[string]time.Time{}
+	}
+	d := dc.data[q.Lang]
+	if d == nil || now.Sub(dc.at[q.Lang]) >= dashboardTTL || r.URL.Query().Get("fresh") == "1" {
+		var err error
+		if d, err = c.dashboardData(r.Context(), q.Lang); err != nil {
+			return err
+		}
+		dc.data[q.Lang], dc.at[q.Lang] = d, now
+	}
+	c.render(w, r, q, http.StatusOK, "dashboard", "dash.title", d)
+	return nil
+}
+
+// week returns the Monday and Sunday of t's week.
+func week(t time.Time) (time.Time, time.Time) {
+	wd := (int(t.Weekday()) + 6) % 7
+	mon := time.Date(t.Year(), t.Month(), t.Day()-wd, 0, 0, 0, 0, t.Location())
+	return mon, mon.AddDate(0, 0, 6)
+}
+
+// dashboardData reads every figure of the dashboard.
+func (c *Console) dashboardData(ctx context.Context, lang string) (*dashboardData, error) {
+	now := c.now()
+	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, c.loc)
+	mon, sun := week(today)
+	d := &dashboardData{At: now, Today: today.Format(time.DateOnly), WeekFrom: mon.Format(time.DateOnly), WeekTo: sun.Format(time.DateOnly),
+		Statuses: messageStatuses}
+	if err := c.planCounts(ctx, d, today, mon, sun); err != nil {
+		return nil, err
+	}
+	if err := c.messageFigures(ctx, d, today, lang); err != nil {
+		return nil, err
+	}
+	if err := c.receiptFigures(ctx, d); err != nil {
+		return nil, err
+	}
+	if err := c.queueFigures(ctx, d, now); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// planCounts counts the care messages planned for today and this week: care
+// rules' messages by their planned day (the index the care statistics use) and
+// the managers' digests by their send time.
+func (c *Console) planCounts(ctx context.Context, d *dashboardData, today, mon, sun time.Time) error {
+	kinds := map[string]*planCount{}
+	order := []string{"birthday", "festival", "notice", "digest"}
+	for _, k := range order {
+		kinds[k] = &planCount{Kind: k}
+	}
+	classify := func(ruleKind, key string) string {
+		switch {
+		case ruleKind == care.KindBirthday:
+			return "birthday"
+		case ruleKind == care.KindFestival:
+			return "festival"
+		}
+		return "notice"
+	}
+	ruleKinds := map[string]string{}
+	var keys []string
+	if c.deps.Care != nil {
+		rules, err := c.deps.Care.Rules(ctx)
+		if err != nil {
+			return err
+		}
+		for _, r := range rules {
+			ruleKinds[r.Key] = r.Kind
+			keys = append(keys, r.Key)
+		}
+	}
+	if len(keys) > 0 {
+		rows, err := c.deps.Pool.Query(ctx, `SELECT source_id, vars -> 'Care' ->> 'Date' = $2 AS today, count(*)
+			FROM messages WHERE source_id = ANY($1) AND (vars -> 'Care' ->> 'Date') BETWEEN $3 AND $4
+			  AND source = $5 AND parent_id IS NULL
+			GROUP BY 1, 2`, keys, today.Format(time.DateOnly), mon.Format(time.DateOnly), sun.Format(time.DateOnly), care.Source)
+		if err != nil {
+			return fmt.Errorf("dashboard care plan: %w", err)
+		}
+		var rule string
+		var isToday bool
+		var n int
+		if _, err := pgx.ForEachRow(rows, []any{&rule, &isToday, &n}, func() error {
+			k := kinds[classify(ruleKinds[rule], rule)]
+			k.Week += n
+			if isToday {
+				k.Today += n
+			}
+			return nil
+		}); err != nil {
+			return fmt.Errorf("dashboard care plan: %w", err)
+		}
+	}
+	if c.deps.Revisits != nil {
+		err := c.deps.Pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE send_at >= $1 AND send_at < $2), count(*)
+			FROM messages WHERE source = $5 AND source_id = $6 AND send_at >= $3 AND send_at < $4`,
+			today, today.AddDate(0, 0, 1), mon, sun.AddDate(0, 0, 1), revisits.Source, revisits.RuleDigest).Scan(&kinds["digest"].Today, &kinds["digest"].Week)
+		if err != nil {
+			return fmt.Errorf("dashboard digests: %w", err)
+		}
+	}
+	for _, k := range order {
+		d.Plan = append(d.Plan, *kinds[k])
+		d.PlanTotal.Today += kinds[k].Today
+		d.PlanTotal.Week += kinds[k].Week
+	}
+	return nil
+}
+
+// messageFigures reads the last 30 days of the outbox: by day and status (the
+// chart), by channel and status, and by provider.
+func (c *Console) messageFigures(ctx context.Context, d *dashboardData, today time.Time, lang string) error {
+	from := today.AddDate(0, 0, -29)
+	rows, err := c.deps.Pool.Query(ctx, `SELECT (created_at AT TIME ZONE $2)::date::text, coalesce(channel, ''), coalesce(provider, ''), status, count(*)
+		FROM messages WHERE created_at >= $1
+		GROUP BY 1, 2, 3, 4`, from, c.cfg.TimeZone)
+	if err != nil {
+		return fmt.Errorf("dashboard messages: %w", err)
+	}
+	byDay := map[string]map[string]int{}
+	chans := map[string]*channelRow{}
+	provs := map[string]*providerRow{}
+	var day, ch, prov, status string
+	var n int
+	if _, err := pgx.ForEachRow(rows, []any{&day, &ch, &prov, &status, &n}, func() error {
+		if byDay[day] == nil {
+			byDay[day] = map[string]int{}
+		}
+		byDay[day][status] += n
+		key := ch
+		if key == "" {
+			key = "-"
+		}
+		if chans[key] == nil {
+			chans[key] = &channelRow{Channel: key, ByStatus: map[string]int{}}
+		}
+		chans[key].ByStatus[status] += n
+		chans[key].Total += n
+		if prov != "" {
+			if provs[prov] == nil {
+				provs[prov] = &providerRow{Provider: prov}
+			}
+			switch status {
+			case "sent":
+				provs[prov].Sent += n
+			case "delivered":
+				provs[prov].Delivered += n
+			case "failed":
+				provs[prov].Failed += n
+			}
+		}
+		return nil
+	}); err != nil {
+		return fmt.Errorf("dashboard messages: %w", err)
+	}
+	var days []string
+	for i := range 30 {
+		days = append(days, from.AddDate(0, 0, i).Format(time.DateOnly))
+	}
+	series := make([]series, len(messageStatuses))
+	for i, s := range messageStatuses {
+		series[i].Name = tr(lang, "status."+s)
+		series[i].Class = "s-" + s
+		for _, dd := range days {
+			series[i].Values = append(series[i].Values, byDay[dd][s])
+		}
+	}
+	labels := make([]string, len(days))
+	for i, dd := range days {
+		labels[i] = dd[5:]
+	}
+	d.Chart = chart{Title: tr(lang, "dash.chart_title"), Labels: labels, Series: series}
+	for _, row := range chans {
+		d.Channels = append(d.Channels, *row)
+	}
+	sort.Slice(d.Channels, func(i, j int) bool { return d.Channels[i].Channel < d.Channels[j].Channel })
+	for _, row := range provs {
+		d.Providers = append(d.Providers, *row)
+	}
+	sort.Slice(d.Providers, func(i, j int) bool { return d.Providers[i].Provider < d.Providers[j].Provider })
+	return nil
+}
+
+func (c *Console) receiptFigures(ctx context.Context, d *dashboardData) error {
+	rows, err := c.deps.Pool.Query(ctx, `SELECT provider, count(*), min(received_at) FROM receipts WHERE NOT applied GROUP BY provider ORDER BY provider`)
+	if err != nil {
+		return fmt.Errorf("dashboard receipts: %w", err)
+	}
+	var row receiptRow
+	if _, err := pgx.ForEachRow(rows, []any{&row.Provider, &row.Count, &row.Oldest}, func() error {
+		d.Receipts = append(d.Receipts, row)
+		return nil
+	}); err != nil {
+		return fmt.Errorf("dashboard receipts: %w", err)
+	}
+	if err := c.deps.Pool.QueryRow(ctx, `SELECT count(*) FROM send_stops`).Scan(&d.Stops); err != nil {
+		return fmt.Errorf("dashboard stops: %w", err)
+	}
+	return nil
+}
+
+// queueFigures reads River's jobs by queue and state: what waits, runs, will
+// retry, and what was discarded in the last day.
+func (c *Console) queueFigures(ctx context.Context, d *dashboardData, now time.Time) error {
+	rows, err := c.deps.Pool.Query(ctx, `SELECT queue, state::text, count(*),
+			coalesce(extract(epoch FROM $1 - min(scheduled_at) FILTER (WHERE state = 'available')), 0)::bigint
+		FROM river_job
+		WHERE state IN ('available', 'running', 'scheduled', 'retryable')
+		   OR state = 'discarded' AND finalized_at > $1::timestamptz - interval '1 day'
+		GROUP BY 1, 2`, now)
+	if err != nil {
+		return fmt.Errorf("dashboard queues: %w", err)
+	}
+	qs := map[string]*queueRow{}
+	var queue, state string
+	var n int
+	var age int64
+	if _, err := pgx.ForEachRow(rows, []any{&queue, &state, &n, &age}, func() error {
+		if qs[queue] == nil {
+			qs[queue] = &queueRow{Queue: queue}
+		}
+		r := qs[queue]
+		switch state {
+		case "available":
+			r.Available = n
+			if age > 0 {
+				r.OldestAge = (time.Duration(age) * time.Second).String()
+			}
+		case "running":
+			r.Running = n
+		case "scheduled":
+			r.Scheduled = n
+		case "retryable":
+			r.Retryable = n
+		case "discarded":
+			r.Discarded = n
+		}
+		return nil
+	}); err != nil {
+		return fmt.Errorf("dashboard queues: %w", err)
+	}
+	for _, r := range qs {
+		d.Queues = append(d.Queues, *r)
+	}
+	sort.Slice(d.Queues, func(i, j int) bool { return strings.Compare(d.Queues[i].Queue, d.Queues[j].Queue) < 0 })
+	return nil
+}

@@ -1,0 +1,228 @@
+package console_test
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/stretchr/testify/require"
+
+	"carillon/care"
+	"carillon/contacts"
+	"carillon/delivery"
+	"carillon/internal/audit"
+	"carillon/internal/identity"
+	"carillon/internal/pgtest"
+	"carillon/internal/testlog"
+	"carillon/revisits"
+	"carillon/server"
+	"carillon/templates"
+)
+
+// password is every test user's password.
+const password = "correct horse battery"
+
+// world is a server with every service, users of each role, two teams of
+// managers and a few customers: M1 leads M1 and M2 (team east), M3 is alone
+// (team south). K1 is M1's, K2 M2's, K3 M3's.
+type world struct {
+	ctx      context.Context
+	db       *pgtest.DB
+	url      string
+	srv      *httptest.Server
+	contacts *contacts.Store
+	ids      *identity.Store
+	tmpl     *templates.Store
+	dlv      *delivery.Service
+	planner  *care.Planner
+	revisits *revisits.Service
+	cid      map[string]int64 // contact id by external id
+}
+
+type worldOpts struct {
+	tls bool
+}
+
+func newWorld(t testing.TB, opts worldOpts) *world {
+	t.Helper()
+	ctx := context.Background()
+	db := pgtest.New(t)
+	log := testlog.New(t)
+	store, err := contacts.NewStore(db.Pool, contacts.Config{Logger: log})
+	require.NoError(t, err)
+	ids, err := identity.NewStore(db.Pool, identity.Config{Logger: log})
+	require.NoError(t, err)
+	tstore, err := templates.NewStore(db.Pool, templates.Config{Logger: log})
+	require.NoError(t, err)
+	dlv, err := delivery.New(db.Pool, delivery.Config{Logger: log}, delivery.Deps{Renderer: delivery.TemplateRendererFor(tstore, templates.Bank{})})
+	require.NoError(t, err)
+	planner, err := care.New(db.Pool, dlv, care.Config{Logger: log})
+	require.NoError(t, err)
+	rv, err := revisits.New(db.Pool, store, dlv, revisits.Config{Logger: log})
+	require.NoError(t, err)
+	rc, err := river.NewClient[pgx.Tx](riverpgxv5.New(db.Pool), &river.Config{})
+	require.NoError(t, err)
+	s, err := server.New(server.Config{Logger: log, RateLimit: -1}, server.Deps{Pool: db.Pool, Contacts: store, River: rc, Auth: ids,
+		Delivery: dlv, Templates: tstore, Care: planner, Revisits: rv})
+	require.NoError(t, err)
+	var ts *httptest.Server
+	if opts.tls {
+		ts = httptest.NewTLSServer(s.Handler())
+	} else {
+		ts = httptest.NewServer(s.Handler())
+	}
+	t.Cleanup(ts.Close)
+	w := &world{ctx: ctx, db: db, url: ts.URL, srv: ts, contacts: store, ids: ids, tmpl: tstore, dlv: dlv, planner: planner, revisits: rv, cid: map[string]int64{}}
+	actor := audit.Actor{Name: "test"}
+	_, err = store.ImportManagers(ctx, strings.NewReader("code,name,team,lead\nM1,王芳,east,M1\nM2,李强,east,M1\nM3,赵敏,south,M3\n"),
+		contacts.ImportOptions{Actor: actor, SourceName: "managers.csv"})
+	require.NoError(t, err)
+	rep, err := store.ImportContacts(ctx, strings.NewReader(
+		"external_id,name,phone,email,tier,manager,tags,birthday\n"+
+			"K1,张伟,13812345671,zhang@example.com,A,M1,vip;retail,1980-05-01\n"+
+			"K2,王丽,13812345672,,B,M2,retail,1975-12-24\n"+
+			"K3,李娜,13812349999,,C,M3,,\n"), contacts.ImportOptions{Actor: actor, SourceName: "contacts.csv"})
+	require.NoError(t, err)
+	require.Empty(t, rep.Errors)
+	for _, ext := range []string{"K1", "K2", "K3"} {
+		c, err := store.GetByExternalID(ctx, ext)
+		require.NoError(t, err)
+		w.cid[ext] = c.ID
+	}
+	for _, u := range []struct {
+		login, code string
+		roles       []identity.Role
+	}{
+		{"admin", "", []identity.Role{identity.RoleAdmin}},
+		{"marketer", "", []identity.Role{identity.RoleMarketer}},
+		{"marketer2", "", []identity.Role{identity.RoleMarketer}},
+		{"approver", "", []identity.Role{identity.RoleApprover}},
+		{"auditor", "", []identity.Role{identity.RoleAuditor}},
+		{"lead", "M1", []identity.Role{identity.RoleManager}},
+		{"mgr2", "M2", []identity.Role{identity.RoleManager}},
+		{"mgr3", "M3", []identity.Role{identity.RoleManager}},
+	} {
+		_, err := ids.CreateUser(ctx, actor, identity.NewUser{Login: u.login, DisplayName: u.login, Roles: u.roles, ManagerCode: u.code, Password: password})
+		require.NoError(t, err)
+	}
+	return w
+}
+
+// browser is an HTTP client with a cookie jar that does not follow redirects.
+type browser struct {
+	t    testing.TB
+	w    *world
+	c    *http.Client
+	lang string
+}
+
+func (w *world) browser(t testing.TB) *browser {
+	jar, err := cookiejar.New(nil)
+	require.NoError(t, err)
+	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	if tr, ok := w.srv.Client().Transport.(*http.Transport); ok {
+		c.Transport = tr.Clone()
+		c.Transport.(*http.Transport).TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // test server
+	}
+	return &browser{t: t, w: w, c: c, lang: "en"}
+}
+
+type page struct {
+	status   int
+	body     string
+	location string
+	header   http.Header
+}
+
+func (b *browser) do(method, path string, form url.Values, hdr map[string]string) page {
+	b.t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequest(method, b.w.url+path, body)
+	require.NoError(b.t, err)
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	if b.lang != "" {
+		req.Header.Set("Accept-Language", b.lang)
+	}
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	res, err := b.c.Do(req)
+	require.NoError(b.t, err)
+	defer res.Body.Close()
+	data, err := io.ReadAll(res.Body)
+	require.NoError(b.t, err)
+	return page{status: res.StatusCode, body: string(data), location: res.Header.Get("Location"), header: res.Header}
+}
+
+func (b *browser) get(path string) page { b.t.Helper(); return b.do("GET", path, nil, nil) }
+
+// getOK gets a page and requires 200.
+func (b *browser) getOK(path string) page {
+	b.t.Helper()
+	p := b.get(path)
+	require.Equal(b.t, http.StatusOK, p.status, "GET %s: %s", path, p.body)
+	return p
+}
+
+var csrfRE = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+// csrfOf reads the CSRF token from a page's forms.
+func csrfOf(t testing.TB, p page) string {
+	t.Helper()
+	m := csrfRE.FindStringSubmatch(p.body)
+	require.NotNil(t, m, "no csrf token in page")
+	return m[1]
+}
+
+// post submits a form with the session's CSRF token (read from path's page).
+func (b *browser) post(path string, form url.Values) page {
+	b.t.Helper()
+	if form == nil {
+		form = url.Values{}
+	}
+	if form.Get("csrf") == "" {
+		form.Set("csrf", csrfOf(b.t, b.getOK(Prefix+"/contacts")))
+	}
+	return b.do("POST", path, form, nil)
+}
+
+// Prefix is the console's mount point.
+const Prefix = "/console"
+
+// signIn signs in as login and requires success.
+func (b *browser) signIn(login string) {
+	b.t.Helper()
+	p := b.tryLogin(login, password)
+	require.Equal(b.t, http.StatusSeeOther, p.status, p.body)
+}
+
+func (b *browser) tryLogin(login, pw string) page {
+	b.t.Helper()
+	lp := b.getOK(Prefix + "/login")
+	return b.do("POST", Prefix+"/login", url.Values{"csrf": {csrfOf(b.t, lp)}, "login": {login}, "password": {pw}}, nil)
+}
+
+func (w *world) signedIn(t testing.TB, login string) *browser {
+	t.Helper()
+	b := w.browser(t)
+	b.signIn(login)
+	return b
+}
+
+func (w *world) path(format string, args ...any) string { return Prefix + fmt.Sprintf(format, args...) }

@@ -1,0 +1,28 @@
+package server
+
+import (
+	"net/http"
+
+	"carillon/server/console"
+)
+
+// consoleRoutes mounts the web console under /console/ (and sends / there) when
+// the server has an identity store that checks passwords.
+func (s *Server) consoleRoutes() {
+	users, ok := s.deps.Auth.(console.Users)
+	if !ok || s.deps.Pool == nil || s.deps.Contacts == nil {
+		return
+	}
+	c, err := console.New(console.Config{Logger: s.cfg.Logger, RiverUI: s.riverUI != nil}, console.Deps{
+		Pool: s.deps.Pool, Users: users, Contacts: s.deps.Contacts, Templates: s.deps.Templates, Care: s.deps.Care,
+		Delivery: s.deps.Delivery, Campaigns: s.deps.Campaigns, Revisits: s.deps.Revisits,
+	})
+	if err != nil {
+		s.cfg.Logger.Error("web console not mounted", "error", err.Error())
+		return
+	}
+	h := s.metrics.wrap(s.cfg.Logger, console.Prefix+"/", c.Handler())
+	s.mux.Handle(console.Prefix+"/", h)
+	s.mux.Handle("GET "+console.Prefix, http.RedirectHandler(console.Prefix+"/", http.StatusSeeOther))
+	s.mux.Handle("GET /{$}", http.RedirectHandler(console.Prefix+"/", http.StatusSeeOther))
+}
