@@ -25,6 +25,9 @@ type ExtensionOptions struct {
 	// Emit receives each item (one line of `carillon plan --dry-run --json`);
 	// nil: keep only the counts.
 	Emit func(line any) error
+	// SendAt, when set, is when every message is due instead of the rule's
+	// own time (the demo plays a day at once).
+	SendAt time.Time
 }
 
 // ExtensionResult is what an Extension planned: items produced, new

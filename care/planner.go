@@ -209,6 +209,9 @@ type PlanOptions struct {
 	// EmitLine, when set, receives the lines of the extensions' rules (the
 	// managers' digests), one JSON-marshalable value each.
 	EmitLine func(any) error
+	// SendAt, when set, makes every message due at that instant instead of its
+	// rule's send time on the day: the demo plays a day at once.
+	SendAt time.Time
 }
 
 // Item is one planned message. Its JSON is one line of `carillon plan
@@ -374,7 +377,7 @@ func (p *Planner) Plan(ctx context.Context, day calendar.Date, opts PlanOptions)
 			continue
 		}
 		res.Rules = append(res.Rules, key)
-		er, err := ext.PlanDay(ctx, day, ExtensionOptions{DryRun: opts.DryRun, Emit: opts.EmitLine})
+		er, err := ext.PlanDay(ctx, day, ExtensionOptions{DryRun: opts.DryRun, Emit: opts.EmitLine, SendAt: opts.SendAt})
 		if err != nil {
 			return res, fmt.Errorf("plan %s: rule %s: %w", day, key, err)
 		}
@@ -479,8 +482,12 @@ func (r *run) location(name string) *time.Location {
 	return loc
 }
 
-// sendAt is the rule's send time on the run's day in the contact's zone.
+// sendAt is the rule's send time on the run's day in the contact's zone
+// (PlanOptions.SendAt instead, when set).
 func (r *run) sendAt(zone string, rc ruleCfg) time.Time {
+	if !r.opts.SendAt.IsZero() {
+		return r.opts.SendAt.In(r.location(zone))
+	}
 	d := r.day
 	return time.Date(d.Year, d.Month, d.Day, rc.hour, rc.minute, 0, 0, r.location(zone))
 }

@@ -135,3 +135,14 @@ func TestPlannersNoteReachesTheTimeline(t *testing.T) {
 	require.NoError(t, rows.Err())
 	require.Equal(t, []string{"lunar 30th greeted on the 29th"}, notes)
 }
+
+// A short job timeout (a deployment rescuing stuck jobs after seconds) still
+// sends: the margin kept for recording shrinks with the job's time.
+func TestShortJobTimeoutStillSends(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, harnessOpts{cfg: delivery.Config{JobTimeout: 3 * time.Second}})
+	c1 := h.contact(t, "C1")
+	res := h.enqueue(t, planned("short:1", c1.ID, channels.PurposeService, channels.SMS))
+	require.Len(t, res.IDs, 1)
+	h.waitFor(t, res.IDs[0], "delivered")
+}

@@ -172,7 +172,7 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[DeliverArgs]) error {
 					outs[i] = &outcome{m: m, status: "queued", reason: "retry: internal error", sendAt: now.Add(s.cfg.Backoff)}
 				}
 			}()
-			if dl, ok := ctx.Deadline(); ok && time.Until(dl) < jobTimeMargin {
+			if dl, ok := ctx.Deadline(); ok && time.Until(dl) < min(jobTimeMargin, s.cfg.JobTimeout/4) {
 				// The job's time is nearly up: hand the rest to a new job rather than
 				// risk a send whose outcome could not be recorded.
 				outs[i] = &outcome{m: m, status: "queued", reason: "deferred: job time", sendAt: now}
@@ -190,6 +190,9 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[DeliverArgs]) error {
 }
 
 const (
+	// jobTimeMargin is the time kept at the end of a job for recording its
+	// sends; a message is not begun within it (the lesser of this and a quarter
+	// of the job's timeout).
 	jobTimeMargin = 10 * time.Second
 	recordTimeout = 30 * time.Second
 )

@@ -8,53 +8,74 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"net/url"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"net/url"
 
+	"carillon/calendar"
+	"carillon/care"
 	"carillon/contacts"
+	"carillon/delivery"
 	"carillon/examples"
 	"carillon/internal/audit"
 	"carillon/internal/identity"
+	"carillon/internal/pgdev"
+	"carillon/internal/synth"
 	"carillon/migrations"
 	"carillon/server"
 	"carillon/templates"
 )
 
+// DefaultDemoContacts is how many synthetic contacts the demo loads.
+const DefaultDemoContacts = 20000
+
 // cmdDemo finds or starts Postgres, migrates, loads the example managers and
-// contacts, and serves.
+// contacts and N synthetic ones made for today, serves with every provider's
+// sandbox, and plays today's care at once. --check runs the same loop
+// headless on a database of its own and verifies it.
 func cmdDemo(ctx context.Context, e *env, args []string) error {
 	fs := newFlags("demo", e.stderr)
 	addr := fs.String("addr", cmp.Or(e.getenv("CARILLON_ADDR"), server.DefaultAddr), "listen address")
+	n := fs.Int("contacts", DefaultDemoContacts, "synthetic contacts to load (0: the 200 examples only)")
+	check := fs.Bool("check", false, "run the loop headless on a database of its own, verify it and exit")
+	wait := fs.Duration("wait", 3*time.Minute, "with --check: how long the messages may take to reach a final state")
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	pool, srv, err := e.openDB(ctx, 40)
-	if err != nil {
-		return err
+	if *n < 0 || *n > 10_000_000 {
+		return &exitError{code: 2, err: fmt.Errorf("demo --contacts %d: want 0 to 10,000,000", *n)}
 	}
-	defer pool.Close()
-	fmt.Fprintf(e.stdout, "database: %s (%s)\n", redactURL(srv.URL), srv.Source)
+	var pool *pgxpool.Pool
+	if *check {
+		p, drop, err := demoCheckDB(ctx, e)
+		if err != nil {
+			return err
+		}
+		defer drop()
+		pool = p
+		*addr = "127.0.0.1:0"
+	} else {
+		p, srv, err := e.openDB(ctx, 40)
+		if err != nil {
+			return err
+		}
+		defer p.Close()
+		fmt.Fprintf(e.stdout, "database: %s (%s)\n", redactURL(srv.URL), srv.Source)
+		pool = p
+	}
 	if _, err := migrations.Up(ctx, pool, e.logger); err != nil {
 		return err
 	}
 	if _, err := templates.InstallBuiltins(ctx, pool); err != nil {
 		return fmt.Errorf("install built-in templates: %w", err)
 	}
-	store, err := contacts.NewStore(pool, contacts.Config{Logger: e.logger})
-	if err != nil {
+	today := calendar.DateOf(time.Now().In(demoZone()))
+	if err := demoLoad(ctx, e, pool, *n, today); err != nil {
 		return err
-	}
-	for _, f := range []struct {
-		kind string
-		data []byte
-	}{{"managers", examples.ManagersCSV}, {"contacts", examples.ContactsCSV}} {
-		rep, err := importFile(ctx, store, f.kind, bytes.NewReader(f.data), contacts.ImportOptions{Actor: audit.Actor{Name: "demo"}, SourceName: "examples/" + f.kind + ".csv"})
-		if err != nil {
-			return fmt.Errorf("demo: load example %s: %w", f.kind, err)
-		}
-		fmt.Fprintf(e.stdout, "example %s: %d rows, %d inserted, %d updated, %d unchanged, %d failed\n", f.kind, rep.Rows, rep.Inserted, rep.Updated, rep.Unchanged, rep.Failed)
 	}
 	if _, tstore, err := newRenderer(pool, templates.Bank{}); err != nil {
 		return err
@@ -70,23 +91,171 @@ func cmdDemo(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	hookToken := hex.EncodeToString(hook)
-	fc, err := parseConfig(demoConfig(*addr, hookToken), "demo configuration")
-	if err != nil {
-		return err
-	}
 	getenv := func(k string) string {
 		if k == "CARILLON_DEMO_HOOK" {
 			return hookToken
 		}
 		return e.getenv(k)
 	}
-	return serve(ctx, e, pool, serveOptions{cfg: fc, getenv: getenv, addr: *addr, ready: func(a string) {
-		fmt.Fprintf(e.stdout, "\nCarillon is running.\n"+
-			"  API:       curl -H 'Authorization: Bearer %[2]s' http://%[1]s/api/contacts\n"+
-			"  River UI:  http://%[1]s/riverui/  (user demo-admin, password %[3]s)\n"+
-			"  Readiness: http://%[1]s/readyz\n  Metrics:   http://%[1]s/metrics\n"+
-			"The demo's administrator token and password are new on every run. Press Ctrl-C to stop.\n", a, token, password)
-	}})
+
+	// The server needs its own address in the configuration (receipt URLs,
+	// links), so the listener is opened first.
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("demo: listen on %s: %w", *addr, err)
+	}
+	fc, err := parseConfig(demoConfig(ln.Addr().String(), hookToken), "demo configuration")
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	sctx, stop := context.WithCancel(ctx)
+	defer stop()
+	ready := make(chan string, 1)
+	served := make(chan error, 1)
+	go func() {
+		served <- serve(sctx, e, pool, serveOptions{cfg: fc, getenv: getenv, listener: ln, ready: func(a string) { ready <- a }})
+	}()
+	var at string
+	select {
+	case at = <-ready:
+	case err := <-served:
+		return err
+	}
+	fmt.Fprintln(e.stdout, "demo policy: quiet hours and frequency caps are off, so the day plays at any hour")
+	played, err := demoPlay(ctx, e, pool, today)
+	if err != nil {
+		stop()
+		<-served
+		return err
+	}
+	if *check {
+		err := demoCheck(ctx, e, pool, "http://"+at, played, *wait)
+		stop()
+		if serr := <-served; err == nil && serr != nil {
+			err = serr
+		}
+		return err
+	}
+	fmt.Fprintf(e.stdout, "\nCarillon is running.\n"+
+		"  API:       curl -H 'Authorization: Bearer %[2]s' http://%[1]s/api/contacts\n"+
+		"  Timeline:  curl -H 'Authorization: Bearer %[2]s' http://%[1]s/api/contacts/C00000001/timeline\n"+
+		"  Messages:  curl -H 'Authorization: Bearer %[2]s' 'http://%[1]s/api/messages?limit=20'\n"+
+		"  River UI:  http://%[1]s/riverui/  (user demo-admin, password %[3]s)\n"+
+		"  Readiness: http://%[1]s/readyz\n  Metrics:   http://%[1]s/metrics\n"+
+		"The demo's administrator token and password are new on every run. Press Ctrl-C to stop.\n", at, token, password)
+	return <-served
+}
+
+// demoZone is the zone whose "today" the demo plays.
+func demoZone() *time.Location {
+	loc, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		return time.UTC
+	}
+	return loc
+}
+
+// demoCheckDB creates a database of its own for --check and returns a pool and
+// the function that drops it.
+func demoCheckDB(ctx context.Context, e *env) (*pgxpool.Pool, func(), error) {
+	srv, err := pgdev.Find(ctx, pgdev.Config{Env: e.getenv, Database: "postgres"})
+	if err != nil {
+		return nil, nil, err
+	}
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	name := "carillon_demo_check_" + hex.EncodeToString(b)
+	if err := pgdev.EnsureDatabase(ctx, srv.AdminURL(), name); err != nil {
+		return nil, nil, err
+	}
+	drop := func() {
+		c, err := pgx.Connect(context.Background(), srv.AdminURL())
+		if err == nil {
+			_, _ = c.Exec(context.Background(), "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)")
+			c.Close(context.Background())
+		}
+	}
+	cfg, err := pgxpool.ParseConfig(pgdev.WithDatabase(srv.URL, name))
+	if err != nil {
+		drop()
+		return nil, nil, err
+	}
+	cfg.MaxConns = 40
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		drop()
+		return nil, nil, err
+	}
+	fmt.Fprintf(e.stdout, "database: %s (a database of its own, dropped at the end)\n", name)
+	return pool, func() { pool.Close(); drop() }, nil
+}
+
+// demoLoad loads the example managers and contacts, then n synthetic contacts
+// made for today over managers of their own.
+func demoLoad(ctx context.Context, e *env, pool *pgxpool.Pool, n int, today calendar.Date) error {
+	store, err := contacts.NewStore(pool, contacts.Config{Logger: e.logger})
+	if err != nil {
+		return err
+	}
+	opts := func(src string) contacts.ImportOptions {
+		return contacts.ImportOptions{Actor: audit.Actor{Name: "demo"}, SourceName: src}
+	}
+	load := func(kind, src string, r io.Reader) error {
+		rep, err := importFile(ctx, store, kind, r, opts(src))
+		if err != nil {
+			return fmt.Errorf("demo: load %s: %w", src, err)
+		}
+		fmt.Fprintf(e.stdout, "%s: %d rows, %d inserted, %d updated, %d unchanged, %d failed\n", src, rep.Rows, rep.Inserted, rep.Updated, rep.Unchanged, rep.Failed)
+		return nil
+	}
+	if err := load("managers", "examples/managers.csv", bytes.NewReader(examples.ManagersCSV)); err != nil {
+		return err
+	}
+	if err := load("contacts", "examples/contacts.csv", bytes.NewReader(examples.ContactsCSV)); err != nil {
+		return err
+	}
+	if n == 0 {
+		return nil
+	}
+	managers := max(10, n/500)
+	var mb, cb bytes.Buffer
+	if err := synth.WriteManagers(&mb, managers); err != nil {
+		return err
+	}
+	if err := synth.WriteDemoContacts(&cb, n, managers, 1, today); err != nil {
+		return err
+	}
+	if err := load("managers", fmt.Sprintf("%d synthetic managers", managers), &mb); err != nil {
+		return err
+	}
+	return load("contacts", fmt.Sprintf("%d synthetic contacts for %s", n, today), &cb)
+}
+
+// demoPlay plans today's care at once — birthdays on both calendars, any
+// festival, deposit notices, the managers' digests — and returns the ids of the
+// messages it planned.
+func demoPlay(ctx context.Context, e *env, pool *pgxpool.Pool, today calendar.Date) ([]int64, error) {
+	svc, err := delivery.New(pool, delivery.Config{Logger: e.logger}, delivery.Deps{})
+	if err != nil {
+		return nil, err
+	}
+	planner, err := newPlanner(pool, svc, e)
+	if err != nil {
+		return nil, err
+	}
+	started := time.Now()
+	res, err := planner.Plan(ctx, today, care.PlanOptions{SendAt: started})
+	if err != nil {
+		return nil, fmt.Errorf("demo: plan %s: %w", today, err)
+	}
+	fmt.Fprintf(e.stdout, "today (%s) played at once: %d messages planned (%d birthdays, %d with a festival, %d milestones, %d deposit notices; festivals: %v)\n",
+		today, res.Planned, res.Birthdays, res.Combined, res.Milestones, res.Notices, res.Festivals)
+	rows, err := pool.Query(ctx, `SELECT id FROM messages WHERE parent_id IS NULL AND created_at >= $1 ORDER BY id`, started.Add(-time.Second))
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[int64])
 }
 
 // redactURL hides a password in a database URL.
@@ -136,6 +305,11 @@ func demoConfig(addr, hookToken string) string {
 	return fmt.Sprintf(`
 [server]
 public_url = "http://%[1]s"
+
+[delivery]
+marketing_hours = "always"
+service_hours = "always"
+frequency_cap = -1
 
 [bank]
 name = "Carillon银行"

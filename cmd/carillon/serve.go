@@ -35,6 +35,7 @@ type serveOptions struct {
 	addr        string
 	opsAddr     string            // health and metrics only; "" serves them on addr
 	ready       func(addr string) // called once listening
+	listener    net.Listener      // already listening (the demo); nil: listen on addr
 	rescueAfter time.Duration
 	workers     int
 }
@@ -197,10 +198,12 @@ func serve(ctx context.Context, e *env, pool *pgxpool.Pool, opts serveOptions) e
 		return err
 	}
 	hs := api.HTTPServer()
-	ln, err := net.Listen("tcp", opts.addr)
-	if err != nil {
-		stopRiver(e, rc)
-		return fmt.Errorf("listen on %s: %w", opts.addr, err)
+	ln := opts.listener
+	if ln == nil {
+		if ln, err = net.Listen("tcp", opts.addr); err != nil {
+			stopRiver(e, rc)
+			return fmt.Errorf("listen on %s: %w", opts.addr, err)
+		}
 	}
 	errc := make(chan error, 2)
 	go func() { errc <- hs.Serve(ln) }()
