@@ -180,10 +180,29 @@ type businessClock struct {
 	mu   sync.Mutex
 	due  map[calendar.Date]calendar.Date
 	late map[[2]calendar.Date]int
+	add  map[addKey]calendar.Date
+}
+
+type addKey struct {
+	d calendar.Date
+	n int
 }
 
 func newBusinessClock() *businessClock {
-	return &businessClock{due: map[calendar.Date]calendar.Date{}, late: map[[2]calendar.Date]int{}}
+	return &businessClock{due: map[calendar.Date]calendar.Date{}, late: map[[2]calendar.Date]int{}, add: map[addKey]calendar.Date{}}
+}
+
+// addBusinessDays is calendar.AddBusinessDays, remembered.
+func (b *businessClock) addBusinessDays(d calendar.Date, n int) calendar.Date {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	k := addKey{d, n}
+	r, ok := b.add[k]
+	if !ok {
+		r, _ = calendar.AddBusinessDays(d, n)
+		b.add[k] = r
+	}
+	return r
 }
 
 func (b *businessClock) dueDate(nominal calendar.Date) calendar.Date {

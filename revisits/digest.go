@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"reflect"
 	"slices"
 	"time"
 
@@ -312,8 +313,9 @@ func (s *Service) digestVars(d *Digest) map[string]any {
 	u := s.cfg.ConsoleURL + "/revisits?" + url.Values{"manager": {d.Manager}, "date": {d.Date.String()}}.Encode()
 	return map[string]any{"Digest": map[string]any{
 		"Date": d.Date, "Total": len(d.Items), "Overdue": d.OverdueCount(), "DueToday": d.DueToday(), "URL": u,
-		"Items": items, "Escalated": d.Escalated, "Team": d.Team, "Upcoming": d.Upcoming, "Festivals": d.Festivals,
-		"Replies": d.Replies, "Complaints": d.Complaints, "Alerts": d.Alerts, "Weekly": d.Weekly,
+		"Items": items, "Escalated": templateValue(d.Escalated), "Team": templateValue(d.Team), "Upcoming": templateValue(d.Upcoming),
+		"Festivals": templateValue(d.Festivals), "Replies": templateValue(d.Replies), "Complaints": templateValue(d.Complaints),
+		"Alerts": templateValue(d.Alerts), "Weekly": templateValue(d.Weekly),
 	}}
 }
 
@@ -424,7 +426,7 @@ func (s *Service) buildDigests(ctx context.Context, day calendar.Date) (*digestB
 		// Overdue by more than EscalateAfter business days: the lead's too.
 		if it.Overdue && active && m.Lead != "" && m.Lead != m.Code {
 			if lead, ok := b.byCode[m.Lead]; ok {
-				if cut, _ := calendar.AddBusinessDays(it.DueOn, s.cfg.EscalateAfter); cut.Before(day) {
+				if cut := b.clock.addBusinessDays(it.DueOn, s.cfg.EscalateAfter); cut.Before(day) {
 					ld := b.digest(lead.ID)
 					ld.Escalated = append(ld.Escalated, Escalation{Manager: m.Code, ManagerName: m.Name, ContactID: it.ContactID,
 						ExternalID: it.ExternalID, Name: it.Name, Tier: it.Tier, DueOn: it.DueOn, DaysLate: it.DaysLate})
@@ -789,4 +791,65 @@ func (s *Service) coversOn(ctx context.Context, day calendar.Date) (map[int64]in
 		out[m] = c
 	}
 	return out, rows.Err()
+}
+
+// templateValue turns the digest's parts into template variables: structs
+// become maps keyed by their Go field names (.Digest.Escalated[].ManagerName),
+// as the templates' schemas name variables; dates and times stay values;
+// raw JSON is decoded. Fields marked json:"-" are left out.
+func templateValue(v any) any {
+	return tv(reflect.ValueOf(v))
+}
+
+var (
+	dateType = reflect.TypeOf(calendar.Date{})
+	timeType = reflect.TypeOf(time.Time{})
+	rawType  = reflect.TypeOf(json.RawMessage(nil))
+)
+
+func tv(v reflect.Value) any {
+	if !v.IsValid() {
+		return nil
+	}
+	switch {
+	case v.Type() == dateType, v.Type() == timeType:
+		return v.Interface()
+	case v.Type() == rawType:
+		var out any
+		if err := json.Unmarshal(v.Bytes(), &out); err != nil {
+			return nil
+		}
+		return out
+	}
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if v.IsNil() {
+			return nil
+		}
+		return tv(v.Elem())
+	case reflect.Struct:
+		m := make(map[string]any, v.NumField())
+		for i := range v.NumField() {
+			f := v.Type().Field(i)
+			if !f.IsExported() || f.Tag.Get("json") == "-" {
+				continue
+			}
+			m[f.Name] = tv(v.Field(i))
+		}
+		return m
+	case reflect.Slice:
+		out := make([]any, v.Len())
+		for i := range v.Len() {
+			out[i] = tv(v.Index(i))
+		}
+		return out
+	case reflect.Map:
+		m := make(map[string]any, v.Len())
+		for _, k := range v.MapKeys() {
+			m[fmt.Sprint(k.Interface())] = tv(v.MapIndex(k))
+		}
+		return m
+	default:
+		return v.Interface()
+	}
 }
