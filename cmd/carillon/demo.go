@@ -137,13 +137,16 @@ func cmdDemo(ctx context.Context, e *env, args []string) error {
 		}
 		return err
 	}
+	var example int64 // a customer greeted today, whose timeline shows the loop
+	_ = pool.QueryRow(ctx, `SELECT contact_id FROM messages WHERE contact_id IS NOT NULL AND created_at > now() - interval '1 hour' ORDER BY id LIMIT 1`).Scan(&example)
 	fmt.Fprintf(e.stdout, "\nCarillon is running.\n"+
 		"  API:       curl -H 'Authorization: Bearer %[2]s' http://%[1]s/api/contacts\n"+
-		"  Timeline:  curl -H 'Authorization: Bearer %[2]s' http://%[1]s/api/contacts/C00000001/timeline\n"+
-		"  Messages:  curl -H 'Authorization: Bearer %[2]s' 'http://%[1]s/api/messages?limit=20'\n"+
+		"  Timeline:  curl -H 'Authorization: Bearer %[2]s' http://%[1]s/api/contacts/%[4]d/timeline\n"+
+		"  Messages:  curl -H 'Authorization: Bearer %[2]s' http://%[1]s/api/contacts/%[4]d/messages\n"+
+		"  Console:   http://%[1]s/console/  (user demo-admin, password %[3]s)\n"+
 		"  River UI:  http://%[1]s/riverui/  (user demo-admin, password %[3]s)\n"+
 		"  Readiness: http://%[1]s/readyz\n  Metrics:   http://%[1]s/metrics\n"+
-		"The demo's administrator token and password are new on every run. Press Ctrl-C to stop.\n", at, token, password)
+		"The demo's administrator token and password are new on every run. Press Ctrl-C to stop.\n", at, token, password, example)
 	return <-served
 }
 
