@@ -162,6 +162,14 @@ func TestRevisitTierChangeIsAnUpgradeOrADowngradeWithItsReason(t *testing.T) {
 	// The new tier's cadence counts from the revisit: D is 30 days.
 	require.Equal(t, day(2026, time.November, 9), *down.NextDue)
 
+	// A first tier is set without being a change: CN had none.
+	first := b.logRevisit(t, "CN", revisits.RevisitInput{Method: revisits.MethodPhone, Outcome: "new customer", Tier: "C"})
+	require.Empty(t, first.TierChange)
+	require.Equal(t, day(2026, time.October, 23), *first.NextDue, "C: 14 days from the revisit")
+	cn, err := b.store.GetByExternalID(b.ctx, "CN")
+	require.NoError(t, err)
+	require.Equal(t, "C", cn.Tier)
+
 	// A tier change without a reason is refused, and nothing is recorded.
 	_, err = b.svc.LogRevisit(b.ctx, tester, b.contactID(t, "CD"), revisits.RevisitInput{Method: revisits.MethodPhone, Outcome: "x", Tier: "C"}, revisits.LogOptions{})
 	var ve *contacts.ValidationError

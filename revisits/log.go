@@ -211,8 +211,10 @@ func (s *Service) LogRevisit(ctx context.Context, actor audit.Actor, contactID i
 			return Revisit{}, invalid(fmt.Sprintf("feedback[%d].owner", i), "is required: the customer has no manager")
 		}
 	}
-	if change != "" {
-		tier := in.Tier
+	// A first tier (the customer had none) is set, not recorded as a change.
+	tier := c.Tier
+	if in.Tier != "" && in.Tier != c.Tier {
+		tier = in.Tier
 		if _, err := s.contacts.Update(ctx, actor, contactID, contacts.Input{Tier: &tier}); err != nil {
 			return Revisit{}, fmt.Errorf("change tier: %w", err)
 		}
@@ -260,7 +262,7 @@ func (s *Service) LogRevisit(ctx context.Context, actor audit.Actor, contactID i
 				return fmt.Errorf("reset cadence: %w", err)
 			}
 		}
-		if err := tx.QueryRow(ctx, contactDueSQL, contactID, cmpOr(rv.TierTo, c.Tier), s.cfg.TimeZone).Scan(&nominal, &anchor); err != nil {
+		if err := tx.QueryRow(ctx, contactDueSQL, contactID, tier, s.cfg.TimeZone).Scan(&nominal, &anchor); err != nil {
 			return fmt.Errorf("read cadence of contact %d: %w", contactID, err)
 		}
 		if nominal != nil {

@@ -145,12 +145,14 @@ func (s *Server) listRevisits(w http.ResponseWriter, r *http.Request) error {
 }
 
 // managersAsked resolves ?manager=CODE or ?team=NAME against the caller's
-// scope: a customer manager may ask for themself and, as a team lead, their
-// team; a manager outside the scope is 404. With neither, a restricted caller
+// scope: a customer manager may ask for themself, as a team lead their team,
+// as a cover the colleague on leave; a manager outside the scope is 404. With neither, a restricted caller
 // gets their scope and anyone else must name one.
 func (s *Server) managersAsked(r *http.Request) ([]int64, error) {
-	p := principalOf(r)
-	sc := scope(p)
+	sc, err := s.revisitScope(r)
+	if err != nil {
+		return nil, err
+	}
 	q := r.URL.Query()
 	var ids []int64
 	switch {
