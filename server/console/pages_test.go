@@ -33,17 +33,17 @@ func TestContactSearch(t *testing.T) {
 	w := newWorld(t, worldOpts{})
 	admin := w.signedIn(t, "admin")
 	for q, want := range map[string][]string{
-		"q=张":          {"K1"},
-		"q=王":          {"K2"},
-		"q=5671":       {"K1"},
+		"q=张":           {"K1"},
+		"q=王":           {"K2"},
+		"q=5671":        {"K1"},
 		"q=13812349999": {"K3"},
-		"q=9999":       {"K3"},
-		"q=K2":         {"K2"},
-		"q=%25":        nil, // a LIKE wildcard is a character like any other
-		"tag=retail":   {"K1", "K2"},
-		"tag=vip&q=张":  {"K1"},
-		"tier=C":       {"K3"},
-		"":             {"K1", "K2", "K3"},
+		"q=9999":        {"K3"},
+		"q=K2":          {"K2"},
+		"q=%25":         nil, // a LIKE wildcard is a character like any other
+		"tag=retail":    {"K1", "K2"},
+		"tag=vip&q=张":   {"K1"},
+		"tier=C":        {"K3"},
+		"":              {"K1", "K2", "K3"},
 	} {
 		require.Equal(t, want, rowsOf(admin.getOK(Prefix+"/contacts?"+q).body), q)
 	}
