@@ -40,7 +40,7 @@ type figure struct {
 	Goal         string    `json:"goal,omitempty"`
 }
 
-var benchNames = []string{"import", "dispatch", "plan"}
+var benchNames = []string{"import", "dispatch", "plan", "receipts"}
 
 func cmdBench(ctx context.Context, e *env, args []string) error {
 	fs := newFlags("bench", e.stderr)
@@ -114,6 +114,12 @@ func cmdBench(ctx context.Context, e *env, args []string) error {
 				size = 100_000
 			}
 			f, err = benchPlan(ctx, e, srv, size, *runs)
+		case "receipts":
+			size := 100_000
+			if *quick {
+				size = 10_000
+			}
+			f, err = benchReceipts(ctx, e, srv, size, *runs)
 		}
 		if err != nil {
 			return fmt.Errorf("bench %s: %w", name, err)

@@ -1,0 +1,178 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"carillon/channels/registry"
+	"carillon/contacts"
+	"carillon/delivery"
+	"carillon/internal/pgdev"
+	"carillon/server"
+)
+
+const (
+	receiptBatch   = 100 // reports per push, as Aliyun batches its SmsReport pushes
+	receiptClients = 8   // pushes in flight at once
+)
+
+// benchReceipts measures delivery receipts applied per second through the real
+// webhook handler: size sent SMS in the outbox, their Aliyun SmsReport pushes
+// (batches of 100, 8 in flight) posted to the server's
+// /hooks/aliyun/{name}/receipts, each parsed, matched to its message and
+// applied with its timeline event before the push is answered. The baseline
+// is the bare status UPDATE of the same messages in the same batches and
+// concurrency, in the same run. Goal: at least 10,000 receipts/s.
+func benchReceipts(ctx context.Context, e *env, srv pgdev.Server, size, runs int) (*figure, error) {
+	f := &figure{Unit: "receipts/s", BaselineName: "bare UPDATE rows/s", Size: size, Goal: ">= 10000 receipts/s"}
+	resetPeakRSS()
+	for i := range runs {
+		fmt.Fprintf(e.stderr, "bench receipts: run %d/%d, %d receipts\n", i+1, runs, size)
+		pool, cleanup, err := benchDB(ctx, srv)
+		if err != nil {
+			return nil, err
+		}
+		rate, base, err := receiptsOnce(ctx, e, pool, size)
+		cleanup()
+		if err != nil {
+			return nil, err
+		}
+		f.Runs = append(f.Runs, rate)
+		f.BaselineRuns = append(f.BaselineRuns, base)
+	}
+	f.PeakRSSMB = peakRSSMB()
+	f.finish()
+	return f, nil
+}
+
+func receiptsOnce(ctx context.Context, e *env, pool *pgxpool.Pool, size int) (rate, base float64, err error) {
+	if _, err := pool.Exec(ctx, `INSERT INTO contacts (external_id, name, phone)
+		SELECT 'R' || i, '客户' || i, '+86138' || lpad(i::text, 8, '0') FROM generate_series(1, 1000) i`); err != nil {
+		return 0, 0, err
+	}
+	if _, err := pool.Exec(ctx, `INSERT INTO messages (dedupe_key, contact_id, source, purpose, template_key, channels, channel, status,
+		provider, provider_message_id, address_masked, send_at, sent_at, attempts)
+		SELECT 'bench:' || i, (SELECT min(id) FROM contacts) + i % 1000, 'api', 'service', 'birthday', '{sms}', 'sms', 'sent',
+		  'ali', 'biz' || i, '138****0000', now(), now(), 1 FROM generate_series(1, $1) i`, size); err != nil {
+		return 0, 0, err
+	}
+	cfg, err := parseConfig(`
+[[channels.provider]]
+name = "ali"
+provider = "aliyun"
+endpoint = "sandbox"
+webhook_secret_env = "BENCH_HOOK"
+`, "bench")
+	if err != nil {
+		return 0, 0, err
+	}
+	built, err := registry.Build(ctx, cfg.Channels, registry.Deps{Pool: pool, Getenv: func(k string) string { return map[string]string{"BENCH_HOOK": "bench"}[k] }})
+	if err != nil {
+		return 0, 0, err
+	}
+	defer built.Stop(context.WithoutCancel(ctx))
+	svc, err := delivery.New(pool, delivery.Config{}, delivery.Deps{Registry: built.Registry})
+	if err != nil {
+		return 0, 0, err
+	}
+	store, err := contacts.NewStore(pool, contacts.Config{})
+	if err != nil {
+		return 0, 0, err
+	}
+	api, err := server.New(server.Config{Logger: e.logger, RateLimit: -1}, server.Deps{Pool: pool, Contacts: store, Delivery: svc, Registry: built.Registry})
+	if err != nil {
+		return 0, 0, err
+	}
+	hs := httptest.NewServer(api.Handler())
+	defer hs.Close()
+	url := hs.URL + "/hooks/aliyun/ali/receipts?token=bench"
+
+	bodies := make([][]byte, 0, size/receiptBatch+1)
+	var ids [][]string
+	now := time.Now().In(demoZone()).Format("2006-01-02 15:04:05")
+	for start := 1; start <= size; start += receiptBatch {
+		var reps []map[string]any
+		var batch []string
+		for i := start; i < start+receiptBatch && i <= size; i++ {
+			reps = append(reps, map[string]any{"phone_number": "13800000000", "send_time": now, "report_time": now,
+				"success": i%50 != 0, "err_code": map[bool]string{true: "DELIVERED", false: "MK:0001"}[i%50 != 0], "err_msg": "",
+				"sms_size": "1", "biz_id": fmt.Sprintf("biz%d", i), "out_id": ""})
+			batch = append(batch, fmt.Sprintf("biz%d", i))
+		}
+		b, _ := json.Marshal(reps)
+		bodies = append(bodies, b)
+		ids = append(ids, batch)
+	}
+	took, err := inParallel(len(bodies), func(i int) error {
+		resp, err := http.Post(url, "application/json", bytes.NewReader(bodies[i]))
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("receipt push answered %d", resp.StatusCode)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, 0, err
+	}
+	var final, events int
+	if err := pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM messages WHERE status IN ('delivered', 'failed')),
+		(SELECT count(*) FROM contact_events WHERE kind IN ('message.delivered', 'message.failed'))`).Scan(&final, &events); err != nil {
+		return 0, 0, err
+	}
+	if final != size || events != size {
+		return 0, 0, fmt.Errorf("receipts: %d of %d messages final, %d timeline events", final, size, events)
+	}
+
+	if _, err := pool.Exec(ctx, `UPDATE messages SET status = 'sent', final_at = NULL`); err != nil {
+		return 0, 0, err
+	}
+	baseTook, err := inParallel(len(ids), func(i int) error {
+		_, err := pool.Exec(ctx, `UPDATE messages SET status = 'delivered', final_at = now(), updated_at = now()
+			WHERE provider = 'ali' AND provider_message_id = ANY($1)`, ids[i])
+		return err
+	})
+	if err != nil {
+		return 0, 0, err
+	}
+	return float64(size) / took.Seconds(), float64(size) / baseTook.Seconds(), nil
+}
+
+// inParallel runs do(0..n-1) on receiptClients goroutines and returns the wall
+// time and the first error.
+func inParallel(n int, do func(i int) error) (time.Duration, error) {
+	start := time.Now()
+	next := make(chan int)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var first error
+	for range receiptClients {
+		wg.Go(func() {
+			for i := range next {
+				if err := do(i); err != nil {
+					mu.Lock()
+					if first == nil {
+						first = err
+					}
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return time.Since(start), first
+}
