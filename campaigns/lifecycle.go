@@ -199,18 +199,13 @@ func toChannels(cs []string) []channels.Channel {
 }
 
 // Cancel ends a campaign for good. A campaign that is running or paused has its
-// run stopped: messages not yet handed to a provider are cancelled.
-func (s *Service) Cancel(ctx context.Context, by By, id int64, reason string) (Campaign, error) {
+// run stopped: every message not yet handed to a provider is cancelled.
+func (s *Service) Cancel(ctx context.Context, by By, id int64, reason string) (PauseResult, error) {
 	if !by.has(identity.RoleMarketer, identity.RoleAdmin) {
-		return Campaign{}, fmt.Errorf("%w: cancelling needs the marketer or admin role", ErrForbidden)
+		return PauseResult{}, fmt.Errorf("%w: cancelling needs the marketer or admin role", ErrForbidden)
 	}
 	if len([]rune(reason)) > 1000 {
-		return Campaign{}, invalid(fieldErr("reason", "at most 1000 characters"))
+		return PauseResult{}, invalid(fieldErr("reason", "at most 1000 characters"))
 	}
-	return s.transition(ctx, by, id, "cancel",
-		[]Status{StatusDraft, StatusSubmitted, StatusApproved, StatusRejected, StatusScheduled, StatusRunning, StatusPaused}, StatusCancelled, strings.TrimSpace(reason),
-		func(tx pgx.Tx, c Campaign) error {
-			_, err := tx.Exec(ctx, `UPDATE campaigns SET next_run_at = NULL WHERE id = $1`, id)
-			return err
-		}, nil)
+	return s.stop(ctx, by, id, "cancel", StatusCancelled, RunCancelled, ReasonCancelled, strings.TrimSpace(reason))
 }

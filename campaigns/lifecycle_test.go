@@ -174,9 +174,10 @@ func TestLifecycleWithMakerChecker(t *testing.T) {
 	require.NoError(t, b.db.Pool.QueryRow(b.ctx, `SELECT count(*) FROM audit_log WHERE object_type = 'campaign' AND object_id = $1`, itoa(c.ID)).Scan(&audits))
 	require.Equal(t, len(h), audits)
 
-	c, err = b.svc.Cancel(b.ctx, mk, c.ID, "not this quarter")
+	res, err := b.svc.Cancel(b.ctx, mk, c.ID, "not this quarter")
 	require.NoError(t, err)
-	require.Equal(t, campaigns.StatusCancelled, c.Status)
+	require.Equal(t, campaigns.StatusCancelled, res.Campaign.Status)
+	require.Zero(t, res.RunID)
 	_, err = b.svc.Update(b.ctx, mk, c.ID, campaigns.Input{Notes: ptr("again")})
 	require.ErrorIs(t, err, campaigns.ErrState)
 }

@@ -28,6 +28,7 @@ const (
 	DefaultPauseWait  = 20 * time.Second // how long a pause waits for messages already handed to a provider
 	DefaultCurrency   = "CNY"
 	DefaultRunTimeout = 5 * time.Minute
+	DefaultDrainPoll  = 15 * time.Second // how often a run whose messages are all written checks they are handed on
 )
 
 // Pricing is what the approver's cost estimate is made of.
@@ -62,6 +63,10 @@ type Config struct {
 	// RunBudget is how long one fan-out job works before it continues itself.
 	// Default DefaultRunBudget.
 	RunBudget time.Duration
+	// DrainPoll is how often a run whose messages are all written looks whether
+	// they have all been handed on (then the run is completed). Default
+	// DefaultDrainPoll.
+	DrainPoll time.Duration
 	// PauseWait is how long a pause waits for messages a provider is being
 	// handed at that moment. Default DefaultPauseWait.
 	PauseWait time.Duration
@@ -69,6 +74,10 @@ type Config struct {
 	// run's snapshot needs a second approval when it grew past the approved
 	// review's count.
 	SecondApprovalAbove int64
+	// AfterBatch, when set, is called after each fan-out batch is written, in its
+	// transaction; an error fails the job as a crash would (the batch is not
+	// committed). For fault drills and tests; leave nil in production.
+	AfterBatch func(runID, cursor int64) error
 	// Bank is the sender's identity, the templates' .Bank.
 	Bank templates.Bank
 	// Logger. Default: discard.
@@ -92,6 +101,7 @@ func (c Config) WithDefaults() Config {
 	c.Horizon = cmp.Or(c.Horizon, DefaultHorizon)
 	c.RunBudget = cmp.Or(c.RunBudget, DefaultRunBudget)
 	c.PauseWait = cmp.Or(c.PauseWait, DefaultPauseWait)
+	c.DrainPoll = cmp.Or(c.DrainPoll, DefaultDrainPoll)
 	c.Pricing.Currency = cmp.Or(c.Pricing.Currency, DefaultCurrency)
 	return c
 }

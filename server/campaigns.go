@@ -30,6 +30,10 @@ func (s *Server) campaignRoutes() {
 	s.handle("POST /api/campaigns/{id}/approve", campaignApprover, s.campaignAction("approve"))
 	s.handle("POST /api/campaigns/{id}/reject", campaignApprover, s.campaignAction("reject"))
 	s.handle("POST /api/campaigns/{id}/cancel", campaignWriter, s.campaignAction("cancel"))
+	s.handle("POST /api/campaigns/{id}/start", campaignWriter, s.campaignAction("start"))
+	s.handle("POST /api/campaigns/{id}/schedule", campaignWriter, s.campaignAction("start"))
+	s.handle("POST /api/campaigns/{id}/pause", campaignTester, s.campaignAction("pause"))
+	s.handle("POST /api/campaigns/{id}/resume", campaignTester, s.campaignAction("resume"))
 	s.handle("POST /api/campaigns/{id}/test-send", campaignTester, s.testSendCampaign)
 }
 
@@ -157,8 +161,22 @@ func (s *Server) campaignAction(action string) func(w http.ResponseWriter, r *ht
 			c, err = svc.Approve(ctx, b, id, in.Version)
 		case "reject":
 			c, err = svc.Reject(ctx, b, id, in.Reason)
-		case "cancel":
-			c, err = svc.Cancel(ctx, b, id, in.Reason)
+		case "cancel", "pause":
+			var res campaigns.PauseResult
+			if action == "cancel" {
+				res, err = svc.Cancel(ctx, b, id, in.Reason)
+			} else {
+				res, err = svc.Pause(ctx, b, id)
+			}
+			if err != nil {
+				return campaignErr(err)
+			}
+			writeJSON(w, http.StatusOK, res)
+			return nil
+		case "start":
+			c, err = svc.Start(ctx, b, id)
+		case "resume":
+			c, err = svc.Resume(ctx, b, id)
 		}
 		if err != nil {
 			return campaignErr(err)

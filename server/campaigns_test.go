@@ -94,3 +94,38 @@ func TestCampaignLifecycleThroughTheAPI(t *testing.T) {
 	require.Equal(t, 200, mk.jsonReq(t, "POST", path+"/cancel", map[string]any{"reason": "later"}).status)
 	require.Equal(t, 409, mk.jsonReq(t, "PATCH", path, map[string]any{"notes": "x"}).status)
 }
+
+// Start, pause, resume and cancel through the API (the fan-out itself is tested
+// in package campaigns with River running).
+func TestCampaignRunControlsThroughTheAPI(t *testing.T) {
+	t.Parallel()
+	b, _ := setupCampaignServer(t)
+	mk := b.as(b.newUser(t, "mk", "", identity.RoleMarketer))
+	ap := b.as(b.newUser(t, "ap", "", identity.RoleApprover))
+	auditor := b.as(b.newUser(t, "au", "", identity.RoleAuditor))
+	r := b.jsonReq(t, "POST", "/api/contacts", map[string]any{"external_id": "C1", "phone": "13812345671", "tags": []string{"wealth"}})
+	require.Equal(t, 201, r.status, string(r.body))
+	r = mk.jsonReq(t, "POST", "/api/campaigns", map[string]any{"name": "Q1", "expression": `"wealth" in tags`, "template": "campaign.wealth",
+		"channels": []string{"sms"}, "vars": map[string]any{"product": "稳健理财"}})
+	require.Equal(t, 201, r.status, string(r.body))
+	path := fmt.Sprintf("/api/campaigns/%d", int64(r.json(t)["id"].(float64)))
+	require.Equal(t, 409, mk.jsonReq(t, "POST", path+"/start", nil).status, "not approved yet")
+	require.Equal(t, 200, mk.jsonReq(t, "POST", path+"/submit", nil).status)
+	require.Equal(t, 200, ap.jsonReq(t, "POST", path+"/approve", nil).status)
+	require.Equal(t, 403, ap.jsonReq(t, "POST", path+"/start", nil).status)
+	r = mk.jsonReq(t, "POST", path+"/start", nil)
+	require.Equal(t, 200, r.status, string(r.body))
+	require.Equal(t, "running", r.json(t)["status"])
+	require.Equal(t, 403, auditor.jsonReq(t, "POST", path+"/pause", nil).status)
+	r = ap.jsonReq(t, "POST", path+"/pause", nil)
+	require.Equal(t, 200, r.status, string(r.body))
+	require.Equal(t, "paused", r.json(t)["campaign"].(map[string]any)["status"])
+	require.Equal(t, float64(0), r.json(t)["in_flight"])
+	require.Equal(t, 409, mk.jsonReq(t, "POST", path+"/pause", nil).status)
+	r = mk.jsonReq(t, "POST", path+"/resume", nil)
+	require.Equal(t, 200, r.status, string(r.body))
+	require.Equal(t, "running", r.json(t)["status"])
+	r = mk.jsonReq(t, "POST", path+"/cancel", map[string]any{"reason": "stop"})
+	require.Equal(t, 200, r.status, string(r.body))
+	require.Equal(t, "cancelled", r.json(t)["campaign"].(map[string]any)["status"])
+}

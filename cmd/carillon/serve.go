@@ -157,6 +157,7 @@ func serve(ctx context.Context, e *env, pool *pgxpool.Pool, opts serveOptions) e
 	river.AddWorker(workers, &contacts.PartitionWorker{Store: store})
 	river.AddWorker(workers, svc.Worker(store))
 	river.AddWorker(workers, svc.RetentionWorker(store, delivery.RetentionConfig{}))
+	campaignSvc.AddWorkers(workers)
 	rc, err := river.NewClient(riverpgxv5.New(pool), &river.Config{
 		Logger: e.logger,
 		Queues: map[string]river.QueueConfig{

@@ -1,0 +1,334 @@
+package campaigns_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/stretchr/testify/require"
+
+	"carillon/campaigns"
+	"carillon/channels"
+	"carillon/channels/registry"
+	"carillon/channels/sandbox"
+	"carillon/contacts"
+	"carillon/delivery"
+	"carillon/internal/testlog"
+)
+
+// live is a bundle with the aliyun SMS and SMTP sandboxes behind the real
+// adapters, and a River client running the deliver worker and the campaigns'
+// workers.
+type live struct {
+	*bundle
+	built *registry.Built
+	river *river.Client[pgx.Tx]
+}
+
+func setupLive(t *testing.T, cfg campaigns.Config) *live {
+	t.Helper()
+	cfg.DrainPoll = 200 * time.Millisecond
+	var svc atomic.Pointer[delivery.Service]
+	var reg atomic.Pointer[channels.Registry]
+	mux := http.NewServeMux()
+	mux.HandleFunc("/hooks/{name}/receipts", func(w http.ResponseWriter, r *http.Request) {
+		p, ok := reg.Load().Provider(r.PathValue("name"))
+		if !ok || p.Receipts == nil {
+			http.NotFound(w, r)
+			return
+		}
+		channels.ReceiptHandler(p.Receipts, func(ctx context.Context, rs []channels.Receipt) error {
+			_, err := svc.Load().ApplyReceipts(ctx, rs)
+			return err
+		}, testlog.New(t)).ServeHTTP(w, r)
+	})
+	hooks := httptest.NewServer(mux)
+	t.Cleanup(hooks.Close)
+	ccfg, err := channels.DecodeTOML(fmt.Sprintf(`
+[[provider]]
+name = "ali"
+provider = "aliyun"
+endpoint = "sandbox"
+key_id = "campaign-key"
+webhook_secret_env = "HOOK"
+sign_name = "示例银行"
+  [provider.sandbox]
+  receipt_url = "%[1]s/hooks/ali/receipts?token=t0ken"
+
+[[provider]]
+name = "mail"
+provider = "smtp"
+endpoint = "sandbox"
+from = "news@bank.example"
+webhook_secret_env = "HOOK"
+`, hooks.URL))
+	require.NoError(t, err)
+	built, err := registry.Build(context.Background(), ccfg, registry.Deps{Logger: testlog.New(t), Getenv: func(k string) string {
+		return map[string]string{"HOOK": "t0ken"}[k]
+	}})
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		c, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		built.Stop(c)
+	})
+	reg.Store(built.Registry)
+	b := setup(t, options{
+		delivery: delivery.Config{MarketingWindow: delivery.Always, ServiceWindow: delivery.Always, Backoff: time.Second},
+		deps:     delivery.Deps{Registry: built.Registry},
+		cfg:      cfg,
+	})
+	svc.Store(b.delivery)
+	workers := river.NewWorkers()
+	river.AddWorker(workers, b.delivery.Worker(b.contacts))
+	b.svc.AddWorkers(workers)
+	rc, err := river.NewClient(riverpgxv5.New(b.db.Pool), &river.Config{
+		Logger:            testlog.New(t),
+		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 4}, delivery.DefaultQueue: {MaxWorkers: 10}},
+		Workers:           workers,
+		FetchPollInterval: 50 * time.Millisecond,
+		FetchCooldown:     10 * time.Millisecond,
+		TestOnly:          true,
+	})
+	require.NoError(t, err)
+	require.NoError(t, rc.Start(b.ctx))
+	t.Cleanup(func() {
+		c, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = rc.Stop(c)
+	})
+	return &live{bundle: b, built: built, river: rc}
+}
+
+func (l *live) sms() *sandbox.Recorder { return l.built.Sandboxes["ali"].Recorder() }
+
+// waitStatus polls until the campaign is in status.
+func (l *live) waitStatus(t *testing.T, id int64, status campaigns.Status) campaigns.Campaign {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		c, err := l.svc.Get(l.ctx, id)
+		require.NoError(t, err)
+		if c.Status == status {
+			return c
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("campaign %d is %s, not %s", id, c.Status, status)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func (l *live) waitSent(t *testing.T, atLeast int) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for l.sms().Count() < atLeast {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d SMS accepted by the sandbox, want %d", l.sms().Count(), atLeast)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// statuses counts the run's messages by status and reason.
+func (l *live) statuses(t *testing.T, campaignID int64) map[string]int {
+	t.Helper()
+	rows, err := l.db.Pool.Query(l.ctx, `SELECT m.status || CASE WHEN m.reason <> '' THEN ':' || m.reason ELSE '' END, count(*)
+		FROM messages m JOIN campaign_runs r ON m.source = 'campaign_run' AND m.source_id = r.id::text
+		WHERE r.campaign_id = $1 GROUP BY 1`, campaignID)
+	require.NoError(t, err)
+	out := map[string]int{}
+	for rows.Next() {
+		var k string
+		var n int
+		require.NoError(t, rows.Scan(&k, &n))
+		out[k] = n
+	}
+	require.NoError(t, rows.Err())
+	return out
+}
+
+func distinctRecipients(r *sandbox.Recorder) int {
+	seen := map[string]bool{}
+	for _, d := range r.Deliveries() {
+		seen[d.To] = true
+	}
+	return len(seen)
+}
+
+// Family members who share a phone get one SMS; a contact with no address is
+// targeted, and suppressed.
+func TestRunSendsOneSMSPerSharedNumber(t *testing.T) {
+	t.Parallel()
+	l := setupLive(t, campaigns.Config{})
+	l.addContacts(t, 1, 3, func(i int, in *contacts.Input) { in.Phone = ptr("13900000000") })
+	l.addContacts(t, 4, 2, nil)
+	l.addContacts(t, 6, 1, func(i int, in *contacts.Input) { in.Phone = nil })
+	c := l.approved(t, campaigns.Input{})
+	c, err := l.svc.Start(l.ctx, l.users["mk"], c.ID)
+	require.NoError(t, err)
+	require.Equal(t, campaigns.StatusRunning, c.Status)
+	l.waitStatus(t, c.ID, campaigns.StatusCompleted)
+	require.Equal(t, 3, l.sms().Count())
+	require.Equal(t, 3, distinctRecipients(l.sms()))
+	require.Zero(t, l.sms().Duplicates())
+	st := l.statuses(t, c.ID)
+	require.Equal(t, 1, st["suppressed:no_channel"], "%v", st)
+	require.Equal(t, 3, st["sent"]+st["delivered"], "%v", st)
+	var recipients, audience int64
+	require.NoError(t, l.db.Pool.QueryRow(l.ctx, `SELECT recipients, audience FROM campaign_runs WHERE campaign_id = $1`, c.ID).Scan(&recipients, &audience))
+	require.EqualValues(t, 4, recipients)
+	require.EqualValues(t, 6, audience)
+	// The dedupe key carries no phone number.
+	var keys []string
+	rows, err := l.db.Pool.Query(l.ctx, `SELECT dedupe_key FROM messages`)
+	require.NoError(t, err)
+	keys, err = pgx.CollectRows(rows, pgx.RowTo[string])
+	require.NoError(t, err)
+	for _, k := range keys {
+		require.NotContains(t, k, "13900000000")
+		require.Regexp(t, `^campaign:\d+:(sms|email):[0-9a-f]{64}$|^campaign:\d+:sms:contact:\d+$`, k)
+	}
+}
+
+// After a pause returns, nothing of the campaign reaches the provider until
+// it is resumed; then every recipient gets exactly one message.
+func TestNothingIsSentBetweenPauseAndResume(t *testing.T) {
+	t.Parallel()
+	l := setupLive(t, campaigns.Config{Horizon: 2 * time.Second})
+	const n = 40
+	l.addContacts(t, 1, n, nil)
+	c := l.approved(t, campaigns.Input{Throttle: ptr(10)})
+	_, err := l.svc.Start(l.ctx, l.users["mk"], c.ID)
+	require.NoError(t, err)
+	l.waitSent(t, 5)
+
+	res, err := l.svc.Pause(l.ctx, l.users["ap"], c.ID)
+	require.NoError(t, err)
+	require.Zero(t, res.InFlight)
+	require.Equal(t, campaigns.StatusPaused, res.Campaign.Status)
+	atPause := l.sms().Count()
+	require.Less(t, atPause, n, "the pause came before the end")
+	// The throttle would have sent the rest within 4 s; look for 3 s.
+	time.Sleep(3 * time.Second)
+	require.Equal(t, atPause, l.sms().Count(), "a message reached the provider while paused")
+	st := l.statuses(t, c.ID)
+	require.Zero(t, st["queued"]+st["sending"], "%v", st)
+	require.EqualValues(t, res.Held, st["cancelled:campaign_paused"], "%v", st)
+
+	_, err = l.svc.Resume(l.ctx, l.users["mk"], c.ID)
+	require.NoError(t, err)
+	l.waitStatus(t, c.ID, campaigns.StatusCompleted)
+	require.Equal(t, n, l.sms().Count())
+	require.Equal(t, n, distinctRecipients(l.sms()))
+	require.Zero(t, l.sms().Duplicates())
+	st = l.statuses(t, c.ID)
+	require.Equal(t, n, st["sent"]+st["delivered"], "%v", st)
+	require.EqualValues(t, res.Held, st["cancelled:campaign_resumed"], "%v", st)
+	h, err := l.svc.History(l.ctx, c.ID)
+	require.NoError(t, err)
+	var actions []string
+	for _, e := range h {
+		actions = append(actions, e.Action)
+	}
+	require.Equal(t, []string{"create", "submit", "approve", "start", "pause", "resume", "run_completed"}, actions)
+}
+
+// A fan-out that fails mid-run (as a crash would, its last batch not committed)
+// resumes from the stored cursor: every recipient exactly once. Running it again
+// from the start (a lost cursor) writes nothing new: the dedupe keys hold.
+func TestRunResumesAfterACrashWithExactCounts(t *testing.T) {
+	t.Parallel()
+	var failed atomic.Bool
+	l := setupLive(t, campaigns.Config{Batch: 7, AfterBatch: func(runID, cursor int64) error {
+		if cursor == 21 && failed.CompareAndSwap(false, true) {
+			return errors.New("simulated crash")
+		}
+		return nil
+	}})
+	const n = 30
+	l.addContacts(t, 1, n, nil)
+	c := l.approved(t, campaigns.Input{})
+	_, err := l.svc.Start(l.ctx, l.users["mk"], c.ID)
+	require.NoError(t, err)
+	l.waitStatus(t, c.ID, campaigns.StatusCompleted)
+	require.True(t, failed.Load())
+	require.Equal(t, n, l.sms().Count())
+	require.Zero(t, l.sms().Duplicates())
+	var msgs, keys int
+	require.NoError(t, l.db.Pool.QueryRow(l.ctx, `SELECT count(*), count(DISTINCT dedupe_key) FROM messages WHERE source = 'campaign_run'`).Scan(&msgs, &keys))
+	require.Equal(t, n, msgs)
+	require.Equal(t, n, keys)
+	var runID, enqueued int64
+	require.NoError(t, l.db.Pool.QueryRow(l.ctx, `SELECT id, enqueued FROM campaign_runs WHERE campaign_id = $1`, c.ID).Scan(&runID, &enqueued))
+	require.EqualValues(t, n, enqueued)
+
+	// A lost cursor: the run starts over and writes nothing new.
+	_, err = l.db.Pool.Exec(l.ctx, `UPDATE campaign_runs SET cursor = 0, status = 'running' WHERE id = $1`, runID)
+	require.NoError(t, err)
+	_, err = l.river.Insert(l.ctx, campaigns.RunArgs{RunID: runID}, nil)
+	require.NoError(t, err)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var status string
+		require.NoError(t, l.db.Pool.QueryRow(l.ctx, `SELECT status FROM campaign_runs WHERE id = $1`, runID).Scan(&status))
+		if status == "completed" {
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "run is %s", status)
+		time.Sleep(50 * time.Millisecond)
+	}
+	require.NoError(t, l.db.Pool.QueryRow(l.ctx, `SELECT count(*) FROM messages WHERE source = 'campaign_run'`).Scan(&msgs))
+	require.Equal(t, n, msgs)
+	require.Equal(t, n, l.sms().Count())
+}
+
+// Cancelling a running campaign stops it for good: nothing more is sent.
+func TestCancelStopsARunningCampaign(t *testing.T) {
+	t.Parallel()
+	l := setupLive(t, campaigns.Config{Horizon: 2 * time.Second})
+	const n = 30
+	l.addContacts(t, 1, n, nil)
+	c := l.approved(t, campaigns.Input{Throttle: ptr(10)})
+	_, err := l.svc.Start(l.ctx, l.users["mk"], c.ID)
+	require.NoError(t, err)
+	l.waitSent(t, 3)
+	res, err := l.svc.Cancel(l.ctx, l.users["mk"], c.ID, "wrong product")
+	require.NoError(t, err)
+	require.Zero(t, res.InFlight)
+	require.Equal(t, campaigns.StatusCancelled, res.Campaign.Status)
+	at := l.sms().Count()
+	time.Sleep(3 * time.Second)
+	require.Equal(t, at, l.sms().Count())
+	var status string
+	require.NoError(t, l.db.Pool.QueryRow(l.ctx, `SELECT status FROM campaign_runs WHERE id = $1`, res.RunID).Scan(&status))
+	require.Equal(t, "cancelled", status)
+	_, err = l.svc.Resume(l.ctx, l.users["mk"], c.ID)
+	require.ErrorIs(t, err, campaigns.ErrState)
+}
+
+// A campaign scheduled at a time starts then, by its River job.
+func TestScheduledAtATime(t *testing.T) {
+	t.Parallel()
+	l := setupLive(t, campaigns.Config{})
+	l.addContacts(t, 1, 2, nil)
+	at := time.Now().Add(1500 * time.Millisecond)
+	c := l.approved(t, campaigns.Input{Schedule: &campaigns.Schedule{Kind: "at", At: &at}})
+	c, err := l.svc.Start(l.ctx, l.users["mk"], c.ID)
+	require.NoError(t, err)
+	require.Equal(t, campaigns.StatusScheduled, c.Status)
+	require.Zero(t, l.sms().Count())
+	l.waitStatus(t, c.ID, campaigns.StatusCompleted)
+	require.Equal(t, 2, l.sms().Count())
+	for _, d := range l.sms().Deliveries() {
+		require.False(t, d.At.Before(at), "sent before its time")
+	}
+}
