@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"reflect"
@@ -204,8 +205,9 @@ type DigestResult struct {
 }
 
 // PlanDigests builds every active manager's digest of day (a business day)
-// and enqueues the non-empty ones, WeCom then email, at DigestTime in each
-// manager's zone, unique by DigestDedupeKey. The replies and alerts a new
+// and enqueues the non-empty ones, WeCom then email, at 08:30 in each
+// manager's zone (the care rule's send time, channels and template: see
+// digestSettings), unique by DigestDedupeKey. The replies and alerts a new
 // digest carries are marked forwarded in its transaction.
 func (s *Service) PlanDigests(ctx context.Context, day calendar.Date, opts DigestOptions) (DigestResult, error) {
 	res := DigestResult{Date: day, BusinessDay: calendar.IsBusinessDay(day)}
@@ -216,14 +218,18 @@ func (s *Service) PlanDigests(ctx context.Context, day calendar.Date, opts Diges
 	if !opts.DryRun && s.enq == nil {
 		return res, fmt.Errorf("plan digests of %s: the service has no enqueuer", day)
 	}
-	b, err := s.buildDigests(ctx, day)
+	set, err := s.digestSettings(ctx)
+	if err != nil {
+		return res, fmt.Errorf("plan digests of %s: %w", day, err)
+	}
+	b, err := s.buildDigests(ctx, day, set)
 	if err != nil {
 		return res, fmt.Errorf("plan digests of %s: %w", day, err)
 	}
 	res.Empty = b.empty
 	for start := 0; start < len(b.digests); start += s.cfg.BatchSize {
 		batch := b.digests[start:min(start+s.cfg.BatchSize, len(b.digests))]
-		if err := s.flushDigests(ctx, day, batch, opts, &res); err != nil {
+		if err := s.flushDigests(ctx, day, batch, set, opts, &res); err != nil {
 			return res, fmt.Errorf("plan digests of %s: %w", day, err)
 		}
 	}
@@ -232,7 +238,7 @@ func (s *Service) PlanDigests(ctx context.Context, day calendar.Date, opts Diges
 	return res, nil
 }
 
-func (s *Service) flushDigests(ctx context.Context, day calendar.Date, batch []*Digest, opts DigestOptions, res *DigestResult) error {
+func (s *Service) flushDigests(ctx context.Context, day calendar.Date, batch []*Digest, set digestSettings, opts DigestOptions, res *DigestResult) error {
 	res.Messages += len(batch)
 	if opts.DryRun {
 		res.Planned += len(batch)
@@ -240,8 +246,8 @@ func (s *Service) flushDigests(ctx context.Context, day calendar.Date, batch []*
 		planned := make([]delivery.Planned, len(batch))
 		for i, d := range batch {
 			planned[i] = delivery.Planned{DedupeKey: d.DedupeKey, ManagerID: d.ManagerID, Source: Source, SourceID: RuleDigest,
-				Purpose: channels.PurposeService, TemplateKey: templates.KeyRevisitDigest, Vars: s.digestVars(d),
-				Channels: slices.Clone(s.cfg.DigestChannels), SendAt: d.SendAt}
+				Purpose: channels.PurposeService, TemplateKey: set.template, Vars: s.digestVars(d),
+				Channels: slices.Clone(set.channels), SendAt: d.SendAt}
 		}
 		err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 			er, err := s.enq.Enqueue(ctx, tx, planned)
@@ -283,7 +289,7 @@ func (s *Service) flushDigests(ctx context.Context, day calendar.Date, batch []*
 			res.Digests = append(res.Digests, *d)
 		}
 		if opts.Emit != nil {
-			if err := opts.Emit(d.Line(s.cfg.DigestChannels)); err != nil {
+			if err := opts.Emit(d.Line(set.channels)); err != nil {
 				return err
 			}
 		}
@@ -331,6 +337,7 @@ func truncateRunes(s string, n int) string {
 type digestBuild struct {
 	s        *Service
 	day      calendar.Date
+	set      digestSettings
 	clock    *businessClock
 	managers map[int64]*contacts.Manager
 	byCode   map[string]*contacts.Manager
@@ -346,28 +353,75 @@ func (b *digestBuild) digest(id int64) *Digest {
 	}
 	m := b.managers[id]
 	d := &Digest{Manager: m.Code, ManagerID: id, Name: m.Name, Date: b.day, DedupeKey: DigestDedupeKey(m.Code, b.day),
-		SendAt: b.s.sendAt(b.day, m.TimeZone)}
+		SendAt: b.s.sendAt(b.day, m.TimeZone, b.set)}
 	b.byID[id] = d
 	return d
 }
 
-// sendAt is DigestTime on day in zone (the service's zone when it does not load).
-func (s *Service) sendAt(day calendar.Date, zone string) time.Time {
+// sendAt is the digest's time on day in zone (the service's zone when it does
+// not load).
+func (s *Service) sendAt(day calendar.Date, zone string, set digestSettings) time.Time {
 	loc, err := time.LoadLocation(zone)
 	if err != nil || zone == "" {
 		loc = s.loc
 	}
-	return time.Date(day.Year, day.Month, day.Day, s.hour, s.min, 0, 0, loc)
+	return time.Date(day.Year, day.Month, day.Day, set.hour, set.min, 0, 0, loc)
+}
+
+// digestSettings are the digest's send time, channels and template.
+type digestSettings struct {
+	hour, min int
+	channels  []channels.Channel
+	template  string
+}
+
+// digestSettings reads them from the care rule revisit_digest (changed
+// through the care rules API, audited there): its send_time, its channels
+// that can reach a manager (wecom, email) and its template; Config's
+// DigestTime and DigestChannels and the built-in template stand in for what
+// the rule leaves empty, or for a missing rule.
+func (s *Service) digestSettings(ctx context.Context) (digestSettings, error) {
+	set := digestSettings{hour: s.hour, min: s.min, channels: slices.Clone(s.cfg.DigestChannels), template: templates.KeyRevisitDigest}
+	var sendTime string
+	var chans []string
+	var tmpl *string
+	err := s.pool.QueryRow(ctx, `SELECT send_time, channels, template_key FROM care_rules WHERE key = $1`, RuleDigest).Scan(&sendTime, &chans, &tmpl)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return set, nil
+	}
+	if err != nil {
+		return set, fmt.Errorf("read care rule %s: %w", RuleDigest, err)
+	}
+	if h, m, err := parseClock(sendTime); err == nil {
+		set.hour, set.min = h, m
+	} else {
+		s.cfg.Logger.WarnContext(ctx, "revisit digests: the rule's send time is not HH:MM; using the configured one", "send_time", sendTime)
+	}
+	var cs []channels.Channel
+	for _, c := range chans {
+		if ch := channels.Channel(c); ch == channels.WeCom || ch == channels.Email {
+			cs = append(cs, ch)
+		} else {
+			s.cfg.Logger.WarnContext(ctx, "revisit digests: the rule's channel cannot reach a manager; skipped", "channel", c)
+		}
+	}
+	if len(cs) > 0 {
+		set.channels = cs
+	}
+	if tmpl != nil && *tmpl != "" {
+		set.template = *tmpl
+	}
+	return set, nil
 }
 
 // buildDigests reads the day's state in a few set-based queries and builds
 // each active manager's digest.
-func (s *Service) buildDigests(ctx context.Context, day calendar.Date) (*digestBuild, error) {
+func (s *Service) buildDigests(ctx context.Context, day calendar.Date, set digestSettings) (*digestBuild, error) {
 	ms, err := s.contacts.ListManagers(ctx, "")
 	if err != nil {
 		return nil, err
 	}
-	b := &digestBuild{s: s, day: day, clock: newBusinessClock(), managers: map[int64]*contacts.Manager{},
+	b := &digestBuild{s: s, day: day, set: set, clock: newBusinessClock(), managers: map[int64]*contacts.Manager{},
 		byCode: map[string]*contacts.Manager{}, byID: map[int64]*Digest{}}
 	for i := range ms {
 		if ms[i].Active {

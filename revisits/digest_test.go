@@ -263,3 +263,19 @@ func TestCarePlannerPlansTheDigestsThroughItsExtension(t *testing.T) {
 	require.NoError(t, err)
 	require.Zero(t, res.Messages)
 }
+
+func TestDigestTimeAndChannelsComeFromTheCareRule(t *testing.T) {
+	t.Parallel()
+	w := newDigestWorld(t)
+	var sendTime string
+	var chans []string
+	require.NoError(t, w.db.Pool.QueryRow(w.ctx, `SELECT send_time, channels FROM care_rules WHERE key = 'revisit_digest'`).Scan(&sendTime, &chans))
+	require.Equal(t, "08:30", sendTime)
+	require.Equal(t, []string{"wecom", "email"}, chans)
+
+	_, err := w.db.Pool.Exec(w.ctx, `UPDATE care_rules SET send_time = '07:45', channels = '{email,sms}' WHERE key = 'revisit_digest'`)
+	require.NoError(t, err)
+	_, by, lines := w.dryRun(t, w.day)
+	require.Equal(t, at(2026, time.October, 13, 7, 45), by["M002"].SendAt)
+	require.Contains(t, lines[1], `"channels":["email"]`, "sms cannot reach a manager")
+}
