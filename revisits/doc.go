@@ -22,4 +22,25 @@
 // revisit.tier_changed) to the contact's timeline and writes the audit log.
 // Free text stays in the revisits table, never in the timeline, and is scrubbed
 // by EraseHook.
+//
+// # Digests
+//
+// PlanDigests builds, for a business day, one digest per active manager with
+// something to act on — due and overdue customers, the next 7 days' birthdays
+// (either calendar), deposit maturities and festivals, unforwarded replies,
+// complaints past their SLA, change alerts; for a team lead the team's
+// revisits overdue by more than EscalateAfter business days, the team summary
+// and, on the week's first business day, the weekly feedback summary — from a
+// handful of set-based queries, and enqueues them (WeCom, then email; unique
+// by digest:<code>:<date>). Extension plugs it into the care planner as the
+// care rule revisit_digest.
+//
+// # Feedback, alerts, reassignment, the report
+//
+// Feedback records move open → in_progress → resolved; a complaint has an SLA
+// day and is pushed to its owner at once (KeyAlert). A trigger on contacts
+// (migration 010) records change alerts by the rules of revisit_alert_rules.
+// Reassign moves customers through the contacts package's merge, keeping
+// history and cadence; CreateCover lets a colleague cover a manager on leave.
+// RevisitReport ranks managers and teams by revisits done on time.
 package revisits
