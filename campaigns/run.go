@@ -437,7 +437,13 @@ func (s *Service) completeRun(ctx context.Context, tx pgx.Tx, c Campaign, r run,
 	}
 	to, next := StatusCompleted, (*time.Time)(nil)
 	if c.Schedule.Kind == "cron" {
-		if n, err := parseCron(c.Schedule.Cron, now); err == nil && (c.EndsAt == nil || n.Before(*c.EndsAt)) {
+		// The next firing after this run's, even when the run ended before its
+		// firing's minute was over.
+		after := now
+		if r.fireAt.After(after) {
+			after = r.fireAt
+		}
+		if n, err := parseCron(c.Schedule.Cron, after); err == nil && (c.EndsAt == nil || n.Before(*c.EndsAt)) {
 			to, next = StatusScheduled, &n
 		}
 	}

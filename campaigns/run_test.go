@@ -332,3 +332,48 @@ func TestScheduledAtATime(t *testing.T) {
 		require.False(t, d.At.Before(at), "sent before its time")
 	}
 }
+
+// A recurring campaign is started by the scheduler tick at each firing, once
+// per firing however many ticks see it, and each run messages each address once.
+func TestRecurringCampaignRunsOncePerFiring(t *testing.T) {
+	t.Parallel()
+	l := setupLive(t, campaigns.Config{})
+	l.addContacts(t, 1, 3, nil)
+	c := l.approved(t, campaigns.Input{Schedule: &campaigns.Schedule{Kind: "cron", Cron: "CRON_TZ=Asia/Shanghai * * * * *"}})
+	c, err := l.svc.Start(l.ctx, l.users["mk"], c.ID)
+	require.NoError(t, err)
+	require.Equal(t, campaigns.StatusScheduled, c.Status)
+	first := *c.NextRunAt
+	require.NoError(t, l.svc.Tick(l.ctx, first.Add(-time.Second)))
+	require.Equal(t, campaigns.StatusScheduled, l.waitStatus(t, c.ID, campaigns.StatusScheduled).Status, "not due yet")
+
+	// Two ticks (two nodes, or a tick run twice) at the firing: one run.
+	require.NoError(t, l.svc.Tick(l.ctx, first.Add(time.Second)))
+	require.NoError(t, l.svc.Tick(l.ctx, first.Add(2*time.Second)))
+	c = l.waitStatus(t, c.ID, campaigns.StatusScheduled)
+	require.Equal(t, 3, l.sms().Count())
+	require.True(t, c.NextRunAt.After(first))
+
+	require.NoError(t, l.svc.Tick(l.ctx, c.NextRunAt.Add(time.Second)))
+	l.waitStatus(t, c.ID, campaigns.StatusRunning)
+	l.waitStatus(t, c.ID, campaigns.StatusScheduled)
+	l.waitSent(t, 6)
+	var runs, msgs, perRun int
+	require.NoError(t, l.db.Pool.QueryRow(l.ctx, `SELECT count(DISTINCT r.id), count(m.id), max(n) FROM campaign_runs r
+		JOIN messages m ON m.source = 'campaign_run' AND m.source_id = r.id::text
+		JOIN LATERAL (SELECT count(*) AS n FROM messages x WHERE x.source_id = r.id::text AND x.contact_id = m.contact_id) k ON true
+		WHERE r.campaign_id = $1`, c.ID).Scan(&runs, &msgs, &perRun))
+	require.Equal(t, 2, runs)
+	require.Equal(t, 6, msgs)
+	require.Equal(t, 1, perRun, "one message per contact per run")
+
+	// Past its end date the tick completes it instead.
+	ended := time.Now().Add(-time.Minute)
+	_, err = l.db.Pool.Exec(l.ctx, `UPDATE campaigns SET ends_at = $2 WHERE id = $1`, c.ID, ended)
+	require.NoError(t, err)
+	c, err = l.svc.Get(l.ctx, c.ID)
+	require.NoError(t, err)
+	require.NoError(t, l.svc.Tick(l.ctx, c.NextRunAt.Add(time.Second)))
+	l.waitStatus(t, c.ID, campaigns.StatusCompleted)
+	require.Equal(t, 6, l.sms().Count())
+}

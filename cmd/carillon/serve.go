@@ -148,6 +148,9 @@ func serve(ctx context.Context, e *env, pool *pgxpool.Pool, opts serveOptions) e
 	if err != nil {
 		return err
 	}
+	// Recurring campaigns start from the care scheduler's tick (schedules read
+	// from Postgres on the leader; nothing registered at runtime).
+	planner.OnTick(campaignSvc.Tick)
 	if err := planner.EnsureFestivalRules(ctx); err != nil {
 		return err
 	}
