@@ -25,4 +25,8 @@ func (s *Server) consoleRoutes() {
 	s.mux.Handle(console.Prefix+"/", h)
 	s.mux.Handle("GET "+console.Prefix, http.RedirectHandler(console.Prefix+"/", http.StatusSeeOther))
 	s.mux.Handle("GET /{$}", http.RedirectHandler(console.Prefix+"/", http.StatusSeeOther))
+	// The managers' digests link to /revisits and /feedback on the console's
+	// base URL: both open the manager's page.
+	s.mux.Handle("GET /revisits", http.RedirectHandler(console.Prefix+"/my", http.StatusSeeOther))
+	s.mux.Handle("GET /feedback", http.RedirectHandler(console.Prefix+"/my", http.StatusSeeOther))
 }

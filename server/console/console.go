@@ -148,6 +148,7 @@ func (c *Console) parse() error {
 		"join":     strings.Join,
 		"contains": func(s []string, v string) bool { return contains(s, v) },
 		"query":    func(v url.Values) string { return v.Encode() },
+		"dict":     dict,
 	}
 	layout, err := template.New("layout.html").Funcs(funcs).ParseFS(webFS, "web/layout.html")
 	if err != nil {
@@ -166,6 +167,22 @@ func (c *Console) parse() error {
 		c.pages[strings.TrimSuffix(strings.TrimPrefix(n, "web/pages/"), ".html")] = t
 	}
 	return nil
+}
+
+// dict makes a map of key-value pairs, to hand several values to a template.
+func dict(kv ...any) (map[string]any, error) {
+	if len(kv)%2 != 0 {
+		return nil, errors.New("dict: odd number of arguments")
+	}
+	m := make(map[string]any, len(kv)/2)
+	for i := 0; i < len(kv); i += 2 {
+		k, ok := kv[i].(string)
+		if !ok {
+			return nil, fmt.Errorf("dict: key %v is not a string", kv[i])
+		}
+		m[k] = kv[i+1]
+	}
+	return m, nil
 }
 
 func contains(s []string, v string) bool {

@@ -172,6 +172,11 @@ type contactData struct {
 	Purposes  []string
 	Birthday  string
 	AttrsJSON string
+	// The revisit form, for the customer's manager.
+	CanRevisit bool
+	Methods    []string
+	Outcomes   []string
+	Tiers      []string
 }
 
 func (c *Console) contactID(r *http.Request, p identity.Principal) (int64, error) {
@@ -216,6 +221,9 @@ func (c *Console) contactPage(w http.ResponseWriter, r *http.Request, q *req) er
 			nv.Set("kind", kind)
 		}
 		d.Next = template.URL(nv.Encode()) //nolint:gosec // encoded by url.Values
+	}
+	if c.deps.Revisits != nil && q.P.Has(identity.RoleManager) && ct.ErasedAt == nil {
+		d.CanRevisit, d.Methods, d.Outcomes, d.Tiers = true, revisitMethods, revisitOutcomes, []string{"A", "B", "C", "D"}
 	}
 	if len(ct.Attrs) > 2 {
 		d.AttrsJSON = string(ct.Attrs)

@@ -67,7 +67,16 @@ func TestEveryTextHasBothLanguages(t *testing.T) {
 	for _, k := range []string{"birthday", "festival", "notice", "digest"} {
 		used["dash.kind."+k] = "dashboard"
 	}
-	for _, k := range []string{"saved", "consent", "unchanged", "activated", "rule"} {
+	for _, k := range revisitMethods {
+		used["method."+k] = "my"
+	}
+	for _, k := range revisitOutcomes {
+		used["outcome."+k] = "my"
+	}
+	for _, k := range []string{"birthday", "deposit_maturity"} {
+		used["my.kind."+k] = "my"
+	}
+	for _, k := range []string{"saved", "consent", "unchanged", "activated", "rule", "revisit"} {
 		used["notice."+k] = "seeOther"
 	}
 	require.Greater(t, len(used), 100)

@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
@@ -52,6 +53,8 @@ type world struct {
 
 type worldOpts struct {
 	tls bool
+	// revisitsNow is the revisits service's clock (default time.Now).
+	revisitsNow func() time.Time
 }
 
 func newWorld(t testing.TB, opts worldOpts) *world {
@@ -69,7 +72,7 @@ func newWorld(t testing.TB, opts worldOpts) *world {
 	require.NoError(t, err)
 	planner, err := care.New(db.Pool, dlv, care.Config{Logger: log})
 	require.NoError(t, err)
-	rv, err := revisits.New(db.Pool, store, dlv, revisits.Config{Logger: log})
+	rv, err := revisits.New(db.Pool, store, dlv, revisits.Config{Logger: log, Now: opts.revisitsNow})
 	require.NoError(t, err)
 	rc, err := river.NewClient[pgx.Tx](riverpgxv5.New(db.Pool), &river.Config{})
 	require.NoError(t, err)
@@ -193,9 +196,7 @@ func csrfOf(t testing.TB, p page) string {
 // post submits a form with the session's CSRF token (read from path's page).
 func (b *browser) post(path string, form url.Values) page {
 	b.t.Helper()
-	if form == nil {
-		form = url.Values{}
-	}
+	form = cloneValues(form)
 	if form.Get("csrf") == "" {
 		form.Set("csrf", csrfOf(b.t, b.getOK(Prefix+"/contacts")))
 	}
@@ -226,3 +227,11 @@ func (w *world) signedIn(t testing.TB, login string) *browser {
 }
 
 func (w *world) path(format string, args ...any) string { return Prefix + fmt.Sprintf(format, args...) }
+
+func cloneValues(v url.Values) url.Values {
+	out := url.Values{}
+	for k, vs := range v {
+		out[k] = append([]string(nil), vs...)
+	}
+	return out
+}

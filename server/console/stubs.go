@@ -1,4 +1,3 @@
 package console
 
 func (c *Console) campaignRoutes() {}
-func (c *Console) myRoutes()       {}

@@ -1,0 +1,316 @@
+package console
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"carillon/calendar"
+	"carillon/contacts"
+	"carillon/internal/identity"
+	"carillon/revisits"
+)
+
+func (c *Console) myRoutes() {
+	if c.deps.Revisits == nil {
+		return
+	}
+	c.page("GET "+Prefix+"/my", managers, c.myPage)
+	c.page("POST "+Prefix+"/contacts/{id}/revisits", managers, c.logRevisit)
+}
+
+// Revisit methods and the outcomes offered with one click.
+var (
+	revisitMethods  = []string{"phone", "visit", "wechat", "branch"}
+	revisitOutcomes = []string{"reached", "no_answer", "callback", "interested", "not_interested"}
+)
+
+// myScope is a manager's scope widened by the colleagues they cover today.
+func (c *Console) myScope(ctx context.Context, p identity.Principal) ([]int64, error) {
+	ids := slices.Clone(p.ManagerIDs)
+	if len(ids) == 0 {
+		return ids, nil
+	}
+	covered, err := c.deps.Revisits.CoveredBy(ctx, ids, c.deps.Revisits.Today())
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range covered {
+		if !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	return ids, nil
+}
+
+func ownManagerID(p identity.Principal) int64 {
+	if p.Has(identity.RoleManager) && p.User.ManagerID != nil {
+		return *p.User.ManagerID
+	}
+	return 0
+}
+
+// upcomingItem is a birthday or a deposit maturity of the coming days.
+type upcomingItem struct {
+	Date       calendar.Date
+	Kind       string // birthday | deposit_maturity
+	ContactID  int64
+	ExternalID string
+	Name       string
+	Manager    string
+	Note       string
+}
+
+// teamLine is one manager of a lead's team.
+type teamLine struct {
+	Code, Name              string
+	DueToday, Overdue, Soon int
+}
+
+type myData struct {
+	Today     calendar.Date
+	Due       []revisits.DueItem
+	Overdue   []revisits.DueItem
+	Soon      []revisits.DueItem
+	Upcoming  []upcomingItem
+	Lead      bool
+	Team      []teamLine
+	Report    *revisits.Report
+	Methods   []string
+	Outcomes  []string
+	Own       string
+	ManagerOf map[string]string // code -> name
+}
+
+func (c *Console) myPage(w http.ResponseWriter, r *http.Request, q *req) error {
+	ctx := r.Context()
+	ids, err := c.myScope(ctx, q.P)
+	if err != nil {
+		return err
+	}
+	today := c.deps.Revisits.Today()
+	d := myData{Today: today, Methods: revisitMethods, Outcomes: revisitOutcomes, Lead: len(q.P.ManagerIDs) > 1,
+		Own: q.P.User.ManagerCode, ManagerOf: map[string]string{}}
+	items, err := c.deps.Revisits.Due(ctx, revisits.DueOptions{ManagerIDs: ids, Day: today, Ahead: 7})
+	if err != nil {
+		return err
+	}
+	team := map[string]*teamLine{}
+	for _, it := range items {
+		if team[it.Manager] == nil {
+			team[it.Manager] = &teamLine{Code: it.Manager}
+		}
+		tl := team[it.Manager]
+		switch {
+		case it.Overdue:
+			tl.Overdue++
+		case it.DueOn.Compare(today) <= 0:
+			tl.DueToday++
+		default:
+			tl.Soon++
+		}
+		// The lists are the user's own customers (and those they cover); a
+		// lead sees the team's in the team table.
+		if d.Lead && it.Manager != d.Own && it.Covered == "" {
+			continue
+		}
+		switch {
+		case it.Overdue:
+			d.Overdue = append(d.Overdue, it)
+		case it.DueOn.Compare(today) <= 0:
+			d.Due = append(d.Due, it)
+		default:
+			d.Soon = append(d.Soon, it)
+		}
+	}
+	ms, err := c.deps.Contacts.ManagersByID(ctx, ids)
+	if err != nil {
+		return err
+	}
+	for _, m := range ms {
+		d.ManagerOf[m.Code] = m.Name
+	}
+	if d.Lead {
+		for _, id := range q.P.ManagerIDs {
+			m, ok := ms[id]
+			if !ok {
+				continue
+			}
+			tl := team[m.Code]
+			if tl == nil {
+				tl = &teamLine{Code: m.Code}
+			}
+			tl.Name = m.Name
+			d.Team = append(d.Team, *tl)
+		}
+		own, ok := ms[ownManagerID(q.P)]
+		opts := revisits.ReportOptions{Scope: revisits.FeedbackScope{Restricted: true, ManagerIDs: q.P.ManagerIDs}}
+		if ok && own.Team != "" {
+			opts.Team = own.Team
+		}
+		rep, err := c.deps.Revisits.RevisitReport(ctx, opts)
+		if err != nil {
+			return err
+		}
+		d.Report = &rep
+	}
+	if d.Upcoming, err = c.upcoming(ctx, ids, today); err != nil {
+		return err
+	}
+	c.render(w, r, q, http.StatusOK, "my", "my.title", d)
+	return nil
+}
+
+const (
+	upcomingSolarSQL = `SELECT c.id, c.external_id, COALESCE(c.name, ''), m.code, c.birth_month::int, c.birth_day::int, 0, 0, false
+FROM contacts c JOIN managers m ON m.id = c.manager_id
+JOIN unnest($1::int[], $2::int[]) AS k(mo, d) ON c.birth_month = k.mo AND c.birth_day = k.d
+WHERE c.birth_calendar = 'solar' AND c.status = 'active' AND c.erased_at IS NULL AND c.manager_id = ANY($3)`
+	upcomingLunarSQL = `SELECT c.id, c.external_id, COALESCE(c.name, ''), m.code, 0, 0, c.lunar_month::int, c.lunar_day::int, c.lunar_leap
+FROM contacts c JOIN managers m ON m.id = c.manager_id
+JOIN unnest($1::int[], $2::int[], $3::bool[]) AS k(mo, d, l) ON c.lunar_month = k.mo AND c.lunar_day = k.d AND c.lunar_leap = k.l
+WHERE c.birth_calendar = 'lunar' AND c.status = 'active' AND c.erased_at IS NULL AND c.manager_id = ANY($4)`
+	upcomingMaturitySQL = `SELECT c.id, c.external_id, COALESCE(c.name, ''), m.code, c.attrs ->> $1
+FROM contacts c JOIN managers m ON m.id = c.manager_id
+WHERE c.manager_id = ANY($4) AND c.status = 'active' AND c.erased_at IS NULL AND c.attrs ->> $1 >= $2 AND c.attrs ->> $1 <= $3`
+)
+
+type bdKey struct {
+	lunar      bool
+	month, day int
+	leap       bool
+}
+
+// upcoming lists the birthdays (on the calendar each customer keeps, with the
+// care planner's edge rules) and deposit maturities of the managers'
+// customers over the revisits digest's look-ahead, soonest first.
+func (c *Console) upcoming(ctx context.Context, ids []int64, today calendar.Date) ([]upcomingItem, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	days := c.deps.Revisits.Config().UpcomingDays
+	when := map[bdKey]calendar.Date{}
+	var sm, sd, lm, ld []int32
+	var ll []bool
+	for i := 0; i <= days; i++ {
+		day := today.AddDays(i)
+		keys, err := calendar.BirthdayKeys(day)
+		if err != nil {
+			return nil, fmt.Errorf("birthday keys of %s: %w", day, err)
+		}
+		for _, k := range keys.Solar {
+			bk := bdKey{month: k.Month, day: k.Day}
+			if _, ok := when[bk]; !ok {
+				when[bk] = day
+				sm, sd = append(sm, int32(k.Month)), append(sd, int32(k.Day))
+			}
+		}
+		for _, k := range keys.LunarKeys {
+			bk := bdKey{lunar: true, month: k.Month, day: k.Day, leap: k.Leap}
+			if _, ok := when[bk]; !ok {
+				when[bk] = day
+				lm, ld, ll = append(lm, int32(k.Month)), append(ld, int32(k.Day)), append(ll, k.Leap)
+			}
+		}
+	}
+	var out []upcomingItem
+	read := func(rows pgx.Rows, lunar bool) error {
+		var it upcomingItem
+		var sM, sD, lM, lD int
+		var leap bool
+		_, err := pgx.ForEachRow(rows, []any{&it.ContactID, &it.ExternalID, &it.Name, &it.Manager, &sM, &sD, &lM, &lD, &leap}, func() error {
+			k := bdKey{month: sM, day: sD}
+			it.Note = "solar"
+			if lunar {
+				k = bdKey{lunar: true, month: lM, day: lD, leap: leap}
+				it.Note = calendar.LunarMonthDayChinese(lM, lD, leap)
+			}
+			it.Date, it.Kind = when[k], "birthday"
+			out = append(out, it)
+			return nil
+		})
+		return err
+	}
+	rows, err := c.deps.Pool.Query(ctx, upcomingSolarSQL, sm, sd, ids)
+	if err != nil {
+		return nil, fmt.Errorf("upcoming birthdays: %w", err)
+	}
+	if err := read(rows, false); err != nil {
+		return nil, fmt.Errorf("upcoming birthdays: %w", err)
+	}
+	rows, err = c.deps.Pool.Query(ctx, upcomingLunarSQL, lm, ld, ll, ids)
+	if err != nil {
+		return nil, fmt.Errorf("upcoming lunar birthdays: %w", err)
+	}
+	if err := read(rows, true); err != nil {
+		return nil, fmt.Errorf("upcoming lunar birthdays: %w", err)
+	}
+	rows, err = c.deps.Pool.Query(ctx, upcomingMaturitySQL, c.deps.Revisits.Config().MaturityAttr, today.String(), today.AddDays(days).String(), ids)
+	if err != nil {
+		return nil, fmt.Errorf("upcoming maturities: %w", err)
+	}
+	var it upcomingItem
+	var on string
+	if _, err := pgx.ForEachRow(rows, []any{&it.ContactID, &it.ExternalID, &it.Name, &it.Manager, &on}, func() error {
+		day, err := calendar.ParseDate(on)
+		if err != nil {
+			return nil // not an ISO date: the care rule skips it too
+		}
+		it.Date, it.Kind, it.Note = day, "deposit_maturity", ""
+		out = append(out, it)
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("upcoming maturities: %w", err)
+	}
+	slices.SortStableFunc(out, func(a, b upcomingItem) int {
+		if c := a.Date.Compare(b.Date); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ExternalID, b.ExternalID)
+	})
+	return out, nil
+}
+
+// logRevisit logs a revisit from the one-click row of the due list or the
+// contact page's form, then goes back where it came from.
+func (c *Console) logRevisit(w http.ResponseWriter, r *http.Request, q *req) error {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return notFound()
+	}
+	ids, err := c.myScope(r.Context(), q.P)
+	if err != nil {
+		return err
+	}
+	if err := c.deps.Contacts.CheckScope(r.Context(), contacts.Scope{Restricted: true, ManagerIDs: ids}, id); err != nil {
+		return err
+	}
+	outcome := strings.TrimSpace(r.PostFormValue("outcome"))
+	if slices.Contains(revisitOutcomes, outcome) {
+		outcome = tr(q.Lang, "outcome."+outcome)
+	}
+	in := revisits.RevisitInput{Method: r.PostFormValue("method"), Outcome: outcome,
+		Needs: strings.TrimSpace(r.PostFormValue("needs")), Notes: strings.TrimSpace(r.PostFormValue("notes")),
+		Tier: r.PostFormValue("tier"), TierReason: strings.TrimSpace(r.PostFormValue("tier_reason"))}
+	if s := r.PostFormValue("next_date"); s != "" {
+		nd, err := calendar.ParseDate(s)
+		if err != nil {
+			return badRequest("next_date must be a YYYY-MM-DD date")
+		}
+		in.NextDate = &nd
+	}
+	if _, err := c.deps.Revisits.LogRevisit(r.Context(), q.actor(r), id, in, revisits.LogOptions{ByManagerID: ownManagerID(q.P)}); err != nil {
+		return err
+	}
+	back := Prefix + "/my"
+	if r.PostFormValue("back") == "contact" {
+		back = fmt.Sprintf("%s/contacts/%d", Prefix, id)
+	}
+	seeOther(w, r, back, "revisit")
+	return nil
+}
