@@ -37,7 +37,10 @@ type figure struct {
 	Spread       float64   `json:"spread"` // (max-min)/median of the runs
 	PeakRSSMB    float64   `json:"peak_rss_mb"`
 	Size         int       `json:"size"`
-	Goal         string    `json:"goal,omitempty"`
+	// DBMBPerMillion is the database's size per million messages as sent
+	// (outbox, receipts, timeline events, River's jobs), from the last run.
+	DBMBPerMillion float64 `json:"db_mb_per_million_messages,omitempty"`
+	Goal           string  `json:"goal,omitempty"`
 }
 
 var benchNames = []string{"import", "dispatch", "plan", "receipts"}

@@ -44,12 +44,13 @@ func benchDispatch(ctx context.Context, e *env, srv pgdev.Server, size, runs int
 		if err != nil {
 			return nil, err
 		}
-		rate, err := dispatchOnce(ctx, e, pool, size)
+		rate, mb, err := dispatchOnce(ctx, e, pool, size)
 		if err != nil {
 			cleanup()
 			return nil, err
 		}
 		f.Runs = append(f.Runs, rate)
+		f.DBMBPerMillion = mb
 		base, err := riverNoop(ctx, pool, size)
 		cleanup()
 		if err != nil {
@@ -62,34 +63,36 @@ func benchDispatch(ctx context.Context, e *env, srv pgdev.Server, size, runs int
 	return f, nil
 }
 
-func dispatchOnce(ctx context.Context, e *env, pool *pgxpool.Pool, size int) (float64, error) {
+// dispatchOnce returns the messages per second and the database's size per
+// million messages as sent: outbox, receipts, timeline events, River's jobs.
+func dispatchOnce(ctx context.Context, e *env, pool *pgxpool.Pool, size int) (float64, float64, error) {
 	store, err := contacts.NewStore(pool, contacts.Config{})
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	// Contacts to send to: a thousand synthetic customers, messages round robin.
 	dir, err := os.MkdirTemp("", "carillon-bench-")
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	defer os.RemoveAll(dir)
 	cpath := filepath.Join(dir, "contacts.csv")
 	if err := writeFile(cpath, func(w io.Writer) error { return synth.WriteContacts(w, 1000, 0, 0, 7) }); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	cf, _ := os.Open(cpath)
 	_, err = store.ImportContacts(ctx, cf, contacts.ImportOptions{Actor: audit.Actor{Name: "bench"}})
 	cf.Close()
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	var ids []int64
 	rows, err := pool.Query(ctx, `SELECT id FROM contacts ORDER BY id`)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	if ids, err = pgx.CollectRows(rows, pgx.RowTo[int64]); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 
 	// The provider's receipts come back through the real webhook handler.
@@ -118,33 +121,33 @@ rate = 100000
   receipt_url = "%s/hooks/ali/receipts?token=bench"
 `, hooks.URL), "bench")
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	built, err := registry.Build(ctx, cfg.Channels, registry.Deps{Pool: pool, Getenv: func(k string) string { return map[string]string{"BENCH_HOOK": "bench"}[k] }})
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	defer built.Stop(context.WithoutCancel(ctx))
 	built.Sandboxes["ali"].Recorder().KeepContent(false)
 	regp.Store(built.Registry)
 	renderer, tstore, err := newRenderer(pool, templates.Bank{Name: "Carillon Bank", Hotline: "95000"})
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	if _, err := sandboxCodes(ctx, tstore, audit.Actor{Name: "bench"}); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	svc, err := delivery.New(pool, delivery.Config{MarketingWindow: delivery.Always, ServiceWindow: delivery.Always, JobBatch: 50, SendConcurrency: 1},
 		delivery.Deps{Registry: built.Registry, Renderer: renderer})
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	svcp.Store(svc)
 	workers := river.NewWorkers()
 	river.AddWorker(workers, svc.Worker(store))
 	rc, err := river.NewClient(riverpgxv5.New(pool), riverBenchConfig(delivery.DefaultQueue, workers))
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	planned := make([]delivery.Planned, size)
 	for i := range planned {
@@ -157,10 +160,10 @@ rate = 100000
 		_, err := svc.Enqueue(ctx, tx, planned)
 		return err
 	}); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	if err := rc.Start(ctx); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	defer rc.Stop(context.WithoutCancel(ctx))
 	deadline := time.Now().Add(10 * time.Minute)
@@ -169,7 +172,7 @@ rate = 100000
 		var open, unsent int
 		if err := pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE status NOT IN ('delivered', 'failed', 'suppressed', 'cancelled')),
 			count(*) FILTER (WHERE status IN ('queued', 'sending')) FROM messages`).Scan(&open, &unsent); err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 		if unsent == 0 && allSent == 0 {
 			allSent = time.Since(start)
@@ -180,7 +183,7 @@ rate = 100000
 			break
 		}
 		if time.Now().After(deadline) {
-			return 0, fmt.Errorf("dispatch: %d messages still open after 10 minutes", open)
+			return 0, 0, fmt.Errorf("dispatch: %d messages still open after 10 minutes", open)
 		}
 		// Polling often would itself load the database the benchmark measures.
 		time.Sleep(200 * time.Millisecond)
@@ -188,10 +191,10 @@ rate = 100000
 	took := time.Since(start)
 	var delivered, events int
 	if err := pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE status = 'delivered') FROM messages`).Scan(&delivered); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	if err := pool.QueryRow(ctx, `SELECT count(*) FROM contact_events WHERE kind IN ('message.delivered', 'message.failed')`).Scan(&events); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	if delivered < size*9/10 || events < delivered {
 		var summary []string
@@ -199,9 +202,15 @@ rate = 100000
 		if err == nil {
 			summary, _ = pgx.CollectRows(rows, pgx.RowTo[string])
 		}
-		return 0, fmt.Errorf("dispatch: only %d of %d delivered, %d receipt events in timelines; outcomes: %s", delivered, size, events, strings.Join(summary, "; "))
+		return 0, 0, fmt.Errorf("dispatch: only %d of %d delivered, %d receipt events in timelines; outcomes: %s", delivered, size, events, strings.Join(summary, "; "))
 	}
-	return float64(size) / took.Seconds(), nil
+	var bytes int64
+	if err := pool.QueryRow(ctx, `SELECT pg_total_relation_size('messages') + pg_total_relation_size('receipts')
+		+ pg_total_relation_size('river_job')
+		+ COALESCE((SELECT sum(pg_total_relation_size(inhrelid)) FROM pg_inherits WHERE inhparent = 'contact_events'::regclass), 0)`).Scan(&bytes); err != nil {
+		return 0, 0, err
+	}
+	return float64(size) / took.Seconds(), float64(bytes) / float64(size) * 1e6 / (1 << 20), nil
 }
 
 // riverBenchConfig is the River configuration both sides of the comparison use.
