@@ -321,7 +321,7 @@ func (s *Service) digestVars(d *Digest) map[string]any {
 		"Date": d.Date, "Total": len(d.Items), "Overdue": d.OverdueCount(), "DueToday": d.DueToday(), "URL": u,
 		"Items": items, "Escalated": templateValue(d.Escalated), "Team": templateValue(d.Team), "Upcoming": templateValue(d.Upcoming),
 		"Festivals": templateValue(d.Festivals), "Replies": templateValue(d.Replies), "Complaints": templateValue(d.Complaints),
-		"Alerts": templateValue(d.Alerts), "Weekly": templateValue(d.Weekly),
+		"Alerts": templateValue(d.Alerts), "Weekly": weeklyVars(d.Weekly),
 	}}
 }
 
@@ -906,4 +906,17 @@ func tv(v reflect.Value) any {
 	default:
 		return v.Interface()
 	}
+}
+
+// weeklyVars is the weekly feedback summary as the digest template shows it:
+// counts (the console lists the records); nil when the digest has none.
+func weeklyVars(w *WeeklySummary) any {
+	if w == nil {
+		return nil
+	}
+	n := 0
+	for _, c := range w.New {
+		n += c
+	}
+	return map[string]any{"New": n, "Resolved": w.Resolved, "Open": len(w.Open)}
 }

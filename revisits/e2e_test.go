@@ -99,17 +99,17 @@ func TestDigestsAndComplaintAlertReachTheWeComSandbox(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	type sent struct{ key, status, channel string }
-	rows, err := w.db.Pool.Query(ctx, `SELECT dedupe_key, status, COALESCE(channel, '') FROM messages WHERE parent_id IS NULL ORDER BY dedupe_key`)
+	type sent struct{ key, status, channel, reason string }
+	rows, err := w.db.Pool.Query(ctx, `SELECT dedupe_key, status, COALESCE(channel, ''), reason FROM messages WHERE parent_id IS NULL ORDER BY dedupe_key`)
 	require.NoError(t, err)
 	got, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (sent, error) {
 		var s sent
-		return s, r.Scan(&s.key, &s.status, &s.channel)
+		return s, r.Scan(&s.key, &s.status, &s.channel, &s.reason)
 	})
 	require.NoError(t, err)
 	require.Len(t, got, 4)
 	for _, s := range got {
-		require.Contains(t, []string{"sent", "delivered"}, s.status, s.key)
+		require.Contains(t, []string{"sent", "delivered"}, s.status, s.key+" "+s.reason)
 	}
 
 	byTo := map[string]string{}

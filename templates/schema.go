@@ -141,6 +141,50 @@ var DigestSchema = Schema{
 	"Digest.Items[].DaysLate":   Int,
 	"Digest.Items[].PhoneTail":  String,
 	"Digest.Items[].ExternalID": String,
+	// The rest of a manager's day (package revisits fills them).
+	"Digest.DueToday":                Int,
+	"Digest.Items[].LastMethod":      String,
+	"Digest.Items[].LastOutcome":     String,
+	"Digest.Items[].Covered":         String, // the colleague on leave whose customer this is
+	"Digest.Escalated":               List,   // a lead's: the team's revisits overdue past the threshold
+	"Digest.Escalated[].ManagerName": String,
+	"Digest.Escalated[].Name":        String,
+	"Digest.Escalated[].ExternalID":  String,
+	"Digest.Escalated[].Tier":        String,
+	"Digest.Escalated[].DueOn":       Date,
+	"Digest.Escalated[].DaysLate":    Int,
+	"Digest.Team":                    List, // a lead's: each member's due, done and overdue
+	"Digest.Team[].Name":             String,
+	"Digest.Team[].Due":              Int,
+	"Digest.Team[].Done":             Int,
+	"Digest.Team[].Overdue":          Int,
+	"Digest.Upcoming":                List, // birthdays and deposit maturities of the coming days
+	"Digest.Upcoming[].Date":         Date,
+	"Digest.Upcoming[].Kind":         String, // birthday, deposit_maturity
+	"Digest.Upcoming[].Name":         String,
+	"Digest.Upcoming[].ExternalID":   String,
+	"Digest.Upcoming[].Note":         String,
+	"Digest.Festivals":               List,
+	"Digest.Festivals[].Date":        Date,
+	"Digest.Festivals[].Name":        String,
+	"Digest.Festivals[].Note":        String,
+	"Digest.Replies":                 List, // customers' replies not yet forwarded
+	"Digest.Replies[].Name":          String,
+	"Digest.Replies[].ExternalID":    String,
+	"Digest.Replies[].At":            Date,
+	"Digest.Replies[].Text":          String,
+	"Digest.Complaints":              List, // open complaints past their SLA
+	"Digest.Complaints[].Name":       String,
+	"Digest.Complaints[].ExternalID": String,
+	"Digest.Complaints[].OpenedOn":   Date,
+	"Digest.Complaints[].DaysOver":   Int,
+	"Digest.Alerts":                  List, // change alerts (assets down, tier downgrade)
+	"Digest.Alerts[].Name":           String,
+	"Digest.Alerts[].ExternalID":     String,
+	"Digest.Alerts[].Rule":           String,
+	"Digest.Weekly.New":              Int, // a lead's weekly feedback summary: opened, resolved, still open
+	"Digest.Weekly.Resolved":         Int,
+	"Digest.Weekly.Open":             Int,
 }
 
 // CampaignSchema is a campaign's own variables (any key: .Campaign.rate).
@@ -450,8 +494,18 @@ func SampleVars(source, locale string, c *contacts.Contact) Vars {
 			"Items": []any{
 				map[string]any{"Name": "张伟", "Tier": "A", "DueDate": day, "LastVisit": day.AddDays(-7), "Overdue": false, "PhoneTail": "5678", "ExternalID": "C0001"},
 				map[string]any{"Name": "王芳", "Tier": "B", "DueDate": day.AddDays(-2), "LastVisit": day.AddDays(-9), "Overdue": true, "DaysLate": 2, "PhoneTail": "1234", "ExternalID": "C0002"},
-				map[string]any{"Name": "<b>O'Brien & Co</b>", "Tier": "C", "DueDate": day, "LastVisit": day.AddDays(-15), "PhoneTail": "9999", "ExternalID": "C0003"},
-			}}
+				map[string]any{"Name": "<b>O'Brien & Co</b>", "Tier": "C", "DueDate": day, "LastVisit": day.AddDays(-15), "PhoneTail": "9999", "ExternalID": "C0003",
+					"LastMethod": "phone", "LastOutcome": "interested in the 3-year deposit"},
+			},
+			"Escalated": []any{map[string]any{"ManagerName": "李娜", "Name": "赵敏", "Tier": "A", "DueOn": day.AddDays(-6), "DaysLate": 4}},
+			"Team":      []any{map[string]any{"Name": "李娜", "Due": 5, "Done": 3, "Overdue": 1}},
+			"Upcoming": []any{map[string]any{"Date": day.AddDays(2), "Kind": "birthday", "Name": "张伟", "Note": "lunar"},
+				map[string]any{"Date": day.AddDays(5), "Kind": "deposit_maturity", "Name": "王芳"}},
+			"Replies":    []any{map[string]any{"Name": "张伟", "At": day, "Text": "请周三下午来电"}},
+			"Complaints": []any{map[string]any{"Name": "钱七", "OpenedOn": day.AddDays(-5), "DaysOver": 1}},
+			"Alerts":     []any{map[string]any{"Name": "孙八", "Rule": "assets_drop"}},
+			"Weekly":     map[string]any{"New": 6, "Resolved": 4, "Open": 2},
+		}
 	case SourceCampaign:
 		v["Campaign"] = map[string]any{"product": "稳健理财 2027Q1", "rate": "3.10%", "url": "https://bank.example.com/w"}
 	}
