@@ -186,6 +186,9 @@ type DigestOptions struct {
 	Emit func(DigestLine) error
 	// Keep keeps the digests in the result (tests, previews).
 	Keep bool
+	// SendAt, when set, is when every digest is due instead of the rule's
+	// send time (the demo plays a day at once).
+	SendAt time.Time
 }
 
 // DigestResult says what planning the digests of a day did.
@@ -245,6 +248,9 @@ func (s *Service) flushDigests(ctx context.Context, day calendar.Date, batch []*
 	} else {
 		planned := make([]delivery.Planned, len(batch))
 		for i, d := range batch {
+			if !opts.SendAt.IsZero() {
+				d.SendAt = opts.SendAt
+			}
 			planned[i] = delivery.Planned{DedupeKey: d.DedupeKey, ManagerID: d.ManagerID, Source: Source, SourceID: RuleDigest,
 				Purpose: channels.PurposeService, TemplateKey: set.template, Vars: s.digestVars(d),
 				Channels: slices.Clone(set.channels), SendAt: d.SendAt}

@@ -22,7 +22,7 @@ func (extension) RuleKey() string { return RuleDigest }
 // non-business day) and, on the week's first business day, the team leads'
 // weekly feedback summaries. Each dry-run digest is one DigestLine.
 func (x extension) PlanDay(ctx context.Context, day calendar.Date, opts care.ExtensionOptions) (care.ExtensionResult, error) {
-	o := DigestOptions{DryRun: opts.DryRun}
+	o := DigestOptions{DryRun: opts.DryRun, SendAt: opts.SendAt}
 	if opts.Emit != nil {
 		o.Emit = func(l DigestLine) error { return opts.Emit(l) }
 	}
