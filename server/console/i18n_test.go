@@ -76,7 +76,14 @@ func TestEveryTextHasBothLanguages(t *testing.T) {
 	for _, k := range []string{"birthday", "deposit_maturity"} {
 		used["my.kind."+k] = "my"
 	}
-	for _, k := range []string{"saved", "consent", "unchanged", "activated", "rule", "revisit"} {
+	for _, st := range allStatuses {
+		used["camp.status."+string(st)] = "campaigns"
+	}
+	for _, k := range []string{"now", "at", "cron"} {
+		used["camp.kind."+k] = "campaigns"
+	}
+	for _, k := range []string{"saved", "consent", "unchanged", "activated", "rule", "revisit", "created", "submitted", "approved",
+		"rejected", "started", "paused", "resumed", "cancelled"} {
 		used["notice."+k] = "seeOther"
 	}
 	require.Greater(t, len(used), 100)

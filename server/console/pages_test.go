@@ -134,7 +134,7 @@ func TestContactPageConsentsAndTimeline(t *testing.T) {
 	// The timeline pages: 60 consent changes, 50 a page.
 	for i := range 60 {
 		_, err := w.contacts.SetConsent(w.ctx, nil, audit.Actor{Name: "test"}, w.cid["K1"], contacts.ConsentChange{
-			Channel: "sms", Purpose: "marketing", Granted: i%2 == 0, Source: "api"})
+			Channel: "sms", Purpose: "marketing", Granted: i%2 == 1, Source: "api"})
 		require.NoError(t, err)
 	}
 	p = admin.getOK(k1 + "?kind=consent.")

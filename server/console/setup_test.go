@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -19,7 +20,10 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/stretchr/testify/require"
 
+	"carillon/campaigns"
 	"carillon/care"
+	"carillon/channels"
+	"carillon/channels/registry"
 	"carillon/contacts"
 	"carillon/delivery"
 	"carillon/internal/audit"
@@ -45,6 +49,8 @@ type world struct {
 	contacts *contacts.Store
 	ids      *identity.Store
 	tmpl     *templates.Store
+	camps    *campaigns.Service
+	river    *river.Client[pgx.Tx]
 	dlv      *delivery.Service
 	planner  *care.Planner
 	revisits *revisits.Service
@@ -53,6 +59,9 @@ type world struct {
 
 type worldOpts struct {
 	tls bool
+	// live runs River with the deliver worker and the campaigns' workers,
+	// sending SMS through the Aliyun sandbox, whose receipts come back.
+	live bool
 	// revisitsNow is the revisits service's clock (default time.Now).
 	revisitsNow func() time.Time
 }
@@ -68,16 +77,56 @@ func newWorld(t testing.TB, opts worldOpts) *world {
 	require.NoError(t, err)
 	tstore, err := templates.NewStore(db.Pool, templates.Config{Logger: log})
 	require.NoError(t, err)
-	dlv, err := delivery.New(db.Pool, delivery.Config{Logger: log}, delivery.Deps{Renderer: delivery.TemplateRendererFor(tstore, templates.Bank{})})
+	dcfg := delivery.Config{Logger: log}
+	deps := delivery.Deps{Renderer: delivery.TemplateRendererFor(tstore, templates.Bank{})}
+	var dlvPtr atomic.Pointer[delivery.Service]
+	if opts.live {
+		deps.Registry = sandboxSMS(t, &dlvPtr)
+		dcfg.MarketingWindow, dcfg.ServiceWindow, dcfg.Backoff = delivery.Always, delivery.Always, time.Second
+	}
+	dlv, err := delivery.New(db.Pool, dcfg, deps)
+	require.NoError(t, err)
+	dlvPtr.Store(dlv)
+	actor := audit.Actor{Name: "test"}
+	_, _, err = tstore.Save(ctx, actor, templates.Definition{Key: "campaign.wealth", Purpose: templates.Marketing, Source: templates.SourceCampaign, DefaultLocale: "zh-CN",
+		Variants: []templates.Variant{
+			{Channel: templates.SMS, Locale: "zh-CN", SMS: &templates.SMSVariant{SignName: "示例银行",
+				Text: "{{.Contact.Salutation}}，{{.Campaign.product}}上线。拒收请回复R",
+				Providers: map[string]templates.ProviderTemplate{
+					templates.ProviderAliyun: {Code: "SMS_100", Params: map[string]string{"name": "{{.Contact.Salutation}}", "product": "{{.Campaign.product}}"}},
+				}}},
+			{Channel: templates.Email, Locale: "zh-CN", Email: &templates.EmailVariant{Subject: "{{.Campaign.product}}",
+				HTML: "<p>{{.Contact.Salutation}}，{{.Campaign.product}}上线。</p>"}},
+		}}, templates.SaveOptions{Activate: true})
+	require.NoError(t, err)
+	camps, err := campaigns.New(db.Pool, campaigns.Deps{Contacts: store, Templates: tstore, Delivery: dlv, Registry: deps.Registry},
+		campaigns.Config{Logger: log, DrainPoll: 200 * time.Millisecond})
 	require.NoError(t, err)
 	planner, err := care.New(db.Pool, dlv, care.Config{Logger: log})
 	require.NoError(t, err)
 	rv, err := revisits.New(db.Pool, store, dlv, revisits.Config{Logger: log, Now: opts.revisitsNow})
 	require.NoError(t, err)
-	rc, err := river.NewClient[pgx.Tx](riverpgxv5.New(db.Pool), &river.Config{})
+	rcfg := &river.Config{Logger: log}
+	if opts.live {
+		workers := river.NewWorkers()
+		river.AddWorker(workers, dlv.Worker(store))
+		camps.AddWorkers(workers)
+		rcfg.Workers, rcfg.TestOnly = workers, true
+		rcfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 4}, delivery.DefaultQueue: {MaxWorkers: 10}}
+		rcfg.FetchPollInterval, rcfg.FetchCooldown = 50*time.Millisecond, 10*time.Millisecond
+	}
+	rc, err := river.NewClient[pgx.Tx](riverpgxv5.New(db.Pool), rcfg)
 	require.NoError(t, err)
+	if opts.live {
+		require.NoError(t, rc.Start(ctx))
+		t.Cleanup(func() {
+			c, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			_ = rc.Stop(c)
+		})
+	}
 	s, err := server.New(server.Config{Logger: log, RateLimit: -1}, server.Deps{Pool: db.Pool, Contacts: store, River: rc, Auth: ids,
-		Delivery: dlv, Templates: tstore, Care: planner, Revisits: rv})
+		Delivery: dlv, Templates: tstore, Care: planner, Revisits: rv, Campaigns: camps, Registry: deps.Registry})
 	require.NoError(t, err)
 	var ts *httptest.Server
 	if opts.tls {
@@ -86,16 +135,15 @@ func newWorld(t testing.TB, opts worldOpts) *world {
 		ts = httptest.NewServer(s.Handler())
 	}
 	t.Cleanup(ts.Close)
-	w := &world{ctx: ctx, db: db, url: ts.URL, srv: ts, contacts: store, ids: ids, tmpl: tstore, dlv: dlv, planner: planner, revisits: rv, cid: map[string]int64{}}
-	actor := audit.Actor{Name: "test"}
+	w := &world{ctx: ctx, db: db, url: ts.URL, srv: ts, contacts: store, ids: ids, tmpl: tstore, dlv: dlv, planner: planner, revisits: rv, camps: camps, river: rc, cid: map[string]int64{}}
 	_, err = store.ImportManagers(ctx, strings.NewReader("code,name,team,lead\nM1,王芳,east,M1\nM2,李强,east,M1\nM3,赵敏,south,M3\n"),
 		contacts.ImportOptions{Actor: actor, SourceName: "managers.csv"})
 	require.NoError(t, err)
 	rep, err := store.ImportContacts(ctx, strings.NewReader(
-		"external_id,name,phone,email,tier,manager,tags,birthday\n"+
-			"K1,张伟,13812345671,zhang@example.com,A,M1,vip;retail,1980-05-01\n"+
-			"K2,王丽,13812345672,,B,M2,retail,1975-12-24\n"+
-			"K3,李娜,13812349999,,C,M3,,\n"), contacts.ImportOptions{Actor: actor, SourceName: "contacts.csv"})
+		"external_id,name,gender,phone,email,tier,manager,tags,birthday,consent_sms\n"+
+			"K1,张伟,male,13812345671,zhang@example.com,A,M1,vip;retail,1980-05-01,yes\n"+
+			"K2,王丽,female,13812345672,,B,M2,retail,1975-12-24,yes\n"+
+			"K3,李娜,female,13812349999,,C,M3,,,yes\n"), contacts.ImportOptions{Actor: actor, SourceName: "contacts.csv"})
 	require.NoError(t, err)
 	require.Empty(t, rep.Errors)
 	for _, ext := range []string{"K1", "K2", "K3"} {
@@ -110,6 +158,7 @@ func newWorld(t testing.TB, opts worldOpts) *world {
 		{"admin", "", []identity.Role{identity.RoleAdmin}},
 		{"marketer", "", []identity.Role{identity.RoleMarketer}},
 		{"marketer2", "", []identity.Role{identity.RoleMarketer}},
+		{"both", "", []identity.Role{identity.RoleMarketer, identity.RoleApprover}},
 		{"approver", "", []identity.Role{identity.RoleApprover}},
 		{"auditor", "", []identity.Role{identity.RoleAuditor}},
 		{"lead", "M1", []identity.Role{identity.RoleManager}},
@@ -234,4 +283,49 @@ func cloneValues(v url.Values) url.Values {
 		out[k] = append([]string(nil), vs...)
 	}
 	return out
+}
+
+// sandboxSMS builds the Aliyun SMS sandbox behind the real adapter; its
+// receipts come back to a hooks server that applies them through the
+// delivery service.
+func sandboxSMS(t testing.TB, svc *atomic.Pointer[delivery.Service]) *channels.Registry {
+	t.Helper()
+	var reg atomic.Pointer[channels.Registry]
+	mux := http.NewServeMux()
+	mux.HandleFunc("/hooks/{name}/receipts", func(w http.ResponseWriter, r *http.Request) {
+		p, ok := reg.Load().Provider(r.PathValue("name"))
+		if !ok || p.Receipts == nil {
+			http.NotFound(w, r)
+			return
+		}
+		channels.ReceiptHandler(p.Receipts, func(ctx context.Context, rs []channels.Receipt) error {
+			_, err := svc.Load().ApplyReceipts(ctx, rs)
+			return err
+		}, testlog.New(t)).ServeHTTP(w, r)
+	})
+	hooks := httptest.NewServer(mux)
+	t.Cleanup(hooks.Close)
+	ccfg, err := channels.DecodeTOML(fmt.Sprintf(`
+[[provider]]
+name = "ali"
+provider = "aliyun"
+endpoint = "sandbox"
+key_id = "console-key"
+webhook_secret_env = "HOOK"
+sign_name = "示例银行"
+  [provider.sandbox]
+  receipt_url = "%s/hooks/ali/receipts?token=t0ken"
+`, hooks.URL))
+	require.NoError(t, err)
+	built, err := registry.Build(context.Background(), ccfg, registry.Deps{Logger: testlog.New(t), Getenv: func(k string) string {
+		return map[string]string{"HOOK": "t0ken"}[k]
+	}})
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		c, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		built.Stop(c)
+	})
+	reg.Store(built.Registry)
+	return built.Registry
 }

@@ -1,23 +1,30 @@
 // Carillon console: small progressive enhancements; every page works without them.
 "use strict";
 document.addEventListener("DOMContentLoaded", function () {
-  // Live segment count on the campaign form: the server renders the count
-  // partial; the form still works without it.
+  // Live segment count, sample and template preview on the campaign form:
+  // the server renders the fragment; the form works without it.
   var box = document.getElementById("segment-count");
-  var expr = document.getElementById("segment-expr");
-  if (box && expr) {
+  var form = document.getElementById("campaign-form");
+  if (box && form) {
     var timer = null;
     var refresh = function () {
       var body = new URLSearchParams();
-      body.set("expr", expr.value);
+      ["expr", "segment_name", "template"].forEach(function (n) {
+        if (form.elements[n]) { body.set(n, form.elements[n].value); }
+      });
       body.set("csrf", box.dataset.csrf);
       fetch(box.dataset.url, { method: "POST", body: body, credentials: "same-origin",
         headers: { "X-CSRF-Token": box.dataset.csrf } })
-        .then(function (r) { return r.text(); })
+        .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
         .then(function (html) { box.innerHTML = html; })
         .catch(function () {});
     };
-    expr.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(refresh, 400); });
+    var later = function () { clearTimeout(timer); timer = setTimeout(refresh, 350); };
+    ["expr", "segment_name", "template"].forEach(function (n) {
+      var el = form.elements[n];
+      if (el) { el.addEventListener("input", later); el.addEventListener("change", later); }
+    });
+    refresh();
   }
   // Confirm buttons that ask for it.
   document.querySelectorAll("[data-confirm]").forEach(function (el) {

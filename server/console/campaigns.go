@@ -1,0 +1,708 @@
+package console
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"carillon/campaigns"
+	"carillon/campaigns/segment"
+	"carillon/contacts"
+	"carillon/internal/identity"
+	"carillon/templates"
+)
+
+var (
+	campaignPausers = []identity.Role{identity.RoleAdmin, identity.RoleMarketer, identity.RoleApprover}
+	campaignActions = map[string][]identity.Role{
+		"submit": campaignWriters, "start": campaignWriters, "cancel": campaignWriters,
+		"approve": approvers, "reject": approvers,
+		"pause": campaignPausers, "resume": campaignPausers,
+	}
+)
+
+func (c *Console) campaignRoutes() {
+	if c.deps.Campaigns == nil {
+		return
+	}
+	c.page("GET "+Prefix+"/campaigns", campaignReaders, c.campaignList)
+	c.page("GET "+Prefix+"/campaigns/new", campaignWriters, c.campaignNew)
+	c.page("POST "+Prefix+"/campaigns", campaignWriters, c.campaignCreate)
+	c.page("POST "+Prefix+"/campaigns/preview", campaignWriters, c.campaignPreview)
+	c.page("GET "+Prefix+"/campaigns/{id}", campaignReaders, c.campaignPage)
+	c.page("GET "+Prefix+"/campaigns/{id}/edit", campaignWriters, c.campaignEdit)
+	c.page("POST "+Prefix+"/campaigns/{id}", campaignWriters, c.campaignUpdate)
+	c.page("GET "+Prefix+"/campaigns/{id}/stats.csv", campaignReaders, c.campaignCSV)
+	for action, roles := range campaignActions {
+		c.page("POST "+Prefix+"/campaigns/{id}/"+action, roles, c.campaignAction(action))
+	}
+}
+
+// campaignErr maps the campaigns package's errors to error pages.
+func campaignErr(err error) error {
+	switch {
+	case errors.Is(err, campaigns.ErrNotFound):
+		return notFound()
+	case errors.Is(err, campaigns.ErrForbidden):
+		return &httpError{status: http.StatusForbidden, key: "err.forbidden", detail: err.Error()}
+	case errors.Is(err, campaigns.ErrState), errors.Is(err, campaigns.ErrStale):
+		return &httpError{status: http.StatusConflict, key: "err.conflict", detail: err.Error()}
+	}
+	return err
+}
+
+func campaignBy(r *http.Request, q *req) campaigns.By {
+	return campaigns.By{Actor: q.actor(r), Roles: q.P.User.Roles}
+}
+
+// funnel is a campaign's (or a run's) way from audience to clicks.
+type funnel struct {
+	Audience, Recipients, Written                                           int64
+	Queued, Sent, Delivered, Failed, Suppressed, Cancelled, Opened, Clicked int64
+}
+
+// Handed is what reached a provider (sent with or without a receipt since).
+func (f funnel) Handed() int64 { return f.Sent + f.Delivered }
+
+func (f *funnel) add(g funnel) {
+	f.Audience += g.Audience
+	f.Recipients += g.Recipients
+	f.Written += g.Written
+	f.Queued += g.Queued
+	f.Sent += g.Sent
+	f.Delivered += g.Delivered
+	f.Failed += g.Failed
+	f.Suppressed += g.Suppressed
+	f.Cancelled += g.Cancelled
+	f.Opened += g.Opened
+	f.Clicked += g.Clicked
+}
+
+type runRow struct {
+	ID         int64
+	CampaignID int64
+	Status     string
+	FireAt     time.Time
+	FinishedAt *time.Time
+	Held       int64
+	F          funnel
+}
+
+// runs reads the runs of the campaigns with their messages by status; with
+// tracking, the opens and clicks too (one campaign's page, not the list).
+func (c *Console) runs(ctx context.Context, ids []int64, tracking bool) ([]runRow, error) {
+	rows, err := c.deps.Pool.Query(ctx, `SELECT id, campaign_id, status, fire_at, finished_at, held, coalesce(audience, 0), coalesce(recipients, 0), enqueued
+		FROM campaign_runs WHERE campaign_id = ANY($1) ORDER BY id DESC`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("campaign runs: %w", err)
+	}
+	var out []runRow
+	var r runRow
+	if _, err := pgx.ForEachRow(rows, []any{&r.ID, &r.CampaignID, &r.Status, &r.FireAt, &r.FinishedAt, &r.Held, &r.F.Audience, &r.F.Recipients, &r.F.Written}, func() error {
+		out = append(out, r)
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("campaign runs: %w", err)
+	}
+	if len(out) == 0 {
+		return out, nil
+	}
+	byID := map[string]*runRow{}
+	sids := make([]string, len(out))
+	for i := range out {
+		sids[i] = strconv.FormatInt(out[i].ID, 10)
+		byID[sids[i]] = &out[i]
+	}
+	rows, err = c.deps.Pool.Query(ctx, `SELECT source_id, status, count(*) FROM messages
+		WHERE source = $1 AND source_id = ANY($2) AND parent_id IS NULL GROUP BY 1, 2`, campaigns.SourceRun, sids)
+	if err != nil {
+		return nil, fmt.Errorf("campaign messages: %w", err)
+	}
+	var sid, status string
+	var n int64
+	if _, err := pgx.ForEachRow(rows, []any{&sid, &status, &n}, func() error {
+		f := &byID[sid].F
+		switch status {
+		case "queued", "sending":
+			f.Queued += n
+		case "sent":
+			f.Sent += n
+		case "delivered":
+			f.Delivered += n
+		case "failed":
+			f.Failed += n
+		case "suppressed":
+			f.Suppressed += n
+		case "cancelled":
+			f.Cancelled += n
+		}
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("campaign messages: %w", err)
+	}
+	if !tracking {
+		return out, nil
+	}
+	rows, err = c.deps.Pool.Query(ctx, `SELECT m.source_id,
+			count(DISTINCT m.id) FILTER (WHERE e.kind = 'message.opened'), count(DISTINCT m.id) FILTER (WHERE e.kind = 'message.clicked')
+		FROM messages m JOIN contact_events e ON e.contact_id = m.contact_id AND e.kind IN ('message.opened', 'message.clicked')
+		  AND e.at >= m.created_at AND e.data ->> 'message_id' = m.id::text
+		WHERE m.source = $1 AND m.source_id = ANY($2) AND m.channel = 'email'
+		GROUP BY 1`, campaigns.SourceRun, sids)
+	if err != nil {
+		return nil, fmt.Errorf("campaign opens: %w", err)
+	}
+	var opened, clicked int64
+	if _, err := pgx.ForEachRow(rows, []any{&sid, &opened, &clicked}, func() error {
+		byID[sid].F.Opened, byID[sid].F.Clicked = opened, clicked
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("campaign opens: %w", err)
+	}
+	return out, nil
+}
+
+type listRow struct {
+	C campaigns.Campaign
+	F funnel
+}
+
+type campaignListData struct {
+	Rows     []listRow
+	Status   string
+	Statuses []campaigns.Status
+	Next     template.URL
+	CanWrite bool
+}
+
+var allStatuses = []campaigns.Status{campaigns.StatusDraft, campaigns.StatusSubmitted, campaigns.StatusApproved, campaigns.StatusRejected,
+	campaigns.StatusScheduled, campaigns.StatusRunning, campaigns.StatusPaused, campaigns.StatusCompleted, campaigns.StatusCancelled}
+
+func (c *Console) campaignList(w http.ResponseWriter, r *http.Request, q *req) error {
+	status := r.URL.Query().Get("status")
+	if status != "" && !slices.Contains(allStatuses, campaigns.Status(status)) {
+		return badRequest("unknown status")
+	}
+	var after int64
+	if a := r.URL.Query().Get("after"); a != "" {
+		var err error
+		if after, err = strconv.ParseInt(a, 10, 64); err != nil || after < 0 {
+			return badRequest("after must be a campaign id")
+		}
+	}
+	list, next, err := c.deps.Campaigns.List(r.Context(), campaigns.ListFilter{Status: campaigns.Status(status), After: after, Limit: DefaultPageSize})
+	if err != nil {
+		return err
+	}
+	d := campaignListData{Status: status, Statuses: allStatuses, CanWrite: q.P.HasAny(campaignWriters...)}
+	ids := make([]int64, len(list))
+	for i, cp := range list {
+		ids[i] = cp.ID
+	}
+	runs, err := c.runs(r.Context(), ids, false)
+	if err != nil {
+		return err
+	}
+	by := map[int64]*funnel{}
+	for _, cp := range list {
+		d.Rows = append(d.Rows, listRow{C: cp})
+	}
+	for i := range d.Rows {
+		by[d.Rows[i].C.ID] = &d.Rows[i].F
+		if rv := d.Rows[i].C.Review; rv != nil {
+			d.Rows[i].F.Audience = rv.Audience
+		}
+	}
+	for _, rr := range runs {
+		f := by[rr.CampaignID]
+		g := rr.F
+		g.Audience = 0 // the review's audience stands for the campaign
+		f.add(g)
+	}
+	if next != 0 {
+		v := url.Values{"after": {strconv.FormatInt(next, 10)}}
+		if status != "" {
+			v.Set("status", status)
+		}
+		d.Next = template.URL(v.Encode()) //nolint:gosec // encoded by url.Values
+	}
+	c.render(w, r, q, http.StatusOK, "campaigns", "camp.title", d)
+	return nil
+}
+
+// campaignForm is the create and edit form, as typed.
+type campaignForm struct {
+	ID          int64
+	Version     int
+	Name        string
+	SegmentName string
+	Expr        string
+	Template    string
+	Ch          [3]string
+	Kind        string
+	At          string // datetime-local, in the console's zone
+	Cron        string
+	Window      string
+	Throttle    string
+	EndsAt      string
+	Notes       string
+	Vars        string
+	Errors      map[string][]string
+	// Choices.
+	Segments  []segment.Saved
+	Templates []templates.Template
+	Channels  []string
+	CSRF      string
+}
+
+const localLayout = "2006-01-02T15:04"
+
+func (c *Console) formOf(cp campaigns.Campaign) campaignForm {
+	f := campaignForm{ID: cp.ID, Version: cp.Version, Name: cp.Name, SegmentName: cp.SegmentName, Expr: cp.Segment, Template: cp.Template,
+		Kind: cp.Schedule.Kind, Cron: cp.Schedule.Cron, Window: cp.Window, Notes: cp.Notes}
+	if cp.SegmentName != "" {
+		f.Expr = ""
+	}
+	for i, ch := range cp.Channels {
+		if i < 3 {
+			f.Ch[i] = ch
+		}
+	}
+	if cp.Schedule.At != nil {
+		f.At = cp.Schedule.At.In(c.loc).Format(localLayout)
+	}
+	if cp.EndsAt != nil {
+		f.EndsAt = cp.EndsAt.In(c.loc).Format(localLayout)
+	}
+	if cp.Throttle > 0 {
+		f.Throttle = strconv.Itoa(cp.Throttle)
+	}
+	if len(cp.Vars) > 0 {
+		js, _ := json.MarshalIndent(cp.Vars, "", "  ")
+		f.Vars = string(js)
+	}
+	return f
+}
+
+func formFromRequest(r *http.Request) campaignForm {
+	v := func(k string) string { return strings.TrimSpace(r.PostFormValue(k)) }
+	f := campaignForm{Name: v("name"), SegmentName: v("segment_name"), Expr: strings.ReplaceAll(r.PostFormValue("expr"), "\r\n", "\n"),
+		Template: v("template"), Kind: v("kind"), At: v("at"), Cron: v("cron"), Window: v("window"), Throttle: v("throttle"),
+		EndsAt: v("ends_at"), Notes: strings.TrimSpace(r.PostFormValue("notes")), Vars: strings.TrimSpace(r.PostFormValue("vars"))}
+	f.Ch = [3]string{v("ch1"), v("ch2"), v("ch3")}
+	return f
+}
+
+// input turns the form into a campaigns.Input: everything set, or, editing
+// cur, only what differs from it (an edit bumps the version).
+func (c *Console) input(f campaignForm, cur *campaigns.Campaign) (campaigns.Input, map[string][]string) {
+	errs := map[string][]string{}
+	in := campaigns.Input{}
+	was := campaignForm{}
+	if cur != nil {
+		was = c.formOf(*cur)
+	}
+	set := func(now, before string) bool { return cur == nil || now != before }
+	if set(f.Name, was.Name) {
+		in.Name = &f.Name
+	}
+	if f.SegmentName != "" {
+		if set(f.SegmentName, was.SegmentName) {
+			in.Segment = &f.SegmentName
+		}
+	} else if cur == nil || was.SegmentName != "" || f.Expr != was.Expr {
+		in.Expression = &f.Expr
+	}
+	if set(f.Template, was.Template) {
+		in.Template = &f.Template
+	}
+	var chans []string
+	for _, ch := range f.Ch {
+		if ch != "" {
+			chans = append(chans, ch)
+		}
+	}
+	if cur == nil || !slices.Equal(chans, cur.Channels) {
+		in.Channels = &chans
+	}
+	sched := campaigns.Schedule{Kind: f.Kind, Cron: f.Cron}
+	if f.Kind == "at" && f.At != "" {
+		at, err := time.ParseInLocation(localLayout, f.At, c.loc)
+		if err != nil {
+			errs["schedule.at"] = append(errs["schedule.at"], "not a date and time")
+		} else {
+			sched.At = &at
+		}
+	}
+	if f.Kind != "cron" {
+		sched.Cron = ""
+	}
+	if cur == nil || f.Kind != was.Kind || f.At != was.At || f.Cron != was.Cron {
+		in.Schedule = &sched
+	}
+	switch {
+	case f.Window == "" && cur != nil && was.Window != "":
+		in.Clear = append(in.Clear, "window")
+	case f.Window != "" && set(f.Window, was.Window):
+		in.Window = &f.Window
+	}
+	if set(f.Throttle, was.Throttle) {
+		n := 0
+		if f.Throttle != "" {
+			var err error
+			if n, err = strconv.Atoi(f.Throttle); err != nil {
+				errs["throttle"] = append(errs["throttle"], "a whole number of messages per second")
+			}
+		}
+		in.Throttle = &n
+	}
+	switch {
+	case f.EndsAt == "" && cur != nil && was.EndsAt != "":
+		in.Clear = append(in.Clear, "ends_at")
+	case f.EndsAt != "" && set(f.EndsAt, was.EndsAt):
+		at, err := time.ParseInLocation(localLayout, f.EndsAt, c.loc)
+		if err != nil {
+			errs["ends_at"] = append(errs["ends_at"], "not a date and time")
+		} else {
+			in.EndsAt = &at
+		}
+	}
+	if set(f.Notes, was.Notes) {
+		in.Notes = &f.Notes
+	}
+	if set(f.Vars, was.Vars) {
+		vars := map[string]any{}
+		if f.Vars != "" {
+			if err := json.Unmarshal([]byte(f.Vars), &vars); err != nil {
+				errs["vars"] = append(errs["vars"], "a JSON object: "+err.Error())
+			}
+		}
+		in.Vars = vars
+	}
+	return in, errs
+}
+
+// fillChoices adds the form's choices: saved segments and marketing templates.
+func (c *Console) fillChoices(ctx context.Context, q *req, f *campaignForm) error {
+	segs, err := c.deps.Campaigns.Segments().List(ctx)
+	if err != nil {
+		return err
+	}
+	f.Segments = segs
+	if c.deps.Templates != nil {
+		list, err := c.deps.Templates.List(ctx)
+		if err != nil {
+			return err
+		}
+		for _, t := range list {
+			if t.Purpose == templates.Marketing {
+				f.Templates = append(f.Templates, t)
+			}
+		}
+	}
+	f.Channels = []string{contacts.ChannelSMS, contacts.ChannelEmail, contacts.ChannelWeChat}
+	f.CSRF = q.Sess.CSRF
+	return nil
+}
+
+func (c *Console) showForm(w http.ResponseWriter, r *http.Request, q *req, status int, f campaignForm) error {
+	if err := c.fillChoices(r.Context(), q, &f); err != nil {
+		return err
+	}
+	title := "camp.new"
+	if f.ID != 0 {
+		title = "camp.edit"
+	}
+	c.render(w, r, q, status, "campaign_form", title, f)
+	return nil
+}
+
+func (c *Console) campaignNew(w http.ResponseWriter, r *http.Request, q *req) error {
+	return c.showForm(w, r, q, http.StatusOK, campaignForm{Kind: "now", Ch: [3]string{contacts.ChannelSMS}, Window: "09:00-20:00"})
+}
+
+// formErrors files a validation error's fields under the form's inputs.
+func formErrors(err error, into map[string][]string) bool {
+	var ve *contacts.ValidationError
+	if !errors.As(err, &ve) {
+		return false
+	}
+	for _, fe := range ve.Fields {
+		into[fe.Field] = append(into[fe.Field], fe.Message)
+	}
+	return true
+}
+
+func (c *Console) campaignCreate(w http.ResponseWriter, r *http.Request, q *req) error {
+	f := formFromRequest(r)
+	in, errs := c.input(f, nil)
+	if len(errs) == 0 {
+		cp, err := c.deps.Campaigns.Create(r.Context(), campaignBy(r, q), in)
+		if err == nil {
+			seeOther(w, r, fmt.Sprintf("%s/campaigns/%d", Prefix, cp.ID), "created")
+			return nil
+		}
+		if !formErrors(err, errs) {
+			return campaignErr(err)
+		}
+	}
+	f.Errors = errs
+	return c.showForm(w, r, q, http.StatusBadRequest, f)
+}
+
+func (c *Console) campaignOf(r *http.Request) (campaigns.Campaign, error) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return campaigns.Campaign{}, notFound()
+	}
+	cp, err := c.deps.Campaigns.Get(r.Context(), id)
+	if err != nil {
+		return cp, campaignErr(err)
+	}
+	return cp, nil
+}
+
+func (c *Console) campaignEdit(w http.ResponseWriter, r *http.Request, q *req) error {
+	cp, err := c.campaignOf(r)
+	if err != nil {
+		return err
+	}
+	return c.showForm(w, r, q, http.StatusOK, c.formOf(cp))
+}
+
+func (c *Console) campaignUpdate(w http.ResponseWriter, r *http.Request, q *req) error {
+	cp, err := c.campaignOf(r)
+	if err != nil {
+		return err
+	}
+	f := formFromRequest(r)
+	f.ID, f.Version = cp.ID, cp.Version
+	in, errs := c.input(f, &cp)
+	if len(errs) == 0 {
+		_, err := c.deps.Campaigns.Update(r.Context(), campaignBy(r, q), cp.ID, in)
+		if err == nil {
+			seeOther(w, r, fmt.Sprintf("%s/campaigns/%d", Prefix, cp.ID), "saved")
+			return nil
+		}
+		if !formErrors(err, errs) {
+			return campaignErr(err)
+		}
+	}
+	f.Errors = errs
+	return c.showForm(w, r, q, http.StatusBadRequest, f)
+}
+
+type campaignData struct {
+	C        campaigns.Campaign
+	History  []campaigns.Event
+	Runs     []runRow
+	F        funnel
+	Funnel   template.HTML
+	Can      map[string]bool
+	Authored bool
+}
+
+// authored reports whether user uid created, edited or submitted the
+// campaign: such a user may not approve it (the service refuses it too).
+func (c *Console) authored(ctx context.Context, id, uid int64) (bool, error) {
+	var a bool
+	err := c.deps.Pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM campaigns WHERE id = $1 AND created_by_user = $2)
+		OR EXISTS (SELECT 1 FROM campaign_events WHERE campaign_id = $1 AND user_id = $2 AND action IN ('create', 'edit', 'submit'))`, id, uid).Scan(&a)
+	if err != nil {
+		return false, fmt.Errorf("authors of campaign %d: %w", id, err)
+	}
+	return a, nil
+}
+
+func (c *Console) campaignPage(w http.ResponseWriter, r *http.Request, q *req) error {
+	cp, err := c.campaignOf(r)
+	if err != nil {
+		return err
+	}
+	ctx := r.Context()
+	d := campaignData{C: cp, Can: map[string]bool{}}
+	if d.History, err = c.deps.Campaigns.History(ctx, cp.ID); err != nil {
+		return campaignErr(err)
+	}
+	if d.Runs, err = c.runs(ctx, []int64{cp.ID}, true); err != nil {
+		return err
+	}
+	if cp.Review != nil {
+		d.F.Audience = cp.Review.Audience
+	}
+	for _, rr := range d.Runs {
+		g := rr.F
+		g.Audience = 0
+		d.F.add(g)
+	}
+	if d.Authored, err = c.authored(ctx, cp.ID, q.P.User.ID); err != nil {
+		return err
+	}
+	st := cp.Status
+	writer := q.P.HasAny(campaignWriters...)
+	d.Can["edit"] = writer && slices.Contains([]campaigns.Status{campaigns.StatusDraft, campaigns.StatusSubmitted, campaigns.StatusApproved,
+		campaigns.StatusRejected, campaigns.StatusScheduled}, st)
+	d.Can["submit"] = writer && (st == campaigns.StatusDraft || st == campaigns.StatusRejected)
+	d.Can["approve"] = q.P.Has(identity.RoleApprover) && !d.Authored && st == campaigns.StatusSubmitted
+	d.Can["reject"] = d.Can["approve"]
+	d.Can["start"] = writer && st == campaigns.StatusApproved
+	d.Can["pause"] = q.P.HasAny(campaignPausers...) && st == campaigns.StatusRunning
+	d.Can["resume"] = q.P.HasAny(campaignPausers...) && st == campaigns.StatusPaused
+	d.Can["cancel"] = writer && st != campaigns.StatusCompleted && st != campaigns.StatusCancelled
+	steps := []funnelStep{
+		{tr(q.Lang, "funnel.audience"), int(d.F.Audience)}, {tr(q.Lang, "funnel.recipients"), int(d.F.Recipients)},
+		{tr(q.Lang, "funnel.written"), int(d.F.Written)}, {tr(q.Lang, "funnel.handed"), int(d.F.Handed())},
+		{tr(q.Lang, "funnel.delivered"), int(d.F.Delivered)}, {tr(q.Lang, "funnel.opened"), int(d.F.Opened)},
+		{tr(q.Lang, "funnel.clicked"), int(d.F.Clicked)},
+	}
+	d.Funnel = funnelSVG(tr(q.Lang, "camp.funnel"), steps)
+	c.render(w, r, q, http.StatusOK, "campaign", "camp.page_title", d)
+	return nil
+}
+
+// campaignAction runs one lifecycle step. The route's roles are checked
+// before, and the campaigns package checks again (an approver who authored
+// the campaign is refused there).
+func (c *Console) campaignAction(action string) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, q *req) error {
+		cp, err := c.campaignOf(r)
+		if err != nil {
+			return err
+		}
+		svc, by, ctx := c.deps.Campaigns, campaignBy(r, q), r.Context()
+		reason := strings.TrimSpace(r.PostFormValue("reason"))
+		switch action {
+		case "submit":
+			_, err = svc.Submit(ctx, by, cp.ID)
+		case "approve":
+			v, _ := strconv.Atoi(r.PostFormValue("version"))
+			_, err = svc.Approve(ctx, by, cp.ID, v)
+		case "reject":
+			_, err = svc.Reject(ctx, by, cp.ID, reason)
+		case "start":
+			_, err = svc.Start(ctx, by, cp.ID)
+		case "pause":
+			_, err = svc.Pause(ctx, by, cp.ID)
+		case "resume":
+			_, err = svc.Resume(ctx, by, cp.ID)
+		case "cancel":
+			_, err = svc.Cancel(ctx, by, cp.ID, reason)
+		}
+		if err != nil {
+			var ve *contacts.ValidationError
+			if errors.As(err, &ve) {
+				return badRequest(ve.Error())
+			}
+			return campaignErr(err)
+		}
+		notice := map[string]string{"submit": "submitted", "approve": "approved", "reject": "rejected", "start": "started",
+			"pause": "paused", "resume": "resumed", "cancel": "cancelled"}[action]
+		seeOther(w, r, fmt.Sprintf("%s/campaigns/%d", Prefix, cp.ID), notice)
+		return nil
+	}
+}
+
+// previewData is the live part of the campaign form: the segment's count and
+// a masked sample, and the template rendered for the first sample contact on
+// each channel with the SMS parts.
+type previewData struct {
+	Count     int64
+	Estimated bool
+	Sample    []contacts.Contact
+	Problems  []segment.Problem
+	Error     string
+	Rendered  []templates.Rendered
+	RenderErr string
+	Lang      string
+}
+
+func (p previewData) T(key string) string { return tr(p.Lang, key) }
+
+func (p previewData) Tf(key string, args ...any) string { return fmt.Sprintf(tr(p.Lang, key), args...) }
+
+// campaignPreview answers the form's fetch with an HTML fragment.
+func (c *Console) campaignPreview(w http.ResponseWriter, r *http.Request, q *req) error {
+	expr := r.PostFormValue("expr")
+	if name := strings.TrimSpace(r.PostFormValue("segment_name")); name != "" {
+		sv, err := c.deps.Campaigns.Segments().GetByName(r.Context(), name)
+		if err != nil && !errors.Is(err, segment.ErrNotFound) {
+			return err
+		}
+		expr = sv.Expression
+	}
+	d := previewData{Lang: q.Lang}
+	seg, err := segment.Compile(expr)
+	var se *segment.Error
+	switch {
+	case errors.As(err, &se):
+		d.Problems = se.Problems
+	case err != nil:
+		d.Error = err.Error()
+	default:
+		p, err := c.deps.Campaigns.Segments().Preview(r.Context(), seg, 0)
+		if err != nil {
+			return err
+		}
+		d.Count, d.Estimated = p.Count, p.Estimated
+		for i, ct := range p.Sample {
+			if i == 5 {
+				break
+			}
+			d.Sample = append(d.Sample, show(q.P, ct))
+		}
+	}
+	if key := strings.TrimSpace(r.PostFormValue("template")); key != "" && c.deps.Templates != nil {
+		req := templates.PreviewRequest{}
+		if len(d.Sample) > 0 {
+			ct := d.Sample[0]
+			req.Contact = &ct
+		}
+		pv, err := c.deps.Templates.Preview(r.Context(), key, req)
+		if err != nil {
+			d.RenderErr = err.Error()
+		} else {
+			d.Rendered = pv.Rendered
+		}
+	}
+	t := c.pages["campaign_preview"]
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	return t.ExecuteTemplate(w, "preview", d)
+}
+
+// campaignCSV exports the funnel of each run.
+func (c *Console) campaignCSV(w http.ResponseWriter, r *http.Request, q *req) error {
+	cp, err := c.campaignOf(r)
+	if err != nil {
+		return err
+	}
+	runs, err := c.runs(r.Context(), []int64{cp.ID}, true)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="campaign-%d.csv"`, cp.ID))
+	cw := csv.NewWriter(w)
+	_ = cw.Write([]string{"campaign_id", "run_id", "fire_at", "status", "audience", "recipients", "written", "queued", "sent", "delivered",
+		"failed", "suppressed", "cancelled", "opened", "clicked"})
+	for _, rr := range runs {
+		f := rr.F
+		_ = cw.Write([]string{strconv.FormatInt(cp.ID, 10), strconv.FormatInt(rr.ID, 10), rr.FireAt.UTC().Format(time.RFC3339), rr.Status,
+			i64(f.Audience), i64(f.Recipients), i64(f.Written), i64(f.Queued), i64(f.Sent), i64(f.Delivered), i64(f.Failed),
+			i64(f.Suppressed), i64(f.Cancelled), i64(f.Opened), i64(f.Clicked)})
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+func i64(n int64) string { return strconv.FormatInt(n, 10) }

@@ -1,0 +1,157 @@
+package console_test
+
+import (
+	"encoding/csv"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"carillon/campaigns"
+)
+
+// campaignForm is a valid campaign form for the world's customers.
+func campaignForm(name string) url.Values {
+	return url.Values{"name": {name}, "expr": {`"retail" in tags`}, "template": {"campaign.wealth"}, "ch1": {"sms"},
+		"kind": {"now"}, "window": {"09:00-20:00"}, "vars": {`{"product": "稳健理财"}`}}
+}
+
+var campaignPathRE = regexp.MustCompile(`^/console/campaigns/(\d+)\?ok=ok\.created$`)
+
+// createCampaign creates a campaign through the form and returns its path.
+func createCampaign(t *testing.T, b *browser, form url.Values) string {
+	t.Helper()
+	r := b.post(Prefix+"/campaigns", form)
+	require.Equal(t, http.StatusSeeOther, r.status, r.body)
+	m := campaignPathRE.FindStringSubmatch(r.location)
+	require.NotNil(t, m, r.location)
+	return Prefix + "/campaigns/" + m[1]
+}
+
+func campaignID(t *testing.T, path string) int64 {
+	t.Helper()
+	var id int64
+	_, err := fmt.Sscanf(path, Prefix+"/campaigns/%d", &id)
+	require.NoError(t, err)
+	return id
+}
+
+func TestCampaignLifecycleThroughTheConsole(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, worldOpts{})
+	mk := w.signedIn(t, "marketer")
+	require.Contains(t, mk.getOK(Prefix+"/campaigns/new").body, `id="campaign-form"`)
+
+	// A filter that does not compile is refused with its position; nothing is created.
+	bad := campaignForm("Q3 wealth")
+	bad.Set("expr", "tier == \n  \"A\" && nonsense > 3")
+	r := mk.post(Prefix+"/campaigns", bad)
+	require.Equal(t, http.StatusBadRequest, r.status)
+	require.Contains(t, r.body, `id="form-errors"`)
+	require.Regexp(t, `<div class="problem">2:\d+: [^<]*nonsense`, r.body)
+	require.Contains(t, r.body, "nonsense &gt; 3</textarea>", "what was typed is kept")
+	list, _, err := w.camps.List(w.ctx, campaigns.ListFilter{})
+	require.NoError(t, err)
+	require.Empty(t, list)
+
+	// The live count and sample of the form, with the template rendered per channel.
+	r = mk.post(Prefix+"/campaigns/preview", url.Values{"expr": {`"retail" in tags`}, "template": {"campaign.wealth"}})
+	require.Equal(t, http.StatusOK, r.status, r.body)
+	require.Contains(t, r.body, `<p id="live-count"><strong>2</strong>`)
+	require.Contains(t, r.body, "138****5671", "the sample is masked for a marketer")
+	require.NotContains(t, r.body, "13812345671")
+	require.Contains(t, r.body, "稳健理财", "the campaign template is rendered")
+	require.Contains(t, r.body, "SMS part(s)")
+	r = mk.post(Prefix+"/campaigns/preview", url.Values{"expr": {"tier =="}})
+	require.Contains(t, r.body, `class="problem" data-line="1"`)
+
+	path := createCampaign(t, mk, campaignForm("Q3 wealth"))
+	p := mk.getOK(path)
+	require.Contains(t, p.body, `id="campaign-status">draft<`)
+	require.Contains(t, p.body, `id="submit-campaign"`)
+	require.NotContains(t, p.body, `id="approve-campaign"`)
+
+	// Edit: only what changed is saved.
+	edit := campaignForm("Q3 wealth, retail")
+	r = mk.post(path, edit)
+	require.Equal(t, http.StatusSeeOther, r.status, r.body)
+	cp, err := w.camps.Get(w.ctx, campaignID(t, path))
+	require.NoError(t, err)
+	require.Equal(t, "Q3 wealth, retail", cp.Name)
+	require.Equal(t, 2, cp.Version)
+	require.Equal(t, "09:00-20:00", cp.Window)
+	require.Equal(t, "稳健理财", cp.Vars["product"])
+
+	r = mk.post(path+"/submit", nil)
+	require.Equal(t, http.StatusSeeOther, r.status, r.body)
+	p = mk.getOK(path)
+	require.Contains(t, p.body, `id="campaign-status">awaiting approval<`)
+	require.Contains(t, p.body, `id="review-audience">2<`)
+	// The marketer has no approve button, and a direct POST is refused.
+	require.NotContains(t, p.body, `id="approve-campaign"`)
+	r = mk.post(path+"/approve", url.Values{"version": {"2"}})
+	require.Equal(t, http.StatusForbidden, r.status)
+
+	// A user who is marketer and approver but submitted... here: created it.
+	both := w.signedIn(t, "both")
+	own := createCampaign(t, both, campaignForm("own"))
+	require.Equal(t, http.StatusSeeOther, both.post(own+"/submit", nil).status)
+	p = both.getOK(own)
+	require.NotContains(t, p.body, `id="approve-campaign"`)
+	require.Contains(t, p.body, `id="authored-note"`)
+	r = both.post(own+"/approve", nil)
+	require.Equal(t, http.StatusForbidden, r.status)
+	require.Contains(t, r.body, "second person")
+
+	// The approver sees the buttons; a rejection needs a reason.
+	ap := w.signedIn(t, "approver")
+	p = ap.getOK(path)
+	require.Contains(t, p.body, `id="approve-campaign"`)
+	require.Equal(t, http.StatusBadRequest, ap.post(path+"/reject", nil).status)
+	r = ap.post(path+"/approve", url.Values{"version": {"2"}})
+	require.Equal(t, http.StatusSeeOther, r.status, r.body)
+	cp, err = w.camps.Get(w.ctx, cp.ID)
+	require.NoError(t, err)
+	require.Equal(t, campaigns.StatusApproved, cp.Status)
+	require.Equal(t, "console:approver", cp.ApprovedBy)
+
+	// An approver cannot start it; the marketer starts, pauses, resumes, cancels.
+	require.Equal(t, http.StatusForbidden, ap.post(path+"/start", nil).status)
+	require.Equal(t, http.StatusSeeOther, mk.post(path+"/start", nil).status)
+	require.Contains(t, mk.getOK(path).body, `id="pause-campaign"`)
+	require.Equal(t, http.StatusSeeOther, mk.post(path+"/pause", nil).status)
+	require.Contains(t, mk.getOK(path).body, `id="campaign-status">paused<`)
+	require.Equal(t, http.StatusSeeOther, ap.post(path+"/resume", nil).status, "an approver may resume")
+	require.Equal(t, http.StatusConflict, mk.post(path+"/resume", nil).status, "not paused any more")
+	r = mk.post(path+"/cancel", url.Values{"reason": {"budget moved"}})
+	require.Equal(t, http.StatusSeeOther, r.status, r.body)
+	p = mk.getOK(path)
+	require.Contains(t, p.body, `id="campaign-status">cancelled<`)
+	require.Contains(t, p.body, "budget moved")
+	require.NotContains(t, p.body, `id="cancel-campaign"`)
+
+	// The list shows both campaigns with their status; an auditor reads it but has no "new".
+	au := w.signedIn(t, "auditor")
+	p = au.getOK(Prefix + "/campaigns")
+	require.Contains(t, p.body, "Q3 wealth, retail")
+	require.Contains(t, p.body, `<span class="badge cancelled">cancelled</span>`)
+	require.Contains(t, p.body, `<span class="badge submitted">awaiting approval</span>`)
+	require.NotContains(t, p.body, `id="new-campaign"`)
+	require.Equal(t, http.StatusForbidden, au.get(Prefix+"/campaigns/new").status)
+	// A customer manager has no campaigns at all.
+	require.Equal(t, http.StatusForbidden, w.signedIn(t, "mgr2").get(path).status)
+
+	// The CSV export: one row per run.
+	res := au.get(path + "/stats.csv")
+	require.Equal(t, http.StatusOK, res.status)
+	require.Equal(t, "text/csv; charset=utf-8", res.header.Get("Content-Type"))
+	rows, err := csv.NewReader(strings.NewReader(res.body)).ReadAll()
+	require.NoError(t, err)
+	require.Len(t, rows, 2)
+	require.Equal(t, "recipients", rows[0][5])
+	require.Equal(t, "cancelled", rows[1][3])
+}
