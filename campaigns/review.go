@@ -213,6 +213,9 @@ func (s *Service) primarySMS() (kind, name string) {
 			return ps[0].Kind, ps[0].Name
 		}
 	}
+	if len(s.cfg.SMSProviders) > 0 {
+		return s.cfg.SMSProviders[0].Kind, s.cfg.SMSProviders[0].Name
+	}
 	names := make([]string, 0, len(s.cfg.Pricing.SMS))
 	for n := range s.cfg.Pricing.SMS {
 		names = append(names, n)

@@ -18,6 +18,7 @@ import (
 	"carillon/delivery"
 	"carillon/internal/audit"
 	"carillon/internal/identity"
+	"carillon/templates"
 )
 
 // Run statuses.
@@ -389,7 +390,7 @@ func (s *Service) batch(ctx context.Context, tx pgx.Tx, c Campaign, r run, limit
 		_, err := tx.Exec(ctx, `UPDATE campaign_runs SET recipients = cursor WHERE id = $1`, r.id)
 		return 0, err
 	}
-	vars := map[string]any{"Campaign": c.Vars, "Bank": s.cfg.Bank.Vars()}
+	vars := s.messageVars(c)
 	window := c.window()
 	sid := strconv.FormatInt(r.id, 10)
 	planned := make([]delivery.Planned, len(recs))
@@ -417,6 +418,16 @@ func (r run) slot(rn int64) time.Time {
 		return time.Time{}
 	}
 	return r.paceAt.Add(time.Duration((rn-r.paceRN)/int64(r.throttle)) * time.Second)
+}
+
+// messageVars are the variables a campaign's messages carry: the campaign's own
+// and, when configured here, the bank's (else the renderer's bank applies).
+func (s *Service) messageVars(c Campaign) map[string]any {
+	v := map[string]any{"Campaign": c.Vars}
+	if s.cfg.Bank != (templates.Bank{}) {
+		v["Bank"] = s.cfg.Bank.Vars()
+	}
+	return v
 }
 
 func (c Campaign) window() *delivery.Window {

@@ -44,6 +44,9 @@ type Pricing struct {
 	MonthlyBudget float64
 }
 
+// SMSProvider names an SMS provider and its kind (aliyun, tencent, twilio).
+type SMSProvider struct{ Name, Kind string }
+
 // Config configures campaigns.
 type Config struct {
 	// Segments configures previews (time box, sample size, the zone ages are
@@ -51,6 +54,9 @@ type Config struct {
 	Segments segment.Config
 	// Pricing makes the cost estimate.
 	Pricing Pricing
+	// SMSProviders are the SMS providers marketing goes through, in order, when
+	// Deps.Registry is not given (the CLI); the estimate prices the first.
+	SMSProviders []SMSProvider
 	// Samples is how many contacts' messages a review renders per channel.
 	// Default DefaultSamples.
 	Samples int

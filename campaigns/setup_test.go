@@ -61,7 +61,7 @@ func setup(t *testing.T, o options) *bundle {
 					templates.ProviderTencent: {Code: "100", Params: map[string]string{"1": "{{.Contact.Salutation}}", "2": "{{.Campaign.product}}"}},
 				}}},
 			{Channel: templates.Email, Locale: "zh-CN", Email: &templates.EmailVariant{Subject: "{{.Campaign.product}}",
-				HTML: "<p>{{.Contact.Salutation}}，{{.Campaign.product}}上线。</p>"}},
+				HTML: "<p>{{.Contact.Salutation}}，{{.Campaign.product}}上线。</p><p><a href=\"https://bank.example.com/w\">详情</a></p>"}},
 		}}, templates.SaveOptions{Activate: true})
 	require.NoError(t, err)
 	o.delivery.Logger = testlog.New(t)

@@ -2,7 +2,9 @@ package server
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
+	"strings"
 
 	"carillon/campaigns"
 	"carillon/internal/identity"
@@ -35,6 +37,8 @@ func (s *Server) campaignRoutes() {
 	s.handle("POST /api/campaigns/{id}/pause", campaignTester, s.campaignAction("pause"))
 	s.handle("POST /api/campaigns/{id}/resume", campaignTester, s.campaignAction("resume"))
 	s.handle("POST /api/campaigns/{id}/test-send", campaignTester, s.testSendCampaign)
+	s.handle("GET /api/campaigns/{id}/stats", campaignReader, s.campaignStats)
+	s.handle("GET /api/campaigns/{id}/stats.csv", campaignReader, s.campaignStats)
 }
 
 // by is who acts on a campaign through the API.
@@ -208,5 +212,25 @@ func (s *Server) testSendCampaign(w http.ResponseWriter, r *http.Request) error 
 		return campaignErr(err)
 	}
 	writeJSON(w, http.StatusAccepted, res)
+	return nil
+}
+
+// campaignStats returns the funnel as JSON, or as CSV for stats.csv or
+// ?format=csv.
+func (s *Server) campaignStats(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	st, err := s.deps.Campaigns.Stats(r.Context(), id)
+	if err != nil {
+		return campaignErr(err)
+	}
+	if strings.HasSuffix(r.URL.Path, ".csv") || r.URL.Query().Get("format") == "csv" {
+		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+		w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="campaign-%d-stats.csv"`, id))
+		return st.WriteCSV(w)
+	}
+	writeJSON(w, http.StatusOK, st)
 	return nil
 }

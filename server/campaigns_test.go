@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -128,4 +129,12 @@ func TestCampaignRunControlsThroughTheAPI(t *testing.T) {
 	r = mk.jsonReq(t, "POST", path+"/cancel", map[string]any{"reason": "stop"})
 	require.Equal(t, 200, r.status, string(r.body))
 	require.Equal(t, "cancelled", r.json(t)["campaign"].(map[string]any)["status"])
+
+	r = auditor.do(t, "GET", path+"/stats", "", nil)
+	require.Equal(t, 200, r.status, string(r.body))
+	require.Len(t, r.json(t)["runs"], 1)
+	r = auditor.do(t, "GET", path+"/stats.csv", "", nil)
+	require.Equal(t, 200, r.status, string(r.body))
+	require.True(t, strings.HasPrefix(string(r.body), "run,fire_at,channel,targeted,"), string(r.body))
+	require.Equal(t, 404, auditor.do(t, "GET", "/api/campaigns/999/stats", "", nil).status)
 }

@@ -26,6 +26,7 @@ Usage:
   carillon user     create|list|disable|enable|set-password|grant|revoke
   carillon token    create|list|revoke            API tokens (printed once)
   carillon template list|show KEY|preview KEY [--contact ID] [--channel C] [--locale L]
+  carillon campaign create|list|show|submit|approve|reject|start|pause|resume|cancel|stats   (carillon campaign for details)
   carillon version
 
 The database is DATABASE_URL; without it, a server on 127.0.0.1:5432 or a private
@@ -93,6 +94,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return cmdToken(ctx, env, args[1:])
 	case "template":
 		return cmdTemplate(ctx, env, args[1:])
+	case "campaign":
+		return cmdCampaign(ctx, env, args[1:])
 	case "version":
 		fmt.Fprintln(stdout, version())
 		return nil

@@ -143,7 +143,7 @@ func serve(ctx context.Context, e *env, pool *pgxpool.Pool, opts serveOptions) e
 	if err != nil {
 		return err
 	}
-	ccfg.Logger = e.logger
+	ccfg.Logger, ccfg.Bank = e.logger, opts.cfg.bank()
 	campaignSvc, err := campaigns.New(pool, campaigns.Deps{Contacts: store, Templates: tstore, Delivery: svc, Registry: built.Registry}, ccfg)
 	if err != nil {
 		return err

@@ -1,0 +1,79 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"carillon/internal/audit"
+	"carillon/internal/pgtest"
+	"carillon/templates"
+)
+
+// The campaign lifecycle from the CLI: maker-checker by --as, bad input refused.
+func TestCampaignCommands(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pgtest.New(t)
+	c := cli{t, db.URL}
+	ts, err := templates.NewStore(db.Pool, templates.Config{})
+	require.NoError(t, err)
+	_, _, err = ts.Save(ctx, audit.Actor{Name: "test"}, templates.Definition{Key: "campaign.q1", Purpose: templates.Marketing, Source: templates.SourceCampaign,
+		DefaultLocale: "zh-CN", Variants: []templates.Variant{{Channel: templates.SMS, Locale: "zh-CN", SMS: &templates.SMSVariant{SignName: "示例银行",
+			Text: "{{.Contact.Salutation}}，{{.Campaign.product}}上线。拒收请回复R"}}}}, templates.SaveOptions{Activate: true})
+	require.NoError(t, err)
+	_, _, err = c.run(ctx, "import", "contacts", writeTemp(t, "c.csv", "external_id,name,gender,phone,tags,consent_sms\nC1,张伟,male,13812345671,wealth,yes\nC2,李娜,female,13812345672,wealth,yes\nC3,王强,male,13812345673,,yes\n"))
+	require.NoError(t, err)
+	for _, u := range [][]string{{"mk", "marketer"}, {"ap", "approver"}} {
+		_, _, err = c.run(ctx, "user", "create", u[0], "--name", u[0], "--role", u[1])
+		require.NoError(t, err)
+	}
+
+	_, _, err = c.run(ctx, "campaign", "create", "--name", "Q1", "--expression", `"wealth" in tags`, "--template", "campaign.q1", "--channels", "sms")
+	require.ErrorContains(t, err, "--as LOGIN is required")
+	_, _, err = c.run(ctx, "campaign", "create", "--as", "mk", "--name", "Q1", "--expression", `teir == "A"`, "--template", "campaign.q1", "--channels", "sms")
+	require.ErrorContains(t, err, `segment: 1:1: unknown field "teir"`)
+	_, _, err = c.run(ctx, "campaign", "create", "--as", "mk", "--name", "Q1", "--expression", `true`, "--template", "campaign.q1", "--channels", "sms", "--cron", "often")
+	require.ErrorContains(t, err, "schedule.cron")
+
+	out, _, err := c.run(ctx, "campaign", "create", "--as", "mk", "--name", "Q1", "--expression", `"wealth" in tags`, "--template", "campaign.q1",
+		"--channels", "sms", "--vars", `{"product":"稳健理财"}`, "--json")
+	require.NoError(t, err)
+	var created struct {
+		ID     int64  `json:"id"`
+		Status string `json:"status"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &created))
+	require.Equal(t, "draft", created.Status)
+	id := strconv.FormatInt(created.ID, 10)
+
+	out, _, err = c.run(ctx, "campaign", "submit", id, "--as", "mk")
+	require.NoError(t, err)
+	require.Contains(t, out, "submitted")
+	require.Contains(t, out, "2 contacts, 2 recipients")
+	require.Contains(t, out, "张先生，稳健理财上线")
+	_, _, err = c.run(ctx, "campaign", "approve", id, "--as", "mk")
+	require.ErrorContains(t, err, "approving needs the approver role")
+	out, _, err = c.run(ctx, "campaign", "approve", id, "--as", "ap", "--version", "1")
+	require.NoError(t, err)
+	require.Contains(t, out, "approved by cli:")
+	out, _, err = c.run(ctx, "campaign", "start", id, "--as", "mk")
+	require.NoError(t, err)
+	require.Contains(t, out, "running")
+	out, _, err = c.run(ctx, "campaign", "pause", id, "--as", "mk")
+	require.NoError(t, err)
+	require.Contains(t, out, "paused")
+	out, _, err = c.run(ctx, "campaign", "list", "--json")
+	require.NoError(t, err)
+	require.Len(t, strings.Split(strings.TrimSpace(out), "\n"), 1)
+	out, _, err = c.run(ctx, "campaign", "stats", id, "--csv")
+	require.NoError(t, err)
+	require.True(t, strings.HasPrefix(out, "run,fire_at,channel,targeted"), out)
+	out, _, err = c.run(ctx, "campaign", "cancel", id, "--as", "mk", "--reason", "test")
+	require.NoError(t, err)
+	require.Contains(t, out, "cancelled")
+}
