@@ -43,7 +43,7 @@ type figure struct {
 	Goal           string  `json:"goal,omitempty"`
 }
 
-var benchNames = []string{"import", "dispatch", "plan", "receipts"}
+var benchNames = []string{"import", "dispatch", "plan", "receipts", "fanout", "email"}
 
 func cmdBench(ctx context.Context, e *env, args []string) error {
 	fs := newFlags("bench", e.stderr)
@@ -123,6 +123,18 @@ func cmdBench(ctx context.Context, e *env, args []string) error {
 				size = 10_000
 			}
 			f, err = benchReceipts(ctx, e, srv, size, *runs)
+		case "fanout":
+			size := 1_000_000
+			if *quick {
+				size = 100_000
+			}
+			f, err = benchFanout(ctx, e, srv, size, *runs)
+		case "email":
+			size := 100_000
+			if *quick {
+				size = 10_000
+			}
+			f, err = benchEmail(ctx, e, srv, size, *runs)
 		}
 		if err != nil {
 			return fmt.Errorf("bench %s: %w", name, err)

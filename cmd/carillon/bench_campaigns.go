@@ -1,0 +1,335 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+
+	"carillon/campaigns"
+	"carillon/channels/registry"
+	"carillon/contacts"
+	"carillon/delivery"
+	"carillon/internal/audit"
+	"carillon/internal/identity"
+	"carillon/internal/pgdev"
+	"carillon/templates"
+)
+
+// benchCampaign is what both campaign benchmarks set up: contacts written by
+// SQL, a marketing template, a marketer and an approver, the campaigns service.
+type benchCampaign struct {
+	pool      *pgxpool.Pool
+	store     *contacts.Store
+	tstore    *templates.Store
+	svc       *delivery.Service
+	camps     *campaigns.Service
+	marketer  campaigns.By
+	approver  campaigns.By
+	workers   *river.Workers
+	templates string
+}
+
+const benchCampaignTemplate = "bench_offer"
+
+func newBenchCampaign(ctx context.Context, e *env, pool *pgxpool.Pool, size int, deps delivery.Deps, dcfg delivery.Config) (*benchCampaign, error) {
+	if _, err := pool.Exec(ctx, `INSERT INTO contacts (external_id, name, gender, phone, email, tier, tags)
+		SELECT 'B' || lpad(i::text, 8, '0'), '客户' || i, CASE WHEN i % 2 = 0 THEN 'male' ELSE 'female' END,
+		  '+86138' || lpad(i::text, 8, '0'), 'c' || i || '@example.com', (ARRAY['A','B','C','D'])[1 + i % 4], '{wealth}'
+		FROM generate_series(1, $1) i`, size); err != nil {
+		return nil, fmt.Errorf("load contacts: %w", err)
+	}
+	if _, err := pool.Exec(ctx, `INSERT INTO consents (contact_id, channel, purpose, granted, source)
+		SELECT id, ch, 'marketing', true, 'bench' FROM contacts, unnest(ARRAY['sms', 'email']) ch`); err != nil {
+		return nil, fmt.Errorf("load consents: %w", err)
+	}
+	if _, err := pool.Exec(ctx, `VACUUM ANALYZE contacts`); err != nil {
+		return nil, err
+	}
+	b := &benchCampaign{pool: pool}
+	var err error
+	if b.store, err = contacts.NewStore(pool, contacts.Config{}); err != nil {
+		return nil, err
+	}
+	if b.tstore, err = templates.NewStore(pool, templates.Config{}); err != nil {
+		return nil, err
+	}
+	actor := audit.Actor{Name: "bench"}
+	if _, _, err = b.tstore.Save(ctx, actor, templates.Definition{Key: benchCampaignTemplate, Purpose: templates.Marketing,
+		Source: templates.SourceCampaign, DefaultLocale: "zh-CN", Variants: []templates.Variant{
+			{Channel: templates.SMS, Locale: "zh-CN", SMS: &templates.SMSVariant{SignName: "示例银行",
+				Text: "{{.Contact.Salutation}}，{{.Campaign.product}}上线。拒收请回复R",
+				Providers: map[string]templates.ProviderTemplate{
+					templates.ProviderAliyun: {Code: "SMS_100", Params: map[string]string{"name": "{{.Contact.Salutation}}", "product": "{{.Campaign.product}}"}}}}},
+			{Channel: templates.Email, Locale: "zh-CN", Email: &templates.EmailVariant{Subject: "{{.Campaign.product}}",
+				HTML: "<p>{{.Contact.Salutation}}，{{.Campaign.product}}上线。</p><p><a href=\"https://bank.example.com/w\">详情</a></p>"}},
+		}}, templates.SaveOptions{Activate: true}); err != nil {
+		return nil, err
+	}
+	if deps.Renderer == nil {
+		deps.Renderer = delivery.TemplateRendererFor(b.tstore, templates.Bank{Name: "Carillon Bank", Hotline: "95000"})
+	}
+	dcfg.Logger = e.logger
+	if b.svc, err = delivery.New(pool, dcfg, deps); err != nil {
+		return nil, err
+	}
+	if b.camps, err = campaigns.New(pool, campaigns.Deps{Contacts: b.store, Templates: b.tstore, Delivery: b.svc, Registry: deps.Registry},
+		campaigns.Config{Logger: e.logger, Batch: 5000}); err != nil {
+		return nil, err
+	}
+	ids, err := identity.NewStore(pool, identity.Config{})
+	if err != nil {
+		return nil, err
+	}
+	for _, u := range []struct {
+		login string
+		role  identity.Role
+		by    *campaigns.By
+	}{{"bench-marketer", identity.RoleMarketer, &b.marketer}, {"bench-approver", identity.RoleApprover, &b.approver}} {
+		user, err := ids.CreateUser(ctx, actor, identity.NewUser{Login: u.login, DisplayName: u.login, Roles: []identity.Role{u.role}})
+		if err != nil {
+			return nil, err
+		}
+		id := user.ID
+		*u.by = campaigns.By{Actor: audit.Actor{Name: "bench:" + u.login, UserID: &id}, Roles: []identity.Role{u.role}}
+	}
+	b.workers = river.NewWorkers()
+	b.camps.AddWorkers(b.workers)
+	return b, nil
+}
+
+// approved creates, submits and approves a campaign to every contact on one
+// channel, as two different users.
+func (b *benchCampaign) approved(ctx context.Context, channel string) (campaigns.Campaign, error) {
+	name, expr, tmpl := "bench "+channel, `"wealth" in tags`, benchCampaignTemplate
+	chans := []string{channel}
+	c, err := b.camps.Create(ctx, b.marketer, campaigns.Input{Name: &name, Expression: &expr, Template: &tmpl, Channels: &chans,
+		Vars: map[string]any{"product": "稳健理财 2027"}})
+	if err != nil {
+		return c, err
+	}
+	if c, err = b.camps.Submit(ctx, b.marketer, c.ID); err != nil {
+		return c, err
+	}
+	return b.camps.Approve(ctx, b.approver, c.ID, c.Version)
+}
+
+// runState reads a campaign's run: recipients and messages written.
+func runState(ctx context.Context, pool *pgxpool.Pool, campaignID int64) (recipients, enqueued int64, err error) {
+	err = pool.QueryRow(ctx, `SELECT COALESCE(recipients, -1), enqueued FROM campaign_runs WHERE campaign_id = $1`, campaignID).Scan(&recipients, &enqueued)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return -1, 0, nil
+	}
+	return recipients, enqueued, err
+}
+
+// benchFanout measures a campaign's fan-out: from the start call until every
+// recipient's message is in the outbox with its deliver job (audience
+// snapshot, one recipient per address, batches through delivery.Enqueue),
+// nothing sent. The baseline is a bare COPY of the same number of message
+// rows into a table of the outbox's columns without indexes. Goal: ratio
+// >= 0.3.
+func benchFanout(ctx context.Context, e *env, srv pgdev.Server, size, runs int) (*figure, error) {
+	f := &figure{Unit: "recipients/s", BaselineName: "bare COPY rows/s", Size: size, Goal: ">= 0.3 of a bare COPY"}
+	resetPeakRSS()
+	for i := range runs {
+		fmt.Fprintf(e.stderr, "bench fanout: run %d/%d, %d recipients\n", i+1, runs, size)
+		pool, cleanup, err := benchDB(ctx, srv)
+		if err != nil {
+			return nil, err
+		}
+		rate, base, err := fanoutOnce(ctx, e, pool, size)
+		cleanup()
+		if err != nil {
+			return nil, err
+		}
+		f.Runs = append(f.Runs, rate)
+		f.BaselineRuns = append(f.BaselineRuns, base)
+	}
+	f.PeakRSSMB = peakRSSMB()
+	f.finish()
+	return f, nil
+}
+
+func fanoutOnce(ctx context.Context, e *env, pool *pgxpool.Pool, size int) (float64, float64, error) {
+	b, err := newBenchCampaign(ctx, e, pool, size, delivery.Deps{}, delivery.Config{})
+	if err != nil {
+		return 0, 0, err
+	}
+	c, err := b.approved(ctx, "sms")
+	if err != nil {
+		return 0, 0, err
+	}
+	rc, err := river.NewClient(riverpgxv5.New(pool), &river.Config{Logger: e.logger,
+		Queues: map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 4}}, Workers: b.workers, JobTimeout: 10 * time.Minute})
+	if err != nil {
+		return 0, 0, err
+	}
+	if err := rc.Start(ctx); err != nil {
+		return 0, 0, err
+	}
+	defer rc.Stop(context.WithoutCancel(ctx))
+	start := time.Now()
+	if _, err := b.camps.Start(ctx, b.marketer, c.ID); err != nil {
+		return 0, 0, err
+	}
+	deadline := start.Add(20 * time.Minute)
+	for {
+		rcp, enq, err := runState(ctx, pool, c.ID)
+		if err != nil {
+			return 0, 0, err
+		}
+		if rcp >= 0 && enq >= rcp {
+			if rcp != int64(size) {
+				return 0, 0, fmt.Errorf("fanout: %d recipients for %d contacts", rcp, size)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			return 0, 0, fmt.Errorf("fanout: %d of %d messages written after 20 minutes", enq, rcp)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	took := time.Since(start)
+	var n int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM messages WHERE source = 'campaign_run'`).Scan(&n); err != nil {
+		return 0, 0, err
+	}
+	if n != size {
+		return 0, 0, fmt.Errorf("fanout: %d messages in the outbox for %d recipients", n, size)
+	}
+	base, err := bareMessageCopy(ctx, pool, size)
+	if err != nil {
+		return 0, 0, err
+	}
+	return float64(size) / took.Seconds(), float64(size) / base.Seconds(), nil
+}
+
+// bareMessageCopy copies size message-like rows (dedupe key, contact, source,
+// template, vars, channels, send time) into an unindexed table with COPY.
+func bareMessageCopy(ctx context.Context, pool *pgxpool.Pool, size int) (time.Duration, error) {
+	if _, err := pool.Exec(ctx, `CREATE TABLE bench_copy_messages (dedupe_key text, contact_id bigint, source text, source_id text,
+		purpose text, template_key text, vars jsonb, channels text[], send_at timestamptz)`); err != nil {
+		return 0, err
+	}
+	now := time.Now()
+	vars := []byte(`{"Campaign":{"product":"稳健理财 2027"}}`)
+	i := 0
+	src := pgx.CopyFromFunc(func() ([]any, error) {
+		if i == size {
+			return nil, nil
+		}
+		i++
+		return []any{fmt.Sprintf("campaign:1:sms:%d", i), int64(i), "campaign_run", "1", "marketing", benchCampaignTemplate, vars, []string{"sms"}, now}, nil
+	})
+	start := time.Now()
+	_, err := pool.CopyFrom(ctx, pgx.Identifier{"bench_copy_messages"},
+		[]string{"dedupe_key", "contact_id", "source", "source_id", "purpose", "template_key", "vars", "channels", "send_at"}, src)
+	return time.Since(start), err
+}
+
+// benchEmail measures a 100,000-recipient email campaign to the SMTP sandbox
+// on loopback over 10 pooled connections: from the start call until the
+// sandbox accepted the last message, with every message's state and timeline
+// event recorded. The peer figure (listmonk, the same 10 connections, this
+// machine) is 7,100 messages/s start-to-last; it is the baseline.
+func benchEmail(ctx context.Context, e *env, srv pgdev.Server, size, runs int) (*figure, error) {
+	f := &figure{Unit: "msgs/s", BaselineName: "listmonk start-to-last msgs/s", Size: size, Goal: ">= 1.0 of listmonk (7,100/s)"}
+	resetPeakRSS()
+	for i := range runs {
+		fmt.Fprintf(e.stderr, "bench email: run %d/%d, %d recipients\n", i+1, runs, size)
+		pool, cleanup, err := benchDB(ctx, srv)
+		if err != nil {
+			return nil, err
+		}
+		rate, err := emailOnce(ctx, e, pool, size)
+		cleanup()
+		if err != nil {
+			return nil, err
+		}
+		f.Runs = append(f.Runs, rate)
+		f.BaselineRuns = append(f.BaselineRuns, 7100)
+	}
+	f.PeakRSSMB = peakRSSMB()
+	f.finish()
+	return f, nil
+}
+
+func emailOnce(ctx context.Context, e *env, pool *pgxpool.Pool, size int) (float64, error) {
+	cfg, err := parseConfig(`
+[[channels.provider]]
+name = "mail"
+provider = "smtp"
+endpoint = "sandbox"
+from = "offers@bank.example"
+pool = 10
+rate = 100000
+`, "bench")
+	if err != nil {
+		return 0, err
+	}
+	built, err := registry.Build(ctx, cfg.Channels, registry.Deps{Pool: pool, Getenv: func(string) string { return "" }})
+	if err != nil {
+		return 0, err
+	}
+	defer built.Stop(context.WithoutCancel(ctx))
+	rec := built.Sandboxes["mail"].Recorder()
+	rec.KeepContent(false)
+	b, err := newBenchCampaign(ctx, e, pool, size, delivery.Deps{Registry: built.Registry},
+		delivery.Config{MarketingWindow: delivery.Always, ServiceWindow: delivery.Always, FrequencyCap: -1, JobBatch: 50, SendConcurrency: 10})
+	if err != nil {
+		return 0, err
+	}
+	river.AddWorker(b.workers, b.svc.Worker(b.store))
+	c, err := b.approved(ctx, "email")
+	if err != nil {
+		return 0, err
+	}
+	rc, err := river.NewClient(riverpgxv5.New(pool), &river.Config{Logger: e.logger, Workers: b.workers, JobTimeout: 10 * time.Minute,
+		Queues: map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 4}, delivery.DefaultQueue: {MaxWorkers: 100}}})
+	if err != nil {
+		return 0, err
+	}
+	if err := rc.Start(ctx); err != nil {
+		return 0, err
+	}
+	defer rc.Stop(context.WithoutCancel(ctx))
+	start := time.Now()
+	if _, err := b.camps.Start(ctx, b.marketer, c.ID); err != nil {
+		return 0, err
+	}
+	deadline := start.Add(30 * time.Minute)
+	var last time.Duration
+	for {
+		if last == 0 && rec.Count() >= size {
+			last = time.Since(start)
+		}
+		var open int
+		if err := pool.QueryRow(ctx, `SELECT count(*) FROM messages WHERE status IN ('queued', 'sending')`).Scan(&open); err != nil {
+			return 0, err
+		}
+		if last > 0 && open == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			return 0, fmt.Errorf("email: %d of %d accepted after 30 minutes, %d open", rec.Count(), size, open)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	var sent, events int
+	if err := pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM messages WHERE status IN ('sent', 'delivered') AND channel = 'email'),
+		(SELECT count(*) FROM contact_events WHERE kind = 'message.sent')`).Scan(&sent, &events); err != nil {
+		return 0, err
+	}
+	if sent != size || events < size {
+		return 0, fmt.Errorf("email: %d of %d messages sent, %d timeline events", sent, size, events)
+	}
+	fmt.Fprintf(e.stderr, "bench email: %d accepted by the SMTP sandbox (%d duplicates) in %s\n", rec.Count(), rec.Duplicates(), last.Round(time.Millisecond))
+	return float64(size) / last.Seconds(), nil
+}
+
