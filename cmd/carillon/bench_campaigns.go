@@ -24,15 +24,14 @@ import (
 // benchCampaign is what both campaign benchmarks set up: contacts written by
 // SQL, a marketing template, a marketer and an approver, the campaigns service.
 type benchCampaign struct {
-	pool      *pgxpool.Pool
-	store     *contacts.Store
-	tstore    *templates.Store
-	svc       *delivery.Service
-	camps     *campaigns.Service
-	marketer  campaigns.By
-	approver  campaigns.By
-	workers   *river.Workers
-	templates string
+	pool     *pgxpool.Pool
+	store    *contacts.Store
+	tstore   *templates.Store
+	svc      *delivery.Service
+	camps    *campaigns.Service
+	marketer campaigns.By
+	approver campaigns.By
+	workers  *river.Workers
 }
 
 const benchCampaignTemplate = "bench_offer"
@@ -332,4 +331,3 @@ rate = 100000
 	fmt.Fprintf(e.stderr, "bench email: %d accepted by the SMTP sandbox (%d duplicates) in %s\n", rec.Count(), rec.Duplicates(), last.Round(time.Millisecond))
 	return float64(size) / last.Seconds(), nil
 }
-
