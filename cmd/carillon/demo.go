@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"carillon/calendar"
+	"carillon/campaigns"
 	"carillon/care"
 	"carillon/contacts"
 	"carillon/delivery"
@@ -235,6 +236,82 @@ func demoLoad(ctx context.Context, e *env, pool *pgxpool.Pool, n int, today cale
 	return load("contacts", fmt.Sprintf("%d synthetic contacts for %s", n, today), &cb)
 }
 
+const demoOfferTemplate = "demo_offer"
+
+// demoCampaign saves a marketing template (once), then has the demo's
+// marketer create and submit a campaign to wealth customers of tiers A and B
+// (SMS, then email), the demo's approver approve it, and the marketer start
+// it, throttled to 50 messages a second. The server's workers fan it out.
+func demoCampaign(ctx context.Context, e *env, pool *pgxpool.Pool, svc *delivery.Service) error {
+	store, err := contacts.NewStore(pool, contacts.Config{Logger: e.logger})
+	if err != nil {
+		return err
+	}
+	tstore, err := templates.NewStore(pool, templates.Config{Logger: e.logger})
+	if err != nil {
+		return err
+	}
+	actor := audit.Actor{Name: "demo"}
+	if _, err := tstore.Active(ctx, demoOfferTemplate); err != nil {
+		if _, _, err := tstore.Save(ctx, actor, templates.Definition{Key: demoOfferTemplate, Purpose: templates.Marketing,
+			Source: templates.SourceCampaign, DefaultLocale: "zh-CN", Description: "The demo's product offer",
+			Variants: []templates.Variant{
+				{Channel: templates.SMS, Locale: "zh-CN", SMS: &templates.SMSVariant{SignName: "Carillon银行",
+					Text: "{{.Contact.Salutation}}，{{.Campaign.product}}年化{{.Campaign.rate}}，详询客户经理。拒收请回复R"}},
+				{Channel: templates.SMS, Locale: "en", SMS: &templates.SMSVariant{SignName: "Carillon银行",
+					Text: "Dear {{.Contact.Salutation}}, {{.Campaign.product}} now pays {{.Campaign.rate}} a year. Reply STOP to opt out."}},
+				{Channel: templates.Email, Locale: "zh-CN", Email: &templates.EmailVariant{Subject: "{{.Campaign.product}}上线",
+					HTML: "<p>尊敬的{{.Contact.Salutation}}：</p><p>{{.Campaign.product}}年化{{.Campaign.rate}}。</p><p><a href=\"https://bank.example/wealth\">了解详情</a></p>"}},
+				{Channel: templates.Email, Locale: "en", Email: &templates.EmailVariant{Subject: "{{.Campaign.product}} is here",
+					HTML: "<p>Dear {{.Contact.Salutation}},</p><p>{{.Campaign.product}} now pays {{.Campaign.rate}} a year.</p><p><a href=\"https://bank.example/wealth\">Read more</a></p>"}},
+			}}, templates.SaveOptions{Activate: true}); err != nil {
+			return fmt.Errorf("demo: campaign template: %w", err)
+		}
+		if _, err := sandboxCodes(ctx, tstore, actor); err != nil {
+			return err
+		}
+	}
+	camps, err := campaigns.New(pool, campaigns.Deps{Contacts: store, Templates: tstore, Delivery: svc}, campaigns.Config{Logger: e.logger})
+	if err != nil {
+		return err
+	}
+	ids, err := identity.NewStore(pool, identity.Config{Logger: e.logger})
+	if err != nil {
+		return err
+	}
+	by := map[string]campaigns.By{}
+	for _, u := range demoUsers {
+		user, err := ids.GetUser(ctx, u.login)
+		if err != nil {
+			return err
+		}
+		id := user.ID
+		by[u.login] = campaigns.By{Actor: audit.Actor{Name: "demo:" + u.login, UserID: &id}, Roles: []identity.Role{u.role}}
+	}
+	name := "稳健理财 2027 · " + time.Now().In(demoZone()).Format("2006-01-02 15:04")
+	expr, tmpl, chans, throttle := `"wealth" in tags && tier in ["A", "B"]`, demoOfferTemplate, []string{"sms", "email"}, 50
+	c, err := camps.Create(ctx, by["demo-marketer"], campaigns.Input{Name: &name, Expression: &expr, Template: &tmpl, Channels: &chans,
+		Throttle: &throttle, Vars: map[string]any{"product": "稳健理财 2027", "rate": "3.10%"}})
+	if err != nil {
+		return fmt.Errorf("demo: create the campaign: %w", err)
+	}
+	if c, err = camps.Submit(ctx, by["demo-marketer"], c.ID); err != nil {
+		return fmt.Errorf("demo: submit the campaign: %w", err)
+	}
+	if c, err = camps.Approve(ctx, by["demo-approver"], c.ID, c.Version); err != nil {
+		return fmt.Errorf("demo: approve the campaign: %w", err)
+	}
+	if c, err = camps.Start(ctx, by["demo-marketer"], c.ID); err != nil {
+		return fmt.Errorf("demo: start the campaign: %w", err)
+	}
+	audience := int64(0)
+	if c.Review != nil {
+		audience = c.Review.Recipients
+	}
+	fmt.Fprintf(e.stdout, "campaign %q: created by demo-marketer, approved by demo-approver, started (%d recipients, 50 a second)\n", name, audience)
+	return nil
+}
+
 // demoPlay plans today's care at once — birthdays on both calendars, any
 // festival, deposit notices, the managers' digests — and returns the ids of the
 // messages it planned.
@@ -254,6 +331,9 @@ func demoPlay(ctx context.Context, e *env, pool *pgxpool.Pool, today calendar.Da
 	}
 	fmt.Fprintf(e.stdout, "today (%s) played at once: %d messages planned (%d birthdays, %d with a festival, %d milestones, %d deposit notices; festivals: %v)\n",
 		today, res.Planned, res.Birthdays, res.Combined, res.Milestones, res.Notices, res.Festivals)
+	if err := demoCampaign(ctx, e, pool, svc); err != nil {
+		return nil, err
+	}
 	rows, err := pool.Query(ctx, `SELECT id FROM messages WHERE parent_id IS NULL AND created_at >= $1 ORDER BY id`, started.Add(-time.Second))
 	if err != nil {
 		return nil, err
@@ -268,6 +348,12 @@ func redactURL(u string) string {
 	}
 	return "(unparsable URL)"
 }
+
+// demoUsers are the demo's marketer and approver.
+var demoUsers = []struct {
+	login, name string
+	role        identity.Role
+}{{"demo-marketer", "Demo marketer", identity.RoleMarketer}, {"demo-approver", "Demo approver", identity.RoleApprover}}
 
 // demoAdmin makes sure the demo's administrator exists and gives it a fresh token and
 // password for this run.
@@ -292,6 +378,20 @@ func demoAdmin(ctx context.Context, pool *pgxpool.Pool, e *env) (token, password
 	password = hex.EncodeToString(b)
 	if err := ids.SetPassword(ctx, actor, login, password); err != nil {
 		return "", "", fmt.Errorf("demo: set password: %w", err)
+	}
+	// A marketer and an approver for the campaign's maker-checker, with the
+	// same password for this run.
+	for _, u := range demoUsers {
+		if _, err := ids.GetUser(ctx, u.login); errors.Is(err, identity.ErrNotFound) {
+			if _, err := ids.CreateUser(ctx, actor, identity.NewUser{Login: u.login, DisplayName: u.name, Roles: []identity.Role{u.role}}); err != nil {
+				return "", "", fmt.Errorf("demo: create %s: %w", u.login, err)
+			}
+		} else if err != nil {
+			return "", "", err
+		}
+		if err := ids.SetPassword(ctx, actor, u.login, password); err != nil {
+			return "", "", fmt.Errorf("demo: set password: %w", err)
+		}
 	}
 	expires := time.Now().Add(7 * 24 * time.Hour)
 	token, _, err = ids.CreateToken(ctx, actor, login, "demo", &expires)

@@ -131,7 +131,13 @@ func demoUnsubscribe(ctx context.Context, pool *pgxpool.Pool, base string) (bool
 // demoSummary prints the played day on one screen.
 func demoSummary(ctx context.Context, e *env, pool *pgxpool.Pool, played int, took time.Duration) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "\nThe day, played: %d messages planned, settled in %s\n", played, took.Round(time.Second))
+	var bySource string
+	if err := pool.QueryRow(ctx, `SELECT COALESCE(string_agg(source || ' ' || n, ', ' ORDER BY source), '') FROM
+		(SELECT source, count(*) AS n FROM messages WHERE parent_id IS NULL GROUP BY source) x`).Scan(&bySource); err != nil {
+		return err
+	}
+	fmt.Fprintf(&b, "\nThe day, played: %d care messages planned at once, then the campaign; by source: %s; settled in %s\n",
+		played, bySource, took.Round(time.Second))
 	rows, err := pool.Query(ctx, `SELECT COALESCE(channel, '-'), status, count(*) FROM messages GROUP BY 1, 2 ORDER BY 1, 2`)
 	if err != nil {
 		return err
