@@ -429,7 +429,7 @@ func (c *Console) showForm(w http.ResponseWriter, r *http.Request, q *req, statu
 }
 
 func (c *Console) campaignNew(w http.ResponseWriter, r *http.Request, q *req) error {
-	return c.showForm(w, r, q, http.StatusOK, campaignForm{Kind: "now", Ch: [3]string{contacts.ChannelSMS}, Window: "09:00-20:00"})
+	return c.showForm(w, r, q, http.StatusOK, campaignForm{Kind: "now", Ch: [3]string{contacts.ChannelSMS}})
 }
 
 // formErrors files a validation error's fields under the form's inputs.
