@@ -1,6 +1,7 @@
 package delivery_test
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -145,4 +146,51 @@ func TestShortJobTimeoutStillSends(t *testing.T) {
 	res := h.enqueue(t, planned("short:1", c1.ID, channels.PurposeService, channels.SMS))
 	require.Len(t, res.IDs, 1)
 	h.waitFor(t, res.IDs[0], "delivered")
+}
+
+// The cap counts what reached the customer within the window by its send
+// time: a message queued long ago and sent yesterday counts, and so does a
+// fallback sent after its parent failed (once for the chain).
+func TestFrequencyCapCountsBySendTimeAndFallbacks(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, harnessOpts{cfg: delivery.Config{FrequencyCap: 1}})
+	now := *h.now.Load()
+	insert := func(key string, contact int64, status string, created, sent time.Time, parent *int64) int64 {
+		var id int64
+		require.NoError(t, h.db.Pool.QueryRow(h.ctx, `INSERT INTO messages (dedupe_key, contact_id, source, purpose, template_key, channels, channel, status,
+			send_at, created_at, updated_at, sent_at, parent_id) VALUES ($1, $2, 'campaign_run', 'marketing', 'birthday', '{sms}', 'sms', $3, $4, $4, $5, $5, $6)
+			RETURNING id`, key, contact, status, created, sent, parent).Scan(&id))
+		return id
+	}
+	// Only C1 takes marketing SMS in the harness: each case clears C1's past
+	// messages, writes its own, then sends one new message.
+	c1 := h.contact(t, "C1")
+	cases := []struct {
+		name string
+		past func()
+		want string
+	}{
+		{"created ten days ago, sent yesterday", func() {
+			insert("old:1", c1.ID, "delivered", now.Add(-240*time.Hour), now.Add(-24*time.Hour), nil)
+		}, "suppressed"},
+		{"WeChat failed, its SMS fallback delivered", func() {
+			root := insert("chain:1", c1.ID, "failed", now.Add(-24*time.Hour), now.Add(-24*time.Hour), nil)
+			insert("chain:1:fallback", c1.ID, "delivered", now.Add(-24*time.Hour), now.Add(-23*time.Hour), &root)
+		}, "suppressed"},
+		{"sent nine days ago, outside the window", func() {
+			insert("old:3", c1.ID, "delivered", now.Add(-216*time.Hour), now.Add(-216*time.Hour), nil)
+		}, "delivered"},
+	}
+	for i, c := range cases {
+		_, err := h.db.Pool.Exec(h.ctx, `DELETE FROM messages WHERE contact_id = $1 AND status <> 'suppressed'`, c1.ID)
+		require.NoError(t, err)
+		c.past()
+		res := h.enqueue(t, planned(fmt.Sprintf("capnew:%d", i), c1.ID, channels.PurposeMarketing, channels.SMS))
+		require.Len(t, res.IDs, 1)
+		m := h.waitFor(t, res.IDs[0], "delivered", "suppressed")
+		require.Equal(t, c.want, m.Status, "%s: %s", c.name, m.Reason)
+		if c.want == "suppressed" {
+			require.Equal(t, "frequency_cap", m.Reason, c.name)
+		}
+	}
 }

@@ -307,9 +307,14 @@ func (w *Worker) load(ctx context.Context, ms []*message, now time.Time) (*sendE
 		for _, m := range ms {
 			ids = append(ids, m.id)
 		}
+		// A marketing message counts when it went out (or is going out) within
+		// the window, by its send time: one queued for days counts from the day
+		// it is sent. A chain counts once: a fallback is written only after its
+		// parent failed, so at most one message of a chain is ever sending, sent
+		// or delivered — the one that reached the customer, root or fallback.
 		rows, err = s.pool.Query(ctx, `SELECT contact_id, count(*) FROM messages
-			WHERE contact_id = ANY($1) AND purpose = 'marketing' AND parent_id IS NULL AND NOT test AND created_at > $2
-			  AND status IN ('sending', 'sent', 'delivered') AND NOT (id = ANY($3))
+			WHERE contact_id = ANY($1) AND purpose = 'marketing' AND NOT test
+			  AND status IN ('sending', 'sent', 'delivered') AND COALESCE(sent_at, updated_at) > $2 AND NOT (id = ANY($3))
 			GROUP BY contact_id`, cids, now.Add(-s.cfg.FrequencyCapIn), ids)
 		if err != nil {
 			return nil, fmt.Errorf("count marketing messages: %w", err)

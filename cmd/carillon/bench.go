@@ -43,6 +43,9 @@ type figure struct {
 	Goal           string  `json:"goal,omitempty"`
 }
 
+// benchPoolConns is the benchmarks' connection pool size, serve's.
+const benchPoolConns = 40
+
 var benchNames = []string{"import", "dispatch", "plan", "receipts", "fanout", "email"}
 
 func cmdBench(ctx context.Context, e *env, args []string) error {
@@ -168,7 +171,15 @@ func benchDB(ctx context.Context, srv pgdev.Server) (*pgxpool.Pool, func(), erro
 			c.Close(context.Background())
 		}
 	}
-	pool, err := pgxpool.New(ctx, pgdev.WithDatabase(srv.URL, name))
+	// The pool `carillon serve` opens (40 connections), not pgxpool's default of
+	// one per core: both sides of every comparison use it.
+	cfg, err := pgxpool.ParseConfig(pgdev.WithDatabase(srv.URL, name))
+	if err != nil {
+		drop()
+		return nil, nil, err
+	}
+	cfg.MaxConns = benchPoolConns
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		drop()
 		return nil, nil, err
