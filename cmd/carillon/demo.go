@@ -465,6 +465,7 @@ webhook_secret_env = "CARILLON_DEMO_HOOK"
   [channels.provider.sandbox]
   latency = "20ms"
   undelivered_rate = 0.02
+  perm_fail_rate = 0.05            # some followers refuse template messages: SMS takes over
   receipt_url = "%[2]s/wechat/oa?token=%[3]s"
 
 [[channels.provider]]

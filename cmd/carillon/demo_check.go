@@ -90,6 +90,13 @@ func demoCheck(ctx context.Context, e *env, pool *pgxpool.Pool, base string, pla
 	if missing > 0 {
 		return fmt.Errorf("demo --check: %d messages' outcomes are missing from their contact's timeline, first %s", missing, example)
 	}
+	var unsub int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM contact_events WHERE kind LIKE 'consent%' AND data::text LIKE '%unsubscribe_link%'`).Scan(&unsub); err != nil {
+		return err
+	}
+	if unsub == 0 {
+		return fmt.Errorf("demo --check: the unsubscribe link was followed but no consent change is in the timeline")
+	}
 	fmt.Fprintln(e.stdout, "demo --check: passed — every message reached a final state and every timeline agrees with the outbox")
 	return nil
 }
@@ -99,7 +106,10 @@ func demoCheck(ctx context.Context, e *env, pool *pgxpool.Pool, base string, pla
 // It reports false while no email has been delivered yet.
 func demoUnsubscribe(ctx context.Context, pool *pgxpool.Pool, base string) (bool, error) {
 	var id int64
-	err := pool.QueryRow(ctx, `SELECT id FROM messages WHERE channel = 'email' AND status = 'delivered' AND contact_id IS NOT NULL ORDER BY id LIMIT 1`).Scan(&id)
+	// A customer who still takes marketing email, so the click changes something.
+	err := pool.QueryRow(ctx, `SELECT m.id FROM messages m JOIN consents c ON c.contact_id = m.contact_id
+		AND c.channel = 'email' AND c.purpose = 'marketing' AND c.granted
+		WHERE m.channel = 'email' AND m.status = 'delivered' ORDER BY m.id LIMIT 1`).Scan(&id)
 	if err == pgx.ErrNoRows {
 		return false, nil
 	}
