@@ -23,6 +23,7 @@ Usage:
   carillon stop|resume [--channel C | --provider P] [--reason TEXT]   emergency stop of sending
   carillon retry    --since TIME [--until TIME] [--channel C] [--provider P] [--dry-run] [--json]
   carillon bench    [import|all] [--quick] [--json]
+  carillon drill    [crash|provider-outage|db-restart|two-node|all] [--quick] [--json] [--bin PATH]   fault drills
   carillon user     create|list|disable|enable|set-password|grant|revoke
   carillon token    create|list|revoke            API tokens (printed once)
   carillon template list|show KEY|preview KEY [--contact ID] [--channel C] [--locale L]
@@ -78,6 +79,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return cmdDemo(ctx, env, args[1:])
 	case "bench":
 		return cmdBench(ctx, env, args[1:])
+	case "drill":
+		return cmdDrill(ctx, env, args[1:])
 	case "calendar":
 		return cmdCalendar(ctx, env, args[1:])
 	case "plan":

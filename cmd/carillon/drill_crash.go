@@ -1,0 +1,159 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"carillon/campaigns"
+	"carillon/channels"
+)
+
+// throttled returns a progress callback that prints at most every 5 seconds.
+func throttled(opts drillOptions, name string) func(runCounts) {
+	var last time.Time
+	return func(c runCounts) {
+		if time.Since(last) < 5*time.Second {
+			return
+		}
+		last = time.Now()
+		opts.progress("%s: %d of %d recipients' messages written, %d final (%d delivered)", name, c.written, c.recipients, c.final, c.delivered)
+	}
+}
+
+// drillCrash: a campaign to every contact; the server is SIGKILLed while it
+// sends and started again. Every recipient ends with one message in a final
+// state, the provider got every one, and the duplicates are no more than the
+// messages in doubt at the kill, each flagged in the timeline.
+func drillCrash(ctx context.Context, e *env, opts drillOptions, res *drillResult) (*rig, error) {
+	size := 100_000
+	if opts.quick {
+		size = 3_000
+	}
+	if opts.size > 0 {
+		size = opts.size
+	}
+	res.Load = fmt.Sprintf("an approved SMS campaign to %d contacts (one number each, with marketing consent), Aliyun sandbox with 10 ms latency", size)
+	rg, err := newRig(ctx, e, opts.bin, "crash")
+	if err != nil {
+		return nil, err
+	}
+	if err := rg.openSharedDB(ctx); err != nil {
+		return rg, err
+	}
+	opts.progress("crash: loading %d contacts", size)
+	if err := rg.loadContacts(ctx, size, shanghaiToday()); err != nil {
+		return rg, err
+	}
+	load, err := rg.prepareCampaign(ctx, "drill: crash")
+	if err != nil {
+		return rg, err
+	}
+	ali, err := rg.startAliyun(ctx, "ali", channels.SandboxConfig{Latency: channels.Duration(10 * time.Millisecond)})
+	if err != nil {
+		return rg, err
+	}
+	rec := ali.Recorder()
+	rec.KeepContent(false)
+	addr, err := freeAddr()
+	if err != nil {
+		return rg, err
+	}
+	n, err := rg.newNode("node", serverConfig(addr, "", aliyunProvider("ali", ali.URL(), 1)), addr)
+	if err != nil {
+		return rg, err
+	}
+	if err := rg.start(ctx, n); err != nil {
+		return rg, err
+	}
+	rg.relay.setTargets(n.base())
+	run, err := load.start(ctx, rg.pool)
+	if err != nil {
+		return rg, err
+	}
+	started := time.Now()
+	killAfter := max(1, size*2/5)
+	if err := waitAccepted(ctx, rec, killAfter, 10*time.Minute); err != nil {
+		return rg, err
+	}
+	n.kill()
+	killedAt := time.Now()
+	acceptedAtKill := rec.Count()
+	// What the dead process left in doubt: claimed (status sending), outcome
+	// never recorded. The provider may or may not have them.
+	var inDoubt []int64
+	rows, err := rg.pool.Query(ctx, `SELECT id FROM messages WHERE status = 'sending' AND source = $2 AND source_id = $1`, runKey(run), campaigns.SourceRun)
+	if err != nil {
+		return rg, err
+	}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return rg, err
+		}
+		inDoubt = append(inDoubt, id)
+	}
+	if err := rows.Err(); err != nil {
+		return rg, err
+	}
+	acceptedInDoubt := 0
+	for _, id := range inDoubt {
+		if rec.SendsOf(fmt.Sprint(id)) > 0 {
+			acceptedInDoubt++
+		}
+	}
+	before, _ := readRun(ctx, rg.pool, run)
+	opts.progress("crash: SIGKILL after %d messages accepted; %d in doubt (claimed, not recorded), %d of them accepted by the provider", acceptedAtKill, len(inDoubt), acceptedInDoubt)
+
+	if err := rg.start(ctx, n); err != nil {
+		return rg, err
+	}
+	ready := time.Since(killedAt)
+	timeout := 20 * time.Minute
+	if opts.quick {
+		timeout = 3 * time.Minute
+	}
+	after, err := waitRun(ctx, rg.pool, run, timeout, throttled(opts, "crash"))
+	recovered := time.Since(killedAt)
+	res.count("recipients", after.recipients)
+	res.count("messages accepted by the provider before the kill", acceptedAtKill)
+	res.count("messages final at the kill", before.final)
+	res.count("messages in doubt at the kill (sending)", len(inDoubt))
+	res.count("  of which the provider had accepted", acceptedInDoubt)
+	res.count("restart to ready (s)", seconds(ready))
+	res.count("kill to every message final (s)", seconds(recovered))
+	res.count("whole run (s)", seconds(time.Since(started)))
+	if err != nil {
+		return rg, err
+	}
+	cmp, err := compareWithProviders(ctx, rg.pool, run, rec)
+	if err != nil {
+		return rg, err
+	}
+	flagged, err := flaggedInTimeline(ctx, rg.pool, cmp.dupIDs)
+	if err != nil {
+		return rg, err
+	}
+	var flaggedAll int
+	if err := rg.pool.QueryRow(ctx, `SELECT count(*) FROM contact_events WHERE kind = 'message.sent' AND data ? 'maybe_duplicate'`).Scan(&flaggedAll); err != nil {
+		return rg, err
+	}
+	wrongEvents, err := finalEventsPerMessage(ctx, rg.pool, run)
+	if err != nil {
+		return rg, err
+	}
+	res.count("messages delivered", after.delivered)
+	res.count("provider: messages accepted", rec.Count())
+	res.count("provider: duplicate sends", cmp.duplicates)
+	res.count("timeline: sends flagged maybe_duplicate", flaggedAll)
+	res.check("one final message per recipient", after.recipients == size && after.written == size && after.open == 0,
+		"%d recipients, %d messages, %d not final", after.recipients, after.written, after.open)
+	res.check("none missing at the provider", cmp.missing == 0, "%d messages never reached the provider (first: %d)", cmp.missing, cmp.missingExample)
+	res.check("duplicates bounded by the sends in doubt at the kill", cmp.duplicates <= len(inDoubt),
+		"%d duplicate sends, %d messages in doubt at the kill", cmp.duplicates, len(inDoubt))
+	res.check("every duplicate visible in its timeline", flagged == cmp.duplicated,
+		"%d of %d duplicated messages flagged maybe_duplicate", flagged, cmp.duplicated)
+	res.check("one final event per message in the timelines", wrongEvents == 0, "%d messages with other than one final event", wrongEvents)
+	return rg, nil
+}
