@@ -7,6 +7,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
+	"carillon/calendar"
 	"carillon/care"
 	"carillon/channels"
 	"carillon/delivery"
@@ -108,4 +109,28 @@ func TestCreateDateRule(t *testing.T) {
 	recs, _, err := audit.List(ctx, db.Pool, audit.Filter{ObjectType: "care_rule", ObjectID: "loan_due"})
 	require.NoError(t, err)
 	require.Len(t, recs, 1)
+}
+
+func TestConfiguredFestivalsGetTheirRules(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pgtest.New(t)
+	p, err := care.New(db.Pool, noEnqueue{}, care.Config{Festivals: calendar.Config{Add: []string{calendar.KeyLaba},
+		Custom: []calendar.CustomFestival{{Key: "bank_day", Name: "行庆日", Month: 6, Day: 18}}}})
+	require.NoError(t, err)
+	require.NoError(t, p.EnsureFestivalRules(ctx))
+	require.NoError(t, p.EnsureFestivalRules(ctx), "a second time changes nothing")
+	for _, key := range []string{"festival.laba", "festival.bank_day"} {
+		r, err := p.Rule(ctx, key)
+		require.NoError(t, err, key)
+		require.True(t, r.Enabled)
+		require.Equal(t, care.KindFestival, r.Kind)
+	}
+	off := false
+	_, err = p.UpdateRule(ctx, audit.Actor{Name: "test"}, "festival.laba", care.RuleChange{Enabled: &off})
+	require.NoError(t, err)
+	require.NoError(t, p.EnsureFestivalRules(ctx))
+	r, err := p.Rule(ctx, "festival.laba")
+	require.NoError(t, err)
+	require.False(t, r.Enabled, "a rule switched off stays off")
 }
