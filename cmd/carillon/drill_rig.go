@@ -241,6 +241,7 @@ type relay struct {
 type relayed struct {
 	path, ctype string
 	body        []byte
+	n           int64 // pushes it carries
 }
 
 func startRelay(ctx context.Context) *relay {
@@ -258,7 +259,7 @@ func startRelay(ctx context.Context) *relay {
 		}
 		rl.taken.Add(1)
 		select {
-		case rl.queue <- relayed{path: req.URL.RequestURI(), ctype: req.Header.Get("Content-Type"), body: body}:
+		case rl.queue <- relayed{path: req.URL.RequestURI(), ctype: req.Header.Get("Content-Type"), body: body, n: 1}:
 		case <-req.Context().Done():
 			return
 		}
@@ -276,7 +277,9 @@ func startRelay(ctx context.Context) *relay {
 				case <-rctx.Done():
 					return
 				case it := <-rl.queue:
-					rl.forward(rctx, hc, it)
+					for _, b := range rl.coalesce(it) {
+						rl.forward(rctx, hc, b)
+					}
 				}
 			}
 		}()
@@ -304,6 +307,51 @@ func (rl *relay) target() string {
 	return rl.targets[rl.next%len(rl.targets)]
 }
 
+// relayBatch is how many pushes the relay forwards as one: after an outage
+// the provider's backlog goes out in large batches, as a provider's retries do.
+const relayBatch = 20
+
+// coalesce takes the pushes queued behind first (up to relayBatch) and joins
+// the JSON arrays pushed to one URL into one array.
+func (rl *relay) coalesce(first relayed) []relayed {
+	items := []relayed{first}
+more:
+	for len(items) < relayBatch {
+		select {
+		case it := <-rl.queue:
+			items = append(items, it)
+		default:
+			break more
+		}
+	}
+	var out []relayed
+	joined := map[string]int{} // path → index in out of its JSON array
+	for _, it := range items {
+		body := bytes.TrimSpace(it.body)
+		isArray := len(body) >= 2 && body[0] == '[' && body[len(body)-1] == ']'
+		i, ok := joined[it.path]
+		if !isArray || !ok {
+			out = append(out, relayed{path: it.path, ctype: it.ctype, body: body, n: it.n})
+			if isArray {
+				joined[it.path] = len(out) - 1
+			}
+			continue
+		}
+		prev := out[i].body
+		if len(prev) == 2 { // []
+			out[i].body = body
+		} else if len(body) > 2 {
+			merged := make([]byte, 0, len(prev)+len(body))
+			merged = append(merged, prev[:len(prev)-1]...)
+			merged = append(merged, ',')
+			merged = append(merged, body[1:]...)
+			out[i].body = merged
+		}
+		out[i].n += it.n
+	}
+	return out
+}
+
 func (rl *relay) forward(ctx context.Context, hc *http.Client, it relayed) {
 	for {
 		if t := rl.target(); t != "" {
@@ -315,7 +363,7 @@ func (rl *relay) forward(ctx context.Context, hc *http.Client, it relayed) {
 					_, _ = io.Copy(io.Discard, resp.Body)
 					resp.Body.Close()
 					if resp.StatusCode/100 == 2 {
-						rl.forwarded.Add(1)
+						rl.forwarded.Add(it.n)
 						return
 					}
 				}
