@@ -88,29 +88,32 @@ type Budget struct {
 
 // recipientsSQL selects a segment's recipients, one per address: each matched
 // contact's address is that of the first chosen channel it has one for
-// ($1: the channels in order; $2: the run's salt for the address hash; the
-// segment's arguments from $3). Contacts sharing that address are one
-// recipient: the one with marketing consent on the channel, else the lowest id.
-// A contact with no address on any channel is its own recipient (delivery
-// suppresses it, reason no_channel, so it is counted).
+// ($1: the channels in order, at most three; $2: the run's salt for the address
+// hash; the segment's arguments follow, from $3 or later). Contacts sharing that address are one
+// recipient: the lowest id among those with marketing consent on the channel,
+// else the lowest id. A contact with no address on any channel is its own
+// recipient (delivery suppresses it, reason no_channel, so it is counted).
+// The address key is the first 128 bits of SHA-256(salt || channel:address).
 func recipientsSQL(where string) string {
-	return `WITH matched AS (
-  SELECT c.id AS contact_id, f.ch, f.addr_key
-  FROM contacts c
-  LEFT JOIN LATERAL (
-    SELECT u.ch, encode(sha256($2::bytea || convert_to(u.ch || ':' || a.addr, 'UTF8')), 'hex') AS addr_key
-    FROM unnest($1::text[]) WITH ORDINALITY AS u(ch, ord)
-    CROSS JOIN LATERAL (SELECT CASE u.ch WHEN 'sms' THEN c.phone WHEN 'email' THEN lower(c.email) WHEN 'wechat' THEN c.wechat_openid END AS addr) a
-    WHERE a.addr IS NOT NULL AND a.addr <> ''
-    ORDER BY u.ord LIMIT 1
-  ) f ON true
-  WHERE ` + where + `
+	addr := func(n string) string {
+		return `NULLIF(CASE ($1::text[])[` + n + `] WHEN 'sms' THEN c.phone WHEN 'email' THEN lower(c.email) WHEN 'wechat' THEN c.wechat_openid END, '')`
+	}
+	return `WITH matched AS MATERIALIZED (
+  SELECT a.contact_id, a.ch, substring(sha256($2::bytea || convert_to(a.ch || ':' || a.addr, 'UTF8')) FROM 1 FOR 16) AS key
+  FROM (
+    SELECT c.id AS contact_id,
+      CASE WHEN ` + addr("1") + ` IS NOT NULL THEN ($1::text[])[1] WHEN ` + addr("2") + ` IS NOT NULL THEN ($1::text[])[2]
+           WHEN ` + addr("3") + ` IS NOT NULL THEN ($1::text[])[3] END AS ch,
+      COALESCE(` + addr("1") + `, ` + addr("2") + `, ` + addr("3") + `) AS addr
+    FROM contacts c
+    WHERE ` + where + `
+  ) a
 ), one AS (
-  SELECT DISTINCT ON (COALESCE(m.addr_key, 'contact:' || m.contact_id))
-    m.contact_id, COALESCE(m.ch, ($1::text[])[1]) AS channel, COALESCE(m.addr_key, 'contact:' || m.contact_id) AS address_key, m.ch IS NULL AS no_address
+  SELECT COALESCE(min(m.contact_id) FILTER (WHERE k.granted), min(m.contact_id)) AS contact_id, COALESCE(m.ch, ($1::text[])[1]) AS channel,
+    COALESCE(encode(m.key, 'hex'), 'contact:' || min(m.contact_id)) AS address_key, m.key IS NULL AS no_address
   FROM matched m
   LEFT JOIN consents k ON k.contact_id = m.contact_id AND k.channel = m.ch AND k.purpose = 'marketing'
-  ORDER BY COALESCE(m.addr_key, 'contact:' || m.contact_id), COALESCE(k.granted, false) DESC, m.contact_id
+  GROUP BY m.ch, m.key, CASE WHEN m.key IS NULL THEN m.contact_id END
 )`
 }
 

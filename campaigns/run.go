@@ -325,12 +325,11 @@ func (s *Service) snapshot(ctx context.Context, tx pgx.Tx, c Campaign, r run, no
 	}
 	where, args := s.segments.Audience(seg, 4)
 	var audience, recipients int64
-	err = tx.QueryRow(ctx, recipientsSQL(where)+`, ins AS (
-  INSERT INTO campaign_recipients (run_id, rn, contact_id, channel, address_key)
-  SELECT $3, row_number() OVER (ORDER BY o.contact_id), o.contact_id, o.channel, o.address_key FROM one o
-  RETURNING 1
-)
-SELECT (SELECT count(*) FROM matched), (SELECT count(*) FROM ins)`, append([]any{c.Channels, r.salt, r.id}, args...)...).Scan(&audience, &recipients)
+	// Sorting and grouping a million recipients needs more than the default 4 MB.
+	if _, err := tx.Exec(ctx, `SET LOCAL work_mem = '256MB'`); err != nil {
+		return err
+	}
+	err = tx.QueryRow(ctx, snapshotSQL(where), append([]any{c.Channels, r.salt, r.id}, args...)...).Scan(&audience, &recipients)
 	if err != nil {
 		return fmt.Errorf("snapshot run %d: %w", r.id, err)
 	}
@@ -359,11 +358,24 @@ SELECT (SELECT count(*) FROM matched), (SELECT count(*) FROM ins)`, append([]any
 	return nil
 }
 
+// snapshotSQL writes a run's recipients ($3) and counts the contacts matched.
+func snapshotSQL(where string) string {
+	return recipientsSQL(where) + `, ins AS (
+  INSERT INTO campaign_recipients (run_id, rn, contact_id, channel, address_key)
+  SELECT $3, row_number() OVER (ORDER BY o.contact_id), o.contact_id, o.channel, o.address_key FROM one o
+  RETURNING 1
+)
+SELECT (SELECT count(*) FROM matched), (SELECT count(*) FROM ins)`
+}
+
 // DedupeKey is the outbox key of a recipient's message in a run:
-// campaign:<run>:<channel>:<address hash>, then #2, #3… for the message
-// written again after each pause that held it.
-func DedupeKey(runID int64, channel, addressKey string) string {
-	return "campaign:" + strconv.FormatInt(runID, 10) + ":" + channel + ":" + addressKey
+// campaign:<run>:<recipient number>, then #2, #3… for the message written
+// again after each pause that held it. The recipients of a run are fixed at
+// its snapshot, one per address, so the key is one message per address per
+// run; numbered keys keep the outbox's unique index growing at its end, and
+// hold no address.
+func DedupeKey(runID, rn int64) string {
+	return fmt.Sprintf("campaign:%d:%010d", runID, rn)
 }
 
 // batch writes the next recipients' messages through delivery.Enqueue and moves
@@ -396,7 +408,7 @@ func (s *Service) batch(ctx context.Context, tx pgx.Tx, c Campaign, r run, limit
 	planned := make([]delivery.Planned, len(recs))
 	for i, x := range recs {
 		idx := max(slices.Index(c.Channels, x.ch), 0)
-		planned[i] = delivery.Planned{DedupeKey: DedupeKey(r.id, x.ch, x.key), ContactID: x.contact, Source: SourceRun, SourceID: sid,
+		planned[i] = delivery.Planned{DedupeKey: DedupeKey(r.id, x.rn), ContactID: x.contact, Source: SourceRun, SourceID: sid,
 			Purpose: campaignPurpose, TemplateKey: c.Template, Vars: vars, Channels: toChannels(c.Channels[idx:]), Window: window,
 			SendAt: r.slot(x.rn)}
 	}
