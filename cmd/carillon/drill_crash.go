@@ -121,7 +121,7 @@ func drillCrash(ctx context.Context, e *env, opts drillOptions, res *drillResult
 	res.count("messages final at the kill", before.final)
 	res.count("messages in doubt at the kill (sending)", len(inDoubt))
 	res.count("  of which the provider had accepted", acceptedInDoubt)
-	res.count("restart to ready (s)", seconds(ready))
+	res.count("kill to restarted and ready (s)", seconds(ready))
 	res.count("kill to every message final (s)", seconds(recovered))
 	res.count("whole run (s)", seconds(time.Since(started)))
 	if err != nil {

@@ -75,7 +75,10 @@ func newRig(ctx context.Context, e *env, bin, name string) (*rig, error) {
 	b := make([]byte, 12)
 	_, _ = rand.Read(b)
 	r := &rig{e: e, dir: dir, bin: bin, hook: hex.EncodeToString(b)}
-	r.relay = startRelay(ctx)
+	if r.relay, err = startRelay(ctx); err != nil {
+		_ = os.RemoveAll(dir)
+		return nil, err
+	}
 	r.closers = append(r.closers, r.relay.close)
 	return r, nil
 }
@@ -244,10 +247,10 @@ type relayed struct {
 	n           int64 // pushes it carries
 }
 
-func startRelay(ctx context.Context) *relay {
+func startRelay(ctx context.Context) (*relay, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		panic(fmt.Sprintf("drill: listen on loopback: %v", err))
+		return nil, fmt.Errorf("drill: receipt relay: %w", err)
 	}
 	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	rl := &relay{ln: ln, queue: make(chan relayed, 1<<16), cancel: cancel}
@@ -284,7 +287,7 @@ func startRelay(ctx context.Context) *relay {
 			}
 		}()
 	}
-	return rl
+	return rl, nil
 }
 
 func (rl *relay) url() string { return "http://" + rl.ln.Addr().String() }
