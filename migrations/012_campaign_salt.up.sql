@@ -7,3 +7,8 @@ ALTER TABLE campaign_runs ADD COLUMN salt bytea NOT NULL DEFAULT decode(replace(
 -- key check per row cost more than the insert itself. Recipients are written
 -- only by the run that owns them, in its own transaction.
 ALTER TABLE campaign_recipients DROP CONSTRAINT IF EXISTS campaign_recipients_run_id_fkey;
+
+-- A pause holds messages in the outbox (they are cancelled, and written again
+-- at resume), not recipients: the recipients' own hold columns are not used.
+DROP INDEX IF EXISTS campaign_recipients_held_idx;
+ALTER TABLE campaign_recipients DROP COLUMN IF EXISTS gen, DROP COLUMN IF EXISTS held;
