@@ -112,6 +112,7 @@ type Console struct {
 	mux   *http.ServeMux
 	pages map[string]*template.Template
 	dash  dashCache
+	ranks rankCache
 }
 
 //go:embed web

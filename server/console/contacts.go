@@ -47,36 +47,53 @@ func allDigits(s string) bool {
 }
 
 // searchContacts returns the ids of one page of matches in id order and
-// whether there are more. The SQL is put together from fixed fragments, one
+// whether there are more. A customer number is looked up first, by its
+// unique index; otherwise the SQL is put together from fixed fragments, one
 // per filter given, so each search uses its own index (the name prefix, the
 // phone's last four digits, the tags) rather than one plan for all; values
 // are always parameters.
 func (c *Console) searchContacts(ctx context.Context, sc contacts.Scope, s search) ([]int64, bool, error) {
 	args := pgx.NamedArgs{"after": s.After, "limit": s.Limit + 1}
-	var b strings.Builder
-	b.WriteString(`SELECT c.id FROM contacts c WHERE c.id > @after`)
+	var filters strings.Builder
 	if sc.Restricted {
-		b.WriteString(` AND c.manager_id = ANY(@managers)`)
+		filters.WriteString(` AND c.manager_id = ANY(@managers)`)
 		args["managers"] = sc.ManagerIDs
 	}
 	if s.Tag != "" {
-		b.WriteString(` AND c.tags @> ARRAY[@tag]::text[]`)
+		filters.WriteString(` AND c.tags @> ARRAY[@tag]::text[]`)
 		args["tag"] = s.Tag
 	}
 	if s.Tier != "" {
-		b.WriteString(` AND c.tier = @tier`)
+		filters.WriteString(` AND c.tier = @tier`)
 		args["tier"] = s.Tier
 	}
 	q := s.Q
+	if q != "" {
+		args["q"] = q
+		rows, err := c.deps.Pool.Query(ctx, `SELECT c.id FROM contacts c WHERE c.external_id = @q AND c.id > @after`+filters.String(), args)
+		if err != nil {
+			return nil, false, fmt.Errorf("search contacts: %w", err)
+		}
+		ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+		if err != nil {
+			return nil, false, fmt.Errorf("search contacts: %w", err)
+		}
+		if len(ids) > 0 {
+			return ids, false, nil
+		}
+	}
+	var b strings.Builder
+	b.WriteString(`SELECT c.id FROM contacts c WHERE c.id > @after`)
+	b.WriteString(filters.String())
+	digits := strings.TrimPrefix(q, "+")
 	switch {
 	case q == "":
-	case allDigits(strings.TrimPrefix(q, "+")) && len(strings.TrimPrefix(q, "+")) >= 4:
-		digits := strings.TrimPrefix(q, "+")
-		b.WriteString(` AND (c.external_id = @q OR (right(c.phone, 4) = @tail4 AND c.phone LIKE @tail))`)
-		args["q"], args["tail4"], args["tail"] = q, digits[len(digits)-4:], "%"+digits
+	case allDigits(digits) && len(digits) >= 4:
+		b.WriteString(` AND right(c.phone, 4) = @tail4 AND c.phone LIKE @tail`)
+		args["tail4"], args["tail"] = digits[len(digits)-4:], "%"+digits
 	default:
-		b.WriteString(` AND (c.external_id = @q OR lower(c.name) LIKE @prefix)`)
-		args["q"], args["prefix"] = q, likePrefix(q)
+		b.WriteString(` AND lower(c.name) LIKE @prefix`)
+		args["prefix"] = likePrefix(q)
 	}
 	b.WriteString(` ORDER BY c.id LIMIT @limit`)
 	rows, err := c.deps.Pool.Query(ctx, b.String(), args)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -81,11 +82,72 @@ type dashboardData struct {
 	Stops     int
 }
 
-// dashCache keeps the dashboard's figures per language for dashboardTTL.
+// settledTTL is how long the outbox's counts of the days before yesterday
+// are reused. Those days change little (a late receipt, retention): counting
+// them is most of the dashboard's work on a large outbox.
+const settledTTL = 15 * time.Minute
+
+// dashCache keeps the dashboard's figures per language for dashboardTTL, and
+// the counts of the settled days for settledTTL.
 type dashCache struct {
 	mu   sync.Mutex
 	at   map[string]time.Time
 	data map[string]*dashboardData
+
+	settledMu   sync.Mutex
+	settled     []msgAgg
+	settledAt   time.Time
+	settledFrom time.Time
+	settledTo   time.Time
+}
+
+// msgAgg counts the messages of one day, channel, provider and status.
+type msgAgg struct {
+	Day, Channel, Provider, Status string
+	N                              int
+}
+
+// messageAgg counts the outbox's messages created in [from, to) (to zero:
+// no end) by day in the console's zone, channel, provider and status.
+func (c *Console) messageAgg(ctx context.Context, from, to time.Time) ([]msgAgg, error) {
+	rows, err := c.deps.Pool.Query(ctx, `SELECT to_char(date_trunc('day', created_at, $3), 'YYYY-MM-DD'), coalesce(channel, ''), coalesce(provider, ''), status, count(*)
+		FROM messages WHERE created_at >= $1 AND ($2::timestamptz IS NULL OR created_at < $2)
+		GROUP BY date_trunc('day', created_at, $3), 2, 3, 4`, from, nullTime(to), c.cfg.TimeZone)
+	if err != nil {
+		return nil, fmt.Errorf("dashboard messages: %w", err)
+	}
+	var out []msgAgg
+	var a msgAgg
+	if _, err := pgx.ForEachRow(rows, []any{&a.Day, &a.Channel, &a.Provider, &a.Status, &a.N}, func() error {
+		out = append(out, a)
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("dashboard messages: %w", err)
+	}
+	return out, nil
+}
+
+func nullTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+// settledDays returns the counts of [from, to), reused for settledTTL.
+func (c *Console) settledDays(ctx context.Context, from, to time.Time, fresh bool) ([]msgAgg, error) {
+	dc := &c.dash
+	dc.settledMu.Lock()
+	defer dc.settledMu.Unlock()
+	if !fresh && dc.settledFrom.Equal(from) && dc.settledTo.Equal(to) && c.cfg.Now().Sub(dc.settledAt) < settledTTL {
+		return dc.settled, nil
+	}
+	aggs, err := c.messageAgg(ctx, from, to)
+	if err != nil {
+		return nil, err
+	}
+	dc.settled, dc.settledAt, dc.settledFrom, dc.settledTo = aggs, c.cfg.Now(), from, to
+	return aggs, nil
 }
 
 func (c *Console) dashboard(w http.ResponseWriter, r *http.Request, q *req) error {
@@ -101,9 +163,11 @@ func (c *Console) dashboard(w http.ResponseWriter, r *http.Request, q *req) erro
 		dc.data, dc.at = map[string]*dashboardData{}, map[string]time.Time{}
 	}
 	d := dc.data[q.Lang]
-	if d == nil || now.Sub(dc.at[q.Lang]) >= dashboardTTL || r.URL.Query().Get("fresh") == "1" {
+	// ?fresh=1 recounts everything; ?fresh=page recounts all but the settled days.
+	fresh := r.URL.Query().Get("fresh")
+	if d == nil || now.Sub(dc.at[q.Lang]) >= dashboardTTL || fresh == "1" || fresh == "page" {
 		var err error
-		if d, err = c.dashboardData(r.Context(), q.Lang); err != nil {
+		if d, err = c.dashboardData(r.Context(), q.Lang, fresh == "1"); err != nil {
 			return err
 		}
 		dc.data[q.Lang], dc.at[q.Lang] = d, now
@@ -120,7 +184,7 @@ func week(t time.Time) (time.Time, time.Time) {
 }
 
 // dashboardData reads every figure of the dashboard.
-func (c *Console) dashboardData(ctx context.Context, lang string) (*dashboardData, error) {
+func (c *Console) dashboardData(ctx context.Context, lang string, fresh bool) (*dashboardData, error) {
 	now := c.now()
 	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, c.loc)
 	mon, sun := week(today)
@@ -129,7 +193,7 @@ func (c *Console) dashboardData(ctx context.Context, lang string) (*dashboardDat
 	if err := c.planCounts(ctx, d, today, mon, sun); err != nil {
 		return nil, err
 	}
-	if err := c.messageFigures(ctx, d, today, lang); err != nil {
+	if err := c.messageFigures(ctx, d, today, lang, fresh); err != nil {
 		return nil, err
 	}
 	if err := c.receiptFigures(ctx, d); err != nil {
@@ -211,20 +275,22 @@ func (c *Console) planCounts(ctx context.Context, d *dashboardData, today, mon, 
 
 // messageFigures reads the last 30 days of the outbox: by day and status (the
 // chart), by channel and status, and by provider.
-func (c *Console) messageFigures(ctx context.Context, d *dashboardData, today time.Time, lang string) error {
+func (c *Console) messageFigures(ctx context.Context, d *dashboardData, today time.Time, lang string, fresh bool) error {
 	from := today.AddDate(0, 0, -29)
-	rows, err := c.deps.Pool.Query(ctx, `SELECT (created_at AT TIME ZONE $2)::date::text, coalesce(channel, ''), coalesce(provider, ''), status, count(*)
-		FROM messages WHERE created_at >= $1
-		GROUP BY 1, 2, 3, 4`, from, c.cfg.TimeZone)
+	yesterday := today.AddDate(0, 0, -1)
+	settled, err := c.settledDays(ctx, from, yesterday, fresh)
 	if err != nil {
-		return fmt.Errorf("dashboard messages: %w", err)
+		return err
+	}
+	recent, err := c.messageAgg(ctx, yesterday, time.Time{})
+	if err != nil {
+		return err
 	}
 	byDay := map[string]map[string]int{}
 	chans := map[string]*channelRow{}
 	provs := map[string]*providerRow{}
-	var day, ch, prov, status string
-	var n int
-	if _, err := pgx.ForEachRow(rows, []any{&day, &ch, &prov, &status, &n}, func() error {
+	for _, a := range slices.Concat(settled, recent) {
+		day, ch, prov, status, n := a.Day, a.Channel, a.Provider, a.Status, a.N
 		if byDay[day] == nil {
 			byDay[day] = map[string]int{}
 		}
@@ -251,9 +317,6 @@ func (c *Console) messageFigures(ctx context.Context, d *dashboardData, today ti
 				provs[prov].Failed += n
 			}
 		}
-		return nil
-	}); err != nil {
-		return fmt.Errorf("dashboard messages: %w", err)
 	}
 	var days []string
 	for i := range 30 {

@@ -312,6 +312,8 @@ var messages = map[string][2]string{
 	"funnel.delivered":         {"Delivered", "已送达"},
 	"funnel.opened":            {"Opened", "已打开"},
 	"funnel.clicked":           {"Clicked", "已点击"},
+	"my.ranking_as_of":         {"As of %s (recomputed every 5 minutes).", "数据截至 %s（每 5 分钟更新）。"},
+	"my.teams":                 {"Teams", "团队排名"},
 }
 
 // tr returns key's text in lang ("en" or "zh"); an unknown key is returned as is.

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -21,6 +23,7 @@ func (c *Console) myRoutes() {
 		return
 	}
 	c.page("GET "+Prefix+"/my", managers, c.myPage)
+	c.page("GET "+Prefix+"/my/ranking", managers, c.rankingPage)
 	c.page("POST "+Prefix+"/contacts/{id}/revisits", managers, c.logRevisit)
 }
 
@@ -80,7 +83,6 @@ type myData struct {
 	Upcoming  []upcomingItem
 	Lead      bool
 	Team      []teamLine
-	Report    *revisits.Report
 	Methods   []string
 	Outcomes  []string
 	Own       string
@@ -148,16 +150,6 @@ func (c *Console) myPage(w http.ResponseWriter, r *http.Request, q *req) error {
 			tl.Name = m.Name
 			d.Team = append(d.Team, *tl)
 		}
-		own, ok := ms[ownManagerID(q.P)]
-		opts := revisits.ReportOptions{Scope: revisits.FeedbackScope{Restricted: true, ManagerIDs: q.P.ManagerIDs}}
-		if ok && own.Team != "" {
-			opts.Team = own.Team
-		}
-		rep, err := c.deps.Revisits.RevisitReport(ctx, opts)
-		if err != nil {
-			return err
-		}
-		d.Report = &rep
 	}
 	if d.Upcoming, err = c.upcoming(ctx, ids, today); err != nil {
 		return err
@@ -312,5 +304,63 @@ func (c *Console) logRevisit(w http.ResponseWriter, r *http.Request, q *req) err
 		back = fmt.Sprintf("%s/contacts/%d", Prefix, id)
 	}
 	seeOther(w, r, back, "revisit")
+	return nil
+}
+
+// rankingTTL is how long a ranking is reused: it ranks every manager of the
+// bank (a pass over every customer), and a five-minute-old ranking is as good.
+const rankingTTL = 5 * time.Minute
+
+type rankEntry struct {
+	at  time.Time
+	rep revisits.Report
+}
+
+// rankCache keeps the rankings by team.
+type rankCache struct {
+	mu sync.Mutex
+	m  map[string]rankEntry
+}
+
+type rankingData struct {
+	Report *revisits.Report
+	At     time.Time
+	Team   string
+}
+
+// rankingPage is the revisit ranking of a team lead's team (ranks among every
+// manager and every team), month to date.
+func (c *Console) rankingPage(w http.ResponseWriter, r *http.Request, q *req) error {
+	if len(q.P.ManagerIDs) < 2 {
+		return &httpError{status: http.StatusForbidden, key: "err.forbidden", detail: "the ranking is a team lead's"}
+	}
+	ctx := r.Context()
+	ms, err := c.deps.Contacts.ManagersByID(ctx, []int64{ownManagerID(q.P)})
+	if err != nil {
+		return err
+	}
+	opts := revisits.ReportOptions{Scope: revisits.FeedbackScope{Restricted: true, ManagerIDs: q.P.ManagerIDs}}
+	if own, ok := ms[ownManagerID(q.P)]; ok {
+		opts.Team = own.Team
+	}
+	key := opts.Team + "|" + fmt.Sprint(q.P.ManagerIDs) + "|" + c.deps.Revisits.Today().String()
+	now := c.cfg.Now()
+	c.ranks.mu.Lock()
+	e, ok := c.ranks.m[key]
+	c.ranks.mu.Unlock()
+	if !ok || now.Sub(e.at) >= rankingTTL || r.URL.Query().Get("fresh") == "1" {
+		rep, err := c.deps.Revisits.RevisitReport(ctx, opts)
+		if err != nil {
+			return err
+		}
+		e = rankEntry{at: now, rep: rep}
+		c.ranks.mu.Lock()
+		if c.ranks.m == nil || len(c.ranks.m) > 10_000 {
+			c.ranks.m = map[string]rankEntry{}
+		}
+		c.ranks.m[key] = e
+		c.ranks.mu.Unlock()
+	}
+	c.render(w, r, q, http.StatusOK, "ranking", "my.ranking", rankingData{Report: &e.rep, At: e.at, Team: opts.Team})
 	return nil
 }

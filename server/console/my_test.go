@@ -96,10 +96,12 @@ func TestMyCustomers(t *testing.T) {
 	team := section(t, p.body, "team")
 	require.Regexp(t, `李强 <span class="muted">M2</span></td><td class="num">0</td><td class="num">0</td>`, team, "M2 has nothing overdue now")
 	require.Regexp(t, `王芳 <span class="muted">M1</span></td><td class="num">0</td><td class="num">1</td>`, team)
-	rank := section(t, p.body, "ranking")
+	require.Contains(t, p.body, `id="ranking-link"`)
+	rank := section(t, lead.getOK(Prefix+"/my/ranking").body, "ranking")
 	require.Contains(t, rank, "M1")
 	require.Contains(t, rank, "M2")
 	require.NotContains(t, rank, "M3")
+	require.Equal(t, http.StatusForbidden, m2.get(Prefix+"/my/ranking").status, "a manager who leads no team")
 
 	// The digests' links land on the manager's page.
 	res := m2.get("/revisits?manager=M2&date=2027-01-04")
