@@ -46,7 +46,7 @@ type figure struct {
 // benchPoolConns is the benchmarks' connection pool size, serve's.
 const benchPoolConns = 40
 
-var benchNames = []string{"import", "dispatch", "plan", "receipts", "fanout", "email"}
+var benchNames = []string{"import", "dispatch", "plan", "receipts", "fanout", "email", "console"}
 
 func cmdBench(ctx context.Context, e *env, args []string) error {
 	fs := newFlags("bench", e.stderr)
@@ -138,6 +138,12 @@ func cmdBench(ctx context.Context, e *env, args []string) error {
 				size = 10_000
 			}
 			f, err = benchEmail(ctx, e, srv, size, *runs)
+		case "console":
+			size := 1_000_000
+			if *quick {
+				size = 100_000
+			}
+			f, err = benchConsole(ctx, e, srv, size, *runs)
 		}
 		if err != nil {
 			return fmt.Errorf("bench %s: %w", name, err)

@@ -1,0 +1,344 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"carillon/campaigns"
+	"carillon/care"
+	"carillon/contacts"
+	"carillon/delivery"
+	"carillon/internal/audit"
+	"carillon/internal/identity"
+	"carillon/internal/pgdev"
+	"carillon/revisits"
+	"carillon/server"
+	"carillon/templates"
+)
+
+// benchConsolePassword is the benchmark users' password.
+const benchConsolePassword = "bench console password"
+
+// benchConsole measures each web console page's server time on a database
+// of size contacts (2,000 customer managers in teams of 10, a tenth of the
+// contacts with a deposit maturing in the next 60 days) and size messages
+// spread over the last 30 days: every page is fetched over loopback by a
+// signed-in user of the role that uses it, 5 times per run after one warm-up,
+// and the median is kept. The figure is the slowest page's median; the
+// baseline is GET /healthz through the same server (the floor of a request).
+// Goal: every page under 300 ms at 1,000,000 contacts.
+func benchConsole(ctx context.Context, e *env, srv pgdev.Server, size, runs int) (*figure, error) {
+	f := &figure{Unit: "ms", BaselineName: "GET /healthz ms", Size: size, Goal: "every page < 300 ms at 1,000,000 contacts"}
+	pool, cleanup, err := benchDB(ctx, srv)
+	if err != nil {
+		return nil, err
+	}
+	defer cleanup()
+	fmt.Fprintf(e.stderr, "bench console: loading %d contacts and %d messages\n", size, size)
+	start := time.Now()
+	if err := loadConsoleData(ctx, pool, size); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(e.stderr, "bench console: loaded in %.1f s\n", time.Since(start).Seconds())
+	ts, campaignID, err := consoleServer(ctx, e, pool)
+	if err != nil {
+		return nil, err
+	}
+	defer ts.Close()
+
+	var some struct {
+		id    int64
+		phone string
+	}
+	ext := fmt.Sprintf("K%08d", size/2)
+	if err := pool.QueryRow(ctx, `SELECT id, right(phone, 4) FROM contacts WHERE external_id = $1`, ext).Scan(&some.id, &some.phone); err != nil {
+		return nil, fmt.Errorf("find contact %s: %w", ext, err)
+	}
+	type pageSpec struct{ user, name, path string }
+	pages := []pageSpec{
+		{"bench-admin", "dashboard (cold: 30 days counted)", "/console/?fresh=1"},
+		{"bench-admin", "dashboard (settled days cached)", "/console/?fresh=page"},
+		{"bench-admin", "dashboard (cached 30 s)", "/console/"},
+		{"bench-admin", "contacts: name 王…", "/console/contacts?q=" + url.QueryEscape("王")},
+		{"bench-admin", "contacts: name 王小…", "/console/contacts?q=" + url.QueryEscape("王小")},
+		{"bench-admin", "contacts: phone tail", "/console/contacts?q=" + some.phone},
+		{"bench-admin", "contacts: customer number", "/console/contacts?q=" + ext},
+		{"bench-admin", "contacts: tag vip", "/console/contacts?tag=vip"},
+		{"bench-admin", "contacts: tag vip, tier A, page 3", "/console/contacts?tag=vip&tier=A&after=2000"},
+		{"bench-admin", "contact page", fmt.Sprintf("/console/contacts/%d", some.id)},
+		{"bench-admin", "templates", "/console/templates"},
+		{"bench-admin", "template with preview", "/console/templates/birthday?preview=1&contact=" + ext},
+		{"bench-admin", "care calendar", "/console/calendar?year=2027"},
+		{"bench-marketer", "campaigns", "/console/campaigns"},
+		{"bench-marketer", "campaign page", fmt.Sprintf("/console/campaigns/%d", campaignID)},
+		{"bench-manager", "my customers (manager)", "/console/my"},
+		{"bench-lead", "my customers (team lead)", "/console/my"},
+		{"bench-lead", "ranking (uncached)", "/console/my/ranking?fresh=1"},
+		{"bench-lead", "ranking", "/console/my/ranking"},
+	}
+	clients := map[string]*http.Client{}
+	for _, p := range pages {
+		if clients[p.user] != nil {
+			continue
+		}
+		c, err := consoleSignIn(ts.URL, p.user)
+		if err != nil {
+			return nil, fmt.Errorf("sign in as %s: %w", p.user, err)
+		}
+		clients[p.user] = c
+	}
+	fetch := func(c *http.Client, path string) (time.Duration, error) {
+		t0 := time.Now()
+		res, err := c.Get(ts.URL + path)
+		if err != nil {
+			return 0, err
+		}
+		_, err = io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		took := time.Since(t0)
+		if err != nil {
+			return 0, err
+		}
+		if res.StatusCode != http.StatusOK {
+			return 0, fmt.Errorf("GET %s: status %d", path, res.StatusCode)
+		}
+		return took, nil
+	}
+	med := func(c *http.Client, path string, n int) (float64, error) {
+		if _, err := fetch(c, path); err != nil { // warm-up
+			return 0, err
+		}
+		var ms []float64
+		for range n {
+			d, err := fetch(c, path)
+			if err != nil {
+				return 0, err
+			}
+			ms = append(ms, float64(d.Microseconds())/1000)
+		}
+		return median(ms), nil
+	}
+	resetPeakRSS()
+	worst := map[string]float64{}
+	for i := range runs {
+		slowest, slowName := 0.0, ""
+		for _, p := range pages {
+			ms, err := med(clients[p.user], p.path, 5)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", p.name, err)
+			}
+			worst[p.name] = max(worst[p.name], ms)
+			if ms > slowest {
+				slowest, slowName = ms, p.name
+			}
+		}
+		base, err := med(http.DefaultClient, "/healthz", 5)
+		if err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(e.stderr, "bench console: run %d/%d: slowest %s %.1f ms\n", i+1, runs, slowName, slowest)
+		f.Runs = append(f.Runs, slowest)
+		f.BaselineRuns = append(f.BaselineRuns, base)
+	}
+	fmt.Fprintf(e.stderr, "bench console: each page's median server time, the worst of %d runs, on %d contacts:\n", runs, size)
+	for _, p := range pages {
+		mark := ""
+		if worst[p.name] >= 300 {
+			mark = "  over the goal"
+		}
+		fmt.Fprintf(e.stderr, "  %-36s %8.1f ms%s\n", p.name, worst[p.name], mark)
+	}
+	f.PeakRSSMB = peakRSSMB()
+	f.Value, f.Baseline = median(f.Runs), median(f.BaselineRuns)
+	if f.Value > 0 {
+		f.Ratio = f.Baseline / f.Value
+	}
+	if len(f.Runs) > 0 && f.Value > 0 {
+		f.Spread = (slices.Max(f.Runs) - slices.Min(f.Runs)) / f.Value
+	}
+	return f, nil
+}
+
+// loadConsoleData writes size contacts (names with the common surnames,
+// phones, tags, tiers, birthdays on both calendars, deposit maturities) under
+// 2,000 managers in teams of 10, their marketing consents, and size messages
+// over the last 30 days in the statuses, channels and providers of a working
+// outbox, with a receipt for most and some unmatched ones.
+func loadConsoleData(ctx context.Context, pool *pgxpool.Pool, size int) error {
+	managers := max(size/500, 10)
+	steps := []struct {
+		sql  string
+		args []any
+	}{
+		{`SELECT setseed(0.11)`, nil},
+		{`INSERT INTO managers (code, name, team, lead_code, time_zone)
+		 SELECT 'M' || lpad(i::text, 5, '0'), '经理' || i, 'team' || ((i - 1) / 10),
+		   'M' || lpad((((i - 1) / 10) * 10 + 1)::text, 5, '0'), 'Asia/Shanghai'
+		 FROM generate_series(1, $1::int) i`, []any{managers}},
+		{`INSERT INTO contacts (external_id, status, name, gender, locale, time_zone, birth_calendar, birth_year, birth_month, birth_day,
+		   lunar_month, lunar_day, phone, email, tier, manager_id, tags, attrs, created_at)
+		 SELECT 'K' || lpad(i::text, 8, '0'), CASE WHEN i % 100 = 0 THEN 'dormant' ELSE 'active' END,
+		   (ARRAY['王','李','张','刘','陈','杨','黄','赵','吴','周'])[1 + i % 10] || (ARRAY['小明','伟','芳','娜','敏','静','丽','强','磊','军','洋','勇'])[1 + (i / 10) % 12],
+		   CASE WHEN i % 2 = 0 THEN 'male' ELSE 'female' END, 'zh-CN', 'Asia/Shanghai',
+		   CASE WHEN i % 2 = 0 THEN 'solar' ELSE 'lunar' END, 1940 + i % 60,
+		   1 + floor(random() * 12)::int, 1 + floor(random() * 28)::int,
+		   CASE WHEN i % 2 = 1 THEN 1 + floor(random() * 12)::int END, CASE WHEN i % 2 = 1 THEN 1 + floor(random() * 29)::int END,
+		   '+86139' || lpad(i::text, 8, '0'), CASE WHEN i % 3 = 0 THEN 'k' || i || '@example.com' END,
+		   (ARRAY['A','B','C','D'])[1 + i % 4], m.id,
+		   CASE WHEN i % 7 = 0 THEN '{vip,retail}'::text[] WHEN i % 2 = 0 THEN '{retail}'::text[] ELSE '{wealth}'::text[] END,
+		   CASE WHEN i % 10 = 0 THEN jsonb_build_object('deposit_maturity', to_char(current_date + floor(random() * 60)::int, 'YYYY-MM-DD'), 'assets', i % 1000 * 1000)
+		        ELSE jsonb_build_object('assets', i % 1000 * 1000) END,
+		   now() - interval '90 days'
+		 FROM generate_series(1, $2::int) i JOIN managers m ON m.code = 'M' || lpad((1 + i % $1::int)::text, 5, '0')`, []any{managers, size}},
+		{`INSERT INTO consents (contact_id, channel, purpose, granted, source)
+		 SELECT id, 'sms', 'marketing', true, 'bench' FROM contacts WHERE id % 5 <> 0`, nil},
+		{`INSERT INTO messages (dedupe_key, contact_id, source, source_id, purpose, template_key, channels, channel, status, provider,
+		   provider_message_id, send_at, created_at, updated_at)
+		 SELECT 'bench:' || i, c.id, 'care_rule', 'birthday', 'service', 'birthday', '{sms}',
+		   (ARRAY['sms','sms','sms','email','wechat'])[1 + i % 5],
+		   (ARRAY['delivered','delivered','delivered','delivered','delivered','delivered','sent','failed','suppressed','cancelled'])[1 + i % 10],
+		   CASE WHEN i % 10 < 8 THEN (ARRAY['ali','ali','tencent','mail','wechat'])[1 + i % 5] END,
+		   CASE WHEN i % 10 < 8 THEN 'pm' || i END,
+		   now() - (i % 43200) * interval '1 minute', now() - (i % 43200) * interval '1 minute', now() - (i % 43200) * interval '1 minute'
+		 FROM generate_series(1, $1::int) i
+		 JOIN contacts c ON c.external_id = 'K' || lpad((1 + (i::bigint * 7919) % $1::int)::text, 8, '0')`, []any{size}},
+		{`INSERT INTO receipts (provider, provider_message_id, status, received_at, applied)
+		 SELECT 'ali', 'unknown' || i, 'delivered', now() - i * interval '1 minute', false FROM generate_series(1, 200) i`, nil},
+	}
+	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		for i, st := range steps {
+			if _, err := tx.Exec(ctx, st.sql, st.args...); err != nil {
+				return fmt.Errorf("load console data (step %d): %w", i+1, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	_, err = pool.Exec(ctx, `VACUUM ANALYZE`)
+	return err
+}
+
+// consoleServer builds the server as serve does (without River workers: the
+// pages read, they do not send), its users, and one submitted campaign.
+func consoleServer(ctx context.Context, e *env, pool *pgxpool.Pool) (*httptest.Server, int64, error) {
+	store, err := contacts.NewStore(pool, contacts.Config{Logger: e.logger})
+	if err != nil {
+		return nil, 0, err
+	}
+	tstore, err := templates.NewStore(pool, templates.Config{Logger: e.logger})
+	if err != nil {
+		return nil, 0, err
+	}
+	actor := audit.Actor{Name: "bench"}
+	if _, _, err = tstore.Save(ctx, actor, templates.Definition{Key: benchCampaignTemplate, Purpose: templates.Marketing,
+		Source: templates.SourceCampaign, DefaultLocale: "zh-CN", Variants: []templates.Variant{
+			{Channel: templates.SMS, Locale: "zh-CN", SMS: &templates.SMSVariant{SignName: "示例银行",
+				Text: "{{.Contact.Salutation}}，{{.Campaign.product}}上线。拒收请回复R",
+				Providers: map[string]templates.ProviderTemplate{
+					templates.ProviderAliyun: {Code: "SMS_100", Params: map[string]string{"name": "{{.Contact.Salutation}}", "product": "{{.Campaign.product}}"}}}}},
+		}}, templates.SaveOptions{Activate: true}); err != nil {
+		return nil, 0, err
+	}
+	dlv, err := delivery.New(pool, delivery.Config{Logger: e.logger}, delivery.Deps{Renderer: delivery.TemplateRendererFor(tstore, templates.Bank{})})
+	if err != nil {
+		return nil, 0, err
+	}
+	planner, err := care.New(pool, dlv, care.Config{Logger: e.logger})
+	if err != nil {
+		return nil, 0, err
+	}
+	if err := planner.EnsureFestivalRules(ctx); err != nil {
+		return nil, 0, err
+	}
+	rv, err := revisits.New(pool, store, dlv, revisits.Config{Logger: e.logger})
+	if err != nil {
+		return nil, 0, err
+	}
+	camps, err := campaigns.New(pool, campaigns.Deps{Contacts: store, Templates: tstore, Delivery: dlv}, campaigns.Config{Logger: e.logger})
+	if err != nil {
+		return nil, 0, err
+	}
+	ids, err := identity.NewStore(pool, identity.Config{Logger: e.logger})
+	if err != nil {
+		return nil, 0, err
+	}
+	by := map[string]campaigns.By{}
+	for _, u := range []struct {
+		login, code string
+		role        identity.Role
+	}{
+		{"bench-admin", "", identity.RoleAdmin}, {"bench-marketer", "", identity.RoleMarketer}, {"bench-approver", "", identity.RoleApprover},
+		{"bench-manager", "M00002", identity.RoleManager}, {"bench-lead", "M00001", identity.RoleManager},
+	} {
+		user, err := ids.CreateUser(ctx, actor, identity.NewUser{Login: u.login, DisplayName: u.login, Roles: []identity.Role{u.role},
+			ManagerCode: u.code, Password: benchConsolePassword})
+		if err != nil {
+			return nil, 0, err
+		}
+		id := user.ID
+		by[u.login] = campaigns.By{Actor: audit.Actor{Name: "bench:" + u.login, UserID: &id}, Roles: []identity.Role{u.role}}
+	}
+	name, expr, tmpl := "bench vip", `"vip" in tags && tier == "A"`, benchCampaignTemplate
+	c, err := camps.Create(ctx, by["bench-marketer"], campaigns.Input{Name: &name, Expression: &expr, Template: &tmpl,
+		Channels: &[]string{"sms"}, Vars: map[string]any{"product": "稳健理财"}})
+	if err != nil {
+		return nil, 0, err
+	}
+	if _, err := camps.Submit(ctx, by["bench-marketer"], c.ID); err != nil {
+		return nil, 0, err
+	}
+	s, err := server.New(server.Config{Logger: e.logger, RateLimit: -1}, server.Deps{Pool: pool, Contacts: store, Auth: ids,
+		Delivery: dlv, Templates: tstore, Care: planner, Revisits: rv, Campaigns: camps})
+	if err != nil {
+		return nil, 0, err
+	}
+	return httptest.NewServer(s.Handler()), c.ID, nil
+}
+
+var benchCSRF = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+// consoleSignIn signs in through the form and returns a client with the
+// session cookie.
+func consoleSignIn(base, login string) (*http.Client, error) {
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		return nil, err
+	}
+	c := &http.Client{Jar: jar, Timeout: time.Minute}
+	res, err := c.Get(base + "/console/login")
+	if err != nil {
+		return nil, err
+	}
+	body, err := io.ReadAll(res.Body)
+	res.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	m := benchCSRF.FindSubmatch(body)
+	if m == nil {
+		return nil, fmt.Errorf("no form token on the sign-in page")
+	}
+	res, err = c.PostForm(base+"/console/login", url.Values{"csrf": {string(m[1])}, "login": {login}, "password": {benchConsolePassword}})
+	if err != nil {
+		return nil, err
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK || strings.HasSuffix(res.Request.URL.Path, "/login") {
+		return nil, fmt.Errorf("sign-in refused (status %d)", res.StatusCode)
+	}
+	return c, nil
+}
