@@ -9,6 +9,7 @@ import (
 
 	"carillon/campaigns"
 	"carillon/contacts"
+	"carillon/internal/audit"
 )
 
 func fieldMessages(t *testing.T, err error) map[string]string {
@@ -217,4 +218,57 @@ func TestTestSend(t *testing.T) {
 	var test bool
 	require.NoError(t, b.db.Pool.QueryRow(b.ctx, `SELECT test FROM messages WHERE id = $1`, res.MessageID).Scan(&test))
 	require.True(t, test)
+}
+
+// An erased contact's rendered samples leave the reviews that showed them.
+func TestErasureRemovesSamples(t *testing.T) {
+	t.Parallel()
+	b := setup(t, options{})
+	b.contacts.OnErase(b.svc.EraseHook)
+	ids := b.addContacts(t, 1, 2, nil)
+	c := b.draft(t, campaigns.Input{Channels: &[]string{"sms", "email"}})
+	c, err := b.svc.Submit(b.ctx, b.users["mk"], c.ID)
+	require.NoError(t, err)
+	require.Len(t, c.Review.Samples, 4)
+	require.NoError(t, b.contacts.Erase(b.ctx, audit.Actor{Name: "test"}, ids[0]))
+	c, err = b.svc.Get(b.ctx, c.ID)
+	require.NoError(t, err)
+	require.Len(t, c.Review.Samples, 4)
+	for _, s := range c.Review.Samples {
+		if s.ContactID == ids[0] {
+			require.True(t, s.Erased)
+			require.Empty(t, s.Text+s.Subject+s.HTML)
+		} else {
+			require.False(t, s.Erased)
+			require.NotEmpty(t, s.Text)
+		}
+	}
+}
+
+// A run whose audience grew past the limit and past what was reviewed waits for
+// a second approval: an approver who is not an author resumes it.
+func TestSecondApprovalWhenTheAudienceGrew(t *testing.T) {
+	t.Parallel()
+	b := setup(t, options{cfg: campaigns.Config{SecondApprovalAbove: 2}})
+	b.addContacts(t, 1, 2, nil)
+	c := b.approved(t, campaigns.Input{})
+	require.EqualValues(t, 2, c.Review.Recipients)
+	b.addContacts(t, 3, 3, nil) // imported after the approval
+	_, err := b.svc.Start(b.ctx, b.users["mk"], c.ID)
+	require.NoError(t, err)
+	// Work the run's first step (the snapshot) as its job would.
+	require.NoError(t, b.svc.WorkRunForTest(b.ctx, c.ID))
+	c, err = b.svc.Get(b.ctx, c.ID)
+	require.NoError(t, err)
+	require.Equal(t, campaigns.StatusPaused, c.Status)
+	h, err := b.svc.History(b.ctx, c.ID)
+	require.NoError(t, err)
+	last := h[len(h)-1]
+	require.Equal(t, "second_approval_needed", last.Action)
+	require.Contains(t, last.Reason, "5 recipients, more than the 2 reviewed")
+	_, err = b.svc.Resume(b.ctx, b.users["mk"], c.ID)
+	require.ErrorIs(t, err, campaigns.ErrForbidden)
+	c, err = b.svc.Resume(b.ctx, b.users["ap"], c.ID)
+	require.NoError(t, err)
+	require.Equal(t, campaigns.StatusRunning, c.Status)
 }

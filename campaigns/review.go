@@ -8,6 +8,8 @@ import (
 	"sort"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"carillon/campaigns/segment"
 	"carillon/channels"
 	"carillon/contacts"
@@ -42,14 +44,16 @@ type ChannelAudience struct {
 
 // Sample is one contact's message on one channel, rendered.
 type Sample struct {
-	Channel  string              `json:"channel"`
-	Contact  string              `json:"contact"` // external id
-	Locale   string              `json:"locale"`
-	Subject  string              `json:"subject,omitempty"`
-	Text     string              `json:"text,omitempty"`
-	HTML     string              `json:"html,omitempty"`
-	SMSParts *templates.Segments `json:"sms_parts,omitempty"`
-	Error    string              `json:"error,omitempty"`
+	Channel   string              `json:"channel"`
+	Contact   string              `json:"contact"` // external id
+	ContactID int64               `json:"contact_id"`
+	Erased    bool                `json:"erased,omitempty"` // the contact was erased since: the text is gone
+	Locale    string              `json:"locale"`
+	Subject   string              `json:"subject,omitempty"`
+	Text      string              `json:"text,omitempty"`
+	HTML      string              `json:"html,omitempty"`
+	SMSParts  *templates.Segments `json:"sms_parts,omitempty"`
+	Error     string              `json:"error,omitempty"`
 }
 
 // SMSParts is the parts an SMS sample takes.
@@ -232,7 +236,7 @@ func (s *Service) primarySMS() (kind, name string) {
 
 func (s *Service) renderSample(ctx context.Context, c Campaign, ch templates.Channel, ct contacts.Contact, managers map[int64]contacts.Manager, smsKind string) (Sample, int, error) {
 	locale := ct.Locale
-	sm := Sample{Channel: string(ch), Contact: ct.ExternalID, Locale: locale}
+	sm := Sample{Channel: string(ch), Contact: ct.ExternalID, ContactID: ct.ID, Locale: locale}
 	vars := s.vars(c, ct, managers)
 	out, err := s.deps.Templates.Render(ctx, c.Template, 0, ch, locale, vars)
 	if err != nil {
@@ -325,3 +329,16 @@ func (s *Service) committed(ctx context.Context, except int64) (float64, error) 
 // round2 rounds money to cents, half away from zero, forgiving the binary
 // representation of decimal prices (5 × 0.045 is 0.225, not 0.22).
 func round2(f float64) float64 { return math.Round((f+math.Copysign(1e-9, f))*100) / 100 }
+
+// EraseHook removes an erased contact's rendered samples from campaign reviews
+// (they hold the contact's name). Register it with contacts.Store.OnErase.
+func (s *Service) EraseHook(ctx context.Context, tx pgx.Tx, contactID int64) error {
+	_, err := tx.Exec(ctx, `UPDATE campaigns SET review = jsonb_set(review, '{samples}', (
+		SELECT COALESCE(jsonb_agg(CASE WHEN (x ->> 'contact_id')::bigint = $1 THEN (x - 'subject' - 'text' - 'html') || '{"erased": true}' ELSE x END ORDER BY i), '[]')
+		FROM jsonb_array_elements(review -> 'samples') WITH ORDINALITY AS e(x, i)))
+		WHERE review IS NOT NULL AND review -> 'samples' @> jsonb_build_array(jsonb_build_object('contact_id', $1::bigint))`, contactID)
+	if err != nil {
+		return fmt.Errorf("erase contact %d from campaign reviews: %w", contactID, err)
+	}
+	return nil
+}

@@ -151,6 +151,7 @@ func serve(ctx context.Context, e *env, pool *pgxpool.Pool, opts serveOptions) e
 	// Recurring campaigns start from the care scheduler's tick (schedules read
 	// from Postgres on the leader; nothing registered at runtime).
 	planner.OnTick(campaignSvc.Tick)
+	store.OnErase(campaignSvc.EraseHook)
 	if err := planner.EnsureFestivalRules(ctx); err != nil {
 		return err
 	}
