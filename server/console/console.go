@@ -106,13 +106,14 @@ type Deps struct {
 
 // Console serves the web console under Prefix.
 type Console struct {
-	cfg   Config
-	deps  Deps
-	loc   *time.Location
-	mux   *http.ServeMux
-	pages map[string]*template.Template
-	dash  dashCache
-	ranks rankCache
+	cfg      Config
+	deps     Deps
+	loc      *time.Location
+	mux      *http.ServeMux
+	pages    map[string]*template.Template
+	dash     dashCache
+	ranks    rankCache
+	failures failures
 }
 
 //go:embed web

@@ -314,6 +314,9 @@ var messages = map[string][2]string{
 	"funnel.clicked":           {"Clicked", "已点击"},
 	"my.ranking_as_of":         {"As of %s (recomputed every 5 minutes).", "数据截至 %s（每 5 分钟更新）。"},
 	"my.teams":                 {"Teams", "团队排名"},
+	"login.throttled":          {"Too many failed sign-ins. Wait 15 minutes and try again.", "登录失败次数过多，请 15 分钟后再试。"},
+	"col.failed":               {"Failed", "失败"},
+	"col.suppressed":           {"Suppressed", "已拦截"},
 }
 
 // tr returns key's text in lang ("en" or "zh"); an unknown key is returned as is.

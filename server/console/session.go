@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -219,8 +220,15 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	login := strings.TrimSpace(r.PostFormValue("login"))
+	keys := []string{"addr:" + remoteHost(r), "login:" + strings.ToLower(login)}
+	if wait := c.failures.blocked(keys, c.cfg.Now()); wait > 0 {
+		w.Header().Set("Retry-After", fmt.Sprint(int(wait.Seconds())+1))
+		c.showLogin(w, r, q, http.StatusTooManyRequests, login, "login.throttled")
+		return
+	}
 	p, err := c.deps.Users.CheckPassword(r.Context(), login, r.PostFormValue("password"))
 	if errors.Is(err, identity.ErrUnauthenticated) {
+		c.failures.fail(keys, c.cfg.Now())
 		c.cfg.Logger.InfoContext(r.Context(), "console sign-in refused", slog.String("addr", remoteHost(r)))
 		c.showLogin(w, r, q, http.StatusUnauthorized, login, "login.failed")
 		return
@@ -252,6 +260,11 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 			tokenHash(token), p.User.ID, csrf, now, now.Add(c.cfg.SessionTTL), remoteHost(r), ua).Scan(&id); err != nil {
 			return fmt.Errorf("start session: %w", err)
 		}
+		// The user's sessions that ended a month ago are of no use any more.
+		if _, err := tx.Exec(r.Context(), `DELETE FROM console_sessions WHERE user_id = $1
+			AND (ended_at < $2::timestamptz - interval '30 days' OR expires_at < $2::timestamptz - interval '30 days')`, p.User.ID, now); err != nil {
+			return fmt.Errorf("forget old sessions: %w", err)
+		}
 		return audit.Append(r.Context(), tx, actor, now, audit.Entry{Action: "console.sign_in", ObjectType: "user",
 			ObjectID: p.User.Login, Changes: map[string]any{"session": id}})
 	})
@@ -259,6 +272,7 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, q, err)
 		return
 	}
+	c.failures.reset(keys)
 	c.setCookie(w, r, loginCookie, "", -1)
 	c.setCookie(w, r, sessionCookie, token, 0)
 	http.Redirect(w, r, safeNext(r.PostFormValue("next"), c.home(p)), http.StatusSeeOther)
@@ -322,4 +336,67 @@ func (c *Console) switchLang(w http.ResponseWriter, r *http.Request) {
 	}
 	c.setCookie(w, r, langCookie, to, 365*24*time.Hour)
 	http.Redirect(w, r, safeNext(r.URL.Query().Get("next"), Prefix+"/"), http.StatusSeeOther)
+}
+
+// Sign-in throttling: after MaxFailures failed sign-ins from one address or
+// for one login within FailureWindow, further tries are refused (429) until
+// the window has passed. Kept in memory: per process.
+const (
+	MaxFailures   = 10
+	FailureWindow = 15 * time.Minute
+)
+
+type failureCount struct {
+	n     int
+	first time.Time
+}
+
+type failures struct {
+	mu sync.Mutex
+	m  map[string]*failureCount
+}
+
+// blocked returns how long the keys are still refused; 0 when they are not.
+func (f *failures) blocked(keys []string, now time.Time) time.Duration {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var wait time.Duration
+	for _, k := range keys {
+		fc := f.m[k]
+		if fc == nil {
+			continue
+		}
+		if now.Sub(fc.first) >= FailureWindow {
+			delete(f.m, k)
+			continue
+		}
+		if fc.n >= MaxFailures {
+			wait = max(wait, FailureWindow-now.Sub(fc.first))
+		}
+	}
+	return wait
+}
+
+func (f *failures) fail(keys []string, now time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.m == nil || len(f.m) > 100_000 { // forget rather than grow without bound
+		f.m = map[string]*failureCount{}
+	}
+	for _, k := range keys {
+		fc := f.m[k]
+		if fc == nil || now.Sub(fc.first) >= FailureWindow {
+			fc = &failureCount{first: now}
+			f.m[k] = fc
+		}
+		fc.n++
+	}
+}
+
+func (f *failures) reset(keys []string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, k := range keys {
+		delete(f.m, k)
+	}
 }

@@ -2,6 +2,7 @@ package console_test
 
 import (
 	"crypto/sha256"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -196,4 +197,21 @@ func TestNavigationFollowsRoles(t *testing.T) {
 	require.Equal(t, Prefix+"/my", p.location)
 	// The templates pages are forbidden to a manager, not merely hidden.
 	require.Equal(t, http.StatusForbidden, b.get(Prefix+"/templates").status)
+}
+
+func TestSignInIsThrottledAfterFailures(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, worldOpts{})
+	b := w.browser(t)
+	for i := range 10 {
+		require.Equal(t, http.StatusUnauthorized, b.tryLogin("auditor", fmt.Sprintf("wrong password %d", i)).status)
+	}
+	// The right password is refused too until the window has passed.
+	p := b.tryLogin("auditor", password)
+	require.Equal(t, http.StatusTooManyRequests, p.status)
+	require.Contains(t, p.body, "Too many failed sign-ins")
+	require.NotEmpty(t, p.header.Get("Retry-After"))
+	var n int
+	require.NoError(t, w.db.Pool.QueryRow(w.ctx, `SELECT count(*) FROM console_sessions`).Scan(&n))
+	require.Zero(t, n)
 }
