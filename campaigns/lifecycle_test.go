@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -271,4 +272,25 @@ func TestSecondApprovalWhenTheAudienceGrew(t *testing.T) {
 	c, err = b.svc.Resume(b.ctx, b.users["ap"], c.ID)
 	require.NoError(t, err)
 	require.Equal(t, campaigns.StatusRunning, c.Status)
+}
+
+// The tick gives each open run one more fan-out job per period, so a run whose
+// job was lost goes on; never more than one per period.
+func TestTickWatchesOpenRuns(t *testing.T) {
+	t.Parallel()
+	b := setup(t, options{})
+	b.addContacts(t, 1, 1, nil)
+	c := b.approved(t, campaigns.Input{})
+	_, err := b.svc.Start(b.ctx, b.users["mk"], c.ID)
+	require.NoError(t, err)
+	jobs := func() int {
+		var n int
+		require.NoError(t, b.db.Pool.QueryRow(b.ctx, `SELECT count(*) FROM river_job WHERE kind = 'campaigns.run'`).Scan(&n))
+		return n
+	}
+	require.Equal(t, 1, jobs())
+	require.NoError(t, b.svc.Tick(b.ctx, time.Now()))
+	require.Equal(t, 2, jobs())
+	require.NoError(t, b.svc.Tick(b.ctx, time.Now()))
+	require.Equal(t, 2, jobs())
 }

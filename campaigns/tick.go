@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
 )
 
 // Tick starts the recurring campaigns whose next firing has come. It is a hook
@@ -32,6 +33,10 @@ func (s *Service) Tick(ctx context.Context, now time.Time) error {
 		return fmt.Errorf("campaigns tick: %w", err)
 	}
 	var firstErr error
+	if err := s.watch(ctx); err != nil {
+		s.cfg.Logger.ErrorContext(ctx, "campaign runs not watched", slog.String("error", err.Error()))
+		firstErr = err
+	}
 	for _, id := range ids {
 		if err := s.fire(ctx, id, now); err != nil {
 			s.cfg.Logger.ErrorContext(ctx, "recurring campaign not started", slog.Int64("campaign_id", id), slog.String("error", err.Error()))
@@ -90,4 +95,36 @@ func maxTime(a, b time.Time) time.Time {
 		return a
 	}
 	return b
+}
+
+// watchPeriod is how often the tick gives each open run a fan-out job of its own.
+const watchPeriod = 15 * time.Minute
+
+// watchArgs is RunArgs inserted by the tick, unique per run and watchPeriod.
+type watchArgs struct{ RunArgs }
+
+// InsertOpts makes the tick's job unique per run and period.
+func (watchArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true, ByPeriod: watchPeriod}}
+}
+
+// watch gives every open run a fan-out job at most once per watchPeriod, so a
+// run whose job was lost (discarded after repeated failures, or deleted) goes on.
+// A second job of a run is harmless: batches take the run's row lock.
+func (s *Service) watch(ctx context.Context) error {
+	rows, err := s.pool.Query(ctx, `SELECT r.id FROM campaign_runs r JOIN campaigns c ON c.id = r.campaign_id
+		WHERE r.status IN ('starting', 'running') AND c.status = 'running'`)
+	if err != nil {
+		return fmt.Errorf("open runs: %w", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return fmt.Errorf("open runs: %w", err)
+	}
+	for _, id := range ids {
+		if _, err := s.inserter.Insert(ctx, watchArgs{RunArgs{RunID: id}}, nil); err != nil {
+			return fmt.Errorf("watch run %d: %w", id, err)
+		}
+	}
+	return nil
 }
