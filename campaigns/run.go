@@ -296,7 +296,7 @@ func (s *Service) step(ctx context.Context, runID int64) (step, error) {
 			// The recipients whose send time falls within the horizon.
 			ahead := now.Add(s.cfg.Horizon).Sub(*r.paceAt)
 			last := r.paceRN + (int64(ahead/time.Second)+1)*int64(r.throttle) - 1
-			if last <= r.cursor {
+			if ahead < 0 || last <= r.cursor {
 				next := r.paceAt.Add(time.Duration((r.cursor+1-r.paceRN)/int64(r.throttle)) * time.Second)
 				st.sleep = max(next.Sub(now)-s.cfg.Horizon, 100*time.Millisecond)
 				return nil

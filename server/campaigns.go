@@ -1,8 +1,10 @@
 package server
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 
@@ -151,10 +153,8 @@ func (s *Server) campaignAction(action string) func(w http.ResponseWriter, r *ht
 			return err
 		}
 		var in actionRequest
-		if r.ContentLength != 0 {
-			if err := s.decode(w, r, &in); err != nil {
-				return err
-			}
+		if err := s.decodeOptional(w, r, &in); err != nil {
+			return err
 		}
 		svc, b, ctx := s.deps.Campaigns, by(r), r.Context()
 		var c campaigns.Campaign
@@ -233,4 +233,21 @@ func (s *Server) campaignStats(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, http.StatusOK, st)
 	return nil
+}
+
+// decodeOptional is decode for a body that may be left out (or empty).
+func (s *Server) decodeOptional(w http.ResponseWriter, r *http.Request, v any) error {
+	if r.Body == nil || r.ContentLength == 0 {
+		return nil
+	}
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
+	if err != nil {
+		return err
+	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil
+	}
+	r.Body = io.NopCloser(bytes.NewReader(data))
+	r.ContentLength = int64(len(data))
+	return s.decode(w, r, v)
 }

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"fmt"
+	"io"
 	"strings"
 	"testing"
 
@@ -137,4 +138,19 @@ func TestCampaignRunControlsThroughTheAPI(t *testing.T) {
 	require.Equal(t, 200, r.status, string(r.body))
 	require.True(t, strings.HasPrefix(string(r.body), "run,fire_at,channel,targeted,"), string(r.body))
 	require.Equal(t, 404, auditor.do(t, "GET", "/api/campaigns/999/stats", "", nil).status)
+}
+
+// A transition's body may come chunked (no Content-Length): it is read.
+func TestCampaignActionReadsAChunkedBody(t *testing.T) {
+	t.Parallel()
+	b, _ := setupCampaignServer(t)
+	mk := b.as(b.newUser(t, "mk", "", identity.RoleMarketer))
+	ap := b.as(b.newUser(t, "ap", "", identity.RoleApprover))
+	r := mk.jsonReq(t, "POST", "/api/campaigns", map[string]any{"name": "Q1", "expression": `true`, "template": "campaign.wealth", "channels": []string{"sms"}})
+	require.Equal(t, 201, r.status, string(r.body))
+	path := fmt.Sprintf("/api/campaigns/%d", int64(r.json(t)["id"].(float64)))
+	require.Equal(t, 200, mk.do(t, "POST", path+"/submit", "", nil).status, "no body at all")
+	r = ap.do(t, "POST", path+"/reject", "application/json", io.MultiReader(strings.NewReader(`{"reason":`), strings.NewReader(`"say which fund"}`)))
+	require.Equal(t, 200, r.status, string(r.body))
+	require.Equal(t, "say which fund", r.json(t)["rejected_reason"])
 }
