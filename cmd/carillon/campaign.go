@@ -93,6 +93,8 @@ const campaignUsage = `usage:
   carillon campaign reject ID --as LOGIN --reason TEXT
   carillon campaign cancel ID --as LOGIN [--reason TEXT]
   carillon campaign stats ID [--csv]
+  carillon campaign history ID
+  carillon campaign test-send ID --as LOGIN --contact EXTERNAL_ID [--channel C]
 Every command takes --json (one document; list: one object per line) and --config FILE.
 --as names the user acting (maker-checker compares users: the approver is not the author).
 TIME is RFC 3339 (2027-01-05T10:00:00+08:00); SPEC a cron spec such as "CRON_TZ=Asia/Shanghai 0 10 * * 1".
@@ -122,7 +124,10 @@ func cmdCampaign(ctx context.Context, e *env, args []string) error {
 		f.reason = fs.String("reason", "", "why")
 	case "stats":
 		f.csv = fs.Bool("csv", false, "print CSV")
-	case "show", "submit", "start", "pause", "resume":
+	case "test-send":
+		f.contact = fs.String("contact", "", "the contact's external id")
+		f.channel = fs.String("channel", "", "only this channel")
+	case "show", "history", "submit", "start", "pause", "resume":
 	default:
 		fmt.Fprint(e.stderr, campaignUsage)
 		return &exitError{code: 2, err: errUsage}
@@ -152,7 +157,10 @@ func cmdCampaign(ctx context.Context, e *env, args []string) error {
 			return &exitError{code: 2, err: err}
 		}
 	}
-	writes := !contains([]string{"list", "show", "stats"}, sub)
+	if sub == "test-send" && *f.contact == "" {
+		return &exitError{code: 2, err: errors.New("campaign test-send: --contact EXTERNAL_ID is required")}
+	}
+	writes := !contains([]string{"list", "show", "history", "stats"}, sub)
 	if writes && *as == "" {
 		return &exitError{code: 2, err: fmt.Errorf("campaign %s: --as LOGIN is required (the user acting)", sub)}
 	}
@@ -196,6 +204,21 @@ func cmdCampaign(ctx context.Context, e *env, args []string) error {
 		}
 	case "show":
 		out, err = svc.Get(ctx, id)
+	case "history":
+		var h []campaigns.Event
+		if h, err = svc.History(ctx, id); err == nil {
+			if *asJSON {
+				return writeJSONTo(e.stdout, h)
+			}
+			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "AT\tACTOR\tACTION\tFROM\tTO\tREASON")
+			for _, ev := range h {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", ev.At.Format(time.RFC3339), ev.Actor, ev.Action, ev.From, ev.To, ev.Reason)
+			}
+			return tw.Flush()
+		}
+	case "test-send":
+		out, err = svc.TestSend(ctx, by, id, *f.contact, *f.channel)
 	case "submit":
 		out, err = svc.Submit(ctx, by, id)
 	case "approve":
@@ -245,7 +268,7 @@ func campaignCLIErr(sub string, err error) error {
 type campaignFlags struct {
 	name, segment, expression, template, channels, vars, at, cron, window, endsAt, notes *string
 	throttle                                                                             *int
-	status, reason                                                                       *string
+	status, reason, contact, channel                                                     *string
 	version                                                                              *int
 	csv                                                                                  *bool
 }
@@ -386,6 +409,8 @@ func printCampaignResult(e *env, out any) error {
 	switch v := out.(type) {
 	case campaigns.Campaign:
 		printCampaign(e, v)
+	case campaigns.TestSendResult:
+		fmt.Fprintf(w, "test message %d to %s by %s\n", v.MessageID, v.Contact, strings.Join(v.Channels, ", "))
 	case campaigns.PauseResult:
 		printCampaign(e, v.Campaign)
 		fmt.Fprintf(w, "held: %d message(s) not yet handed to a provider\n", v.Held)

@@ -61,6 +61,9 @@ func TestCampaignCommands(t *testing.T) {
 	out, _, err = c.run(ctx, "campaign", "approve", id, "--as", "ap", "--version", "1")
 	require.NoError(t, err)
 	require.Contains(t, out, "approved by cli:")
+	out, _, err = c.run(ctx, "campaign", "test-send", id, "--as", "mk", "--contact", "C1")
+	require.NoError(t, err)
+	require.Contains(t, out, "to C1 by sms")
 	out, _, err = c.run(ctx, "campaign", "start", id, "--as", "mk")
 	require.NoError(t, err)
 	require.Contains(t, out, "running")
@@ -76,4 +79,10 @@ func TestCampaignCommands(t *testing.T) {
 	out, _, err = c.run(ctx, "campaign", "cancel", id, "--as", "mk", "--reason", "test")
 	require.NoError(t, err)
 	require.Contains(t, out, "cancelled")
+	out, _, err = c.run(ctx, "campaign", "history", id)
+	require.NoError(t, err)
+	for _, action := range []string{"create", "submit", "approve", "test_send", "start", "pause", "cancel"} {
+		require.Contains(t, out, action)
+	}
+	require.Contains(t, out, "cli:")
 }
