@@ -1,6 +1,7 @@
 package delivery_test
 
 import (
+	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -9,6 +10,9 @@ import (
 
 	"carillon/channels"
 	"carillon/delivery"
+	"carillon/internal/audit"
+	"carillon/internal/pgtest"
+	"carillon/templates"
 )
 
 func TestEnqueuedMessageIsDeliveredAndItsReceiptReachesTheTimeline(t *testing.T) {
@@ -193,4 +197,57 @@ func TestFrequencyCapCountsBySendTimeAndFallbacks(t *testing.T) {
 			require.Equal(t, "frequency_cap", m.Reason, c.name)
 		}
 	}
+}
+
+// A message pinned to a template version is rendered with that version even
+// after another is activated (a campaign's approved text), and its fallback
+// keeps the pin.
+func TestPinnedTemplateVersion(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, harnessOpts{})
+	c1 := h.contact(t, "C1")
+	var active int
+	require.NoError(t, h.db.Pool.QueryRow(h.ctx, `SELECT active_version FROM templates WHERE key = 'birthday'`).Scan(&active))
+	p := planned("pin:1", c1.ID, channels.PurposeService, channels.SMS)
+	p.TemplateVersion = active
+	res := h.enqueue(t, p)
+	require.Len(t, res.IDs, 1)
+	var pinned int
+	require.NoError(t, h.db.Pool.QueryRow(h.ctx, `SELECT template_version FROM messages WHERE id = $1`, res.IDs[0]).Scan(&pinned))
+	require.Equal(t, active, pinned)
+	h.waitFor(t, res.IDs[0], "delivered")
+	require.NoError(t, h.db.Pool.QueryRow(h.ctx, `SELECT template_version FROM messages WHERE id = $1`, res.IDs[0]).Scan(&pinned))
+	require.Equal(t, active, pinned, "rendered with the pinned version")
+
+	bad := planned("pin:2", c1.ID, channels.PurposeService, channels.SMS)
+	bad.TemplateVersion = 999
+	res = h.enqueue(t, bad)
+	m := h.waitFor(t, res.IDs[0], "failed", "suppressed")
+	require.NotEqual(t, "delivered", m.Status, "a version that does not exist is never replaced by the active one")
+}
+
+// The template renderer renders a pinned version, not the active one.
+func TestTemplateRendererRendersThePinnedVersion(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pgtest.New(t)
+	st, err := templates.NewStore(db.Pool, templates.Config{})
+	require.NoError(t, err)
+	def := templates.Definition{Key: "offer", Purpose: templates.Service, Source: templates.SourceCampaign, DefaultLocale: "zh-CN",
+		Variants: []templates.Variant{{Channel: templates.Email, Locale: "zh-CN", Email: &templates.EmailVariant{Subject: "first", HTML: "<p>first text</p>"}}}}
+	v1, _, err := st.Save(ctx, audit.Actor{Name: "test"}, def, templates.SaveOptions{Activate: true})
+	require.NoError(t, err)
+	def.Variants[0].Email = &templates.EmailVariant{Subject: "second", HTML: "<p>second text</p>"}
+	_, _, err = st.Save(ctx, audit.Actor{Name: "test"}, def, templates.SaveOptions{Activate: true})
+	require.NoError(t, err)
+	r := delivery.TemplateRenderer(st)
+	got, err := r.Render(ctx, delivery.RenderRequest{TemplateKey: "offer", TemplateVersion: v1.Version, Channel: channels.Email, Locale: "zh-CN"})
+	require.NoError(t, err)
+	require.Equal(t, "first", got.Subject)
+	require.Equal(t, v1.Version, got.Version)
+	got, err = r.Render(ctx, delivery.RenderRequest{TemplateKey: "offer", Channel: channels.Email, Locale: "zh-CN"})
+	require.NoError(t, err)
+	require.Equal(t, "second", got.Subject, "unpinned: the active version")
+	_, err = r.Render(ctx, delivery.RenderRequest{TemplateKey: "offer", TemplateVersion: 9, Channel: channels.Email, Locale: "zh-CN"})
+	require.Error(t, err)
 }

@@ -18,18 +18,21 @@ import (
 
 // Planned is a message to enqueue.
 type Planned struct {
-	DedupeKey   string             // unique: birthday:<contact>:lunar:<year>, campaign:<run>:<address>, ...
-	ContactID   int64              // the customer, or
-	ManagerID   int64              // a customer manager (digests, alerts)
-	Source      string             // care_rule, campaign_run, reminder, api
-	SourceID    string             // the rule, run or caller's id
-	Purpose     channels.Purpose   // service or marketing
-	TemplateKey string             // templates key
-	Vars        map[string]any     // the source's variables
-	Channels    []channels.Channel // in order of preference
-	SendAt      time.Time          // earliest send time; zero: now
-	Window      *Window            // the source's own send window, local time
-	Test        bool               // a campaign's test send: no consent or cap checks
+	DedupeKey   string           // unique: birthday:<contact>:lunar:<year>, campaign:<run>:<address>, ...
+	ContactID   int64            // the customer, or
+	ManagerID   int64            // a customer manager (digests, alerts)
+	Source      string           // care_rule, campaign_run, reminder, api
+	SourceID    string           // the rule, run or caller's id
+	Purpose     channels.Purpose // service or marketing
+	TemplateKey string           // templates key
+	// TemplateVersion pins the template's version (a campaign's approved
+	// text); 0 renders the version active at send time.
+	TemplateVersion int
+	Vars            map[string]any     // the source's variables
+	Channels        []channels.Channel // in order of preference
+	SendAt          time.Time          // earliest send time; zero: now
+	Window          *Window            // the source's own send window, local time
+	Test            bool               // a campaign's test send: no consent or cap checks
 }
 
 // NoteVar is the key of Planned.Vars whose string the message's timeline events
@@ -106,6 +109,8 @@ func (p Planned) check() error {
 		return fmt.Errorf("%w: %s: purpose %q", ErrInvalid, p.DedupeKey, p.Purpose)
 	case p.TemplateKey == "":
 		return fmt.Errorf("%w: %s: no template", ErrInvalid, p.DedupeKey)
+	case p.TemplateVersion < 0:
+		return fmt.Errorf("%w: %s: template version %d", ErrInvalid, p.DedupeKey, p.TemplateVersion)
 	case len(p.Channels) == 0:
 		return fmt.Errorf("%w: %s: no channel", ErrInvalid, p.DedupeKey)
 	}
@@ -121,12 +126,12 @@ func (p Planned) check() error {
 }
 
 const insertMessagesSQL = `INSERT INTO messages (dedupe_key, contact_id, manager_id, source, source_id, purpose, template_key, vars,
-  channels, send_at, window_start, window_end, test, created_at, updated_at, parent_id)
+  channels, send_at, window_start, window_end, test, created_at, updated_at, parent_id, template_version)
 SELECT k, NULLIF(c, 0), NULLIF(m, 0), src, sid, p, t, v, string_to_array(ch, ','), sa,
   CASE WHEN ws >= 0 THEN ws END, CASE WHEN we >= 0 THEN we END,
-  tst, $14, $14, NULLIF(par, 0)
+  tst, $14, $14, NULLIF(par, 0), NULLIF(tv, 0)
 FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::jsonb[], $9::text[],
-            $10::timestamptz[], $11::int[], $12::int[], $13::bool[], $15::bigint[]) AS u(k, c, m, src, sid, p, t, v, ch, sa, ws, we, tst, par)
+            $10::timestamptz[], $11::int[], $12::int[], $13::bool[], $15::bigint[], $16::int[]) AS u(k, c, m, src, sid, p, t, v, ch, sa, ws, we, tst, par, tv)
 ON CONFLICT (dedupe_key) DO NOTHING
 RETURNING id, dedupe_key, send_at`
 
@@ -168,6 +173,7 @@ func (s *Service) enqueue(ctx context.Context, tx pgx.Tx, planned []Planned, par
 		sendAt := make([]time.Time, n)
 		ws, we := make([]int32, n), make([]int32, n)
 		tests := make([]bool, n)
+		tvs := make([]int32, n)
 		for i, p := range batch {
 			if err := p.check(); err != nil {
 				return res, err
@@ -199,11 +205,12 @@ func (s *Service) enqueue(ctx context.Context, tx pgx.Tx, planned []Planned, par
 				ws[i], we[i] = int32(p.Window.Start), int32(p.Window.End)
 			}
 			tests[i] = p.Test
+			tvs[i] = int32(p.TemplateVersion)
 			if parents != nil {
 				pars[i] = parents[start+i]
 			}
 		}
-		rows, err := tx.Query(ctx, insertMessagesSQL, keys, cids, mids, srcs, sids, purps, tmpls, vars, chans, sendAt, ws, we, tests, now, pars)
+		rows, err := tx.Query(ctx, insertMessagesSQL, keys, cids, mids, srcs, sids, purps, tmpls, vars, chans, sendAt, ws, we, tests, now, pars, tvs)
 		if err != nil {
 			return res, fmt.Errorf("enqueue messages: %w", err)
 		}

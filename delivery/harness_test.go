@@ -37,6 +37,9 @@ func (testRenderer) Render(_ context.Context, req delivery.RenderRequest) (deliv
 		name = req.Contact.Name
 	}
 	r := delivery.Rendered{Version: 1, Subject: "Carillon", Text: fmt.Sprintf("%s: hello %s", req.TemplateKey, name)}
+	if req.TemplateVersion > 1 {
+		return delivery.Rendered{}, fmt.Errorf("template %s has no version %d", req.TemplateKey, req.TemplateVersion)
+	}
 	switch {
 	case req.Channel == channels.SMS && (req.ProviderKind == "aliyun" || req.ProviderKind == "tencent"):
 		r.Template = &channels.ProviderTemplate{Code: "SMS_100", Params: []channels.TemplateParam{{Name: "name", Value: name}}}

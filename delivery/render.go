@@ -16,14 +16,17 @@ type Renderer interface {
 
 // RenderRequest is what a message is rendered from.
 type RenderRequest struct {
-	TemplateKey  string
-	Channel      channels.Channel
-	ProviderKind string // aliyun, tencent, twilio, smtp, wechat_oa, wecom: mainland SMS needs its template code
-	Purpose      channels.Purpose
-	Locale       string
-	Contact      *contacts.Contact // nil for a message to a manager
-	Manager      *contacts.Manager // the contact's manager, or the recipient manager
-	Vars         map[string]any
+	TemplateKey string
+	// TemplateVersion, when positive, is the version to render (pinned);
+	// 0 renders the active version.
+	TemplateVersion int
+	Channel         channels.Channel
+	ProviderKind    string // aliyun, tencent, twilio, smtp, wechat_oa, wecom: mainland SMS needs its template code
+	Purpose         channels.Purpose
+	Locale          string
+	Contact         *contacts.Contact // nil for a message to a manager
+	Manager         *contacts.Manager // the contact's manager, or the recipient manager
+	Vars            map[string]any
 }
 
 // Rendered is a message's content.

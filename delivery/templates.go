@@ -36,6 +36,7 @@ type cachedVersion struct {
 type templateRenderer struct {
 	st     *templates.Store
 	bank   templates.Bank
+	pins   sync.Map // "key\x00version" -> templates.Version (versions are immutable)
 	mu     sync.Mutex
 	active map[string]cachedVersion
 }
@@ -56,6 +57,21 @@ func (t *templateRenderer) version(ctx context.Context, key string) (templates.V
 	return v, nil
 }
 
+// pinned returns a given version of a template; versions never change, so
+// each is read once.
+func (t *templateRenderer) pinned(ctx context.Context, key string, n int) (templates.Version, error) {
+	k := key + "\x00" + strconv.Itoa(n)
+	if v, ok := t.pins.Load(k); ok {
+		return v.(templates.Version), nil
+	}
+	v, err := t.st.Version(ctx, key, n)
+	if err != nil {
+		return v, err
+	}
+	t.pins.Store(k, v)
+	return v, nil
+}
+
 func (t *templateRenderer) Render(ctx context.Context, req RenderRequest) (Rendered, error) {
 	vars := make(templates.Vars, len(req.Vars)+3)
 	if t.bank != (templates.Bank{}) {
@@ -70,7 +86,13 @@ func (t *templateRenderer) Render(ctx context.Context, req RenderRequest) (Rende
 	if req.Manager != nil {
 		vars["Manager"] = templates.ManagerVars(*req.Manager)
 	}
-	v, err := t.version(ctx, req.TemplateKey)
+	var v templates.Version
+	var err error
+	if req.TemplateVersion > 0 {
+		v, err = t.pinned(ctx, req.TemplateKey, req.TemplateVersion)
+	} else {
+		v, err = t.version(ctx, req.TemplateKey)
+	}
 	if err != nil {
 		return Rendered{}, err
 	}

@@ -42,15 +42,18 @@ type message struct {
 	sourceID    string
 	purpose     channels.Purpose
 	templateKey string
-	vars        map[string]any
-	channels    []channels.Channel
-	parentID    int64
-	prevStatus  string
-	prevReason  string
-	attempts    int
-	sendAt      time.Time
-	window      *Window
-	test        bool
+	// templateVersion is the version the message is pinned to (a campaign's
+	// approved one, or the one an earlier attempt rendered); 0: the active one.
+	templateVersion int
+	vars            map[string]any
+	channels        []channels.Channel
+	parentID        int64
+	prevStatus      string
+	prevReason      string
+	attempts        int
+	sendAt          time.Time
+	window          *Window
+	test            bool
 }
 
 // outcome is what became of one claimed message.
@@ -88,7 +91,8 @@ const claimSQL = `WITH c AS (
 UPDATE messages m SET status = 'sending', updated_at = $2
 FROM c WHERE m.id = c.id
 RETURNING m.id, m.dedupe_key, COALESCE(m.contact_id, 0), COALESCE(m.manager_id, 0), m.source, m.source_id, m.purpose,
-  m.template_key, m.vars, m.channels, COALESCE(m.parent_id, 0), c.prev, c.prev_reason, m.attempts, m.send_at, m.window_start, m.window_end, m.test`
+  m.template_key, m.vars, m.channels, COALESCE(m.parent_id, 0), c.prev, c.prev_reason, m.attempts, m.send_at, m.window_start, m.window_end, m.test,
+  COALESCE(m.template_version, 0)`
 
 // claim marks messages as sending and commits: from here a crash leaves them in
 // sending, which the next attempt reads as "maybe sent".
@@ -105,7 +109,7 @@ func (s *Service) claim(ctx context.Context, ids []int64, now time.Time) ([]*mes
 		var chans []string
 		var ws, we *int16
 		if err := rows.Scan(&m.id, &m.dedupeKey, &m.contactID, &m.managerID, &m.source, &m.sourceID, &m.purpose,
-			&m.templateKey, &vars, &chans, &m.parentID, &m.prevStatus, &m.prevReason, &m.attempts, &m.sendAt, &ws, &we, &m.test); err != nil {
+			&m.templateKey, &vars, &chans, &m.parentID, &m.prevStatus, &m.prevReason, &m.attempts, &m.sendAt, &ws, &we, &m.test, &m.templateVersion); err != nil {
 			return nil, err
 		}
 		if err := json.Unmarshal(vars, &m.vars); err != nil {
@@ -547,7 +551,7 @@ func (s *Service) render(ctx context.Context, m *message, ch channels.Channel, p
 	if s.deps.Renderer == nil {
 		return Rendered{}, errors.New("no renderer configured")
 	}
-	return s.deps.Renderer.Render(ctx, RenderRequest{TemplateKey: m.templateKey, Channel: ch, ProviderKind: p.Kind, Purpose: m.purpose,
+	return s.deps.Renderer.Render(ctx, RenderRequest{TemplateKey: m.templateKey, TemplateVersion: m.templateVersion, Channel: ch, ProviderKind: p.Kind, Purpose: m.purpose,
 		Locale: locale, Contact: c, Manager: mg, Vars: m.vars})
 }
 
@@ -703,7 +707,7 @@ func (s *Service) record(ctx context.Context, job *river.Job[DeliverArgs], outs 
 			channel = NULLIF(u.ch, ''), provider = NULLIF(u.prov, ''),
 			provider_message_id = COALESCE(NULLIF(u.pmid, ''), m.provider_message_id), address_masked = NULLIF(u.masked, ''),
 			body = CASE WHEN (SELECT erased_at FROM contacts WHERE id = m.contact_id) IS NOT NULL THEN NULL ELSE NULLIF(u.body, '') END,
-			template_version = NULLIF(u.ver, 0), send_at = u.sa, updated_at = $10, attempts = m.attempts + u.tried::int,
+			template_version = COALESCE(NULLIF(u.ver, 0), m.template_version), send_at = u.sa, updated_at = $10, attempts = m.attempts + u.tried::int,
 			sent_at = CASE WHEN u.st = 'sent' THEN $10 ELSE m.sent_at END,
 			final_at = CASE WHEN u.st IN ('failed', 'suppressed', 'cancelled') THEN $10 ELSE m.final_at END
 			FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::int[], $11::timestamptz[], $12::bool[])
@@ -825,8 +829,8 @@ func (o *outcome) child() Planned {
 		key = "fallback:" + strconv.FormatInt(o.m.id, 10) + ":" + string(o.fallback[0])
 	}
 	p := Planned{DedupeKey: key, ContactID: o.m.contactID, ManagerID: o.m.managerID,
-		Source: o.m.source, SourceID: o.m.sourceID, Purpose: o.m.purpose, TemplateKey: o.m.templateKey, Vars: o.m.vars,
-		Channels: o.fallback, Window: o.m.window, Test: o.m.test}
+		Source: o.m.source, SourceID: o.m.sourceID, Purpose: o.m.purpose, TemplateKey: o.m.templateKey, TemplateVersion: o.m.templateVersion,
+		Vars: o.m.vars, Channels: o.fallback, Window: o.m.window, Test: o.m.test}
 	return p
 }
 
