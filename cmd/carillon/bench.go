@@ -350,3 +350,14 @@ func peakRSSMB() float64 {
 	}
 	return 0
 }
+
+// benchProgress draws a benchmark's progress on a terminal ("[====>   ] 45%
+// 4,500/10,000 messages"); elsewhere it draws nothing. done() ends the line.
+func benchProgress(e *env, unit string, total int64) (update func(n int64), done func()) {
+	if !isTerminal(e.stderr) || total <= 0 {
+		return func(int64) {}, func() {}
+	}
+	start := time.Now()
+	bar := progressBar(e.stderr, total, start)
+	return func(n int64) { bar(int(n), n) }, func() { fmt.Fprintf(e.stderr, "\r%-80s\r", "") }
+}

@@ -178,11 +178,14 @@ func fanoutOnce(ctx context.Context, e *env, pool *pgxpool.Pool, size int) (floa
 		return 0, 0, err
 	}
 	deadline := start.Add(20 * time.Minute)
+	progress, done := benchProgress(e, "recipients", int64(size))
+	defer done()
 	for {
 		rcp, enq, err := runState(ctx, pool, c.ID)
 		if err != nil {
 			return 0, 0, err
 		}
+		progress(enq)
 		if rcp >= 0 && enq >= rcp {
 			if rcp != int64(size) {
 				return 0, 0, fmt.Errorf("fanout: %d recipients for %d contacts", rcp, size)
@@ -304,7 +307,10 @@ rate = 100000
 	}
 	deadline := start.Add(30 * time.Minute)
 	var last time.Duration
+	progress, done := benchProgress(e, "messages", int64(size))
+	defer done()
 	for {
+		progress(int64(rec.Count()))
 		if last == 0 && rec.Count() >= size {
 			last = time.Since(start)
 		}

@@ -168,6 +168,8 @@ rate = 100000
 	defer rc.Stop(context.WithoutCancel(ctx))
 	deadline := time.Now().Add(10 * time.Minute)
 	var allSent time.Duration
+	progress, done := benchProgress(e, "messages", int64(size))
+	defer done()
 	for {
 		var open, unsent int
 		if err := pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE status NOT IN ('delivered', 'failed', 'suppressed', 'cancelled')),
@@ -177,6 +179,7 @@ rate = 100000
 		if unsent == 0 && allSent == 0 {
 			allSent = time.Since(start)
 		}
+		progress(int64(size - open))
 		if open == 0 {
 			fmt.Fprintf(e.stderr, "bench dispatch: every message handed to the provider after %s, every receipt applied after %s\n",
 				allSent.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
