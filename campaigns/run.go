@@ -13,6 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"carillon/campaigns/segment"
 	"carillon/delivery"
@@ -48,6 +49,13 @@ const SourceRun = "campaign_run"
 // harmless: each batch takes the run's row lock and reads the cursor under it.
 type RunArgs struct {
 	RunID int64 `json:"run_id"`
+	// Slice (1..Slices) is the share of an unthrottled run's recipients this
+	// job writes, when the run's main job has split its fan-out; 0 for the main
+	// job. Gen is the run's pace when the slices were made (it changes at each
+	// resume): a slice job of an earlier pace stops.
+	Slice  int   `json:"slice,omitempty"`
+	Slices int   `json:"slices,omitempty"`
+	Gen    int64 `json:"gen,omitempty"`
 }
 
 // Kind implements river.JobArgs.
@@ -81,6 +89,9 @@ type runWorker struct {
 func (w *runWorker) Timeout(*river.Job[RunArgs]) time.Duration { return DefaultRunTimeout }
 
 func (w *runWorker) Work(ctx context.Context, job *river.Job[RunArgs]) error {
+	if job.Args.Slices > 0 {
+		return w.svc.workSlice(ctx, job.Args)
+	}
 	return w.svc.work(ctx, job.Args.RunID)
 }
 
@@ -291,6 +302,12 @@ func (s *Service) step(ctx context.Context, runID int64) (step, error) {
 			st.done = true
 			return s.completeRun(ctx, tx, c, r, now)
 		}
+		if r.throttle == 0 && s.cfg.Slices > 1 && r.recipients != nil && *r.recipients-r.cursor > int64(s.cfg.Batch) {
+			// An unthrottled run is written by Slices jobs at once; the last to
+			// finish moves the cursor to the end and waits for the messages here.
+			st.done = true
+			return s.spawnSlices(ctx, tx, r)
+		}
 		limit := int64(s.cfg.Batch)
 		if r.throttle > 0 && r.paceAt != nil {
 			// The recipients whose send time falls within the horizon.
@@ -303,18 +320,149 @@ func (s *Service) step(ctx context.Context, runID int64) (step, error) {
 			}
 			limit = min(limit, last-r.cursor)
 		}
-		n, err := s.batch(ctx, tx, c, r, limit, now)
+		last, n, err := s.batch(ctx, tx, c, r, r.cursor+1, r.cursor+limit)
 		if err != nil {
 			return err
 		}
+		if last == 0 {
+			_, err := tx.Exec(ctx, `UPDATE campaign_runs SET recipients = cursor WHERE id = $1`, r.id)
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE campaign_runs SET cursor = $2, enqueued = enqueued + $3 WHERE id = $1`, r.id, last, n); err != nil {
+			return err
+		}
 		if s.cfg.AfterBatch != nil {
-			if err := s.cfg.AfterBatch(r.id, r.cursor+n); err != nil {
+			if err := s.cfg.AfterBatch(r.id, last); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
 	return st, err
+}
+
+// sliceOpts keeps one live job per slice and pace; a finished one does not
+// block the next pace's.
+var sliceOpts = &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{
+	rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRetryable, rivertype.JobStateRunning, rivertype.JobStateScheduled}}}
+
+// spawnSlices enqueues the slice jobs of an unthrottled run.
+func (s *Service) spawnSlices(ctx context.Context, tx pgx.Tx, r run) error {
+	var gen int64
+	if r.paceAt != nil {
+		gen = r.paceAt.UnixNano()
+	}
+	for i := 1; i <= s.cfg.Slices; i++ {
+		if _, err := s.inserter.InsertTx(ctx, tx, RunArgs{RunID: r.id, Slice: i, Slices: s.cfg.Slices, Gen: gen}, sliceOpts); err != nil {
+			return fmt.Errorf("run %d: slice %d: %w", r.id, i, err)
+		}
+	}
+	return nil
+}
+
+// sliceRange is the recipients [lo, hi] of slice i of k among n recipients.
+func sliceRange(n int64, i, k int) (int64, int64) {
+	return n*int64(i-1)/int64(k) + 1, n * int64(i) / int64(k)
+}
+
+// workSlice writes one slice of an unthrottled run: from the first recipient
+// of its range whose message is not in the outbox (the written ones are a
+// prefix: batches commit in order), a batch per transaction under the run's
+// shared row lock, so a pause (which takes it exclusively) waits for the batch
+// being written and then stops every slice. The slice that finds every slice
+// written moves the run's cursor to the end and goes on as the main job.
+func (s *Service) workSlice(ctx context.Context, a RunArgs) error {
+	started := time.Now()
+	var total int64
+	var campaignID int64
+	if err := s.pool.QueryRow(ctx, `SELECT COALESCE(recipients, 0), campaign_id FROM campaign_runs WHERE id = $1`, a.RunID).Scan(&total, &campaignID); errors.Is(err, pgx.ErrNoRows) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	c, err := s.Get(ctx, campaignID)
+	if err != nil {
+		return err
+	}
+	lo, hi := sliceRange(total, a.Slice, a.Slices)
+	next, err := s.firstUnwritten(ctx, a.RunID, lo, hi)
+	if err != nil {
+		return err
+	}
+	for next <= hi {
+		if time.Since(started) > s.cfg.RunBudget {
+			return river.JobSnooze(time.Millisecond)
+		}
+		stop := false
+		err := s.tx(ctx, func(tx pgx.Tx) error {
+			var r run
+			err := tx.QueryRow(ctx, `SELECT id, status, pace_at, throttle FROM campaign_runs WHERE id = $1 FOR SHARE`, a.RunID).Scan(&r.id, &r.status, &r.paceAt, &r.throttle)
+			if err != nil {
+				return err
+			}
+			if r.status != RunRunning || r.paceAt == nil || r.paceAt.UnixNano() != a.Gen {
+				stop = true
+				return nil
+			}
+			last, _, err := s.batch(ctx, tx, c, r, next, min(next+int64(s.cfg.Batch)-1, hi))
+			if err != nil {
+				return err
+			}
+			if s.cfg.AfterBatch != nil {
+				if err := s.cfg.AfterBatch(r.id, last); err != nil {
+					return err
+				}
+			}
+			if last == 0 {
+				last = hi
+			}
+			next = last + 1
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if stop {
+			return nil
+		}
+	}
+	// Every slice written? Each one's last recipient tells.
+	for i := 1; i <= a.Slices; i++ {
+		l, h := sliceRange(total, i, a.Slices)
+		if h < l {
+			continue
+		}
+		var done bool
+		if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM messages WHERE dedupe_key = $1)`, DedupeKey(a.RunID, h)).Scan(&done); err != nil {
+			return err
+		}
+		if !done {
+			return nil
+		}
+	}
+	if _, err := s.pool.Exec(ctx, `UPDATE campaign_runs SET cursor = recipients, enqueued = recipients WHERE id = $1 AND status = 'running' AND cursor < recipients`, a.RunID); err != nil {
+		return err
+	}
+	return s.work(ctx, a.RunID)
+}
+
+// firstUnwritten is the first recipient in [lo, hi] whose message is not in
+// the outbox (hi+1 when all are), by binary search over the written prefix.
+func (s *Service) firstUnwritten(ctx context.Context, runID, lo, hi int64) (int64, error) {
+	a, b := lo, hi+1 // the answer is in [a, b]
+	for a < b {
+		mid := a + (b-a)/2
+		var written bool
+		if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM messages WHERE dedupe_key = $1)`, DedupeKey(runID, mid)).Scan(&written); err != nil {
+			return 0, err
+		}
+		if written {
+			a = mid + 1
+		} else {
+			b = mid
+		}
+	}
+	return a, nil
 }
 
 // snapshot fixes a run's audience: the recipients, one per address, numbered.
@@ -378,29 +526,26 @@ func DedupeKey(runID, rn int64) string {
 	return fmt.Sprintf("campaign:%d:%010d", runID, rn)
 }
 
-// batch writes the next recipients' messages through delivery.Enqueue and moves
-// the cursor, in the caller's transaction.
-func (s *Service) batch(ctx context.Context, tx pgx.Tx, c Campaign, r run, limit int64, now time.Time) (int64, error) {
-	rows, err := tx.Query(ctx, `SELECT rn, contact_id, channel, address_key FROM campaign_recipients WHERE run_id = $1 AND rn > $2 ORDER BY rn LIMIT $3`,
-		r.id, r.cursor, limit)
+// batch writes the messages of the recipients numbered from..to through
+// delivery.Enqueue in the caller's transaction. It returns the last recipient
+// written (0 when there was none) and how many messages were new.
+func (s *Service) batch(ctx context.Context, tx pgx.Tx, c Campaign, r run, from, to int64) (int64, int64, error) {
+	rows, err := tx.Query(ctx, `SELECT rn, contact_id, channel FROM campaign_recipients WHERE run_id = $1 AND rn BETWEEN $2 AND $3 ORDER BY rn`,
+		r.id, from, to)
 	if err != nil {
-		return 0, fmt.Errorf("run %d: read recipients: %w", r.id, err)
+		return 0, 0, fmt.Errorf("run %d: read recipients: %w", r.id, err)
 	}
 	type rec struct {
 		rn, contact int64
-		ch, key     string
+		ch          string
 	}
 	recs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (rec, error) {
 		var x rec
-		err := row.Scan(&x.rn, &x.contact, &x.ch, &x.key)
+		err := row.Scan(&x.rn, &x.contact, &x.ch)
 		return x, err
 	})
-	if err != nil {
-		return 0, err
-	}
-	if len(recs) == 0 {
-		_, err := tx.Exec(ctx, `UPDATE campaign_runs SET recipients = cursor WHERE id = $1`, r.id)
-		return 0, err
+	if err != nil || len(recs) == 0 {
+		return 0, 0, err
 	}
 	vars := s.messageVars(c)
 	window := c.window()
@@ -414,13 +559,9 @@ func (s *Service) batch(ctx context.Context, tx pgx.Tx, c Campaign, r run, limit
 	}
 	res, err := s.deps.Delivery.Enqueue(ctx, tx, planned)
 	if err != nil {
-		return 0, fmt.Errorf("run %d: enqueue: %w", r.id, err)
+		return 0, 0, fmt.Errorf("run %d: enqueue: %w", r.id, err)
 	}
-	last := recs[len(recs)-1].rn
-	if _, err := tx.Exec(ctx, `UPDATE campaign_runs SET cursor = $2, enqueued = enqueued + $3 WHERE id = $1`, r.id, last, len(res.IDs)); err != nil {
-		return 0, err
-	}
-	return last - r.cursor, nil
+	return recs[len(recs)-1].rn, int64(len(res.IDs)), nil
 }
 
 // slot is when a recipient's message may be sent under the throttle: the

@@ -35,6 +35,12 @@ type live struct {
 
 func setupLive(t *testing.T, cfg campaigns.Config) *live {
 	t.Helper()
+	return setupLiveWith(t, cfg, "")
+}
+
+// setupLiveWith is setupLive with extra TOML for the SMS sandbox (latency = "200ms").
+func setupLiveWith(t *testing.T, cfg campaigns.Config, smsSandbox string) *live {
+	t.Helper()
 	cfg.DrainPoll = 200 * time.Millisecond
 	var svc atomic.Pointer[delivery.Service]
 	var reg atomic.Pointer[channels.Registry]
@@ -62,6 +68,7 @@ webhook_secret_env = "HOOK"
 sign_name = "示例银行"
   [provider.sandbox]
   receipt_url = "%[1]s/hooks/ali/receipts?token=t0ken"
+  %[2]s
 
 [[provider]]
 name = "mail"
@@ -69,7 +76,7 @@ provider = "smtp"
 endpoint = "sandbox"
 from = "news@bank.example"
 webhook_secret_env = "HOOK"
-`, hooks.URL))
+`, hooks.URL, smsSandbox))
 	require.NoError(t, err)
 	built, err := registry.Build(context.Background(), ccfg, registry.Deps{Logger: testlog.New(t), Getenv: func(k string) string {
 		return map[string]string{"HOOK": "t0ken"}[k]
@@ -249,7 +256,7 @@ func TestRunResumesAfterACrashWithExactCounts(t *testing.T) {
 	t.Parallel()
 	var failed atomic.Bool
 	l := setupLive(t, campaigns.Config{Batch: 7, AfterBatch: func(runID, cursor int64) error {
-		if cursor == 21 && failed.CompareAndSwap(false, true) {
+		if cursor == 17 && failed.CompareAndSwap(false, true) { // slice 2's first batch (3 slices of 10)
 			return errors.New("simulated crash")
 		}
 		return nil
@@ -376,4 +383,40 @@ func TestRecurringCampaignRunsOncePerFiring(t *testing.T) {
 	require.NoError(t, l.svc.Tick(l.ctx, c.NextRunAt.Add(time.Second)))
 	l.waitStatus(t, c.ID, campaigns.StatusCompleted)
 	require.Equal(t, 6, l.sms().Count())
+}
+
+// An unthrottled run is written by several jobs at once; a pause still stops
+// all of them, and every recipient gets exactly one message after the resume.
+func TestPauseStopsAnUnthrottledRunWrittenInSlices(t *testing.T) {
+	t.Parallel()
+	l := setupLiveWith(t, campaigns.Config{Batch: 5}, `latency = "100ms"`)
+	const n = 120
+	l.addContacts(t, 1, n, nil)
+	c := l.approved(t, campaigns.Input{})
+	_, err := l.svc.Start(l.ctx, l.users["mk"], c.ID)
+	require.NoError(t, err)
+	l.waitSent(t, 10)
+	res, err := l.svc.Pause(l.ctx, l.users["mk"], c.ID)
+	require.NoError(t, err)
+	require.Zero(t, res.InFlight)
+	atPause := l.sms().Count()
+	require.Less(t, atPause, n)
+	time.Sleep(2 * time.Second)
+	require.Equal(t, atPause, l.sms().Count(), "a message reached the provider while paused")
+	st := l.statuses(t, c.ID)
+	require.Zero(t, st["queued"]+st["sending"], "%v", st)
+
+	_, err = l.svc.Resume(l.ctx, l.users["mk"], c.ID)
+	require.NoError(t, err)
+	l.waitStatus(t, c.ID, campaigns.StatusCompleted)
+	require.Equal(t, n, l.sms().Count())
+	require.Equal(t, n, distinctRecipients(l.sms()))
+	require.Zero(t, l.sms().Duplicates())
+	var slices int
+	require.NoError(t, l.db.Pool.QueryRow(l.ctx, `SELECT count(*) FROM river_job WHERE kind = 'campaigns.run' AND (args ->> 'slices')::int > 0`).Scan(&slices))
+	require.GreaterOrEqual(t, slices, 3, "written by slice jobs")
+	stats, err := l.svc.Stats(l.ctx, c.ID)
+	require.NoError(t, err)
+	require.EqualValues(t, n, stats.Total.Written)
+	require.EqualValues(t, n, stats.Total.All.Sent)
 }

@@ -28,6 +28,7 @@ const (
 	DefaultPauseWait  = 20 * time.Second // how long a pause waits for messages already handed to a provider
 	DefaultCurrency   = "CNY"
 	DefaultRunTimeout = 5 * time.Minute
+	DefaultSlices     = 3                // jobs writing an unthrottled run's messages at once
 	DefaultDrainPoll  = 15 * time.Second // how often a run whose messages are all written checks they are handed on
 )
 
@@ -63,6 +64,9 @@ type Config struct {
 	// Batch is how many recipients one fan-out transaction writes. Default
 	// DefaultBatch.
 	Batch int
+	// Slices is how many jobs write an unthrottled run's messages at once, each
+	// a range of its recipients; 1 writes them in one job. Default DefaultSlices.
+	Slices int
 	// Horizon is how far ahead of its send time a throttled message is written
 	// to the outbox. Default DefaultHorizon.
 	Horizon time.Duration
@@ -104,6 +108,7 @@ func (c Config) WithDefaults() Config {
 	}
 	c.Samples = cmp.Or(c.Samples, DefaultSamples)
 	c.Batch = cmp.Or(c.Batch, DefaultBatch)
+	c.Slices = cmp.Or(c.Slices, DefaultSlices)
 	c.Horizon = cmp.Or(c.Horizon, DefaultHorizon)
 	c.RunBudget = cmp.Or(c.RunBudget, DefaultRunBudget)
 	c.PauseWait = cmp.Or(c.PauseWait, DefaultPauseWait)
@@ -118,6 +123,8 @@ func (c Config) validate() error {
 		return fmt.Errorf("campaigns: Samples %d out of range 1..20", c.Samples)
 	case c.Batch < 1 || c.Batch > 50000:
 		return fmt.Errorf("campaigns: Batch %d out of range 1..50000", c.Batch)
+	case c.Slices < 1 || c.Slices > 64:
+		return fmt.Errorf("campaigns: Slices %d out of range 1..64", c.Slices)
 	case c.Horizon < time.Second:
 		return fmt.Errorf("campaigns: Horizon %s is under a second", c.Horizon)
 	case c.RunBudget < time.Second:

@@ -32,7 +32,8 @@ type RunStats struct {
 type Funnel struct {
 	// Targeted is the recipients (one per address) snapshotted.
 	Targeted int64 `json:"targeted"`
-	// Written is the recipients whose message is in the outbox.
+	// Written is the recipients whose message is in the outbox (test sends and
+	// messages superseded at a resume are not counted).
 	Written   int64           `json:"written"`
 	All       ChannelFunnel   `json:"all"`
 	ByChannel []ChannelFunnel `json:"by_channel"`
@@ -164,6 +165,8 @@ func (s *Service) Stats(ctx context.Context, id int64) (Stats, error) {
 	for i := range runs {
 		r := &runs[i]
 		r.All, r.ByChannel = split(chans[r.RunID], c.Channels)
+		// Each written recipient has one current message (a fallback is extra).
+		r.Written = r.All.Messages - r.All.Fallbacks
 		st.Total.Targeted += r.Targeted
 		st.Total.Written += r.Written
 	}
