@@ -131,7 +131,7 @@ func benchConsole(ctx context.Context, e *env, srv pgdev.Server, size, runs int)
 		return median(ms), nil
 	}
 	resetPeakRSS()
-	worst := map[string]float64{}
+	per := map[string][]float64{}
 	for i := range runs {
 		slowest, slowName := 0.0, ""
 		for _, p := range pages {
@@ -139,7 +139,7 @@ func benchConsole(ctx context.Context, e *env, srv pgdev.Server, size, runs int)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", p.name, err)
 			}
-			worst[p.name] = max(worst[p.name], ms)
+			per[p.name] = append(per[p.name], ms)
 			if ms > slowest {
 				slowest, slowName = ms, p.name
 			}
@@ -152,13 +152,13 @@ func benchConsole(ctx context.Context, e *env, srv pgdev.Server, size, runs int)
 		f.Runs = append(f.Runs, slowest)
 		f.BaselineRuns = append(f.BaselineRuns, base)
 	}
-	fmt.Fprintf(e.stderr, "bench console: each page's median server time, the worst of %d runs, on %d contacts:\n", runs, size)
+	fmt.Fprintf(e.stderr, "bench console: each page's server time on %d contacts (median of 5 fetches per run; over %d runs the median and the worst):\n", size, runs)
 	for _, p := range pages {
 		mark := ""
-		if worst[p.name] >= 300 {
+		if median(per[p.name]) >= 300 {
 			mark = "  over the goal"
 		}
-		fmt.Fprintf(e.stderr, "  %-36s %8.1f ms%s\n", p.name, worst[p.name], mark)
+		fmt.Fprintf(e.stderr, "  %-36s %8.1f ms %8.1f ms%s\n", p.name, median(per[p.name]), slices.Max(per[p.name]), mark)
 	}
 	f.PeakRSSMB = peakRSSMB()
 	f.Value, f.Baseline = median(f.Runs), median(f.BaselineRuns)
@@ -213,7 +213,8 @@ func loadConsoleData(ctx context.Context, pool *pgxpool.Pool, size int) error {
 		   CASE WHEN i % 10 < 8 THEN 'pm' || i END,
 		   now() - (i % 43200) * interval '1 minute', now() - (i % 43200) * interval '1 minute', now() - (i % 43200) * interval '1 minute'
 		 FROM generate_series(1, $1::int) i
-		 JOIN contacts c ON c.external_id = 'K' || lpad((1 + (i::bigint * 7919) % $1::int)::text, 8, '0')`, []any{size}},
+		 JOIN contacts c ON c.external_id = 'K' || lpad((1 + (i::bigint * 7919) % $1::int)::text, 8, '0')
+		 ORDER BY i % 43200 DESC`, []any{size}}, // oldest first, as an outbox fills
 		{`INSERT INTO receipts (provider, provider_message_id, status, received_at, applied)
 		 SELECT 'ali', 'unknown' || i, 'delivered', now() - i * interval '1 minute', false FROM generate_series(1, 200) i`, nil},
 	}
