@@ -25,8 +25,10 @@ import (
 // campaignConfig reads the campaigns' settings from the environment:
 // CARILLON_SMS_PRICES ("ali=0.045,tx=0.04": the price of one SMS part by
 // provider name), CARILLON_EMAIL_PRICE and CARILLON_WECHAT_PRICE (per message),
-// CARILLON_PRICE_CURRENCY (default CNY) and CARILLON_CAMPAIGN_BUDGET (what the
-// campaigns approved in a month may cost together).
+// CARILLON_PRICE_CURRENCY (default CNY), CARILLON_CAMPAIGN_BUDGET (what the
+// campaigns approved in a month may cost together) and
+// CARILLON_CAMPAIGN_SECOND_APPROVAL_ABOVE (a run with more recipients than this,
+// and more than its review counted, waits for a second approval).
 func campaignConfig(getenv func(string) string) (campaigns.Config, error) {
 	var cfg campaigns.Config
 	p := &cfg.Pricing
@@ -54,6 +56,13 @@ func campaignConfig(getenv func(string) string) (campaigns.Config, error) {
 		}
 	}
 	p.Currency = strings.TrimSpace(getenv("CARILLON_PRICE_CURRENCY"))
+	if v := strings.TrimSpace(getenv("CARILLON_CAMPAIGN_SECOND_APPROVAL_ABOVE")); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			return cfg, fmt.Errorf("CARILLON_CAMPAIGN_SECOND_APPROVAL_ABOVE=%q: want a number of recipients", v)
+		}
+		cfg.SecondApprovalAbove = n
+	}
 	return cfg, nil
 }
 

@@ -86,3 +86,22 @@ func TestCampaignCommands(t *testing.T) {
 	}
 	require.Contains(t, out, "cli:")
 }
+
+func TestCampaignConfigFromTheEnvironment(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{"CARILLON_SMS_PRICES": "ali=0.045, tx=0.04", "CARILLON_CAMPAIGN_BUDGET": "5000", "CARILLON_CAMPAIGN_SECOND_APPROVAL_ABOVE": "100000"}
+	cfg, err := campaignConfig(func(k string) string { return env[k] })
+	require.NoError(t, err)
+	require.Equal(t, map[string]float64{"ali": 0.045, "tx": 0.04}, cfg.Pricing.SMS)
+	require.Equal(t, 5000.0, cfg.Pricing.MonthlyBudget)
+	require.EqualValues(t, 100000, cfg.SecondApprovalAbove)
+	for k, v := range map[string]string{"CARILLON_SMS_PRICES": "ali", "CARILLON_CAMPAIGN_BUDGET": "-1", "CARILLON_CAMPAIGN_SECOND_APPROVAL_ABOVE": "many"} {
+		_, err := campaignConfig(func(key string) string {
+			if key == k {
+				return v
+			}
+			return ""
+		})
+		require.ErrorContains(t, err, k)
+	}
+}
