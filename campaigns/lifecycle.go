@@ -175,7 +175,7 @@ func (s *Service) TestSend(ctx context.Context, by By, id int64, externalID, cha
 		p := delivery.Planned{
 			DedupeKey: fmt.Sprintf("campaign-test:%d:%d:%d", id, ct.ID, now.UnixNano()),
 			ContactID: ct.ID, Source: "campaign_test", SourceID: strconv.FormatInt(id, 10), Purpose: campaignPurpose,
-			TemplateKey: c.Template, Vars: s.messageVars(c), Channels: toChannels(chans), Test: true,
+			TemplateKey: c.Template, TemplateVersion: c.templateVersion(), Vars: s.messageVars(c), Channels: toChannels(chans), Test: true,
 		}
 		er, err := s.deps.Delivery.Enqueue(ctx, tx, []delivery.Planned{p})
 		if err != nil {

@@ -21,6 +21,10 @@ import (
 type Review struct {
 	At      time.Time `json:"at"`
 	Version int       `json:"version"` // the campaign version reviewed
+	// TemplateVersion is the template version the samples were rendered with:
+	// the approved campaign's messages are pinned to it, whatever is activated
+	// later.
+	TemplateVersion int `json:"template_version"`
 	// Audience is the active, unerased contacts the segment matches.
 	Audience int64 `json:"audience"`
 	// Recipients is one per address: contacts who share the address their
@@ -124,6 +128,11 @@ func recipientsSQL(where string) string {
 // review counts, renders and prices a campaign.
 func (s *Service) review(ctx context.Context, c Campaign) (Review, error) {
 	r := Review{At: s.now(), Version: c.Version, Samples: []Sample{}}
+	tv, err := s.deps.Templates.Active(ctx, c.Template)
+	if err != nil {
+		return r, fmt.Errorf("review: template %s: %w", c.Template, err)
+	}
+	r.TemplateVersion = tv.Version
 	seg, err := segment.Compile(c.Segment)
 	if err != nil {
 		return r, invalid(fieldErr("segment", "%s", err.Error()))
@@ -178,7 +187,7 @@ SELECT (SELECT count(*) FROM matched), o.channel, o.no_address, count(*) FROM on
 	var partsSum, partsN float64
 	for _, ch := range c.Channels {
 		for _, ct := range sample {
-			sm, parts, err := s.renderSample(ctx, c, templates.Channel(ch), ct, managers, smsKind)
+			sm, parts, err := s.renderSample(ctx, c, r.TemplateVersion, templates.Channel(ch), ct, managers, smsKind)
 			if errors.Is(err, templates.ErrNoVariant) {
 				r.Warnings = append(r.Warnings, fmt.Sprintf("template %s has no %s variant: recipients whose first channel is %s go by the next channel", c.Template, ch, ch))
 				break
@@ -234,11 +243,11 @@ func (s *Service) primarySMS() (kind, name string) {
 	return "", ""
 }
 
-func (s *Service) renderSample(ctx context.Context, c Campaign, ch templates.Channel, ct contacts.Contact, managers map[int64]contacts.Manager, smsKind string) (Sample, int, error) {
+func (s *Service) renderSample(ctx context.Context, c Campaign, version int, ch templates.Channel, ct contacts.Contact, managers map[int64]contacts.Manager, smsKind string) (Sample, int, error) {
 	locale := ct.Locale
 	sm := Sample{Channel: string(ch), Contact: ct.ExternalID, ContactID: ct.ID, Locale: locale}
 	vars := s.vars(c, ct, managers)
-	out, err := s.deps.Templates.Render(ctx, c.Template, 0, ch, locale, vars)
+	out, err := s.deps.Templates.Render(ctx, c.Template, version, ch, locale, vars)
 	if err != nil {
 		return sm, 0, err
 	}

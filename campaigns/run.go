@@ -554,8 +554,8 @@ func (s *Service) batch(ctx context.Context, tx pgx.Tx, c Campaign, r run, from,
 	for i, x := range recs {
 		idx := max(slices.Index(c.Channels, x.ch), 0)
 		planned[i] = delivery.Planned{DedupeKey: DedupeKey(r.id, x.rn), ContactID: x.contact, Source: SourceRun, SourceID: sid,
-			Purpose: campaignPurpose, TemplateKey: c.Template, Vars: vars, Channels: toChannels(c.Channels[idx:]), Window: window,
-			SendAt: r.slot(x.rn)}
+			Purpose: campaignPurpose, TemplateKey: c.Template, TemplateVersion: c.templateVersion(), Vars: vars,
+			Channels: toChannels(c.Channels[idx:]), Window: window, SendAt: r.slot(x.rn)}
 	}
 	res, err := s.deps.Delivery.Enqueue(ctx, tx, planned)
 	if err != nil {
@@ -581,6 +581,16 @@ func (s *Service) messageVars(c Campaign) map[string]any {
 		v["Bank"] = s.cfg.Bank.Vars()
 	}
 	return v
+}
+
+// templateVersion is the template version the campaign's messages are pinned
+// to: the one its review rendered (what the approver saw); 0, the active one,
+// before any review.
+func (c Campaign) templateVersion() int {
+	if c.Review == nil {
+		return 0
+	}
+	return c.Review.TemplateVersion
 }
 
 func (c Campaign) window() *delivery.Window {
@@ -786,7 +796,7 @@ func (s *Service) Resume(ctx context.Context, by By, id int64) (Campaign, error)
 		// The held messages, marked as superseded, and written again.
 		rows, err := tx.Query(ctx, `UPDATE messages SET reason = $3, updated_at = $4
 			WHERE source = $1 AND source_id = $2 AND status = 'cancelled' AND reason = $5
-			RETURNING id, dedupe_key, contact_id, template_key, vars, channels, window_start, window_end`,
+			RETURNING id, dedupe_key, contact_id, template_key, COALESCE(template_version, 0), vars, channels, window_start, window_end`,
 			SourceRun, strconv.FormatInt(r.id, 10), ReasonResent, now, ReasonPaused)
 		if err != nil {
 			return fmt.Errorf("resume run %d: %w", r.id, err)
@@ -794,13 +804,14 @@ func (s *Service) Resume(ctx context.Context, by By, id int64) (Campaign, error)
 		type held struct {
 			id, contact int64
 			key, tmpl   string
+			version     int
 			vars        []byte
 			chans       []string
 			ws, we      *int16
 		}
 		hs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (held, error) {
 			var h held
-			err := row.Scan(&h.id, &h.key, &h.contact, &h.tmpl, &h.vars, &h.chans, &h.ws, &h.we)
+			err := row.Scan(&h.id, &h.key, &h.contact, &h.tmpl, &h.version, &h.vars, &h.chans, &h.ws, &h.we)
 			return h, err
 		})
 		if err != nil {
@@ -815,7 +826,7 @@ func (s *Service) Resume(ctx context.Context, by By, id int64) (Campaign, error)
 				return err
 			}
 			p := delivery.Planned{DedupeKey: nextKey(h.key), ContactID: h.contact, Source: SourceRun, SourceID: strconv.FormatInt(r.id, 10),
-				Purpose: campaignPurpose, TemplateKey: h.tmpl, Vars: vars, Channels: toChannels(h.chans)}
+				Purpose: campaignPurpose, TemplateKey: h.tmpl, TemplateVersion: h.version, Vars: vars, Channels: toChannels(h.chans)}
 			if h.ws != nil && h.we != nil {
 				p.Window = &delivery.Window{Start: int(*h.ws), End: int(*h.we)}
 			}

@@ -21,7 +21,9 @@ import (
 	"carillon/channels/sandbox"
 	"carillon/contacts"
 	"carillon/delivery"
+	"carillon/internal/audit"
 	"carillon/internal/testlog"
+	"carillon/templates"
 )
 
 // live is a bundle with the aliyun SMS and SMTP sandboxes behind the real
@@ -419,4 +421,42 @@ func TestPauseStopsAnUnthrottledRunWrittenInSlices(t *testing.T) {
 	require.NoError(t, err)
 	require.EqualValues(t, n, stats.Total.Written)
 	require.EqualValues(t, n, stats.Total.All.Sent)
+}
+
+// What the approver saw is what is sent: the messages are pinned to the
+// template version the review rendered, even when another is activated later.
+func TestApprovedTemplateVersionIsSent(t *testing.T) {
+	t.Parallel()
+	l := setupLive(t, campaigns.Config{})
+	l.addContacts(t, 1, 2, nil)
+	c := l.approved(t, campaigns.Input{})
+	require.Equal(t, 1, c.Review.TemplateVersion)
+	v1, err := l.templates.Active(l.ctx, templateKey)
+	require.NoError(t, err)
+	def := v1.Definition
+	def.Variants = append([]templates.Variant(nil), def.Variants...)
+	sms := *def.Variants[0].SMS
+	sms.Text = "{{.Contact.Salutation}}，新版文案未经审批。拒收请回复R"
+	def.Variants[0].SMS = &sms
+	v2, _, err := l.templates.Save(l.ctx, audit.Actor{Name: "test"}, def, templates.SaveOptions{Activate: true})
+	require.NoError(t, err)
+	require.Equal(t, 2, v2.Version)
+
+	_, err = l.svc.Start(l.ctx, l.users["mk"], c.ID)
+	require.NoError(t, err)
+	l.waitStatus(t, c.ID, campaigns.StatusCompleted)
+	rows, err := l.db.Pool.Query(l.ctx, `SELECT template_version, body FROM messages WHERE source = 'campaign_run'`)
+	require.NoError(t, err)
+	n := 0
+	for rows.Next() {
+		var v int
+		var body string
+		require.NoError(t, rows.Scan(&v, &body))
+		require.Equal(t, 1, v)
+		require.Contains(t, body, "稳健理财上线")
+		require.NotContains(t, body, "新版")
+		n++
+	}
+	require.NoError(t, rows.Err())
+	require.Equal(t, 2, n)
 }
