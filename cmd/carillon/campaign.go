@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"maps"
 	"sort"
 	"strconv"
 	"strings"
@@ -30,8 +31,33 @@ import (
 // CARILLON_CAMPAIGN_SECOND_APPROVAL_ABOVE (a run with more recipients than this,
 // and more than its review counted, waits for a second approval).
 func campaignConfig(getenv func(string) string) (campaigns.Config, error) {
+	return campaignConfigFrom(fileConfig{}, getenv)
+}
+
+// campaignConfigFrom reads the file's [campaigns] section, then the
+// environment variables, which override it.
+func campaignConfigFrom(fc fileConfig, getenv func(string) string) (campaigns.Config, error) {
 	var cfg campaigns.Config
 	p := &cfg.Pricing
+	fcc := fc.Campaigns
+	for name, price := range fcc.SMSPrices {
+		if price < 0 {
+			return cfg, fmt.Errorf("config: campaigns.sms_prices.%s is negative", name)
+		}
+	}
+	for name, v := range map[string]float64{"email_price": fcc.EmailPrice, "wechat_price": fcc.WeChatPrice, "monthly_budget": fcc.MonthlyBudget} {
+		if v < 0 {
+			return cfg, fmt.Errorf("config: campaigns.%s is negative", name)
+		}
+	}
+	if fcc.SecondApprovalAbove < 0 {
+		return cfg, fmt.Errorf("config: campaigns.second_approval_above is negative")
+	}
+	if len(fcc.SMSPrices) > 0 {
+		p.SMS = maps.Clone(fcc.SMSPrices)
+	}
+	p.Email, p.WeChat, p.MonthlyBudget, p.Currency = fcc.EmailPrice, fcc.WeChatPrice, fcc.MonthlyBudget, fcc.Currency
+	cfg.SecondApprovalAbove = fcc.SecondApprovalAbove
 	if v := strings.TrimSpace(getenv("CARILLON_SMS_PRICES")); v != "" {
 		p.SMS = map[string]float64{}
 		for part := range strings.SplitSeq(v, ",") {
@@ -55,7 +81,9 @@ func campaignConfig(getenv func(string) string) (campaigns.Config, error) {
 			*x.to = f
 		}
 	}
-	p.Currency = strings.TrimSpace(getenv("CARILLON_PRICE_CURRENCY"))
+	if v := strings.TrimSpace(getenv("CARILLON_PRICE_CURRENCY")); v != "" {
+		p.Currency = v
+	}
 	if v := strings.TrimSpace(getenv("CARILLON_CAMPAIGN_SECOND_APPROVAL_ABOVE")); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n < 0 {

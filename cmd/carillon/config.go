@@ -32,6 +32,16 @@ type fileConfig struct {
 		Workers         int    `toml:"workers"`
 	} `toml:"delivery"`
 	Channels channels.Config `toml:"channels"`
+	// Campaigns are the approver's cost estimate and the second approval;
+	// CARILLON_SMS_PRICES and the other variables of campaignConfig override it.
+	Campaigns struct {
+		SMSPrices           map[string]float64 `toml:"sms_prices"` // by provider name
+		EmailPrice          float64            `toml:"email_price"`
+		WeChatPrice         float64            `toml:"wechat_price"`
+		Currency            string             `toml:"currency"`
+		MonthlyBudget       float64            `toml:"monthly_budget"`
+		SecondApprovalAbove int64              `toml:"second_approval_above"`
+	} `toml:"campaigns"`
 	// Bank is the sender's identity, the templates' .Bank.Name, .Bank.Hotline
 	// and .Bank.URL.
 	Bank struct {

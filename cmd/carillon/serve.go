@@ -139,7 +139,7 @@ func serve(ctx context.Context, e *env, pool *pgxpool.Pool, opts serveOptions) e
 	if err := revisits.InstallTemplates(ctx, tstore); err != nil {
 		return err
 	}
-	ccfg, err := campaignConfig(getenv)
+	ccfg, err := campaignConfigFrom(opts.cfg, getenv)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,42 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestCampaignsSectionOfTheConfig(t *testing.T) {
+	t.Parallel()
+	fc, err := parseConfig(`
+[campaigns]
+sms_prices = { ali = 0.045, tx = 0.05 }
+email_price = 0.001
+currency = "CNY"
+monthly_budget = 20000
+second_approval_above = 100000
+`, "test")
+	require.NoError(t, err)
+	cfg, err := campaignConfigFrom(fc, func(string) string { return "" })
+	require.NoError(t, err)
+	require.Equal(t, map[string]float64{"ali": 0.045, "tx": 0.05}, cfg.Pricing.SMS)
+	require.Equal(t, 0.001, cfg.Pricing.Email)
+	require.Equal(t, "CNY", cfg.Pricing.Currency)
+	require.Equal(t, 20000.0, cfg.Pricing.MonthlyBudget)
+	require.EqualValues(t, 100000, cfg.SecondApprovalAbove)
+
+	// The environment overrides the file.
+	env := map[string]string{"CARILLON_SMS_PRICES": "ali=0.04", "CARILLON_CAMPAIGN_BUDGET": "5000"}
+	cfg, err = campaignConfigFrom(fc, func(k string) string { return env[k] })
+	require.NoError(t, err)
+	require.Equal(t, map[string]float64{"ali": 0.04}, cfg.Pricing.SMS)
+	require.Equal(t, 5000.0, cfg.Pricing.MonthlyBudget)
+	require.Equal(t, "CNY", cfg.Pricing.Currency)
+
+	fc, err = parseConfig("[campaigns]\nemail_price = -1\n", "test")
+	require.NoError(t, err)
+	_, err = campaignConfigFrom(fc, func(string) string { return "" })
+	require.ErrorContains(t, err, "campaigns.email_price is negative")
+	_, err = parseConfig("[campaigns]\nsms_price = 1\n", "test")
+	require.ErrorContains(t, err, "unknown keys campaigns.sms_price")
+}
