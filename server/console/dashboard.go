@@ -3,6 +3,7 @@ package console
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"slices"
 	"sort"
@@ -83,22 +84,26 @@ type dashboardData struct {
 }
 
 // settledTTL is how long the outbox's counts of the days before yesterday
-// are reused. Those days change little (a late receipt, retention): counting
-// them is most of the dashboard's work on a large outbox.
+// are used before they are counted again. Those days change little (a late
+// receipt, retention), and counting them is most of the dashboard's work on a
+// large outbox: past the TTL the page still shows them while one recount runs
+// behind it.
 const settledTTL = 15 * time.Minute
 
+// settledRecountTimeout bounds a recount of the settled days.
+const settledRecountTimeout = 2 * time.Minute
+
 // dashCache keeps the dashboard's figures per language for dashboardTTL, and
-// the counts of the settled days for settledTTL.
+// the counts of the settled days by day.
 type dashCache struct {
 	mu   sync.Mutex
 	at   map[string]time.Time
 	data map[string]*dashboardData
 
-	settledMu   sync.Mutex
-	settled     []msgAgg
-	settledAt   time.Time
-	settledFrom time.Time
-	settledTo   time.Time
+	settledMu  sync.Mutex
+	days       map[string][]msgAgg // by day, YYYY-MM-DD in the console's zone
+	settledAt  time.Time           // when days were last all counted
+	recounting bool
 }
 
 // msgAgg counts the messages of one day, channel, provider and status.
@@ -110,7 +115,7 @@ type msgAgg struct {
 // messageAgg counts the outbox's messages created in [from, to) (to zero:
 // no end) by day in the console's zone, channel, provider and status.
 func (c *Console) messageAgg(ctx context.Context, from, to time.Time) ([]msgAgg, error) {
-	rows, err := c.deps.Pool.Query(ctx, `SELECT to_char(date_trunc('day', created_at, $3), 'YYYY-MM-DD'), coalesce(channel, ''), coalesce(provider, ''), status, count(*)
+	rows, err := c.deps.Pool.Query(ctx, `SELECT to_char(date_trunc('day', created_at, $3) AT TIME ZONE $3, 'YYYY-MM-DD'), coalesce(channel, ''), coalesce(provider, ''), status, count(*)
 		FROM messages WHERE created_at >= $1 AND ($2::timestamptz IS NULL OR created_at < $2)
 		GROUP BY date_trunc('day', created_at, $3), 2, 3, 4`, from, nullTime(to), c.cfg.TimeZone)
 	if err != nil {
@@ -134,20 +139,100 @@ func nullTime(t time.Time) *time.Time {
 	return &t
 }
 
-// settledDays returns the counts of [from, to), reused for settledTTL.
+// settledDays returns the counts of the days in [from, to). Days not yet
+// counted (the first view after a start, the day that settled overnight) are
+// counted now; the others come from the cache, recounted behind the page once
+// they are older than settledTTL. fresh recounts them all now.
 func (c *Console) settledDays(ctx context.Context, from, to time.Time, fresh bool) ([]msgAgg, error) {
 	dc := &c.dash
 	dc.settledMu.Lock()
 	defer dc.settledMu.Unlock()
-	if !fresh && dc.settledFrom.Equal(from) && dc.settledTo.Equal(to) && c.cfg.Now().Sub(dc.settledAt) < settledTTL {
-		return dc.settled, nil
+	var want []string
+	for d := from; d.Before(to); d = d.AddDate(0, 0, 1) {
+		want = append(want, d.Format(time.DateOnly))
 	}
+	if fresh || dc.days == nil {
+		aggs, err := c.messageAgg(ctx, from, to)
+		if err != nil {
+			return nil, err
+		}
+		dc.days, dc.settledAt = byDay(aggs, want), c.cfg.Now()
+	} else {
+		// Count the days missing from the cache, as one range.
+		var lo, hi time.Time
+		for i, d := range want {
+			if _, ok := dc.days[d]; ok {
+				continue
+			}
+			day := from.AddDate(0, 0, i)
+			if lo.IsZero() {
+				lo = day
+			}
+			hi = day.AddDate(0, 0, 1)
+		}
+		if !lo.IsZero() {
+			aggs, err := c.messageAgg(ctx, lo, hi)
+			if err != nil {
+				return nil, err
+			}
+			var span []string
+			for d := lo; d.Before(hi); d = d.AddDate(0, 0, 1) {
+				span = append(span, d.Format(time.DateOnly))
+			}
+			for d, rows := range byDay(aggs, span) {
+				dc.days[d] = rows
+			}
+		}
+		if c.cfg.Now().Sub(dc.settledAt) >= settledTTL && !dc.recounting {
+			dc.recounting = true
+			go c.recountSettled(context.WithoutCancel(ctx), from, to, want)
+		}
+	}
+	var out []msgAgg
+	for d := range dc.days {
+		if !slices.Contains(want, d) {
+			delete(dc.days, d) // out of the 30 days now
+		}
+	}
+	for _, d := range want {
+		out = append(out, dc.days[d]...)
+	}
+	return out, nil
+}
+
+// recountSettled counts the settled days again behind the pages that show
+// the cached counts meanwhile.
+func (c *Console) recountSettled(ctx context.Context, from, to time.Time, want []string) {
+	ctx, cancel := context.WithTimeout(ctx, settledRecountTimeout)
+	defer cancel()
 	aggs, err := c.messageAgg(ctx, from, to)
+	dc := &c.dash
+	dc.settledMu.Lock()
+	defer dc.settledMu.Unlock()
+	dc.recounting = false
 	if err != nil {
-		return nil, err
+		c.cfg.Logger.WarnContext(ctx, "dashboard recount failed", slog.String("error", err.Error()))
+		return
 	}
-	dc.settled, dc.settledAt, dc.settledFrom, dc.settledTo = aggs, c.cfg.Now(), from, to
-	return aggs, nil
+	for d, rows := range byDay(aggs, want) {
+		dc.days[d] = rows
+	}
+	dc.settledAt = c.cfg.Now()
+}
+
+// byDay files counts under their day; every day of days is present, empty
+// when it had no message.
+func byDay(aggs []msgAgg, days []string) map[string][]msgAgg {
+	m := make(map[string][]msgAgg, len(days))
+	for _, d := range days {
+		m[d] = nil
+	}
+	for _, a := range aggs {
+		if _, ok := m[a.Day]; ok {
+			m[a.Day] = append(m[a.Day], a)
+		}
+	}
+	return m
 }
 
 func (c *Console) dashboard(w http.ResponseWriter, r *http.Request, q *req) error {
