@@ -3,6 +3,7 @@ package console
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strconv"
@@ -307,13 +308,25 @@ func (c *Console) logRevisit(w http.ResponseWriter, r *http.Request, q *req) err
 	return nil
 }
 
-// rankingTTL is how long a ranking is reused: it ranks every manager of the
-// bank (a pass over every customer), and a five-minute-old ranking is as good.
+// rankingTTL is how long a ranking is shown before it is recomputed (behind
+// the page, which shows the previous one meanwhile): it ranks every manager of
+// the bank, a pass over every customer, and a five-minute-old ranking is as
+// good.
 const rankingTTL = 5 * time.Minute
 
 type rankEntry struct {
-	at  time.Time
-	rep revisits.Report
+	at         time.Time
+	rep        revisits.Report
+	recounting bool
+}
+
+func (c *Console) storeRanking(key string, e rankEntry) {
+	c.ranks.mu.Lock()
+	defer c.ranks.mu.Unlock()
+	if c.ranks.m == nil || len(c.ranks.m) > 10_000 { // forget rather than grow without bound
+		c.ranks.m = map[string]rankEntry{}
+	}
+	c.ranks.m[key] = e
 }
 
 // rankCache keeps the rankings by team.
@@ -347,19 +360,37 @@ func (c *Console) rankingPage(w http.ResponseWriter, r *http.Request, q *req) er
 	now := c.cfg.Now()
 	c.ranks.mu.Lock()
 	e, ok := c.ranks.m[key]
+	stale := ok && now.Sub(e.at) >= rankingTTL && !e.recounting
+	if stale {
+		e.recounting = true
+		c.ranks.m[key] = e
+	}
 	c.ranks.mu.Unlock()
-	if !ok || now.Sub(e.at) >= rankingTTL || r.URL.Query().Get("fresh") == "1" {
+	switch {
+	case !ok || r.URL.Query().Get("fresh") == "1":
 		rep, err := c.deps.Revisits.RevisitReport(ctx, opts)
 		if err != nil {
 			return err
 		}
 		e = rankEntry{at: now, rep: rep}
-		c.ranks.mu.Lock()
-		if c.ranks.m == nil || len(c.ranks.m) > 10_000 {
-			c.ranks.m = map[string]rankEntry{}
-		}
-		c.ranks.m[key] = e
-		c.ranks.mu.Unlock()
+		c.storeRanking(key, e)
+	case stale:
+		// Shown as it is while it is recomputed behind the page.
+		go func(ctx context.Context) {
+			ctx, cancel := context.WithTimeout(ctx, settledRecountTimeout)
+			defer cancel()
+			rep, err := c.deps.Revisits.RevisitReport(ctx, opts)
+			if err != nil {
+				c.cfg.Logger.WarnContext(ctx, "ranking recount failed", slog.String("error", err.Error()))
+				c.ranks.mu.Lock()
+				old := c.ranks.m[key]
+				old.recounting = false
+				c.ranks.m[key] = old
+				c.ranks.mu.Unlock()
+				return
+			}
+			c.storeRanking(key, rankEntry{at: c.cfg.Now(), rep: rep})
+		}(context.WithoutCancel(ctx))
 	}
 	c.render(w, r, q, http.StatusOK, "ranking", "my.ranking", rankingData{Report: &e.rep, At: e.at, Team: opts.Team})
 	return nil

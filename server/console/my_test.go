@@ -3,6 +3,7 @@ package console_test
 import (
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
@@ -13,6 +14,8 @@ import (
 
 	"carillon/contacts"
 	"carillon/internal/audit"
+	"carillon/internal/testlog"
+	"carillon/server/console"
 )
 
 // section returns the HTML of the element with the given id.
@@ -107,4 +110,31 @@ func TestMyCustomers(t *testing.T) {
 	res := m2.get("/revisits?manager=M2&date=2027-01-04")
 	require.Equal(t, http.StatusSeeOther, res.status)
 	require.Equal(t, Prefix+"/my", res.location)
+}
+
+// TestRankingIsRecomputedBehindThePage: a ranking older than five minutes is
+// shown once more while it is recomputed, then the new one.
+func TestRankingIsRecomputedBehindThePage(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, worldOpts{})
+	clk := &clock{t: time.Now()}
+	c, err := console.New(console.Config{Logger: testlog.New(t), Now: clk.Now}, console.Deps{Pool: w.db.Pool, Users: w.ids, Contacts: w.contacts,
+		Revisits: w.revisits})
+	require.NoError(t, err)
+	ts := httptest.NewServer(c.Handler())
+	t.Cleanup(ts.Close)
+	local := *w
+	local.url = ts.URL
+	b := local.signedIn(t, "lead")
+	asOf := func() string {
+		m := regexp.MustCompile(`As of ([0-9: -]+) \(`).FindStringSubmatch(b.getOK(Prefix + "/my/ranking").body)
+		require.NotNil(t, m)
+		return m[1]
+	}
+	first := asOf()
+	clk.Advance(2 * time.Minute)
+	require.Equal(t, first, asOf(), "reused within five minutes")
+	clk.Advance(4 * time.Minute)
+	require.Equal(t, first, asOf(), "shown once more while it is recomputed")
+	require.Eventually(t, func() bool { return asOf() != first }, 10*time.Second, 50*time.Millisecond)
 }
