@@ -51,7 +51,12 @@ func tokenHash(token string) []byte {
 	return h[:]
 }
 
-func (c *Console) secure(r *http.Request) bool { return r.TLS != nil || c.cfg.SecureCookies }
+// secure reports whether cookies get the Secure attribute: over TLS, behind a
+// proxy that says it ended TLS (X-Forwarded-Proto: https; a cookie marked
+// Secure by mistake is merely not sent over plain HTTP), or when configured.
+func (c *Console) secure(r *http.Request) bool {
+	return r.TLS != nil || c.cfg.SecureCookies || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
+}
 
 func (c *Console) setCookie(w http.ResponseWriter, r *http.Request, name, value string, maxAge time.Duration) {
 	ck := &http.Cookie{Name: name, Value: value, Path: Prefix + "/", HttpOnly: true, Secure: c.secure(r), SameSite: http.SameSiteLaxMode}
@@ -167,8 +172,10 @@ func checkOrigin(r *http.Request) error {
 	if origin == "" {
 		return nil
 	}
+	// Behind a proxy the browser's host may be in X-Forwarded-Host: a form
+	// posted from another site cannot set that header.
 	u, err := url.Parse(origin)
-	if err != nil || !strings.EqualFold(u.Host, r.Host) {
+	if err != nil || !strings.EqualFold(u.Host, r.Host) && !strings.EqualFold(u.Host, r.Header.Get("X-Forwarded-Host")) {
 		return &httpError{status: http.StatusForbidden, key: "err.csrf", detail: "the form came from another site"}
 	}
 	return nil

@@ -215,3 +215,20 @@ func TestSignInIsThrottledAfterFailures(t *testing.T) {
 	require.NoError(t, w.db.Pool.QueryRow(w.ctx, `SELECT count(*) FROM console_sessions`).Scan(&n))
 	require.Zero(t, n)
 }
+
+func TestBehindAProxy(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, worldOpts{})
+	b := w.browser(t)
+	lp := b.getOK(Prefix + "/login")
+	hdr := map[string]string{"X-Forwarded-Proto": "https", "X-Forwarded-Host": "care.bank.example", "Origin": "https://care.bank.example"}
+	p := b.do("POST", Prefix+"/login", url.Values{"csrf": {csrfOf(t, lp)}, "login": {"admin"}, "password": {password}}, hdr)
+	require.Equal(t, http.StatusSeeOther, p.status, p.body)
+	var secure bool
+	for _, c := range (&http.Response{Header: p.header}).Cookies() {
+		if c.Name == "carillon_session" {
+			secure = c.Secure
+		}
+	}
+	require.True(t, secure, "the proxy ended TLS: the cookie is Secure")
+}
