@@ -81,3 +81,42 @@ func TestDashboardReusesSettledDays(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "3", count(Prefix+"/?fresh=1", "failed"))
 }
+
+// TestSessionsEndWhenIdleOrOld: a session unused for 2 hours ends, and one in
+// use ends 12 hours after the sign-in.
+func TestSessionsEndWhenIdleOrOld(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, worldOpts{})
+	clk := &clock{t: time.Now()}
+	c, err := console.New(console.Config{Logger: testlog.New(t), Now: clk.Now}, console.Deps{Pool: w.db.Pool, Users: w.ids, Contacts: w.contacts})
+	require.NoError(t, err)
+	ts := httptest.NewServer(c.Handler())
+	t.Cleanup(ts.Close)
+	local := *w
+	local.url = ts.URL
+	reason := func(login string) string {
+		var r *string
+		require.NoError(t, w.db.Pool.QueryRow(w.ctx, `SELECT ended_reason FROM console_sessions s JOIN users u ON u.id = s.user_id
+			WHERE u.login = $1 ORDER BY s.id DESC LIMIT 1`, login).Scan(&r))
+		if r == nil {
+			return ""
+		}
+		return *r
+	}
+
+	idle := local.signedIn(t, "auditor")
+	clk.Advance(119 * time.Minute)
+	require.Equal(t, 200, idle.get(Prefix+"/contacts").status, "used within 2 hours")
+	clk.Advance(2 * time.Hour)
+	require.Equal(t, 303, idle.get(Prefix+"/contacts").status)
+	require.Equal(t, "idle", reason("auditor"))
+
+	busy := local.signedIn(t, "approver")
+	for range 11 {
+		clk.Advance(time.Hour)
+		require.Equal(t, 200, busy.get(Prefix+"/contacts").status)
+	}
+	clk.Advance(time.Hour)
+	require.Equal(t, 303, busy.get(Prefix+"/contacts").status, "12 hours after the sign-in")
+	require.Equal(t, "expired", reason("approver"))
+}
