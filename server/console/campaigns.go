@@ -511,6 +511,8 @@ type campaignData struct {
 	Funnel   template.HTML
 	Can      map[string]bool
 	Authored bool
+	// SecondApproval: the run is held until an approver who is not an author resumes it.
+	SecondApproval bool
 }
 
 // authored reports whether user uid created, edited or submitted the
@@ -558,7 +560,22 @@ func (c *Console) campaignPage(w http.ResponseWriter, r *http.Request, q *req) e
 	d.Can["reject"] = d.Can["approve"]
 	d.Can["start"] = writer && st == campaigns.StatusApproved
 	d.Can["pause"] = q.P.HasAny(campaignPausers...) && st == campaigns.StatusRunning
-	d.Can["resume"] = q.P.HasAny(campaignPausers...) && st == campaigns.StatusPaused
+	// A run whose audience grew past the second-approval limit is paused by
+	// the system and resumes only by an approver who is not an author.
+	for _, e := range d.History {
+		switch e.Action {
+		case "second_approval_needed":
+			d.SecondApproval = true
+		case "pause", "resume":
+			d.SecondApproval = false
+		}
+	}
+	d.SecondApproval = d.SecondApproval && st == campaigns.StatusPaused
+	if d.SecondApproval {
+		d.Can["resume"] = q.P.Has(identity.RoleApprover) && !d.Authored
+	} else {
+		d.Can["resume"] = q.P.HasAny(campaignPausers...) && st == campaigns.StatusPaused
+	}
 	d.Can["cancel"] = writer && st != campaigns.StatusCompleted && st != campaigns.StatusCancelled
 	steps := []funnelStep{
 		{tr(q.Lang, "funnel.audience"), int(d.F.Audience)}, {tr(q.Lang, "funnel.recipients"), int(d.F.Recipients)},

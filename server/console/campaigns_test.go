@@ -8,10 +8,13 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"carillon/campaigns"
+	"carillon/contacts"
+	"carillon/internal/audit"
 )
 
 // campaignForm is a valid campaign form for the world's customers.
@@ -154,4 +157,44 @@ func TestCampaignLifecycleThroughTheConsole(t *testing.T) {
 	require.Len(t, rows, 2)
 	require.Equal(t, "recipients", rows[0][5])
 	require.Equal(t, "cancelled", rows[1][3])
+}
+
+// TestSecondApprovalThroughTheConsole: a campaign whose audience grew past
+// the limit after approval is held at its start; only an approver who is not
+// an author resumes it.
+func TestSecondApprovalThroughTheConsole(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, worldOpts{live: true, secondApproval: 2})
+	mk, ap := w.signedIn(t, "marketer"), w.signedIn(t, "approver")
+	form := campaignForm("grows")
+	form.Del("window") // send at any hour
+	path := createCampaign(t, mk, form)
+	require.Equal(t, http.StatusSeeOther, mk.post(path+"/submit", nil).status)
+	require.Equal(t, http.StatusSeeOther, ap.post(path+"/approve", nil).status)
+	// A third retail customer arrives after the approval.
+	_, err := w.contacts.ImportContacts(w.ctx, strings.NewReader("external_id,name,phone,tags,consent_sms\nK9,新客,13812340009,retail,yes\n"),
+		contacts.ImportOptions{Actor: audit.Actor{Name: "test"}, SourceName: "k9.csv"})
+	require.NoError(t, err)
+	require.Equal(t, http.StatusSeeOther, mk.post(path+"/start", nil).status)
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(mk.getOK(path).body, `id="second-approval"`) {
+		if time.Now().After(deadline) {
+			t.Fatalf("not held for a second approval:\n%s", regexp.MustCompile(`(?s)<section class="card" id="(campaign|history)">.*?</section>`).FindAllString(mk.getOK(path).body, -1))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	p := mk.getOK(path)
+	require.Contains(t, p.body, `id="campaign-status">paused<`)
+	require.NotContains(t, p.body, `id="resume-campaign"`)
+	require.Equal(t, http.StatusForbidden, mk.post(path+"/resume", nil).status)
+	require.Contains(t, ap.getOK(path).body, `id="resume-campaign"`)
+	r := ap.post(path+"/resume", nil)
+	require.Equal(t, http.StatusSeeOther, r.status, r.body)
+	deadline = time.Now().Add(30 * time.Second)
+	for !strings.Contains(mk.getOK(path).body, `id="campaign-status">completed<`) {
+		if time.Now().After(deadline) {
+			t.Fatalf("not completed:\n%s", regexp.MustCompile(`(?s)<section class="card" id="(funnel|history)">.*?</section>`).FindAllString(mk.getOK(path).body, -1))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }

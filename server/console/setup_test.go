@@ -62,6 +62,8 @@ type worldOpts struct {
 	// live runs River with the deliver worker and the campaigns' workers,
 	// sending SMS through the Aliyun sandbox, whose receipts come back.
 	live bool
+	// secondApproval is campaigns.Config.SecondApprovalAbove.
+	secondApproval int64
 	// revisitsNow is the revisits service's clock (default time.Now).
 	revisitsNow func() time.Time
 }
@@ -100,7 +102,7 @@ func newWorld(t testing.TB, opts worldOpts) *world {
 		}}, templates.SaveOptions{Activate: true})
 	require.NoError(t, err)
 	camps, err := campaigns.New(db.Pool, campaigns.Deps{Contacts: store, Templates: tstore, Delivery: dlv, Registry: deps.Registry},
-		campaigns.Config{Logger: log, DrainPoll: 200 * time.Millisecond})
+		campaigns.Config{Logger: log, DrainPoll: 200 * time.Millisecond, SecondApprovalAbove: opts.secondApproval})
 	require.NoError(t, err)
 	planner, err := care.New(db.Pool, dlv, care.Config{Logger: log})
 	require.NoError(t, err)
