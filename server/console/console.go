@@ -143,14 +143,10 @@ func (c *Console) Handler() http.Handler { return c.mux }
 // parse reads every page template with the layout.
 func (c *Console) parse() error {
 	funcs := template.FuncMap{
-		"fmtTime":  c.fmtTime,
-		"fmtDate":  c.fmtDate,
-		"pct":      pct,
-		"add":      func(a, b int) int { return a + b },
-		"join":     strings.Join,
-		"contains": func(s []string, v string) bool { return contains(s, v) },
-		"query":    func(v url.Values) string { return v.Encode() },
-		"dict":     dict,
+		"fmtTime": c.fmtTime,
+		"pct":     pct,
+		"join":    strings.Join,
+		"dict":    dict,
 	}
 	layout, err := template.New("layout.html").Funcs(funcs).ParseFS(webFS, "web/layout.html")
 	if err != nil {
@@ -217,13 +213,6 @@ func (c *Console) fmtTime(t any) string {
 		return v.In(c.loc).Format("2006-01-02 15:04")
 	}
 	return fmt.Sprint(t)
-}
-
-func (c *Console) fmtDate(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.In(c.loc).Format("2006-01-02")
 }
 
 // now is the console's clock in its zone.
