@@ -110,8 +110,13 @@ func TestCampaignLifecycleThroughTheConsole(t *testing.T) {
 	require.Equal(t, http.StatusForbidden, r.status)
 	require.Contains(t, r.body, "second person")
 
-	// The approver sees the buttons; a rejection needs a reason.
+	// The approver's dashboard lists what awaits them (not the one "both" authored).
 	ap := w.signedIn(t, "approver")
+	pending := section(t, ap.getOK(Prefix+"/").body, "pending")
+	require.Contains(t, pending, "Q3 wealth, retail")
+	require.Contains(t, pending, ">own<")
+	require.NotContains(t, section(t, both.getOK(Prefix+"/").body, "pending"), ">own<", "its author is not asked")
+	// The approver sees the buttons; a rejection needs a reason.
 	p = ap.getOK(path)
 	require.Contains(t, p.body, `id="approve-campaign"`)
 	require.Equal(t, http.StatusBadRequest, ap.post(path+"/reject", nil).status)

@@ -13,7 +13,9 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"carillon/campaigns"
 	"carillon/care"
+	"carillon/internal/identity"
 	"carillon/revisits"
 )
 
@@ -65,6 +67,12 @@ type queueRow struct {
 	Retryable int
 	Discarded int // in the last 24 hours
 	OldestAge string
+}
+
+// dashboardView is the shared figures and what is the user's own.
+type dashboardView struct {
+	*dashboardData
+	Pending []campaigns.Campaign // awaiting this approver's approval
 }
 
 type dashboardData struct {
@@ -257,7 +265,24 @@ func (c *Console) dashboard(w http.ResponseWriter, r *http.Request, q *req) erro
 		}
 		dc.data[q.Lang], dc.at[q.Lang] = d, now
 	}
-	c.render(w, r, q, http.StatusOK, "dashboard", "dash.title", d)
+	view := dashboardView{dashboardData: d}
+	if c.deps.Campaigns != nil && q.P.Has(identity.RoleApprover) {
+		// An approver's work: the campaigns awaiting approval they may approve.
+		list, _, err := c.deps.Campaigns.List(r.Context(), campaigns.ListFilter{Status: campaigns.StatusSubmitted, Limit: 20})
+		if err != nil {
+			return err
+		}
+		for _, cp := range list {
+			authored, err := c.authored(r.Context(), cp.ID, q.P.User.ID)
+			if err != nil {
+				return err
+			}
+			if !authored {
+				view.Pending = append(view.Pending, cp)
+			}
+		}
+	}
+	c.render(w, r, q, http.StatusOK, "dashboard", "dash.title", view)
 	return nil
 }
 

@@ -318,6 +318,7 @@ var messages = map[string][2]string{
 	"col.failed":               {"Failed", "失败"},
 	"col.suppressed":           {"Suppressed", "已拦截"},
 	"camp.second_approval":     {"Its audience grew past the limit approved: the run waits for a second approval (an approver who is not an author resumes it).", "目标人数超出已批准的上限：本批次等待二次审批（由非作者的审批人恢复）。"},
+	"dash.pending":             {"Awaiting your approval", "待您审批"},
 }
 
 // tr returns key's text in lang ("en" or "zh"); an unknown key is returned as is.
