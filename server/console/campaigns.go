@@ -44,6 +44,7 @@ func (c *Console) campaignRoutes() {
 	c.page("GET "+Prefix+"/campaigns/{id}/edit", campaignWriters, c.campaignEdit)
 	c.page("POST "+Prefix+"/campaigns/{id}", campaignWriters, c.campaignUpdate)
 	c.page("GET "+Prefix+"/campaigns/{id}/stats.csv", campaignReaders, c.campaignCSV)
+	c.page("POST "+Prefix+"/campaigns/{id}/test-send", campaignPausers, c.campaignTestSend)
 	for action, roles := range campaignActions {
 		c.page("POST "+Prefix+"/campaigns/{id}/"+action, roles, c.campaignAction(action))
 	}
@@ -577,6 +578,7 @@ func (c *Console) campaignPage(w http.ResponseWriter, r *http.Request, q *req) e
 		d.Can["resume"] = q.P.HasAny(campaignPausers...) && st == campaigns.StatusPaused
 	}
 	d.Can["cancel"] = writer && st != campaigns.StatusCompleted && st != campaigns.StatusCancelled
+	d.Can["test"] = q.P.HasAny(campaignPausers...) && st != campaigns.StatusCancelled
 	steps := []funnelStep{
 		{tr(q.Lang, "funnel.audience"), int(d.F.Audience)}, {tr(q.Lang, "funnel.recipients"), int(d.F.Recipients)},
 		{tr(q.Lang, "funnel.written"), int(d.F.Written)}, {tr(q.Lang, "funnel.handed"), int(d.F.Handed())},
@@ -723,3 +725,26 @@ func (c *Console) campaignCSV(w http.ResponseWriter, r *http.Request, q *req) er
 }
 
 func i64(n int64) string { return strconv.FormatInt(n, 10) }
+
+// campaignTestSend sends the campaign's message to one customer (by customer
+// number), marked as a test: outside the campaign's statistics, without the
+// consent, cap and quiet-hour checks (the campaigns package's rules).
+func (c *Console) campaignTestSend(w http.ResponseWriter, r *http.Request, q *req) error {
+	cp, err := c.campaignOf(r)
+	if err != nil {
+		return err
+	}
+	ext := strings.TrimSpace(r.PostFormValue("contact"))
+	if ext == "" {
+		return badRequest("name the customer number to send the test to")
+	}
+	if _, err := c.deps.Campaigns.TestSend(r.Context(), campaignBy(r, q), cp.ID, ext, r.PostFormValue("channel")); err != nil {
+		var ve *contacts.ValidationError
+		if errors.As(err, &ve) {
+			return badRequest(ve.Error())
+		}
+		return campaignErr(err)
+	}
+	seeOther(w, r, fmt.Sprintf("%s/campaigns/%d", Prefix, cp.ID), "test_sent")
+	return nil
+}

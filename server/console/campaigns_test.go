@@ -127,6 +127,15 @@ func TestCampaignLifecycleThroughTheConsole(t *testing.T) {
 	require.Equal(t, campaigns.StatusApproved, cp.Status)
 	require.Equal(t, "console:approver", cp.ApprovedBy)
 
+	// A test send to one customer, by the approver too; an unknown number is refused.
+	r = ap.post(path+"/test-send", url.Values{"contact": {"K3"}, "channel": {"sms"}})
+	require.Equal(t, http.StatusSeeOther, r.status, r.body)
+	require.Contains(t, ap.getOK(r.location).body, "Test message queued.")
+	var tests int
+	require.NoError(t, w.db.Pool.QueryRow(w.ctx, `SELECT count(*) FROM messages WHERE source = 'campaign_test' AND test`).Scan(&tests))
+	require.Equal(t, 1, tests)
+	require.Equal(t, http.StatusBadRequest, mk.post(path+"/test-send", url.Values{"contact": {"NOPE"}}).status)
+	require.Equal(t, http.StatusForbidden, w.signedIn(t, "auditor").post(path+"/test-send", url.Values{"contact": {"K3"}}).status)
 	// An approver cannot start it; the marketer starts, pauses, resumes, cancels.
 	require.Equal(t, http.StatusForbidden, ap.post(path+"/start", nil).status)
 	require.Equal(t, http.StatusSeeOther, mk.post(path+"/start", nil).status)

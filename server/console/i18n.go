@@ -319,6 +319,9 @@ var messages = map[string][2]string{
 	"col.suppressed":           {"Suppressed", "已拦截"},
 	"camp.second_approval":     {"Its audience grew past the limit approved: the run waits for a second approval (an approver who is not an author resumes it).", "目标人数超出已批准的上限：本批次等待二次审批（由非作者的审批人恢复）。"},
 	"dash.pending":             {"Awaiting your approval", "待您审批"},
+	"camp.test_to":             {"Test message to customer number", "测试发送给客户号"},
+	"camp.test_send":           {"Send a test", "发送测试"},
+	"notice.test_sent":         {"Test message queued.", "测试消息已排队发送。"},
 }
 
 // tr returns key's text in lang ("en" or "zh"); an unknown key is returned as is.

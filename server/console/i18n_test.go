@@ -83,7 +83,7 @@ func TestEveryTextHasBothLanguages(t *testing.T) {
 		used["camp.kind."+k] = "campaigns"
 	}
 	for _, k := range []string{"saved", "consent", "unchanged", "activated", "rule", "revisit", "created", "submitted", "approved",
-		"rejected", "started", "paused", "resumed", "cancelled"} {
+		"rejected", "started", "paused", "resumed", "cancelled", "test_sent"} {
 		used["notice."+k] = "seeOther"
 	}
 	require.Greater(t, len(used), 100)
