@@ -683,15 +683,26 @@ func (c *Console) campaignPreview(w http.ResponseWriter, r *http.Request, q *req
 	}
 	if key := strings.TrimSpace(r.PostFormValue("template")); key != "" && c.deps.Templates != nil {
 		req := templates.PreviewRequest{}
+		// The campaign's variables as typed, over the sample ones.
+		if js := strings.TrimSpace(r.PostFormValue("vars")); js != "" {
+			vars := map[string]any{}
+			if err := json.Unmarshal([]byte(js), &vars); err != nil {
+				d.RenderErr = tr(q.Lang, "camp.vars_invalid") + ": " + err.Error()
+			} else {
+				req.Vars = templates.Vars{"Campaign": vars}
+			}
+		}
 		if len(d.Sample) > 0 {
 			ct := d.Sample[0]
 			req.Contact = &ct
 		}
-		pv, err := c.deps.Templates.Preview(r.Context(), key, req)
-		if err != nil {
-			d.RenderErr = err.Error()
-		} else {
-			d.Rendered = pv.Rendered
+		if d.RenderErr == "" {
+			pv, err := c.deps.Templates.Preview(r.Context(), key, req)
+			if err != nil {
+				d.RenderErr = err.Error()
+			} else {
+				d.Rendered = pv.Rendered
+			}
 		}
 	}
 	t := c.pages["campaign_preview"]

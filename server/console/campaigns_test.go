@@ -62,13 +62,15 @@ func TestCampaignLifecycleThroughTheConsole(t *testing.T) {
 	require.Empty(t, list)
 
 	// The live count and sample of the form, with the template rendered per channel.
-	r = mk.post(Prefix+"/campaigns/preview", url.Values{"expr": {`"retail" in tags`}, "template": {"campaign.wealth"}})
+	r = mk.post(Prefix+"/campaigns/preview", url.Values{"expr": {`"retail" in tags`}, "template": {"campaign.wealth"}, "vars": {`{"product": "鸿运三号"}`}})
 	require.Equal(t, http.StatusOK, r.status, r.body)
 	require.Contains(t, r.body, `<p id="live-count"><strong>2</strong>`)
 	require.Contains(t, r.body, "138****5671", "the sample is masked for a marketer")
 	require.NotContains(t, r.body, "13812345671")
-	require.Contains(t, r.body, "稳健理财", "the campaign template is rendered")
+	require.Contains(t, r.body, "鸿运三号", "the campaign template is rendered with the variables typed")
 	require.Contains(t, r.body, "SMS part(s)")
+	r = mk.post(Prefix+"/campaigns/preview", url.Values{"expr": {`"retail" in tags`}, "template": {"campaign.wealth"}, "vars": {`{"product":`}})
+	require.Contains(t, r.body, "not a JSON object")
 	r = mk.post(Prefix+"/campaigns/preview", url.Values{"expr": {"tier =="}})
 	require.Contains(t, r.body, `class="problem" data-line="1"`)
 

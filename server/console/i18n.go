@@ -322,6 +322,7 @@ var messages = map[string][2]string{
 	"camp.test_to":             {"Test message to customer number", "测试发送给客户号"},
 	"camp.test_send":           {"Send a test", "发送测试"},
 	"notice.test_sent":         {"Test message queued.", "测试消息已排队发送。"},
+	"camp.vars_invalid":        {"The campaign variables are not a JSON object", "活动变量不是有效的 JSON 对象"},
 }
 
 // tr returns key's text in lang ("en" or "zh"); an unknown key is returned as is.
