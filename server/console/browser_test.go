@@ -212,6 +212,7 @@ func (b *tab) postStatus(path string, fields map[string]string) string {
 }
 
 func TestBrowserCampaignApproval(t *testing.T) {
+	browserCtx(t) // skips (or fails under CI) before any setup when there is no Chromium
 	w := newWorld(t, worldOpts{live: true})
 	mk := w.tab(t)
 	mk.signIn("marketer")
@@ -281,6 +282,7 @@ func TestBrowserCampaignApproval(t *testing.T) {
 }
 
 func TestBrowserManagerLogsARevisit(t *testing.T) {
+	browserCtx(t)
 	later := time.Now().AddDate(0, 0, 60)
 	w := newWorld(t, worldOpts{revisitsNow: func() time.Time { return later }})
 	mg := w.tab(t)
@@ -315,6 +317,7 @@ func TestBrowserManagerLogsARevisit(t *testing.T) {
 }
 
 func TestBrowserPages(t *testing.T) {
+	browserCtx(t)
 	w := newWorld(t, worldOpts{})
 	require.NoError(t, w.planner.EnsureFestivalRules(w.ctx))
 	ad := w.tab(t)
