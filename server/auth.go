@@ -114,12 +114,24 @@ func (s *Server) principal(r *http.Request) (identity.Principal, error) {
 // adminUI guards the River UI: an administrator's bearer token, or HTTP Basic with
 // an administrator's login and password (what a browser can send until the console
 // has its own sign-in).
+// consolePrincipal is the user of the request's console session, if the
+// console is mounted and the request carries a live session (and no bearer
+// token, which takes precedence).
+func (s *Server) consolePrincipal(r *http.Request) (identity.Principal, bool) {
+	if s.console == nil || r.Header.Get("Authorization") != "" {
+		return identity.Principal{}, false
+	}
+	return s.console.Principal(r)
+}
+
 func (s *Server) adminUI(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var p identity.Principal
 		var err error
 		if login, password, ok := r.BasicAuth(); ok && s.deps.Auth != nil {
 			p, err = s.deps.Auth.CheckPassword(r.Context(), login, password)
+		} else if cp, ok := s.consolePrincipal(r); ok {
+			p, err = cp, nil // signed in to the console
 		} else {
 			p, err = s.principal(r)
 		}

@@ -21,6 +21,7 @@ func (s *Server) consoleRoutes() {
 		s.cfg.Logger.Error("web console not mounted", "error", err.Error())
 		return
 	}
+	s.console = c
 	h := s.metrics.wrap(s.cfg.Logger, console.Prefix+"/", c.Handler())
 	s.mux.Handle(console.Prefix+"/", h)
 	s.mux.Handle("GET "+console.Prefix, http.RedirectHandler(console.Prefix+"/", http.StatusSeeOther))

@@ -28,6 +28,7 @@ import (
 	"carillon/internal/identity"
 	"carillon/migrations"
 	"carillon/revisits"
+	"carillon/server/console"
 	"carillon/templates"
 )
 
@@ -110,6 +111,7 @@ type Server struct {
 	reg     *prometheus.Registry
 	metrics *httpMetrics
 	riverUI *riverui.Handler
+	console *console.Console // set when the console is mounted
 }
 
 // New builds the server's routes.

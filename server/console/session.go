@@ -59,7 +59,14 @@ func (c *Console) secure(r *http.Request) bool {
 }
 
 func (c *Console) setCookie(w http.ResponseWriter, r *http.Request, name, value string, maxAge time.Duration) {
-	ck := &http.Cookie{Name: name, Value: value, Path: Prefix + "/", HttpOnly: true, Secure: c.secure(r), SameSite: http.SameSiteLaxMode}
+	path := Prefix + "/"
+	if name == sessionCookie {
+		// The session also signs an administrator in to River UI (/riverui/),
+		// which the server mounts beside the console. SameSite=Lax keeps it off
+		// cross-site POSTs.
+		path = "/"
+	}
+	ck := &http.Cookie{Name: name, Value: value, Path: path, HttpOnly: true, Secure: c.secure(r), SameSite: http.SameSiteLaxMode}
 	switch {
 	case maxAge < 0:
 		ck.MaxAge = -1
@@ -77,6 +84,13 @@ const sqlSessionLookup = `SELECT s.id, s.user_id, s.csrf_token, s.last_seen_at, 
 // the scope identity gives a principal (read here as identity reads it).
 const sqlManagerScope = `SELECT id FROM managers
 	WHERE id = $1 OR lead_code = (SELECT code FROM managers WHERE id = $1) ORDER BY id`
+
+// Principal returns the user signed in to the console on this request, if
+// any: the server lets an administrator's console session open River UI.
+func (c *Console) Principal(r *http.Request) (identity.Principal, bool) {
+	_, p, err := c.authenticate(r)
+	return p, err == nil
+}
 
 // authenticate returns the request's session and its user. errNoSession when
 // there is no live session; a session found expired, idle or of a disabled
