@@ -13,7 +13,9 @@ func (s *Server) consoleRoutes() {
 	if !ok || s.deps.Pool == nil || s.deps.Contacts == nil {
 		return
 	}
-	c, err := console.New(console.Config{Logger: s.cfg.Logger, RiverUI: s.riverUI != nil}, console.Deps{
+	ccfg := s.cfg.Console
+	ccfg.Logger, ccfg.RiverUI = s.cfg.Logger, s.riverUI != nil
+	c, err := console.New(ccfg, console.Deps{
 		Pool: s.deps.Pool, Users: users, Contacts: s.deps.Contacts, Templates: s.deps.Templates, Care: s.deps.Care,
 		Delivery: s.deps.Delivery, Campaigns: s.deps.Campaigns, Revisits: s.deps.Revisits,
 	})

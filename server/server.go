@@ -61,6 +61,9 @@ type Config struct {
 	// RequestTimeout bounds an API request's work (imports excepted). Default
 	// DefaultRequestTimeout.
 	RequestTimeout time.Duration
+	// Console configures the web console (time zone, session lengths, Secure
+	// cookies); its Logger and RiverUI are the server's.
+	Console console.Config
 	// Logger. Default: discard.
 	Logger *slog.Logger
 }

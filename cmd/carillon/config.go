@@ -10,6 +10,7 @@ import (
 
 	"carillon/channels"
 	"carillon/delivery"
+	"carillon/server/console"
 	"carillon/templates"
 )
 
@@ -42,6 +43,14 @@ type fileConfig struct {
 		MonthlyBudget       float64            `toml:"monthly_budget"`
 		SecondApprovalAbove int64              `toml:"second_approval_above"`
 	} `toml:"campaigns"`
+	// Console is the web console's: the zone "today" is read in, session
+	// lengths, Secure cookies behind a proxy that ends TLS.
+	Console struct {
+		TimeZone      string `toml:"time_zone"`
+		SessionTTL    string `toml:"session_ttl"`
+		IdleTimeout   string `toml:"idle_timeout"`
+		SecureCookies bool   `toml:"secure_cookies"`
+	} `toml:"console"`
 	// Bank is the sender's identity, the templates' .Bank.Name, .Bank.Hotline
 	// and .Bank.URL.
 	Bank struct {
@@ -143,4 +152,23 @@ func parseDuration(key, v string) (time.Duration, error) {
 		return 0, fmt.Errorf("config %s: %q is not a duration such as 168h", key, v)
 	}
 	return d, nil
+}
+
+// consoleConfig turns the file's [console] section into the console's
+// configuration.
+func (fc fileConfig) consoleConfig() (console.Config, error) {
+	c := console.Config{TimeZone: fc.Console.TimeZone, SecureCookies: fc.Console.SecureCookies}
+	if c.TimeZone != "" {
+		if _, err := time.LoadLocation(c.TimeZone); err != nil {
+			return c, fmt.Errorf("config: console.time_zone %q: %w", c.TimeZone, err)
+		}
+	}
+	var err error
+	if c.SessionTTL, err = parseDuration("console.session_ttl", fc.Console.SessionTTL); err != nil {
+		return c, err
+	}
+	if c.IdleTimeout, err = parseDuration("console.idle_timeout", fc.Console.IdleTimeout); err != nil {
+		return c, err
+	}
+	return c, nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -39,4 +40,22 @@ second_approval_above = 100000
 	require.ErrorContains(t, err, "campaigns.email_price is negative")
 	_, err = parseConfig("[campaigns]\nsms_price = 1\n", "test")
 	require.ErrorContains(t, err, "unknown keys campaigns.sms_price")
+}
+
+func TestConsoleSectionOfTheConfig(t *testing.T) {
+	t.Parallel()
+	fc, err := parseConfig("[console]\ntime_zone = \"America/New_York\"\nsession_ttl = \"8h\"\nidle_timeout = \"30m\"\nsecure_cookies = true\n", "test")
+	require.NoError(t, err)
+	c, err := fc.consoleConfig()
+	require.NoError(t, err)
+	require.Equal(t, "America/New_York", c.TimeZone)
+	require.Equal(t, 8*time.Hour, c.SessionTTL)
+	require.Equal(t, 30*time.Minute, c.IdleTimeout)
+	require.True(t, c.SecureCookies)
+	for _, bad := range []string{"[console]\ntime_zone = \"Mars/Olympus\"\n", "[console]\nidle_timeout = \"soon\"\n"} {
+		fc, err := parseConfig(bad, "test")
+		require.NoError(t, err)
+		_, err = fc.consoleConfig()
+		require.Error(t, err, bad)
+	}
 }
