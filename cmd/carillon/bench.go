@@ -361,3 +361,27 @@ func benchProgress(e *env, unit string, total int64) (update func(n int64), done
 	bar := progressBar(e.stderr, total, start)
 	return func(n int64) { bar(int(n), n) }, func() { fmt.Fprintf(e.stderr, "\r%-80s\r", "") }
 }
+
+// eachRun measures runs runs of once, each on a fresh database, into f (the
+// value and the baseline of each run), with the peak RSS of them all.
+func eachRun(ctx context.Context, e *env, srv pgdev.Server, f *figure, name string, runs int,
+	once func(pool *pgxpool.Pool) (value, baseline float64, err error)) (*figure, error) {
+	resetPeakRSS()
+	for i := range runs {
+		fmt.Fprintf(e.stderr, "bench %s: run %d/%d, %d\n", name, i+1, runs, f.Size)
+		pool, cleanup, err := benchDB(ctx, srv)
+		if err != nil {
+			return nil, err
+		}
+		v, b, err := once(pool)
+		cleanup()
+		if err != nil {
+			return nil, err
+		}
+		f.Runs = append(f.Runs, v)
+		f.BaselineRuns = append(f.BaselineRuns, b)
+	}
+	f.PeakRSSMB = peakRSSMB()
+	f.finish()
+	return f, nil
+}

@@ -33,24 +33,9 @@ const (
 // concurrency, in the same run. Goal: at least 10,000 receipts/s.
 func benchReceipts(ctx context.Context, e *env, srv pgdev.Server, size, runs int) (*figure, error) {
 	f := &figure{Unit: "receipts/s", BaselineName: "bare UPDATE rows/s", Size: size, Goal: ">= 10000 receipts/s"}
-	resetPeakRSS()
-	for i := range runs {
-		fmt.Fprintf(e.stderr, "bench receipts: run %d/%d, %d receipts\n", i+1, runs, size)
-		pool, cleanup, err := benchDB(ctx, srv)
-		if err != nil {
-			return nil, err
-		}
-		rate, base, err := receiptsOnce(ctx, e, pool, size)
-		cleanup()
-		if err != nil {
-			return nil, err
-		}
-		f.Runs = append(f.Runs, rate)
-		f.BaselineRuns = append(f.BaselineRuns, base)
-	}
-	f.PeakRSSMB = peakRSSMB()
-	f.finish()
-	return f, nil
+	return eachRun(ctx, e, srv, f, "receipts", runs, func(pool *pgxpool.Pool) (float64, float64, error) {
+		return receiptsOnce(ctx, e, pool, size)
+	})
 }
 
 func receiptsOnce(ctx context.Context, e *env, pool *pgxpool.Pool, size int) (rate, base float64, err error) {
