@@ -46,7 +46,24 @@ type figure struct {
 // benchPoolConns is the benchmarks' connection pool size, serve's.
 const benchPoolConns = 40
 
+// A benchmark: its full size (--quick: a tenth) and what runs it.
+type benchmark struct {
+	full int
+	run  func(ctx context.Context, e *env, srv pgdev.Server, size, runs int) (*figure, error)
+}
+
+// benchNames is the order `bench all` runs them in.
 var benchNames = []string{"import", "dispatch", "plan", "receipts", "fanout", "email", "console"}
+
+var benchByName = map[string]benchmark{
+	"import":   {1_000_000, benchImport},
+	"dispatch": {50_000, benchDispatch},
+	"plan":     {1_000_000, benchPlan},
+	"receipts": {100_000, benchReceipts},
+	"fanout":   {1_000_000, benchFanout},
+	"email":    {100_000, benchEmail},
+	"console":  {1_000_000, benchConsole},
+}
 
 func cmdBench(ctx context.Context, e *env, args []string) error {
 	fs := newFlags("bench", e.stderr)
@@ -100,51 +117,12 @@ func cmdBench(ctx context.Context, e *env, args []string) error {
 	}
 	results := map[string]*figure{}
 	for _, name := range todo {
-		var f *figure
-		switch name {
-		case "import":
-			size := 1_000_000
-			if *quick {
-				size = 100_000
-			}
-			f, err = benchImport(ctx, e, srv, size, *runs)
-		case "dispatch":
-			size := 50_000
-			if *quick {
-				size = 5_000
-			}
-			f, err = benchDispatch(ctx, e, srv, size, *runs)
-		case "plan":
-			size := 1_000_000
-			if *quick {
-				size = 100_000
-			}
-			f, err = benchPlan(ctx, e, srv, size, *runs)
-		case "receipts":
-			size := 100_000
-			if *quick {
-				size = 10_000
-			}
-			f, err = benchReceipts(ctx, e, srv, size, *runs)
-		case "fanout":
-			size := 1_000_000
-			if *quick {
-				size = 100_000
-			}
-			f, err = benchFanout(ctx, e, srv, size, *runs)
-		case "email":
-			size := 100_000
-			if *quick {
-				size = 10_000
-			}
-			f, err = benchEmail(ctx, e, srv, size, *runs)
-		case "console":
-			size := 1_000_000
-			if *quick {
-				size = 100_000
-			}
-			f, err = benchConsole(ctx, e, srv, size, *runs)
+		b := benchByName[name]
+		size := b.full
+		if *quick {
+			size = b.full / 10
 		}
+		f, err := b.run(ctx, e, srv, size, *runs)
 		if err != nil {
 			return fmt.Errorf("bench %s: %w", name, err)
 		}

@@ -59,3 +59,14 @@ func TestConsoleSectionOfTheConfig(t *testing.T) {
 		require.Error(t, err, bad)
 	}
 }
+
+func TestEveryBenchmarkIsRunnable(t *testing.T) {
+	t.Parallel()
+	require.Len(t, benchByName, len(benchNames))
+	for _, n := range benchNames {
+		b, ok := benchByName[n]
+		require.True(t, ok, n)
+		require.NotNil(t, b.run, n)
+		require.GreaterOrEqual(t, b.full, 10_000, n)
+	}
+}
