@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"carillon/campaigns"
-	"carillon/channels"
 )
 
 // throttled returns a progress callback that prints at most every 5 seconds.
@@ -42,36 +41,10 @@ func drillCrash(ctx context.Context, e *env, opts drillOptions, res *drillResult
 		return rg, err
 	}
 	opts.progress("crash: loading %d contacts", size)
-	if err := rg.loadContacts(ctx, size, shanghaiToday()); err != nil {
-		return rg, err
-	}
-	load, err := rg.prepareCampaign(ctx, "drill: crash")
+	n, rec, run, started, err := rg.oneNodeRun(ctx, size, "drill: crash")
 	if err != nil {
 		return rg, err
 	}
-	ali, err := rg.startAliyun(ctx, "ali", channels.SandboxConfig{Latency: channels.Duration(10 * time.Millisecond)})
-	if err != nil {
-		return rg, err
-	}
-	rec := ali.Recorder()
-	rec.KeepContent(false)
-	addr, err := freeAddr()
-	if err != nil {
-		return rg, err
-	}
-	n, err := rg.newNode("node", serverConfig(addr, "", aliyunProvider("ali", ali.URL(), 1)), addr)
-	if err != nil {
-		return rg, err
-	}
-	if err := rg.start(ctx, n); err != nil {
-		return rg, err
-	}
-	rg.relay.setTargets(n.base())
-	run, err := load.start(ctx, rg.pool)
-	if err != nil {
-		return rg, err
-	}
-	started := time.Now()
 	killAfter := max(1, size*2/5)
 	if err := waitAccepted(ctx, rec, killAfter, 10*time.Minute); err != nil {
 		return rg, err

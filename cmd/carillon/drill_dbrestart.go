@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"carillon/channels"
 	"carillon/internal/pgdev"
 )
 
@@ -50,36 +49,10 @@ func drillDBRestart(ctx context.Context, e *env, opts drillOptions, res *drillRe
 	if err := rg.openPool(ctx, pgdev.WithDatabase(adminURL, "carillon_drill")); err != nil {
 		return rg, err
 	}
-	if err := rg.loadContacts(ctx, size, shanghaiToday()); err != nil {
-		return rg, err
-	}
-	load, err := rg.prepareCampaign(ctx, "drill: db restart")
+	n, rec, run, started, err := rg.oneNodeRun(ctx, size, "drill: db restart")
 	if err != nil {
 		return rg, err
 	}
-	ali, err := rg.startAliyun(ctx, "ali", channels.SandboxConfig{Latency: channels.Duration(10 * time.Millisecond)})
-	if err != nil {
-		return rg, err
-	}
-	rec := ali.Recorder()
-	rec.KeepContent(false)
-	addr, err := freeAddr()
-	if err != nil {
-		return rg, err
-	}
-	n, err := rg.newNode("node", serverConfig(addr, "", aliyunProvider("ali", ali.URL(), 1)), addr)
-	if err != nil {
-		return rg, err
-	}
-	if err := rg.start(ctx, n); err != nil {
-		return rg, err
-	}
-	rg.relay.setTargets(n.base())
-	run, err := load.start(ctx, rg.pool)
-	if err != nil {
-		return rg, err
-	}
-	started := time.Now()
 	if err := waitAccepted(ctx, rec, max(1, size/3), 10*time.Minute); err != nil {
 		return rg, err
 	}

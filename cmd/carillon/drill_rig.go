@@ -876,3 +876,40 @@ func binaryIsCarillon(ctx context.Context, bin string) error {
 
 // runKey is a run's id as the outbox's source_id.
 func runKey(run int64) string { return strconv.FormatInt(run, 10) }
+
+// oneNodeRun is the start both the crash and the db-restart drills make: size
+// contacts, an approved campaign, the Aliyun sandbox (10 ms latency) in the
+// drill's process, one server node pointed at it, and the campaign started.
+// It returns the node, the sandbox's recorder, the run and when it started.
+func (r *rig) oneNodeRun(ctx context.Context, size int, name string) (*node, *sandbox.Recorder, int64, time.Time, error) {
+	if err := r.loadContacts(ctx, size, shanghaiToday()); err != nil {
+		return nil, nil, 0, time.Time{}, err
+	}
+	load, err := r.prepareCampaign(ctx, name)
+	if err != nil {
+		return nil, nil, 0, time.Time{}, err
+	}
+	ali, err := r.startAliyun(ctx, "ali", channels.SandboxConfig{Latency: channels.Duration(10 * time.Millisecond)})
+	if err != nil {
+		return nil, nil, 0, time.Time{}, err
+	}
+	rec := ali.Recorder()
+	rec.KeepContent(false)
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, nil, 0, time.Time{}, err
+	}
+	n, err := r.newNode("node", serverConfig(addr, "", aliyunProvider("ali", ali.URL(), 1)), addr)
+	if err != nil {
+		return nil, nil, 0, time.Time{}, err
+	}
+	if err := r.start(ctx, n); err != nil {
+		return nil, nil, 0, time.Time{}, err
+	}
+	r.relay.setTargets(n.base())
+	run, err := load.start(ctx, r.pool)
+	if err != nil {
+		return nil, nil, 0, time.Time{}, err
+	}
+	return n, rec, run, time.Now(), nil
+}
