@@ -48,10 +48,15 @@ var (
 	auditReader   = []identity.Role{identity.RoleAdmin, identity.RoleAuditor}
 )
 
-// seesPII reports whether p may read contacts' phone numbers, emails and openids:
-// administrators, and customer managers (of their own customers: scope limits them).
+// seesPII reports whether p may read contacts' phone numbers, emails and
+// openids: administrators, and customer managers — only while their scope
+// limits them to their own customers: a manager who also holds a role that
+// sees every contact (marketer, approver, auditor) sees them masked.
 func seesPII(p identity.Principal) bool {
-	return p.HasAny(identity.RoleAdmin, identity.RoleManager)
+	if p.Has(identity.RoleAdmin) {
+		return true
+	}
+	return p.Has(identity.RoleManager) && scope(p).Restricted
 }
 
 // scope is the contacts p may see. An administrator sees all; so do marketers,

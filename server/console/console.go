@@ -456,8 +456,15 @@ func (c *Console) home(p identity.Principal) string {
 }
 
 // seesPII reports whether p may read contacts' phone numbers, emails and
-// openids: administrators and customer managers (their scope limits them).
-func seesPII(p identity.Principal) bool { return p.HasAny(identity.RoleAdmin, identity.RoleManager) }
+// openids: administrators, and customer managers — only while their scope
+// limits them to their own customers: a manager who also holds a role that
+// sees every contact (marketer, approver, auditor) sees them masked.
+func seesPII(p identity.Principal) bool {
+	if p.Has(identity.RoleAdmin) {
+		return true
+	}
+	return p.Has(identity.RoleManager) && scope(p).Restricted
+}
 
 // scope is the contacts p may see: all for administrators, marketers,
 // approvers and auditors (masked); a manager's own (a team lead's team's).

@@ -25,11 +25,14 @@ func (c *Console) contactRoutes() {
 // search is a contact search: q is a customer number, a phone number's last
 // digits (4 or more) or the beginning of a name; tag and tier filter.
 type search struct {
-	Q     string
-	Tag   string
-	Tier  string
-	After int64
-	Limit int
+	// TailOnly: the searcher sees phone numbers masked, so a phone search
+	// uses the last four digits only.
+	TailOnly bool
+	Q        string
+	Tag      string
+	Tier     string
+	After    int64
+	Limit    int
 }
 
 func likePrefix(s string) string {
@@ -88,6 +91,11 @@ func (c *Console) searchContacts(ctx context.Context, sc contacts.Scope, s searc
 	case q == "":
 		b.WriteString(`SELECT c.id FROM contacts c WHERE c.id > @after` + filters.String())
 	case allDigits(digits) && len(digits) >= 4:
+		if s.TailOnly && len(digits) != 4 {
+			// Who sees numbers masked searches by the last four digits only:
+			// more digits would let the results give the hidden ones away.
+			digits = digits[len(digits)-4:]
+		}
 		// A phone's last four digits match one contact in ten thousand: the
 		// matches are read by that index and then sorted (OFFSET 0 keeps the
 		// planner from walking the whole table in id order instead).
@@ -138,6 +146,7 @@ func (c *Console) contactSearch(w http.ResponseWriter, r *http.Request, q *req) 
 		}
 		s.After = n
 	}
+	s.TailOnly = !seesPII(q.P)
 	ids, more, err := c.searchContacts(r.Context(), scope(q.P), s)
 	if err != nil {
 		return err

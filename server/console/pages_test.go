@@ -53,6 +53,11 @@ func TestContactSearch(t *testing.T) {
 	body := mk.getOK(Prefix + "/contacts?q=K1").body
 	require.Contains(t, body, "138****5671")
 	require.NotContains(t, body, "13812345671")
+	// Whoever sees numbers masked searches by the last four digits only: a
+	// wrong fifth digit still finds K1, so the results give nothing away.
+	require.Equal(t, []string{"K1"}, rowsOf(mk.getOK(Prefix+"/contacts?q=95671").body))
+	require.Equal(t, []string{"K1"}, rowsOf(mk.getOK(Prefix+"/contacts?q=45671").body))
+	require.Empty(t, rowsOf(admin.getOK(Prefix+"/contacts?q=95671").body), "an administrator's search uses every digit")
 	// A team lead finds the team's customers, not another team's.
 	lead := w.signedIn(t, "lead")
 	require.Equal(t, []string{"K1", "K2"}, rowsOf(lead.getOK(Prefix+"/contacts").body))
