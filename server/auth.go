@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -129,6 +130,25 @@ func (s *Server) consolePrincipal(r *http.Request) (identity.Principal, bool) {
 	return s.console.Principal(r)
 }
 
+// sameOrigin reports whether a request authenticated by a cookie may act: a
+// safe method, or a page of this site (Sec-Fetch-Site: same-origin, else an
+// Origin whose host is this request's).
+func sameOrigin(r *http.Request) bool {
+	switch r.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+		return true
+	}
+	if site := r.Header.Get("Sec-Fetch-Site"); site != "" {
+		return site == "same-origin"
+	}
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return false
+	}
+	u, err := url.Parse(origin)
+	return err == nil && u.Host != "" && (u.Host == r.Host || u.Host == r.Header.Get("X-Forwarded-Host"))
+}
+
 func (s *Server) adminUI(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var p identity.Principal
@@ -137,6 +157,12 @@ func (s *Server) adminUI(next http.Handler) http.Handler {
 			p, err = s.deps.Auth.CheckPassword(r.Context(), login, password)
 		} else if cp, ok := s.consolePrincipal(r); ok {
 			p, err = cp, nil // signed in to the console
+			if !sameOrigin(r) {
+				// A cookie rides along with requests other pages make: River UI's
+				// actions (cancel, retry, delete jobs) take it only from its own pages.
+				http.Error(w, "cross-origin request refused", http.StatusForbidden)
+				return
+			}
 		} else {
 			p, err = s.principal(r)
 		}

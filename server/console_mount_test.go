@@ -6,6 +6,7 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -50,7 +51,25 @@ func TestRiverUIOpensWithAnAdministratorsConsoleSession(t *testing.T) {
 		res.Body.Close()
 		return res.StatusCode
 	}
-	require.Equal(t, http.StatusOK, get(signedIn("admin")))
+	admin := signedIn("admin")
+	require.Equal(t, http.StatusOK, get(admin))
+	// River UI's actions take the session only from a page of this site.
+	post := func(c *http.Client, hdr map[string]string) int {
+		req, err := http.NewRequest("POST", b.url+"/riverui/api/jobs/cancel", strings.NewReader(`{"job_ids":["1"]}`))
+		require.NoError(t, err)
+		req.Header.Set("Content-Type", "application/json")
+		for k, v := range hdr {
+			req.Header.Set(k, v)
+		}
+		res, err := c.Do(req)
+		require.NoError(t, err)
+		res.Body.Close()
+		return res.StatusCode
+	}
+	require.Equal(t, http.StatusForbidden, post(admin, nil))
+	require.Equal(t, http.StatusForbidden, post(admin, map[string]string{"Sec-Fetch-Site": "same-site"}))
+	require.Equal(t, http.StatusForbidden, post(admin, map[string]string{"Origin": "https://evil.bank.example"}))
+	require.NotEqual(t, http.StatusForbidden, post(admin, map[string]string{"Origin": b.url}))
 	require.Equal(t, http.StatusUnauthorized, get(signedIn("mk")))
 	require.Equal(t, http.StatusUnauthorized, get(http.DefaultClient))
 }
