@@ -130,6 +130,10 @@ func (s *Service) transition(ctx context.Context, by By, id int64, action string
 	return out, err
 }
 
+// TestContactTag marks the bank's own test accounts, the only contacts a test
+// send reaches.
+const TestContactTag = "test"
+
 // TestSendResult is the message a test send wrote.
 type TestSendResult struct {
 	MessageID int64    `json:"message_id"`
@@ -137,8 +141,8 @@ type TestSendResult struct {
 	Channels  []string `json:"channels"`
 }
 
-// TestSend renders the campaign's message for one contact (by external id) and
-// sends it, marked as a test: no consent, frequency cap or quiet-hours checks,
+// TestSend renders the campaign's message for one test contact (by external
+// id; tagged TestContactTag) and sends it, marked as a test: no consent, frequency cap or quiet-hours checks,
 // and not counted in the campaign's statistics. channel, when given, is the only
 // channel tried.
 func (s *Service) TestSend(ctx context.Context, by By, id int64, externalID, channel string) (TestSendResult, error) {
@@ -161,6 +165,11 @@ func (s *Service) TestSend(ctx context.Context, by By, id int64, externalID, cha
 	}
 	if err != nil {
 		return TestSendResult{}, err
+	}
+	if !slices.Contains(ct.Tags, TestContactTag) {
+		// A test send skips consent and approval: it may reach only the bank's
+		// own test accounts, never a customer.
+		return TestSendResult{}, invalid(fieldErr("contact", "%q is not a test contact: test sends go only to contacts tagged %q (the bank's own test accounts)", externalID, TestContactTag))
 	}
 	chans := c.Channels
 	if channel != "" {

@@ -203,8 +203,15 @@ func TestReviewCountsOneRecipientPerAddress(t *testing.T) {
 func TestTestSend(t *testing.T) {
 	t.Parallel()
 	b := setup(t, options{})
-	b.addContacts(t, 1, 1, nil)
+	b.addContacts(t, 1, 2, func(i int, in *contacts.Input) {
+		if i == 1 {
+			in.Tags = &[]string{"wealth", campaigns.TestContactTag}
+		}
+	})
 	c := b.draft(t, campaigns.Input{})
+	// A customer is never a test send's target: it skips consent and approval.
+	_, err := b.svc.TestSend(b.ctx, b.users["mk"], c.ID, "C0002", "")
+	require.Contains(t, fieldMessages(t, err)["contact"], "not a test contact")
 	res, err := b.svc.TestSend(b.ctx, b.users["mk"], c.ID, "C0001", "")
 	require.NoError(t, err)
 	m, err := b.delivery.Get(b.ctx, res.MessageID)

@@ -82,6 +82,8 @@ func TestCampaignLifecycleThroughTheAPI(t *testing.T) {
 	require.Equal(t, "draft", r.json(t)["status"])
 	require.Nil(t, r.json(t)["approved_by"])
 
+	_, err := b.db.Pool.Exec(b.ctx, `UPDATE contacts SET tags = tags || '{test}' WHERE external_id = 'C1'`) // the bank's test account
+	require.NoError(t, err)
 	r = mk.jsonReq(t, "POST", path+"/test-send", map[string]any{"contact": "C1"})
 	require.Equal(t, 202, r.status, string(r.body))
 	require.Positive(t, r.json(t)["message_id"])

@@ -61,6 +61,8 @@ func TestCampaignCommands(t *testing.T) {
 	out, _, err = c.run(ctx, "campaign", "approve", id, "--as", "ap", "--version", "1")
 	require.NoError(t, err)
 	require.Contains(t, out, "approved by cli:")
+	_, err = openTestPool(t, c.url).Exec(ctx, `UPDATE contacts SET tags = tags || '{test}' WHERE external_id = 'C1'`) // the bank's test account
+	require.NoError(t, err)
 	out, _, err = c.run(ctx, "campaign", "test-send", id, "--as", "mk", "--contact", "C1")
 	require.NoError(t, err)
 	require.Contains(t, out, "to C1 by sms")

@@ -129,7 +129,11 @@ func TestCampaignLifecycleThroughTheConsole(t *testing.T) {
 	require.Equal(t, campaigns.StatusApproved, cp.Status)
 	require.Equal(t, "console:approver", cp.ApprovedBy)
 
-	// A test send to one customer, by the approver too; an unknown number is refused.
+	// A test send to the bank's test account, by the approver too; an unknown
+	// number or a customer is refused.
+	require.Equal(t, http.StatusBadRequest, ap.post(path+"/test-send", url.Values{"contact": {"K3"}, "channel": {"sms"}}).status)
+	_, err = w.db.Pool.Exec(w.ctx, `UPDATE contacts SET tags = tags || '{test}' WHERE external_id = 'K3'`)
+	require.NoError(t, err)
 	r = ap.post(path+"/test-send", url.Values{"contact": {"K3"}, "channel": {"sms"}})
 	require.Equal(t, http.StatusSeeOther, r.status, r.body)
 	require.Contains(t, ap.getOK(r.location).body, "Test message queued.")
