@@ -263,6 +263,22 @@ func (s *Service) work(ctx context.Context, runID int64) error {
 func (s *Service) step(ctx context.Context, runID int64) (step, error) {
 	var st step
 	err := s.tx(ctx, func(tx pgx.Tx) error {
+		// The campaign's row is locked before the run's, in the order Pause,
+		// Cancel and Resume take them: a step may change the campaign (a
+		// second-approval hold, completion), and the opposite order deadlocks.
+		var campaignID int64
+		err := tx.QueryRow(ctx, `SELECT campaign_id FROM campaign_runs WHERE id = $1`, runID).Scan(&campaignID)
+		if errors.Is(err, pgx.ErrNoRows) {
+			st.done = true
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		c, err := getForUpdate(ctx, tx, campaignID)
+		if err != nil {
+			return err
+		}
 		r, err := lockRun(ctx, tx, runID)
 		if errors.Is(err, ErrNotFound) {
 			st.done = true
@@ -271,7 +287,6 @@ func (s *Service) step(ctx context.Context, runID int64) (step, error) {
 		if err != nil {
 			return err
 		}
-		c, err := scanCampaign(tx.QueryRow(ctx, `SELECT `+campaignColumns+` FROM campaigns WHERE id = $1`, r.campaignID))
 		if err != nil {
 			return err
 		}
