@@ -8,6 +8,8 @@ import (
 	"strings"
 	"text/template/parse"
 	"unicode/utf8"
+
+	"carillon/internal/textdist"
 )
 
 // checkText parses src as a template and checks every variable against schema and
@@ -282,7 +284,7 @@ func (c *checker) resolve(n parse.Node, base ref, idents []string) ref {
 func (c *checker) suggest(path string) string {
 	best, bestD := "", 3
 	for p := range c.schema {
-		if d := distance(strings.ToLower(p), strings.ToLower(path)); d < bestD {
+		if d := textdist.Levenshtein(strings.ToLower(p), strings.ToLower(path)); d < bestD {
 			best, bestD = p, d
 		}
 	}
@@ -290,25 +292,4 @@ func (c *checker) suggest(path string) string {
 		return " (did you mean ." + best + "?)"
 	}
 	return ""
-}
-
-func distance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
 }

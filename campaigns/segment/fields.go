@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/google/cel-go/cel"
+
+	"carillon/internal/textdist"
 )
 
 // Kind is a field's type in the language.
@@ -121,32 +123,10 @@ func suggest(name string) string {
 	best, bestD := "", 3
 	for _, f := range fields {
 		for _, cand := range []string{f.Name, strings.TrimPrefix(f.Name, "manager."), strings.TrimPrefix(f.Name, "consent.")} {
-			if d := distance(strings.ToLower(name), cand); d < bestD {
+			if d := textdist.Levenshtein(strings.ToLower(name), cand); d < bestD {
 				best, bestD = f.Name, d
 			}
 		}
 	}
 	return best
-}
-
-// distance is the Levenshtein distance of two strings, by rune.
-func distance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
 }
