@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
@@ -142,38 +140,17 @@ func cmdBench(ctx context.Context, e *env, args []string) error {
 // benchDB creates a fresh migrated database for one run and returns a pool and a
 // cleanup that drops it.
 func benchDB(ctx context.Context, srv pgdev.Server) (*pgxpool.Pool, func(), error) {
-	b := make([]byte, 4)
-	_, _ = rand.Read(b)
-	name := "carillon_bench_" + hex.EncodeToString(b)
-	if err := pgdev.EnsureDatabase(ctx, srv.AdminURL(), name); err != nil {
-		return nil, nil, err
-	}
-	drop := func() {
-		c, err := pgx.Connect(context.Background(), srv.AdminURL())
-		if err == nil {
-			_, _ = c.Exec(context.Background(), "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)")
-			c.Close(context.Background())
-		}
-	}
 	// The pool `carillon serve` opens (40 connections), not pgxpool's default of
 	// one per core: both sides of every comparison use it.
-	cfg, err := pgxpool.ParseConfig(pgdev.WithDatabase(srv.URL, name))
+	pool, _, cleanup, err := scratchPool(ctx, srv, "carillon_bench", benchPoolConns)
 	if err != nil {
-		drop()
-		return nil, nil, err
-	}
-	cfg.MaxConns = benchPoolConns
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		drop()
 		return nil, nil, err
 	}
 	if _, err := migrations.Up(ctx, pool, nil); err != nil {
-		pool.Close()
-		drop()
+		cleanup()
 		return nil, nil, err
 	}
-	return pool, func() { pool.Close(); drop() }, nil
+	return pool, cleanup, nil
 }
 
 // benchImport measures `import contacts` of a synthetic file of size rows into an

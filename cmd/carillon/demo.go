@@ -167,32 +167,12 @@ func demoCheckDB(ctx context.Context, e *env) (*pgxpool.Pool, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	b := make([]byte, 4)
-	_, _ = rand.Read(b)
-	name := "carillon_demo_check_" + hex.EncodeToString(b)
-	if err := pgdev.EnsureDatabase(ctx, srv.AdminURL(), name); err != nil {
-		return nil, nil, err
-	}
-	drop := func() {
-		c, err := pgx.Connect(context.Background(), srv.AdminURL())
-		if err == nil {
-			_, _ = c.Exec(context.Background(), "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)")
-			c.Close(context.Background())
-		}
-	}
-	cfg, err := pgxpool.ParseConfig(pgdev.WithDatabase(srv.URL, name))
+	pool, name, cleanup, err := scratchPool(ctx, srv, "carillon_demo_check", 40)
 	if err != nil {
-		drop()
-		return nil, nil, err
-	}
-	cfg.MaxConns = 40
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		drop()
 		return nil, nil, err
 	}
 	fmt.Fprintf(e.stdout, "database: %s (a database of its own, dropped at the end)\n", name)
-	return pool, func() { pool.Close(); drop() }, nil
+	return pool, cleanup, nil
 }
 
 // demoLoad loads the example managers and contacts, then n synthetic contacts

@@ -111,21 +111,12 @@ func (r *rig) openSharedDB(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	b := make([]byte, 4)
-	_, _ = rand.Read(b)
-	name := "carillon_drill_" + hex.EncodeToString(b)
-	if err := pgdev.EnsureDatabase(ctx, srv.AdminURL(), name); err != nil {
+	url, _, drop, err := scratchDB(ctx, srv, "carillon_drill")
+	if err != nil {
 		return err
 	}
-	admin := srv.AdminURL()
-	r.dropDB = func() {
-		c, err := pgx.Connect(context.Background(), admin)
-		if err == nil {
-			_, _ = c.Exec(context.Background(), "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)")
-			c.Close(context.Background())
-		}
-	}
-	return r.openPool(ctx, pgdev.WithDatabase(srv.URL, name))
+	r.dropDB = drop
+	return r.openPool(ctx, url)
 }
 
 // openPool opens the drill's pool on url and migrates the database.
