@@ -2,7 +2,6 @@ package server
 
 import (
 	"cmp"
-	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -308,9 +307,6 @@ func (s *Server) updateFeedback(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	fb, err := s.deps.Revisits.UpdateFeedback(r.Context(), who(r), feedbackScope(principalOf(r)), id, ch)
-	if errors.Is(err, revisits.ErrConflict) {
-		return &apiError{status: http.StatusConflict, code: "conflict", msg: err.Error()}
-	}
 	if err != nil {
 		return err
 	}
@@ -451,9 +447,6 @@ func (s *Server) createCover(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	cv, err := s.deps.Revisits.CreateCover(r.Context(), who(r), in)
-	if errors.Is(err, revisits.ErrConflict) {
-		return &apiError{status: http.StatusConflict, code: "conflict", msg: err.Error()}
-	}
 	if err != nil {
 		return err
 	}

@@ -294,7 +294,7 @@ func (s *Server) writeErr(w http.ResponseWriter, r *http.Request, err error) {
 		ae = &apiError{status: http.StatusBadRequest, code: "invalid", msg: ve.Error(), fields: ve.Fields}
 	case errors.Is(err, contacts.ErrNotFound), errors.Is(err, identity.ErrNotFound):
 		ae = &apiError{status: http.StatusNotFound, code: "not_found", msg: "not found"}
-	case errors.Is(err, contacts.ErrConflict), errors.Is(err, identity.ErrConflict):
+	case errors.Is(err, contacts.ErrConflict), errors.Is(err, identity.ErrConflict), errors.Is(err, revisits.ErrConflict):
 		ae = &apiError{status: http.StatusConflict, code: "conflict", msg: err.Error()}
 	case errors.Is(err, contacts.ErrErased):
 		ae = &apiError{status: http.StatusGone, code: "erased", msg: "the contact was erased"}
