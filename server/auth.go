@@ -49,29 +49,18 @@ var (
 	auditReader   = []identity.Role{identity.RoleAdmin, identity.RoleAuditor}
 )
 
-// seesPII reports whether p may read contacts' phone numbers, emails and
-// openids: administrators, and customer managers — only while their scope
-// limits them to their own customers: a manager who also holds a role that
-// sees every contact (marketer, approver, auditor) sees them masked.
-func seesPII(p identity.Principal) bool {
-	if p.Has(identity.RoleAdmin) {
-		return true
-	}
-	return p.Has(identity.RoleManager) && scope(p).Restricted
-}
-
 // scope is the contacts p may see. An administrator sees all; so do marketers,
 // approvers and auditors (masked). A user whose only contact role is manager sees
 // their scope.
 func scope(p identity.Principal) contacts.Scope {
-	if p.HasAny(identity.RoleAdmin, identity.RoleMarketer, identity.RoleApprover, identity.RoleAuditor) {
+	if p.SeesAllContacts() {
 		return contacts.Scope{}
 	}
 	return contacts.Scope{Restricted: true, ManagerIDs: p.ManagerIDs}
 }
 
 func (s *Server) view(r *http.Request, c contacts.Contact) contacts.Contact {
-	if seesPII(principalOf(r)) {
+	if principalOf(r).SeesPersonalData() {
 		return c
 	}
 	return c.Masked()

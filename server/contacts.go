@@ -285,7 +285,7 @@ func (s *Server) listManagers(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if !seesPII(principalOf(r)) {
+	if !principalOf(r).SeesPersonalData() {
 		for i := range ms {
 			ms[i].Email = pii.Email(ms[i].Email)
 		}
@@ -299,7 +299,7 @@ func (s *Server) getManager(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if !seesPII(principalOf(r)) {
+	if !principalOf(r).SeesPersonalData() {
 		m.Email = pii.Email(m.Email)
 	}
 	writeJSON(w, http.StatusOK, m)

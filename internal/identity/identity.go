@@ -110,6 +110,20 @@ func (p Principal) HasAny(roles ...Role) bool {
 // Login returns the user's login.
 func (p Principal) Login() string { return p.User.Login }
 
+// SeesAllContacts reports whether p reads every contact (administrators;
+// marketers, approvers and auditors, masked) rather than a manager's scope.
+func (p Principal) SeesAllContacts() bool {
+	return p.HasAny(RoleAdmin, RoleMarketer, RoleApprover, RoleAuditor)
+}
+
+// SeesPersonalData reports whether p reads contacts' phone numbers, emails and
+// openids unmasked: administrators, and customer managers while their scope
+// limits them to their own customers — a manager who also holds a role that
+// sees every contact sees them masked.
+func (p Principal) SeesPersonalData() bool {
+	return p.Has(RoleAdmin) || (p.Has(RoleManager) && !p.SeesAllContacts())
+}
+
 // Actor is the audit actor of an API call by p from addr: "api:<login>".
 func (p Principal) Actor(addr string) audit.Actor {
 	id := p.User.ID

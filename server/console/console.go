@@ -455,21 +455,10 @@ func (c *Console) home(p identity.Principal) string {
 	return Prefix + "/"
 }
 
-// seesPII reports whether p may read contacts' phone numbers, emails and
-// openids: administrators, and customer managers — only while their scope
-// limits them to their own customers: a manager who also holds a role that
-// sees every contact (marketer, approver, auditor) sees them masked.
-func seesPII(p identity.Principal) bool {
-	if p.Has(identity.RoleAdmin) {
-		return true
-	}
-	return p.Has(identity.RoleManager) && scope(p).Restricted
-}
-
 // scope is the contacts p may see: all for administrators, marketers,
 // approvers and auditors (masked); a manager's own (a team lead's team's).
 func scope(p identity.Principal) contacts.Scope {
-	if p.HasAny(identity.RoleAdmin, identity.RoleMarketer, identity.RoleApprover, identity.RoleAuditor) {
+	if p.SeesAllContacts() {
 		return contacts.Scope{}
 	}
 	return contacts.Scope{Restricted: true, ManagerIDs: p.ManagerIDs}
@@ -477,7 +466,7 @@ func scope(p identity.Principal) contacts.Scope {
 
 // show is contact c as p may see it.
 func show(p identity.Principal, ct contacts.Contact) contacts.Contact {
-	if seesPII(p) {
+	if p.SeesPersonalData() {
 		return ct
 	}
 	return ct.Masked()

@@ -146,7 +146,7 @@ func (c *Console) contactSearch(w http.ResponseWriter, r *http.Request, q *req) 
 		}
 		s.After = n
 	}
-	s.TailOnly = !seesPII(q.P)
+	s.TailOnly = !q.P.SeesPersonalData()
 	ids, more, err := c.searchContacts(r.Context(), scope(q.P), s)
 	if err != nil {
 		return err
