@@ -16,6 +16,7 @@ import (
 	"carillon/channels"
 	"carillon/contacts"
 	"carillon/delivery"
+	"carillon/internal/clock"
 	"carillon/templates"
 )
 
@@ -92,7 +93,9 @@ type Config struct {
 	Bank templates.Bank
 	// Logger. Default: discard.
 	Logger *slog.Logger
-	// Now is the clock. Default time.Now.
+	// Now is the clock. Default time.Now. When set (tests), the River jobs the
+	// service inserts are timed by it too: give the same clock to River's workers
+	// (river.Config.Test.Time).
 	Now func() time.Time
 }
 
@@ -157,6 +160,7 @@ type Service struct {
 
 // New returns the campaigns service.
 func New(pool *pgxpool.Pool, deps Deps, cfg Config) (*Service, error) {
+	riverTime := clock.River(cfg.Now)
 	cfg = cfg.WithDefaults()
 	if err := cfg.validate(); err != nil {
 		return nil, err
@@ -168,7 +172,7 @@ func New(pool *pgxpool.Pool, deps Deps, cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	ins, err := river.NewClient(riverpgxv5.New(pool), &river.Config{Logger: cfg.Logger})
+	ins, err := river.NewClient(riverpgxv5.New(pool), &river.Config{Logger: cfg.Logger, Test: river.TestConfig{Time: riverTime}})
 	if err != nil {
 		return nil, fmt.Errorf("campaigns: river inserter: %w", err)
 	}

@@ -86,7 +86,9 @@ type Config struct {
 	AfterSend func(messageID int64)
 	// Logger. Default: discard.
 	Logger *slog.Logger
-	// Now is the clock. Default time.Now.
+	// Now is the clock. Default time.Now. When set (tests), the River jobs the
+	// service inserts are timed by it too: give the same clock to River's workers
+	// (river.Config.Test.Time).
 	Now func() time.Time
 }
 

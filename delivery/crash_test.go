@@ -18,6 +18,7 @@ import (
 	"carillon/channels/registry"
 	"carillon/contacts"
 	"carillon/delivery"
+	"carillon/internal/testclock"
 )
 
 const crashBatch = 5
@@ -52,7 +53,8 @@ func crashAndRestart(t *testing.T, sandbox string, expectDuplicates bool) {
 	// The child process sends through the same sandbox and exits (like a SIGKILL: no
 	// deferred work, no commit) right after the third acceptance.
 	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1")
-	cmd.Env = append(os.Environ(), "CARILLON_CRASH_DB="+h.db.URL, "CARILLON_CRASH_SANDBOX="+h.built.Sandboxes["ali"].URL())
+	cmd.Env = append(os.Environ(), "CARILLON_CRASH_DB="+h.db.URL, "CARILLON_CRASH_SANDBOX="+h.built.Sandboxes["ali"].URL(),
+		"CARILLON_CRASH_NOW="+h.clock.Now().Format(time.RFC3339Nano))
 	out, err := cmd.CombinedOutput()
 	var ee *exec.ExitError
 	require.ErrorAs(t, err, &ee, "the child must die mid-run: %s", out)
@@ -68,7 +70,7 @@ func crashAndRestart(t *testing.T, sandbox string, expectDuplicates bool) {
 
 	// What River's rescuer does once RescueStuckJobsAfter has passed: the running job
 	// becomes retryable. (The drill waits for the real rescuer; a test does not.)
-	_, err = h.db.Pool.Exec(h.ctx, `UPDATE river_job SET state = 'available', scheduled_at = now() WHERE state = 'running'`)
+	_, err = h.db.Pool.Exec(h.ctx, `UPDATE river_job SET state = 'available', scheduled_at = $1 WHERE state = 'running'`, h.clock.Now())
 	require.NoError(t, err)
 	h.start(t)
 	for _, id := range res.IDs {
@@ -133,9 +135,12 @@ sign_name = "Carillon"
 		return map[string]string{"SANDBOX_SECRET": channels.DefaultSandboxSecret}[k]
 	}})
 	require.NoError(t, err)
+	// The parent's clock, for the child's services and River alike.
+	now, err := time.Parse(time.RFC3339Nano, os.Getenv("CARILLON_CRASH_NOW"))
+	require.NoError(t, err)
+	clk := testclock.New(now)
 	var accepted atomic.Int32
-	svc, err := delivery.New(pool, delivery.Config{JobBatch: crashBatch, SendConcurrency: 1,
-		Now: func() time.Time { return time.Date(2026, 11, 30, 2, 0, 0, 0, time.UTC) },
+	svc, err := delivery.New(pool, delivery.Config{JobBatch: crashBatch, SendConcurrency: 1, Now: clk.Now,
 		AfterSend: func(int64) {
 			if accepted.Add(1) == 3 {
 				os.Exit(3)
@@ -149,6 +154,7 @@ sign_name = "Carillon"
 		Workers:           workers,
 		FetchCooldown:     10 * time.Millisecond,
 		FetchPollInterval: 50 * time.Millisecond,
+		Test:              river.TestConfig{Time: clk},
 	})
 	require.NoError(t, err)
 	require.NoError(t, rc.Start(ctx))

@@ -12,6 +12,7 @@ import (
 	"carillon/delivery"
 	"carillon/internal/audit"
 	"carillon/internal/pgtest"
+	"carillon/internal/testclock"
 	"carillon/templates"
 )
 
@@ -93,15 +94,14 @@ func TestFrequencyCapAcrossSources(t *testing.T) {
 func TestQuietHoursDeferToTheWindowOpening(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, harnessOpts{})
-	late := time.Date(2026, 11, 30, 13, 30, 0, 0, time.UTC) // 21:30 in Shanghai, 08:30 in New York
-	h.now.Store(&late)
+	h.clock.Set(testclock.Date(2026, 11, 30, 13, 30, 0, time.UTC)) // 21:30 in Shanghai, 08:30 in New York
 	c1, c5 := h.contact(t, "C1"), h.contact(t, "C5")
 	sh := h.enqueue(t, planned("q:1", c1.ID, channels.PurposeMarketing, channels.SMS))
 	ny := h.enqueue(t, planned("q:2", c5.ID, channels.PurposeService, channels.SMS))
 	require.Equal(t, "quiet_hours", waitReason(t, h, sh.IDs[0]))
 	var sendAt time.Time
 	require.NoError(t, h.db.Pool.QueryRow(h.ctx, `SELECT send_at FROM messages WHERE id = $1`, sh.IDs[0]).Scan(&sendAt))
-	require.Equal(t, time.Date(2026, 12, 1, 1, 0, 0, 0, time.UTC), sendAt.UTC(), "09:00 next morning in Shanghai")
+	require.Equal(t, testclock.Date(2026, 12, 1, 1, 0, 0, time.UTC), sendAt.UTC(), "09:00 next morning in Shanghai")
 	h.waitFor(t, ny.IDs[0], "delivered") // 08:30 in New York is inside service hours (08:00–21:00)
 }
 
@@ -158,7 +158,7 @@ func TestShortJobTimeoutStillSends(t *testing.T) {
 func TestFrequencyCapCountsBySendTimeAndFallbacks(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, harnessOpts{cfg: delivery.Config{FrequencyCap: 1}})
-	now := *h.now.Load()
+	now := h.clock.Now()
 	insert := func(key string, contact int64, status string, created, sent time.Time, parent *int64) int64 {
 		var id int64
 		require.NoError(t, h.db.Pool.QueryRow(h.ctx, `INSERT INTO messages (dedupe_key, contact_id, source, purpose, template_key, channels, channel, status,

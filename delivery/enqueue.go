@@ -14,6 +14,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"carillon/channels"
+	"carillon/internal/clock"
 )
 
 // Planned is a message to enqueue.
@@ -72,11 +73,12 @@ type Deps struct {
 
 // New returns the delivery service.
 func New(pool *pgxpool.Pool, cfg Config, deps Deps) (*Service, error) {
+	riverTime := clock.River(cfg.Now)
 	cfg = cfg.WithDefaults()
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	ins, err := river.NewClient(riverpgxv5.New(pool), &river.Config{Logger: cfg.Logger})
+	ins, err := river.NewClient(riverpgxv5.New(pool), &river.Config{Logger: cfg.Logger, Test: river.TestConfig{Time: riverTime}})
 	if err != nil {
 		return nil, fmt.Errorf("delivery: river inserter: %w", err)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivertype"
 	"github.com/stretchr/testify/require"
 
 	"carillon/channels"
@@ -21,6 +22,7 @@ import (
 	"carillon/delivery"
 	"carillon/internal/audit"
 	"carillon/internal/pgtest"
+	"carillon/internal/testclock"
 	"carillon/internal/testlog"
 )
 
@@ -56,7 +58,7 @@ type harness struct {
 	svc      *delivery.Service
 	built    *registry.Built
 	river    *river.Client[pgx.Tx]
-	now      atomic.Pointer[time.Time]
+	clock    *testclock.Clock // the world's one clock: the services' and River's
 	receipts atomic.Int64
 }
 
@@ -71,9 +73,7 @@ type harnessOpts struct {
 // which push receipts to the adapters' own parsers and into ApplyReceipts.
 func newHarness(t *testing.T, o harnessOpts) *harness {
 	t.Helper()
-	h := &harness{ctx: context.Background(), db: pgtest.New(t)}
-	now := time.Date(2026, 11, 30, 2, 0, 0, 0, time.UTC) // 10:00 in Shanghai
-	h.now.Store(&now)
+	h := &harness{ctx: context.Background(), db: pgtest.New(t), clock: testclock.New(testclock.Base())} // 10:00 in Shanghai
 	var err error
 	h.store, err = contacts.NewStore(h.db.Pool, contacts.Config{Logger: testlog.New(t)})
 	require.NoError(t, err)
@@ -147,7 +147,7 @@ app_id = "1000002"
 	cfg := o.cfg
 	cfg.Logger = testlog.New(t)
 	if cfg.Now == nil {
-		cfg.Now = func() time.Time { return *h.now.Load() }
+		cfg.Now = h.clock.Now
 	}
 	s, err := delivery.New(h.db.Pool, cfg, delivery.Deps{Registry: h.built.Registry, Renderer: testRenderer{}})
 	require.NoError(t, err)
@@ -163,6 +163,7 @@ app_id = "1000002"
 		FetchPollInterval: 50 * time.Millisecond,
 		FetchCooldown:     10 * time.Millisecond,
 		TestOnly:          true,
+		Test:              river.TestConfig{Time: h.clock},
 	})
 	require.NoError(t, err)
 	if !o.noStart {
@@ -267,4 +268,33 @@ func (h *harness) kinds(t *testing.T, contactID int64) []string {
 
 func planned(key string, contactID int64, purpose channels.Purpose, chans ...channels.Channel) delivery.Planned {
 	return delivery.Planned{DedupeKey: key, ContactID: contactID, Source: "test", Purpose: purpose, TemplateKey: "greeting", Channels: chans}
+}
+
+// scheduledJob waits until exactly one deliver job waits in River's scheduled
+// state and returns it.
+func (h *harness) scheduledJob(t *testing.T) *rivertype.JobRow {
+	t.Helper()
+	var job *rivertype.JobRow
+	require.Eventually(t, func() bool {
+		res, err := h.river.JobList(h.ctx, river.NewJobListParams().Kinds(delivery.DeliverArgs{}.Kind()).States(rivertype.JobStateScheduled))
+		require.NoError(t, err)
+		if len(res.Jobs) != 1 {
+			return false
+		}
+		job = res.Jobs[0]
+		return true
+	}, 20*time.Second, 20*time.Millisecond, "one deliver job waits to be scheduled")
+	return job
+}
+
+// release moves the world's clock to the job's scheduled time and hands the job to
+// River's workers at once: what River's scheduler does on its next pass (every
+// 5 s, by the same clock).
+func (h *harness) release(t *testing.T, job *rivertype.JobRow) {
+	t.Helper()
+	if job.ScheduledAt.After(h.clock.Now()) {
+		h.clock.Set(job.ScheduledAt)
+	}
+	_, err := h.river.JobRetry(h.ctx, job.ID)
+	require.NoError(t, err)
 }

@@ -72,13 +72,13 @@ func (r htmlRenderer) Render(ctx context.Context, req delivery.RenderRequest) (d
 func TestEmailOpensAndClicksReachTheTimeline(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, harnessOpts{noStart: true})
-	cfg := delivery.Config{Logger: testlog.New(t), Now: func() time.Time { return *h.now.Load() }}
+	cfg := delivery.Config{Logger: testlog.New(t), Now: h.clock.Now}
 	unsub := h.svc.Links().URL(delivery.LinkUnsubscribe, 1)
 	svc, err := delivery.New(h.db.Pool, cfg, delivery.Deps{Registry: h.built.Registry, Renderer: htmlRenderer{unsubscribe: unsub}})
 	require.NoError(t, err)
 	workers := river.NewWorkers()
 	river.AddWorker(workers, svc.Worker(h.store))
-	rc, err := river.NewClient(riverpgxv5.New(h.db.Pool), &river.Config{Logger: testlog.New(t), Workers: workers, TestOnly: true,
+	rc, err := river.NewClient(riverpgxv5.New(h.db.Pool), &river.Config{Logger: testlog.New(t), Workers: workers, TestOnly: true, Test: river.TestConfig{Time: h.clock},
 		Queues: map[string]river.QueueConfig{delivery.DefaultQueue: {MaxWorkers: 2}}, FetchPollInterval: 50 * time.Millisecond, FetchCooldown: 10 * time.Millisecond})
 	require.NoError(t, err)
 	require.NoError(t, rc.Start(h.ctx))

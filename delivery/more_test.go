@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 	"github.com/stretchr/testify/require"
 
 	"carillon/channels"
@@ -90,17 +92,21 @@ func TestEmergencyStopHoldsAndResumeReleases(t *testing.T) {
 	require.NoError(t, h.svc.StopSending(h.ctx, actor, "channel:sms", "provider incident"))
 	res := h.enqueue(t, planned("s:1", c1.ID, channels.PurposeService, channels.SMS))
 	require.Equal(t, "stopped:channel:sms", waitReason(t, h, res.IDs[0]))
-	// Two rechecks: River schedules on real time, the policy reads the injected clock.
+	// The held message waits StopRecheck by the world's clock, is looked at again
+	// then and deferred again, twice.
+	held := h.scheduledJob(t)
 	for range 2 {
-		next := h.now.Load().Add(time.Second)
-		h.now.Store(&next)
-		_, err := h.db.Pool.Exec(h.ctx, `UPDATE river_job SET scheduled_at = now() WHERE state = 'scheduled'`)
-		require.NoError(t, err)
+		require.Equal(t, h.clock.Now().Add(200*time.Millisecond), held.ScheduledAt, "held for StopRecheck")
+		h.release(t, held)
 		require.Eventually(t, func() bool {
-			var scheduled int
-			require.NoError(t, h.db.Pool.QueryRow(h.ctx, `SELECT count(*) FROM river_job WHERE state = 'scheduled' AND scheduled_at > now()`).Scan(&scheduled))
-			return scheduled == 1
-		}, 10*time.Second, 20*time.Millisecond, "the held message was looked at again and deferred again")
+			j, err := h.river.JobList(h.ctx, river.NewJobListParams().States(rivertype.JobStateScheduled))
+			require.NoError(t, err)
+			if len(j.Jobs) != 1 || j.Jobs[0].ID == held.ID {
+				return false
+			}
+			held = j.Jobs[0]
+			return true
+		}, 20*time.Second, 20*time.Millisecond, "the held message was looked at again and deferred again")
 	}
 	var jobs int
 	require.NoError(t, h.db.Pool.QueryRow(h.ctx, `SELECT count(*) FROM river_job WHERE state = 'completed'`).Scan(&jobs))
@@ -113,12 +119,8 @@ func TestEmergencyStopHoldsAndResumeReleases(t *testing.T) {
 	found, err := h.svc.ResumeSending(h.ctx, actor, "channel:sms")
 	require.NoError(t, err)
 	require.True(t, found)
-	// The held message's job comes back after StopRecheck (real time: the injected
-	// clock does not move River's scheduler), so release it now.
-	later := h.now.Load().Add(time.Second)
-	h.now.Store(&later)
-	_, err = h.db.Pool.Exec(h.ctx, `UPDATE river_job SET scheduled_at = now() WHERE state = 'scheduled'`)
-	require.NoError(t, err)
+	// The held message's job comes back after StopRecheck and is sent.
+	h.release(t, held)
 	h.waitFor(t, res.IDs[0], "delivered")
 	stops, err := h.svc.Stops(h.ctx)
 	require.NoError(t, err)

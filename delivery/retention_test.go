@@ -27,7 +27,7 @@ func TestRetentionRemovesWhatIsOlderThanTheRetention(t *testing.T) {
 	require.NoError(t, err)
 	// 24 months back from now lands in the month after the oldest partition.
 	now := first.AddDate(0, 25, 14)
-	h.now.Store(&now)
+	h.clock.Set(now)
 	cutoff := now.AddDate(0, -24, 0)
 
 	c1, c2 := h.contact(t, "C1"), h.contact(t, "C2")

@@ -9,6 +9,7 @@ import (
 	"carillon/channels"
 	"carillon/delivery"
 	"carillon/internal/audit"
+	"carillon/internal/testclock"
 )
 
 // A message that failed on temporary errors only (the provider answered with
@@ -24,7 +25,7 @@ func TestRetryRequeuesMessagesThatExhaustedTheirRetries(t *testing.T) {
 	refused := h.built.Sandboxes["ali"].Recorder().Refused()
 	require.Equal(t, 1, refused)
 
-	out, err := h.svc.Retry(h.ctx, audit.Actor{Name: "test"}, delivery.RetryFilter{Since: h.now.Load().Add(-time.Hour), Channel: "sms", Provider: "ali"})
+	out, err := h.svc.Retry(h.ctx, audit.Actor{Name: "test"}, delivery.RetryFilter{Since: h.clock.Now().Add(-time.Hour), Channel: "sms", Provider: "ali"})
 	require.NoError(t, err)
 	require.Equal(t, 1, out.Requeued)
 	require.Equal(t, []int64{res.IDs[0]}, out.IDs)
@@ -42,7 +43,7 @@ func TestRetryChoosesWhatItRequeues(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, harnessOpts{noStart: true})
 	c1, c2, c3, c4 := h.contact(t, "C1"), h.contact(t, "C2"), h.contact(t, "C3"), h.contact(t, "C4")
-	now := *h.now.Load()
+	now := h.clock.Now()
 	ids := map[string]int64{}
 	for name, p := range map[string]delivery.Planned{
 		"retry":        planned("rc:retry", c1.ID, channels.PurposeService, channels.SMS),
@@ -124,26 +125,19 @@ func waitKinds(t *testing.T, h *harness, contactID int64, n int) []string {
 func TestQuietHoursReleaseAtTheWindowOpening(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, harnessOpts{})
-	late := time.Date(2026, 11, 30, 13, 30, 0, 0, time.UTC) // 21:30 in Shanghai
-	h.now.Store(&late)
+	h.clock.Set(testclock.Date(2026, 11, 30, 13, 30, 0, time.UTC)) // 21:30 in Shanghai
 	c1 := h.contact(t, "C1")
 	res := h.enqueue(t, planned("qr:1", c1.ID, channels.PurposeMarketing, channels.SMS))
 	id := res.IDs[0]
 	require.Equal(t, "quiet_hours", waitReason(t, h, id))
-	opening := time.Date(2026, 12, 1, 1, 0, 0, 0, time.UTC) // 09:00 in Shanghai
-	var scheduled time.Time
-	require.Eventually(t, func() bool {
-		return h.db.Pool.QueryRow(h.ctx, `SELECT scheduled_at FROM river_job WHERE state = 'scheduled' AND kind = 'delivery.deliver'`).Scan(&scheduled) == nil
-	}, 10*time.Second, 20*time.Millisecond)
-	require.Equal(t, opening, scheduled.UTC(), "the job waits for the window, not a retry")
+	opening := testclock.Date(2026, 12, 1, 1, 0, 0, time.UTC) // 09:00 in Shanghai
+	job := h.scheduledJob(t)
+	require.Equal(t, opening, job.ScheduledAt.UTC(), "the job waits for the window, not a retry")
 	require.Equal(t, "queued", h.message(t, id).Status)
 	require.Zero(t, h.built.Sandboxes["ali"].Recorder().SendsOf(itoa(id)))
 
-	// River's scheduler runs on real time, the policy on the injected clock: move the
-	// clock to the opening and make the job due.
-	h.now.Store(&opening)
-	_, err := h.db.Pool.Exec(h.ctx, `UPDATE river_job SET scheduled_at = now() WHERE state = 'scheduled'`)
-	require.NoError(t, err)
+	// At the opening, by the world's clock, the job runs and the message is sent.
+	h.release(t, job)
 	h.waitFor(t, id, "delivered")
 	require.Equal(t, 1, h.built.Sandboxes["ali"].Recorder().SendsOf(itoa(id)))
 	kinds := waitKinds(t, h, c1.ID, 3)

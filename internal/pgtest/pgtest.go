@@ -11,6 +11,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"carillon/internal/pgdev"
+	"carillon/internal/testclock"
 	"carillon/migrations"
 )
 
@@ -37,7 +39,9 @@ func prepare() {
 	if onceError != nil {
 		return
 	}
-	template = "carillon_tpl_" + migrations.Fingerprint()
+	// The month is in the name: the migrated schema holds the timeline's partitions
+	// around the month it was built in, so a template is not reused past it.
+	template = "carillon_tpl_" + migrations.Fingerprint() + "_" + time.Now().UTC().Format("200601")
 	onceError = buildTemplate(ctx, server.AdminURL(), template)
 }
 
@@ -74,6 +78,12 @@ func buildTemplate(ctx context.Context, adminURL, name string) error {
 		return err
 	}
 	_, err = migrations.Up(ctx, pool, nil)
+	if err == nil {
+		// The timeline's partitions for the tests' own dates, moved by a year either
+		// way (testclock's shift), beside those the migration made around today.
+		from := testclock.Base().AddDate(0, 0, -7*testclock.ShiftWeeks()).AddDate(-1, -2, 0)
+		_, err = pool.Exec(ctx, `SELECT carillon_ensure_event_partitions($1::date, 30)`, from.Format("2006-01-02"))
+	}
 	pool.Close()
 	if err != nil {
 		return fmt.Errorf("pgtest: migrate template: %w", err)
@@ -81,7 +91,25 @@ func buildTemplate(ctx context.Context, adminURL, name string) error {
 	if _, err := admin.Exec(ctx, "ALTER DATABASE "+pgx.Identifier{building}.Sanitize()+" RENAME TO "+pgx.Identifier{name}.Sanitize()); err != nil {
 		return fmt.Errorf("pgtest: rename template: %w", err)
 	}
+	dropOlderMonths(ctx, admin, name)
 	return nil
+}
+
+// dropOlderMonths drops the templates of the same schema built in other months;
+// one still in use stays (DROP DATABASE refuses it) and goes next time.
+func dropOlderMonths(ctx context.Context, admin *pgx.Conn, name string) {
+	prefix := name[:strings.LastIndexByte(name, '_')+1]
+	rows, err := admin.Query(ctx, `SELECT datname FROM pg_database WHERE starts_with(datname, $1) AND datname <> $2`, prefix, name)
+	if err != nil {
+		return
+	}
+	old, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return
+	}
+	for _, db := range old {
+		_, _ = admin.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{db}.Sanitize())
+	}
 }
 
 // DB is one test's database.
