@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivertype"
 	"github.com/stretchr/testify/require"
 
 	"carillon/campaigns"
@@ -136,6 +137,29 @@ func (l *live) waitStatus(t *testing.T, id int64, status campaigns.Status) campa
 	}
 }
 
+// waitRuns polls until the campaign has n completed runs.
+func (l *live) waitRuns(t *testing.T, id int64, n int) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		var done int
+		require.NoError(t, l.db.Pool.QueryRow(l.ctx, `SELECT count(*) FROM campaign_runs WHERE campaign_id = $1 AND status = 'completed'`, id).Scan(&done))
+		return done >= n
+	}, 60*time.Second, 20*time.Millisecond, "campaign %d has %d completed runs", id, n)
+}
+
+// idle waits until River has nothing left to run (every job completed, cancelled
+// or discarded): whatever could still reach a provider has had its chance, so a
+// count taken then is final.
+func (l *live) idle(t *testing.T) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		res, err := l.river.JobList(l.ctx, river.NewJobListParams().First(1).States(rivertype.JobStateAvailable, rivertype.JobStatePending,
+			rivertype.JobStateRetryable, rivertype.JobStateRunning, rivertype.JobStateScheduled))
+		require.NoError(t, err)
+		return len(res.Jobs) == 0
+	}, 60*time.Second, 20*time.Millisecond, "River still has jobs to run")
+}
+
 func (l *live) waitSent(t *testing.T, atLeast int) {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
@@ -226,8 +250,9 @@ func TestNothingIsSentBetweenPauseAndResume(t *testing.T) {
 	require.Equal(t, campaigns.StatusPaused, res.Campaign.Status)
 	atPause := l.sms().Count()
 	require.Less(t, atPause, n, "the pause came before the end")
-	// The throttle would have sent the rest within 4 s; look for 3 s.
-	time.Sleep(3 * time.Second)
+	// The throttle would have sent the rest within 4 s: let every job that could
+	// send run out.
+	l.idle(t)
 	require.Equal(t, atPause, l.sms().Count(), "a message reached the provider while paused")
 	st := l.statuses(t, c.ID)
 	require.Zero(t, st["queued"]+st["sending"], "%v", st)
@@ -315,7 +340,7 @@ func TestCancelStopsARunningCampaign(t *testing.T) {
 	require.Zero(t, res.InFlight)
 	require.Equal(t, campaigns.StatusCancelled, res.Campaign.Status)
 	at := l.sms().Count()
-	time.Sleep(3 * time.Second)
+	l.idle(t)
 	require.Equal(t, at, l.sms().Count())
 	var status string
 	require.NoError(t, l.db.Pool.QueryRow(l.ctx, `SELECT status FROM campaign_runs WHERE id = $1`, res.RunID).Scan(&status))
@@ -363,8 +388,10 @@ func TestRecurringCampaignRunsOncePerFiring(t *testing.T) {
 	require.Equal(t, 3, l.sms().Count())
 	require.True(t, c.NextRunAt.After(first))
 
+	// The next firing: a second run, completed (it is running only for a moment,
+	// so wait for its end rather than for that moment).
 	require.NoError(t, l.svc.Tick(l.ctx, c.NextRunAt.Add(time.Second)))
-	l.waitStatus(t, c.ID, campaigns.StatusRunning)
+	l.waitRuns(t, c.ID, 2)
 	l.waitStatus(t, c.ID, campaigns.StatusScheduled)
 	l.waitSent(t, 6)
 	var runs, msgs, perRun int
@@ -403,7 +430,7 @@ func TestPauseStopsAnUnthrottledRunWrittenInSlices(t *testing.T) {
 	require.Zero(t, res.InFlight)
 	atPause := l.sms().Count()
 	require.Less(t, atPause, n)
-	time.Sleep(2 * time.Second)
+	l.idle(t)
 	require.Equal(t, atPause, l.sms().Count(), "a message reached the provider while paused")
 	st := l.statuses(t, c.ID)
 	require.Zero(t, st["queued"]+st["sending"], "%v", st)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -146,7 +145,5 @@ func (b *bundle) approved(t *testing.T, in campaigns.Input) campaigns.Campaign {
 	require.NoError(t, err)
 	return c
 }
-
-var fixedNow = time.Date(2026, time.November, 28, 10, 0, 0, 0, time.UTC)
 
 func itoa(n int64) string { return fmt.Sprint(n) }

@@ -59,7 +59,7 @@ func TestCadencePerTierAcrossAMonthWithHolidaysAndMakeupDays(t *testing.T) {
 
 	// A revisit on a holiday (3 October) counts from that day: 7 days later
 	// is the 调休 Saturday 10 October, a working day, so due then.
-	b.clock.set(at(2026, time.October, 3, 15, 0))
+	b.clock.Set(at(2026, time.October, 3, 15, 0))
 	rv := b.logRevisit(t, "CX", revisits.RevisitInput{Method: revisits.MethodPhone, Outcome: "reached, all well"})
 	require.Equal(t, day(2026, time.October, 10), *rv.NextDue)
 	got = b.due(t, day(2026, time.October, 10), "M003")
@@ -94,7 +94,7 @@ func TestRevisitResetsTheCadence(t *testing.T) {
 	t.Parallel()
 	b := setup(t, cadenceRows, at(2026, time.September, 24, 10, 0), revisits.Config{})
 	// On Monday 12 October CA is overdue (due the 8th).
-	b.clock.set(at(2026, time.October, 12, 9, 0))
+	b.clock.Set(at(2026, time.October, 12, 9, 0))
 	require.True(t, b.due(t, day(2026, time.October, 12), "M002")["CA"].Overdue)
 
 	rv := b.logRevisit(t, "CA", revisits.RevisitInput{Method: revisits.MethodVisit, Outcome: "visited at home", Needs: "wealth products", Notes: "call back"})
@@ -138,7 +138,7 @@ func TestRevisitResetsTheCadence(t *testing.T) {
 func TestRevisitTierChangeIsAnUpgradeOrADowngradeWithItsReason(t *testing.T) {
 	t.Parallel()
 	b := setup(t, cadenceRows, at(2026, time.September, 24, 10, 0), revisits.Config{})
-	b.clock.set(at(2026, time.October, 9, 10, 0))
+	b.clock.Set(at(2026, time.October, 9, 10, 0))
 
 	up := b.logRevisit(t, "CB", revisits.RevisitInput{Method: revisits.MethodBranch, Outcome: "opened a wealth account", Tier: "A", TierReason: "assets above 5m"})
 	require.Equal(t, revisits.Upgrade, up.TierChange)
@@ -183,7 +183,7 @@ func TestRevisitTierChangeIsAnUpgradeOrADowngradeWithItsReason(t *testing.T) {
 func TestRevisitInputIsChecked(t *testing.T) {
 	t.Parallel()
 	b := setup(t, cadenceRows, at(2026, time.September, 24, 10, 0), revisits.Config{})
-	b.clock.set(at(2026, time.October, 9, 10, 0))
+	b.clock.Set(at(2026, time.October, 9, 10, 0))
 	id := b.contactID(t, "CA")
 	for name, tc := range map[string]struct {
 		in    revisits.RevisitInput
@@ -209,7 +209,7 @@ func TestRevisitInputIsChecked(t *testing.T) {
 func TestErasureScrubsRevisitText(t *testing.T) {
 	t.Parallel()
 	b := setup(t, cadenceRows, at(2026, time.September, 24, 10, 0), revisits.Config{})
-	b.clock.set(at(2026, time.October, 9, 10, 0))
+	b.clock.Set(at(2026, time.October, 9, 10, 0))
 	b.logRevisit(t, "CA", revisits.RevisitInput{Method: "phone", Outcome: "spoke to 张三 at 13800138000", Notes: "secret",
 		Feedback: []revisits.FeedbackInput{{Category: revisits.Complaint, Summary: "fee charged twice"}}})
 	require.NoError(t, b.store.Erase(b.ctx, tester, b.contactID(t, "CA")))

@@ -50,10 +50,10 @@ func newDigestWorld(t *testing.T) *digestWorld {
 		ext string
 		on  calendar.Date
 	}{{"CB", day(2026, time.October, 6)}, {"CC", day(2026, time.October, 9)}, {"CX", day(2026, time.October, 12)}} {
-		b.clock.set(at(r.on.Year, r.on.Month, r.on.Day, 16, 0))
+		b.clock.Set(at(r.on.Year, r.on.Month, r.on.Day, 16, 0))
 		b.logRevisit(t, r.ext, revisits.RevisitInput{Method: revisits.MethodPhone, Outcome: "reached " + r.ext})
 	}
-	b.clock.set(at(2026, time.October, 13, 6, 0))
+	b.clock.Set(at(2026, time.October, 13, 6, 0))
 	return &digestWorld{bundle: b, day: day(2026, time.October, 13)}
 }
 

@@ -54,7 +54,7 @@ func TestDigestsAndComplaintAlertReachTheWeComSandbox(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, revisits.InstallTemplates(ctx, tstore))
 	require.NoError(t, revisits.InstallTemplates(ctx, tstore), "installing twice is harmless")
-	// Delivery runs on the test's clock.
+	// Delivery and River run on the test's clock.
 	dlv, err := delivery.New(w.db.Pool, delivery.Config{Logger: testlog.New(t), Now: w.clock.Now},
 		delivery.Deps{Registry: built.Registry, Renderer: delivery.TemplateRenderer(tstore)})
 	require.NoError(t, err)
@@ -63,17 +63,18 @@ func TestDigestsAndComplaintAlertReachTheWeComSandbox(t *testing.T) {
 	res, err := svc.PlanDigests(ctx, w.day, revisits.DigestOptions{})
 	require.NoError(t, err)
 	require.Equal(t, 3, res.Planned)
-	w.clock.set(at(2026, time.October, 13, 9, 0))
+	w.clock.Set(at(2026, time.October, 13, 9, 0))
 	_, err = svc.CreateFeedback(ctx, tester, revisits.FeedbackInput{ContactID: w.contactID(t, "CD"), Category: revisits.Complaint, Summary: "card blocked twice"})
 	require.NoError(t, err)
 
 	// Past 08:30 in London too, so every digest is due.
-	w.clock.set(at(2026, time.October, 13, 16, 0))
+	w.clock.Set(at(2026, time.October, 13, 16, 0))
 	workers := river.NewWorkers()
 	river.AddWorker(workers, dlv.Worker(w.store))
 	rc, err := river.NewClient(riverpgxv5.New(w.db.Pool), &river.Config{
 		Logger: testlog.New(t), Queues: map[string]river.QueueConfig{delivery.DefaultQueue: {MaxWorkers: 4}},
 		Workers: workers, FetchPollInterval: 50 * time.Millisecond, FetchCooldown: 10 * time.Millisecond, TestOnly: true,
+		Test: river.TestConfig{Time: w.clock},
 	})
 	require.NoError(t, err)
 	require.NoError(t, rc.Start(ctx))

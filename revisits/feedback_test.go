@@ -13,7 +13,7 @@ import (
 
 func (w *digestWorld) feedback(t *testing.T, on calendar.Date, ext, category, owner string) revisits.Feedback {
 	t.Helper()
-	w.clock.set(at(on.Year, on.Month, on.Day, 11, 0))
+	w.clock.Set(at(on.Year, on.Month, on.Day, 11, 0))
 	fb, err := w.svc.CreateFeedback(w.ctx, tester, revisits.FeedbackInput{ContactID: w.contactID(t, ext), Category: category, Summary: category + " of " + ext, Owner: owner})
 	require.NoError(t, err)
 	return fb
@@ -21,7 +21,7 @@ func (w *digestWorld) feedback(t *testing.T, on calendar.Date, ext, category, ow
 
 func (w *digestWorld) setState(t *testing.T, on calendar.Date, id int64, state, solution string) {
 	t.Helper()
-	w.clock.set(at(on.Year, on.Month, on.Day, 15, 0))
+	w.clock.Set(at(on.Year, on.Month, on.Day, 15, 0))
 	ch := revisits.FeedbackChange{State: &state}
 	if solution != "" {
 		ch.Solution = &solution
@@ -80,7 +80,7 @@ func TestWeeklyFeedbackSummaryOnMondayForTeamLeads(t *testing.T) {
 	w.feedback(t, day(2026, time.October, 14), "CW", revisits.Need, "") // M004 has no lead
 
 	monday := day(2026, time.October, 19)
-	w.clock.set(at(2026, time.October, 19, 6, 0))
+	w.clock.Set(at(2026, time.October, 19, 6, 0))
 	_, by, _ := w.dryRun(t, monday)
 	sum := by["M001"].Weekly
 	require.NotNil(t, sum)

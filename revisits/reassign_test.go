@@ -101,7 +101,7 @@ func TestRevisitReportRanksManagersAndTeams(t *testing.T) {
 	// M003: CX late (12 Oct). M004: CW overdue now. M001: nothing due.
 	fb := w.feedback(t, day(2026, time.October, 9), "CC", revisits.Need, "")
 	w.setState(t, day(2026, time.October, 12), fb.ID, revisits.StateResolved, "new card sent")
-	w.clock.set(at(2026, time.October, 13, 10, 0))
+	w.clock.Set(at(2026, time.October, 13, 10, 0))
 
 	rep, err := w.svc.RevisitReport(w.ctx, revisits.ReportOptions{From: day(2026, time.October, 1), To: day(2026, time.October, 13)})
 	require.NoError(t, err)

@@ -3,7 +3,6 @@ package revisits_test
 import (
 	"context"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,34 +13,17 @@ import (
 	"carillon/delivery"
 	"carillon/internal/audit"
 	"carillon/internal/pgtest"
+	"carillon/internal/testclock"
 	"carillon/internal/testlog"
 	"carillon/revisits"
 )
-
-// clock is a settable clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
 
 // bundle is what a revisits test needs: a migrated database with managers
 // and contacts, the delivery service and the revisits service on one clock.
 type bundle struct {
 	ctx   context.Context
 	db    *pgtest.DB
-	clock *clock
+	clock *testclock.Clock // the services' and River's
 	store *contacts.Store
 	dlv   *delivery.Service
 	svc   *revisits.Service
@@ -78,7 +60,7 @@ func setup(t *testing.T, contactRows string, created time.Time, cfg revisits.Con
 	t.Helper()
 	ctx := context.Background()
 	db := pgtest.New(t)
-	clk := &clock{t: created}
+	clk := testclock.New(created)
 	store, err := contacts.NewStore(db.Pool, contacts.Config{Logger: testlog.New(t), Now: clk.Now})
 	require.NoError(t, err)
 	rep, err := store.ImportManagers(ctx, strings.NewReader(managersCSV), contacts.ImportOptions{Actor: audit.Actor{Name: "test"}})
