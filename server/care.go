@@ -3,7 +3,6 @@ package server
 import (
 	"errors"
 	"net/http"
-	"time"
 
 	"carillon/calendar"
 	"carillon/care"
@@ -86,7 +85,7 @@ func (s *Server) updateCareRule(w http.ResponseWriter, r *http.Request) error {
 // careRuleStats is a rule's delivery per planned day: ?from=YYYY-MM-DD&to=…,
 // by default the last 30 days and the coming 7.
 func (s *Server) careRuleStats(w http.ResponseWriter, r *http.Request) error {
-	today := calendar.DateOf(time.Now())
+	today := calendar.DateOf(s.cfg.Now().In(s.zone))
 	from, to := today.AddDays(-30), today.AddDays(7)
 	for name, dst := range map[string]*calendar.Date{"from": &from, "to": &to} {
 		if v := r.URL.Query().Get(name); v != "" {

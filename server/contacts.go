@@ -10,7 +10,6 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
-	"time"
 
 	"carillon/contacts"
 	"carillon/internal/audit"
@@ -66,7 +65,7 @@ func (s *Server) exportContact(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := audit.Append(r.Context(), s.deps.Pool, who(r), time.Now(), audit.Entry{Action: "contact.export", ObjectType: "contact", ObjectID: strconv.FormatInt(id, 10)}); err != nil {
+	if err := audit.Append(r.Context(), s.deps.Pool, who(r), s.cfg.Now(), audit.Entry{Action: "contact.export", ObjectType: "contact", ObjectID: strconv.FormatInt(id, 10)}); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="contact-%d.json"`, id))

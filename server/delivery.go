@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -204,7 +203,7 @@ func (s *Server) sendMessage(w http.ResponseWriter, r *http.Request) error {
 		if res, err = s.deps.Delivery.Enqueue(r.Context(), tx, []delivery.Planned{p}); err != nil || len(res.IDs) == 0 {
 			return err
 		}
-		return audit.Append(r.Context(), tx, who(r), time.Now(), audit.Entry{Action: "message.send", ObjectType: "message",
+		return audit.Append(r.Context(), tx, who(r), s.cfg.Now(), audit.Entry{Action: "message.send", ObjectType: "message",
 			ObjectID: strconv.FormatInt(res.IDs[0], 10), Changes: map[string]any{"contact_id": p.ContactID, "template": p.TemplateKey,
 				"purpose": p.Purpose, "channels": p.Channels, "idempotency_key": req.IdempotencyKey}})
 	})

@@ -66,6 +66,9 @@ type Config struct {
 	Console console.Config
 	// Logger. Default: discard.
 	Logger *slog.Logger
+	// Now is the clock of the API's "today" and its audit entries, and the
+	// console's unless Console.Now is set. Default time.Now.
+	Now func() time.Time
 }
 
 // WithDefaults returns c with defaults applied.
@@ -77,6 +80,12 @@ func (c Config) WithDefaults() Config {
 	c.RateLimit = cmp.Or(c.RateLimit, DefaultRateLimit)
 	c.RateBurst = cmp.Or(c.RateBurst, DefaultRateBurst)
 	c.RequestTimeout = cmp.Or(c.RequestTimeout, DefaultRequestTimeout)
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Console.Now == nil {
+		c.Console.Now = c.Now
+	}
 	return c
 }
 
@@ -115,6 +124,7 @@ type Server struct {
 	metrics *httpMetrics
 	riverUI *riverui.Handler
 	console *console.Console // set when the console is mounted
+	zone    *time.Location   // where the API's "today" is read: the console's zone
 }
 
 // New builds the server's routes.
@@ -123,7 +133,11 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, deps: deps, mux: http.NewServeMux(), reg: prometheus.NewRegistry(), limiter: newLimiter(cfg.RateLimit, cfg.RateBurst)}
+	zone, err := time.LoadLocation(cmp.Or(cfg.Console.TimeZone, console.DefaultTimeZone))
+	if err != nil {
+		return nil, fmt.Errorf("server: console time zone: %w", err)
+	}
+	s := &Server{cfg: cfg, deps: deps, mux: http.NewServeMux(), reg: prometheus.NewRegistry(), limiter: newLimiter(cfg.RateLimit, cfg.RateBurst), zone: zone}
 	s.ops = s.mux
 	if cfg.OpsAddr != "" {
 		s.ops = http.NewServeMux()

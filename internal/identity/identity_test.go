@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,30 +12,21 @@ import (
 	"carillon/internal/audit"
 	"carillon/internal/identity"
 	"carillon/internal/pgtest"
+	"carillon/internal/testclock"
 )
-
-// clock is a settable clock for the store.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-
-func (c *clock) Advance(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
 
 type bundle struct {
 	ctx   context.Context
 	db    *pgtest.DB
 	store *identity.Store
-	clock *clock
+	clock *testclock.Clock
 	actor audit.Actor
 }
 
 func setup(t *testing.T) *bundle {
 	t.Helper()
 	db := pgtest.New(t)
-	ck := &clock{now: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
+	ck := testclock.New(testclock.Date(2026, 3, 2, 9, 0, 0, time.UTC))
 	store, err := identity.NewStore(db.Pool, identity.Config{Now: ck.Now})
 	require.NoError(t, err)
 	ctx := context.Background()

@@ -47,19 +47,30 @@ func Base() time.Time { return Date(2026, time.November, 30, 2, 0, 0, time.UTC) 
 // Clock is a settable clock, safe for concurrent use. It implements River's
 // rivertype.TimeGenerator, so one Clock is handed to the services (its Now method)
 // and to River (river.Config{Test: river.TestConfig{Time: clk}}).
+//
+// A clock made by New stands still until it is moved; one made by Running goes
+// on at the wall clock's pace from where it was set, for worlds whose workers
+// must see time pass (a throttled campaign) on a date of the test's choosing.
 type Clock struct {
-	mu sync.Mutex
-	t  time.Time
+	mu    sync.Mutex
+	t     time.Time
+	since time.Time // when t was set, for a running clock; zero for one standing still
 }
 
 // New returns a clock standing at t.
 func New(t time.Time) *Clock { return &Clock{t: t} }
 
+// Running returns a clock that reads t now and runs on from there.
+func Running(t time.Time) *Clock { return &Clock{t: t, since: time.Now()} }
+
 // Now returns the clock's time.
 func (c *Clock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.t
+	if c.since.IsZero() {
+		return c.t
+	}
+	return c.t.Add(time.Since(c.since))
 }
 
 // NowOrNil returns the clock's time: River then uses it in place of the
@@ -69,11 +80,14 @@ func (c *Clock) NowOrNil() *time.Time {
 	return &t
 }
 
-// Set moves the clock to t.
+// Set moves the clock to t (a running clock runs on from there).
 func (c *Clock) Set(t time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.t = t
+	if !c.since.IsZero() {
+		c.since = time.Now()
+	}
 }
 
 // Advance moves the clock by d and returns the new time.
@@ -81,5 +95,8 @@ func (c *Clock) Advance(d time.Duration) time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.t = c.t.Add(d)
-	return c.t
+	if c.since.IsZero() {
+		return c.t
+	}
+	return c.t.Add(time.Since(c.since))
 }

@@ -283,8 +283,8 @@ func TestBrowserCampaignApproval(t *testing.T) {
 
 func TestBrowserManagerLogsARevisit(t *testing.T) {
 	browserCtx(t)
-	later := time.Now().AddDate(0, 0, 60)
-	w := newWorld(t, worldOpts{revisitsNow: func() time.Time { return later }})
+	w := newWorld(t, worldOpts{})
+	w.clock.Advance(60 * 24 * time.Hour) // every customer overdue
 	mg := w.tab(t)
 	mg.signIn("mgr2")
 	require.Equal(t, Prefix+"/my", mg.path())

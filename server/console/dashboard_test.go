@@ -2,10 +2,8 @@ package console_test
 
 import (
 	"fmt"
-	"net/http/httptest"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,19 +11,7 @@ import (
 
 	"carillon/contacts"
 	"carillon/internal/audit"
-	"carillon/internal/testlog"
-	"carillon/server/console"
 )
-
-// clock is a settable clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-
-func (c *clock) Advance(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
 // TestDashboardReusesSettledDays checks the dashboard's counts of the days
 // before yesterday: reused within their TTL, recounted behind the page after
@@ -33,15 +19,8 @@ func (c *clock) Advance(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.U
 func TestDashboardReusesSettledDays(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t, worldOpts{})
-	clk := &clock{t: time.Now()}
-	c, err := console.New(console.Config{Logger: testlog.New(t), Now: clk.Now}, console.Deps{Pool: w.db.Pool, Users: w.ids, Contacts: w.contacts,
-		Templates: w.tmpl, Care: w.planner, Delivery: w.dlv})
-	require.NoError(t, err)
-	ts := httptest.NewServer(c.Handler())
-	t.Cleanup(ts.Close)
-	local := *w
-	local.url = ts.URL
-	b := local.signedIn(t, "admin")
+	clk := w.clock
+	b := w.signedIn(t, "admin")
 
 	// Five messages created five days ago, queued.
 	var csv strings.Builder
@@ -49,11 +28,11 @@ func TestDashboardReusesSettledDays(t *testing.T) {
 	for i := range 5 {
 		fmt.Fprintf(&csv, "D%d,客户%d,1390000000%d\n", i, i, i)
 	}
-	_, err = w.contacts.ImportContacts(w.ctx, strings.NewReader(csv.String()), contacts.ImportOptions{Actor: audit.Actor{Name: "test"}, SourceName: "d.csv"})
+	_, err := w.contacts.ImportContacts(w.ctx, strings.NewReader(csv.String()), contacts.ImportOptions{Actor: audit.Actor{Name: "test"}, SourceName: "d.csv"})
 	require.NoError(t, err)
 	_, err = w.db.Pool.Exec(w.ctx, `INSERT INTO messages (dedupe_key, contact_id, source, source_id, purpose, template_key, channels, status, send_at, created_at)
-		SELECT 'test:' || id, id, 'api', '', 'service', 'birthday', '{sms}', 'queued', now(), now() - interval '5 days'
-		FROM contacts WHERE external_id LIKE 'D%'`)
+		SELECT 'test:' || id, id, 'api', '', 'service', 'birthday', '{sms}', 'queued', $1::timestamptz, $1::timestamptz - interval '5 days'
+		FROM contacts WHERE external_id LIKE 'D%'`, clk.Now())
 	require.NoError(t, err)
 	loc, _ := time.LoadLocation("Asia/Shanghai")
 	label := clk.Now().In(loc).AddDate(0, 0, -5).Format("01-02")
@@ -87,13 +66,7 @@ func TestDashboardReusesSettledDays(t *testing.T) {
 func TestSessionsEndWhenIdleOrOld(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t, worldOpts{})
-	clk := &clock{t: time.Now()}
-	c, err := console.New(console.Config{Logger: testlog.New(t), Now: clk.Now}, console.Deps{Pool: w.db.Pool, Users: w.ids, Contacts: w.contacts})
-	require.NoError(t, err)
-	ts := httptest.NewServer(c.Handler())
-	t.Cleanup(ts.Close)
-	local := *w
-	local.url = ts.URL
+	clk := w.clock
 	reason := func(login string) string {
 		var r *string
 		require.NoError(t, w.db.Pool.QueryRow(w.ctx, `SELECT ended_reason FROM console_sessions s JOIN users u ON u.id = s.user_id
@@ -104,14 +77,14 @@ func TestSessionsEndWhenIdleOrOld(t *testing.T) {
 		return *r
 	}
 
-	idle := local.signedIn(t, "auditor")
+	idle := w.signedIn(t, "auditor")
 	clk.Advance(119 * time.Minute)
 	require.Equal(t, 200, idle.get(Prefix+"/contacts").status, "used within 2 hours")
 	clk.Advance(2 * time.Hour)
 	require.Equal(t, 303, idle.get(Prefix+"/contacts").status)
 	require.Equal(t, "idle", reason("auditor"))
 
-	busy := local.signedIn(t, "approver")
+	busy := w.signedIn(t, "approver")
 	for range 11 {
 		clk.Advance(time.Hour)
 		require.Equal(t, 200, busy.get(Prefix+"/contacts").status)

@@ -29,6 +29,7 @@ import (
 	"carillon/internal/audit"
 	"carillon/internal/identity"
 	"carillon/internal/pgtest"
+	"carillon/internal/testclock"
 	"carillon/internal/testlog"
 	"carillon/revisits"
 	"carillon/server"
@@ -55,6 +56,9 @@ type world struct {
 	planner  *care.Planner
 	revisits *revisits.Service
 	cid      map[string]int64 // contact id by external id
+	// clock is the world's one clock, every service's and River's: it starts on a
+	// working Monday at 10:00 in Shanghai (testclock.Base) and runs from there.
+	clock *testclock.Clock
 }
 
 type worldOpts struct {
@@ -64,8 +68,6 @@ type worldOpts struct {
 	live bool
 	// secondApproval is campaigns.Config.SecondApprovalAbove.
 	secondApproval int64
-	// revisitsNow is the revisits service's clock (default time.Now).
-	revisitsNow func() time.Time
 }
 
 func newWorld(t testing.TB, opts worldOpts) *world {
@@ -73,13 +75,14 @@ func newWorld(t testing.TB, opts worldOpts) *world {
 	ctx := context.Background()
 	db := pgtest.New(t)
 	log := testlog.New(t)
-	store, err := contacts.NewStore(db.Pool, contacts.Config{Logger: log})
+	clk := testclock.Running(testclock.Base())
+	store, err := contacts.NewStore(db.Pool, contacts.Config{Logger: log, Now: clk.Now})
 	require.NoError(t, err)
-	ids, err := identity.NewStore(db.Pool, identity.Config{Logger: log})
+	ids, err := identity.NewStore(db.Pool, identity.Config{Logger: log, Now: clk.Now})
 	require.NoError(t, err)
-	tstore, err := templates.NewStore(db.Pool, templates.Config{Logger: log})
+	tstore, err := templates.NewStore(db.Pool, templates.Config{Logger: log, Now: clk.Now})
 	require.NoError(t, err)
-	dcfg := delivery.Config{Logger: log}
+	dcfg := delivery.Config{Logger: log, Now: clk.Now}
 	deps := delivery.Deps{Renderer: delivery.TemplateRendererFor(tstore, templates.Bank{})}
 	var dlvPtr atomic.Pointer[delivery.Service]
 	if opts.live {
@@ -102,13 +105,13 @@ func newWorld(t testing.TB, opts worldOpts) *world {
 		}}, templates.SaveOptions{Activate: true})
 	require.NoError(t, err)
 	camps, err := campaigns.New(db.Pool, campaigns.Deps{Contacts: store, Templates: tstore, Delivery: dlv, Registry: deps.Registry},
-		campaigns.Config{Logger: log, DrainPoll: 200 * time.Millisecond, SecondApprovalAbove: opts.secondApproval})
+		campaigns.Config{Logger: log, DrainPoll: 200 * time.Millisecond, SecondApprovalAbove: opts.secondApproval, Now: clk.Now})
 	require.NoError(t, err)
 	planner, err := care.New(db.Pool, dlv, care.Config{Logger: log})
 	require.NoError(t, err)
-	rv, err := revisits.New(db.Pool, store, dlv, revisits.Config{Logger: log, Now: opts.revisitsNow})
+	rv, err := revisits.New(db.Pool, store, dlv, revisits.Config{Logger: log, Now: clk.Now})
 	require.NoError(t, err)
-	rcfg := &river.Config{Logger: log}
+	rcfg := &river.Config{Logger: log, Test: river.TestConfig{Time: clk}}
 	if opts.live {
 		workers := river.NewWorkers()
 		river.AddWorker(workers, dlv.Worker(store))
@@ -127,7 +130,7 @@ func newWorld(t testing.TB, opts worldOpts) *world {
 			_ = rc.Stop(c)
 		})
 	}
-	s, err := server.New(server.Config{Logger: log, RateLimit: -1}, server.Deps{Pool: db.Pool, Contacts: store, River: rc, Auth: ids,
+	s, err := server.New(server.Config{Logger: log, RateLimit: -1, Now: clk.Now}, server.Deps{Pool: db.Pool, Contacts: store, River: rc, Auth: ids,
 		Delivery: dlv, Templates: tstore, Care: planner, Revisits: rv, Campaigns: camps, Registry: deps.Registry})
 	require.NoError(t, err)
 	var ts *httptest.Server
@@ -137,7 +140,7 @@ func newWorld(t testing.TB, opts worldOpts) *world {
 		ts = httptest.NewServer(s.Handler())
 	}
 	t.Cleanup(ts.Close)
-	w := &world{ctx: ctx, db: db, url: ts.URL, srv: ts, contacts: store, ids: ids, tmpl: tstore, dlv: dlv, planner: planner, revisits: rv, camps: camps, river: rc, cid: map[string]int64{}}
+	w := &world{ctx: ctx, db: db, url: ts.URL, srv: ts, contacts: store, ids: ids, tmpl: tstore, dlv: dlv, planner: planner, revisits: rv, camps: camps, river: rc, cid: map[string]int64{}, clock: clk}
 	_, err = store.ImportManagers(ctx, strings.NewReader("code,name,team,lead\nM1,王芳,east,M1\nM2,李强,east,M1\nM3,赵敏,south,M3\n"),
 		contacts.ImportOptions{Actor: actor, SourceName: "managers.csv"})
 	require.NoError(t, err)
