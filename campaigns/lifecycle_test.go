@@ -4,7 +4,6 @@ import (
 	"errors"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -296,8 +295,8 @@ func TestTickWatchesOpenRuns(t *testing.T) {
 		return n
 	}
 	require.Equal(t, 1, jobs())
-	require.NoError(t, b.svc.Tick(b.ctx, time.Now()))
+	require.NoError(t, b.svc.Tick(b.ctx, b.clock.Now()))
 	require.Equal(t, 2, jobs())
-	require.NoError(t, b.svc.Tick(b.ctx, time.Now()))
+	require.NoError(t, b.svc.Tick(b.ctx, b.clock.Now()))
 	require.Equal(t, 2, jobs())
 }

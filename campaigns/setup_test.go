@@ -13,6 +13,7 @@ import (
 	"carillon/internal/audit"
 	"carillon/internal/identity"
 	"carillon/internal/pgtest"
+	"carillon/internal/testclock"
 	"carillon/internal/testlog"
 	"carillon/templates"
 )
@@ -28,6 +29,9 @@ type bundle struct {
 	svc       *campaigns.Service
 	ids       *identity.Store
 	users     map[string]campaigns.By
+	// clock is the world's one clock (every service's and River's), running
+	// from a working Monday at 10:00 in Shanghai.
+	clock *testclock.Clock
 }
 
 // templateKey is the marketing template every test campaign sends: SMS and
@@ -46,9 +50,10 @@ func setup(t *testing.T, o options) *bundle {
 	t.Helper()
 	ctx := context.Background()
 	db := pgtest.New(t)
-	cs, err := contacts.NewStore(db.Pool, contacts.Config{Logger: testlog.New(t)})
+	clk := testclock.Running(testclock.Base())
+	cs, err := contacts.NewStore(db.Pool, contacts.Config{Logger: testlog.New(t), Now: clk.Now})
 	require.NoError(t, err)
-	ts, err := templates.NewStore(db.Pool, templates.Config{Logger: testlog.New(t)})
+	ts, err := templates.NewStore(db.Pool, templates.Config{Logger: testlog.New(t), Now: clk.Now})
 	require.NoError(t, err)
 	actor := audit.Actor{Name: "test"}
 	_, _, err = ts.Save(ctx, actor, templates.Definition{Key: templateKey, Purpose: templates.Marketing, Source: templates.SourceCampaign, DefaultLocale: "zh-CN",
@@ -63,18 +68,18 @@ func setup(t *testing.T, o options) *bundle {
 				HTML: "<p>{{.Contact.Salutation}}，{{.Campaign.product}}上线。</p><p><a href=\"https://bank.example.com/w\">详情</a></p>"}},
 		}}, templates.SaveOptions{Activate: true})
 	require.NoError(t, err)
-	o.delivery.Logger = testlog.New(t)
+	o.delivery.Logger, o.delivery.Now = testlog.New(t), clk.Now
 	if o.deps.Renderer == nil {
 		o.deps.Renderer = delivery.TemplateRenderer(ts)
 	}
 	ds, err := delivery.New(db.Pool, o.delivery, o.deps)
 	require.NoError(t, err)
-	ids, err := identity.NewStore(db.Pool, identity.Config{})
+	ids, err := identity.NewStore(db.Pool, identity.Config{Now: clk.Now})
 	require.NoError(t, err)
-	o.cfg.Logger = testlog.New(t)
+	o.cfg.Logger, o.cfg.Now = testlog.New(t), clk.Now
 	svc, err := campaigns.New(db.Pool, campaigns.Deps{Contacts: cs, Templates: ts, Delivery: ds, Registry: o.deps.Registry}, o.cfg)
 	require.NoError(t, err)
-	b := &bundle{ctx: ctx, db: db, contacts: cs, templates: ts, delivery: ds, svc: svc, ids: ids, users: map[string]campaigns.By{}}
+	b := &bundle{ctx: ctx, db: db, contacts: cs, templates: ts, delivery: ds, svc: svc, ids: ids, users: map[string]campaigns.By{}, clock: clk}
 	b.user(t, "mk", identity.RoleMarketer)
 	b.user(t, "mk2", identity.RoleMarketer)
 	b.user(t, "ap", identity.RoleApprover)

@@ -34,8 +34,8 @@ func TestStatsAddUp(t *testing.T) {
 	c9 := l.addContacts(t, 9, 1, nil)[0] // over the frequency cap
 	require.NoError(t, pgx.BeginFunc(l.ctx, l.db.Pool, func(tx pgx.Tx) error {
 		_, err := l.delivery.Enqueue(l.ctx, tx, []delivery.Planned{
-			{DedupeKey: "earlier:1", ContactID: c9, Source: "test", Purpose: "marketing", TemplateKey: templateKey, Channels: toCh("sms"), SendAt: time.Now().Add(time.Hour)},
-			{DedupeKey: "earlier:2", ContactID: c9, Source: "test", Purpose: "marketing", TemplateKey: templateKey, Channels: toCh("sms"), SendAt: time.Now().Add(time.Hour)},
+			{DedupeKey: "earlier:1", ContactID: c9, Source: "test", Purpose: "marketing", TemplateKey: templateKey, Channels: toCh("sms"), SendAt: l.clock.Now().Add(time.Hour)},
+			{DedupeKey: "earlier:2", ContactID: c9, Source: "test", Purpose: "marketing", TemplateKey: templateKey, Channels: toCh("sms"), SendAt: l.clock.Now().Add(time.Hour)},
 		})
 		if err != nil {
 			return err

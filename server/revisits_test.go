@@ -35,22 +35,23 @@ func revisitSetup(t *testing.T) *revisitWorld {
 	t.Helper()
 	ctx := context.Background()
 	db := pgtest.New(t)
-	store, err := contacts.NewStore(db.Pool, contacts.Config{Logger: testlog.New(t)})
+	clk := newClock()
+	store, err := contacts.NewStore(db.Pool, contacts.Config{Logger: testlog.New(t), Now: clk.Now})
 	require.NoError(t, err)
-	ids, err := identity.NewStore(db.Pool, identity.Config{})
+	ids, err := identity.NewStore(db.Pool, identity.Config{Now: clk.Now})
 	require.NoError(t, err)
-	dlv, err := delivery.New(db.Pool, delivery.Config{Logger: testlog.New(t)}, delivery.Deps{})
+	dlv, err := delivery.New(db.Pool, delivery.Config{Logger: testlog.New(t), Now: clk.Now}, delivery.Deps{})
 	require.NoError(t, err)
-	rv, err := revisits.New(db.Pool, store, dlv, revisits.Config{Logger: testlog.New(t)})
+	rv, err := revisits.New(db.Pool, store, dlv, revisits.Config{Logger: testlog.New(t), Now: clk.Now})
 	require.NoError(t, err)
-	rc, err := river.NewClient[pgx.Tx](riverpgxv5.New(db.Pool), &river.Config{})
+	rc, err := river.NewClient[pgx.Tx](riverpgxv5.New(db.Pool), &river.Config{Test: river.TestConfig{Time: clk}})
 	require.NoError(t, err)
-	s, err := server.New(server.Config{Logger: testlog.New(t), RateLimit: -1},
+	s, err := server.New(server.Config{Logger: testlog.New(t), RateLimit: -1, Now: clk.Now},
 		server.Deps{Pool: db.Pool, Contacts: store, River: rc, Auth: ids, Delivery: dlv, Revisits: rv})
 	require.NoError(t, err)
 	ts := httptest.NewServer(s.Handler())
 	t.Cleanup(ts.Close)
-	b := &bundle{ctx: ctx, url: ts.URL, db: db, store: store, ids: ids}
+	b := &bundle{ctx: ctx, url: ts.URL, db: db, store: store, ids: ids, clock: clk}
 	b.token = b.newUser(t, "admin", "", identity.RoleAdmin)
 	r := b.do(t, "POST", "/api/managers/import", "text/csv", strings.NewReader("code,name,team,lead\nM1,王芳,east,M1\nM2,李强,east,M1\nM3,赵敏,south,M3\n"))
 	require.Equal(t, 200, r.status, string(r.body))
@@ -123,7 +124,7 @@ func TestLogRevisitThroughTheAPI(t *testing.T) {
 	require.Len(t, r.json(t)["items"], 2)
 
 	// The lead's weekly summary of this week: the complaint is new and resolved.
-	week := revisits.WeekOf(calendar.DateOf(time.Now().In(shanghaiZone(t)))).String()
+	week := revisits.WeekOf(calendar.DateOf(w.clock.Now().In(shanghaiZone(t)))).String()
 	r = w.as("mgr1").do(t, "GET", "/api/feedback/weekly?week="+week, "", nil)
 	require.Equal(t, 200, r.status, string(r.body))
 	sum := r.json(t)
@@ -179,7 +180,7 @@ func TestReassignCoverAndReportThroughTheAPI(t *testing.T) {
 	t.Parallel()
 	w := revisitSetup(t)
 	k2 := fmt.Sprintf("/api/contacts/%d/revisits", w.ids["K2"])
-	today := calendar.DateOf(time.Now().In(shanghaiZone(t)))
+	today := calendar.DateOf(w.clock.Now().In(shanghaiZone(t)))
 
 	// M3 covers M2 today: M3 may then log M2's customers' revisits.
 	require.Equal(t, 404, w.as("mgr3").jsonReq(t, "POST", k2, map[string]any{"method": "phone", "outcome": "x"}).status)

@@ -24,26 +24,27 @@ import (
 // setupCampaignServer is setup with the campaigns service mounted.
 func setupCampaignServer(t *testing.T) (*bundle, *campaigns.Service) {
 	t.Helper()
-	b := &bundle{ctx: t.Context()}
+	b := &bundle{ctx: t.Context(), clock: newClock()}
 	b.db = pgtest.New(t)
+	now := b.clock.Now
 	var err error
-	b.store, err = contacts.NewStore(b.db.Pool, contacts.Config{Logger: testlog.New(t)})
+	b.store, err = contacts.NewStore(b.db.Pool, contacts.Config{Logger: testlog.New(t), Now: now})
 	require.NoError(t, err)
-	b.ids, err = identity.NewStore(b.db.Pool, identity.Config{})
+	b.ids, err = identity.NewStore(b.db.Pool, identity.Config{Now: now})
 	require.NoError(t, err)
-	rc, err := river.NewClient[pgx.Tx](riverpgxv5.New(b.db.Pool), &river.Config{})
+	rc, err := river.NewClient[pgx.Tx](riverpgxv5.New(b.db.Pool), &river.Config{Test: river.TestConfig{Time: b.clock}})
 	require.NoError(t, err)
-	ts, err := templates.NewStore(b.db.Pool, templates.Config{Logger: testlog.New(t)})
+	ts, err := templates.NewStore(b.db.Pool, templates.Config{Logger: testlog.New(t), Now: now})
 	require.NoError(t, err)
 	_, _, err = ts.Save(b.ctx, audit.Actor{Name: "test"}, templates.Definition{Key: "campaign.wealth", Purpose: templates.Marketing, Source: templates.SourceCampaign,
 		DefaultLocale: "zh-CN", Variants: []templates.Variant{{Channel: templates.SMS, Locale: "zh-CN", SMS: &templates.SMSVariant{SignName: "示例银行",
 			Text: "{{.Contact.Salutation}}，{{.Campaign.product}}上线。拒收请回复R"}}}}, templates.SaveOptions{Activate: true})
 	require.NoError(t, err)
-	ds, err := delivery.New(b.db.Pool, delivery.Config{Logger: testlog.New(t)}, delivery.Deps{Renderer: delivery.TemplateRenderer(ts)})
+	ds, err := delivery.New(b.db.Pool, delivery.Config{Logger: testlog.New(t), Now: now}, delivery.Deps{Renderer: delivery.TemplateRenderer(ts)})
 	require.NoError(t, err)
-	svc, err := campaigns.New(b.db.Pool, campaigns.Deps{Contacts: b.store, Templates: ts, Delivery: ds}, campaigns.Config{Logger: testlog.New(t)})
+	svc, err := campaigns.New(b.db.Pool, campaigns.Deps{Contacts: b.store, Templates: ts, Delivery: ds}, campaigns.Config{Logger: testlog.New(t), Now: now})
 	require.NoError(t, err)
-	s, err := server.New(server.Config{Logger: testlog.New(t)}, server.Deps{Pool: b.db.Pool, Contacts: b.store, River: rc, Auth: b.ids, Campaigns: svc})
+	s, err := server.New(server.Config{Logger: testlog.New(t), Now: now}, server.Deps{Pool: b.db.Pool, Contacts: b.store, River: rc, Auth: b.ids, Campaigns: svc})
 	require.NoError(t, err)
 	hs := httptest.NewServer(s.Handler())
 	t.Cleanup(hs.Close)

@@ -21,6 +21,7 @@ import (
 	"carillon/internal/audit"
 	"carillon/internal/identity"
 	"carillon/internal/pgtest"
+	"carillon/internal/testclock"
 	"carillon/internal/testlog"
 	"carillon/server"
 )
@@ -32,26 +33,34 @@ type bundle struct {
 	store *contacts.Store
 	ids   *identity.Store
 	token string // sent as the bearer token; the admin's unless changed with as
+	// clock is the world's one clock (the services', the server's and River's),
+	// running from a working Monday at 10:00 in Shanghai.
+	clock *testclock.Clock
 }
+
+// newClock is a world's clock.
+func newClock() *testclock.Clock { return testclock.Running(testclock.Base()) }
 
 func setup(t *testing.T, cfg server.Config) *bundle {
 	t.Helper()
 	ctx := context.Background()
 	db := pgtest.New(t)
-	store, err := contacts.NewStore(db.Pool, contacts.Config{Logger: testlog.New(t)})
+	clk := newClock()
+	store, err := contacts.NewStore(db.Pool, contacts.Config{Logger: testlog.New(t), Now: clk.Now})
 	require.NoError(t, err)
-	ids, err := identity.NewStore(db.Pool, identity.Config{})
+	ids, err := identity.NewStore(db.Pool, identity.Config{Now: clk.Now})
 	require.NoError(t, err)
-	rc, err := river.NewClient[pgx.Tx](riverpgxv5.New(db.Pool), &river.Config{})
+	rc, err := river.NewClient[pgx.Tx](riverpgxv5.New(db.Pool), &river.Config{Test: river.TestConfig{Time: clk}})
 	require.NoError(t, err)
 	if cfg.Logger == nil {
 		cfg.Logger = testlog.New(t)
 	}
+	cfg.Now = clk.Now
 	s, err := server.New(cfg, server.Deps{Pool: db.Pool, Contacts: store, River: rc, Auth: ids})
 	require.NoError(t, err)
 	ts := httptest.NewServer(s.Handler())
 	t.Cleanup(ts.Close)
-	b := &bundle{ctx: ctx, url: ts.URL, db: db, store: store, ids: ids}
+	b := &bundle{ctx: ctx, url: ts.URL, db: db, store: store, ids: ids, clock: clk}
 	b.token = b.newUser(t, "admin", "", identity.RoleAdmin)
 	return b
 }
