@@ -14,6 +14,9 @@ import (
 // timelines against the outbox. The check makes and drops a database of its
 // own on the test's server.
 func TestDemoCheck(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the demo check is left out of the fast tier (go test -short)")
+	}
 	t.Parallel()
 	c := cli{t, pgtest.New(t).URL}
 	out, _, err := c.run(context.Background(), "demo", "--check", "--contacts", "1500", "--wait", "20s")

@@ -41,6 +41,9 @@ func carillonBin(t *testing.T) string {
 // the report and requires every invariant held, with the figures that show
 // the fault really happened.
 func TestDrillsQuick(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the drills are left out of the fast tier (go test -short)")
+	}
 	t.Parallel()
 	bin := carillonBin(t)
 	url := pgtest.NewEmpty(t).URL

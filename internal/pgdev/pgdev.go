@@ -145,16 +145,61 @@ func Find(ctx context.Context, cfg Config) (Server, error) {
 	if u := cfg.Env("DATABASE_URL"); u != "" {
 		return Server{URL: u, Source: SourceEnv}, nil
 	}
-	if cfg.LocalAddr != "-" {
-		u := fmt.Sprintf("postgres://postgres@%s/%s?sslmode=disable", cfg.LocalAddr, cfg.Database)
-		if ping(ctx, WithDatabase(u, "postgres")) == nil {
-			if err := EnsureDatabase(ctx, WithDatabase(u, "postgres"), cfg.Database); err != nil {
-				return Server{}, err
-			}
-			return Server{URL: u, Source: SourceLocal}, nil
-		}
+	if s, ok, err := findLocal(ctx, cfg); ok || err != nil {
+		return s, err
 	}
-	c := Cluster{Dir: filepath.Join(cfg.StateDir, "pg"), Logf: cfg.Logf}
+	return startPrivate(ctx, cfg, filepath.Join(cfg.StateDir, "pg"))
+}
+
+// FindForTests returns the server the test suite uses: DATABASE_URL when set, else
+// a private cluster of the tests' own (TestClusterDir: in memory where the machine
+// has /dev/shm, for databases made and dropped by the hundred are cheap there),
+// else — no PostgreSQL binaries and no way to install them — the machine's own
+// server when one answers on LocalAddr.
+func FindForTests(ctx context.Context, cfg Config) (Server, error) {
+	cfg = cfg.WithDefaults()
+	if u := cfg.Env("DATABASE_URL"); u != "" {
+		return Server{URL: u, Source: SourceEnv}, nil
+	}
+	s, err := startPrivate(ctx, cfg, TestClusterDir(cfg.StateDir))
+	if err == nil {
+		return s, nil
+	}
+	if s, ok, lerr := findLocal(ctx, cfg); ok && lerr == nil {
+		cfg.Logf("no private test cluster (%v): using the server on %s", err, cfg.LocalAddr)
+		return s, nil
+	}
+	return Server{}, err
+}
+
+// TestClusterDir is where the tests' private cluster lives: /dev/shm/carillon-test-<uid>
+// when /dev/shm is there (one cluster for every checkout of this user; each
+// schema's template is its own database), else stateDir/pg-test.
+func TestClusterDir(stateDir string) string {
+	if st, err := os.Stat("/dev/shm"); err == nil && st.IsDir() {
+		return filepath.Join("/dev/shm", fmt.Sprintf("carillon-test-%d", os.Getuid()))
+	}
+	return filepath.Join(stateDir, "pg-test")
+}
+
+// findLocal reports the machine's own server on cfg.LocalAddr when it answers.
+func findLocal(ctx context.Context, cfg Config) (Server, bool, error) {
+	if cfg.LocalAddr == "-" {
+		return Server{}, false, nil
+	}
+	u := fmt.Sprintf("postgres://postgres@%s/%s?sslmode=disable", cfg.LocalAddr, cfg.Database)
+	if ping(ctx, WithDatabase(u, "postgres")) != nil {
+		return Server{}, false, nil
+	}
+	if err := EnsureDatabase(ctx, WithDatabase(u, "postgres"), cfg.Database); err != nil {
+		return Server{}, true, err
+	}
+	return Server{URL: u, Source: SourceLocal}, true, nil
+}
+
+// startPrivate starts (creating when needed) the private cluster in dir.
+func startPrivate(ctx context.Context, cfg Config, dir string) (Server, error) {
+	c := Cluster{Dir: dir, Logf: cfg.Logf}
 	u, err := c.Start(ctx)
 	if err != nil {
 		return Server{}, err
@@ -265,7 +310,8 @@ func (c *Cluster) Start(ctx context.Context) (string, error) {
 		}
 	}
 	c.Logf("starting the private PostgreSQL cluster on 127.0.0.1:%d", port)
-	opts := fmt.Sprintf("-p %d -c listen_addresses=127.0.0.1 -k %s -c fsync=off -c max_connections=300 -c shared_buffers=256MB", port, sock)
+	// A development cluster: nothing in it needs to survive a crash of the machine.
+	opts := fmt.Sprintf("-p %d -c listen_addresses=127.0.0.1 -k %s -c fsync=off -c full_page_writes=off -c max_wal_size=512MB -c max_connections=300 -c shared_buffers=256MB", port, sock)
 	if out, err := command(ctx, runAs, filepath.Join(bin, "pg_ctl"), "-D", data, "-l", filepath.Join(c.Dir, "log"),
 		"-o", opts, "-w", "-t", "60", "start").CombinedOutput(); err != nil {
 		return "", fmt.Errorf("pg_ctl start (log in %s): %w: %s", filepath.Join(c.Dir, "log"), err, bytes.TrimSpace(out))

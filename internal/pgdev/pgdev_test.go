@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -20,15 +21,28 @@ func TestWithDatabase(t *testing.T) {
 
 func TestFindUsesDatabaseURLFirst(t *testing.T) {
 	t.Parallel()
-	srv, err := pgdev.Find(context.Background(), pgdev.Config{Env: func(k string) string {
+	env := func(k string) string {
 		if k == "DATABASE_URL" {
 			return "postgres://example.invalid/x"
 		}
 		return ""
-	}})
-	require.NoError(t, err)
-	require.Equal(t, pgdev.SourceEnv, srv.Source)
-	require.Equal(t, "postgres://example.invalid/x", srv.URL)
+	}
+	for name, find := range map[string]func(context.Context, pgdev.Config) (pgdev.Server, error){"Find": pgdev.Find, "FindForTests": pgdev.FindForTests} {
+		srv, err := find(context.Background(), pgdev.Config{Env: env})
+		require.NoError(t, err, name)
+		require.Equal(t, pgdev.SourceEnv, srv.Source, name)
+		require.Equal(t, "postgres://example.invalid/x", srv.URL, name)
+	}
+}
+
+func TestTestClusterDir(t *testing.T) {
+	t.Parallel()
+	dir := pgdev.TestClusterDir("/state")
+	if st, err := os.Stat("/dev/shm"); err == nil && st.IsDir() {
+		require.True(t, strings.HasPrefix(dir, "/dev/shm/carillon-test-"), dir)
+	} else {
+		require.Equal(t, "/state/pg-test", dir)
+	}
 }
 
 // With no DATABASE_URL and nothing on the local address, Find starts a private

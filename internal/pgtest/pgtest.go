@@ -11,6 +11,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -35,7 +36,7 @@ var (
 func prepare() {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	server, onceError = pgdev.Find(ctx, pgdev.Config{Database: "postgres"})
+	server, onceError = pgdev.FindForTests(ctx, pgdev.Config{Database: "postgres"})
 	if onceError != nil {
 		return
 	}
@@ -43,6 +44,13 @@ func prepare() {
 	// around the month it was built in, so a template is not reused past it.
 	template = "carillon_tpl_" + migrations.Fingerprint() + "_" + time.Now().UTC().Format("200601")
 	onceError = buildTemplate(ctx, server.AdminURL(), template)
+	if onceError != nil {
+		return
+	}
+	dropStale(ctx, server.AdminURL())
+	for range prefetch {
+		go fill()
+	}
 }
 
 // buildTemplate creates the migrated template database unless it exists. Test
@@ -91,24 +99,29 @@ func buildTemplate(ctx context.Context, adminURL, name string) error {
 	if _, err := admin.Exec(ctx, "ALTER DATABASE "+pgx.Identifier{building}.Sanitize()+" RENAME TO "+pgx.Identifier{name}.Sanitize()); err != nil {
 		return fmt.Errorf("pgtest: rename template: %w", err)
 	}
-	dropOlderMonths(ctx, admin, name)
+	pruneTemplates(ctx, admin, name)
 	return nil
 }
 
-// dropOlderMonths drops the templates of the same schema built in other months;
-// one still in use stays (DROP DATABASE refuses it) and goes next time.
-func dropOlderMonths(ctx context.Context, admin *pgx.Conn, name string) {
-	prefix := name[:strings.LastIndexByte(name, '_')+1]
-	rows, err := admin.Query(ctx, `SELECT datname FROM pg_database WHERE starts_with(datname, $1) AND datname <> $2`, prefix, name)
+// pruneTemplates drops the templates of the same schema built in other months,
+// and all but the newest keepTemplates of other schemas (other checkouts, earlier
+// migrations); one in use stays (DROP DATABASE refuses it) and goes next time.
+func pruneTemplates(ctx context.Context, admin *pgx.Conn, name string) {
+	const keepTemplates = 5
+	sameSchema := name[:strings.LastIndexByte(name, '_')+1]
+	rows, err := admin.Query(ctx, `SELECT datname FROM pg_database WHERE starts_with(datname, 'carillon_tpl_') AND datname <> $1
+		AND NOT datname LIKE '%\_building' ORDER BY oid DESC`, name)
 	if err != nil {
 		return
 	}
-	old, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	others, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	if err != nil {
 		return
 	}
-	for _, db := range old {
-		_, _ = admin.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{db}.Sanitize())
+	for i, db := range others {
+		if strings.HasPrefix(db, sameSchema) || i >= keepTemplates-1 {
+			_, _ = admin.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{db}.Sanitize())
+		}
 	}
 }
 
@@ -157,15 +170,71 @@ func NewEmpty(t testing.TB) *DB {
 	return clone(t, "")
 }
 
+// clone returns a new database copied from the template from (an empty one when
+// from is ""), dropped when t ends. Copies of the migrated template are made
+// ahead of need by the ready pool, so a test seldom waits for one.
 func clone(t testing.TB, from string) *DB {
 	t.Helper()
+	var name string
+	var err error
+	if from == template && from != "" {
+		r := <-ready
+		name, err = r.name, r.err
+	} else {
+		name, err = create(from)
+	}
+	if err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	t.Cleanup(func() {
+		c, err := pgx.Connect(context.Background(), server.AdminURL())
+		if err != nil {
+			t.Logf("pgtest: drop %s: %v", name, err)
+			return
+		}
+		defer c.Close(context.Background())
+		if _, err := c.Exec(context.Background(), "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"); err != nil {
+			t.Logf("pgtest: drop %s: %v", name, err)
+		}
+	})
+	return &DB{Name: name, URL: pgdev.WithDatabase(server.URL, name)}
+}
+
+// Test databases are named carillon_test_<unix time of the binary's start>_<random>:
+// one a binary made ahead and never handed out is dropped by a later binary once
+// it is older than the longest test run (staleAfter).
+const (
+	testPrefix = "carillon_test_"
+	staleAfter = 30 * time.Minute
+	prefetch   = 2 // copies made ahead, one per core here
+)
+
+var (
+	started = time.Now()
+	ready   = make(chan made) // unbuffered: at most prefetch copies wait unused
+)
+
+type made struct {
+	name string
+	err  error
+}
+
+// fill keeps handing out fresh copies of the template.
+func fill() {
+	for {
+		name, err := create(template)
+		ready <- made{name, err}
+	}
+}
+
+func create(from string) (string, error) {
 	ctx := context.Background()
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
-	name := "carillon_test_" + hex.EncodeToString(b)
+	name := fmt.Sprintf("%s%d_%s", testPrefix, started.Unix(), hex.EncodeToString(b))
 	admin, err := pgx.Connect(ctx, server.AdminURL())
 	if err != nil {
-		t.Fatalf("pgtest: connect: %v", err)
+		return "", fmt.Errorf("connect: %w", err)
 	}
 	defer admin.Close(ctx)
 	stmt := "CREATE DATABASE " + pgx.Identifier{name}.Sanitize()
@@ -182,18 +251,32 @@ func clone(t testing.TB, from string) *DB {
 		time.Sleep(100 * time.Millisecond)
 	}
 	if err != nil {
-		t.Fatalf("pgtest: %s: %v", stmt, err)
+		return "", fmt.Errorf("%s: %w", stmt, err)
 	}
-	t.Cleanup(func() {
-		c, err := pgx.Connect(context.Background(), server.AdminURL())
-		if err != nil {
-			t.Logf("pgtest: drop %s: %v", name, err)
-			return
+	return name, nil
+}
+
+// dropStale drops test databases that binaries started long ago left behind.
+func dropStale(ctx context.Context, adminURL string) {
+	admin, err := pgx.Connect(ctx, adminURL)
+	if err != nil {
+		return
+	}
+	defer admin.Close(ctx)
+	rows, err := admin.Query(ctx, `SELECT datname FROM pg_database WHERE starts_with(datname, $1)`, testPrefix)
+	if err != nil {
+		return
+	}
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return
+	}
+	for _, n := range names {
+		ts, _, ok := strings.Cut(strings.TrimPrefix(n, testPrefix), "_")
+		sec, err := strconv.ParseInt(ts, 10, 64)
+		if !ok || err != nil || time.Since(time.Unix(sec, 0)) < staleAfter {
+			continue
 		}
-		defer c.Close(context.Background())
-		if _, err := c.Exec(context.Background(), "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"); err != nil {
-			t.Logf("pgtest: drop %s: %v", name, err)
-		}
-	})
-	return &DB{Name: name, URL: pgdev.WithDatabase(server.URL, name)}
+		_, _ = admin.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{n}.Sanitize()+" WITH (FORCE)")
+	}
 }

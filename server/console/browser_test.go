@@ -51,6 +51,9 @@ func chromiumPath() string {
 // browserCtx returns the shared browser, started on first use.
 func browserCtx(t *testing.T) context.Context {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("browser tests are left out of the fast tier (go test -short)")
+	}
 	path := chromiumPath()
 	if path == "" {
 		if os.Getenv("CI") == "" {
