@@ -174,6 +174,7 @@ type core struct {
 	failed  atomic.Int64
 	// stopExtra stops a non-HTTP server (SMTP).
 	stopExtra func(context.Context)
+	stopCtx   atomic.Pointer[context.Context] // Stop's, once it is called
 }
 
 func newCore(kind string, o Options) *core {
@@ -227,16 +228,35 @@ func (c *core) Recorder() *Recorder { return c.rec }
 func (c *core) Pushed() int     { return int(c.pushed.Load()) }
 func (c *core) PushFailed() int { return int(c.failed.Load()) }
 
-// Stop stops serving and pushes what is queued (until ctx is done).
+// Stop stops serving and pushes what is queued, until ctx is done: then open
+// connections are closed and what is left unpushed is dropped.
 func (c *core) Stop(ctx context.Context) {
 	if c.srv != nil {
-		_ = c.srv.Shutdown(ctx)
+		if c.srv.Shutdown(ctx) != nil {
+			_ = c.srv.Close()
+		}
 	}
 	if c.stopExtra != nil {
 		c.stopExtra(ctx)
 	}
+	c.stopCtx.Store(&ctx)
 	close(c.done)
-	c.wg.Wait()
+	waited := make(chan struct{})
+	go func() {
+		c.wg.Wait()
+		close(waited)
+	}()
+	select {
+	case <-waited:
+	case <-ctx.Done():
+	}
+	c.hc.CloseIdleConnections()
+}
+
+// stopping reports whether Stop's deadline has passed.
+func (c *core) stopping() bool {
+	ctx := c.stopCtx.Load()
+	return ctx != nil && (*ctx).Err() != nil
 }
 
 func chance(p float64) bool { return p > 0 && (p >= 1 || rand.Float64() < p) }
@@ -292,11 +312,19 @@ func (c *core) pushLoop() {
 		select {
 		case first = <-c.pushes:
 		case <-c.done:
-			// drain what is queued
+			// Push what is queued, once each, while the receiver answers and Stop's
+			// deadline holds; the rest is counted as failed.
 			for {
 				select {
 				case p := <-c.pushes:
-					c.send([]push{p})
+					if c.stopping() {
+						c.failed.Add(int64(1 + len(c.pushes)))
+						return
+					}
+					if !c.send([]push{p}) {
+						c.failed.Add(int64(len(c.pushes)))
+						return
+					}
 				default:
 					return
 				}
@@ -328,7 +356,9 @@ func (c *core) pushLoop() {
 	}
 }
 
-func (c *core) send(batch []push) {
+// send pushes a batch, retrying briefly (not once Stop was called); it reports
+// whether the receiver took it.
+func (c *core) send(batch []push) bool {
 	p := batch[0]
 	body := p.body
 	if p.batch {
@@ -357,7 +387,7 @@ func (c *core) send(batch []push) {
 			resp.Body.Close()
 			if resp.StatusCode/100 == 2 {
 				c.pushed.Add(int64(len(batch)))
-				return
+				return true
 			}
 			if resp.StatusCode/100 == 4 {
 				break // refused: retrying will not help
@@ -366,9 +396,11 @@ func (c *core) send(batch []push) {
 		select {
 		case <-time.After(time.Duration(attempt+1) * 50 * time.Millisecond):
 		case <-c.done:
+			attempt = 3 // stopping: no retries
 		}
 	}
 	c.failed.Add(int64(len(batch)))
+	return false
 }
 
 func writeBody(w http.ResponseWriter, status int, ctype string, body []byte) {

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/mail"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -23,6 +24,8 @@ type SMTP struct {
 	*core
 	srv   *smtp.Server
 	conns atomic.Int64
+	mu    sync.Mutex
+	open  map[*smtp.Conn]struct{} // sessions not yet ended, closed at Stop's deadline
 }
 
 // Connections is the number of SMTP connections opened to the sandbox.
@@ -30,7 +33,7 @@ func (s *SMTP) Connections() int { return int(s.conns.Load()) }
 
 // StartSMTP starts an SMTP sandbox (no TLS, no AUTH required).
 func StartSMTP(ctx context.Context, o Options) (*SMTP, error) {
-	s := &SMTP{core: newCore("smtp", o)}
+	s := &SMTP{core: newCore("smtp", o), open: map[*smtp.Conn]struct{}{}}
 	addr := s.opts.Behavior.Addr
 	if addr == "" {
 		addr = "127.0.0.1:0"
@@ -42,7 +45,10 @@ func StartSMTP(ctx context.Context, o Options) (*SMTP, error) {
 	s.ln = ln
 	s.srv = smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
 		s.conns.Add(1)
-		return &smtpSession{s: s}, nil
+		s.mu.Lock()
+		s.open[c] = struct{}{}
+		s.mu.Unlock()
+		return &smtpSession{s: s, conn: c}, nil
 	}))
 	s.srv.Domain = "sandbox.carillon.test"
 	s.srv.AllowInsecureAuth = true
@@ -50,7 +56,22 @@ func StartSMTP(ctx context.Context, o Options) (*SMTP, error) {
 	s.srv.MaxRecipients = 100
 	s.srv.ReadTimeout = time.Minute
 	s.srv.WriteTimeout = time.Minute
-	s.stopExtra = func(ctx context.Context) { _ = s.srv.Shutdown(ctx) }
+	s.stopExtra = func(ctx context.Context) {
+		if s.srv.Shutdown(ctx) == nil {
+			return
+		}
+		// Past the deadline: close the sessions still open (go-smtp's Close does
+		// nothing once Shutdown has begun).
+		s.mu.Lock()
+		open := make([]*smtp.Conn, 0, len(s.open))
+		for c := range s.open {
+			open = append(open, c)
+		}
+		s.mu.Unlock()
+		for _, c := range open {
+			_ = c.Close() // ends the session: Logout forgets it
+		}
+	}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -67,6 +88,7 @@ func (s *SMTP) Addr() string { return s.ln.Addr().String() }
 
 type smtpSession struct {
 	s     *SMTP
+	conn  *smtp.Conn
 	from  string
 	rcpts []string
 	ids   []string
@@ -74,7 +96,12 @@ type smtpSession struct {
 
 func (ss *smtpSession) Reset() { ss.from, ss.rcpts, ss.ids = "", nil, nil }
 
-func (ss *smtpSession) Logout() error { return nil }
+func (ss *smtpSession) Logout() error {
+	ss.s.mu.Lock()
+	delete(ss.s.open, ss.conn)
+	ss.s.mu.Unlock()
+	return nil
+}
 
 func (ss *smtpSession) Mail(from string, _ *smtp.MailOptions) error {
 	ss.from = from

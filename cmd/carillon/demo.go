@@ -115,7 +115,8 @@ func cmdDemo(ctx context.Context, e *env, args []string) error {
 	ready := make(chan string, 1)
 	served := make(chan error, 1)
 	go func() {
-		served <- serve(sctx, e, pool, serveOptions{cfg: fc, getenv: getenv, listener: ln, ready: func(a string) { ready <- a }})
+		served <- serve(sctx, e, pool, serveOptions{cfg: fc, getenv: getenv, listener: ln, ready: func(a string) { ready <- a },
+			grace: demoGrace})
 	}()
 	var at string
 	select {
@@ -150,6 +151,10 @@ func cmdDemo(ctx context.Context, e *env, args []string) error {
 		"The demo's administrator token and password are new on every run. Press Ctrl-C to stop.\n", at, token, password, example)
 	return <-served
 }
+
+// demoGrace is the demo's time for running requests and jobs at Ctrl-C: the whole
+// stop stays under 2 s.
+const demoGrace = 800 * time.Millisecond
 
 // demoZone is the zone whose "today" the demo plays.
 func demoZone() *time.Location {

@@ -44,9 +44,20 @@ func (e *exitError) Error() string { return e.err.Error() }
 func (e *exitError) Unwrap() error { return e.err }
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// The first SIGINT or SIGTERM asks for a clean stop; a second one ends the
+	// process at once.
+	ctx, stop := context.WithCancelCause(context.Background())
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		s := <-sigs
+		stop(fmt.Errorf("%s signal received", s))
+		<-sigs
+		fmt.Fprintln(os.Stderr, "carillon: second signal: exiting now")
+		os.Exit(130)
+	}()
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv)
-	stop()
+	stop(nil)
 	if err != nil {
 		code := 1
 		var ee *exitError

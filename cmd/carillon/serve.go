@@ -38,7 +38,18 @@ type serveOptions struct {
 	listener    net.Listener      // already listening (the demo); nil: listen on addr
 	rescueAfter time.Duration
 	workers     int
+	// grace is how long running requests and jobs may take to finish once a stop
+	// is asked for; then running jobs are cancelled (their sends are recorded).
+	// Default defaultGrace; the demo's is shorter.
+	grace time.Duration
 }
+
+// Stopping: the time requests and jobs get to finish, and the deadline of each
+// later step (cancelling jobs, closing provider connections and sandboxes).
+const (
+	defaultGrace = 30 * time.Second
+	stepDeadline = 500 * time.Millisecond
+)
 
 func cmdServe(ctx context.Context, e *env, args []string) error {
 	fs := newFlags("serve", e.stderr)
@@ -106,7 +117,12 @@ func serve(ctx context.Context, e *env, pool *pgxpool.Pool, opts serveOptions) e
 	if err != nil {
 		return fmt.Errorf("providers: %w", err)
 	}
-	defer built.Stop(context.WithoutCancel(ctx))
+	defer func() {
+		// Idle provider connections first, then the sandboxes, each within a deadline.
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stepDeadline)
+		defer cancel()
+		built.Stop(sctx)
+	}()
 	if len(opts.cfg.Channels.Providers) == 0 {
 		e.logger.Warn("no providers configured: messages will be suppressed with reason no_channel (see docs/providers.md)")
 	}
@@ -210,7 +226,7 @@ func serve(ctx context.Context, e *env, pool *pgxpool.Pool, opts serveOptions) e
 	ln := opts.listener
 	if ln == nil {
 		if ln, err = net.Listen("tcp", opts.addr); err != nil {
-			stopRiver(e, rc)
+			stopRiver(context.Background(), e, rc, cmp.Or(opts.grace, defaultGrace))
 			return fmt.Errorf("listen on %s: %w", opts.addr, err)
 		}
 	}
@@ -221,7 +237,7 @@ func serve(ctx context.Context, e *env, pool *pgxpool.Pool, opts serveOptions) e
 		oln, err := net.Listen("tcp", opts.opsAddr)
 		if err != nil {
 			ln.Close()
-			stopRiver(e, rc)
+			stopRiver(context.Background(), e, rc, cmp.Or(opts.grace, defaultGrace))
 			return fmt.Errorf("listen on %s: %w", opts.opsAddr, err)
 		}
 		ops = &http.Server{Handler: api.OpsHandler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second}
@@ -233,29 +249,38 @@ func serve(ctx context.Context, e *env, pool *pgxpool.Pool, opts serveOptions) e
 	select {
 	case <-ctx.Done():
 	case err := <-errc:
-		stopRiver(e, rc)
+		stopRiver(context.Background(), e, rc, cmp.Or(opts.grace, defaultGrace))
 		return fmt.Errorf("http server: %w", err)
 	}
 	e.logger.Info("stopping: no new requests; running jobs may finish")
-	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+	// One grace for requests and jobs together, from the signal.
+	graceCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cmp.Or(opts.grace, defaultGrace))
 	defer cancel()
-	if err := hs.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	if err := hs.Shutdown(graceCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		e.logger.Warn("http shutdown", "error", err.Error())
+		_ = hs.Close()
 	}
 	if ops != nil {
-		_ = ops.Shutdown(shutdownCtx)
+		if ops.Shutdown(graceCtx) != nil {
+			_ = ops.Close()
+		}
 	}
-	stopRiver(e, rc)
+	stopRiver(graceCtx, e, rc, 0)
 	e.logger.Info("stopped")
 	return nil
 }
 
-func stopRiver(e *env, rc *river.Client[pgx.Tx]) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
+// stopRiver lets running jobs finish until ctx ends or grace (when not 0) has
+// passed, then cancels them, waiting stepDeadline at most.
+func stopRiver(ctx context.Context, e *env, rc *river.Client[pgx.Tx], grace time.Duration) {
+	if grace > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, grace)
+		defer cancel()
+	}
 	if err := rc.Stop(ctx); err != nil {
 		e.logger.Warn("river did not stop in time; cancelling running jobs", "error", err.Error())
-		cctx, ccancel := context.WithTimeout(context.Background(), 10*time.Second)
+		cctx, ccancel := context.WithTimeout(context.Background(), stepDeadline)
 		defer ccancel()
 		_ = rc.StopAndCancel(cctx)
 	}
