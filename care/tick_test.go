@@ -103,7 +103,7 @@ func (b *tickBundle) planDayJobs(t *testing.T) int {
 // only leaves the named rules on.
 func (b *tickBundle) only(t *testing.T, keys ...string) {
 	t.Helper()
-	_, err := b.db.Pool.Exec(b.ctx, `UPDATE care_rules SET enabled = COALESCE(key = ANY($1), false), updated_at = now()`, keys)
+	_, err := b.db.Pool.Exec(b.ctx, `UPDATE care_rules SET enabled = COALESCE(key = ANY($1), false)`, keys)
 	require.NoError(t, err)
 }
 
