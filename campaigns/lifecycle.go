@@ -79,6 +79,9 @@ func (s *Service) Approve(ctx context.Context, by By, id int64, version int) (Ca
 		if authored {
 			return fmt.Errorf("%w: you created, edited or submitted this campaign; a second person must approve it", ErrForbidden)
 		}
+		if _, err := s.campaignVars(ctx, c); err != nil {
+			return err
+		}
 		_, err := tx.Exec(ctx, `UPDATE campaigns SET approved_by = $2, approved_by_user = $3, approved_at = $4, approved_version = version WHERE id = $1`,
 			id, by.Actor.String(), uid, s.now())
 		return err
@@ -178,13 +181,17 @@ func (s *Service) TestSend(ctx context.Context, by By, id int64, externalID, cha
 		}
 		chans = []string{channel}
 	}
+	vars, err := s.messageVars(ctx, c)
+	if err != nil {
+		return TestSendResult{}, err
+	}
 	var res TestSendResult
 	err = s.tx(ctx, func(tx pgx.Tx) error {
 		now := s.now()
 		p := delivery.Planned{
 			DedupeKey: fmt.Sprintf("campaign-test:%d:%d:%d", id, ct.ID, now.UnixNano()),
 			ContactID: ct.ID, Source: "campaign_test", SourceID: strconv.FormatInt(id, 10), Purpose: campaignPurpose,
-			TemplateKey: c.Template, TemplateVersion: c.templateVersion(), Vars: s.messageVars(c), Channels: toChannels(chans), Test: true,
+			TemplateKey: c.Template, TemplateVersion: c.templateVersion(), Vars: vars, Channels: toChannels(chans), Test: true,
 		}
 		er, err := s.deps.Delivery.Enqueue(ctx, tx, []delivery.Planned{p})
 		if err != nil {

@@ -10,6 +10,7 @@ import (
 	"carillon/campaigns"
 	"carillon/contacts"
 	"carillon/internal/audit"
+	"carillon/templates"
 )
 
 func fieldMessages(t *testing.T, err error) map[string]string {
@@ -107,7 +108,8 @@ func TestLifecycleWithMakerChecker(t *testing.T) {
 	// Maker-checker: a marketer cannot approve; nor can an approver who made it.
 	_, err = b.svc.Approve(b.ctx, mk, c.ID, 0)
 	require.ErrorIs(t, err, campaigns.ErrForbidden)
-	own, err := b.svc.Create(b.ctx, both, campaigns.Input{Name: ptr("mine"), Expression: ptr("true"), Template: ptr(templateKey), Channels: &[]string{"sms"}})
+	own, err := b.svc.Create(b.ctx, both, campaigns.Input{Name: ptr("mine"), Expression: ptr("true"), Template: ptr(templateKey), Channels: &[]string{"sms"},
+		Vars: map[string]any{"product": "稳健理财"}})
 	require.NoError(t, err)
 	_, err = b.svc.Submit(b.ctx, both, own.ID)
 	require.NoError(t, err)
@@ -299,4 +301,86 @@ func TestTickWatchesOpenRuns(t *testing.T) {
 	require.Equal(t, 2, jobs())
 	require.NoError(t, b.svc.Tick(b.ctx, b.clock.Now()))
 	require.Equal(t, 2, jobs())
+}
+
+// What reaches a customer is what was approved: the template declares its
+// variables; a campaign that leaves a required one empty (or gives one of the
+// wrong type, or one the template does not declare) is not submitted, approved,
+// test-sent or started; the review, the previews and the messages carry the
+// campaign's own values with the declared defaults, never the template's samples.
+func TestCampaignVariablesAreCheckedAndNeverSampled(t *testing.T) {
+	t.Parallel()
+	b := setup(t, options{})
+	b.addContacts(t, 1, 2, func(i int, in *contacts.Input) { in.Tags = &[]string{"wealth", "test"} })
+	def := templates.Definition{Key: "campaign.rate", Purpose: templates.Marketing, Source: templates.SourceCampaign, DefaultLocale: "zh-CN",
+		Variables: []templates.Variable{
+			{Name: "product", Type: templates.String, Required: true, Sample: "样例产品"},
+			{Name: "rate", Type: templates.Number, Default: 2.5, Sample: 9.99},
+		},
+		Variants: []templates.Variant{{Channel: templates.SMS, Locale: "zh-CN", SMS: &templates.SMSVariant{SignName: "示例银行",
+			Text: "{{.Contact.Salutation}}，{{.Campaign.product}}年化{{.Campaign.rate}}%。拒收请回复R"}}}}
+	_, _, err := b.templates.Save(b.ctx, audit.Actor{Name: "test"}, def, templates.SaveOptions{Activate: true})
+	require.NoError(t, err)
+	mk := b.users["mk"]
+
+	// Left empty: the preview shows the problem and no sample value; submit refuses.
+	c := b.draft(t, campaigns.Input{Template: ptr("campaign.rate"), Vars: map[string]any{}})
+	ct, err := b.contacts.GetByExternalID(b.ctx, "C0001")
+	require.NoError(t, err)
+	pv, err := b.svc.Preview(b.ctx, campaigns.PreviewInput{Template: "campaign.rate", Vars: map[string]any{}, Contact: ct})
+	require.NoError(t, err)
+	require.Len(t, pv.Problems, 1)
+	require.Equal(t, "vars.product", pv.Problems[0].Field)
+	require.Len(t, pv.Rendered, 1)
+	require.Equal(t, "【示例银行】客女士，年化2.5%。拒收请回复R", pv.Rendered[0].SMS.Text, "the campaign's values (none) and the default, never the samples")
+	_, err = b.svc.Submit(b.ctx, mk, c.ID)
+	require.Contains(t, fieldMessages(t, err)["vars.product"], "product is required")
+	_, err = b.svc.TestSend(b.ctx, mk, c.ID, "C0001", "")
+	require.Contains(t, fieldMessages(t, err)["vars.product"], "product is required")
+
+	// Of the wrong type, or not declared: refused, each named.
+	_, err = b.svc.Update(b.ctx, mk, c.ID, campaigns.Input{Vars: map[string]any{"product": "稳健理财", "rate": "high", "rat": 1}})
+	require.NoError(t, err)
+	_, err = b.svc.Submit(b.ctx, mk, c.ID)
+	msgs := fieldMessages(t, err)
+	require.Contains(t, msgs["vars.rate"], "must be a number")
+	require.Contains(t, msgs["vars.rat"], `did you mean "rate"?`)
+
+	// Right: the review renders the campaign's value and the declared default.
+	c, err = b.svc.Get(b.ctx, c.ID)
+	require.NoError(t, err)
+	_, err = b.svc.Update(b.ctx, mk, c.ID, campaigns.Input{Vars: map[string]any{"product": "稳健理财"}})
+	require.NoError(t, err)
+	c, err = b.svc.Submit(b.ctx, mk, c.ID)
+	require.NoError(t, err)
+	require.Equal(t, map[string]any{"product": "稳健理财", "rate": 2.5}, c.Review.Vars)
+	for _, s := range c.Review.Samples {
+		require.Contains(t, s.Text, "稳健理财年化2.5%")
+		require.NotContains(t, s.Text, "样例")
+		require.NotContains(t, s.Text, "9.99")
+	}
+
+	// A campaign whose values went missing after its review is neither approved
+	// nor started.
+	_, err = b.db.Pool.Exec(b.ctx, `UPDATE campaigns SET vars = '{}' WHERE id = $1`, c.ID)
+	require.NoError(t, err)
+	_, err = b.svc.Approve(b.ctx, b.users["ap"], c.ID, c.Version)
+	require.Contains(t, fieldMessages(t, err)["vars.product"], "product is required")
+	_, err = b.db.Pool.Exec(b.ctx, `UPDATE campaigns SET vars = '{"product": "稳健理财"}' WHERE id = $1`, c.ID)
+	require.NoError(t, err)
+	c, err = b.svc.Approve(b.ctx, b.users["ap"], c.ID, c.Version)
+	require.NoError(t, err)
+	_, err = b.db.Pool.Exec(b.ctx, `UPDATE campaigns SET vars = '{"product": 7}' WHERE id = $1`, c.ID)
+	require.NoError(t, err)
+	_, err = b.svc.Start(b.ctx, mk, c.ID)
+	require.Contains(t, fieldMessages(t, err)["vars.product"], "must be text")
+
+	// Started with its values, the messages carry them and the default.
+	_, err = b.db.Pool.Exec(b.ctx, `UPDATE campaigns SET vars = '{"product": "稳健理财"}' WHERE id = $1`, c.ID)
+	require.NoError(t, err)
+	res, err := b.svc.TestSend(b.ctx, mk, c.ID, "C0001", "")
+	require.NoError(t, err)
+	var vars map[string]any
+	require.NoError(t, b.db.Pool.QueryRow(b.ctx, `SELECT vars->'Campaign' FROM messages WHERE id = $1`, res.MessageID).Scan(&vars))
+	require.Equal(t, map[string]any{"product": "稳健理财", "rate": 2.5}, vars)
 }

@@ -25,6 +25,9 @@ type Review struct {
 	// the approved campaign's messages are pinned to it, whatever is activated
 	// later.
 	TemplateVersion int `json:"template_version"`
+	// Vars are the campaign's variables as its messages carry them (its own
+	// values, the declared defaults for those it left out): what the samples show.
+	Vars map[string]any `json:"vars,omitempty"`
 	// Audience is the active, unerased contacts the segment matches.
 	Audience int64 `json:"audience"`
 	// Recipients is one per address: contacts who share the address their
@@ -133,6 +136,12 @@ func (s *Service) review(ctx context.Context, c Campaign) (Review, error) {
 		return r, fmt.Errorf("review: template %s: %w", c.Template, err)
 	}
 	r.TemplateVersion = tv.Version
+	// The samples render with the campaign's own values (and the declared
+	// defaults), never the template's samples; a required one missing stops here.
+	if c.Vars, err = varsOf(tv, c.Vars); err != nil {
+		return r, err
+	}
+	r.Vars = c.Vars
 	seg, err := segment.Compile(c.Segment)
 	if err != nil {
 		return r, invalid(fieldErr("segment", "%s", err.Error()))
@@ -350,4 +359,69 @@ func (s *Service) EraseHook(ctx context.Context, tx pgx.Tx, contactID int64) err
 		return fmt.Errorf("erase contact %d from campaign reviews: %w", contactID, err)
 	}
 	return nil
+}
+
+// PreviewInput is a campaign's content as its author types it.
+type PreviewInput struct {
+	Template string
+	Vars     map[string]any
+	Channels []string         // in order; empty: every channel the template has
+	Contact  contacts.Contact // whom it is rendered for (a sample of the segment)
+}
+
+// Preview is what a campaign's message would be for one contact, per channel,
+// rendered exactly as the review and the run render it: with the campaign's own
+// values and the template's declared defaults, never the template's samples.
+// Problems lists what stops the campaign from being submitted (a required
+// variable missing, a value of the wrong type, an undeclared one); the text is
+// rendered all the same, a missing value empty, so its author sees both.
+type Preview struct {
+	TemplateVersion int                   `json:"template_version"`
+	Vars            map[string]any        `json:"vars"`
+	Rendered        []templates.Rendered  `json:"rendered"`
+	Problems        []contacts.FieldError `json:"problems,omitempty"`
+}
+
+// Preview renders a campaign's content for one contact with the active version
+// of its template.
+func (s *Service) Preview(ctx context.Context, in PreviewInput) (Preview, error) {
+	if err := s.needs(); err != nil {
+		return Preview{}, err
+	}
+	tv, err := s.deps.Templates.Active(ctx, in.Template)
+	if err != nil {
+		return Preview{}, err
+	}
+	p := Preview{TemplateVersion: tv.Version, Rendered: []templates.Rendered{}}
+	cv, err := varsOf(tv, in.Vars)
+	var ve *contacts.ValidationError
+	switch {
+	case errors.As(err, &ve):
+		p.Problems = ve.Fields
+	case err != nil:
+		return p, err
+	}
+	p.Vars = cv
+	managers, err := s.deps.Contacts.ManagersByID(ctx, []int64{in.Contact.ManagerID})
+	if err != nil {
+		return p, err
+	}
+	chans := in.Channels
+	if len(chans) == 0 {
+		for _, ch := range templates.Channels() {
+			chans = append(chans, string(ch))
+		}
+	}
+	c := Campaign{Template: in.Template, Vars: cv}
+	for _, ch := range chans {
+		out, err := s.deps.Templates.RenderVersion(tv, templates.Channel(ch), in.Contact.Locale, s.vars(c, in.Contact, managers))
+		if errors.Is(err, templates.ErrNoVariant) {
+			continue
+		}
+		if err != nil {
+			return p, err
+		}
+		p.Rendered = append(p.Rendered, out)
+	}
+	return p, nil
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"carillon/campaigns/segment"
+	"carillon/contacts"
 	"carillon/delivery"
 	"carillon/internal/audit"
 	"carillon/internal/identity"
@@ -142,6 +143,9 @@ func (s *Service) Start(ctx context.Context, by By, id int64) (Campaign, error) 
 		}
 		if c.ApprovedVersion == nil || *c.ApprovedVersion != c.Version {
 			return fmt.Errorf("%w: the approved version is not the current one", ErrStale)
+		}
+		if _, err := s.campaignVars(ctx, c); err != nil {
+			return err
 		}
 		now := s.now()
 		if c.EndsAt != nil && !c.EndsAt.After(now) {
@@ -562,7 +566,10 @@ func (s *Service) batch(ctx context.Context, tx pgx.Tx, c Campaign, r run, from,
 	if err != nil || len(recs) == 0 {
 		return 0, 0, err
 	}
-	vars := s.messageVars(c)
+	vars, err := s.messageVars(ctx, c)
+	if err != nil {
+		return 0, 0, fmt.Errorf("run %d: %w", r.id, err)
+	}
 	window := c.window()
 	sid := strconv.FormatInt(r.id, 10)
 	planned := make([]delivery.Planned, len(recs))
@@ -588,14 +595,46 @@ func (r run) slot(rn int64) time.Time {
 	return r.paceAt.Add(time.Duration((rn-r.paceRN)/int64(r.throttle)) * time.Second)
 }
 
-// messageVars are the variables a campaign's messages carry: the campaign's own
-// and, when configured here, the bank's (else the renderer's bank applies).
-func (s *Service) messageVars(c Campaign) map[string]any {
-	v := map[string]any{"Campaign": c.Vars}
+// messageVars are the variables a campaign's messages carry: the campaign's own,
+// checked against what its template version declares and with the declared
+// defaults filled in (campaignVars), and, when configured here, the bank's (else
+// the renderer's bank applies).
+func (s *Service) messageVars(ctx context.Context, c Campaign) (map[string]any, error) {
+	cv, err := s.campaignVars(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	v := map[string]any{"Campaign": cv}
 	if s.cfg.Bank != (templates.Bank{}) {
 		v["Bank"] = s.cfg.Bank.Vars()
 	}
-	return v
+	return v, nil
+}
+
+// campaignVars checks the campaign's variables against its template version (the
+// reviewed one; the active one before a review): a required variable missing, a
+// value of the wrong type, a name the template does not declare are each a field
+// error (vars.<name>). It returns the values the messages carry.
+func (s *Service) campaignVars(ctx context.Context, c Campaign) (map[string]any, error) {
+	tv, err := s.deps.Templates.Version(ctx, c.Template, c.templateVersion())
+	if err != nil {
+		return nil, fmt.Errorf("campaign %d: template %s: %w", c.ID, c.Template, err)
+	}
+	return varsOf(tv, c.Vars)
+}
+
+// varsOf is tv.CampaignVars with its problems as the campaign's field errors.
+func varsOf(tv templates.Version, given map[string]any) (map[string]any, error) {
+	out, err := tv.CampaignVars(given)
+	var ve *templates.ValidationError
+	if errors.As(err, &ve) {
+		fields := make([]contacts.FieldError, len(ve.Problems))
+		for i, p := range ve.Problems {
+			fields[i] = contacts.FieldError{Field: p.Field, Message: p.Message}
+		}
+		return out, invalid(fields...)
+	}
+	return out, err
 }
 
 // templateVersion is the template version the campaign's messages are pinned

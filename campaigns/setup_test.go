@@ -57,6 +57,7 @@ func setup(t *testing.T, o options) *bundle {
 	require.NoError(t, err)
 	actor := audit.Actor{Name: "test"}
 	_, _, err = ts.Save(ctx, actor, templates.Definition{Key: templateKey, Purpose: templates.Marketing, Source: templates.SourceCampaign, DefaultLocale: "zh-CN",
+		Variables: []templates.Variable{{Name: "product", Type: templates.String, Required: true, Label: "产品", LabelEN: "Product", Sample: "稳健理财"}},
 		Variants: []templates.Variant{
 			{Channel: templates.SMS, Locale: "zh-CN", SMS: &templates.SMSVariant{SignName: "示例银行",
 				Text: "{{.Contact.Salutation}}，{{.Campaign.product}}上线。拒收请回复R",

@@ -37,7 +37,8 @@ func setupCampaignServer(t *testing.T) (*bundle, *campaigns.Service) {
 	ts, err := templates.NewStore(b.db.Pool, templates.Config{Logger: testlog.New(t), Now: now})
 	require.NoError(t, err)
 	_, _, err = ts.Save(b.ctx, audit.Actor{Name: "test"}, templates.Definition{Key: "campaign.wealth", Purpose: templates.Marketing, Source: templates.SourceCampaign,
-		DefaultLocale: "zh-CN", Variants: []templates.Variant{{Channel: templates.SMS, Locale: "zh-CN", SMS: &templates.SMSVariant{SignName: "示例银行",
+		DefaultLocale: "zh-CN", Variables: []templates.Variable{{Name: "product", Type: templates.String, Required: true, Label: "产品", LabelEN: "Product", Sample: "稳健理财"}},
+		Variants: []templates.Variant{{Channel: templates.SMS, Locale: "zh-CN", SMS: &templates.SMSVariant{SignName: "示例银行",
 			Text: "{{.Contact.Salutation}}，{{.Campaign.product}}上线。拒收请回复R"}}}}, templates.SaveOptions{Activate: true})
 	require.NoError(t, err)
 	ds, err := delivery.New(b.db.Pool, delivery.Config{Logger: testlog.New(t), Now: now}, delivery.Deps{Renderer: delivery.TemplateRenderer(ts)})

@@ -15,14 +15,14 @@ import (
 // checkText parses src as a template and checks every variable against schema and
 // every function against the helpers, walking the parse tree. Problems carry the
 // line and column (1-based, runes) inside src.
-func checkText(field, src string, schema Schema) []Problem {
+func checkText(field, src string, schema Schema, campaign bool) []Problem {
 	trees := map[string]*parse.Tree{}
 	t := parse.New(field)
 	t.Mode = parse.SkipFuncCheck
 	if _, err := t.Parse(src, "", "", trees); err != nil {
 		return []Problem{parseProblem(field, src, err)}
 	}
-	c := &checker{field: field, src: src, schema: schema}
+	c := &checker{field: field, src: src, schema: schema, campaign: campaign}
 	for name, tr := range trees {
 		if name != field {
 			c.add(tr.Root, "define and block are not allowed in a message template")
@@ -100,6 +100,7 @@ func (s scope) child() scope {
 type checker struct {
 	field, src string
 	schema     Schema
+	campaign   bool // a campaign template: .Campaign.x must be declared
 	problems   []Problem
 }
 
@@ -271,6 +272,14 @@ func (c *checker) resolve(n parse.Node, base ref, idents []string) ref {
 			next = path + "." + id
 		}
 		if _, ok := c.schema[next]; !ok && !c.schema.hasChildren(next) {
+			if c.campaign && (next == "Campaign" || strings.HasPrefix(next, "Campaign.")) {
+				full := strings.Join(append([]string{"Campaign"}, idents[i+1:]...), ".")
+				if path != "" {
+					full = path + "." + strings.Join(idents[i:], ".")
+				}
+				c.add(n, fmt.Sprintf("campaign variable .%s is not declared: add it to the template's variables (name, type, required or a default)%s", full, c.suggest(full)))
+				return ref{}
+			}
 			c.add(n, fmt.Sprintf("unknown variable .%s%s", next, c.suggest(next)))
 			return ref{}
 		}

@@ -92,12 +92,12 @@ func (s *Store) Check(def Definition) (Report, error) {
 	return Check(def, s.cfg.Schemas, s.cfg.MaxSegments)
 }
 
-const versionCols = `key, version, purpose, source, default_locale, description, variants, author, builtin, note, created_at`
+const versionCols = `key, version, purpose, source, default_locale, description, variants, variables, author, builtin, note, created_at`
 
 func scanVersion(row pgx.Row) (Version, error) {
 	var v Version
-	var variants []byte
-	err := row.Scan(&v.Key, &v.Version, &v.Purpose, &v.Source, &v.DefaultLocale, &v.Description, &variants, &v.Author, &v.Builtin, &v.Note, &v.CreatedAt)
+	var variants, variables []byte
+	err := row.Scan(&v.Key, &v.Version, &v.Purpose, &v.Source, &v.DefaultLocale, &v.Description, &variants, &variables, &v.Author, &v.Builtin, &v.Note, &v.CreatedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return v, ErrNotFound
 	}
@@ -106,6 +106,9 @@ func scanVersion(row pgx.Row) (Version, error) {
 	}
 	if err := json.Unmarshal(variants, &v.Variants); err != nil {
 		return v, fmt.Errorf("template %s v%d: variants: %w", v.Key, v.Version, err)
+	}
+	if err := json.Unmarshal(variables, &v.Variables); err != nil {
+		return v, fmt.Errorf("template %s v%d: variables: %w", v.Key, v.Version, err)
 	}
 	return v, nil
 }
@@ -165,13 +168,16 @@ func (s *Store) List(ctx context.Context) ([]Template, error) {
 	out := []Template{}
 	for rows.Next() {
 		var v Version
-		var variants []byte
+		var variants, variables []byte
 		var edited bool
 		var updated time.Time
-		if err := rows.Scan(&v.Key, &v.Version, &v.Purpose, &v.Source, &v.DefaultLocale, &v.Description, &variants, &v.Author, &v.Builtin, &v.Note, &v.CreatedAt, &edited, &updated); err != nil {
+		if err := rows.Scan(&v.Key, &v.Version, &v.Purpose, &v.Source, &v.DefaultLocale, &v.Description, &variants, &variables, &v.Author, &v.Builtin, &v.Note, &v.CreatedAt, &edited, &updated); err != nil {
 			return nil, fmt.Errorf("list templates: %w", err)
 		}
 		if err := json.Unmarshal(variants, &v.Variants); err != nil {
+			return nil, fmt.Errorf("list templates: %s: %w", v.Key, err)
+		}
+		if err := json.Unmarshal(variables, &v.Variables); err != nil {
 			return nil, fmt.Errorf("list templates: %s: %w", v.Key, err)
 		}
 		out = append(out, summary(v, v.Version, edited, updated))
@@ -247,6 +253,14 @@ func insertVersion(ctx context.Context, tx pgx.Tx, def Definition, author string
 	if err != nil {
 		return Version{}, err
 	}
+	decl := def.Variables
+	if decl == nil {
+		decl = []Variable{}
+	}
+	variables, err := json.Marshal(decl)
+	if err != nil {
+		return Version{}, err
+	}
 	var next int
 	err = tx.QueryRow(ctx, `SELECT active_version FROM templates WHERE key = $1 FOR UPDATE`, def.Key).Scan(&next)
 	isNew := errors.Is(err, pgx.ErrNoRows)
@@ -261,9 +275,9 @@ func insertVersion(ctx context.Context, tx pgx.Tx, def Definition, author string
 			return Version{}, err
 		}
 	}
-	v, err := scanVersion(tx.QueryRow(ctx, `INSERT INTO template_versions (key, version, purpose, source, default_locale, description, variants, author, builtin, note, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING `+versionCols,
-		def.Key, next, def.Purpose, def.Source, def.DefaultLocale, def.Description, variants, author, builtin, note, now))
+	v, err := scanVersion(tx.QueryRow(ctx, `INSERT INTO template_versions (key, version, purpose, source, default_locale, description, variants, variables, author, builtin, note, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING `+versionCols,
+		def.Key, next, def.Purpose, def.Source, def.DefaultLocale, def.Description, variants, variables, author, builtin, note, now))
 	if err != nil {
 		return Version{}, err
 	}
@@ -324,8 +338,9 @@ func (s *Store) RenderVersion(v Version, ch Channel, locale string, vars Vars) (
 	if err != nil {
 		return Rendered{}, err
 	}
-	schema := s.cfg.Schemas[v.Source]
-	return c.render(v.Key, v.Version, v.Purpose, fill(vars, schema))
+	filled := fill(vars, schemaFor(v.Definition, s.cfg.Schemas))
+	typedCampaign(filled, v.Variables)
+	return c.render(v.Key, v.Version, v.Purpose, filled)
 }
 
 func (s *Store) compiled(v Version, variant Variant) (*compiled, error) {
@@ -382,6 +397,9 @@ func (s *Store) Preview(ctx context.Context, key string, req PreviewRequest) (Pr
 	}
 	locale := cmp.Or(req.Locale, c.Locale, v.DefaultLocale)
 	vars := SampleVars(v.Source, locale, c)
+	if v.Source == SourceCampaign && len(v.Variables) > 0 {
+		vars["Campaign"] = sampleCampaign(v.Variables)
+	}
 	maps.Copy(vars, req.Vars)
 	p := Preview{Key: v.Key, Version: v.Version, Contact: c.ExternalID, Locale: locale, Rendered: []Rendered{}}
 	chans := []Channel{req.Channel}

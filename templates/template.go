@@ -51,7 +51,10 @@ type Definition struct {
 	Source        string    `json:"source"`         // the schema its variables come from, e.g. care.birthday
 	DefaultLocale string    `json:"default_locale"` // the locale a missing one falls back to
 	Description   string    `json:"description,omitempty"`
-	Variants      []Variant `json:"variants"`
+	// Variables declares a campaign template's own variables (.Campaign.<name>);
+	// other sources provide theirs.
+	Variables []Variable `json:"variables,omitempty"`
+	Variants  []Variant  `json:"variants"`
 }
 
 // Variant is the template for one channel and locale. Exactly the field of its

@@ -157,6 +157,7 @@ func TestValidationRules(t *testing.T) {
 	// Free-text (Twilio) marketing gets the opt-out line appended.
 	tw := smsDef("")
 	tw.Purpose, tw.Source, tw.DefaultLocale = Marketing, SourceCampaign, "en"
+	tw.Variables = []Variable{{Name: "product", Type: String, Required: true}}
 	tw.Variants = []Variant{{Channel: SMS, Locale: "en", SMS: &SMSVariant{Body: "Hi {{.Contact.Name}}, our {{.Campaign.product}} is here."}}}
 	_, err = Check(tw, BuiltinSchemas(), DefaultMaxSegments)
 	require.NoError(t, err)

@@ -50,6 +50,11 @@ func Check(def Definition, schemas map[string]Schema, maxSegments int) (Report, 
 	schema, ok := schemas[def.Source]
 	if !ok {
 		bad("source", "unknown source %q (one of %s)", def.Source, strings.Join(slices.Sorted(maps.Keys(schemas)), ", "))
+	} else {
+		probs = append(probs, checkVariables(def)...)
+		if def.Source == SourceCampaign {
+			schema = declaredSchema(def, schemas)
+		}
 	}
 	if loc, err := contacts.ParseLocale(def.DefaultLocale); err != nil || loc == "" {
 		bad("default_locale", "a default locale such as zh-CN or en is required")
@@ -105,7 +110,13 @@ func Check(def Definition, schemas map[string]Schema, maxSegments int) (Report, 
 			probs = append(probs, Problem{Field: fieldName(v, "text"), Message: err.Error()})
 			continue
 		}
-		r, err := c.render(def.Key, 0, def.Purpose, fill(SampleVars(def.Source, v.Locale, nil), schema))
+		vars := SampleVars(def.Source, v.Locale, nil)
+		if def.Source == SourceCampaign && len(def.Variables) > 0 {
+			vars["Campaign"] = sampleCampaign(def.Variables)
+		}
+		vars = fill(vars, schema)
+		typedCampaign(vars, def.Variables)
+		r, err := c.render(def.Key, 0, def.Purpose, vars)
 		if err != nil {
 			probs = append(probs, execProblem(v, err))
 			continue
@@ -147,11 +158,12 @@ func checkVariant(def Definition, v Variant, schema Schema) []Problem {
 		probs = append(probs, Problem{Field: fieldName(v, part), Message: fmt.Sprintf(format, args...)})
 	}
 	if schema != nil {
+		campaign := def.Source == SourceCampaign
 		for _, name := range slices.Sorted(maps.Keys(texts(v))) {
-			probs = append(probs, checkText(name, texts(v)[name], schema)...)
+			probs = append(probs, checkText(name, texts(v)[name], schema, campaign)...)
 		}
 		if v.Email != nil {
-			probs = append(probs, checkText(fieldName(v, "html"), v.Email.HTML, schema)...)
+			probs = append(probs, checkText(fieldName(v, "html"), v.Email.HTML, schema, campaign)...)
 		}
 	}
 	switch {

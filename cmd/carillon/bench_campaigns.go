@@ -60,7 +60,8 @@ func newBenchCampaign(ctx context.Context, e *env, pool *pgxpool.Pool, size int,
 	}
 	actor := audit.Actor{Name: "bench"}
 	if _, _, err = b.tstore.Save(ctx, actor, templates.Definition{Key: benchCampaignTemplate, Purpose: templates.Marketing,
-		Source: templates.SourceCampaign, DefaultLocale: "zh-CN", Variants: []templates.Variant{
+		Source: templates.SourceCampaign, DefaultLocale: "zh-CN", Variables: []templates.Variable{{Name: "product", Type: templates.String, Required: true, Label: "产品", LabelEN: "Product", Sample: "稳健理财"}},
+		Variants: []templates.Variant{
 			{Channel: templates.SMS, Locale: "zh-CN", SMS: &templates.SMSVariant{SignName: "示例银行",
 				Text: "{{.Contact.Salutation}}，{{.Campaign.product}}上线。拒收请回复R",
 				Providers: map[string]templates.ProviderTemplate{

@@ -23,7 +23,8 @@ func TestCampaignCommands(t *testing.T) {
 	ts, err := templates.NewStore(db.Pool, templates.Config{})
 	require.NoError(t, err)
 	_, _, err = ts.Save(ctx, audit.Actor{Name: "test"}, templates.Definition{Key: "campaign.q1", Purpose: templates.Marketing, Source: templates.SourceCampaign,
-		DefaultLocale: "zh-CN", Variants: []templates.Variant{{Channel: templates.SMS, Locale: "zh-CN", SMS: &templates.SMSVariant{SignName: "示例银行",
+		DefaultLocale: "zh-CN", Variables: []templates.Variable{{Name: "product", Type: templates.String, Required: true, Label: "产品", LabelEN: "Product", Sample: "稳健理财"}},
+		Variants: []templates.Variant{{Channel: templates.SMS, Locale: "zh-CN", SMS: &templates.SMSVariant{SignName: "示例银行",
 			Text: "{{.Contact.Salutation}}，{{.Campaign.product}}上线。拒收请回复R"}}}}, templates.SaveOptions{Activate: true})
 	require.NoError(t, err)
 	_, _, err = c.run(ctx, "import", "contacts", writeTemp(t, "c.csv", "external_id,name,gender,phone,tags,consent_sms\nC1,张伟,male,13812345671,wealth,yes\nC2,李娜,female,13812345672,wealth,yes\nC3,王强,male,13812345673,,yes\n"))

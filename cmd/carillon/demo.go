@@ -240,6 +240,10 @@ func demoCampaign(ctx context.Context, e *env, pool *pgxpool.Pool, svc *delivery
 	if _, err := tstore.Active(ctx, demoOfferTemplate); err != nil {
 		if _, _, err := tstore.Save(ctx, actor, templates.Definition{Key: demoOfferTemplate, Purpose: templates.Marketing,
 			Source: templates.SourceCampaign, DefaultLocale: "zh-CN", Description: "The demo's product offer",
+			Variables: []templates.Variable{
+				{Name: "product", Type: templates.String, Required: true, Label: "产品名称", LabelEN: "Product", Sample: "稳健理财 2027Q1"},
+				{Name: "rate", Type: templates.String, Required: true, Label: "年化收益率", LabelEN: "Annual rate", Sample: "3.10%"},
+			},
 			Variants: []templates.Variant{
 				{Channel: templates.SMS, Locale: "zh-CN", SMS: &templates.SMSVariant{SignName: "Carillon银行",
 					Text: "{{.Contact.Salutation}}，{{.Campaign.product}}年化{{.Campaign.rate}}，详询客户经理。拒收请回复R"}},

@@ -622,6 +622,7 @@ func (r *rig) prepareCampaign(ctx context.Context, name string) (*campaignLoad, 
 	}
 	actor := audit.Actor{Name: "drill"}
 	if _, _, err := ts.Save(ctx, actor, templates.Definition{Key: drillTemplate, Purpose: templates.Marketing, Source: templates.SourceCampaign, DefaultLocale: "zh-CN",
+		Variables: []templates.Variable{{Name: "product", Type: templates.String, Required: true, Label: "产品", LabelEN: "Product", Sample: "稳健理财"}},
 		Variants: []templates.Variant{{Channel: templates.SMS, Locale: "zh-CN", SMS: &templates.SMSVariant{SignName: "Carillon银行",
 			Text: "{{.Contact.Salutation}}，{{.Campaign.product}}今日上线。拒收请回复R",
 			Providers: map[string]templates.ProviderTemplate{

@@ -3,6 +3,8 @@
 // unknown field).
 package textdist
 
+import "strings"
+
 // Levenshtein is the edit distance of two strings, by rune.
 func Levenshtein(a, b string) int {
 	ra, rb := []rune(a), []rune(b)
@@ -23,4 +25,17 @@ func Levenshtein(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(rb)]
+}
+
+// Closest returns the candidate nearest to name (ignoring case) when it is close
+// enough to be a typo (fewer than three edits), else "".
+func Closest(name string, candidates []string) string {
+	best, bestD := "", 3
+	for _, c := range candidates {
+		d := Levenshtein(strings.ToLower(name), strings.ToLower(c))
+		if d < bestD || (d == bestD && best != "" && c < best) {
+			best, bestD = c, d
+		}
+	}
+	return best
 }

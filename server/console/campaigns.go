@@ -643,7 +643,9 @@ type previewData struct {
 	Error     string
 	Rendered  []templates.Rendered
 	RenderErr string
-	Lang      string
+	// VarProblems are the campaign variables that stop it from being submitted.
+	VarProblems []contacts.FieldError
+	Lang        string
 }
 
 func (p previewData) T(key string) string { return tr(p.Lang, key) }
@@ -681,27 +683,31 @@ func (c *Console) campaignPreview(w http.ResponseWriter, r *http.Request, q *req
 			d.Sample = append(d.Sample, show(q.P, ct))
 		}
 	}
-	if key := strings.TrimSpace(r.PostFormValue("template")); key != "" && c.deps.Templates != nil {
-		req := templates.PreviewRequest{}
-		// The campaign's variables as typed, over the sample ones.
-		if js := strings.TrimSpace(r.PostFormValue("vars")); js != "" {
-			vars := map[string]any{}
-			if err := json.Unmarshal([]byte(js), &vars); err != nil {
-				d.RenderErr = tr(q.Lang, "camp.vars_invalid") + ": " + err.Error()
-			} else {
-				req.Vars = templates.Vars{"Campaign": vars}
+	if key := strings.TrimSpace(r.PostFormValue("template")); key != "" {
+		// Rendered as the review and the run render it: with the campaign's own
+		// variables as typed (none typed: none given), never the template's samples.
+		in := campaigns.PreviewInput{Template: key, Vars: map[string]any{}}
+		for _, name := range []string{"ch1", "ch2", "ch3"} {
+			if ch := r.PostFormValue(name); ch != "" && !slices.Contains(in.Channels, ch) {
+				in.Channels = append(in.Channels, ch)
 			}
 		}
+		if js := strings.TrimSpace(r.PostFormValue("vars")); js != "" {
+			if err := json.Unmarshal([]byte(js), &in.Vars); err != nil {
+				d.RenderErr = tr(q.Lang, "camp.vars_invalid") + ": " + err.Error()
+			}
+		}
+		// The first contact of the segment's sample; the sample contact when it has none.
+		in.Contact = templates.SampleContact(q.Lang)
 		if len(d.Sample) > 0 {
-			ct := d.Sample[0]
-			req.Contact = &ct
+			in.Contact = d.Sample[0]
 		}
 		if d.RenderErr == "" {
-			pv, err := c.deps.Templates.Preview(r.Context(), key, req)
+			pv, err := c.deps.Campaigns.Preview(r.Context(), in)
 			if err != nil {
 				d.RenderErr = err.Error()
 			} else {
-				d.Rendered = pv.Rendered
+				d.Rendered, d.VarProblems = pv.Rendered, pv.Problems
 			}
 		}
 	}

@@ -71,6 +71,14 @@ func TestCampaignLifecycleThroughTheConsole(t *testing.T) {
 	require.Contains(t, r.body, "SMS part(s)")
 	r = mk.post(Prefix+"/campaigns/preview", url.Values{"expr": {`"retail" in tags`}, "template": {"campaign.wealth"}, "vars": {`{"product":`}})
 	require.Contains(t, r.body, "not a JSON object")
+	// Variables left empty: the preview says so and renders what would be sent,
+	// never the template's sample value.
+	r = mk.post(Prefix+"/campaigns/preview", url.Values{"expr": {`"retail" in tags`}, "template": {"campaign.wealth"}, "vars": {""}, "ch1": {"sms"}})
+	require.Contains(t, r.body, `id="var-problems"`)
+	require.Contains(t, r.body, `data-field="vars.product"`)
+	require.NotContains(t, r.body, "稳健理财", "the template's sample is not shown")
+	require.Contains(t, r.body, "<h3>sms · zh-CN</h3>")
+	require.NotContains(t, r.body, "<h3>email", "only the channels chosen")
 	r = mk.post(Prefix+"/campaigns/preview", url.Values{"expr": {"tier =="}})
 	require.Contains(t, r.body, `class="problem" data-line="1"`)
 

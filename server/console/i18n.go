@@ -323,6 +323,7 @@ var messages = map[string][2]string{
 	"camp.test_send":           {"Send a test", "发送测试"},
 	"notice.test_sent":         {"Test message queued.", "测试消息已排队发送。"},
 	"camp.vars_invalid":        {"The campaign variables are not a JSON object", "活动变量不是有效的 JSON 对象"},
+	"camp.vars_problems":       {"Until these are fixed the campaign cannot be submitted; the text below shows what would be sent:", "以下问题修正前活动无法提交；下方为按当前取值将发送的内容："},
 }
 
 // tr returns key's text in lang ("en" or "zh"); an unknown key is returned as is.

@@ -94,6 +94,7 @@ func newWorld(t testing.TB, opts worldOpts) *world {
 	dlvPtr.Store(dlv)
 	actor := audit.Actor{Name: "test"}
 	_, _, err = tstore.Save(ctx, actor, templates.Definition{Key: "campaign.wealth", Purpose: templates.Marketing, Source: templates.SourceCampaign, DefaultLocale: "zh-CN",
+		Variables: []templates.Variable{{Name: "product", Type: templates.String, Required: true, Label: "产品", LabelEN: "Product", Sample: "稳健理财"}},
 		Variants: []templates.Variant{
 			{Channel: templates.SMS, Locale: "zh-CN", SMS: &templates.SMSVariant{SignName: "示例银行",
 				Text: "{{.Contact.Salutation}}，{{.Campaign.product}}上线。拒收请回复R",

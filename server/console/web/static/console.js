@@ -9,7 +9,7 @@ document.addEventListener("DOMContentLoaded", function () {
     var timer = null;
     var refresh = function () {
       var body = new URLSearchParams();
-      ["expr", "segment_name", "template", "vars"].forEach(function (n) {
+      ["expr", "segment_name", "template", "vars", "ch1", "ch2", "ch3"].forEach(function (n) {
         if (form.elements[n]) { body.set(n, form.elements[n].value); }
       });
       body.set("csrf", box.dataset.csrf);
@@ -20,7 +20,7 @@ document.addEventListener("DOMContentLoaded", function () {
         .catch(function () {});
     };
     var later = function () { clearTimeout(timer); timer = setTimeout(refresh, 350); };
-    ["expr", "segment_name", "template", "vars"].forEach(function (n) {
+    ["expr", "segment_name", "template", "vars", "ch1", "ch2", "ch3"].forEach(function (n) {
       var el = form.elements[n];
       if (el) { el.addEventListener("input", later); el.addEventListener("change", later); }
     });
