@@ -46,11 +46,11 @@ const (
 
 // Definition is what a user saves: the whole content of one version.
 type Definition struct {
-	Key           string    `json:"key"`
-	Purpose       Purpose   `json:"purpose"`
-	Source        string    `json:"source"`         // the schema its variables come from, e.g. care.birthday
-	DefaultLocale string    `json:"default_locale"` // the locale a missing one falls back to
-	Description   string    `json:"description,omitempty"`
+	Key           string  `json:"key"`
+	Purpose       Purpose `json:"purpose"`
+	Source        string  `json:"source"`         // the schema its variables come from, e.g. care.birthday
+	DefaultLocale string  `json:"default_locale"` // the locale a missing one falls back to
+	Description   string  `json:"description,omitempty"`
 	// Variables declares a campaign template's own variables (.Campaign.<name>);
 	// other sources provide theirs.
 	Variables []Variable `json:"variables,omitempty"`
