@@ -134,9 +134,16 @@ type Receipt struct {
 	MessageID         string // our message id when the provider echoes it back
 	To                string // recipient as reported (raw; mask before logging)
 	Status            Status
-	Permanent         bool   // a failure that says the address will never work
-	Code, Detail      string // provider's code and text
-	At                time.Time
+	Permanent         bool // a failure that says the address will never work
+	// SuppressReason is why a permanent failure condemns the address: "invalid"
+	// (no such number, out of service), "complaint" (a carrier's blacklist),
+	// "hard_bounce"; empty: the channel's usual reason.
+	SuppressReason string
+	// Unclassified marks a failure whose code the adapter's table does not know:
+	// treated as temporary (the next channel is tried, nothing suppressed).
+	Unclassified bool
+	Code, Detail string // provider's code and text
+	At           time.Time
 }
 
 // ReceiptParser is implemented by providers that push receipts over HTTP. It verifies

@@ -156,6 +156,9 @@ type SandboxConfig struct {
 	RecipientLimit int `toml:"recipient_limit"`
 	// UndeliveredRate: fraction of accepted messages whose receipt says failed.
 	UndeliveredRate float64 `toml:"undelivered_rate"`
+	// UndeliveredCode: the carrier status-report code of those receipts (mainland
+	// SMS sandboxes; default MN:0001 空号 for Aliyun, UNDELIV for Tencent).
+	UndeliveredCode string `toml:"undelivered_code"`
 	// ReceiptURL: where receipts are pushed, like the provider's console setting
 	// (default: none). Twilio pushes to each message's StatusCallback instead.
 	ReceiptURL string `toml:"receipt_url"`

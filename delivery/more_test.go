@@ -1,10 +1,12 @@
 package delivery_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 	"github.com/stretchr/testify/require"
@@ -227,4 +229,43 @@ func TestPermanentReceiptSuppressesTheAddress(t *testing.T) {
 		return h.db.Pool.QueryRow(h.ctx, `SELECT id FROM messages WHERE parent_id = $1`, res.IDs[0]).Scan(&child) == nil
 	}, 10*time.Second, 20*time.Millisecond)
 	require.Equal(t, "email", h.waitFor(t, child, "sent").Channel)
+}
+
+// A delivery failure reported by receipt falls back to the next channel like a
+// send-time failure: a permanent one (空号) also suppresses the number for its
+// reason; a temporary one (handset off) suppresses nothing.
+func TestFailedReceiptFallsBackAndSuppressesForItsReason(t *testing.T) {
+	t.Parallel()
+	for name, c := range map[string]struct {
+		code       string
+		suppressed string // the suppression reason, "" none
+	}{
+		"空号":                {"MN:0001", "invalid"},
+		"carrier blacklist": {"DBBLACK", "complaint"},
+		"handset off":       {"MK:0023", ""},
+		"code unknown":      {"ZZ:0001", ""},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, harnessOpts{sandbox: fmt.Sprintf("undelivered_rate = 1.0;undelivered_code = %q", c.code)})
+			c1 := h.contact(t, "C1")
+			res := h.enqueue(t, planned("rf:1", c1.ID, channels.PurposeService, channels.SMS, channels.WeChat))
+			parent := h.waitFor(t, res.IDs[0], "failed")
+			require.Equal(t, "receipt: "+c.code, parent.Reason)
+			var childID int64
+			require.Eventually(t, func() bool {
+				return h.db.Pool.QueryRow(h.ctx, `SELECT id FROM messages WHERE parent_id = $1`, res.IDs[0]).Scan(&childID) == nil
+			}, 20*time.Second, 20*time.Millisecond, "the next channel is tried")
+			child := h.waitFor(t, childID, "delivered")
+			require.Equal(t, "wechat", child.Channel)
+			var reason string
+			err := h.db.Pool.QueryRow(h.ctx, `SELECT reason FROM suppressions WHERE channel = 'sms' AND address = $1`, c1.Phone).Scan(&reason)
+			if c.suppressed == "" {
+				require.ErrorIs(t, err, pgx.ErrNoRows, "a temporary failure suppresses nothing")
+			} else {
+				require.NoError(t, err)
+				require.Equal(t, c.suppressed, reason)
+			}
+		})
+	}
 }

@@ -37,8 +37,9 @@ func (s *Service) ApplyReceipts(ctx context.Context, rs []channels.Receipt) (Rec
 }
 
 const matchReceiptsSQL = `WITH r AS (
-  SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::timestamptz[], $10::bool[])
-    WITH ORDINALITY AS r(provider, pmid, mid, status, code, detail, address, at, permanent, i)
+  SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::timestamptz[], $10::bool[],
+    $11::text[], $12::bool[])
+    WITH ORDINALITY AS r(provider, pmid, mid, status, code, detail, address, at, permanent, suppress_reason, unclassified, i)
 ), m AS (
   SELECT r.i, COALESCE(a.id, b.id) AS message_id FROM r
   -- Our id echoed back counts only from the provider that sent it (or before the
@@ -48,9 +49,10 @@ const matchReceiptsSQL = `WITH r AS (
 ), ins AS (
   -- The raw address is kept only while a receipt matches nothing (to find its
   -- message later); a matched one needs none, and erasure cannot miss it.
-  INSERT INTO receipts (provider, provider_message_id, message_id, status, code, detail, address, at, received_at, applied, permanent)
+  INSERT INTO receipts (provider, provider_message_id, message_id, status, code, detail, address, at, received_at, applied, permanent,
+    suppress_reason, unclassified)
   SELECT r.provider, r.pmid, m.message_id, r.status, r.code, r.detail, CASE WHEN m.message_id IS NULL THEN NULLIF(r.address, '') END,
-         r.at, $9, m.message_id IS NOT NULL, r.permanent
+         r.at, $9, m.message_id IS NOT NULL, r.permanent, r.suppress_reason, r.unclassified
   FROM r JOIN m USING (i)
 )
 SELECT i, COALESCE(message_id, 0) FROM m ORDER BY i`
@@ -58,8 +60,9 @@ SELECT i, COALESCE(message_id, 0) FROM m ORDER BY i`
 // applyStatusSQL moves messages forward; per message the most advanced receipt of
 // the batch counts, a final status never changes again.
 const applyStatusSQL = `WITH u AS (
-  SELECT DISTINCT ON (mid) mid, status, code, permanent, at
-  FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bool[], $5::timestamptz[]) AS u(mid, status, code, permanent, at)
+  SELECT DISTINCT ON (mid) mid, status, code, permanent, at, suppress_reason, provider
+  FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bool[], $5::timestamptz[], $7::text[], $8::text[])
+    AS u(mid, status, code, permanent, at, suppress_reason, provider)
   ORDER BY mid, status_rank(status) DESC, at DESC
 )
 UPDATE messages m SET status = u.status, updated_at = $6,
@@ -69,7 +72,7 @@ UPDATE messages m SET status = u.status, updated_at = $6,
 FROM u WHERE m.id = u.mid AND status_rank(u.status) > status_rank(m.status) AND m.status NOT IN ('suppressed', 'cancelled')
 RETURNING m.id, COALESCE(m.contact_id, 0), COALESCE(m.manager_id, 0), m.status, COALESCE(m.channel, ''), COALESCE(m.provider, ''),
   COALESCE(m.address_masked, ''), m.sent_at, m.dedupe_key, m.source, m.source_id, m.purpose, m.template_key, m.vars, m.channels,
-  COALESCE(m.parent_id, 0), m.window_start, m.window_end, m.test, u.code, u.permanent, COALESCE(m.template_version, 0)`
+  COALESCE(m.parent_id, 0), m.window_start, m.window_end, m.test, u.code, u.permanent, COALESCE(m.template_version, 0), u.suppress_reason, u.provider`
 
 func (s *Service) applyReceipts(ctx context.Context, tx pgx.Tx, rs []channels.Receipt, now time.Time) (ReceiptResult, error) {
 	res := ReceiptResult{Received: len(rs)}
@@ -84,21 +87,21 @@ func (s *Service) applyReceipts(ctx context.Context, tx pgx.Tx, rs []channels.Re
 		return res, err
 	}
 	n := len(rs)
-	prov, pmid, st, code, detail, addr := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	prov, pmid, st, code, detail, addr, reason := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	mid := make([]int64, n)
 	at := make([]time.Time, n)
-	perm := make([]bool, n)
+	perm, unclassified := make([]bool, n), make([]bool, n)
 	for i, r := range rs {
 		prov[i], pmid[i], st[i], code[i], detail[i], addr[i] = r.Provider, r.ProviderMessageID, string(r.Status), r.Code, r.Detail, r.To
 		if id, err := strconv.ParseInt(r.MessageID, 10, 64); err == nil {
 			mid[i] = id
 		}
-		at[i], perm[i] = r.At, r.Permanent
+		at[i], perm[i], reason[i], unclassified[i] = r.At, r.Permanent, r.SuppressReason, r.Unclassified
 		if at[i].IsZero() {
 			at[i] = now
 		}
 	}
-	rows, err := tx.Query(ctx, matchReceiptsSQL, prov, pmid, mid, st, code, detail, addr, at, now, perm)
+	rows, err := tx.Query(ctx, matchReceiptsSQL, prov, pmid, mid, st, code, detail, addr, at, now, perm, reason, unclassified)
 	if err != nil {
 		return res, fmt.Errorf("record receipts: %w", err)
 	}
@@ -110,10 +113,7 @@ func (s *Service) applyReceipts(ctx context.Context, tx pgx.Tx, rs []channels.Re
 	if err != nil {
 		return res, fmt.Errorf("record receipts: %w", err)
 	}
-	var uid []int64
-	var ust, ucode []string
-	var uperm []bool
-	var uat []time.Time
+	var u statusUpdates
 	for i, id := range matched {
 		ok := id != 0
 		s.metrics.receipts.WithLabelValues(rs[i].Provider, string(rs[i].Status), strconv.FormatBool(ok)).Inc()
@@ -122,19 +122,35 @@ func (s *Service) applyReceipts(ctx context.Context, tx pgx.Tx, rs []channels.Re
 			continue
 		}
 		res.Matched++
-		uid, ust, ucode, uperm, uat = append(uid, id), append(ust, string(rs[i].Status)), append(ucode, rs[i].Code), append(uperm, rs[i].Permanent), append(uat, at[i])
+		u.add(id, rs[i].Provider, string(rs[i].Status), rs[i].Code, rs[i].Permanent, at[i], rs[i].SuppressReason)
 	}
-	changed, err := s.applyStatus(ctx, tx, uid, ust, ucode, uperm, uat, now)
+	changed, err := s.applyStatus(ctx, tx, u, now)
 	res.Changed = changed
 	return res, err
 }
 
-// applyStatus moves matched messages forward and writes their events and fallbacks.
-func (s *Service) applyStatus(ctx context.Context, tx pgx.Tx, uid []int64, ust, ucode []string, uperm []bool, uat []time.Time, now time.Time) (int, error) {
-	if len(uid) == 0 {
+// statusUpdates are matched receipts, column by column for applyStatusSQL.
+type statusUpdates struct {
+	id                               []int64
+	provider, status, code, suppress []string
+	permanent                        []bool
+	at                               []time.Time
+}
+
+func (u *statusUpdates) add(id int64, provider, status, code string, permanent bool, at time.Time, suppressReason string) {
+	u.id, u.provider, u.status, u.code = append(u.id, id), append(u.provider, provider), append(u.status, status), append(u.code, code)
+	u.permanent, u.at, u.suppress = append(u.permanent, permanent), append(u.at, at), append(u.suppress, suppressReason)
+}
+
+// applyStatus moves matched messages forward and writes their events. A
+// message that failed by receipt falls back to its next channel (the customer
+// did not get it, whatever the reason); a permanent failure also suppresses
+// the address, for the receipt's reason.
+func (s *Service) applyStatus(ctx context.Context, tx pgx.Tx, u statusUpdates, now time.Time) (int, error) {
+	if len(u.id) == 0 {
 		return 0, nil
 	}
-	rows, err := tx.Query(ctx, applyStatusSQL, uid, ust, ucode, uperm, uat, now)
+	rows, err := tx.Query(ctx, applyStatusSQL, u.id, u.status, u.code, u.permanent, u.at, now, u.suppress, u.provider)
 	if err != nil {
 		return 0, fmt.Errorf("apply receipts: %w", err)
 	}
@@ -151,10 +167,16 @@ func (s *Service) applyStatus(ctx context.Context, tx pgx.Tx, uid []int64, ust, 
 		var chans []string
 		var ws, we *int16
 		var permanent bool
+		var suppressReason, receiptProvider string
 		if err := rows.Scan(&m.id, &m.contactID, &m.managerID, &status, &channel, &provider, &masked, &sentAt, &m.dedupeKey, &m.source, &m.sourceID,
-			&m.purpose, &m.templateKey, &vars, &chans, &m.parentID, &ws, &we, &m.test, &rcode, &permanent, &m.templateVersion); err != nil {
+			&m.purpose, &m.templateKey, &vars, &chans, &m.parentID, &ws, &we, &m.test, &rcode, &permanent, &m.templateVersion, &suppressReason, &receiptProvider); err != nil {
 			rows.Close()
 			return 0, err
+		}
+		if channel == "" {
+			// The receipt came before the send was recorded: the channel is the
+			// receipt's provider's.
+			channel, provider = s.channelOf(receiptProvider), receiptProvider
 		}
 		changed++
 		if sentAt != nil && (status == "delivered" || status == "failed") {
@@ -170,9 +192,9 @@ func (s *Service) applyStatus(ctx context.Context, tx pgx.Tx, uid []int64, ust, 
 			events = append(events, contacts.Event{ContactID: m.contactID, At: now, Kind: "message." + status, Actor: "provider:" + provider, Summary: summary, Data: data})
 		}
 		if status == "failed" && permanent && m.contactID != 0 {
-			condemned = append(condemned, suppressTarget{channel, m.contactID, provider})
+			condemned = append(condemned, suppressTarget{channel, m.contactID, provider, suppressReason})
 		}
-		if status == "failed" && permanent {
+		if status == "failed" {
 			i := slices.Index(chans, channel)
 			if i >= 0 && i+1 < len(chans) {
 				_ = json.Unmarshal(vars, &m.vars)
@@ -194,10 +216,10 @@ func (s *Service) applyStatus(ctx context.Context, tx pgx.Tx, uid []int64, ust, 
 	for _, c := range condemned {
 		// The address will never work: suppress it for everyone who has it.
 		if _, err := tx.Exec(ctx, `INSERT INTO suppressions (channel, address, reason, source)
-			SELECT $1, a, CASE WHEN $1 = 'email' THEN 'hard_bounce' ELSE 'invalid' END, 'provider:' || $3
+			SELECT $1, a, COALESCE(NULLIF($4, ''), CASE WHEN $1 = 'email' THEN 'hard_bounce' ELSE 'invalid' END), 'provider:' || $3
 			FROM (SELECT CASE $1 WHEN 'sms' THEN phone WHEN 'email' THEN email WHEN 'wechat' THEN wechat_openid END AS a
 			      FROM contacts WHERE id = $2) c
-			WHERE a IS NOT NULL ON CONFLICT DO NOTHING`, c.channel, c.contactID, c.provider); err != nil {
+			WHERE a IS NOT NULL ON CONFLICT DO NOTHING`, c.channel, c.contactID, c.provider, c.reason); err != nil {
 			return 0, fmt.Errorf("suppress address: %w", err)
 		}
 	}
@@ -234,10 +256,22 @@ func lockProviders(ctx context.Context, tx pgx.Tx, provs []string) error {
 	return nil
 }
 
+// channelOf is the channel of a configured provider ("" when it is not configured).
+func (s *Service) channelOf(provider string) string {
+	if s.deps.Registry == nil {
+		return ""
+	}
+	if p, ok := s.deps.Registry.Provider(provider); ok {
+		return string(p.Channel)
+	}
+	return ""
+}
+
 type suppressTarget struct {
 	channel   string
 	contactID int64
 	provider  string
+	reason    string // the suppression reason; empty: the channel's usual one
 }
 
 // applyParked applies receipts that arrived before these sends were recorded.
@@ -248,30 +282,27 @@ func (s *Service) applyParked(ctx context.Context, tx pgx.Tx, prov, pmid []strin
 		  FROM unnest($1::text[], $2::text[]) AS k(provider, pmid)
 		  JOIN messages m ON m.provider = k.provider AND m.provider_message_id = k.pmid
 		  WHERE k.pmid <> '' AND NOT r.applied AND r.provider = k.provider AND r.provider_message_id = k.pmid
-		  RETURNING r.message_id, r.status, r.code, r.at, r.permanent
-		) SELECT message_id, status, code, COALESCE(at, $3), permanent FROM p`, prov, pmid, now)
+		  RETURNING r.message_id, r.provider, r.status, r.code, r.at, r.permanent, r.suppress_reason
+		) SELECT message_id, provider, status, code, COALESCE(at, $3), permanent, suppress_reason FROM p`, prov, pmid, now)
 	if err != nil {
 		return fmt.Errorf("apply parked receipts: %w", err)
 	}
-	var uid []int64
-	var ust, ucode []string
-	var uperm []bool
-	var uat []time.Time
+	var u statusUpdates
 	for rows.Next() {
 		var id int64
-		var st, code string
+		var provider, st, code, reason string
 		var at time.Time
 		var perm bool
-		if err := rows.Scan(&id, &st, &code, &at, &perm); err != nil {
+		if err := rows.Scan(&id, &provider, &st, &code, &at, &perm, &reason); err != nil {
 			rows.Close()
 			return err
 		}
-		uid, ust, ucode, uperm, uat = append(uid, id), append(ust, st), append(ucode, code), append(uperm, perm), append(uat, at)
+		u.add(id, provider, st, code, perm, at, reason)
 	}
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	_, err = s.applyStatus(ctx, tx, uid, ust, ucode, uperm, uat, now)
+	_, err = s.applyStatus(ctx, tx, u, now)
 	return err
 }
 

@@ -104,6 +104,9 @@ func (s *Aliyun) serve(w http.ResponseWriter, r *http.Request) {
 	errCode, errMsg := "DELIVERED", "用户接收成功"
 	if !ok {
 		errCode, errMsg = "MN:0001", "空号"
+		if c := s.opts.Behavior.UndeliveredCode; c != "" {
+			errCode, errMsg = c, ""
+		}
 	}
 	s.enqueue(push{url: s.opts.Behavior.ReceiptURL, batch: true, ctype: "application/json", body: jsonBody(map[string]any{
 		"phone_number": phone, "send_time": now, "report_time": now, "success": ok, "err_code": errCode,
@@ -211,6 +214,9 @@ func (s *Tencent) serve(w http.ResponseWriter, r *http.Request) {
 			status, errmsg, desc := "SUCCESS", "DELIVRD", "用户短信送达成功"
 			if !s.delivered() {
 				status, errmsg, desc = "FAIL", "UNDELIV", "用户短信未送达"
+				if c := s.opts.Behavior.UndeliveredCode; c != "" {
+					errmsg, desc = c, ""
+				}
 			}
 			s.enqueue(push{url: s.opts.Behavior.ReceiptURL, batch: true, ctype: "application/json", body: jsonBody(map[string]string{
 				"user_receive_time": time.Now().In(cst).Format("2006-01-02 15:04:05"), "nationcode": "86",

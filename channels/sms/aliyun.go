@@ -204,14 +204,15 @@ func (a *Aliyun) ParseReceipts(r *http.Request) ([]channels.Receipt, error) {
 		if rp.BizID == "" && rp.OutID == "" {
 			return nil, channels.Malformed("SmsReport[%d]: neither biz_id nor out_id", i)
 		}
-		st := channels.StatusDelivered
-		if !rp.Success {
-			st = channels.StatusFailed
-		}
-		out = append(out, channels.Receipt{
+		rc := channels.Receipt{
 			Provider: a.cfg.Name, ProviderMessageID: rp.BizID, MessageID: rp.OutID, To: rp.PhoneNumber,
-			Status: st, Code: rp.ErrCode, Detail: rp.ErrMsg, At: parseShanghai(rp.ReportTime),
-		})
+			Status: channels.StatusDelivered, Code: rp.ErrCode, Detail: rp.ErrMsg, At: parseShanghai(rp.ReportTime),
+		}
+		if !rp.Success {
+			rc.Status = channels.StatusFailed
+			rc = failedReceipt(rc)
+		}
+		out = append(out, rc)
 	}
 	return out, nil
 }

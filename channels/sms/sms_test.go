@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -276,7 +277,7 @@ func TestReceiptHandlerAnswersAsProviderExpects(t *testing.T) {
 	require.JSONEq(t, `{"code":0,"msg":"接收成功"}`, w.Body.String())
 	require.Len(t, got, 1)
 	require.Equal(t, channels.Receipt{Provider: "aliyun", ProviderMessageID: "12345^0", MessageID: "msg-1", To: "13800138000",
-		Status: channels.StatusFailed, Code: "MN:0001", Detail: "空号", At: got[0].At}, got[0])
+		Status: channels.StatusFailed, Permanent: true, SuppressReason: "invalid", Code: "MN:0001", Detail: "空号", At: got[0].At}, got[0])
 	require.Equal(t, "2017-01-01T00:00:01+08:00", got[0].At.Format(time.RFC3339))
 
 	w = httptest.NewRecorder()
@@ -447,3 +448,53 @@ func postForm(url, body string) error {
 }
 
 func urlParse(s string) (map[string][]string, error) { return neturl.ParseQuery(s) }
+
+// A failed delivery receipt says what it means for the number: the carrier's code
+// decides permanent (suppressed for the reason), temporary, or unknown.
+func TestFailedReceiptsAreClassifiedByCarrierCode(t *testing.T) {
+	t.Parallel()
+	a, err := sms.NewAliyun(sms.AliyunConfig{Name: "ali", AccessKeyID: "k", AccessKeySecret: secret, WebhookToken: secret})
+	require.NoError(t, err)
+	tc, err := sms.NewTencent(sms.TencentConfig{Name: "tx", SecretID: "k", SecretKey: secret, WebhookToken: secret})
+	require.NoError(t, err)
+	hook := "http://carillon.test/hook?token=" + channels.DefaultSandboxSecret
+	aliyun := func(code, msg string, ok bool) channels.Receipt {
+		body := fmt.Sprintf(`[{"phone_number":"13800138000","send_time":"2026-11-30 10:00:00","report_time":"2026-11-30 10:00:05","success":%t,"err_code":%q,"err_msg":%q,"sms_size":"1","biz_id":"b1","out_id":"7"}]`, ok, code, msg)
+		rs, err := a.ParseReceipts(httptest.NewRequest(http.MethodPost, hook, strings.NewReader(body)))
+		require.NoError(t, err)
+		return rs[0]
+	}
+	tencent := func(status, errmsg, desc string) channels.Receipt {
+		body := fmt.Sprintf(`[{"user_receive_time":"2026-11-30 10:00:05","nationcode":"86","mobile":"13800138000","report_status":%q,"errmsg":%q,"description":%q,"sid":"s1"}]`, status, errmsg, desc)
+		rs, err := tc.ParseReceipts(httptest.NewRequest(http.MethodPost, hook, strings.NewReader(body)))
+		require.NoError(t, err)
+		return rs[0]
+	}
+	for _, c := range []struct {
+		name         string
+		r            channels.Receipt
+		permanent    bool
+		reason       string
+		unclassified bool
+	}{
+		{"aliyun 空号", aliyun("MN:0001", "空号", false), true, "invalid", false},
+		{"aliyun 停机", aliyun("MK:0005", "", false), true, "invalid", false},
+		{"aliyun carrier blacklist", aliyun("DB:0144", "", false), true, "complaint", false},
+		{"aliyun handset off", aliyun("MK:0023", "", false), false, "", false},
+		{"aliyun flow control", aliyun("IB:0008", "", false), false, "", false},
+		{"aliyun carrier internal fault", aliyun("CA:0054", "", false), false, "", false},
+		{"aliyun code unknown to the table", aliyun("ZZ:9999", "", false), false, "", true},
+		{"tencent undeliverable", tencent("FAIL", "UNDELIV", "用户短信未送达"), true, "invalid", false},
+		{"tencent expired", tencent("FAIL", "EXPIRED", ""), false, "", false},
+		{"tencent blacklist", tencent("FAIL", "MBBLACK", ""), true, "complaint", false},
+	} {
+		require.Equal(t, channels.StatusFailed, c.r.Status, c.name)
+		require.Equal(t, c.permanent, c.r.Permanent, c.name)
+		require.Equal(t, c.reason, c.r.SuppressReason, c.name)
+		require.Equal(t, c.unclassified, c.r.Unclassified, c.name)
+	}
+	ok := aliyun("DELIVERED", "用户接收成功", true)
+	require.Equal(t, channels.StatusDelivered, ok.Status)
+	require.False(t, ok.Permanent)
+	require.Equal(t, "停机", aliyun("MK:0005", "", false).Detail, "the code's meaning when the provider gave no text")
+}

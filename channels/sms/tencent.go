@@ -231,14 +231,15 @@ func (t *Tencent) ParseReceipts(r *http.Request) ([]channels.Receipt, error) {
 		if rp.SID == "" {
 			return nil, channels.Malformed("status callback[%d]: no sid", i)
 		}
-		st := channels.StatusDelivered
-		if !strings.EqualFold(rp.ReportStatus, "SUCCESS") {
-			st = channels.StatusFailed
-		}
-		out = append(out, channels.Receipt{
+		rc := channels.Receipt{
 			Provider: t.cfg.Name, ProviderMessageID: rp.SID, To: "+" + cmpOr(rp.NationCode, "86") + rp.Mobile,
-			Status: st, Code: rp.ErrMsg, Detail: rp.Description, At: parseShanghai(rp.UserReceiveTime),
-		})
+			Status: channels.StatusDelivered, Code: rp.ErrMsg, Detail: rp.Description, At: parseShanghai(rp.UserReceiveTime),
+		}
+		if !strings.EqualFold(rp.ReportStatus, "SUCCESS") {
+			rc.Status = channels.StatusFailed
+			rc = failedReceipt(rc)
+		}
+		out = append(out, rc)
 	}
 	return out, nil
 }
