@@ -577,7 +577,7 @@ func (s *Service) batch(ctx context.Context, tx pgx.Tx, c Campaign, r run, from,
 		idx := max(slices.Index(c.Channels, x.ch), 0)
 		planned[i] = delivery.Planned{DedupeKey: DedupeKey(r.id, x.rn), ContactID: x.contact, Source: SourceRun, SourceID: sid,
 			Purpose: campaignPurpose, TemplateKey: c.Template, TemplateVersion: c.templateVersion(), Vars: vars,
-			Channels: toChannels(c.Channels[idx:]), Window: window, SendAt: r.slot(x.rn)}
+			Channels: toChannels(c.Channels[idx:]), Window: window, SendAt: r.slot(x.rn), Deadline: c.deadline()}
 	}
 	res, err := s.deps.Delivery.Enqueue(ctx, tx, planned)
 	if err != nil {
@@ -635,6 +635,15 @@ func varsOf(tv templates.Version, given map[string]any) (map[string]any, error) 
 		return out, invalid(fields...)
 	}
 	return out, err
+}
+
+// deadline is when the campaign's messages stop being sent: its end time (zero:
+// it has none). One not sent by then is cancelled as expired.
+func (c Campaign) deadline() time.Time {
+	if c.EndsAt == nil {
+		return time.Time{}
+	}
+	return *c.EndsAt
 }
 
 // templateVersion is the template version the campaign's messages are pinned
@@ -880,7 +889,7 @@ func (s *Service) Resume(ctx context.Context, by By, id int64) (Campaign, error)
 				return err
 			}
 			p := delivery.Planned{DedupeKey: nextKey(h.key), ContactID: h.contact, Source: SourceRun, SourceID: strconv.FormatInt(r.id, 10),
-				Purpose: campaignPurpose, TemplateKey: h.tmpl, TemplateVersion: h.version, Vars: vars, Channels: toChannels(h.chans)}
+				Purpose: campaignPurpose, TemplateKey: h.tmpl, TemplateVersion: h.version, Vars: vars, Channels: toChannels(h.chans), Deadline: c.deadline()}
 			if h.ws != nil && h.we != nil {
 				p.Window = &delivery.Window{Start: int(*h.ws), End: int(*h.we)}
 			}

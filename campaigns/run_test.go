@@ -500,3 +500,35 @@ func TestApprovedTemplateVersionIsSent(t *testing.T) {
 	require.NoError(t, rows.Err())
 	require.Equal(t, 2, n)
 }
+
+// A campaign's messages are worth sending until the campaign ends: each carries
+// its end as its deadline, and one still waiting then is cancelled as expired
+// (counted in the funnel), never sent late.
+func TestCampaignMessagesExpireAtTheCampaignsEnd(t *testing.T) {
+	t.Parallel()
+	l := setupLive(t, campaigns.Config{})
+	l.addContacts(t, 1, 3, nil)
+	ends := l.clock.Now().Add(time.Hour).Truncate(time.Second)
+	c := l.approved(t, campaigns.Input{EndsAt: &ends})
+	_, err := l.svc.Start(l.ctx, l.users["mk"], c.ID)
+	require.NoError(t, err)
+	l.waitStatus(t, c.ID, campaigns.StatusCompleted)
+	var n int
+	require.NoError(t, l.db.Pool.QueryRow(l.ctx, `SELECT count(*) FROM messages WHERE source = 'campaign_run' AND deadline = $1`, ends).Scan(&n))
+	require.Equal(t, 3, n, "every message carries the campaign's end")
+
+	// One left waiting past the end (as an outage would leave it) is cancelled.
+	var id int64
+	require.NoError(t, l.db.Pool.QueryRow(l.ctx, `UPDATE messages SET status = 'queued', reason = '', deadline = $1 WHERE id = (SELECT min(id) FROM messages WHERE source = 'campaign_run')
+		RETURNING id`, l.clock.Now().Add(-time.Second)).Scan(&id))
+	_, err = l.river.Insert(l.ctx, delivery.DeliverArgs{MessageIDs: []int64{id}}, &river.InsertOpts{Queue: delivery.DefaultQueue})
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		var st, reason string
+		require.NoError(t, l.db.Pool.QueryRow(l.ctx, `SELECT status, reason FROM messages WHERE id = $1`, id).Scan(&st, &reason))
+		return st == "cancelled" && reason == delivery.ReasonExpired
+	}, 30*time.Second, 20*time.Millisecond)
+	stats, err := l.svc.Stats(l.ctx, c.ID)
+	require.NoError(t, err)
+	require.EqualValues(t, 1, stats.Total.All.Expired)
+}

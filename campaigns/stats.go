@@ -60,7 +60,9 @@ type ChannelFunnel struct {
 	SuppressedBy map[string]int64 `json:"suppressed_by"`
 	// Cancelled counts messages stopped before any provider got them (the
 	// campaign cancelled or ended, the contact erased or no longer active).
-	Cancelled    int64 `json:"cancelled"`
+	Cancelled int64 `json:"cancelled"`
+	// Expired counts, of the cancelled, messages not sent by the campaign's end.
+	Expired      int64 `json:"expired"`
 	Opened       int64 `json:"opened"`       // email: opened at least once
 	Clicked      int64 `json:"clicked"`      // email: a tracked link followed
 	Unsubscribed int64 `json:"unsubscribed"` // marketing consent on the channel revoked within 7 days of the send
@@ -98,6 +100,7 @@ FROM (
         WHERE e.contact_id = m.contact_id AND e.at >= m.created_at AND e.kind = 'message.suppressed' AND e.data ->> 'message_id' = m.id::text
         LIMIT 1), 'no_channel')
       WHEN m.status = 'cancelled' AND m.reason = 'campaign_paused' THEN 'held'
+      WHEN m.status = 'cancelled' AND m.reason = 'expired' THEN 'expired'
       ELSE ''
     END AS class,
     m.status IN ('sent', 'delivered') OR (m.status = 'failed' AND m.attempts > 0) AS handed,
@@ -200,9 +203,13 @@ func (f *ChannelFunnel) add(status, class string, fallback bool, n, opened, clic
 		f.Suppressed += n
 		f.SuppressedBy[class] += n
 	case "cancelled":
-		if class == "held" {
+		switch class {
+		case "held":
 			f.Held += n
-		} else {
+		case "expired":
+			f.Cancelled += n
+			f.Expired += n
+		default:
 			f.Cancelled += n
 		}
 	}
@@ -266,7 +273,7 @@ func (st Stats) WriteCSV(w io.Writer) error {
 	for _, c := range suppressionClasses {
 		head = append(head, "suppressed_"+c)
 	}
-	head = append(head, "cancelled", "opened", "clicked", "unsubscribed", "delivery_rate", "open_rate", "click_rate", "unsubscribe_rate")
+	head = append(head, "cancelled", "opened", "clicked", "unsubscribed", "delivery_rate", "open_rate", "click_rate", "unsubscribe_rate", "expired")
 	if err := cw.Write(head); err != nil {
 		return err
 	}
@@ -279,7 +286,7 @@ func (st Stats) WriteCSV(w io.Writer) error {
 			rec = append(rec, i(f.SuppressedBy[c], 10))
 		}
 		rec = append(rec, i(f.Cancelled, 10), i(f.Opened, 10), i(f.Clicked, 10), i(f.Unsubscribed, 10),
-			fl(f.Rates.Delivery), fl(f.Rates.Open), fl(f.Rates.Click), fl(f.Rates.Unsubscribe))
+			fl(f.Rates.Delivery), fl(f.Rates.Open), fl(f.Rates.Click), fl(f.Rates.Unsubscribe), i(f.Expired, 10))
 		return cw.Write(rec)
 	}
 	for _, r := range st.Runs {

@@ -229,7 +229,10 @@ type Item struct {
 	Channels []channels.Channel `json:"channels"`
 	Template string             `json:"template"`
 	// SendAt is the send time on Date in the contact's zone, with its offset.
-	SendAt   time.Time `json:"send_at"`
+	SendAt time.Time `json:"send_at"`
+	// Deadline is the end of Date in the contact's zone: the message is
+	// cancelled (reason expired) rather than sent after it.
+	Deadline time.Time `json:"deadline"`
 	TimeZone string    `json:"timezone"`
 	// Note states the birthday edge rules used ("lunar 30th greeted on the
 	// 29th"), or a notice's date ("deposit_maturity 2027-08-25, 7 days
@@ -480,6 +483,12 @@ func (r *run) location(name string) *time.Location {
 	}
 	r.zones[name] = loc
 	return loc
+}
+
+// dayEnd is the end of the run's day (midnight after it) in the zone.
+func (r *run) dayEnd(zone string) time.Time {
+	d := r.day.AddDays(1)
+	return time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, r.location(zone))
 }
 
 // sendAt is the rule's send time on the run's day in the contact's zone

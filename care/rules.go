@@ -113,13 +113,16 @@ func (r *run) vars(c contacts.Recipient, rule string, occ templates.Occasion) ma
 
 func (r *run) item(c contacts.Recipient, rule, key string, rc ruleCfg, vars map[string]any) Item {
 	at := r.sendAt(c.TimeZone, rc)
+	// Care is for its day: a greeting (or a notice, whose text counts the days
+	// left) not sent by the end of the day in the contact's zone is cancelled.
+	deadline := r.dayEnd(c.TimeZone)
 	chans, tmpl := slices.Clone(rc.channels), rc.template
 	return Item{
 		Rule: rule, Contact: c.ExternalID, ContactID: c.ID, Date: r.day, Channels: chans, Template: tmpl,
-		SendAt: at, TimeZone: at.Location().String(), DedupeKey: key,
+		SendAt: at, Deadline: deadline, TimeZone: at.Location().String(), DedupeKey: key,
 		planned: delivery.Planned{
 			DedupeKey: key, ContactID: c.ID, Source: Source, SourceID: rule, Purpose: channels.PurposeService,
-			TemplateKey: tmpl, Vars: vars, Channels: chans, SendAt: at,
+			TemplateKey: tmpl, Vars: vars, Channels: chans, SendAt: at, Deadline: deadline,
 		},
 	}
 }

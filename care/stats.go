@@ -22,6 +22,7 @@ type DayStats struct {
 	Failed     int    `json:"failed"`
 	Suppressed int    `json:"suppressed"` // consent, suppression list, frequency cap, stop
 	Cancelled  int    `json:"cancelled"`
+	Expired    int    `json:"expired"`   // of the cancelled: not sent by the end of their day
 	Fallbacks  int    `json:"fallbacks"` // went out on a later channel than the first
 }
 
@@ -64,7 +65,7 @@ func (p *Planner) RuleStats(ctx context.Context, key string, from, to calendar.D
 	}
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (DayStats, error) {
 		var d DayStats
-		err := r.Scan(&d.Date, &d.Planned, &d.Pending, &d.Sent, &d.Delivered, &d.Failed, &d.Suppressed, &d.Cancelled, &d.Fallbacks)
+		err := r.Scan(&d.Date, &d.Planned, &d.Pending, &d.Sent, &d.Delivered, &d.Failed, &d.Suppressed, &d.Cancelled, &d.Expired, &d.Fallbacks)
 		return d, err
 	})
 	if err != nil {
@@ -98,6 +99,7 @@ SELECT r.day, count(*)::int,
   count(*) FILTER (WHERE m.status = 'failed')::int,
   count(*) FILTER (WHERE m.status = 'suppressed')::int,
   count(*) FILTER (WHERE m.status = 'cancelled')::int,
+  count(*) FILTER (WHERE m.status = 'cancelled' AND m.reason = 'expired')::int,
   count(*) FILTER (WHERE l.depth > 0)::int
 FROM roots r JOIN last l ON l.root = r.id JOIN messages m ON m.id = l.id
 GROUP BY r.day ORDER BY r.day`)

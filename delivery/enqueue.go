@@ -32,7 +32,11 @@ type Planned struct {
 	Vars            map[string]any     // the source's variables
 	Channels        []channels.Channel // in order of preference
 	SendAt          time.Time          // earliest send time; zero: now
-	Window          *Window            // the source's own send window, local time
+	// Deadline is when the message stops being worth sending (a greeting's
+	// day ends, a deposit matures, a campaign ends): a message not sent by then
+	// is cancelled with reason expired, never sent late. Zero: none.
+	Deadline time.Time
+	Window   *Window // the source's own send window, local time
 	Test            bool               // a campaign's test send: no consent or cap checks
 }
 
@@ -128,12 +132,13 @@ func (p Planned) check() error {
 }
 
 const insertMessagesSQL = `INSERT INTO messages (dedupe_key, contact_id, manager_id, source, source_id, purpose, template_key, vars,
-  channels, send_at, window_start, window_end, test, created_at, updated_at, parent_id, template_version)
+  channels, send_at, window_start, window_end, test, created_at, updated_at, parent_id, template_version, deadline)
 SELECT k, NULLIF(c, 0), NULLIF(m, 0), src, sid, p, t, v, string_to_array(ch, ','), sa,
   CASE WHEN ws >= 0 THEN ws END, CASE WHEN we >= 0 THEN we END,
-  tst, $14, $14, NULLIF(par, 0), NULLIF(tv, 0)
+  tst, $14, $14, NULLIF(par, 0), NULLIF(tv, 0), dl
 FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::jsonb[], $9::text[],
-            $10::timestamptz[], $11::int[], $12::int[], $13::bool[], $15::bigint[], $16::int[]) AS u(k, c, m, src, sid, p, t, v, ch, sa, ws, we, tst, par, tv)
+            $10::timestamptz[], $11::int[], $12::int[], $13::bool[], $15::bigint[], $16::int[], $17::timestamptz[])
+  AS u(k, c, m, src, sid, p, t, v, ch, sa, ws, we, tst, par, tv, dl)
 ON CONFLICT (dedupe_key) DO NOTHING
 RETURNING id, dedupe_key, send_at`
 
@@ -176,6 +181,7 @@ func (s *Service) enqueue(ctx context.Context, tx pgx.Tx, planned []Planned, par
 		ws, we := make([]int32, n), make([]int32, n)
 		tests := make([]bool, n)
 		tvs := make([]int32, n)
+		deadlines := make([]*time.Time, n)
 		for i, p := range batch {
 			if err := p.check(); err != nil {
 				return res, err
@@ -208,11 +214,14 @@ func (s *Service) enqueue(ctx context.Context, tx pgx.Tx, planned []Planned, par
 			}
 			tests[i] = p.Test
 			tvs[i] = int32(p.TemplateVersion)
+			if !p.Deadline.IsZero() {
+				deadlines[i] = &p.Deadline
+			}
 			if parents != nil {
 				pars[i] = parents[start+i]
 			}
 		}
-		rows, err := tx.Query(ctx, insertMessagesSQL, keys, cids, mids, srcs, sids, purps, tmpls, vars, chans, sendAt, ws, we, tests, now, pars, tvs)
+		rows, err := tx.Query(ctx, insertMessagesSQL, keys, cids, mids, srcs, sids, purps, tmpls, vars, chans, sendAt, ws, we, tests, now, pars, tvs, deadlines)
 		if err != nil {
 			return res, fmt.Errorf("enqueue messages: %w", err)
 		}

@@ -269,3 +269,46 @@ func TestFailedReceiptFallsBackAndSuppressesForItsReason(t *testing.T) {
 		})
 	}
 }
+
+// A message is never sent after its deadline: one looked at past it, one that
+// quiet hours would defer past it, and one held by a stop until after it are
+// cancelled with reason expired and said so in the timeline.
+func TestMessagesPastTheirDeadlineAreCancelledNotSentLate(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, harnessOpts{noStart: true, cfg: delivery.Config{StopRecheck: time.Minute}})
+	c1 := h.contact(t, "C1")
+	now := h.clock.Now()                                                             // 10:00 in Shanghai
+	midnight := time.Date(now.Year(), now.Month(), now.Day(), 16, 0, 0, 0, time.UTC) // 00:00 the next day in Shanghai
+
+	late := planned("dl:late", c1.ID, channels.PurposeService, channels.SMS)
+	late.Deadline = now.Add(-time.Minute) // its day is over
+	onTime := planned("dl:ontime", c1.ID, channels.PurposeService, channels.SMS)
+	onTime.Deadline = midnight
+	res := h.enqueue(t, late, onTime)
+	h.start(t)
+	m := h.waitFor(t, res.IDs[0], "cancelled")
+	require.Equal(t, delivery.ReasonExpired, m.Reason)
+	h.waitFor(t, res.IDs[1], "delivered")
+	require.Zero(t, h.built.Sandboxes["ali"].Recorder().SendsOf(itoa(res.IDs[0])), "nothing sent late")
+
+	// At 21:30 a marketing message would wait for 09:00 tomorrow: past its day.
+	h.clock.Set(now.Add(11*time.Hour + 30*time.Minute))
+	quiet := planned("dl:quiet", c1.ID, channels.PurposeMarketing, channels.SMS)
+	quiet.Deadline = midnight
+	id := h.enqueue(t, quiet).IDs[0]
+	m = h.waitFor(t, id, "cancelled")
+	require.Equal(t, delivery.ReasonExpired, m.Reason)
+
+	// Held by an emergency stop until after its deadline.
+	h.clock.Set(now)
+	require.NoError(t, h.svc.StopSending(h.ctx, audit.Actor{Name: "test"}, "channel:sms", "incident"))
+	held := planned("dl:held", c1.ID, channels.PurposeService, channels.SMS, channels.Email)
+	held.Deadline = now.Add(90 * time.Second)
+	id = h.enqueue(t, held).IDs[0]
+	require.Equal(t, "stopped:channel:sms", waitReason(t, h, id), "held for a minute: still before its deadline")
+	h.release(t, h.scheduledJob(t)) // a minute later, still stopped: the next look would be past it
+	m = h.waitFor(t, id, "cancelled")
+	require.Equal(t, delivery.ReasonExpired, m.Reason)
+	require.Zero(t, h.built.Sandboxes["ali"].Recorder().SendsOf(itoa(id)))
+	require.Contains(t, h.kinds(t, c1.ID), "message.cancelled")
+}

@@ -72,7 +72,7 @@ UPDATE messages m SET status = u.status, updated_at = $6,
 FROM u WHERE m.id = u.mid AND status_rank(u.status) > status_rank(m.status) AND m.status NOT IN ('suppressed', 'cancelled')
 RETURNING m.id, COALESCE(m.contact_id, 0), COALESCE(m.manager_id, 0), m.status, COALESCE(m.channel, ''), COALESCE(m.provider, ''),
   COALESCE(m.address_masked, ''), m.sent_at, m.dedupe_key, m.source, m.source_id, m.purpose, m.template_key, m.vars, m.channels,
-  COALESCE(m.parent_id, 0), m.window_start, m.window_end, m.test, u.code, u.permanent, COALESCE(m.template_version, 0), u.suppress_reason, u.provider`
+  COALESCE(m.parent_id, 0), m.window_start, m.window_end, m.test, u.code, u.permanent, COALESCE(m.template_version, 0), u.suppress_reason, u.provider, m.deadline`
 
 func (s *Service) applyReceipts(ctx context.Context, tx pgx.Tx, rs []channels.Receipt, now time.Time) (ReceiptResult, error) {
 	res := ReceiptResult{Received: len(rs)}
@@ -169,7 +169,7 @@ func (s *Service) applyStatus(ctx context.Context, tx pgx.Tx, u statusUpdates, n
 		var permanent bool
 		var suppressReason, receiptProvider string
 		if err := rows.Scan(&m.id, &m.contactID, &m.managerID, &status, &channel, &provider, &masked, &sentAt, &m.dedupeKey, &m.source, &m.sourceID,
-			&m.purpose, &m.templateKey, &vars, &chans, &m.parentID, &ws, &we, &m.test, &rcode, &permanent, &m.templateVersion, &suppressReason, &receiptProvider); err != nil {
+			&m.purpose, &m.templateKey, &vars, &chans, &m.parentID, &ws, &we, &m.test, &rcode, &permanent, &m.templateVersion, &suppressReason, &receiptProvider, &m.deadline); err != nil {
 			rows.Close()
 			return 0, err
 		}

@@ -52,6 +52,7 @@ type message struct {
 	prevReason      string
 	attempts        int
 	sendAt          time.Time
+	deadline        *time.Time // not sent at or after it
 	window          *Window
 	test            bool
 }
@@ -92,7 +93,7 @@ UPDATE messages m SET status = 'sending', updated_at = $2
 FROM c WHERE m.id = c.id
 RETURNING m.id, m.dedupe_key, COALESCE(m.contact_id, 0), COALESCE(m.manager_id, 0), m.source, m.source_id, m.purpose,
   m.template_key, m.vars, m.channels, COALESCE(m.parent_id, 0), c.prev, c.prev_reason, m.attempts, m.send_at, m.window_start, m.window_end, m.test,
-  COALESCE(m.template_version, 0)`
+  COALESCE(m.template_version, 0), m.deadline`
 
 // claim marks messages as sending and commits: from here a crash leaves them in
 // sending, which the next attempt reads as "maybe sent".
@@ -109,7 +110,7 @@ func (s *Service) claim(ctx context.Context, ids []int64, now time.Time) ([]*mes
 		var chans []string
 		var ws, we *int16
 		if err := rows.Scan(&m.id, &m.dedupeKey, &m.contactID, &m.managerID, &m.source, &m.sourceID, &m.purpose,
-			&m.templateKey, &vars, &chans, &m.parentID, &m.prevStatus, &m.prevReason, &m.attempts, &m.sendAt, &ws, &we, &m.test, &m.templateVersion); err != nil {
+			&m.templateKey, &vars, &chans, &m.parentID, &m.prevStatus, &m.prevReason, &m.attempts, &m.sendAt, &ws, &we, &m.test, &m.templateVersion, &m.deadline); err != nil {
 			return nil, err
 		}
 		if err := json.Unmarshal(vars, &m.vars); err != nil {
@@ -182,7 +183,7 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[DeliverArgs]) error {
 				outs[i] = &outcome{m: m, status: "queued", reason: "deferred: job time", sendAt: now}
 				return
 			}
-			outs[i] = w.deliver(ctx, m, env, stops, now, &mu)
+			outs[i] = expire(m, now, func() *outcome { return w.deliver(ctx, m, env, stops, now, &mu) })
 		}()
 	}
 	wg.Wait()
@@ -191,6 +192,23 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[DeliverArgs]) error {
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
 	defer cancel()
 	return s.record(rctx, job, outs, left, now)
+}
+
+// ReasonExpired is the reason of a message cancelled at its deadline.
+const ReasonExpired = "expired"
+
+// expire keeps a message from being sent at or after its deadline: one looked
+// at past it is cancelled without sending, and one that would be deferred (quiet
+// hours, a stop, a retry's backoff) to a time past it is cancelled instead.
+func expire(m *message, now time.Time, deliver func() *outcome) *outcome {
+	if m.deadline != nil && !now.Before(*m.deadline) {
+		return &outcome{m: m, status: "cancelled", reason: ReasonExpired}
+	}
+	o := deliver()
+	if m.deadline != nil && o.status == "queued" && !o.sendAt.Before(*m.deadline) {
+		o.status, o.reason, o.sendAt = "cancelled", ReasonExpired, time.Time{}
+	}
+	return o
 }
 
 const (
@@ -831,6 +849,9 @@ func (o *outcome) child() Planned {
 	p := Planned{DedupeKey: key, ContactID: o.m.contactID, ManagerID: o.m.managerID,
 		Source: o.m.source, SourceID: o.m.sourceID, Purpose: o.m.purpose, TemplateKey: o.m.templateKey, TemplateVersion: o.m.templateVersion,
 		Vars: o.m.vars, Channels: o.fallback, Window: o.m.window, Test: o.m.test}
+	if o.m.deadline != nil {
+		p.Deadline = *o.m.deadline // a fallback is worth no more than its parent
+	}
 	return p
 }
 

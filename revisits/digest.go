@@ -248,12 +248,13 @@ func (s *Service) flushDigests(ctx context.Context, day calendar.Date, batch []*
 	} else {
 		planned := make([]delivery.Planned, len(batch))
 		for i, d := range batch {
+			deadline := dayEnd(d.Date, d.SendAt.Location()) // in the manager's zone
 			if !opts.SendAt.IsZero() {
 				d.SendAt = opts.SendAt
 			}
 			planned[i] = delivery.Planned{DedupeKey: d.DedupeKey, ManagerID: d.ManagerID, Source: Source, SourceID: RuleDigest,
 				Purpose: channels.PurposeService, TemplateKey: set.template, Vars: s.digestVars(d),
-				Channels: slices.Clone(set.channels), SendAt: d.SendAt}
+				Channels: slices.Clone(set.channels), SendAt: d.SendAt, Deadline: deadline}
 		}
 		err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 			er, err := s.enq.Enqueue(ctx, tx, planned)
@@ -372,6 +373,13 @@ func (s *Service) sendAt(day calendar.Date, zone string, set digestSettings) tim
 		loc = s.loc
 	}
 	return time.Date(day.Year, day.Month, day.Day, set.hour, set.min, 0, 0, loc)
+}
+
+// dayEnd is midnight after day in loc: a digest not sent by then lists a day
+// gone by and is cancelled as expired.
+func dayEnd(day calendar.Date, loc *time.Location) time.Time {
+	d := day.AddDays(1)
+	return time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, loc)
 }
 
 // digestSettings are the digest's send time, channels and template.

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -16,6 +17,15 @@ import (
 	"carillon/revisits"
 )
 
+// planZone is the zone "today" is read in for plan: the contacts' default zone.
+func planZone() *time.Location {
+	loc, err := time.LoadLocation(contacts.DefaultTimeZone)
+	if err != nil {
+		return time.UTC
+	}
+	return loc
+}
+
 // cmdPlan plans the care messages (birthdays, festivals) of one local day:
 // for real through delivery.Enqueue, or as a dry run that writes nothing.
 func cmdPlan(ctx context.Context, e *env, args []string) error {
@@ -24,12 +34,13 @@ func cmdPlan(ctx context.Context, e *env, args []string) error {
 	dryRun := fs.Bool("dry-run", false, "list what would be planned; write nothing")
 	asJSON := fs.Bool("json", false, "print one JSON object per message, then the summary as one")
 	rules := fs.String("rule", "", "plan only these care rules, comma-separated keys (default: every enabled rule)")
+	backfill := fs.Bool("backfill", false, "plan a day already past for real (its messages are recorded and cancelled as expired, never sent late)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) > 0 || *date == "" {
-		fmt.Fprintln(e.stderr, "usage: carillon plan --date YYYY-MM-DD [--rule KEY,…] [--dry-run] [--json]")
+		fmt.Fprintln(e.stderr, "usage: carillon plan --date YYYY-MM-DD [--rule KEY,…] [--dry-run] [--backfill] [--json]")
 		return &exitError{code: 2, err: errUsage}
 	}
 	day, err := calendar.ParseDate(*date)
@@ -50,6 +61,12 @@ func cmdPlan(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	opts := care.PlanOptions{DryRun: *dryRun}
+	if today := calendar.DateOf(time.Now().In(planZone())); day.Before(today) && !*backfill && !*dryRun {
+		// Messages for a day gone by would only be cancelled as expired.
+		opts.DryRun = true
+		fmt.Fprintf(e.stderr, "plan: %s is before today (%s in %s): a dry run; --backfill plans it for real (its messages are cancelled as expired)\n",
+			day, today, planZone())
+	}
 	for _, k := range strings.Split(*rules, ",") {
 		if k = strings.TrimSpace(k); k != "" {
 			opts.Rules = append(opts.Rules, k)

@@ -55,7 +55,7 @@ func TestPlanCommand(t *testing.T) {
 	require.Equal(t, map[string]any{
 		"rule": "birthday+festival.spring_festival", "contact": "P1", "contact_id": items[0]["contact_id"], "date": "2027-02-06",
 		"channels": []any{"wechat", "sms", "email"}, "template": "festival.spring_festival",
-		"send_at": "2027-02-06T09:00:00+08:00", "timezone": "Asia/Shanghai",
+		"send_at": "2027-02-06T09:00:00+08:00", "deadline": "2027-02-07T00:00:00+08:00", "timezone": "Asia/Shanghai",
 		"dedupe_key": "festival:spring_festival:P1:2027", "birthday_key": "birthday:P1:lunar:2027", "calendar": "lunar",
 	}, items[0])
 	require.Equal(t, "festival.spring_festival", items[1]["rule"])
@@ -63,16 +63,25 @@ func TestPlanCommand(t *testing.T) {
 	require.Equal(t, true, summary["dry_run"])
 	require.EqualValues(t, 2, summary["planned"])
 
-	out, _, err := c.run(ctx, "plan", "--date", "2027-02-06")
+	// (--backfill: whatever today is, the day is planned for real; before today
+	// its messages would be cancelled as expired.)
+	out, _, err := c.run(ctx, "plan", "--date", "2027-02-06", "--backfill")
 	require.NoError(t, err)
 	require.Contains(t, out, "2027-02-06: planned 2 new messages, 0 already planned")
-	out, _, err = c.run(ctx, "plan", "--date", "2027-02-06")
+	out, _, err = c.run(ctx, "plan", "--date", "2027-02-06", "--backfill")
 	require.NoError(t, err)
 	require.Contains(t, out, "2027-02-06: planned 0 new messages, 2 already planned", "a re-plan plans nothing new")
-	items, summary = planLines(t, c, "--date", "2027-02-06")
+	items, summary = planLines(t, c, "--date", "2027-02-06", "--backfill")
 	require.EqualValues(t, 0, summary["planned"])
 	require.EqualValues(t, 2, summary["duplicates"])
 	require.Equal(t, true, items[0]["duplicate"])
+
+	// A day gone by is a dry run unless --backfill is given.
+	out, stderr, err := c.run(ctx, "plan", "--date", "2020-01-25")
+	require.NoError(t, err)
+	require.Contains(t, out, "2020-01-25: would plan")
+	require.Contains(t, stderr, "is before today")
+	require.Contains(t, stderr, "--backfill")
 
 	for _, args := range [][]string{{"plan"}, {"plan", "--date", "2027-02-30"}, {"plan", "--date", "2027-02-06", "extra"}} {
 		_, _, err := c.run(ctx, args...)
@@ -142,12 +151,12 @@ func TestPlanTheExampleContacts(t *testing.T) {
 	items, _ := planLines(t, c, "--date", day.String(), "--dry-run")
 	require.Equal(t, want, customers(items))
 
-	items, _ = planLines(t, c, "--date", day.String())
+	items, _ = planLines(t, c, "--date", day.String(), "--backfill")
 	require.Equal(t, want, customers(items))
 	for _, it := range items {
 		require.Nil(t, it["duplicate"])
 	}
-	items, summary := planLines(t, c, "--date", day.String())
+	items, summary := planLines(t, c, "--date", day.String(), "--backfill")
 	require.Equal(t, want, customers(items))
 	require.EqualValues(t, 0, summary["planned"], "planned again: nothing new")
 }
