@@ -451,12 +451,19 @@ type ruleCfg struct {
 	channels     []channels.Channel
 	template     string
 	hour, minute int
+	purpose      channels.Purpose
 }
 
 // ruleCfg reads a rule's channels, template and send time, falling back to the
 // kind's defaults (a festival without a row: the configuration's).
 func (r *run) ruleCfg(rule Rule, dflt []channels.Channel, tmpl string) ruleCfg {
-	rc := ruleCfg{key: rule.Key, channels: dflt, template: tmpl, hour: r.p.sendHour, minute: r.p.sendMinute}
+	rc := ruleCfg{key: rule.Key, channels: dflt, template: tmpl, hour: r.p.sendHour, minute: r.p.sendMinute, purpose: rule.Purpose}
+	if rc.purpose == "" { // a festival with no row yet: a greeting
+		rc.purpose = channels.PurposeCare
+		if rule.Kind == KindDateField && !rule.Yearly {
+			rc.purpose = channels.PurposeService
+		}
+	}
 	if len(rule.Channels) > 0 {
 		rc.channels = rule.Channels
 	}

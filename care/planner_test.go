@@ -225,7 +225,7 @@ func TestFestivalPlansEveryActiveContact(t *testing.T) {
 		require.Equal(t, fmt.Sprintf("festival:mid_autumn:K%d:2027", i+1), it.DedupeKey)
 		require.False(t, it.Duplicate)
 	}
-	require.Equal(t, 7, b.count(t, `SELECT count(*) FROM messages WHERE source = 'care_rule' AND source_id = 'festival.mid_autumn' AND purpose = 'service'`))
+	require.Equal(t, 7, b.count(t, `SELECT count(*) FROM messages WHERE source = 'care_rule' AND source_id = 'festival.mid_autumn' AND purpose = 'care'`))
 	var occ map[string]any
 	require.NoError(t, b.db.Pool.QueryRow(b.ctx, `SELECT vars->'Occasion' FROM messages WHERE dedupe_key = 'festival:mid_autumn:K1:2027'`).Scan(&occ))
 	require.Equal(t, "中秋节", occ["Name"])
@@ -350,4 +350,13 @@ func TestTwoFestivalsOnOneDay(t *testing.T) {
 	require.Contains(t, rules, "birthday+festival."+res.Festivals[0])
 	require.Contains(t, rules, "festival."+res.Festivals[1])
 	require.True(t, by["B1"][0].Milestone || by["B1"][1].Milestone, "the 60th is recorded")
+}
+
+func TestGreetingsAreCareAndNoticesService(t *testing.T) {
+	t.Parallel()
+	b := setupCSV(t, "external_id,name,birthday,deposit_maturity\nS1,张伟,1967-03-15,2027-03-22\n", care.Config{})
+	_, err := b.planner.Plan(b.ctx, calendar.NewDate(2027, time.March, 15), care.PlanOptions{})
+	require.NoError(t, err)
+	require.Equal(t, 1, b.count(t, `SELECT count(*) FROM messages WHERE dedupe_key LIKE 'birthday:%' AND purpose = 'care'`))
+	require.Equal(t, 1, b.count(t, `SELECT count(*) FROM messages WHERE dedupe_key LIKE 'notice:%' AND purpose = 'service'`))
 }

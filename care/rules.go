@@ -7,7 +7,6 @@ import (
 	"strconv"
 
 	"carillon/calendar"
-	"carillon/channels"
 	"carillon/contacts"
 	"carillon/delivery"
 	"carillon/templates"
@@ -121,7 +120,7 @@ func (r *run) item(c contacts.Recipient, rule, key string, rc ruleCfg, vars map[
 		Rule: rule, Contact: c.ExternalID, ContactID: c.ID, Date: r.day, Channels: chans, Template: tmpl,
 		SendAt: at, Deadline: deadline, TimeZone: at.Location().String(), DedupeKey: key,
 		planned: delivery.Planned{
-			DedupeKey: key, ContactID: c.ID, Source: Source, SourceID: rule, Purpose: channels.PurposeService,
+			DedupeKey: key, ContactID: c.ID, Source: Source, SourceID: rule, Purpose: rc.purpose,
 			TemplateKey: tmpl, Vars: vars, Channels: chans, SendAt: at, Deadline: deadline,
 		},
 	}

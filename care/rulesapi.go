@@ -44,11 +44,14 @@ type Rule struct {
 	// Field, OffsetDays and Yearly are a date-field rule's: the attrs key
 	// holding an ISO date, the notice's day relative to it (-7: a week
 	// before), and whether the date's month-day recurs every year.
-	Field       string    `json:"field,omitempty"`
-	OffsetDays  int       `json:"offset_days,omitempty"`
-	Yearly      bool      `json:"yearly,omitempty"`
-	Description string    `json:"description,omitempty"`
-	UpdatedAt   time.Time `json:"updated_at"`
+	Field      string `json:"field,omitempty"`
+	OffsetDays int    `json:"offset_days,omitempty"`
+	Yearly     bool   `json:"yearly,omitempty"`
+	// Purpose is what the rule's messages are for: care (greetings, which a
+	// customer may refuse per channel) or service (notices the bank must send).
+	Purpose     channels.Purpose `json:"purpose"`
+	Description string           `json:"description,omitempty"`
+	UpdatedAt   time.Time        `json:"updated_at"`
 }
 
 // RuleChange changes a rule; nil keeps the value.
@@ -60,21 +63,25 @@ type RuleChange struct {
 	Template    *string             `json:"template,omitempty"`
 	SendTime    *string             `json:"send_time,omitempty"`
 	OffsetDays  *int                `json:"offset_days,omitempty"`
+	Purpose     *channels.Purpose   `json:"purpose,omitempty"`
 	Description *string             `json:"description,omitempty"`
 }
 
 // NewDateRule creates a date-field rule (POST /api/care-rules).
 type NewDateRule struct {
-	Key         string             `json:"key"`
-	Field       string             `json:"field"`
-	OffsetDays  int                `json:"offset_days"`
-	Yearly      bool               `json:"yearly"`
-	Template    string             `json:"template"`
-	Channels    []channels.Channel `json:"channels"`
-	SendTime    string             `json:"send_time"`
-	Schedule    string             `json:"schedule"`
-	Enabled     *bool              `json:"enabled"`
-	Description string             `json:"description"`
+	Key        string             `json:"key"`
+	Field      string             `json:"field"`
+	OffsetDays int                `json:"offset_days"`
+	Yearly     bool               `json:"yearly"`
+	Template   string             `json:"template"`
+	Channels   []channels.Channel `json:"channels"`
+	SendTime   string             `json:"send_time"`
+	Schedule   string             `json:"schedule"`
+	Enabled    *bool              `json:"enabled"`
+	// Purpose: care (a greeting) or service (a notice); default care for a
+	// yearly rule (an anniversary), service otherwise.
+	Purpose     channels.Purpose `json:"purpose"`
+	Description string           `json:"description"`
 }
 
 // Errors of the rules API.
@@ -90,13 +97,13 @@ var (
 const DefaultSchedule = "CRON_TZ=Asia/Shanghai 0 1 * * *"
 
 const ruleColumns = `key, kind, enabled, schedule, lead_days, channels, COALESCE(template_key, ''), send_time,
-  COALESCE(field, ''), offset_days, yearly, COALESCE(description, ''), updated_at`
+  COALESCE(field, ''), offset_days, yearly, purpose, COALESCE(description, ''), updated_at`
 
 func scanRule(r pgx.Row) (Rule, error) {
 	var x Rule
 	var chans []string
 	err := r.Scan(&x.Key, &x.Kind, &x.Enabled, &x.Schedule, &x.LeadDays, &chans, &x.Template, &x.SendTime,
-		&x.Field, &x.OffsetDays, &x.Yearly, &x.Description, &x.UpdatedAt)
+		&x.Field, &x.OffsetDays, &x.Yearly, &x.Purpose, &x.Description, &x.UpdatedAt)
 	x.Channels = make([]channels.Channel, len(chans))
 	for i, c := range chans {
 		x.Channels[i] = channels.Channel(c)
@@ -136,8 +143,8 @@ func (p *Planner) EnsureFestivalRules(ctx context.Context) error {
 		return err
 	}
 	for _, f := range fs {
-		if _, err := p.pool.Exec(ctx, `INSERT INTO care_rules (key, kind, enabled, schedule, description)
-			VALUES ($1, 'festival', true, $2, $3) ON CONFLICT (key) DO NOTHING`, FestivalRule(f.Key), DefaultSchedule, f.Name); err != nil {
+		if _, err := p.pool.Exec(ctx, `INSERT INTO care_rules (key, kind, enabled, schedule, description, purpose)
+			VALUES ($1, 'festival', true, $2, $3, 'care') ON CONFLICT (key) DO NOTHING`, FestivalRule(f.Key), DefaultSchedule, f.Name); err != nil {
 			return fmt.Errorf("create the rule of festival %s: %w", f.Key, err)
 		}
 	}
@@ -152,6 +159,13 @@ var (
 func checkSchedule(s string) error {
 	if _, err := cron.ParseStandard(s); err != nil {
 		return fmt.Errorf("%w %q: %v (use a cron spec such as \"CRON_TZ=Asia/Shanghai 0 1 * * *\")", ErrBadSchedule, s, err)
+	}
+	return nil
+}
+
+func checkPurpose(p channels.Purpose) error {
+	if p != channels.PurposeCare && p != channels.PurposeService {
+		return fmt.Errorf("%w: purpose %q: care (a greeting, which a customer may refuse) or service (a notice the bank must send)", ErrBadRule, p)
 	}
 	return nil
 }
@@ -212,7 +226,13 @@ func (p *Planner) CreateDateRule(ctx context.Context, actor audit.Actor, nr NewD
 	if nr.Template == "" {
 		problems = append(problems, "template: required")
 	}
-	for _, err := range []error{checkOffset(nr.OffsetDays), checkChannels(nr.Channels)} {
+	if nr.Purpose == "" {
+		nr.Purpose = channels.PurposeService
+		if nr.Yearly {
+			nr.Purpose = channels.PurposeCare
+		}
+	}
+	for _, err := range []error{checkOffset(nr.OffsetDays), checkChannels(nr.Channels), checkPurpose(nr.Purpose)} {
 		if err != nil {
 			problems = append(problems, strings.TrimPrefix(err.Error(), ErrBadRule.Error()+": "))
 		}
@@ -246,9 +266,9 @@ func (p *Planner) CreateDateRule(ctx context.Context, actor audit.Actor, nr NewD
 			return fmt.Errorf("%w: template %q does not exist", ErrBadRule, nr.Template)
 		}
 		var err error
-		out, err = scanRule(tx.QueryRow(ctx, `INSERT INTO care_rules (key, kind, enabled, schedule, channels, template_key, send_time, field, offset_days, yearly, description)
-			VALUES ($1, 'date_field', $2, $3, $4, $5, $6, $7, $8, $9, NULLIF($10, '')) RETURNING `+ruleColumns,
-			nr.Key, enabled, nr.Schedule, chanStrings(nr.Channels), nr.Template, nr.SendTime, nr.Field, nr.OffsetDays, nr.Yearly, nr.Description))
+		out, err = scanRule(tx.QueryRow(ctx, `INSERT INTO care_rules (key, kind, enabled, schedule, channels, template_key, send_time, field, offset_days, yearly, description, purpose)
+			VALUES ($1, 'date_field', $2, $3, $4, $5, $6, $7, $8, $9, NULLIF($10, ''), $11) RETURNING `+ruleColumns,
+			nr.Key, enabled, nr.Schedule, chanStrings(nr.Channels), nr.Template, nr.SendTime, nr.Field, nr.OffsetDays, nr.Yearly, nr.Description, nr.Purpose))
 		if pe := (*pgconn.PgError)(nil); errors.As(err, &pe) && pe.Code == "23505" {
 			return fmt.Errorf("%w: %s", ErrRuleExists, nr.Key)
 		}
@@ -257,7 +277,7 @@ func (p *Planner) CreateDateRule(ctx context.Context, actor audit.Actor, nr NewD
 		}
 		return audit.Append(ctx, tx, actor, time.Now(), audit.Entry{Action: "care_rule.create", ObjectType: "care_rule", ObjectID: nr.Key,
 			Changes: map[string]any{"kind": KindDateField, "field": nr.Field, "offset_days": nr.OffsetDays, "yearly": nr.Yearly,
-				"template": nr.Template, "channels": nr.Channels, "send_time": nr.SendTime, "schedule": nr.Schedule, "enabled": enabled}})
+				"template": nr.Template, "channels": nr.Channels, "send_time": nr.SendTime, "schedule": nr.Schedule, "enabled": enabled, "purpose": nr.Purpose}})
 	})
 	return out, err
 }
@@ -282,6 +302,9 @@ func (p *Planner) UpdateRule(ctx context.Context, actor audit.Actor, key string,
 	}
 	if ch.LeadDays != nil {
 		checks = append(checks, checkLead(*ch.LeadDays))
+	}
+	if ch.Purpose != nil {
+		checks = append(checks, checkPurpose(*ch.Purpose))
 	}
 	if err := errors.Join(checks...); err != nil {
 		return Rule{}, err
@@ -314,9 +337,9 @@ func (p *Planner) UpdateRule(ctx context.Context, actor audit.Actor, key string,
 		out, err = scanRule(tx.QueryRow(ctx, `UPDATE care_rules SET enabled = COALESCE($2, enabled), schedule = COALESCE($3, schedule),
 			description = COALESCE($4, description), lead_days = COALESCE($5, lead_days), channels = COALESCE($6, channels),
 			template_key = CASE WHEN $7::text IS NULL THEN template_key ELSE NULLIF($7, '') END,
-			send_time = COALESCE($8, send_time), offset_days = COALESCE($9, offset_days), updated_at = now()
+			send_time = COALESCE($8, send_time), offset_days = COALESCE($9, offset_days), purpose = COALESCE($10, purpose), updated_at = now()
 			WHERE key = $1 RETURNING `+ruleColumns,
-			key, ch.Enabled, ch.Schedule, ch.Description, ch.LeadDays, chans, ch.Template, ch.SendTime, ch.OffsetDays))
+			key, ch.Enabled, ch.Schedule, ch.Description, ch.LeadDays, chans, ch.Template, ch.SendTime, ch.OffsetDays, ch.Purpose))
 		if err != nil {
 			return err
 		}
@@ -333,6 +356,7 @@ func (p *Planner) UpdateRule(ctx context.Context, actor audit.Actor, key string,
 		diff("template", before.Template, out.Template)
 		diff("send_time", before.SendTime, out.SendTime)
 		diff("offset_days", before.OffsetDays, out.OffsetDays)
+		diff("purpose", before.Purpose, out.Purpose)
 		if !slices.Equal(before.Channels, out.Channels) {
 			changes["channels"] = map[string]any{"from": before.Channels, "to": out.Channels}
 		}

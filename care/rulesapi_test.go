@@ -134,3 +134,27 @@ func TestConfiguredFestivalsGetTheirRules(t *testing.T) {
 	require.NoError(t, err)
 	require.False(t, r.Enabled, "a rule switched off stays off")
 }
+
+// Greetings are care, notices service: the migrated rules say so, a yearly
+// date rule (an anniversary) defaults to care, and the planned messages carry
+// their rule's purpose.
+func TestRulesCarryTheirPurpose(t *testing.T) {
+	t.Parallel()
+	b := setup(t, "", care.Config{})
+	for key, want := range map[string]channels.Purpose{"birthday": channels.PurposeCare, "festival.spring_festival": channels.PurposeCare,
+		"deposit_maturity": channels.PurposeService} {
+		r, err := b.planner.Rule(b.ctx, key)
+		require.NoError(t, err)
+		require.Equal(t, want, r.Purpose, key)
+	}
+	r, err := b.planner.CreateDateRule(b.ctx, audit.Actor{Name: "test"}, care.NewDateRule{Key: "opened", Field: "opened_on", Yearly: true, Template: "birthday"})
+	require.NoError(t, err)
+	require.Equal(t, channels.PurposeCare, r.Purpose)
+	_, err = b.planner.UpdateRule(b.ctx, audit.Actor{Name: "test"}, "opened", care.RuleChange{Purpose: ptrTo(channels.PurposeMarketing)})
+	require.ErrorIs(t, err, care.ErrBadRule, "a care rule never markets")
+	r, err = b.planner.UpdateRule(b.ctx, audit.Actor{Name: "test"}, "opened", care.RuleChange{Purpose: ptrTo(channels.PurposeService)})
+	require.NoError(t, err)
+	require.Equal(t, channels.PurposeService, r.Purpose)
+}
+
+func ptrTo[T any](v T) *T { return &v }

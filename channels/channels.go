@@ -23,8 +23,9 @@ type Purpose string
 
 // The purposes of a message.
 const (
-	PurposeService   Purpose = "service"   // care, notices, reminders
-	PurposeMarketing Purpose = "marketing" // campaigns
+	PurposeService   Purpose = "service"   // notices the bank must send (a deposit maturing), reminders to managers
+	PurposeCare      Purpose = "care"      // greetings (birthdays, festivals): sent unless the customer refused them
+	PurposeMarketing Purpose = "marketing" // campaigns: need the customer's consent
 )
 
 // Address is where a message goes: an E.164 phone number, an email address, an

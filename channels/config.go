@@ -83,8 +83,9 @@ type ProviderConfig struct {
 	Burst int `toml:"burst"`
 	// Priority orders providers of one channel for failover; lower first (default 0).
 	Priority int `toml:"priority"`
-	// Purposes the provider may carry (default service and marketing; wechat_oa and
-	// wecom: service only, as WeChat forbids marketing by template message).
+	// Purposes the provider may carry (default service, care and marketing;
+	// wechat_oa: service and care, as WeChat forbids marketing by template
+	// message; wecom, which reaches the bank's own staff: service).
 	Purposes []Purpose `toml:"purposes"`
 	// Timeout bounds one API call (default 10s).
 	Timeout Duration `toml:"timeout"`
@@ -207,10 +208,12 @@ func (p ProviderConfig) WithDefaults() ProviderConfig {
 	p.MaxBodyBytes = cmp.Or(p.MaxBodyBytes, DefaultMaxBody)
 	if len(p.Purposes) == 0 {
 		switch p.Provider {
-		case KindWeChatOA, KindWeCom:
+		case KindWeCom:
 			p.Purposes = []Purpose{PurposeService}
+		case KindWeChatOA:
+			p.Purposes = []Purpose{PurposeService, PurposeCare}
 		default:
-			p.Purposes = []Purpose{PurposeService, PurposeMarketing}
+			p.Purposes = []Purpose{PurposeService, PurposeCare, PurposeMarketing}
 		}
 	}
 	switch p.Provider {
@@ -279,8 +282,8 @@ func (p ProviderConfig) validate() error {
 		bad("rate and burst must not be negative")
 	}
 	for _, pu := range p.Purposes {
-		if pu != PurposeService && pu != PurposeMarketing {
-			bad("purpose %q is not service or marketing", pu)
+		if pu != PurposeService && pu != PurposeCare && pu != PurposeMarketing {
+			bad("purpose %q is not service, care or marketing", pu)
 		}
 	}
 	if (p.Provider == KindWeChatOA) && slicesContains(p.Purposes, PurposeMarketing) {

@@ -123,7 +123,9 @@ func ValidChannel(c string) bool {
 }
 
 // ValidPurpose reports whether p names a purpose.
-func ValidPurpose(p string) bool { return p == PurposeService || p == PurposeMarketing }
+func ValidPurpose(p string) bool {
+	return p == PurposeService || p == PurposeCare || p == PurposeMarketing
+}
 
 func fieldErr(field string, err error) FieldError {
 	return FieldError{Field: field, Message: err.Error()}

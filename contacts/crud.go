@@ -491,7 +491,7 @@ func (s *Store) SetConsent(ctx context.Context, q pgx.Tx, actor audit.Actor, con
 		errs = append(errs, FieldError{Field: "channel", Message: fmt.Sprintf("unknown channel %q (sms, email, wechat)", ch.Channel)})
 	}
 	if !ValidPurpose(ch.Purpose) {
-		errs = append(errs, FieldError{Field: "purpose", Message: fmt.Sprintf("unknown purpose %q (service, marketing)", ch.Purpose)})
+		errs = append(errs, FieldError{Field: "purpose", Message: fmt.Sprintf("unknown purpose %q (service, care, marketing)", ch.Purpose)})
 	}
 	if ch.Source == "" || ch.Source == "import" || len(ch.Source) > 64 {
 		errs = append(errs, FieldError{Field: "source", Message: "a source (api, sms_reply, unsubscribe_link, ...) is required"})

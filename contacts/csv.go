@@ -78,6 +78,9 @@ var contactHeaders = map[string]string{
 	"consent_sms": "consent_sms", "短信营销同意": "consent_sms",
 	"consent_email": "consent_email", "邮件营销同意": "consent_email",
 	"consent_wechat": "consent_wechat", "微信营销同意": "consent_wechat",
+	"care_sms": "care_sms", "短信关怀": "care_sms", "短信关怀同意": "care_sms",
+	"care_email": "care_email", "邮件关怀": "care_email", "邮件关怀同意": "care_email",
+	"care_wechat": "care_wechat", "微信关怀": "care_wechat", "微信关怀同意": "care_wechat",
 	"consent_at": "consent_at", "同意时间": "consent_at",
 }
 

@@ -34,9 +34,12 @@ const (
 	ChannelWeChat = "wechat"
 )
 
-// Purposes a message may have.
+// Purposes a message may have: service (notices the bank must send: a deposit
+// maturing, security), care (greetings: birthdays, festivals; allowed unless
+// the customer refused them on the channel) and marketing (needs consent).
 const (
 	PurposeService   = "service"
+	PurposeCare      = "care"
 	PurposeMarketing = "marketing"
 )
 

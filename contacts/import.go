@@ -392,8 +392,12 @@ func tally(outs []mergeOutcome, cons []consentOutcome) chunkResult {
 	}
 	for _, c := range cons {
 		if c.blocked {
-			res.warnings = append(res.warnings, RowError{Line: c.line, Field: "consent_" + c.channel,
-				Message: fmt.Sprintf("marketing consent for %s was revoked by the customer (%s) after the file's consent; the revocation stands", c.channel, c.curSource)})
+			col := "consent_" + c.channel
+			if c.purpose == PurposeCare {
+				col = "care_" + c.channel
+			}
+			res.warnings = append(res.warnings, RowError{Line: c.line, Field: col,
+				Message: fmt.Sprintf("%s consent for %s was revoked by the customer (%s) after the file's consent; the revocation stands", c.purpose, c.channel, c.curSource)})
 			continue
 		}
 		if _, ok := state[c.line]; !ok {

@@ -44,6 +44,9 @@ const (
 	sConsentSMS
 	sConsentEmail
 	sConsentWeChat
+	sCareSMS
+	sCareEmail
+	sCareWeChat
 	sConsentAt
 	sCalDefault
 	nStage
@@ -52,15 +55,22 @@ const (
 var stageColumns = []string{"line", "external_id", "status", "name", "gender", "locale", "time_zone",
 	"birth_calendar", "birth_year", "birth_month", "birth_day", "lunar_month", "lunar_day", "lunar_leap",
 	"phone", "email", "wechat_openid", "tier", "manager_id", "tags", "attrs", "clear",
-	"consent_sms", "consent_email", "consent_wechat", "consent_at", "cal_default"}
+	"consent_sms", "consent_email", "consent_wechat", "care_sms", "care_email", "care_wechat", "consent_at", "cal_default"}
 
 const createStageSQL = `CREATE TEMP TABLE IF NOT EXISTS contact_stage (
 	line integer NOT NULL, external_id text NOT NULL, status text, name text, gender text, locale text,
 	time_zone text, birth_calendar text, birth_year smallint, birth_month smallint, birth_day smallint,
 	lunar_month smallint, lunar_day smallint, lunar_leap boolean, phone text, email text, wechat_openid text,
 	tier text, manager_id bigint, tags text[], attrs jsonb, clear text[],
-	consent_sms boolean, consent_email boolean, consent_wechat boolean, consent_at timestamptz, cal_default text
+	consent_sms boolean, consent_email boolean, consent_wechat boolean,
+	care_sms boolean, care_email boolean, care_wechat boolean, consent_at timestamptz, cal_default text
 ) ON COMMIT DELETE ROWS`
+
+// stagedConsents lists a staged row's consent statements (alias s) as
+// (channel, purpose, granted): marketing from consent_<channel>, care (greetings)
+// from care_<channel>.
+const stagedConsents = `(VALUES ('sms', 'marketing', s.consent_sms), ('email', 'marketing', s.consent_email), ('wechat', 'marketing', s.consent_wechat),
+    ('sms', 'care', s.care_sms), ('email', 'care', s.care_email), ('wechat', 'care', s.care_wechat)) v(channel, purpose, granted)`
 
 // mergeField is a contacts column the merge may change, and how a change of it is
 // shown in the timeline: raw values, masked values, or only the fact of a change
@@ -137,7 +147,8 @@ func buildMergeSQL() string {
 	changesExpr := "jsonb_strip_nulls(jsonb_build_object(" + strings.Join(changes[:half], ", ") + ") || jsonb_build_object(" + strings.Join(changes[half:], ", ") + "))"
 
 	return `WITH j AS (
-  SELECT s.line, s.external_id, c.id AS cid, c.erased_at, s.cal_default, s.consent_sms, s.consent_email, s.consent_wechat, s.consent_at,
+  SELECT s.line, s.external_id, c.id AS cid, c.erased_at, s.cal_default, s.consent_sms, s.consent_email, s.consent_wechat,
+    s.care_sms, s.care_email, s.care_wechat, s.consent_at,
     ` + strings.Join(sel, ",\n    ") + `,
     CASE WHEN s.attrs IS NULL THEN c.attrs ELSE jsonb_strip_nulls(COALESCE(c.attrs, '{}') || s.attrs) END AS n_attrs,
     c.attrs AS o_attrs
@@ -155,9 +166,9 @@ func buildMergeSQL() string {
   RETURNING id, external_id
 ), ins_consents AS (
   INSERT INTO consents (contact_id, channel, purpose, granted, source, at)
-  SELECT ins.id, v.channel, 'marketing', v.granted, $3, COALESCE(d.consent_at, $1)
-  FROM ins JOIN d USING (external_id)
-  CROSS JOIN LATERAL (VALUES ('sms', d.consent_sms), ('email', d.consent_email), ('wechat', d.consent_wechat)) v(channel, granted)
+  SELECT ins.id, v.channel, v.purpose, v.granted, $3, COALESCE(s.consent_at, $1)
+  FROM ins JOIN d s USING (external_id)
+  CROSS JOIN LATERAL ` + stagedConsents + `
   WHERE v.granted IS NOT NULL
 ), upd AS (
   UPDATE contacts c SET ` + strings.Join(set, ", ") + `, attrs = d.n_attrs, updated_at = $1
@@ -167,7 +178,8 @@ func buildMergeSQL() string {
   INSERT INTO contact_events (contact_id, at, kind, actor, summary, data)
   SELECT ins.id, $1, '` + EventCreated + `', $2, 'created by ' || $3,
          jsonb_strip_nulls(jsonb_build_object('source', $3, 'import_id', $4::bigint, 'line', CASE WHEN $4::bigint IS NOT NULL THEN d.line END,
-           'marketing_consents', NULLIF(jsonb_strip_nulls(jsonb_build_object('sms', d.consent_sms, 'email', d.consent_email, 'wechat', d.consent_wechat)), '{}')))
+           'marketing_consents', NULLIF(jsonb_strip_nulls(jsonb_build_object('sms', d.consent_sms, 'email', d.consent_email, 'wechat', d.consent_wechat)), '{}'),
+           'care_consents', NULLIF(jsonb_strip_nulls(jsonb_build_object('sms', d.care_sms, 'email', d.care_email, 'wechat', d.care_wechat)), '{}')))
   FROM ins JOIN d USING (external_id)
   UNION ALL
   SELECT upd.id, $1, '` + EventUpdated + `', $2, 'changed ' || array_to_string(d.changed, ', ') || ' by ' || $3,
@@ -181,37 +193,37 @@ FROM d LEFT JOIN ins USING (external_id) LEFT JOIN upd USING (line)
 WHERE ins.id IS NOT NULL OR upd.id IS NOT NULL OR d.erased_at IS NOT NULL`
 }
 
-// consentMergeSQL applies the marketing consents of the staged rows. An import
+// consentMergeSQL applies the consents of the staged rows (marketing and care). An import
 // never re-grants a consent the customer revoked (by reply, unsubscribe link, the
 // API or any source other than an import) unless the row's consent_at is later
 // than the revocation. Contacts the merge just created have their consents
 // already (mergeSQL writes them, named in the creation event), so this finds
 // nothing to change for them. Parameters: $1 at, $2 actor, $3 source.
 const consentMergeSQL = `WITH cs AS (
-  SELECT c.id AS contact_id, s.line, v.channel, v.granted, s.consent_at
+  SELECT c.id AS contact_id, s.line, v.channel, v.purpose, v.granted, s.consent_at
   FROM contact_stage s
   JOIN LATERAL (SELECT id FROM contacts c WHERE c.external_id = s.external_id AND c.erased_at IS NULL) c ON true
-  CROSS JOIN LATERAL (VALUES ('sms', s.consent_sms), ('email', s.consent_email), ('wechat', s.consent_wechat)) v(channel, granted)
+  CROSS JOIN LATERAL ` + stagedConsents + `
   WHERE v.granted IS NOT NULL
 ), k AS (
   SELECT cs.*, k.granted AS cur, k.source AS cur_source,
     COALESCE(cs.granted AND k.granted = false AND k.source <> 'import' AND $3 = 'import'
       AND (cs.consent_at IS NULL OR cs.consent_at <= k.at), false) AS blocked
-  FROM cs LEFT JOIN consents k ON k.contact_id = cs.contact_id AND k.channel = cs.channel AND k.purpose = 'marketing'
+  FROM cs LEFT JOIN consents k ON k.contact_id = cs.contact_id AND k.channel = cs.channel AND k.purpose = cs.purpose
 ), up AS (
   INSERT INTO consents (contact_id, channel, purpose, granted, source, at)
-  SELECT contact_id, channel, 'marketing', granted, $3, COALESCE(consent_at, $1) FROM k
+  SELECT contact_id, channel, purpose, granted, $3, COALESCE(consent_at, $1) FROM k
   WHERE NOT blocked AND cur IS DISTINCT FROM granted
   ON CONFLICT (contact_id, channel, purpose) DO UPDATE SET granted = EXCLUDED.granted, source = EXCLUDED.source, at = EXCLUDED.at
-  RETURNING contact_id, channel
+  RETURNING contact_id, channel, purpose
 ), ev AS (
   INSERT INTO contact_events (contact_id, at, kind, actor, summary, data)
   SELECT k.contact_id, $1, '` + EventConsentChanged + `', $2,
-         CASE WHEN k.granted THEN 'marketing consent granted for ' ELSE 'marketing consent revoked for ' END || k.channel || ' by ' || $3,
-         jsonb_build_object('channel', k.channel, 'purpose', 'marketing', 'granted', k.granted, 'source', $3, 'previous', k.cur)
-  FROM k JOIN up USING (contact_id, channel)
+         k.purpose || CASE WHEN k.granted THEN ' consent granted for ' ELSE ' consent revoked for ' END || k.channel || ' by ' || $3,
+         jsonb_build_object('channel', k.channel, 'purpose', k.purpose, 'granted', k.granted, 'source', $3, 'previous', k.cur)
+  FROM k JOIN up USING (contact_id, channel, purpose)
 )
-SELECT line, channel, blocked, cur_source FROM k WHERE blocked OR cur IS DISTINCT FROM granted`
+SELECT line, channel, purpose, blocked, cur_source FROM k WHERE blocked OR cur IS DISTINCT FROM granted`
 
 // consentsOnExisting reports whether a row states a consent for a contact that
 // existed before this merge; new contacts got theirs with the merge itself.
@@ -223,8 +235,12 @@ func consentsOnExisting(rows []*stageRow, outs []mergeOutcome) bool {
 		}
 	}
 	for _, r := range rows {
-		if (r.vals[sConsentSMS] != nil || r.vals[sConsentEmail] != nil || r.vals[sConsentWeChat] != nil) && !inserted[int(r.vals[sLine].(int32))] {
-			return true
+		if !inserted[int(r.vals[sLine].(int32))] {
+			for _, i := range []int{sConsentSMS, sConsentEmail, sConsentWeChat, sCareSMS, sCareEmail, sCareWeChat} {
+				if r.vals[i] != nil {
+					return true
+				}
+			}
 		}
 	}
 	return false
@@ -244,6 +260,7 @@ type mergeOutcome struct {
 type consentOutcome struct {
 	line      int
 	channel   string
+	purpose   string
 	blocked   bool
 	curSource string
 }
@@ -286,7 +303,7 @@ func mergeStaged(ctx context.Context, tx pgx.Tx, rows []*stageRow, at time.Time,
 	for r.Next() {
 		var o consentOutcome
 		var cur *string
-		if err := r.Scan(&o.line, &o.channel, &o.blocked, &cur); err != nil {
+		if err := r.Scan(&o.line, &o.channel, &o.purpose, &o.blocked, &cur); err != nil {
 			r.Close()
 			return nil, nil, err
 		}
@@ -420,14 +437,15 @@ func (b *rowBuilder) set(field, v string) {
 		if tags := splitTags(v); tags != nil {
 			b.row.vals[sTags] = tags
 		}
-	case "consent_sms", "consent_email", "consent_wechat":
+	case "consent_sms", "consent_email", "consent_wechat", "care_sms", "care_email", "care_wechat":
 		val, ok, err := ParseBool(v)
 		if err != nil {
 			b.fail(field, err)
 			return
 		}
 		if ok {
-			b.row.vals[map[string]int{"consent_sms": sConsentSMS, "consent_email": sConsentEmail, "consent_wechat": sConsentWeChat}[field]] = val
+			b.row.vals[map[string]int{"consent_sms": sConsentSMS, "consent_email": sConsentEmail, "consent_wechat": sConsentWeChat,
+				"care_sms": sCareSMS, "care_email": sCareEmail, "care_wechat": sCareWeChat}[field]] = val
 		}
 	case "consent_at":
 		v = fold(v)

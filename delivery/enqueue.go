@@ -37,7 +37,7 @@ type Planned struct {
 	// is cancelled with reason expired, never sent late. Zero: none.
 	Deadline time.Time
 	Window   *Window // the source's own send window, local time
-	Test            bool               // a campaign's test send: no consent or cap checks
+	Test     bool    // a campaign's test send: no consent or cap checks
 }
 
 // NoteVar is the key of Planned.Vars whose string the message's timeline events
@@ -111,7 +111,7 @@ func (p Planned) check() error {
 		return fmt.Errorf("%w: dedupe key must be 1–300 characters", ErrInvalid)
 	case (p.ContactID == 0) == (p.ManagerID == 0):
 		return fmt.Errorf("%w: %s: exactly one of contact and manager", ErrInvalid, p.DedupeKey)
-	case p.Purpose != channels.PurposeService && p.Purpose != channels.PurposeMarketing:
+	case p.Purpose != channels.PurposeService && p.Purpose != channels.PurposeCare && p.Purpose != channels.PurposeMarketing:
 		return fmt.Errorf("%w: %s: purpose %q", ErrInvalid, p.DedupeKey, p.Purpose)
 	case p.TemplateKey == "":
 		return fmt.Errorf("%w: %s: no template", ErrInvalid, p.DedupeKey)

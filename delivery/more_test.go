@@ -312,3 +312,29 @@ func TestMessagesPastTheirDeadlineAreCancelledNotSentLate(t *testing.T) {
 	require.Zero(t, h.built.Sandboxes["ali"].Recorder().SendsOf(itoa(id)))
 	require.Contains(t, h.kinds(t, c1.ID), "message.cancelled")
 }
+
+// Care (greetings) goes unless the customer refused it on the channel: refused on
+// SMS, a greeting goes by the next channel; a service notice still goes by SMS.
+func TestCareRefusedOnAChannelGoesByTheNext(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, harnessOpts{})
+	c1 := h.contact(t, "C1")
+	require.NoError(t, pgx.BeginFunc(h.ctx, h.db.Pool, func(tx pgx.Tx) error {
+		_, err := h.store.SetConsent(h.ctx, tx, audit.Actor{Name: "test"}, c1.ID, contacts.ConsentChange{Channel: "sms", Purpose: "care", Granted: false, Source: "api"})
+		return err
+	}))
+	greeting := h.enqueue(t, planned("care:1", c1.ID, channels.PurposeCare, channels.SMS, channels.Email)).IDs[0]
+	notice := h.enqueue(t, planned("svc:1", c1.ID, channels.PurposeService, channels.SMS)).IDs[0]
+	m := h.waitFor(t, greeting, "sent", "delivered")
+	require.Equal(t, "email", m.Channel)
+	m = h.waitFor(t, notice, "delivered")
+	require.Equal(t, "sms", m.Channel)
+
+	// Refused on every channel it has: suppressed, and said why.
+	only := h.enqueue(t, planned("care:2", c1.ID, channels.PurposeCare, channels.SMS)).IDs[0]
+	m = h.waitFor(t, only, "suppressed")
+	require.Equal(t, "no_channel", m.Reason)
+	var skipped string
+	require.NoError(t, h.db.Pool.QueryRow(h.ctx, `SELECT data::text FROM contact_events WHERE contact_id = $1 AND kind = 'message.suppressed'`, c1.ID).Scan(&skipped))
+	require.Contains(t, skipped, "care_consent_revoked")
+}

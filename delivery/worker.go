@@ -523,6 +523,11 @@ func (w *Worker) address(ch channels.Channel, c *contacts.Contact, mg *contacts.
 			if granted, stated := env.consents[consentKey{c.ID, string(ch), "service"}]; stated && !granted {
 				return "", "service_consent_revoked"
 			}
+		case channels.PurposeCare:
+			// Greetings go unless the customer refused them on this channel.
+			if granted, stated := env.consents[consentKey{c.ID, string(ch), "care"}]; stated && !granted {
+				return "", "care_consent_revoked"
+			}
 		}
 	}
 	return addr, ""
