@@ -3,7 +3,6 @@ package channels
 import (
 	"context"
 	"net/http"
-	"strings"
 	"time"
 )
 
@@ -185,18 +184,4 @@ type InboundParser interface {
 // WeChat "success").
 type Acknowledger interface {
 	Ack(w http.ResponseWriter)
-}
-
-var unsubscribeWords = map[string]bool{
-	"TD": true, "T": true, "R": true, "N": true, "退订": true, "取消": true, "拒收": true,
-	"STOP": true, "UNSUBSCRIBE": true, "STOPALL": true, "CANCEL": true, "END": true, "QUIT": true,
-}
-
-// IsUnsubscribeReply reports whether an SMS reply revokes marketing consent: the
-// whole reply, trimmed and case-folded, is one of TD, T, R, N, 退订, 取消, 拒收, STOP,
-// UNSUBSCRIBE (and Twilio's STOPALL, CANCEL, END, QUIT).
-func IsUnsubscribeReply(text string) bool {
-	t := strings.ToUpper(strings.TrimSpace(text))
-	t = strings.Trim(t, ".!。！ ")
-	return unsubscribeWords[t]
 }

@@ -130,3 +130,34 @@ func ValidPurpose(p string) bool {
 func fieldErr(field string, err error) FieldError {
 	return FieldError{Field: field, Message: err.Error()}
 }
+
+// Chinese names of channels and purposes for the timeline's summaries.
+var (
+	channelZh = map[string]string{ChannelSMS: "短信", ChannelEmail: "邮件", ChannelWeChat: "微信"}
+	purposeZh = map[string]string{PurposeService: "服务", PurposeCare: "关怀", PurposeMarketing: "营销"}
+)
+
+// ReplyText is the customer's own words an event carries (the reply that
+// revoked a consent), "" when none.
+func (e Event) ReplyText() string {
+	var d struct {
+		ReplyText string `json:"reply_text"`
+	}
+	_ = json.Unmarshal(e.Data, &d)
+	return d.ReplyText
+}
+
+// Masked returns the event with the customer's own words hidden, for staff who
+// may not see personal data.
+func (e Event) Masked() Event {
+	if e.ReplyText() == "" {
+		return e
+	}
+	var d map[string]any
+	if json.Unmarshal(e.Data, &d) != nil {
+		return e
+	}
+	d["reply_text"] = "***"
+	e.Data, _ = json.Marshal(d)
+	return e
+}

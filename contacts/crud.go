@@ -481,6 +481,10 @@ type ConsentChange struct {
 	Granted bool   `json:"granted"`
 	Source  string `json:"source"` // api, sms_reply, unsubscribe_link, wechat_unfollow, ...
 	Reason  string `json:"reason,omitempty"`
+	// ReplyText is the customer's reply that made the change, kept in the
+	// timeline with it; InReplyTo the purpose of the message it answered.
+	ReplyText string `json:"reply_text,omitempty"`
+	InReplyTo string `json:"in_reply_to,omitempty"`
 }
 
 // SetConsent records a consent statement and appends a timeline event when it
@@ -528,9 +532,18 @@ func (s *Store) SetConsent(ctx context.Context, q pgx.Tx, actor audit.Actor, con
 		if ch.Granted {
 			verb = "granted"
 		}
-		data, _ := json.Marshal(map[string]any{"channel": ch.Channel, "purpose": ch.Purpose, "granted": ch.Granted, "source": ch.Source, "previous": prev, "reason": ch.Reason})
+		fields := map[string]any{"channel": ch.Channel, "purpose": ch.Purpose, "granted": ch.Granted, "source": ch.Source, "previous": prev, "reason": ch.Reason}
+		summary := fmt.Sprintf("%s consent %s for %s by %s", ch.Purpose, verb, ch.Channel, ch.Source)
+		if ch.ReplyText != "" {
+			fields["reply_text"] = ch.ReplyText
+			if ch.InReplyTo != "" {
+				fields["in_reply_to"] = ch.InReplyTo
+			}
+			summary = fmt.Sprintf("客户回复退订，%s%s授权已撤销 / %s consent revoked for %s by the customer's reply", channelZh[ch.Channel], purposeZh[ch.Purpose], ch.Purpose, ch.Channel)
+		}
+		data, _ := json.Marshal(fields)
 		if err := AppendEvents(ctx, tx, []Event{{ContactID: contactID, At: now, Kind: EventConsentChanged, Actor: actor.String(),
-			Summary: fmt.Sprintf("%s consent %s for %s by %s", ch.Purpose, verb, ch.Channel, ch.Source), Data: data}}); err != nil {
+			Summary: summary, Data: data}}); err != nil {
 			return false, err
 		}
 		return true, audit.Append(ctx, tx, actor, now, audit.Entry{Action: "consent.set", ObjectType: "contact", ObjectID: strconv.FormatInt(contactID, 10),

@@ -284,3 +284,30 @@ func TestTimelinePagingIsNewestFirstAndComplete(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// Care consent columns (care_sms, 微信关怀, …) record care statements beside
+// marketing ones, and never re-grant a care consent the customer revoked.
+func TestImportCareConsentColumns(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	rep := b.importContacts(t, "external_id,phone,email,consent_sms,care_sms,邮件关怀\nK1,13812345678,k1@example.com,yes,no,是\n")
+	require.Empty(t, rep.Errors)
+	k1, err := b.store.GetByExternalID(b.ctx, "K1")
+	require.NoError(t, err)
+	state := func() map[string]bool {
+		cons, err := b.store.Consents(b.ctx, k1.ID)
+		require.NoError(t, err)
+		m := map[string]bool{}
+		for _, c := range cons {
+			m[c.Channel+"/"+c.Purpose] = c.Granted
+		}
+		return m
+	}
+	require.Equal(t, map[string]bool{"sms/marketing": true, "sms/care": false, "email/care": true}, state())
+
+	_, err = b.store.SetConsent(b.ctx, nil, audit.Actor{Name: "sms:inbound"}, k1.ID, contacts.ConsentChange{Channel: "email", Purpose: "care", Granted: false, Source: "unsubscribe_link"})
+	require.NoError(t, err)
+	rep = b.importContacts(t, "external_id,care_email\nK1,yes\n")
+	require.Len(t, rep.Warnings, 1, "the customer's refusal stands")
+	require.False(t, state()["email/care"])
+}

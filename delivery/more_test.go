@@ -338,3 +338,67 @@ func TestCareRefusedOnAChannelGoesByTheNext(t *testing.T) {
 	require.NoError(t, h.db.Pool.QueryRow(h.ctx, `SELECT data::text FROM contact_events WHERE contact_id = $1 AND kind = 'message.suppressed'`, c1.ID).Scan(&skipped))
 	require.Contains(t, skipped, "care_consent_revoked")
 }
+
+// A customer answers a birthday greeting with 退订，谢谢: care and marketing are
+// revoked on SMS, with the reply in the timeline; the next greeting goes by
+// email and service notices still go by SMS. An unsubscribe reply after a
+// marketing message leaves care alone, and a question revokes nothing.
+func TestUnsubscribeReplyToAGreetingRevokesCareOnThatChannel(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, harnessOpts{})
+	c1 := h.contact(t, "C1")
+	reply := func(text string) {
+		t.Helper()
+		require.NoError(t, h.svc.ApplyInbound(h.ctx, h.store, []channels.Inbound{{Provider: "ali", Kind: channels.InboundReply,
+			From: channels.Address{Channel: channels.SMS, Value: c1.Phone}, Text: text, Unsubscribe: channels.IsUnsubscribeReply(text)}}))
+	}
+	// granted says whether a consent stands (not revoked).
+	granted := func(ch, purpose string) bool {
+		t.Helper()
+		cons, err := h.store.Consents(h.ctx, c1.ID)
+		require.NoError(t, err)
+		for _, c := range cons {
+			if c.Channel == ch && c.Purpose == purpose {
+				return c.Granted
+			}
+		}
+		return true // no statement: the channel's default holds
+	}
+	replies := func(text string) (summaries []string) {
+		t.Helper()
+		page, err := h.store.Timeline(h.ctx, c1.ID, contacts.TimelineFilter{Kind: contacts.EventConsentChanged})
+		require.NoError(t, err)
+		for _, e := range page.Items {
+			if e.ReplyText() == text {
+				summaries = append(summaries, e.Summary)
+				require.Equal(t, "***", e.Masked().ReplyText(), "hidden from staff who may not see personal data")
+			}
+		}
+		return summaries
+	}
+
+	// TD after a marketing SMS: marketing goes, greetings stay.
+	push := h.enqueue(t, planned("mkt:1", c1.ID, channels.PurposeMarketing, channels.SMS)).IDs[0]
+	h.waitFor(t, push, "sent", "delivered")
+	reply("回复TD")
+	require.False(t, granted("sms", "marketing"))
+	require.True(t, granted("sms", "care"), "a reply to a marketing push leaves greetings alone")
+	require.Len(t, replies("回复TD"), 1)
+
+	// 退订 after a birthday greeting: care goes on SMS, with the reply's text.
+	greeting := h.enqueue(t, planned("care:1", c1.ID, channels.PurposeCare, channels.SMS)).IDs[0]
+	h.waitFor(t, greeting, "sent", "delivered")
+	reply("退订了吗？")
+	require.True(t, granted("sms", "care"), "a question revokes nothing")
+	reply("退订，谢谢")
+	require.False(t, granted("sms", "care"))
+	got := replies("退订，谢谢")
+	require.Len(t, got, 1)
+	require.Contains(t, got[0], "短信关怀授权已撤销")
+	require.Contains(t, got[0], "care consent revoked for sms")
+
+	next := h.enqueue(t, planned("care:2", c1.ID, channels.PurposeCare, channels.SMS, channels.Email)).IDs[0]
+	require.Equal(t, "email", h.waitFor(t, next, "sent", "delivered").Channel)
+	notice := h.enqueue(t, planned("svc:1", c1.ID, channels.PurposeService, channels.SMS)).IDs[0]
+	require.Equal(t, "sms", h.waitFor(t, notice, "sent", "delivered").Channel, "service notices still go")
+}

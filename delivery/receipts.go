@@ -3,6 +3,7 @@ package delivery
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -306,8 +307,21 @@ func (s *Service) applyParked(ctx context.Context, tx pgx.Tx, prov, pmid []strin
 	return err
 }
 
+// lastPurpose is the purpose of the last message sent to a contact on a channel
+// at or before at, "" when none was.
+func lastPurpose(ctx context.Context, tx pgx.Tx, contactID int64, channel string, at time.Time) (string, error) {
+	var p string
+	err := tx.QueryRow(ctx, `SELECT purpose FROM messages WHERE contact_id = $1 AND channel = $2 AND sent_at IS NOT NULL AND sent_at <= $3
+		ORDER BY sent_at DESC, id DESC LIMIT 1`, contactID, channel, at).Scan(&p)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", nil
+	}
+	return p, err
+}
+
 // ApplyInbound handles replies and events from customers: an unsubscribe reply
-// revokes SMS marketing consent, a WeChat unfollow revokes WeChat, an email
+// (channels.IsUnsubscribeReply) revokes marketing consent on its channel, and
+// care too when it answers a greeting; a WeChat unfollow revokes WeChat, an email
 // one-click unsubscribe revokes email marketing — each at once and in the
 // timeline; any other reply is kept and marked for the customer's manager.
 func (s *Service) ApplyInbound(ctx context.Context, store *contacts.Store, in []channels.Inbound) error {
@@ -340,15 +354,29 @@ func (s *Service) ApplyInbound(ctx context.Context, store *contacts.Store, in []
 				}
 				switch {
 				case ev.Kind == channels.InboundUnfollow:
-					for _, purpose := range []string{contacts.PurposeMarketing, contacts.PurposeService} {
+					// Unfollowing closes the channel: nothing more can go by it.
+					for _, purpose := range []string{contacts.PurposeMarketing, contacts.PurposeCare, contacts.PurposeService} {
 						if _, err := store.SetConsent(ctx, tx, actor, id, contacts.ConsentChange{Channel: contacts.ChannelWeChat, Purpose: purpose, Granted: false, Source: "wechat_unfollow"}); err != nil {
 							return err
 						}
 					}
 				case ev.Unsubscribe:
 					source := map[channels.Channel]string{channels.SMS: "sms_reply", channels.Email: "unsubscribe_link", channels.WeChat: "wechat_reply"}[ev.From.Channel]
-					if _, err := store.SetConsent(ctx, tx, actor, id, contacts.ConsentChange{Channel: ch, Purpose: contacts.PurposeMarketing, Granted: false, Source: source}); err != nil {
+					// Marketing is always revoked; care too when the reply answers a
+					// greeting (the last message sent on that channel before it was
+					// care). Service notices the bank must send stay.
+					purposes := []string{contacts.PurposeMarketing}
+					last, err := lastPurpose(ctx, tx, id, ch, at)
+					if err != nil {
 						return err
+					}
+					if last == contacts.PurposeCare {
+						purposes = append(purposes, contacts.PurposeCare)
+					}
+					for _, purpose := range purposes {
+						if _, err := store.SetConsent(ctx, tx, actor, id, contacts.ConsentChange{Channel: ch, Purpose: purpose, Granted: false, Source: source, ReplyText: ev.Text, InReplyTo: last}); err != nil {
+							return err
+						}
 					}
 				case ev.Kind == channels.InboundReply:
 					data, _ := json.Marshal(map[string]any{"inbound_id": inboundID, "channel": ch, "provider": ev.Provider, "for_manager": true})

@@ -194,6 +194,11 @@ func (s *Server) timeline(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if !principalOf(r).SeesPersonalData() {
+		for i := range page.Items {
+			page.Items[i] = page.Items[i].Masked()
+		}
+	}
 	writeJSON(w, http.StatusOK, page)
 	return nil
 }

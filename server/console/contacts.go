@@ -241,9 +241,14 @@ func (c *Console) contactPage(w http.ResponseWriter, r *http.Request, q *req) er
 	if err != nil {
 		return err
 	}
+	if !q.P.SeesPersonalData() {
+		for i := range tl.Items {
+			tl.Items[i] = tl.Items[i].Masked()
+		}
+	}
 	d := contactData{C: show(q.P, ct), Consents: cons, Events: tl.Items, Kind: kind, Kinds: timelineKinds, Cursor: cursor,
 		CanEdit: q.P.Has(identity.RoleAdmin) && ct.ErasedAt == nil, Channels: []string{contacts.ChannelSMS, contacts.ChannelEmail, contacts.ChannelWeChat},
-		Purposes: []string{contacts.PurposeMarketing, contacts.PurposeService}, Birthday: birthdayText(ct.Birthday, q.Lang)}
+		Purposes: []string{contacts.PurposeMarketing, contacts.PurposeCare, contacts.PurposeService}, Birthday: birthdayText(ct.Birthday, q.Lang)}
 	if tl.Next != "" {
 		nv := url.Values{"cursor": {tl.Next}}
 		if kind != "" {

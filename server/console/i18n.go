@@ -156,6 +156,7 @@ var messages = map[string][2]string{
 	"contact.what":            {"What happened", "内容"},
 	"contact.by":              {"By", "操作人"},
 	"purpose.marketing":       {"marketing", "营销"},
+	"purpose.care":            {"care", "关怀"},
 	"purpose.service":         {"service", "服务"},
 	"kind.message.":           {"messages", "消息"},
 	"kind.reply.":             {"replies", "回复"},
