@@ -211,10 +211,10 @@ func (s *Store) Update(ctx context.Context, actor audit.Actor, id int64, in Inpu
 // auditEvents copies the timeline events this transaction wrote for a contact
 // into the audit log (they hold masked values only), one audit row per write.
 func auditEvents(ctx context.Context, tx pgx.Tx, actor audit.Actor, action string, contactID int64) error {
-	_, err := tx.Exec(ctx, `INSERT INTO audit_log (at, actor, user_id, action, object_type, object_id, changes, remote_addr)
-		SELECT max(at), $1, $2, $3, 'contact', $6, COALESCE(jsonb_object_agg(kind, data), '{}'), $5
+	_, err := tx.Exec(ctx, `INSERT INTO audit_log (at, actor, user_id, action, object_type, object_id, changes, remote_addr, auth)
+		SELECT max(at), $1, $2, $3, 'contact', $6, COALESCE(jsonb_object_agg(kind, data), '{}'), $5, $7
 		FROM contact_events WHERE contact_id = $4 AND xmin = pg_current_xact_id()::xid
-		HAVING count(*) > 0`, actor.String(), actor.UserID, action, contactID, actor.Addr, strconv.FormatInt(contactID, 10))
+		HAVING count(*) > 0`, actor.String(), actor.UserID, action, contactID, actor.Addr, strconv.FormatInt(contactID, 10), actor.Auth)
 	if err != nil {
 		return fmt.Errorf("audit %s: %w", action, err)
 	}

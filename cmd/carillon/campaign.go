@@ -19,7 +19,6 @@ import (
 	"carillon/channels"
 	"carillon/contacts"
 	"carillon/delivery"
-	"carillon/internal/audit"
 	"carillon/internal/identity"
 )
 
@@ -122,18 +121,20 @@ func contains[T comparable](xs []T, x T) bool {
 }
 
 const campaignUsage = `usage:
-  carillon campaign create --as LOGIN --name NAME (--segment SAVED | --expression FILTER) --template KEY --channels sms,email
+  carillon campaign create --name NAME (--segment SAVED | --expression FILTER) --template KEY --channels sms,email
                            [--vars JSON] [--at TIME | --cron SPEC] [--window HH:MM-HH:MM] [--throttle N] [--ends-at TIME] [--notes TEXT]
   carillon campaign list [--status S]
   carillon campaign show ID
-  carillon campaign submit|approve|start|pause|resume ID --as LOGIN      (approve: [--version N])
-  carillon campaign reject ID --as LOGIN --reason TEXT
-  carillon campaign cancel ID --as LOGIN [--reason TEXT]
+  carillon campaign submit|approve|start|pause|resume ID      (approve: [--version N])
+  carillon campaign reject ID --reason TEXT
+  carillon campaign cancel ID [--reason TEXT]
   carillon campaign stats ID [--csv]
   carillon campaign history ID
-  carillon campaign test-send ID --as LOGIN --contact EXTERNAL_ID [--channel C]
+  carillon campaign test-send ID --contact EXTERNAL_ID [--channel C]
 Every command takes --json (one document; list: one object per line) and --config FILE.
---as names the user acting (maker-checker compares users: the approver is not the author).
+Writes act for a user, who proves it: CARILLON_TOKEN=<their token>, --token-file FILE,
+or --login LOGIN on a terminal (the password is asked for). Maker-checker compares
+users: the approver is not the author. The audit log names how the user signed in.
 TIME is RFC 3339 (2027-01-05T10:00:00+08:00); SPEC a cron spec such as "CRON_TZ=Asia/Shanghai 0 10 * * 1".
 `
 
@@ -147,7 +148,8 @@ func cmdCampaign(ctx context.Context, e *env, args []string) error {
 	fs.Usage = func() { fmt.Fprint(e.stderr, campaignUsage) }
 	asJSON := fs.Bool("json", false, "print JSON")
 	cfgPath := fs.String("config", e.getenv("CARILLON_CONFIG"), "configuration file (TOML): the SMS providers the estimate prices")
-	as := fs.String("as", "", "the user acting (login)")
+	var cred credentialFlags
+	cred.register(fs)
 	var in campaigns.Input
 	var f campaignFlags
 	switch sub {
@@ -198,9 +200,6 @@ func cmdCampaign(ctx context.Context, e *env, args []string) error {
 		return &exitError{code: 2, err: errors.New("campaign test-send: --contact EXTERNAL_ID is required")}
 	}
 	writes := !contains([]string{"list", "show", "history", "stats"}, sub)
-	if writes && *as == "" {
-		return &exitError{code: 2, err: fmt.Errorf("campaign %s: --as LOGIN is required (the user acting)", sub)}
-	}
 	fc, err := loadConfig(*cfgPath)
 	if err != nil {
 		return err
@@ -216,18 +215,15 @@ func cmdCampaign(ctx context.Context, e *env, args []string) error {
 	}
 	var by campaigns.By
 	if writes {
-		u, err := ids.GetUser(ctx, *as)
-		if errors.Is(err, identity.ErrNotFound) {
-			return fmt.Errorf("campaign %s: no user %q", sub, *as)
-		}
+		p, actor, err := cred.principal(ctx, e, ids)
 		if err != nil {
-			return err
+			var ee *exitError
+			if errors.As(err, &ee) {
+				return &exitError{code: ee.code, err: fmt.Errorf("campaign %s: %w", sub, ee.err)}
+			}
+			return fmt.Errorf("campaign %s: %w", sub, err)
 		}
-		if u.Disabled {
-			return fmt.Errorf("campaign %s: user %q is disabled", sub, *as)
-		}
-		uid := u.ID
-		by = campaigns.By{Actor: audit.Actor{Name: cliActor() + " as " + u.Login, UserID: &uid}, Roles: u.Roles}
+		by = campaigns.By{Actor: actor, Roles: p.User.Roles}
 	}
 	var out any
 	switch sub {

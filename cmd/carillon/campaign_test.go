@@ -14,7 +14,8 @@ import (
 	"carillon/templates"
 )
 
-// The campaign lifecycle from the CLI: maker-checker by --as, bad input refused.
+// The campaign lifecycle from the CLI: each write acts for a user who proved it
+// with their token; maker-checker compares those users; bad input refused.
 func TestCampaignCommands(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -29,19 +30,30 @@ func TestCampaignCommands(t *testing.T) {
 	require.NoError(t, err)
 	_, _, err = c.run(ctx, "import", "contacts", writeTemp(t, "c.csv", "external_id,name,gender,phone,tags,consent_sms\nC1,张伟,male,13812345671,wealth,yes\nC2,李娜,female,13812345672,wealth,yes\nC3,王强,male,13812345673,,yes\n"))
 	require.NoError(t, err)
+	tokens := map[string]string{}
 	for _, u := range [][]string{{"mk", "marketer"}, {"ap", "approver"}} {
 		_, _, err = c.run(ctx, "user", "create", u[0], "--name", u[0], "--role", u[1])
 		require.NoError(t, err)
+		out, _, err := c.run(ctx, "token", "create", "--user", u[0])
+		require.NoError(t, err)
+		tokens[u[0]] = strings.TrimSpace(out)
+	}
+	as := func(login string, args ...string) (string, string, error) {
+		return c.runEnv(ctx, map[string]string{"CARILLON_TOKEN": tokens[login]}, args...)
 	}
 
 	_, _, err = c.run(ctx, "campaign", "create", "--name", "Q1", "--expression", `"wealth" in tags`, "--template", "campaign.q1", "--channels", "sms")
-	require.ErrorContains(t, err, "--as LOGIN is required")
-	_, _, err = c.run(ctx, "campaign", "create", "--as", "mk", "--name", "Q1", "--expression", `teir == "A"`, "--template", "campaign.q1", "--channels", "sms")
+	require.ErrorContains(t, err, "the acting user's credential is required")
+	_, _, err = c.run(ctx, "campaign", "create", "--token", tokens["mk"], "--name", "Q1", "--expression", `true`, "--template", "campaign.q1", "--channels", "sms")
+	require.ErrorContains(t, err, "visible to every user of this host")
+	_, _, err = c.runEnv(ctx, map[string]string{"CARILLON_TOKEN": "crl_nope"}, "campaign", "create", "--name", "Q1", "--expression", `true`, "--template", "campaign.q1", "--channels", "sms")
+	require.ErrorContains(t, err, "the token is unknown")
+	_, _, err = as("mk", "campaign", "create", "--name", "Q1", "--expression", `teir == "A"`, "--template", "campaign.q1", "--channels", "sms")
 	require.ErrorContains(t, err, `segment: 1:1: unknown field "teir"`)
-	_, _, err = c.run(ctx, "campaign", "create", "--as", "mk", "--name", "Q1", "--expression", `true`, "--template", "campaign.q1", "--channels", "sms", "--cron", "often")
+	_, _, err = as("mk", "campaign", "create", "--name", "Q1", "--expression", `true`, "--template", "campaign.q1", "--channels", "sms", "--cron", "often")
 	require.ErrorContains(t, err, "schedule.cron")
 
-	out, _, err := c.run(ctx, "campaign", "create", "--as", "mk", "--name", "Q1", "--expression", `"wealth" in tags`, "--template", "campaign.q1",
+	out, _, err := as("mk", "campaign", "create", "--name", "Q1", "--expression", `"wealth" in tags`, "--template", "campaign.q1",
 		"--channels", "sms", "--vars", `{"product":"稳健理财"}`, "--json")
 	require.NoError(t, err)
 	var created struct {
@@ -52,25 +64,25 @@ func TestCampaignCommands(t *testing.T) {
 	require.Equal(t, "draft", created.Status)
 	id := strconv.FormatInt(created.ID, 10)
 
-	out, _, err = c.run(ctx, "campaign", "submit", id, "--as", "mk")
+	out, _, err = as("mk", "campaign", "submit", id)
 	require.NoError(t, err)
 	require.Contains(t, out, "submitted")
 	require.Contains(t, out, "2 contacts, 2 recipients")
 	require.Contains(t, out, "张先生，稳健理财上线")
-	_, _, err = c.run(ctx, "campaign", "approve", id, "--as", "mk")
+	_, _, err = as("mk", "campaign", "approve", id)
 	require.ErrorContains(t, err, "approving needs the approver role")
-	out, _, err = c.run(ctx, "campaign", "approve", id, "--as", "ap", "--version", "1")
+	out, _, err = as("ap", "campaign", "approve", id, "--version", "1")
 	require.NoError(t, err)
 	require.Contains(t, out, "approved by cli:")
 	_, err = openTestPool(t, c.url).Exec(ctx, `UPDATE contacts SET tags = tags || '{test}' WHERE external_id = 'C1'`) // the bank's test account
 	require.NoError(t, err)
-	out, _, err = c.run(ctx, "campaign", "test-send", id, "--as", "mk", "--contact", "C1")
+	out, _, err = as("mk", "campaign", "test-send", id, "--contact", "C1")
 	require.NoError(t, err)
 	require.Contains(t, out, "to C1 by sms")
-	out, _, err = c.run(ctx, "campaign", "start", id, "--as", "mk")
+	out, _, err = as("mk", "campaign", "start", id)
 	require.NoError(t, err)
 	require.Contains(t, out, "running")
-	out, _, err = c.run(ctx, "campaign", "pause", id, "--as", "mk")
+	out, _, err = as("mk", "campaign", "pause", id)
 	require.NoError(t, err)
 	require.Contains(t, out, "paused")
 	out, _, err = c.run(ctx, "campaign", "list", "--json")
@@ -79,7 +91,7 @@ func TestCampaignCommands(t *testing.T) {
 	out, _, err = c.run(ctx, "campaign", "stats", id, "--csv")
 	require.NoError(t, err)
 	require.True(t, strings.HasPrefix(out, "run,fire_at,channel,targeted"), out)
-	out, _, err = c.run(ctx, "campaign", "cancel", id, "--as", "mk", "--reason", "test")
+	out, _, err = as("mk", "campaign", "cancel", id, "--reason", "test")
 	require.NoError(t, err)
 	require.Contains(t, out, "cancelled")
 	out, _, err = c.run(ctx, "campaign", "history", id)
@@ -88,6 +100,14 @@ func TestCampaignCommands(t *testing.T) {
 		require.Contains(t, out, action)
 	}
 	require.Contains(t, out, "cli:")
+
+	// The audit log names the user and how they authenticated.
+	var auth []string
+	require.NoError(t, openTestPool(t, c.url).QueryRow(ctx, `SELECT array_agg(DISTINCT actor || ' ' || auth) FROM audit_log WHERE object_type = 'campaign'`).Scan(&auth))
+	require.NotEmpty(t, auth)
+	for _, a := range auth {
+		require.Regexp(t, `^cli:\S+ as (mk|ap) token$`, a)
+	}
 }
 
 func TestCampaignConfigFromTheEnvironment(t *testing.T) {

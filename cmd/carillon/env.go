@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"golang.org/x/term"
 
+	"carillon/internal/audit"
 	"carillon/internal/pgdev"
 )
 
@@ -25,6 +26,8 @@ type env struct {
 	stdout, stderr io.Writer
 	logger         *slog.Logger
 	getenv         func(string) string
+	// readPassword asks for a password on the terminal; nil when there is none.
+	readPassword func(prompt string) (string, error)
 }
 
 func newEnv(stdout, stderr io.Writer, getenv func(string) string) *env {
@@ -41,7 +44,11 @@ func newEnv(stdout, stderr io.Writer, getenv func(string) string) *env {
 	if strings.EqualFold(getenv("CARILLON_LOG_FORMAT"), "json") {
 		h = slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level})
 	}
-	return &env{stdout: stdout, stderr: stderr, logger: slog.New(h), getenv: getenv}
+	e := &env{stdout: stdout, stderr: stderr, logger: slog.New(h), getenv: getenv}
+	if f, ok := stderr.(*os.File); ok {
+		e.readPassword = terminalPassword(f)
+	}
+	return e
 }
 
 // openDB finds (or starts) the database and opens a pool on it.
@@ -77,6 +84,12 @@ func cliActor() string {
 		name = u.Username
 	}
 	return "cli:" + name
+}
+
+// osActor is the audit actor of an administrator's CLI command: the operating
+// system's user, trusted because they reach the database from the host.
+func osActor() audit.Actor {
+	return audit.Actor{Name: cliActor(), Auth: audit.AuthOSUser}
 }
 
 func isTerminal(w io.Writer) bool {

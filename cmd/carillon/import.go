@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"carillon/contacts"
-	"carillon/internal/audit"
 )
 
 func cmdImport(ctx context.Context, e *env, args []string) error {
@@ -42,7 +41,7 @@ func cmdImport(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	opts := contacts.ImportOptions{Actor: audit.Actor{Name: cliActor()}, SourceName: filepath.Base(path)}
+	opts := contacts.ImportOptions{Actor: osActor(), SourceName: filepath.Base(path)}
 	start := time.Now()
 	if isTerminal(e.stderr) {
 		opts.Progress = progressBar(e.stderr, size, start)

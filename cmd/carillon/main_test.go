@@ -25,8 +25,16 @@ type cli struct {
 }
 
 func (c cli) run(ctx context.Context, args ...string) (string, string, error) {
+	return c.runEnv(ctx, nil, args...)
+}
+
+// runEnv runs the CLI with more environment variables (CARILLON_TOKEN).
+func (c cli) runEnv(ctx context.Context, more map[string]string, args ...string) (string, string, error) {
 	var out, errb bytes.Buffer
 	env := map[string]string{"DATABASE_URL": c.url, "CARILLON_RESCUE_STUCK_JOBS_AFTER": "5s"}
+	for k, v := range more {
+		env[k] = v
+	}
 	err := run(ctx, args, &out, io.MultiWriter(&errb, testlog.Writer()), func(k string) string { return env[k] })
 	return out.String(), errb.String(), err
 }

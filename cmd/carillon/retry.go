@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"carillon/delivery"
-	"carillon/internal/audit"
 )
 
 const retryUsage = "usage: carillon retry --since TIME [--until TIME] [--channel C] [--provider P] [--dry-run] [--json]   (TIME as 2026-11-28T09:00:00+08:00)\n"
@@ -48,7 +47,7 @@ func cmdRetry(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	res, err := svc.Retry(ctx, audit.Actor{Name: cliActor()}, f)
+	res, err := svc.Retry(ctx, osActor(), f)
 	if err != nil {
 		return fmt.Errorf("retry: %w", err)
 	}

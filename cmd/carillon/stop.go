@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"carillon/delivery"
-	"carillon/internal/audit"
 )
 
 // cmdStop holds every send (or a channel's, or a provider's) at once, without
@@ -38,7 +37,7 @@ func cmdStop(ctx context.Context, e *env, args []string, resume bool) error {
 	if err != nil {
 		return err
 	}
-	actor := audit.Actor{Name: cliActor()}
+	actor := osActor()
 	if resume {
 		found, err := svc.ResumeSending(ctx, actor, scope)
 		if err != nil {

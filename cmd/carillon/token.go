@@ -10,7 +10,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"carillon/internal/audit"
 	"carillon/internal/identity"
 )
 
@@ -60,7 +59,7 @@ func cmdToken(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	actor := audit.Actor{Name: cliActor()}
+	actor := osActor()
 	switch sub {
 	case "create":
 		if len(pos) != 0 || (*login == "") == (*role == "") {

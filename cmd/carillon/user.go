@@ -13,7 +13,6 @@ import (
 
 	"golang.org/x/term"
 
-	"carillon/internal/audit"
 	"carillon/internal/identity"
 )
 
@@ -134,7 +133,7 @@ func cmdUser(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer closeDB()
-	actor := audit.Actor{Name: cliActor()}
+	actor := osActor()
 	switch sub {
 	case "create":
 		u, err := store.CreateUser(ctx, actor, identity.NewUser{Login: pos[0], DisplayName: *name, Roles: roleList, ManagerCode: *manager, Password: password})

@@ -23,7 +23,18 @@ type Actor struct {
 	UserID *int64
 	// Addr is the remote address of an API call.
 	Addr string
+	// Auth is how the actor proved who they were: AuthToken, AuthPassword,
+	// AuthConsole, AuthOSUser; empty for system work.
+	Auth string
 }
+
+// How an actor authenticated (audit_log.auth).
+const (
+	AuthToken    = "token"    // a bearer token (API, or CLI with CARILLON_TOKEN)
+	AuthPassword = "password" // a password typed on the CLI's terminal
+	AuthConsole  = "console"  // a console session opened with a password
+	AuthOSUser   = "os_user"  // an administrator's CLI command, trusted by host access
+)
 
 // System is the actor of Carillon's own scheduled work.
 var System = Actor{Name: "system"}
@@ -61,8 +72,8 @@ func Append(ctx context.Context, q Execer, actor Actor, at time.Time, entries ..
 		if err != nil {
 			return fmt.Errorf("audit %s: %w", e.Action, err)
 		}
-		if _, err := q.Exec(ctx, `INSERT INTO audit_log (at, actor, user_id, action, object_type, object_id, changes, remote_addr)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, at, actor.String(), actor.UserID, e.Action, e.ObjectType, e.ObjectID, js, actor.Addr); err != nil {
+		if _, err := q.Exec(ctx, `INSERT INTO audit_log (at, actor, user_id, action, object_type, object_id, changes, remote_addr, auth)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, at, actor.String(), actor.UserID, e.Action, e.ObjectType, e.ObjectID, js, actor.Addr, actor.Auth); err != nil {
 			return fmt.Errorf("audit %s: %w", e.Action, err)
 		}
 	}
@@ -80,6 +91,7 @@ type Record struct {
 	ObjectID   string          `json:"object_id"`
 	Changes    json.RawMessage `json:"changes"`
 	RemoteAddr string          `json:"remote_addr,omitempty"`
+	Auth       string          `json:"auth,omitempty"`
 }
 
 // Filter selects audit rows; empty fields do not filter.
@@ -118,7 +130,7 @@ func List(ctx context.Context, q Querier, f Filter) ([]Record, int64, error) {
 	if until.IsZero() {
 		until = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
 	}
-	rows, err := q.Query(ctx, `SELECT id, at, actor, user_id, action, object_type, object_id, changes, remote_addr FROM audit_log
+	rows, err := q.Query(ctx, `SELECT id, at, actor, user_id, action, object_type, object_id, changes, remote_addr, auth FROM audit_log
 		WHERE id < $1 AND ($2 = '' OR actor = $2) AND ($3 = '' OR action = $3) AND ($4 = '' OR action LIKE $4)
 		  AND ($5 = '' OR object_type = $5) AND ($6 = '' OR object_id = $6) AND at >= $7 AND at < $8
 		ORDER BY id DESC LIMIT $9`, before, f.Actor, action, prefix, f.ObjectType, f.ObjectID, since, until, limit+1)
@@ -127,7 +139,7 @@ func List(ctx context.Context, q Querier, f Filter) ([]Record, int64, error) {
 	}
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Record, error) {
 		var rec Record
-		err := r.Scan(&rec.ID, &rec.At, &rec.Actor, &rec.UserID, &rec.Action, &rec.ObjectType, &rec.ObjectID, &rec.Changes, &rec.RemoteAddr)
+		err := r.Scan(&rec.ID, &rec.At, &rec.Actor, &rec.UserID, &rec.Action, &rec.ObjectType, &rec.ObjectID, &rec.Changes, &rec.RemoteAddr, &rec.Auth)
 		return rec, err
 	})
 	if err != nil {

@@ -127,7 +127,11 @@ func (p Principal) SeesPersonalData() bool {
 // Actor is the audit actor of an API call by p from addr: "api:<login>".
 func (p Principal) Actor(addr string) audit.Actor {
 	id := p.User.ID
-	return audit.Actor{Name: "api:" + p.User.Login, UserID: &id, Addr: addr}
+	auth := audit.AuthToken
+	if p.TokenID == 0 {
+		auth = audit.AuthPassword
+	}
+	return audit.Actor{Name: "api:" + p.User.Login, UserID: &id, Addr: addr, Auth: auth}
 }
 
 // Authenticator turns a bearer token into a Principal. Store implements it; SSO or

@@ -228,7 +228,7 @@ type req struct {
 // actor is the audit actor of a console request: "console:<login>".
 func (q *req) actor(r *http.Request) audit.Actor {
 	id := q.P.User.ID
-	return audit.Actor{Name: "console:" + q.P.User.Login, UserID: &id, Addr: remoteHost(r)}
+	return audit.Actor{Name: "console:" + q.P.User.Login, UserID: &id, Addr: remoteHost(r), Auth: audit.AuthConsole}
 }
 
 func remoteHost(r *http.Request) string {
