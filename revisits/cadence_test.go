@@ -189,9 +189,11 @@ func TestRevisitInputIsChecked(t *testing.T) {
 		in    revisits.RevisitInput
 		field string
 	}{
-		"method":         {revisits.RevisitInput{Method: "fax", Outcome: "x"}, "method"},
-		"outcome":        {revisits.RevisitInput{Method: "phone", Outcome: "  "}, "outcome"},
-		"future":         {revisits.RevisitInput{Method: "phone", Outcome: "x", VisitedOn: datePtr(day(2026, time.October, 10))}, "visited_on"},
+		"method":  {revisits.RevisitInput{Method: "fax", Outcome: "x"}, "method"},
+		"outcome": {revisits.RevisitInput{Method: "phone", Outcome: "  "}, "outcome"},
+		"future":  {revisits.RevisitInput{Method: "phone", Outcome: "x", VisitedOn: datePtr(day(2026, time.October, 10))}, "visited_on"},
+		// Created on 24 September: a revisit on the 20th predates the record.
+		"before created": {revisits.RevisitInput{Method: "phone", Outcome: "x", VisitedOn: datePtr(day(2026, time.September, 20))}, "visited_on"},
 		"next not after": {revisits.RevisitInput{Method: "phone", Outcome: "x", NextDate: datePtr(day(2026, time.October, 9))}, "next_date"},
 		"tier":           {revisits.RevisitInput{Method: "phone", Outcome: "x", Tier: "Z", TierReason: "r"}, "tier"},
 		"feedback":       {revisits.RevisitInput{Method: "phone", Outcome: "x", Feedback: []revisits.FeedbackInput{{Category: "praise", Summary: "x"}}}, "feedback[0].category"},

@@ -199,6 +199,11 @@ func (s *Service) LogRevisit(ctx context.Context, actor audit.Actor, contactID i
 	if in.VisitedOn != nil {
 		visited = *in.VisitedOn
 	}
+	// A revisit cannot predate the customer's record: it would be judged against
+	// a due day counted from a creation that had not happened.
+	if created := calendar.DateOf(c.CreatedAt.In(s.loc)); visited.Before(created) {
+		return Revisit{}, invalid("visited_on", "%s is before the customer was added to Carillon (%s) / 回访日期 %s 早于客户建档日期 %s", visited, created, visited, created)
+	}
 	change := ""
 	if in.Tier != "" {
 		change = tierChange(c.Tier, in.Tier)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"carillon/calendar"
 	"carillon/contacts"
 	"carillon/revisits"
 )
@@ -137,4 +138,36 @@ func TestRevisitReportRanksManagersAndTeams(t *testing.T) {
 	var ve *contacts.ValidationError
 	require.ErrorAs(t, err, &ve)
 	require.True(t, strings.Contains(ve.Error(), "before"))
+}
+
+// The report and the due lists share one definition: a manager's "overdue now"
+// in the report is exactly the overdue customers their due list shows on the
+// same day, whatever period the report covers, and those count in its rate.
+func TestReportOverdueNowIsTheDueListsOverdue(t *testing.T) {
+	t.Parallel()
+	w := newDigestWorld(t)
+	for _, today := range []calendar.Date{day(2026, time.October, 13), day(2026, time.November, 2), day(2026, time.December, 1)} {
+		w.clock.Set(at(today.Year, today.Month, today.Day, 10, 0))
+		items, err := w.svc.Due(w.ctx, revisits.DueOptions{Ahead: 7})
+		require.NoError(t, err)
+		overdue := map[string]int{}
+		for _, it := range items {
+			if it.Overdue {
+				overdue[it.Manager]++
+			}
+		}
+		require.NotEmpty(t, overdue, today)
+		// The month to date, and a period that ended before.
+		for _, opts := range []revisits.ReportOptions{{}, {From: day(2026, time.September, 1), To: day(2026, time.September, 30)}} {
+			rep, err := w.svc.RevisitReport(w.ctx, opts)
+			require.NoError(t, err)
+			for _, l := range rep.Managers {
+				require.Equal(t, overdue[l.Manager], l.OverdueNow, "%s on %s", l.Manager, today)
+				require.Equal(t, l.OnTime+l.Late+l.OverdueNow, l.Due)
+				if l.OverdueNow > 0 {
+					require.Less(t, *l.Rate, 1.0, "a manager with customers overdue is not at 100%%")
+				}
+			}
+		}
+	}
 }
