@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -170,6 +171,9 @@ type sendRequest struct {
 	Channels       []string       `json:"channels"`
 	Vars           map[string]any `json:"vars,omitempty"`
 	IdempotencyKey string         `json:"idempotency_key"`
+	// Deadline: past it the message is cancelled as expired, never sent late
+	// (RFC 3339; optional).
+	Deadline *time.Time `json:"deadline,omitempty"`
 }
 
 // sendMessage is POST /api/messages: one message, deduplicated by the caller's key.
@@ -191,12 +195,19 @@ func (s *Server) sendMessage(w http.ResponseWriter, r *http.Request) error {
 	if req.ContactID == 0 {
 		return badRequest("contact_id or external_id is required")
 	}
+	var deadline time.Time
+	if req.Deadline != nil {
+		if !req.Deadline.After(s.cfg.Now()) {
+			return badRequest("deadline %s is not in the future / 截止时间不晚于现在", req.Deadline.Format(time.RFC3339))
+		}
+		deadline = *req.Deadline
+	}
 	chans := make([]channels.Channel, len(req.Channels))
 	for i, c := range req.Channels {
 		chans[i] = channels.Channel(c)
 	}
 	p := delivery.Planned{DedupeKey: "api:" + req.IdempotencyKey, ContactID: req.ContactID, Source: "api", SourceID: principalOf(r).Login(),
-		Purpose: channels.Purpose(req.Purpose), TemplateKey: req.Template, Channels: chans, Vars: req.Vars}
+		Purpose: channels.Purpose(req.Purpose), TemplateKey: req.Template, Channels: chans, Vars: req.Vars, Deadline: deadline}
 	var res delivery.EnqueueResult
 	err := pgx.BeginFunc(r.Context(), s.deps.Pool, func(tx pgx.Tx) error {
 		var err error

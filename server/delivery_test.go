@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
@@ -163,4 +164,24 @@ func TestCareRulesAPI(t *testing.T) {
 	require.Contains(t, string(r.body), `"days":[]`)
 	require.Equal(t, 400, b.do(t, "GET", "/api/care-rules/birthday/stats?from=2027-13-01", "", nil).status)
 	require.Equal(t, 404, b.do(t, "GET", "/api/care-rules/nope/stats", "", nil).status)
+}
+
+// A message sent through the API may carry a deadline; one already past is refused.
+func TestMessagesAPITakesADeadline(t *testing.T) {
+	t.Parallel()
+	b, _ := deliverySetup(t)
+	now := b.clock.Now()
+	req := map[string]any{"external_id": "K1", "template": "birthday", "purpose": "service", "channels": []string{"sms"}, "idempotency_key": "d-1",
+		"deadline": now.Add(-time.Minute).Format(time.RFC3339)}
+	r := b.jsonReq(t, "POST", "/api/messages", req)
+	require.Equal(t, 400, r.status)
+	require.Contains(t, string(r.body), "not in the future")
+
+	until := now.Add(2 * time.Hour).Truncate(time.Second)
+	req["deadline"] = until.Format(time.RFC3339)
+	r = b.jsonReq(t, "POST", "/api/messages", req)
+	require.Equal(t, 202, r.status, string(r.body))
+	var got time.Time
+	require.NoError(t, b.db.Pool.QueryRow(b.ctx, `SELECT deadline FROM messages WHERE id = $1`, int64(r.json(t)["id"].(float64))).Scan(&got))
+	require.True(t, until.Equal(got), "%s vs %s", until, got)
 }
