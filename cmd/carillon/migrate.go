@@ -11,6 +11,7 @@ import (
 func cmdMigrate(ctx context.Context, e *env, args []string) error {
 	fs := newFlags("migrate", e.stderr)
 	asJSON := fs.Bool("json", false, "print JSON")
+	grant := fs.String("grant", e.getenv("CARILLON_RUNTIME_ROLE"), "after migrating, grant this runtime role what serve needs (default $CARILLON_RUNTIME_ROLE)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -48,6 +49,21 @@ func cmdMigrate(ctx context.Context, e *env, args []string) error {
 		for _, a := range applied {
 			fmt.Fprintf(e.stdout, "applied %s %03d %s\n", a.Line, a.Version, a.Name)
 		}
+		if *grant != "" {
+			if err := migrations.GrantRuntime(ctx, pool, *grant); err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stdout, "runtime role %s granted\n", *grant)
+		}
+		return nil
+	case "grant":
+		if len(pos) != 2 {
+			return &exitError{code: 2, err: errors.New("usage: carillon migrate grant ROLE")}
+		}
+		if err := migrations.GrantRuntime(ctx, pool, pos[1]); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "runtime role %s granted\n", pos[1])
 		return nil
 	case "status":
 		st, err := migrations.GetStatus(ctx, pool)
@@ -63,5 +79,5 @@ func cmdMigrate(ctx context.Context, e *env, args []string) error {
 		}
 		return nil
 	}
-	return fmt.Errorf("migrate: unknown subcommand %q (up, status)", sub)
+	return fmt.Errorf("migrate: unknown subcommand %q (up, status, grant)", sub)
 }

@@ -97,6 +97,11 @@ func serve(ctx context.Context, e *env, pool *pgxpool.Pool, opts serveOptions) e
 		}
 		return err
 	}
+	if owner, err := migrations.OwnsAuditLog(ctx, pool); err != nil {
+		return err
+	} else if owner {
+		e.logger.Warn("serving as the owner of the tables (or a superuser): this role can disable the audit log's triggers; run serve as a runtime role granted by `carillon migrate grant ROLE` (docs/security.md)")
+	}
 	store, err := contacts.NewStore(pool, contacts.Config{Logger: e.logger})
 	if err != nil {
 		return err
