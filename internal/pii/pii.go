@@ -11,7 +11,8 @@ import (
 
 // Phone masks a phone number: a mainland mobile (+86 and 11 digits) keeps its first
 // three and last four digits (138****5678); any other number of seven digits or more
-// keeps its country code part and last four (+1415***2671); shorter ones are all stars.
+// keeps at most four leading digits and the last four, every other digit a star
+// (+1415***2671, +1234********3456 for 16 digits); shorter ones are all stars.
 func Phone(p string) string {
 	if p == "" {
 		return ""
@@ -29,7 +30,8 @@ func Phone(p string) string {
 	if strings.HasPrefix(ds, "86") && len(ds) == 13 {
 		return ds[2:5] + "****" + ds[len(ds)-4:]
 	}
-	return "+" + ds[:len(ds)-7] + "***" + ds[len(ds)-4:]
+	lead := min(4, len(ds)-7)
+	return "+" + ds[:lead] + strings.Repeat("*", len(ds)-lead-4) + ds[len(ds)-4:]
 }
 
 // Email keeps the first character of the local part and the domain: z***@example.com.

@@ -14,6 +14,9 @@ func TestMasks(t *testing.T) {
 	t.Parallel()
 	require.Equal(t, "138****5678", pii.Phone("+8613812345678"))
 	require.Equal(t, "+1415***2671", pii.Phone("+14155552671"))
+	// Any length: at most eight digits show.
+	require.Equal(t, "+1234********3456", pii.Phone("+1234567890123456"))
+	require.Equal(t, "+***4567", pii.Phone("1234567"))
 	require.Equal(t, "*****", pii.Phone("12345"))
 	require.Equal(t, "z***@example.com", pii.Email("zhang.wei@example.com"))
 	require.Equal(t, "***", pii.Email("@x"))
@@ -27,7 +30,7 @@ func TestSQLMasksAgreeWithGo(t *testing.T) {
 	t.Parallel()
 	db := pgtest.New(t)
 	ctx := context.Background()
-	for _, p := range []string{"+8613812345678", "+14155552671", "+442079460123", "12345", "", "+85291234567"} {
+	for _, p := range []string{"+8613812345678", "+14155552671", "+442079460123", "12345", "", "+85291234567", "+1234567890123456", "1234567", "+861381234567899"} {
 		var got *string
 		require.NoError(t, db.Pool.QueryRow(ctx, `SELECT carillon_mask_phone($1)`, p).Scan(&got))
 		require.Equal(t, pii.Phone(p), *got, p)
