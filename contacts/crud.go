@@ -103,8 +103,8 @@ func (s *Store) build(ctx context.Context, externalID string, in Input) (*stageR
 		switch {
 		case err != nil:
 			b.fail("attrs", err)
-		case len(js) > 64*1024:
-			b.fail("attrs", fmt.Errorf("too large (%d bytes; at most 65536)", len(js)))
+		case len(js) > MaxAttrsBytes:
+			b.fail("attrs", fmt.Errorf("too large (%d bytes; at most %d) / 过大", len(js), MaxAttrsBytes))
 		default:
 			b.row.vals[sAttrs] = js
 		}

@@ -34,6 +34,10 @@ const (
 	ChannelWeChat = "wechat"
 )
 
+// MaxAttrsBytes caps a contact's attrs as JSON, alike through the API and an
+// import's extra columns.
+const MaxAttrsBytes = 64 * 1024
+
 // Purposes a message may have: service (notices the bank must send: a deposit
 // maturing, security), care (greetings: birthdays, festivals; allowed unless
 // the customer refused them on the channel) and marketing (needs consent).

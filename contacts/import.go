@@ -7,9 +7,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -194,6 +197,12 @@ func (s *Store) ImportContacts(ctx context.Context, r io.Reader, opts ImportOpti
 			readRows++
 			if len(rec) != len(h.fields) {
 				addFailed(RowError{Line: line, Message: fmt.Sprintf("row has %d fields, the header has %d", len(rec), len(h.fields))})
+				continue
+			}
+			// A byte the file's encoding cannot read became U+FFFD: the row is
+			// refused, never imported with the replacement character.
+			if i := slices.IndexFunc(rec, func(v string) bool { return strings.ContainsRune(v, utf8.RuneError) }); i >= 0 {
+				addFailed(RowError{Line: line, Column: h.names[i], Message: fmt.Sprintf("unreadable characters: bytes that are not valid %s; save the file again as CSV UTF-8 / 含无法识别的字符（不是有效的 %s 编码），请另存为 CSV UTF-8", rep.Encoding, rep.Encoding)})
 				continue
 			}
 			b := newRowBuilder(line, managers)

@@ -311,3 +311,43 @@ func TestImportCareConsentColumns(t *testing.T) {
 	require.Len(t, rep.Warnings, 1, "the customer's refusal stands")
 	require.False(t, state()["email/care"])
 }
+
+// Bytes a GB18030 file cannot hold are reported with their line and column,
+// never imported as replacement characters; the good rows are kept. Extra
+// columns are capped as the API caps attrs.
+func TestImportReportsUnreadableBytesAndCapsAttrs(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	good, err := simplifiedchinese.GB18030.NewEncoder().String("客户号,姓名,备注\nG1,欧阳娜娜,好\n")
+	require.NoError(t, err)
+	bad, err := simplifiedchinese.GB18030.NewEncoder().String("G2,诸葛")
+	require.NoError(t, err)
+	data := []byte(good + bad)
+	data = append(data, 0xFF, 0xFF) // not a GB18030 sequence
+	data = append(data, []byte(",x\n")...)
+	rep, err := b.store.ImportContacts(b.ctx, bytes.NewReader(data), contacts.ImportOptions{})
+	require.NoError(t, err)
+	require.Equal(t, contacts.EncodingGB18030, rep.Encoding)
+	require.Equal(t, 1, rep.Inserted)
+	require.Len(t, rep.Errors, 1)
+	require.Equal(t, 3, rep.Errors[0].Line)
+	require.Equal(t, "姓名", rep.Errors[0].Column)
+	require.Contains(t, rep.Errors[0].Message, "unreadable characters")
+	_, err = b.store.GetByExternalID(b.ctx, "G2")
+	require.ErrorIs(t, err, contacts.ErrNotFound)
+
+	// Each cell within its own limit; together past the attrs cap.
+	var head, row, short []string
+	for i := range 20 {
+		head = append(head, fmt.Sprintf("note%d", i))
+		row = append(row, strings.Repeat("x", 4000))
+		short = append(short, "s")
+	}
+	csvText := "external_id," + strings.Join(head, ",") + "\nA1," + strings.Join(row, ",") + "\nA2," + strings.Join(short, ",") + "\n"
+	rep, err = b.store.ImportContacts(b.ctx, strings.NewReader(csvText), contacts.ImportOptions{})
+	require.NoError(t, err)
+	require.Equal(t, 1, rep.Inserted)
+	require.Len(t, rep.Errors, 1)
+	require.Equal(t, 2, rep.Errors[0].Line)
+	require.Contains(t, rep.Errors[0].Message, "at most 65536")
+}

@@ -585,9 +585,12 @@ func (b *rowBuilder) finish() (*stageRow, []FieldError) {
 	}
 	if b.attrs != nil {
 		js, err := json.Marshal(b.attrs)
-		if err != nil {
+		switch {
+		case err != nil:
 			b.fail("attrs", err)
-		} else {
+		case len(js) > MaxAttrsBytes:
+			b.fail("attrs", fmt.Errorf("the extra columns are too large together (%d bytes; at most %d) / 附加列合计过大", len(js), MaxAttrsBytes))
+		default:
 			b.row.vals[sAttrs] = js
 		}
 	}
