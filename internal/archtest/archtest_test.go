@@ -202,3 +202,31 @@ func TestSQLTablesAreFound(t *testing.T) {
 		t.Fatalf("got %v, want %v", got, want)
 	}
 }
+
+// docs/architecture.md lists every owned table with its owner.
+func TestArchitectureDocListsTheOwners(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(root(t), "docs", "architecture.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := map[string]string{}
+	for _, line := range strings.Split(string(b), "\n") {
+		cells := strings.Split(line, "|")
+		if len(cells) < 4 {
+			continue
+		}
+		owner := strings.Trim(strings.TrimSpace(cells[1]), "`")
+		for _, tb := range strings.Split(cells[2], ",") {
+			rows[strings.Trim(strings.TrimSpace(tb), "`")] = owner
+		}
+	}
+	for table, owner := range Owners {
+		want := owner
+		if owner == "river" {
+			want = "River"
+		}
+		if rows[table] != want {
+			t.Errorf("docs/architecture.md: table %s should be listed under %s (found %q)", table, want, rows[table])
+		}
+	}
+}
