@@ -79,7 +79,11 @@ func New(cfg Config) (*Sender, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	opts := []mail.Option{mail.WithPort(cfg.Port), mail.WithTimeout(cfg.Timeout)}
+	// A held connection carries message after message: a transaction ends with
+	// DATA's reply (RFC 5321 §4.1.1.4), so no NOOP before a message and no RSET
+	// after one (two round trips each); a connection the server closed while idle
+	// fails the next MAIL, and Send retries once on a fresh one.
+	opts := []mail.Option{mail.WithPort(cfg.Port), mail.WithTimeout(cfg.Timeout), mail.WithoutNoop(), mail.WithoutRset()}
 	if cfg.HELO != "" {
 		opts = append(opts, mail.WithHELO(cfg.HELO))
 	}
@@ -204,7 +208,8 @@ func (s *Sender) Send(ctx context.Context, m channels.Message) (channels.Result,
 				continue
 			}
 		} else {
-			s.release(conn, s.client.ResetWithSMTPClient(conn) == nil)
+			// A refusal mid-transaction: reset it before the connection is reused.
+			s.release(conn, conn.Reset() == nil)
 		}
 		return channels.Result{}, classify(s.cfg.Name, err, m.To.Value)
 	}

@@ -1,12 +1,15 @@
 package email_test
 
 import (
+	"bufio"
 	"context"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -222,4 +225,85 @@ func TestBounceEndpointRefusesBadInput(t *testing.T) {
 	rs, err := s.ParseReceipts(httptest.NewRequest(http.MethodPost, good, strings.NewReader(postfixDSN)))
 	require.NoError(t, err)
 	require.Len(t, rs, 1)
+}
+
+// smtpTap forwards a connection to the sandbox and counts the client's commands.
+type smtpTap struct {
+	ln    net.Listener
+	mu    sync.Mutex
+	verbs map[string]int
+}
+
+func tap(t *testing.T, to string) *smtpTap {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	tp := &smtpTap{ln: ln, verbs: map[string]int{}}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			up, err := net.Dial("tcp", to)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			go func() { _, _ = io.Copy(c, up); c.Close() }()
+			go func() {
+				defer up.Close()
+				r := bufio.NewReader(c)
+				data := false
+				for {
+					line, err := r.ReadString('\n')
+					if err != nil {
+						return
+					}
+					if data {
+						data = line != ".\r\n"
+					} else {
+						verb := strings.ToUpper(strings.Fields(line + " x")[0])
+						tp.mu.Lock()
+						tp.verbs[verb]++
+						tp.mu.Unlock()
+						data = verb == "DATA"
+					}
+					if _, err := up.Write([]byte(line)); err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	return tp
+}
+
+func (tp *smtpTap) count(verb string) int {
+	tp.mu.Lock()
+	defer tp.mu.Unlock()
+	return tp.verbs[verb]
+}
+
+// A held connection sends message after message with MAIL, RCPT and DATA only:
+// no NOOP before each and no RSET after.
+func TestHeldConnectionSendsNoNoopOrRset(t *testing.T) {
+	t.Parallel()
+	_, sb := start(t, channels.SandboxConfig{}, 1)
+	tp := tap(t, sb.Addr())
+	_, port, _ := net.SplitHostPort(tp.ln.Addr().String())
+	p, _ := strconv.Atoi(port)
+	s, err := email.New(email.Config{Name: "smtp-tap", Host: "127.0.0.1", Port: p, TLS: "none", From: "care@bank.example", Pool: 1})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	for i := range 5 {
+		_, err := s.Send(context.Background(), message("held-"+strconv.Itoa(i)))
+		require.NoError(t, err)
+	}
+	require.Equal(t, 5, sb.Recorder().Count())
+	require.Equal(t, 5, tp.count("MAIL"))
+	require.Equal(t, 5, tp.count("DATA"))
+	require.Zero(t, tp.count("NOOP"))
+	require.Zero(t, tp.count("RSET"))
+	require.Equal(t, 1, tp.count("EHLO"), "one connection")
 }
