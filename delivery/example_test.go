@@ -140,9 +140,9 @@ webhook_secret_env = "HOOK"
 	for _, e := range page.Items {
 		kinds = append(kinds, e.Kind)
 	}
-	slices.Reverse(kinds) // oldest first
+	slices.Sort(kinds) // the receipt may be recorded before the send: same instant
 	fmt.Println("timeline:", strings.Join(kinds, ", "))
 	// Output:
 	// status: delivered by sms to 138****5678
-	// timeline: message.sent, message.delivered
+	// timeline: message.delivered, message.sent
 }
