@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 
@@ -36,13 +37,48 @@ const (
 
 // AlertRule is a change alert rule.
 type AlertRule struct {
-	Key         string    `json:"key"`
-	Kind        string    `json:"kind"`
-	Attr        string    `json:"attr,omitempty"`
-	Threshold   *float64  `json:"threshold,omitempty"`
-	Enabled     bool      `json:"enabled"`
-	Description string    `json:"description"`
-	UpdatedAt   time.Time `json:"updated_at"`
+	Key         string   `json:"key"`
+	Kind        string   `json:"kind"`
+	Attr        string   `json:"attr,omitempty"`
+	Threshold   *float64 `json:"threshold,omitempty"`
+	Enabled     bool     `json:"enabled"`
+	Description string   `json:"description"`
+	// NameZh and NameEn name the rule in the managers' digests; empty: a name
+	// made from its kind and attribute (RuleNames).
+	NameZh    string    `json:"name_zh,omitempty"`
+	NameEn    string    `json:"name_en,omitempty"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// RuleNames names an alert rule in Chinese and English for the digests: its
+// configured names, else one made from its kind ("「deposit」下降" / "deposit
+// down"), else, for a rule no longer configured, its key.
+func RuleNames(key string, r *AlertRule) (zh, en string) {
+	if key == RuleComplaint {
+		return "客户投诉", "Complaint"
+	}
+	if r == nil {
+		return key, key
+	}
+	zh, en = r.NameZh, r.NameEn
+	var kzh, ken string
+	switch r.Kind {
+	case KindAttrDrop:
+		kzh, ken = "「"+r.Attr+"」下降", r.Attr+" down"
+	case KindAttrRise:
+		kzh, ken = "「"+r.Attr+"」上升", r.Attr+" up"
+	case KindTierDowngrade:
+		kzh, ken = "客户等级下调", "Tier downgraded"
+	default:
+		kzh, ken = key, key
+	}
+	if zh == "" {
+		zh = kzh
+	}
+	if en == "" {
+		en = ken
+	}
+	return zh, en
 }
 
 var ruleKeyRE = regexp.MustCompile(`^[a-z][a-z0-9_.-]{0,62}$`)
@@ -71,14 +107,19 @@ func (r AlertRule) check() error {
 		f.add("kind", "%q is not a kind (attr_drop, attr_rise, tier_downgrade)", r.Kind)
 	}
 	checkText(&f, "description", r.Description, false)
+	for field, v := range map[string]string{"name_zh": r.NameZh, "name_en": r.NameEn} {
+		if utf8.RuneCountInString(v) > 100 {
+			f.add(field, "is longer than 100 characters")
+		}
+	}
 	return f.err()
 }
 
-const alertRuleColumns = `key, kind, COALESCE(attr, ''), threshold::float8, enabled, description, updated_at`
+const alertRuleColumns = `key, kind, COALESCE(attr, ''), threshold::float8, enabled, description, name_zh, name_en, updated_at`
 
 func scanAlertRule(row pgx.Row) (AlertRule, error) {
 	var r AlertRule
-	err := row.Scan(&r.Key, &r.Kind, &r.Attr, &r.Threshold, &r.Enabled, &r.Description, &r.UpdatedAt)
+	err := row.Scan(&r.Key, &r.Kind, &r.Attr, &r.Threshold, &r.Enabled, &r.Description, &r.NameZh, &r.NameEn, &r.UpdatedAt)
 	return r, notFound(err)
 }
 
@@ -113,11 +154,14 @@ func (s *Service) PutAlertRule(ctx context.Context, actor audit.Actor, r AlertRu
 	var out AlertRule
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		var err error
-		out, err = scanAlertRule(tx.QueryRow(ctx, `INSERT INTO revisit_alert_rules (key, kind, attr, threshold, enabled, description, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7)
+		out, err = scanAlertRule(tx.QueryRow(ctx, `INSERT INTO revisit_alert_rules (key, kind, attr, threshold, enabled, description, name_zh, name_en, updated_at)
+			VALUES (@key, @kind, @attr, @threshold, @enabled, @description, @name_zh, @name_en, @now)
 			ON CONFLICT (key) DO UPDATE SET kind = EXCLUDED.kind, attr = EXCLUDED.attr, threshold = EXCLUDED.threshold,
-			  enabled = EXCLUDED.enabled, description = EXCLUDED.description, updated_at = EXCLUDED.updated_at
-			RETURNING `+alertRuleColumns, r.Key, r.Kind, attr, r.Threshold, r.Enabled, r.Description, s.cfg.Now()))
+			  enabled = EXCLUDED.enabled, description = EXCLUDED.description, updated_at = EXCLUDED.updated_at,
+			  name_zh = CASE WHEN EXCLUDED.name_zh = '' THEN revisit_alert_rules.name_zh ELSE EXCLUDED.name_zh END,
+			  name_en = CASE WHEN EXCLUDED.name_en = '' THEN revisit_alert_rules.name_en ELSE EXCLUDED.name_en END
+			RETURNING `+alertRuleColumns, pgx.NamedArgs{"key": r.Key, "kind": r.Kind, "attr": attr, "threshold": r.Threshold, "enabled": r.Enabled,
+			"description": r.Description, "name_zh": r.NameZh, "name_en": r.NameEn, "now": s.cfg.Now()}))
 		if err != nil {
 			return fmt.Errorf("save alert rule %s: %w", r.Key, err)
 		}

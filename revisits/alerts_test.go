@@ -39,6 +39,9 @@ func TestAssetDropAndTierDowngradeAlertsAfterAReimport(t *testing.T) {
 	require.NoError(t, json.Unmarshal(drop.Data, &data))
 	require.Equal(t, map[string]any{"attr": "assets", "from": float64(500000), "to": float64(340000), "change": -32.0}, data)
 	require.Contains(t, alerts, "CC tier_downgrade")
+	// Named for people, in both languages, never by the rule's key.
+	require.Equal(t, []string{"资产下降", "Assets down"}, []string{drop.RuleName, drop.RuleNameEN})
+	require.Equal(t, "客户等级下调", alerts["CC tier_downgrade"].RuleName)
 	require.Empty(t, by["M003"].Alerts, "an upgrade is no alert")
 
 	// The digest that carries them closes them; the next day's has none.
@@ -62,6 +65,13 @@ func TestAssetDropAndTierDowngradeAlertsAfterAReimport(t *testing.T) {
 		rules = append(rules, a.ExternalID+" "+a.Rule)
 	}
 	require.ElementsMatch(t, []string{"CA assets_drop", "CB assets_doubled"}, rules)
+	for _, a := range by["M002"].Alerts {
+		if a.Rule == "assets_doubled" { // no names given: made from its kind
+			require.Equal(t, []string{"「assets」上升", "assets up"}, []string{a.RuleName, a.RuleNameEN})
+		} else {
+			require.Equal(t, "资产下降", a.RuleName, "a rule changed without names keeps them")
+		}
+	}
 
 	// A switched-off rule raises nothing.
 	_, err = w.svc.PutAlertRule(w.ctx, tester, revisits.AlertRule{Key: "tier_downgrade", Kind: revisits.KindTierDowngrade, Enabled: false})

@@ -100,11 +100,14 @@ type OverdueFeedback struct {
 
 // Alert is a change alert for a manager's customer.
 type Alert struct {
-	ID         int64           `json:"id"`
-	ContactID  int64           `json:"contact_id"`
-	ExternalID string          `json:"external_id"`
-	Name       string          `json:"name"`
-	Rule       string          `json:"rule"`
+	ID         int64  `json:"id"`
+	ContactID  int64  `json:"contact_id"`
+	ExternalID string `json:"external_id"`
+	Name       string `json:"name"`
+	Rule       string `json:"rule"`
+	// RuleName and RuleNameEN name the rule for people (RuleNames).
+	RuleName   string          `json:"rule_name"`
+	RuleNameEN string          `json:"rule_name_en"`
 	Data       json.RawMessage `json:"data"`
 	At         time.Time       `json:"at"`
 }
@@ -825,12 +828,21 @@ func (s *Service) openAlerts(ctx context.Context, b *digestBuild, recipient func
 		return fmt.Errorf("read alerts: %w", err)
 	}
 	defer rows.Close()
+	rules, err := s.AlertRules(ctx)
+	if err != nil {
+		return err
+	}
+	byKey := map[string]*AlertRule{}
+	for i := range rules {
+		byKey[rules[i].Key] = &rules[i]
+	}
 	for rows.Next() {
 		var a Alert
 		var mgr *int64
 		if err := rows.Scan(&a.ID, &a.ContactID, &a.ExternalID, &a.Name, &mgr, &a.Rule, &a.Data, &a.At); err != nil {
 			return fmt.Errorf("read alerts: %w", err)
 		}
+		a.RuleName, a.RuleNameEN = RuleNames(a.Rule, byKey[a.Rule])
 		if mgr == nil {
 			continue
 		}

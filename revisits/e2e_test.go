@@ -121,7 +121,7 @@ func TestDigestsAndComplaintAlertReachTheWeComSandbox(t *testing.T) {
 	// digest; the complaint pushed to M002 at once.
 	require.Contains(t, byTo["liqiang"], "今日回访提醒")
 	require.Contains(t, byTo["liqiang"], "甲（A 类）")
-	require.Contains(t, byTo["liqiang"], "逾期 4 天")
+	require.Contains(t, byTo["liqiang"], "逾期 4 个工作日", "business days, said so")
 	require.Contains(t, byTo["liqiang"], "乙（B 类）")
 	require.Contains(t, byTo["liqiang"], "客户投诉提醒")
 	require.Contains(t, byTo["liqiang"], "丁（D 类）")

@@ -169,7 +169,7 @@ func depositWeChat() *WeChatVariant {
 
 const digestMarkdownZH = `**今日回访提醒** {{date .Digest.Date}}
 {{.Manager.Name}}，今天需回访 **{{.Digest.Total}}** 位客户{{if .Digest.Overdue}}，其中 <font color="warning">{{.Digest.Overdue}} 位已逾期</font>{{end}}：
-{{range .Digest.Items}}> {{.Name}}（{{.Tier}} 类）{{if .Overdue}}<font color="warning">逾期 {{.DaysLate}} 天</font>{{else}}今日到期{{end}} · {{mask .PhoneTail}}{{with .LastOutcome}} · 上次：{{truncate 20 .}}{{end}}{{with .Covered}} · 代 {{.}}{{end}}
+{{range .Digest.Items}}> {{.Name}}（{{.Tier}} 类）{{if .Overdue}}<font color="warning">逾期 {{.DaysLate}} 个工作日</font>{{else}}今日到期{{end}} · {{mask .PhoneTail}}{{with .LastOutcome}} · 上次：{{truncate 20 .}}{{end}}{{with .Covered}} · 代 {{.}}{{end}}
 {{end}}{{with .Digest.Escalated}}
 **团队逾期（已升级）**
 {{range .}}> {{.ManagerName}} · {{.Name}}（{{.Tier}} 类）逾期 {{.DaysLate}} 个工作日
@@ -178,14 +178,14 @@ const digestMarkdownZH = `**今日回访提醒** {{date .Digest.Date}}
 {{range .}}> {{.Name}}：应访 {{.Due}}，已访 {{.Done}}，逾期 {{.Overdue}}
 {{end}}{{end}}{{with .Digest.Upcoming}}
 **未来 7 天**
-{{range .}}> {{date .Date}} {{.Name}} {{if eq .Kind "birthday"}}生日{{else if eq .Kind "deposit_maturity"}}存款到期{{else}}{{.Kind}}{{end}}{{with .Note}}（{{.}}）{{end}}
+{{range .}}> {{date .Date}} {{.Name}} {{if eq .Kind "birthday"}}生日{{if eq .Note "lunar"}}（农历）{{end}}{{else if eq .Kind "deposit_maturity"}}存款到期{{else if eq .Kind "festival"}}节日{{end}}
 {{end}}{{end}}{{with .Digest.Replies}}
 **客户回复**
 {{range .}}> {{.Name}}：{{truncate 40 .Text}}
 {{end}}{{end}}{{with .Digest.Complaints}}
 <font color="warning">**{{len .}} 件投诉超时未处理**</font>
 {{end}}{{with .Digest.Alerts}}
-**客户变动提醒**：{{range .}}{{.Name}}（{{.Rule}}） {{end}}
+**客户变动提醒**：{{range .}}{{.Name}}（{{.RuleName}}） {{end}}
 {{end}}{{with .Digest.Weekly}}
 **上周反馈**：新增 {{.New}}，已解决 {{.Resolved}}，未结 {{.Open}}
 {{end}}
@@ -193,7 +193,7 @@ const digestMarkdownZH = `**今日回访提醒** {{date .Digest.Date}}
 
 const digestMarkdownEN = `**Today's revisits** {{date .Digest.Date}}
 {{.Manager.Name}}, you have **{{.Digest.Total}}** customers to revisit{{if .Digest.Overdue}}, <font color="warning">{{.Digest.Overdue}} overdue</font>{{end}}:
-{{range .Digest.Items}}> {{.Name}} (tier {{.Tier}}) {{if .Overdue}}<font color="warning">{{.DaysLate}} days late</font>{{else}}due today{{end}} · {{mask .PhoneTail}}{{with .LastOutcome}} · last: {{truncate 30 .}}{{end}}{{with .Covered}} · covering {{.}}{{end}}
+{{range .Digest.Items}}> {{.Name}} (tier {{.Tier}}) {{if .Overdue}}<font color="warning">{{.DaysLate}} business days late</font>{{else}}due today{{end}} · {{mask .PhoneTail}}{{with .LastOutcome}} · last: {{truncate 30 .}}{{end}}{{with .Covered}} · covering {{.}}{{end}}
 {{end}}{{with .Digest.Escalated}}
 **Team revisits overdue (escalated)**
 {{range .}}> {{.ManagerName}} · {{.Name}} (tier {{.Tier}}) {{.DaysLate}} business days late
@@ -202,14 +202,14 @@ const digestMarkdownEN = `**Today's revisits** {{date .Digest.Date}}
 {{range .}}> {{.Name}}: {{.Due}} due, {{.Done}} done, {{.Overdue}} overdue
 {{end}}{{end}}{{with .Digest.Upcoming}}
 **Next 7 days**
-{{range .}}> {{date .Date}} {{.Name}} {{if eq .Kind "birthday"}}birthday{{else if eq .Kind "deposit_maturity"}}deposit matures{{else}}{{.Kind}}{{end}}{{with .Note}} ({{.}}){{end}}
+{{range .}}> {{date .Date}} {{.Name}} {{if eq .Kind "birthday"}}birthday{{if eq .Note "lunar"}} (lunar){{end}}{{else if eq .Kind "deposit_maturity"}}deposit matures{{else if eq .Kind "festival"}}festival{{end}}
 {{end}}{{end}}{{with .Digest.Replies}}
 **Replies**
 {{range .}}> {{.Name}}: {{truncate 60 .Text}}
 {{end}}{{end}}{{with .Digest.Complaints}}
 <font color="warning">**{{len .}} complaints past their deadline**</font>
 {{end}}{{with .Digest.Alerts}}
-**Changes**: {{range .}}{{.Name}} ({{.Rule}}) {{end}}
+**Changes**: {{range .}}{{.Name}} ({{.RuleNameEN}}) {{end}}
 {{end}}{{with .Digest.Weekly}}
 **Last week's feedback**: {{.New}} new, {{.Resolved}} resolved, {{.Open}} open
 {{end}}
@@ -222,14 +222,14 @@ const digestHTMLZH = `<!DOCTYPE html>
 <p>{{date .Digest.Date}}需回访 <strong>{{.Digest.Total}}</strong> 位客户{{if .Digest.Overdue}}，其中 <strong style="color:#c00">{{.Digest.Overdue}}</strong> 位已逾期{{end}}。</p>
 <table style="border-collapse:collapse">
 <tr><th align="left">客户</th><th align="left">等级</th><th align="left">应回访日</th><th align="left">上次回访</th><th align="left">电话</th></tr>
-{{range .Digest.Items}}<tr><td>{{.Name}}</td><td>{{.Tier}}</td><td>{{date .DueDate}}{{if .Overdue}}（逾期 {{.DaysLate}} 天）{{end}}</td><td>{{date .LastVisit}}</td><td>{{mask .PhoneTail}}</td></tr>
+{{range .Digest.Items}}<tr><td>{{.Name}}</td><td>{{.Tier}}</td><td>{{date .DueDate}}{{if .Overdue}}（逾期 {{.DaysLate}} 个工作日）{{end}}</td><td>{{date .LastVisit}}</td><td>{{mask .PhoneTail}}</td></tr>
 {{end}}</table>
 {{- with .Digest.Escalated}}<h3>团队逾期（已升级）</h3><ul>{{range .}}<li>{{.ManagerName}} · {{.Name}}（{{.Tier}} 类）逾期 {{.DaysLate}} 个工作日</li>{{end}}</ul>{{end}}
 {{- with .Digest.Team}}<h3>团队概况</h3><ul>{{range .}}<li>{{.Name}}：应访 {{.Due}}，已访 {{.Done}}，逾期 {{.Overdue}}</li>{{end}}</ul>{{end}}
-{{- with .Digest.Upcoming}}<h3>未来 7 天</h3><ul>{{range .}}<li>{{date .Date}} {{.Name}} {{if eq .Kind "birthday"}}生日{{else if eq .Kind "deposit_maturity"}}存款到期{{else}}{{.Kind}}{{end}}{{with .Note}}（{{.}}）{{end}}</li>{{end}}</ul>{{end}}
+{{- with .Digest.Upcoming}}<h3>未来 7 天</h3><ul>{{range .}}<li>{{date .Date}} {{.Name}} {{if eq .Kind "birthday"}}生日{{if eq .Note "lunar"}}（农历）{{end}}{{else if eq .Kind "deposit_maturity"}}存款到期{{else if eq .Kind "festival"}}节日{{end}}</li>{{end}}</ul>{{end}}
 {{- with .Digest.Replies}}<h3>客户回复</h3><ul>{{range .}}<li>{{.Name}}：{{truncate 80 .Text}}</li>{{end}}</ul>{{end}}
 {{- with .Digest.Complaints}}<p style="color:#c00"><strong>{{len .}} 件投诉超时未处理</strong></p>{{end}}
-{{- with .Digest.Alerts}}<h3>客户变动提醒</h3><ul>{{range .}}<li>{{.Name}}（{{.Rule}}）</li>{{end}}</ul>{{end}}
+{{- with .Digest.Alerts}}<h3>客户变动提醒</h3><ul>{{range .}}<li>{{.Name}}（{{.RuleName}}）</li>{{end}}</ul>{{end}}
 {{- with .Digest.Weekly}}<p>上周反馈：新增 {{.New}}，已解决 {{.Resolved}}，未结 {{.Open}}</p>{{end}}
 <p><a href="{{.Digest.URL}}">打开回访列表</a></p>
 </body>
@@ -243,14 +243,14 @@ const digestHTMLEN = `<!DOCTYPE html>
 <p>You have <strong>{{.Digest.Total}}</strong> customers to revisit on {{date .Digest.Date}}{{if .Digest.Overdue}}, <strong style="color:#c00">{{.Digest.Overdue}}</strong> of them overdue{{end}}.</p>
 <table style="border-collapse:collapse">
 <tr><th align="left">Customer</th><th align="left">Tier</th><th align="left">Due</th><th align="left">Last visit</th><th align="left">Phone</th></tr>
-{{range .Digest.Items}}<tr><td>{{.Name}}</td><td>{{.Tier}}</td><td>{{date .DueDate}}{{if .Overdue}} ({{.DaysLate}} days late){{end}}</td><td>{{date .LastVisit}}</td><td>{{mask .PhoneTail}}</td></tr>
+{{range .Digest.Items}}<tr><td>{{.Name}}</td><td>{{.Tier}}</td><td>{{date .DueDate}}{{if .Overdue}} ({{.DaysLate}} business days late){{end}}</td><td>{{date .LastVisit}}</td><td>{{mask .PhoneTail}}</td></tr>
 {{end}}</table>
 {{- with .Digest.Escalated}}<h3>Team revisits overdue (escalated)</h3><ul>{{range .}}<li>{{.ManagerName}} · {{.Name}} (tier {{.Tier}}) {{.DaysLate}} business days late</li>{{end}}</ul>{{end}}
 {{- with .Digest.Team}}<h3>Your team</h3><ul>{{range .}}<li>{{.Name}}: {{.Due}} due, {{.Done}} done, {{.Overdue}} overdue</li>{{end}}</ul>{{end}}
-{{- with .Digest.Upcoming}}<h3>Next 7 days</h3><ul>{{range .}}<li>{{date .Date}} {{.Name}} {{if eq .Kind "birthday"}}birthday{{else if eq .Kind "deposit_maturity"}}deposit matures{{else}}{{.Kind}}{{end}}{{with .Note}} ({{.}}){{end}}</li>{{end}}</ul>{{end}}
+{{- with .Digest.Upcoming}}<h3>Next 7 days</h3><ul>{{range .}}<li>{{date .Date}} {{.Name}} {{if eq .Kind "birthday"}}birthday{{if eq .Note "lunar"}} (lunar){{end}}{{else if eq .Kind "deposit_maturity"}}deposit matures{{else if eq .Kind "festival"}}festival{{end}}</li>{{end}}</ul>{{end}}
 {{- with .Digest.Replies}}<h3>Replies</h3><ul>{{range .}}<li>{{.Name}}: {{truncate 80 .Text}}</li>{{end}}</ul>{{end}}
 {{- with .Digest.Complaints}}<p style="color:#c00"><strong>{{len .}} complaints past their deadline</strong></p>{{end}}
-{{- with .Digest.Alerts}}<h3>Changes</h3><ul>{{range .}}<li>{{.Name}} ({{.Rule}})</li>{{end}}</ul>{{end}}
+{{- with .Digest.Alerts}}<h3>Changes</h3><ul>{{range .}}<li>{{.Name}} ({{.RuleNameEN}})</li>{{end}}</ul>{{end}}
 {{- with .Digest.Weekly}}<p>Last week's feedback: {{.New}} new, {{.Resolved}} resolved, {{.Open}} open</p>{{end}}
 <p><a href="{{.Digest.URL}}">Open the revisit list</a></p>
 </body>

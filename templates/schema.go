@@ -182,7 +182,9 @@ var DigestSchema = Schema{
 	"Digest.Alerts[].Name":           String,
 	"Digest.Alerts[].ExternalID":     String,
 	"Digest.Alerts[].Rule":           String,
-	"Digest.Weekly.New":              Int, // a lead's weekly feedback summary: opened, resolved, still open
+	"Digest.Alerts[].RuleName":       String, // the rule's name in Chinese (资产下降)
+	"Digest.Alerts[].RuleNameEN":     String, // in English (Assets down)
+	"Digest.Weekly.New":              Int,    // a lead's weekly feedback summary: opened, resolved, still open
 	"Digest.Weekly.Resolved":         Int,
 	"Digest.Weekly.Open":             Int,
 }
@@ -503,7 +505,7 @@ func SampleVars(source, locale string, c *contacts.Contact) Vars {
 				map[string]any{"Date": day.AddDays(5), "Kind": "deposit_maturity", "Name": "王芳"}},
 			"Replies":    []any{map[string]any{"Name": "张伟", "At": day, "Text": "请周三下午来电"}},
 			"Complaints": []any{map[string]any{"Name": "钱七", "OpenedOn": day.AddDays(-5), "DaysOver": 1}},
-			"Alerts":     []any{map[string]any{"Name": "孙八", "Rule": "assets_drop"}},
+			"Alerts":     []any{map[string]any{"Name": "孙八", "Rule": "assets_drop", "RuleName": "资产下降", "RuleNameEN": "Assets down"}},
 			"Weekly":     map[string]any{"New": 6, "Resolved": 4, "Open": 2},
 		}
 	case SourceCampaign:
