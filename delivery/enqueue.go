@@ -1,6 +1,7 @@
 package delivery
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -38,6 +39,10 @@ type Planned struct {
 	Deadline time.Time
 	Window   *Window // the source's own send window, local time
 	Test     bool    // a campaign's test send: no consent or cap checks
+	// RequestHash identifies the request that asked for the message (an API
+	// call's canonical body): the same dedupe key with another hash is a key
+	// reused for a different request (DuplicateOf).
+	RequestHash []byte
 }
 
 // NoteVar is the key of Planned.Vars whose string the message's timeline events
@@ -132,13 +137,13 @@ func (p Planned) check() error {
 }
 
 const insertMessagesSQL = `INSERT INTO messages (dedupe_key, contact_id, manager_id, source, source_id, purpose, template_key, vars,
-  channels, send_at, window_start, window_end, test, created_at, updated_at, parent_id, template_version, deadline)
+  channels, send_at, window_start, window_end, test, created_at, updated_at, parent_id, template_version, deadline, request_hash)
 SELECT k, NULLIF(c, 0), NULLIF(m, 0), src, sid, p, t, v, string_to_array(ch, ','), sa,
   CASE WHEN ws >= 0 THEN ws END, CASE WHEN we >= 0 THEN we END,
-  tst, $14, $14, NULLIF(par, 0), NULLIF(tv, 0), dl
+  tst, $14, $14, NULLIF(par, 0), NULLIF(tv, 0), dl, rh
 FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::jsonb[], $9::text[],
-            $10::timestamptz[], $11::int[], $12::int[], $13::bool[], $15::bigint[], $16::int[], $17::timestamptz[])
-  AS u(k, c, m, src, sid, p, t, v, ch, sa, ws, we, tst, par, tv, dl)
+            $10::timestamptz[], $11::int[], $12::int[], $13::bool[], $15::bigint[], $16::int[], $17::timestamptz[], $18::bytea[])
+  AS u(k, c, m, src, sid, p, t, v, ch, sa, ws, we, tst, par, tv, dl, rh)
 ON CONFLICT (dedupe_key) DO NOTHING
 RETURNING id, dedupe_key, send_at`
 
@@ -182,6 +187,7 @@ func (s *Service) enqueue(ctx context.Context, tx pgx.Tx, planned []Planned, par
 		tests := make([]bool, n)
 		tvs := make([]int32, n)
 		deadlines := make([]*time.Time, n)
+		hashes := make([][]byte, n)
 		for i, p := range batch {
 			if err := p.check(); err != nil {
 				return res, err
@@ -217,11 +223,14 @@ func (s *Service) enqueue(ctx context.Context, tx pgx.Tx, planned []Planned, par
 			if !p.Deadline.IsZero() {
 				deadlines[i] = &p.Deadline
 			}
+			if p.RequestHash != nil {
+				hashes[i] = p.RequestHash
+			}
 			if parents != nil {
 				pars[i] = parents[start+i]
 			}
 		}
-		rows, err := tx.Query(ctx, insertMessagesSQL, keys, cids, mids, srcs, sids, purps, tmpls, vars, chans, sendAt, ws, we, tests, now, pars, tvs, deadlines)
+		rows, err := tx.Query(ctx, insertMessagesSQL, keys, cids, mids, srcs, sids, purps, tmpls, vars, chans, sendAt, ws, we, tests, now, pars, tvs, deadlines, hashes)
 		if err != nil {
 			return res, fmt.Errorf("enqueue messages: %w", err)
 		}
@@ -288,4 +297,27 @@ func (s *Service) insertJobs(ctx context.Context, tx pgx.Tx, ids []int64, due []
 		return fmt.Errorf("enqueue deliver jobs: %w", err)
 	}
 	return nil
+}
+
+// ErrKeyReused is DuplicateOf's answer when the key was first used for a
+// different request.
+var ErrKeyReused = errors.New("the key was used for a different request")
+
+// DuplicateOf returns the message already holding dedupeKey. When hash is
+// given and the message was enqueued with another request's hash it returns
+// ErrKeyReused (a message enqueued before hashes were kept matches any).
+func (s *Service) DuplicateOf(ctx context.Context, dedupeKey string, hash []byte) (int64, error) {
+	var id int64
+	var stored []byte
+	err := s.pool.QueryRow(ctx, `SELECT id, request_hash FROM messages WHERE dedupe_key = $1`, dedupeKey).Scan(&id, &stored)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, ErrNotFound
+	}
+	if err != nil {
+		return 0, fmt.Errorf("look up %s: %w", dedupeKey, err)
+	}
+	if hash != nil && stored != nil && !bytes.Equal(hash, stored) {
+		return id, ErrKeyReused
+	}
+	return id, nil
 }

@@ -2,6 +2,8 @@ package server
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"html/template"
@@ -176,6 +178,21 @@ type sendRequest struct {
 	Deadline *time.Time `json:"deadline,omitempty"`
 }
 
+// requestHash is the SHA-256 of what a send request asks for, in canonical
+// JSON (object keys sorted): the contact it resolved to, template, purpose,
+// channels in order, variables and deadline. The key itself is not part of it;
+// external_id and contact_id naming the same contact are the same request.
+func requestHash(req sendRequest) []byte {
+	canon := map[string]any{"contact_id": req.ContactID, "template": req.Template, "purpose": req.Purpose,
+		"channels": req.Channels, "vars": req.Vars}
+	if req.Deadline != nil {
+		canon["deadline"] = req.Deadline.UTC().Format(time.RFC3339Nano)
+	}
+	b, _ := json.Marshal(canon)
+	h := sha256.Sum256(b)
+	return h[:]
+}
+
 // sendMessage is POST /api/messages: one message, deduplicated by the caller's key.
 func (s *Server) sendMessage(w http.ResponseWriter, r *http.Request) error {
 	var req sendRequest
@@ -206,7 +223,8 @@ func (s *Server) sendMessage(w http.ResponseWriter, r *http.Request) error {
 	for i, c := range req.Channels {
 		chans[i] = channels.Channel(c)
 	}
-	p := delivery.Planned{DedupeKey: "api:" + req.IdempotencyKey, ContactID: req.ContactID, Source: "api", SourceID: principalOf(r).Login(),
+	hash := requestHash(req)
+	p := delivery.Planned{RequestHash: hash, DedupeKey: "api:" + req.IdempotencyKey, ContactID: req.ContactID, Source: "api", SourceID: principalOf(r).Login(),
 		Purpose: channels.Purpose(req.Purpose), TemplateKey: req.Template, Channels: chans, Vars: req.Vars, Deadline: deadline}
 	var res delivery.EnqueueResult
 	err := pgx.BeginFunc(r.Context(), s.deps.Pool, func(tx pgx.Tx) error {
@@ -225,8 +243,12 @@ func (s *Server) sendMessage(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if len(res.IDs) == 0 {
-		var id int64
-		if err := s.deps.Pool.QueryRow(r.Context(), `SELECT id FROM messages WHERE dedupe_key = $1`, p.DedupeKey).Scan(&id); err != nil {
+		id, err := s.deps.Delivery.DuplicateOf(r.Context(), p.DedupeKey, hash)
+		if errors.Is(err, delivery.ErrKeyReused) {
+			return &apiError{status: http.StatusConflict, code: "idempotency_key_reused",
+				msg: "idempotency_key was already used for a different request (message " + strconv.FormatInt(id, 10) + "); use a new key / 该幂等键已用于另一请求，请换用新键"}
+		}
+		if err != nil {
 			return err
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"id": id, "duplicate": true})

@@ -185,3 +185,43 @@ func TestMessagesAPITakesADeadline(t *testing.T) {
 	require.NoError(t, b.db.Pool.QueryRow(b.ctx, `SELECT deadline FROM messages WHERE id = $1`, int64(r.json(t)["id"].(float64))).Scan(&got))
 	require.True(t, until.Equal(got), "%s vs %s", until, got)
 }
+
+// An idempotency key reused with a different request is refused, as payment
+// APIs do; the same request (even naming the contact another way) keeps getting
+// the first answer, and nothing more is enqueued.
+func TestIdempotencyKeyReusedForAnotherRequestIs409(t *testing.T) {
+	t.Parallel()
+	b, _ := deliverySetup(t)
+	req := map[string]any{"external_id": "K1", "template": "birthday", "purpose": "service", "channels": []string{"sms"},
+		"vars": map[string]any{"a": 1, "b": "x"}, "idempotency_key": "reuse-1"}
+	r := b.jsonReq(t, "POST", "/api/messages", req)
+	require.Equal(t, 202, r.status, string(r.body))
+	id := r.json(t)["id"]
+
+	c, err := b.store.GetByExternalID(b.ctx, "K1")
+	require.NoError(t, err)
+	same := map[string]any{"contact_id": c.ID, "template": "birthday", "purpose": "service", "channels": []string{"sms"},
+		"vars": map[string]any{"b": "x", "a": 1.0}, "idempotency_key": "reuse-1"}
+	r = b.jsonReq(t, "POST", "/api/messages", same)
+	require.Equal(t, 200, r.status, string(r.body))
+	require.Equal(t, true, r.json(t)["duplicate"])
+	require.Equal(t, id, r.json(t)["id"])
+
+	for name, change := range map[string]func(m map[string]any){
+		"vars":     func(m map[string]any) { m["vars"] = map[string]any{"a": 2, "b": "x"} },
+		"channels": func(m map[string]any) { m["channels"] = []string{"email", "sms"} },
+		"template": func(m map[string]any) { m["template"] = "deposit_maturity" },
+	} {
+		other := map[string]any{}
+		for k, v := range req {
+			other[k] = v
+		}
+		change(other)
+		r = b.jsonReq(t, "POST", "/api/messages", other)
+		require.Equal(t, 409, r.status, name)
+		require.Equal(t, "idempotency_key_reused", r.json(t)["error"].(map[string]any)["code"], name)
+	}
+	var n int
+	require.NoError(t, b.db.Pool.QueryRow(b.ctx, `SELECT count(*) FROM messages`).Scan(&n))
+	require.Equal(t, 1, n, "nothing more was enqueued")
+}
