@@ -250,13 +250,20 @@ func (s *Service) apply(ctx context.Context, d *draft, in Input) error {
 		if in.Segment == nil {
 			bad = append(bad, fieldErr("segment", "a saved segment or an expression is required"))
 		}
-	} else if _, err := segment.Compile(d.segment); err != nil {
-		var se *segment.Error
-		if !errors.As(err, &se) {
-			return err
+	} else {
+		seg, err := segment.Compile(d.segment)
+		if err == nil {
+			// Attribute comparisons against the data's own types.
+			err = s.segments.Check(ctx, seg)
 		}
-		for _, p := range se.Problems {
-			bad = append(bad, fieldErr("segment", "%d:%d: %s (known fields: %s)", p.Line, p.Column, p.Message, se.Known))
+		if err != nil {
+			var se *segment.Error
+			if !errors.As(err, &se) {
+				return err
+			}
+			for _, p := range se.Problems {
+				bad = append(bad, fieldErr("segment", "%d:%d: %s (known fields: %s)", p.Line, p.Column, p.Message, se.Known))
+			}
 		}
 	}
 	if in.Channels != nil {

@@ -143,6 +143,9 @@ func (s *Service) review(ctx context.Context, c Campaign) (Review, error) {
 	}
 	r.Vars = c.Vars
 	seg, err := segment.Compile(c.Segment)
+	if err == nil {
+		err = s.segments.Check(ctx, seg)
+	}
 	if err != nil {
 		return r, invalid(fieldErr("segment", "%s", err.Error()))
 	}

@@ -164,7 +164,7 @@ func (s *Server) previewSegment(w http.ResponseWriter, r *http.Request) error {
 	}
 	p, err := store.Preview(r.Context(), seg, time.Duration(in.TimeoutMS)*time.Millisecond)
 	if err != nil {
-		return err
+		return segmentErr(err)
 	}
 	for i := range p.Sample {
 		p.Sample[i] = s.view(r, p.Sample[i])

@@ -108,6 +108,10 @@ func TestSegmentsAPI(t *testing.T) {
 	require.Contains(t, string(r.body), "+8613812345678")
 	require.Equal(t, 200, approver.jsonReq(t, "POST", "/api/segments/preview", map[string]any{"expression": `true`}).status)
 	require.Equal(t, 400, marketer.jsonReq(t, "POST", "/api/segments/preview", map[string]any{"expression": `age >= "x"`}).status)
+	// Every assets value is a number: a text literal is named, not counted as zero.
+	r = marketer.jsonReq(t, "POST", "/api/segments/preview", map[string]any{"expression": `attrs.assets >= "500000"`})
+	require.Equal(t, 400, r.status, string(r.body))
+	require.Contains(t, string(r.body), `attrs.assets holds number values, but \"500000\" is a string: it would match no one; compare with a number: 500000`)
 	require.Equal(t, 404, marketer.jsonReq(t, "POST", "/api/segments/preview", map[string]any{"segment": "nope"}).status)
 
 	r = marketer.do(t, "GET", "/api/segments/fields", "", nil)

@@ -51,7 +51,22 @@ type Segment struct {
 	// Source is the filter as written.
 	Source string
 	pred   pred
+	// attrs are the attrs.<key> comparisons, checked against the data's own
+	// types by Store.Check: an attrs column has no declared type.
+	attrs []AttrUse
 }
+
+// AttrUse is one comparison of an attribute with a literal.
+type AttrUse struct {
+	Key     string
+	Literal string // the literal's JSON type: string, number, boolean, null
+	Text    string // the literal as written
+	Line    int
+	Column  int
+}
+
+// AttrUses lists the filter's comparisons of attributes with literals.
+func (s *Segment) AttrUses() []AttrUse { return s.attrs }
 
 // pred renders one predicate; it cannot fail (everything was checked at Compile).
 type pred func(b *builder) string
@@ -102,7 +117,8 @@ func Compile(src string) (*Segment, error) {
 	if iss != nil && iss.Err() != nil {
 		var ps []Problem
 		for _, e := range iss.Errors() {
-			ps = append(ps, Problem{Line: max(e.Location.Line(), 1), Column: max(e.Location.Column(), 0) + 1, Message: friendly(e.Message)})
+			line, col := max(e.Location.Line(), 1), max(e.Location.Column(), 0)+1
+			ps = append(ps, Problem{Line: line, Column: col, Message: friendly(e.Message, dottedAt(src, line, col))})
 		}
 		return nil, problemErr(ps...)
 	}
@@ -115,7 +131,7 @@ func Compile(src string) (*Segment, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Segment{Source: src, pred: p}, nil
+	return &Segment{Source: src, pred: p, attrs: c.attrs}, nil
 }
 
 var (
@@ -123,11 +139,32 @@ var (
 	overloadRe   = regexp.MustCompile(`found no matching overload for '([^']+)' applied to '\((.*)\)'`)
 )
 
-// friendly rewrites CEL's messages in the language's terms.
-func friendly(msg string) string {
+var dottedRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*`)
+
+// dottedAt is the dotted name (manger.team) that starts at line and column
+// (both from 1, the column in characters) of src, "" when none does.
+func dottedAt(src string, line, col int) string {
+	lines := strings.Split(src, "\n")
+	if line > len(lines) {
+		return ""
+	}
+	rs := []rune(lines[line-1])
+	if col-1 >= len(rs) || col < 1 {
+		return ""
+	}
+	return dottedRe.FindString(string(rs[col-1:]))
+}
+
+// friendly rewrites CEL's messages in the language's terms; dotted is the
+// whole dotted name written where the problem is, for its suggestion.
+func friendly(msg, dotted string) string {
 	if m := undeclaredRe.FindStringSubmatch(msg); m != nil {
-		out := fmt.Sprintf("unknown field %q", m[1])
-		if s := suggest(m[1]); s != "" {
+		name := m[1]
+		if strings.HasPrefix(dotted, name+".") {
+			name = dotted
+		}
+		out := fmt.Sprintf("unknown field %q", name)
+		if s := suggest(name); s != "" {
 			out += fmt.Sprintf(" (did you mean %q?)", s)
 		}
 		return out
@@ -143,7 +180,30 @@ func friendly(msg string) string {
 }
 
 type compiler struct {
-	info *celast.SourceInfo
+	info  *celast.SourceInfo
+	attrs []AttrUse
+}
+
+// useAttr records a comparison of attrs.key with the literal v at e.
+func (c *compiler) useAttr(e celast.Expr, key string, v any) {
+	if e.Kind() == celast.SelectKind { // attrs.key: where "attrs" starts
+		e = e.AsSelect().Operand()
+	}
+	loc := c.info.GetStartLocation(e.ID())
+	u := AttrUse{Key: key, Line: max(loc.Line(), 1), Column: max(loc.Column(), 0) + 1}
+	switch x := v.(type) {
+	case string:
+		u.Literal, u.Text = "string", strconv.Quote(x)
+	case int64:
+		u.Literal, u.Text = "number", strconv.FormatInt(x, 10)
+	case float64:
+		u.Literal, u.Text = "number", strconv.FormatFloat(x, 'f', -1, 64)
+	case bool:
+		u.Literal, u.Text = "boolean", strconv.FormatBool(x)
+	case nil:
+		u.Literal, u.Text = "null", "null"
+	}
+	c.attrs = append(c.attrs, u)
 }
 
 func (c *compiler) errAt(e celast.Expr, format string, args ...any) *Error {
@@ -442,6 +502,7 @@ func (c *compiler) compareLit(e celast.Expr, op string, l operand, v any) (pred,
 		return nil, c.errAt(e, "has() is a condition by itself; it cannot be compared")
 	case opAttr:
 		key := l.attr
+		c.useAttr(l.expr, key, v)
 		switch x := v.(type) {
 		case string:
 			if !ordering {
@@ -590,6 +651,9 @@ func (c *compiler) in(e, le, re celast.Expr) (pred, error) {
 			return nil, c.errAt(e, "%s (%s) cannot be tested against a list", l.field.Name, l.field.Kind)
 		case opAttr:
 			key := l.attr
+			if len(r.list) > 0 {
+				c.useAttr(l.expr, key, r.list[0])
+			}
 			if vals, ok := strs(r.list); ok {
 				return func(b *builder) string {
 					return "(carillon_jsonb_text(c.attrs -> " + b.arg(key, "text") + ") = ANY(" + b.arg(vals, "text[]") + "))"

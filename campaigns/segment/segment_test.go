@@ -193,7 +193,9 @@ func TestErrors(t *testing.T) {
 		contains string
 	}{
 		{`teir == "A"`, 1, 1, `unknown field "teir" (did you mean "tier"?)`},
-		{"tier == \"A\" &&\n  manager.teem == \"east\"", 2, 3, `unknown field "manager"`},
+		{"tier == \"A\" &&\n  manager.teem == \"east\"", 2, 3, `unknown field "manager.teem" (did you mean "manager.team"?)`},
+		{`manger.team == "east"`, 1, 1, `unknown field "manger.team" (did you mean "manager.team"?)`},
+		{`consnet.sms`, 1, 1, `(did you mean "consent.sms"?)`},
 		{`tier >= 5`, 1, 6, ">= cannot be applied to (string, int)"},
 		{`age == "old"`, 1, 5, "== cannot be applied to (int, string)"},
 		{`tier in ["A", 1]`, 1, 15, ""},
@@ -225,6 +227,40 @@ func TestErrors(t *testing.T) {
 			require.Contains(t, err.Error(), "tier")
 		})
 	}
+}
+
+// An attribute compared with a literal of a type none of its values has is an
+// error naming the attribute, the types and the fix — never a silent zero; an
+// attribute no contact has gets a did-you-mean from the keys that exist.
+func TestAttributeTypeMismatchIsAnError(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	for src, want := range map[string]string{
+		`attrs.city >= 5`:                  `attrs.city holds string values, but 5 is a number: it would match no one; compare with text: "5"`,
+		`tier == "A" && attrs.vip == "yes"`: `1:16: attrs.vip holds boolean values, but "yes" is a string`,
+		`attrs.aset >= 500000`:             `no contact has the attribute attrs.aset (did you mean attrs.assets?)`,
+		`attrs.city in [1, 2]`:             `attrs.city holds string values, but 1 is a number`,
+	} {
+		seg, err := segment.Compile(src)
+		require.NoError(t, err, src)
+		_, err = f.segs.Preview(f.ctx, seg, 0)
+		require.ErrorIs(t, err, segment.ErrInvalid, src)
+		require.Contains(t, err.Error(), want, src)
+		_, err = f.segs.Create(f.ctx, audit.Actor{Name: "t"}, segment.Input{Name: ptr("x"), Expression: ptr(src)})
+		require.ErrorIs(t, err, segment.ErrInvalid, src)
+	}
+	// Mixed data (C3's assets are text) and the right type pass; so does null.
+	for _, src := range []string{`attrs.assets >= 500000`, `attrs.city == "Shanghai"`, `attrs.vip == true`, `attrs.nothing == null`} {
+		seg, err := segment.Compile(src)
+		require.NoError(t, err)
+		_, err = f.segs.Preview(f.ctx, seg, 0)
+		require.NoError(t, err, src)
+	}
+	seg, err := segment.Compile(`attrs.assets >= 500000`)
+	require.NoError(t, err)
+	p, err := f.segs.Preview(f.ctx, seg, 0)
+	require.NoError(t, err)
+	require.EqualValues(t, 3, p.Count) // C1, C4, C8 (C5 dormant, C6 erased)
 }
 
 func TestPreview(t *testing.T) {

@@ -130,7 +130,9 @@ func (s *Store) Create(ctx context.Context, actor audit.Actor, in Input) (Saved,
 	if err := checkName(*in.Name); err != nil {
 		return Saved{}, err
 	}
-	if _, err := Compile(*in.Expression); err != nil {
+	if seg, err := Compile(*in.Expression); err != nil {
+		return Saved{}, err
+	} else if err := s.Check(ctx, seg); err != nil {
 		return Saved{}, err
 	}
 	var out Saved
@@ -160,7 +162,9 @@ func (s *Store) Update(ctx context.Context, actor audit.Actor, id int64, in Inpu
 		}
 	}
 	if in.Expression != nil {
-		if _, err := Compile(*in.Expression); err != nil {
+		if seg, err := Compile(*in.Expression); err != nil {
+			return Saved{}, err
+		} else if err := s.Check(ctx, seg); err != nil {
 			return Saved{}, err
 		}
 	}
@@ -257,6 +261,9 @@ type Preview struct {
 // sample, within the time box (timeBox 0: the configured one). When the count
 // runs out of time, the planner's estimate is returned, marked estimated.
 func (s *Store) Preview(ctx context.Context, seg *Segment, timeBox time.Duration) (Preview, error) {
+	if err := s.Check(ctx, seg); err != nil {
+		return Preview{}, err
+	}
 	start := time.Now()
 	if timeBox <= 0 {
 		timeBox = s.cfg.TimeBox

@@ -672,6 +672,10 @@ func (c *Console) campaignPreview(w http.ResponseWriter, r *http.Request, q *req
 		d.Error = err.Error()
 	default:
 		p, err := c.deps.Campaigns.Segments().Preview(r.Context(), seg, 0)
+		if errors.As(err, &se) { // an attribute compared with the wrong type
+			d.Problems = se.Problems
+			break
+		}
 		if err != nil {
 			return err
 		}
