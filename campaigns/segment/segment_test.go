@@ -236,10 +236,10 @@ func TestAttributeTypeMismatchIsAnError(t *testing.T) {
 	t.Parallel()
 	f := setup(t)
 	for src, want := range map[string]string{
-		`attrs.city >= 5`:                  `attrs.city holds string values, but 5 is a number: it would match no one; compare with text: "5"`,
+		`attrs.city >= 5`:                   `attrs.city holds string values, but 5 is a number: it would match no one; compare with text: "5"`,
 		`tier == "A" && attrs.vip == "yes"`: `1:16: attrs.vip holds boolean values, but "yes" is a string`,
-		`attrs.aset >= 500000`:             `no contact has the attribute attrs.aset (did you mean attrs.assets?)`,
-		`attrs.city in [1, 2]`:             `attrs.city holds string values, but 1 is a number`,
+		`attrs.aset >= 500000`:              `no contact has the attribute attrs.aset (did you mean attrs.assets?)`,
+		`attrs.city in [1, 2]`:              `attrs.city holds string values, but 1 is a number`,
 	} {
 		seg, err := segment.Compile(src)
 		require.NoError(t, err, src)
