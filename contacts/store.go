@@ -122,3 +122,39 @@ func (EnsurePartitionsArgs) Kind() string { return "contacts.ensure_partitions" 
 
 // EventPartitionsAhead is how many months of timeline partitions exist ahead.
 const EventPartitionsAhead = 13
+
+// AttrTypes counts the JSON types (number, string, boolean, …) that attribute
+// key has among up to sample contacts holding it, erased ones left out: what a
+// filter over attrs is checked against (attrs have no declared type).
+func (s *Store) AttrTypes(ctx context.Context, key string, sample int) (map[string]int, error) {
+	rows, err := s.pool.Query(ctx, `SELECT jsonb_typeof(attrs -> $1), count(*) FROM (
+		SELECT attrs FROM contacts WHERE attrs ? $1 AND erased_at IS NULL LIMIT $2) s GROUP BY 1`, key, sample)
+	if err != nil {
+		return nil, fmt.Errorf("attribute types of %s: %w", key, err)
+	}
+	defer rows.Close()
+	m := map[string]int{}
+	for rows.Next() {
+		var t string
+		var n int
+		if err := rows.Scan(&t, &n); err != nil {
+			return nil, fmt.Errorf("attribute types of %s: %w", key, err)
+		}
+		m[t] = n
+	}
+	return m, rows.Err()
+}
+
+// AttrKeys lists the attribute keys up to sample contacts hold, sorted.
+func (s *Store) AttrKeys(ctx context.Context, sample int) ([]string, error) {
+	rows, err := s.pool.Query(ctx, `SELECT DISTINCT k FROM (SELECT attrs FROM contacts WHERE erased_at IS NULL AND attrs <> '{}' LIMIT $1) s,
+		LATERAL jsonb_object_keys(s.attrs) AS k ORDER BY k`, sample)
+	if err != nil {
+		return nil, fmt.Errorf("read attribute keys: %w", err)
+	}
+	keys, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("read attribute keys: %w", err)
+	}
+	return keys, nil
+}

@@ -31,22 +31,8 @@ func (s *Store) Check(ctx context.Context, seg *Segment) error {
 		if _, done := types[u.Key]; done {
 			continue
 		}
-		rows, err := s.pool.Query(ctx, `SELECT jsonb_typeof(attrs -> $1), count(*) FROM (
-			SELECT attrs FROM contacts WHERE attrs ? $1 AND erased_at IS NULL LIMIT $2) s GROUP BY 1`, u.Key, AttrSample)
+		m, err := s.contacts.AttrTypes(ctx, u.Key, AttrSample)
 		if err != nil {
-			return fmt.Errorf("check segment attributes: %w", err)
-		}
-		m := map[string]int{}
-		for rows.Next() {
-			var t string
-			var n int
-			if err := rows.Scan(&t, &n); err != nil {
-				rows.Close()
-				return fmt.Errorf("check segment attributes: %w", err)
-			}
-			m[t] = n
-		}
-		if err := rows.Err(); err != nil {
 			return fmt.Errorf("check segment attributes: %w", err)
 		}
 		types[u.Key] = m
@@ -61,7 +47,7 @@ func (s *Store) Check(ctx context.Context, seg *Segment) error {
 			}
 			if keys == nil {
 				var err error
-				if keys, err = s.attrKeys(ctx); err != nil {
+				if keys, err = s.contacts.AttrKeys(ctx, AttrSample); err != nil {
 					return err
 				}
 			}
@@ -93,25 +79,6 @@ func (s *Store) Check(ctx context.Context, seg *Segment) error {
 		return problemErr(ps...)
 	}
 	return nil
-}
-
-// attrKeys are the attribute keys a sample of contacts holds.
-func (s *Store) attrKeys(ctx context.Context) ([]string, error) {
-	rows, err := s.pool.Query(ctx, `SELECT DISTINCT k FROM (SELECT attrs FROM contacts WHERE erased_at IS NULL AND attrs <> '{}' LIMIT $1) s,
-		LATERAL jsonb_object_keys(s.attrs) AS k ORDER BY k`, AttrSample)
-	if err != nil {
-		return nil, fmt.Errorf("read attribute keys: %w", err)
-	}
-	defer rows.Close()
-	keys := []string{}
-	for rows.Next() {
-		var k string
-		if err := rows.Scan(&k); err != nil {
-			return nil, err
-		}
-		keys = append(keys, k)
-	}
-	return keys, rows.Err()
 }
 
 // closest is the candidate within two edits of name, "" when none is.
