@@ -111,8 +111,9 @@ func (s *SignIn) CheckPassword(ctx context.Context, login, password string) (Pri
 		return Principal{}, err
 	}
 	p, err := s.SyncExternal(ctx, s.cfg.RoleMap, ext)
-	if errors.Is(err, ErrLoginTaken) {
-		return Principal{}, ErrUnauthenticated
+	if errors.Is(err, ErrLoginTaken) || errors.Is(err, ErrNoRole) {
+		// Callers that know only ErrUnauthenticated refuse; the reason stays in the chain.
+		return Principal{}, fmt.Errorf("%w: %w", ErrUnauthenticated, err)
 	}
 	return p, err
 }
