@@ -125,8 +125,14 @@ var ErrDirectoryUnavailable = errors.New("the directory is unavailable")
 func (l *LDAP) dial(ctx context.Context) (*ldap.Conn, error) {
 	d := &net.Dialer{Timeout: l.cfg.Timeout}
 	opts := []ldap.DialOpt{ldap.DialWithDialer(d)}
-	if l.cfg.TLS != nil {
-		opts = append(opts, ldap.DialWithTLSConfig(l.cfg.TLS))
+	u, _ := url.Parse(l.cfg.URL)
+	tc := l.cfg.TLS
+	if tc != nil && tc.ServerName == "" {
+		tc = tc.Clone()
+		tc.ServerName = u.Hostname()
+	}
+	if tc != nil {
+		opts = append(opts, ldap.DialWithTLSConfig(tc))
 	}
 	conn, err := ldap.DialURL(l.cfg.URL, opts...)
 	if err != nil {
@@ -134,9 +140,7 @@ func (l *LDAP) dial(ctx context.Context) (*ldap.Conn, error) {
 	}
 	conn.SetTimeout(l.cfg.Timeout)
 	if l.cfg.StartTLS {
-		tc := l.cfg.TLS
 		if tc == nil {
-			u, _ := url.Parse(l.cfg.URL)
 			tc = &tls.Config{ServerName: u.Hostname(), MinVersion: tls.VersionTLS12}
 		}
 		if err := conn.StartTLS(tc); err != nil {
