@@ -8,7 +8,9 @@ CREATE TABLE console_oidc_logins (
   nonce        text NOT NULL CHECK (length(nonce) >= 32),
   verifier     text NOT NULL CHECK (length(verifier) >= 43),
   next         text NOT NULL DEFAULT '',
+  addr         text NOT NULL DEFAULT '', -- who started it: at most console.MaxOIDCLoginsPerAddr pending each
   created_at   timestamptz NOT NULL,
   expires_at   timestamptz NOT NULL
 );
 CREATE INDEX console_oidc_logins_expires_idx ON console_oidc_logins (expires_at);
+CREATE INDEX console_oidc_logins_addr_idx ON console_oidc_logins (addr, expires_at);

@@ -37,6 +37,7 @@ var messages = map[string][2]string{
 	"login.sso_expired":         {"That sign-in link has expired or was already used. Start again.", "该登录链接已过期或已被使用，请重新开始。"},
 	"login.sso_no_role":         {"You are signed in at the directory, but none of your groups gives a role in Carillon. Ask an administrator.", "您已通过目录认证，但所在的组在本系统中没有对应角色，请联系管理员。"},
 	"login.sso_taken":           {"This login already belongs to a local account; the directory cannot take it over. Ask an administrator.", "该用户名已属于本地账号，目录账号不能接管，请联系管理员。"},
+	"login.sso_busy":            {"Too many sign-ins started from this address. Wait 10 minutes and try again.", "从该地址发起的登录过多，请 10 分钟后再试。"},
 	"login.sso_unavailable":     {"The sign-in service cannot be reached. Try again later.", "认证服务暂时无法访问，请稍后再试。"},
 	"err.directory_unavailable": {"The directory cannot be reached, so password sign-in is not possible now. Try again later.", "目录服务暂时无法访问，暂时无法使用密码登录，请稍后再试。"},
 

@@ -28,6 +28,11 @@ type SSO interface {
 // to the callback.
 const OIDCLoginTTL = 10 * time.Minute
 
+// MaxOIDCLoginsPerAddr bounds the OIDC sign-ins one address may have under way
+// (started, not yet back): /console/oidc/start needs no session, and each start
+// keeps a row.
+const MaxOIDCLoginsPerAddr = 20
+
 // oidcCookie binds an OIDC sign-in under way to the browser that started it.
 const oidcCookie = "carillon_oidc"
 
@@ -90,18 +95,32 @@ func (c *Console) oidcStart(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := c.cfg.Now()
+	busy := false
 	err = pgx.BeginFunc(r.Context(), c.deps.Pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(r.Context(), `DELETE FROM console_oidc_logins WHERE expires_at <= $1`, now); err != nil {
 			return fmt.Errorf("forget expired oidc sign-ins: %w", err)
 		}
-		_, err := tx.Exec(r.Context(), `INSERT INTO console_oidc_logins (state_hash, browser_hash, nonce, verifier, next, created_at, expires_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-			tokenHash(state), tokenHash(browser), nonce, verifier, safeNext(r.URL.Query().Get("next"), ""), now, now.Add(OIDCLoginTTL))
+		var pending int
+		if err := tx.QueryRow(r.Context(), `SELECT count(*) FROM console_oidc_logins WHERE addr = $1 AND expires_at > $2`,
+			remoteHost(r), now).Scan(&pending); err != nil {
+			return fmt.Errorf("count oidc sign-ins: %w", err)
+		}
+		if pending >= MaxOIDCLoginsPerAddr {
+			busy = true
+			return nil
+		}
+		_, err := tx.Exec(r.Context(), `INSERT INTO console_oidc_logins (state_hash, browser_hash, nonce, verifier, next, addr, created_at, expires_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+			tokenHash(state), tokenHash(browser), nonce, verifier, safeNext(r.URL.Query().Get("next"), ""), remoteHost(r), now, now.Add(OIDCLoginTTL))
 		if err != nil {
 			return fmt.Errorf("keep oidc sign-in: %w", err)
 		}
 		return nil
 	})
+	if busy {
+		c.showSSOError(w, r, q, http.StatusTooManyRequests, "login.sso_busy")
+		return
+	}
 	if err != nil {
 		c.fail(w, r, q, err)
 		return

@@ -19,6 +19,7 @@ import (
 	"carillon/internal/testclock"
 	"carillon/internal/testlog"
 	"carillon/server"
+	"carillon/server/console"
 )
 
 const approversDN = "cn=carillon-approvers,ou=groups,dc=bank,dc=example"
@@ -33,6 +34,7 @@ type ssoOpts struct {
 	ldap           *identitytest.Directory
 	localPasswords *bool
 	breakGlass     []string
+	ldapBindPass   string // overrides the directory's service password
 }
 
 // newSSOWorld is a server whose identity is the sign-in policy: OIDC against a
@@ -72,7 +74,11 @@ func newSSOWorld(t *testing.T, opts ssoOpts) *ssoWorld {
 		cfg.OIDC = o
 	}
 	if opts.ldap != nil {
-		l, err := identity.NewLDAP(identity.LDAPConfig{URL: opts.ldap.URL, BindDN: opts.ldap.BindDN, BindPassword: opts.ldap.BindPassword,
+		pass := opts.ldap.BindPassword
+		if opts.ldapBindPass != "" {
+			pass = opts.ldapBindPass
+		}
+		l, err := identity.NewLDAP(identity.LDAPConfig{URL: opts.ldap.URL, BindDN: opts.ldap.BindDN, BindPassword: pass,
 			BaseDN: opts.ldap.UsersDN, GroupBaseDN: opts.ldap.GroupsDN, Logger: log})
 		require.NoError(t, err)
 		cfg.LDAP = l
@@ -179,6 +185,17 @@ func TestOIDCSignInThroughTheConsole(t *testing.T) {
 	require.Contains(t, p.body, "none of your groups gives a role")
 	require.Equal(t, http.StatusSeeOther, none.get(Prefix+"/contacts").status, "not signed in")
 
+	// One address may keep only so many sign-ins under way.
+	w.clock.Advance(11 * time.Minute) // the earlier ones expire
+	flood := w.browser(t)
+	for range console.MaxOIDCLoginsPerAddr {
+		require.Equal(t, http.StatusSeeOther, flood.get(Prefix+"/oidc/start").status)
+	}
+	p = flood.get(Prefix + "/oidc/start")
+	require.Equal(t, http.StatusTooManyRequests, p.status)
+	require.Contains(t, p.body, "Too many sign-ins")
+	w.clock.Advance(11 * time.Minute)
+
 	// A bad ID token (wrong audience) never becomes a session.
 	w.idp.SignInAs(map[string]any{"sub": "s-3", "preferred_username": "zhao.min", "groups": []any{approversDN}})
 	w.idp.Tamper(func(c map[string]any) { c["aud"] = "someone-else" })
@@ -248,4 +265,13 @@ func TestLDAPSignInThroughTheConsoleForm(t *testing.T) {
 	require.Contains(t, b.getOK(Prefix+"/contacts").body, "赵敏 (approver)")
 	// The local administrator still signs in with the form (local passwords on).
 	w.browser(t).signIn("admin")
+
+	// A directory that refuses the service account: the form says so (503), and
+	// no one is signed in.
+	w = newSSOWorld(t, ssoOpts{ldap: dir, ldapBindPass: "not-the-service-password"})
+	b = w.browser(t)
+	p = b.tryLogin("zhao.min", "zhao-min-directory-pass")
+	require.Equal(t, http.StatusServiceUnavailable, p.status)
+	require.Contains(t, p.body, "directory cannot be reached")
+	require.NotContains(t, p.body, "not-the-service-password")
 }
