@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
 
 	"carillon/contacts"
@@ -274,4 +275,22 @@ func TestLDAPSignInThroughTheConsoleForm(t *testing.T) {
 	require.Equal(t, http.StatusServiceUnavailable, p.status)
 	require.Contains(t, p.body, "directory cannot be reached")
 	require.NotContains(t, p.body, "not-the-service-password")
+}
+
+// TestBrowserSignsInWithOIDC: Chromium clicks "Sign in with Bank SSO", goes
+// through the provider and lands signed in.
+func TestBrowserSignsInWithOIDC(t *testing.T) {
+	t.Parallel()
+	w := newSSOWorld(t, ssoOpts{oidc: true})
+	w.idp.SignInAs(map[string]any{"sub": "s-9", "preferred_username": "wang.fang", "name": "王芳", "groups": []any{approversDN}})
+	tb := w.tab(t)
+	tb.open(Prefix + "/login")
+	tb.screenshot("login-sso", "Sign in")
+	require.Equal(t, "Sign in with Bank SSO", tb.text("#signin-oidc"))
+	require.True(t, tb.has("#login-form"))
+	tb.submit("sign in with SSO", chromedp.Click("#signin-oidc"))
+	tb.who = "wang.fang"
+	require.False(t, strings.HasPrefix(tb.path(), Prefix+"/login"), tb.path())
+	require.Contains(t, tb.text("header .who"), "王芳 (approver)")
+	tb.screenshot("signed-in", tb.text("h1"))
 }
