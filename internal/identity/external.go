@@ -133,16 +133,31 @@ func (s *Store) SyncExternal(ctx context.Context, m RoleMap, ext External) (Prin
 		}
 		var id int64
 		var src string
+		moved := false
 		err := tx.QueryRow(ctx, `SELECT id FROM users WHERE source = $1 AND external_id = $2 FOR UPDATE`, string(ext.Source), ext.ID).Scan(&id)
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return err
+		}
 		if errors.Is(err, pgx.ErrNoRows) {
-			err = tx.QueryRow(ctx, `SELECT source FROM users WHERE login = $1`, login).Scan(&src)
-			if err == nil {
+			var other int64
+			err = tx.QueryRow(ctx, `SELECT id, source FROM users WHERE login = $1 FOR UPDATE`, login).Scan(&other, &src)
+			switch {
+			case err == nil && src == string(SourceLDAP) && ext.Source == SourceLDAP:
+				// The same directory login under a new DN: the entry was moved or
+				// renamed (the login attribute is unique in the directory, and the
+				// search found exactly one entry). Follow it.
+				if _, err := tx.Exec(ctx, `UPDATE users SET external_id = $2 WHERE id = $1`, other, ext.ID); err != nil {
+					return err
+				}
+				id, moved = other, true
+			case err == nil:
 				refused = ErrLoginTaken
 				return nil
-			}
-			if !errors.Is(err, pgx.ErrNoRows) {
+			case !errors.Is(err, pgx.ErrNoRows):
 				return err
 			}
+		}
+		if id == 0 {
 			if len(roles) == 0 {
 				refused = ErrNoRole
 				return nil
@@ -169,9 +184,6 @@ func (s *Store) SyncExternal(ctx context.Context, m RoleMap, ext External) (Prin
 			out, err = scanUser(tx.QueryRow(ctx, sqlGetUser, login))
 			return err
 		}
-		if err != nil {
-			return err
-		}
 		u, err := scanUser(tx.QueryRow(ctx, `SELECT `+userColumns+userFrom+`WHERE u.id = $1`, id))
 		if err != nil {
 			return err
@@ -187,7 +199,7 @@ func (s *Store) SyncExternal(ctx context.Context, m RoleMap, ext External) (Prin
 			mid = u.ManagerID // the link stays, as Revoke leaves it
 		}
 		sameLink := (mid == nil) == (u.ManagerID == nil) && (mid == nil || *mid == *u.ManagerID)
-		if !slices.Equal(u.Roles, roles) || !sameLink || u.DisplayName != name {
+		if !slices.Equal(u.Roles, roles) || !sameLink || u.DisplayName != name || moved {
 			if _, err := tx.Exec(ctx, `UPDATE users SET roles = $2, manager_id = $3, display_name = $4 WHERE id = $1`,
 				u.ID, roleStrings(roles), mid, name); err != nil {
 				return err
@@ -198,6 +210,9 @@ func (s *Store) SyncExternal(ctx context.Context, m RoleMap, ext External) (Prin
 			}
 			if u.DisplayName != name {
 				changes["display_name"] = name
+			}
+			if moved {
+				changes["external_id"] = ext.ID
 			}
 			if err := audit.Append(ctx, tx, actor, s.cfg.Now(), audit.Entry{Action: "user.sync", ObjectType: "user", ObjectID: u.Login, Changes: changes}); err != nil {
 				return err

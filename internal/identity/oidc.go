@@ -42,7 +42,8 @@ type OIDCConfig struct {
 	RedirectURL string
 	// Scopes requested besides openid. Default: profile, email.
 	Scopes []string
-	// LoginClaim becomes the Carillon login. Default DefaultOIDCLoginClaim.
+	// LoginClaim becomes the Carillon login (the email claim when it is
+	// missing). Default DefaultOIDCLoginClaim.
 	LoginClaim string
 	// NameClaim is the display name. Default DefaultOIDCNameClaim.
 	NameClaim string
@@ -195,7 +196,7 @@ func (o *OIDC) Exchange(ctx context.Context, code, verifier, nonce string) (Exte
 	ext := External{
 		Source:      SourceOIDC,
 		ID:          idt.Issuer + "|" + idt.Subject,
-		Login:       claimString(claims, o.cfg.LoginClaim),
+		Login:       cmp.Or(claimString(claims, o.cfg.LoginClaim), claimString(claims, "email")),
 		DisplayName: claimString(claims, o.cfg.NameClaim),
 		Groups:      claimStrings(claims, o.cfg.GroupsClaim),
 	}

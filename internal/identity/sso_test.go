@@ -355,3 +355,41 @@ func TestLDAPUserWhoseLoginIsLocalIsRefused(t *testing.T) {
 	_, err = si.CheckPassword(b.ctx, "wang.fang", "the local password, long")
 	require.NoError(t, err)
 }
+
+func TestLDAPUserMovedInTheDirectoryIsFollowed(t *testing.T) {
+	t.Parallel()
+	b, _, si := setupLDAP(t)
+	_, err := si.CheckPassword(b.ctx, "zhao.min", "zhao-min-directory-pass")
+	require.NoError(t, err)
+	// As if the entry had been under another OU at the first sign-in.
+	_, err = b.db.Pool.Exec(b.ctx, `UPDATE users SET external_id = 'uid=zhao.min,ou=old,dc=bank,dc=example' WHERE login = 'zhao.min'`)
+	require.NoError(t, err)
+	_, err = si.CheckPassword(b.ctx, "zhao.min", "zhao-min-directory-pass")
+	require.NoError(t, err)
+	var extID string
+	require.NoError(t, b.db.Pool.QueryRow(b.ctx, `SELECT external_id FROM users WHERE login = 'zhao.min'`).Scan(&extID))
+	require.Equal(t, "uid=zhao.min,ou=people,dc=bank,dc=example", extID)
+	var n int
+	require.NoError(t, b.db.Pool.QueryRow(b.ctx, `SELECT count(*) FROM audit_log WHERE action = 'user.sync' AND changes ? 'external_id'`).Scan(&n))
+	require.Equal(t, 1, n)
+}
+
+func TestOIDCSubjectIsTheIdentityNotTheLogin(t *testing.T) {
+	t.Parallel()
+	w := setupOIDC(t)
+	w.idp.SignInAs(map[string]any{"sub": "first", "preferred_username": "li.qiang", "groups": []any{approversGroup}})
+	state, nonce, verifier := random(t), random(t), random(t)
+	_, err := w.signIn.OIDCSignIn(w.ctx, w.authorize(t, state, nonce, verifier), verifier, nonce)
+	require.NoError(t, err)
+	// Another subject claiming the same username is someone else.
+	w.idp.SignInAs(map[string]any{"sub": "second", "preferred_username": "li.qiang", "groups": []any{approversGroup}})
+	state, nonce, verifier = random(t), random(t), random(t)
+	_, err = w.signIn.OIDCSignIn(w.ctx, w.authorize(t, state, nonce, verifier), verifier, nonce)
+	require.ErrorIs(t, err, identity.ErrLoginTaken)
+	// Without preferred_username the email claim is the login.
+	w.idp.SignInAs(map[string]any{"sub": "third", "email": "Zhao.Min@bank.example", "groups": []any{approversGroup}})
+	state, nonce, verifier = random(t), random(t), random(t)
+	p, err := w.signIn.OIDCSignIn(w.ctx, w.authorize(t, state, nonce, verifier), verifier, nonce)
+	require.NoError(t, err)
+	require.Equal(t, "zhao.min@bank.example", p.User.Login)
+}
