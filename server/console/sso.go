@@ -245,6 +245,11 @@ func (c *Console) startSession(w http.ResponseWriter, r *http.Request, p identit
 			tokenHash(token), p.User.ID, csrf, now, now.Add(c.cfg.SessionTTL), remoteHost(r), ua).Scan(&id); err != nil {
 			return fmt.Errorf("start session: %w", err)
 		}
+		// As the password sign-in does: sessions that ended a month ago are of no use.
+		if _, err := tx.Exec(r.Context(), `DELETE FROM console_sessions WHERE user_id = $1
+			AND (ended_at < $2::timestamptz - interval '30 days' OR expires_at < $2::timestamptz - interval '30 days')`, p.User.ID, now); err != nil {
+			return fmt.Errorf("forget old sessions: %w", err)
+		}
 		return audit.Append(r.Context(), tx, actor, now, audit.Entry{Action: "console.sign_in", ObjectType: "user",
 			ObjectID: p.User.Login, Changes: map[string]any{"session": id, "method": method}})
 	})
