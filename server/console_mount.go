@@ -13,11 +13,13 @@ func (s *Server) consoleRoutes() {
 	if !ok || s.deps.Pool == nil || s.deps.Contacts == nil {
 		return
 	}
+	sso, _ := s.deps.Auth.(console.SSO)
 	ccfg := s.cfg.Console
 	ccfg.Logger, ccfg.RiverUI = s.cfg.Logger, s.riverUI != nil
 	c, err := console.New(ccfg, console.Deps{
 		Pool: s.deps.Pool, Users: users, Contacts: s.deps.Contacts, Templates: s.deps.Templates, Care: s.deps.Care,
 		Delivery: s.deps.Delivery, Campaigns: s.deps.Campaigns, Revisits: s.deps.Revisits,
+		SSO: sso,
 	})
 	if err != nil {
 		s.cfg.Logger.Error("web console not mounted", "error", err.Error())

@@ -51,6 +51,9 @@ type fileConfig struct {
 		IdleTimeout   string `toml:"idle_timeout"`
 		SecureCookies bool   `toml:"secure_cookies"`
 	} `toml:"console"`
+	// Auth is how staff sign in: local passwords, OIDC, LDAP, and the role map
+	// (auth_config.go; docs/security.md).
+	Auth authSection `toml:"auth"`
 	// Bank is the sender's identity, the templates' .Bank.Name, .Bank.Hotline
 	// and .Bank.URL.
 	Bank struct {

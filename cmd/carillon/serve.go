@@ -216,8 +216,19 @@ func serve(ctx context.Context, e *env, pool *pgxpool.Pool, opts serveOptions) e
 	if err != nil {
 		return err
 	}
+	acfg, err := opts.cfg.signInConfig(getenv, nil, e.logger)
+	if err != nil {
+		return err
+	}
+	signIn, err := identity.NewSignIn(ids, acfg)
+	if err != nil {
+		return err
+	}
+	m := signIn.SignInMethods()
+	e.logger.Info("staff sign-in", "local_passwords", signIn.LocalPasswords(), "break_glass", len(acfg.BreakGlass),
+		"oidc", m.OIDC != "", "ldap", m.LDAP)
 	api, err := server.New(server.Config{Addr: opts.addr, OpsAddr: opts.opsAddr, Logger: e.logger, Console: ccons},
-		server.Deps{Pool: pool, Contacts: store, River: rc, Auth: ids, Delivery: svc, Registry: built.Registry, Templates: tstore, Care: planner, Revisits: revisitSvc, Campaigns: campaignSvc})
+		server.Deps{Pool: pool, Contacts: store, River: rc, Auth: signIn, Delivery: svc, Registry: built.Registry, Templates: tstore, Care: planner, Revisits: revisitSvc, Campaigns: campaignSvc})
 	if err != nil {
 		return err
 	}

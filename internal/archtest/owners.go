@@ -13,7 +13,7 @@ var Owners = map[string]string{
 	// identity and audit
 	"users": "internal/identity", "api_tokens": "internal/identity",
 	"audit_log":        "internal/audit",
-	"console_sessions": "server/console",
+	"console_sessions": "server/console", "console_oidc_logins": "server/console",
 	// templates
 	"templates": "templates", "template_versions": "templates",
 	// delivery: the outbox and what comes back
@@ -51,5 +51,5 @@ var Layers = [][]string{
 	{"campaigns/segment"},
 	{"care", "revisits", "campaigns"},
 	{"server/console", "server"},
-	{"internal/pgtest", "internal/archtest", "cmd/carillon"},
+	{"internal/pgtest", "internal/archtest", "internal/identity/identitytest", "cmd/carillon"},
 }

@@ -102,6 +102,7 @@ type Deps struct {
 	Delivery  *delivery.Service
 	Campaigns *campaigns.Service
 	Revisits  *revisits.Service
+	SSO       SSO // optional: OIDC and LDAP sign-in (sso.go)
 }
 
 // Console serves the web console under Prefix.
@@ -323,6 +324,9 @@ func (c *Console) fail(w http.ResponseWriter, r *http.Request, q *req, err error
 		he = &httpError{status: http.StatusBadRequest, key: "err.bad_request", detail: "the page cursor is not one the console made"}
 	case errors.Is(err, context.DeadlineExceeded):
 		he = &httpError{status: http.StatusServiceUnavailable, key: "err.timeout"}
+	case errors.Is(err, identity.ErrDirectoryUnavailable):
+		c.cfg.Logger.ErrorContext(r.Context(), "directory unavailable", slog.String("error", err.Error()))
+		he = &httpError{status: http.StatusServiceUnavailable, key: "err.directory_unavailable"}
 	case errors.Is(err, context.Canceled):
 		return
 	default:
@@ -478,6 +482,7 @@ func (c *Console) routes() {
 	c.mux.HandleFunc("GET "+Prefix+"/login", c.loginPage)
 	c.mux.HandleFunc("POST "+Prefix+"/login", c.login)
 	c.mux.HandleFunc("GET "+Prefix+"/lang", c.switchLang)
+	c.ssoRoutes()
 	c.page("POST "+Prefix+"/logout", anyRole, c.logout)
 	c.page("GET "+Prefix+"/{$}", anyRole, c.dashboard)
 	c.contactRoutes()

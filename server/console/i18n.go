@@ -27,6 +27,20 @@ var messages = map[string][2]string{
 	"login.submit":   {"Sign in", "登录"},
 	"login.failed":   {"Wrong login or password, or the account is disabled.", "用户名或密码错误，或账号已停用。"},
 
+	// Staff sign-in with OIDC and LDAP (sso.go).
+	"login.with":                {"Sign in with %s", "使用%s登录"},
+	"login.or":                  {"or", "或"},
+	"login.ldap_login":          {"Directory username", "域账号"},
+	"login.ldap_hint":           {"Sign in with your directory (LDAP) account and password.", "请使用目录（LDAP）账号和密码登录。"},
+	"login.break_glass_hint":    {"Password sign-in is for the emergency administrator only.", "密码登录仅限应急管理员使用。"},
+	"login.sso_failed":          {"The single sign-on did not succeed. Try again.", "统一认证登录未成功，请重试。"},
+	"login.sso_expired":         {"That sign-in link has expired or was already used. Start again.", "该登录链接已过期或已被使用，请重新开始。"},
+	"login.sso_no_role":         {"You are signed in at the directory, but none of your groups gives a role in Carillon. Ask an administrator.", "您已通过目录认证，但所在的组在本系统中没有对应角色，请联系管理员。"},
+	"login.sso_taken":           {"This login already belongs to a local account; the directory cannot take it over. Ask an administrator.", "该用户名已属于本地账号，目录账号不能接管，请联系管理员。"},
+	"login.sso_busy":            {"Too many sign-ins started from this address. Wait 10 minutes and try again.", "从该地址发起的登录过多，请 10 分钟后再试。"},
+	"login.sso_unavailable":     {"The sign-in service cannot be reached. Try again later.", "认证服务暂时无法访问，请稍后再试。"},
+	"err.directory_unavailable": {"The directory cannot be reached, so password sign-in is not possible now. Try again later.", "目录服务暂时无法访问，暂时无法使用密码登录，请稍后再试。"},
+
 	"err.title":       {"Something went wrong", "出错了"},
 	"err.not_found":   {"Not found.", "未找到。"},
 	"err.forbidden":   {"Your roles do not allow this.", "您的角色无权执行此操作。"},
