@@ -266,6 +266,9 @@ func (s *Server) getMessage(w http.ResponseWriter, r *http.Request) error {
 	} else if !p.Has(identity.RoleAdmin) {
 		return &apiError{status: http.StatusNotFound, code: "not_found", msg: "not found"}
 	}
+	if !p.SeesPersonalData() {
+		m = m.Masked()
+	}
 	writeJSON(w, http.StatusOK, m)
 	return nil
 }
@@ -286,6 +289,11 @@ func (s *Server) contactMessages(w http.ResponseWriter, r *http.Request) error {
 	items, next, err := s.deps.Delivery.ForContact(r.Context(), id, before, limit)
 	if err != nil {
 		return err
+	}
+	if !principalOf(r).SeesPersonalData() {
+		for i := range items {
+			items[i] = items[i].Masked()
+		}
 	}
 	writePage(w, items, next)
 	return nil
