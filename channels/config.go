@@ -91,6 +91,10 @@ type ProviderConfig struct {
 	Timeout Duration `toml:"timeout"`
 	// MaxBodyBytes bounds a pushed receipt or event (default 1 MiB).
 	MaxBodyBytes int64 `toml:"max_body_bytes"`
+	// PushMaxAge (wechat_oa): a server push whose signed timestamp is further than
+	// this from our clock, past or future, is refused, and so is a nonce seen
+	// again within it (default 5m, wechat.DefaultPushMaxAge).
+	PushMaxAge Duration `toml:"push_max_age"`
 
 	// KeyID is the public half of the credentials: Aliyun AccessKeyId, Tencent
 	// SecretId, Twilio Account SID, SMTP user name, Official Account AppID, WeCom CorpID.
@@ -280,6 +284,9 @@ func (p ProviderConfig) validate() error {
 	}
 	if p.Rate < 0 || p.Burst < 0 {
 		bad("rate and burst must not be negative")
+	}
+	if p.PushMaxAge < 0 {
+		bad("push_max_age must not be negative")
 	}
 	for _, pu := range p.Purposes {
 		if pu != PurposeService && pu != PurposeCare && pu != PurposeMarketing {

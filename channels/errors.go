@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"carillon/internal/pii"
 )
 
 // Class is what the delivery worker should do about a failed send.
@@ -57,7 +59,7 @@ type Error struct {
 	Address  bool
 	Provider string
 	Code     string // the provider's error code, e.g. isv.MOBILE_NUMBER_ILLEGAL
-	Message  string // the provider's message; never contains a raw address
+	Message  string // the provider's message, masked (pii.Text) by the constructors
 	Err      error  // the underlying error, if any
 }
 
@@ -81,24 +83,25 @@ func (e *Error) Error() string {
 		b.WriteString(": ")
 		b.WriteString(e.Err.Error())
 	}
-	return b.String()
+	// A provider's message or a transport error may quote the address it refused.
+	return pii.Text(b.String())
 }
 
 func (e *Error) Unwrap() error { return e.Err }
 
 // NewTemporary returns a temporary failure.
 func NewTemporary(provider, code, msg string, err error) *Error {
-	return &Error{Class: Temporary, Provider: provider, Code: code, Message: msg, Err: err}
+	return &Error{Class: Temporary, Provider: provider, Code: code, Message: pii.Text(msg), Err: err}
 }
 
 // NewPermanent returns a permanent failure.
 func NewPermanent(provider, code, msg string, err error) *Error {
-	return &Error{Class: Permanent, Provider: provider, Code: code, Message: msg, Err: err}
+	return &Error{Class: Permanent, Provider: provider, Code: code, Message: pii.Text(msg), Err: err}
 }
 
 // NewRateLimited returns a rate-limit failure of the given scope.
 func NewRateLimited(provider, code, msg string, scope Scope, after time.Duration) *Error {
-	return &Error{Class: RateLimited, Scope: scope, RetryAfter: after, Provider: provider, Code: code, Message: msg}
+	return &Error{Class: RateLimited, Scope: scope, RetryAfter: after, Provider: provider, Code: code, Message: pii.Text(msg)}
 }
 
 // ClassOf classifies any error: a *Error says its class; anything else (network
@@ -128,7 +131,7 @@ func IsBadAddress(err error) bool {
 
 // NewBadAddress returns a permanent failure that condemns the address.
 func NewBadAddress(provider, code, msg string) *Error {
-	return &Error{Class: Permanent, Address: true, Provider: provider, Code: code, Message: msg}
+	return &Error{Class: Permanent, Address: true, Provider: provider, Code: code, Message: pii.Text(msg)}
 }
 
 // RecipientScoped reports whether err limits only this message's recipient.

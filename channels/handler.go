@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+
+	"carillon/internal/pii"
 )
 
 func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }
@@ -29,7 +31,7 @@ func ReceiptHandler(p ReceiptParser, sink ReceiptSink, log *slog.Logger) http.Ha
 		}
 		if err := sink(r.Context(), rs); err != nil {
 			if log != nil {
-				log.ErrorContext(r.Context(), "apply receipts", slog.Any("error", err))
+				log.ErrorContext(r.Context(), "apply receipts", slog.String("error", pii.Text(err.Error())))
 			}
 			http.Error(w, "internal error", http.StatusInternalServerError)
 			return
@@ -48,7 +50,7 @@ func InboundHandler(p InboundParser, sink InboundSink, log *slog.Logger) http.Ha
 		}
 		if err := sink(r.Context(), in); err != nil {
 			if log != nil {
-				log.ErrorContext(r.Context(), "apply inbound", slog.Any("error", err))
+				log.ErrorContext(r.Context(), "apply inbound", slog.String("error", pii.Text(err.Error())))
 			}
 			http.Error(w, "internal error", http.StatusInternalServerError)
 			return
@@ -78,10 +80,11 @@ func writeRefusal(w http.ResponseWriter, err error, log *slog.Logger) {
 	case http.StatusRequestEntityTooLarge:
 		code = "too_large"
 	}
+	reason := pii.Text(err.Error()) // a refusal may quote the push
 	if log != nil {
-		log.Warn("webhook refused", slog.Int("status", status), slog.String("reason", err.Error()))
+		log.Warn("webhook refused", slog.Int("status", status), slog.String("reason", reason))
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]string{"code": code, "message": err.Error()}})
+	_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]string{"code": code, "message": reason}})
 }

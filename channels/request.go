@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+
+	"carillon/internal/pii"
 )
 
 // Kinds of refused requests, for errors.Is.
@@ -48,12 +50,17 @@ func (e *RequestError) HTTPStatus() int {
 	return http.StatusBadRequest
 }
 
-// Unauthorized returns a *RequestError of kind ErrUnauthorized.
-func Unauthorized(reason string) error { return &RequestError{Kind: ErrUnauthorized, Reason: reason} }
+// Unauthorized returns a *RequestError of kind ErrUnauthorized. Personal data in
+// the reason (which may quote the request) is masked (pii.Text).
+func Unauthorized(reason string) error {
+	return &RequestError{Kind: ErrUnauthorized, Reason: pii.Text(reason)}
+}
 
-// Malformed returns a *RequestError of kind ErrMalformed.
+// Malformed returns a *RequestError of kind ErrMalformed. Its reason usually quotes
+// the refused push (a header line, a parser's complaint), so personal data in it is
+// masked (pii.Text): the refusal is logged and answered.
 func Malformed(format string, args ...any) error {
-	return &RequestError{Kind: ErrMalformed, Reason: fmt.Sprintf(format, args...)}
+	return &RequestError{Kind: ErrMalformed, Reason: pii.Text(fmt.Sprintf(format, args...))}
 }
 
 // ReadBody reads a push body of at most max bytes (DefaultMaxBody when max <= 0);

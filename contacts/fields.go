@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/6tail/lunar-go/calendar"
 	"github.com/nyaruka/phonenumbers"
@@ -61,6 +62,20 @@ const MaxCellLength = 4096
 
 // fold normalises a cell: trims space (including the ideographic space) and turns
 // full-width ASCII into half-width, as Excel files typed with a Chinese IME contain.
+// checkIdentifier refuses control characters and line breaks inside an
+// identifier (an external id, a manager code): one that held them would change
+// meaning in every CSV row, log line or report it is written to.
+func checkIdentifier(v string) error {
+	i := strings.IndexFunc(v, isControlOrBreak)
+	if i < 0 {
+		return nil
+	}
+	r, _ := utf8.DecodeRuneInString(v[i:])
+	return fmt.Errorf("must not contain control characters or line breaks (%U at byte %d) / 不能包含控制字符或换行符（第 %d 字节：%U）", r, i, i, r)
+}
+
+func isControlOrBreak(r rune) bool { return unicode.IsControl(r) || r == '\u2028' || r == '\u2029' }
+
 func fold(s string) string {
 	s = strings.TrimFunc(s, unicode.IsSpace)
 	for _, r := range s {

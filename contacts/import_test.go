@@ -351,3 +351,53 @@ func TestImportReportsUnreadableBytesAndCapsAttrs(t *testing.T) {
 	require.Equal(t, 2, rep.Errors[0].Line)
 	require.Contains(t, rep.Errors[0].Message, "at most 65536")
 }
+
+// An external id or a manager code holding a control character or a line break
+// (a quoted CSV cell can) is reported with its line and column and skipped; the
+// good rows are kept. The same check guards the API and the managers import.
+func TestImportRefusesControlCharactersInIdentifiers(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.importManagers(t)
+	rep := b.importContacts(t, "external_id,name,manager\nG1,甲,M001\n\"X9\nG3,M002\",乙,M001\nB\x01D,丙,\nG2,丁,\"M0\n01\"\nG4,戊,M002\n")
+	require.Equal(t, 2, rep.Inserted, "G1 and G4")
+	require.Equal(t, 3, rep.Failed)
+	require.Len(t, rep.Errors, 3)
+	for i, want := range []struct {
+		line   int
+		column string
+	}{{3, "external_id"}, {5, "external_id"}, {6, "manager"}} {
+		require.Equal(t, want.line, rep.Errors[i].Line, rep.Errors[i])
+		require.Equal(t, want.column, rep.Errors[i].Column)
+		require.Contains(t, rep.Errors[i].Message, "line breaks")
+		require.Contains(t, rep.Errors[i].Message, "换行符")
+	}
+	for _, ext := range []string{"G1", "G4"} {
+		_, err := b.store.GetByExternalID(b.ctx, ext)
+		require.NoError(t, err, ext)
+	}
+	for _, ext := range []string{"X9", "G3", "G2"} {
+		_, err := b.store.GetByExternalID(b.ctx, ext)
+		require.ErrorIs(t, err, contacts.ErrNotFound, ext)
+	}
+
+	// The API.
+	_, err := b.store.Create(b.ctx, audit.Actor{Name: "test"}, contacts.Input{ExternalID: ptr("A\u2028B")})
+	var ve *contacts.ValidationError
+	require.ErrorAs(t, err, &ve)
+	require.Equal(t, "external_id", ve.Fields[0].Field)
+
+	// Managers: by import (reported with the line) and by the API.
+	mrep, err := b.store.ImportManagers(b.ctx, strings.NewReader("code,name,lead\nM005,甲,\n\"M0\n06\",乙,\nM007,丙,\"M0\t01\"\n"), contacts.ImportOptions{Actor: audit.Actor{Name: "test"}})
+	require.NoError(t, err)
+	require.Len(t, mrep.Errors, 2, "%+v", mrep.Errors)
+	require.Equal(t, 3, mrep.Errors[0].Line)
+	require.Equal(t, "code", mrep.Errors[0].Field)
+	require.Equal(t, 5, mrep.Errors[1].Line)
+	require.Equal(t, "lead", mrep.Errors[1].Field)
+	_, err = b.store.GetManager(b.ctx, "M005")
+	require.NoError(t, err, "the good row is kept")
+	_, err = b.store.SaveManager(b.ctx, audit.Actor{Name: "test"}, contacts.ManagerInput{Code: ptr("M\r8"), Name: ptr("丁")}, true)
+	require.ErrorAs(t, err, &ve)
+	require.Equal(t, "code", ve.Fields[0].Field)
+}

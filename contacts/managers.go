@@ -145,6 +145,8 @@ func buildManager(line int, in ManagerInput) (managerRow, []FieldError) {
 		errs = append(errs, FieldError{Field: "code", Message: "is required"})
 	} else if len(*c) > 64 {
 		errs = append(errs, FieldError{Field: "code", Message: "too long (at most 64 bytes)"})
+	} else if err := checkIdentifier(*c); err != nil {
+		errs = append(errs, fieldErr("code", err))
 	} else {
 		r.code = *c
 	}
@@ -152,7 +154,7 @@ func buildManager(line int, in ManagerInput) (managerRow, []FieldError) {
 	r.email = str("email", in.Email, ParseEmail)
 	r.wecom = str("wecom_userid", in.WeComUserID, nil)
 	r.team = str("team", in.Team, nil)
-	r.lead = str("lead", in.Lead, nil)
+	r.lead = str("lead", in.Lead, func(v string) (string, error) { return v, checkIdentifier(v) })
 	r.tz = str("timezone", in.TimeZone, ParseTimeZone)
 	if r.lead != nil && *r.lead == r.code && r.code != "" {
 		r.lead = &r.code // a lead leads themselves: allowed
@@ -385,4 +387,54 @@ func (s *Store) ManagersByID(ctx context.Context, ids []int64) (map[int64]Manage
 		out[m.ID] = m
 	}
 	return out, rows.Err()
+}
+
+// AssignManager gives the contacts ids (not erased) to the manager with code,
+// inside the caller's transaction tx, as the API's update would: the merge
+// writes a contact.updated event per contact that changed, naming both managers.
+// Nothing is written as text: the contacts' external ids go from their rows to
+// the stage by COPY. It returns how many contacts changed.
+func (s *Store) AssignManager(ctx context.Context, tx pgx.Tx, actor audit.Actor, ids []int64, code string) (int, error) {
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	var managerID int64
+	if err := tx.QueryRow(ctx, `SELECT id FROM managers WHERE code = $1`, code).Scan(&managerID); errors.Is(err, pgx.ErrNoRows) {
+		return 0, &ValidationError{Fields: []FieldError{{Field: "manager", Message: fmt.Sprintf("no manager has code %q", code)}}}
+	} else if err != nil {
+		return 0, fmt.Errorf("assign manager %s: %w", code, err)
+	}
+	rows, err := tx.Query(ctx, `SELECT external_id FROM contacts WHERE id = ANY($1) AND erased_at IS NULL ORDER BY id FOR UPDATE`, ids)
+	if err != nil {
+		return 0, fmt.Errorf("assign manager %s: %w", code, err)
+	}
+	exts, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return 0, fmt.Errorf("assign manager %s: %w", code, err)
+	}
+	staged := make([]*stageRow, len(exts))
+	for i, ext := range exts {
+		b := newRowBuilder(i+1, func(string) (int64, bool) { return managerID, true })
+		b.row.vals[sExternalID] = ext // as stored: the row is found by it, never parsed
+		b.row.vals[sManagerID] = managerID
+		row, errs := b.finish()
+		if errs != nil {
+			return 0, &ValidationError{Fields: errs}
+		}
+		staged[i] = row
+	}
+	outs, _, err := mergeStaged(ctx, tx, staged, s.cfg.Now(), actor.String(), "reassign", nil)
+	if err != nil {
+		return 0, fmt.Errorf("assign manager %s: %w", code, dbValidation(err))
+	}
+	changed := 0
+	for _, o := range outs {
+		switch o.outcome {
+		case "updated":
+			changed++
+		case "inserted", "erased":
+			return 0, fmt.Errorf("assign manager %s: contact on line %d was %s, not updated", code, o.line, o.outcome)
+		}
+	}
+	return changed, nil
 }

@@ -380,6 +380,10 @@ func (b *rowBuilder) set(field, v string) {
 		case len(v) > 64:
 			b.fail(field, fmt.Errorf("too long (%d bytes; at most 64)", len(v)))
 		default:
+			if err := checkIdentifier(v); err != nil {
+				b.fail(field, err)
+				return
+			}
 			b.row.vals[sExternalID] = v
 		}
 	case "name":
@@ -421,6 +425,10 @@ func (b *rowBuilder) set(field, v string) {
 	case "manager":
 		code := fold(v)
 		if code == "" {
+			return
+		}
+		if err := checkIdentifier(code); err != nil {
+			b.fail(field, err)
 			return
 		}
 		id, ok := b.managers(code)

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"carillon/internal/pii"
 )
 
 // MessageView is a message as the API shows it: no raw address, no body.
@@ -45,6 +47,23 @@ type ReceiptView struct {
 	Detail     string     `json:"detail,omitempty"`
 	At         *time.Time `json:"at,omitempty"`
 	ReceivedAt time.Time  `json:"received_at"`
+}
+
+// Masked is the view for a role that may not read personal data: the free text
+// that came from outside (the reason, which may quote a provider's error, and
+// each receipt's code and detail) masked with pii.Text. New rows are stored
+// masked already; this also covers rows stored before that.
+func (m MessageView) Masked() MessageView {
+	m.Reason = pii.Text(m.Reason)
+	if m.Receipts != nil {
+		rs := make([]ReceiptView, len(m.Receipts))
+		for i, r := range m.Receipts {
+			r.Code, r.Detail = pii.Text(r.Code), pii.Text(r.Detail)
+			rs[i] = r
+		}
+		m.Receipts = rs
+	}
+	return m
 }
 
 const viewColumns = `id, dedupe_key, contact_id, manager_id, source, source_id, purpose, template_key, template_version, channels,

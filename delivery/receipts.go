@@ -14,6 +14,7 @@ import (
 	"carillon/channels"
 	"carillon/contacts"
 	"carillon/internal/audit"
+	"carillon/internal/pii"
 )
 
 // ReceiptResult counts what ApplyReceipts did.
@@ -93,7 +94,9 @@ func (s *Service) applyReceipts(ctx context.Context, tx pgx.Tx, rs []channels.Re
 	at := make([]time.Time, n)
 	perm, unclassified := make([]bool, n), make([]bool, n)
 	for i, r := range rs {
-		prov[i], pmid[i], st[i], code[i], detail[i], addr[i] = r.Provider, r.ProviderMessageID, string(r.Status), r.Code, r.Detail, r.To
+		// A receipt's code and detail are the provider's free text (a bounce's
+		// Diagnostic-Code quotes the address): stored masked, for every reader.
+		prov[i], pmid[i], st[i], code[i], detail[i], addr[i] = r.Provider, r.ProviderMessageID, string(r.Status), pii.Text(r.Code), pii.Text(r.Detail), r.To
 		if id, err := strconv.ParseInt(r.MessageID, 10, 64); err == nil {
 			mid[i] = id
 		}

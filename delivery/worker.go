@@ -454,7 +454,7 @@ func (w *Worker) deliver(ctx context.Context, m *message, env *sendEnv, stops ma
 			continue
 		}
 		if err != nil {
-			o.skipped[ch] = "render_error: " + err.Error()
+			o.skipped[ch] = "render_error: " + pii.Text(err.Error())
 			continue
 		}
 		p = &plan{channel: ch, providers: provs, address: addr, rest: m.channels[i+1:]}
@@ -624,7 +624,7 @@ func (w *Worker) send(ctx context.Context, m *message, o *outcome, p *plan, r Re
 		}
 		lastErr = err
 		s.cfg.Logger.WarnContext(ctx, "send failed", slog.Int64("message_id", m.id), slog.String("provider", prov.Name),
-			slog.String("class", channels.ClassOf(err).String()), slog.String("error", err.Error()))
+			slog.String("class", channels.ClassOf(err).String()), slog.String("error", pii.Text(err.Error())))
 		switch {
 		case channels.IsPermanent(err):
 			o.status, o.reason, o.fallback = "failed", "permanent: "+errCode(err), p.rest
@@ -665,7 +665,7 @@ func errCode(err error) string {
 	if err == nil {
 		return ""
 	}
-	return err.Error()
+	return pii.Text(err.Error()) // stored as the message's reason
 }
 
 func bodyOf(r Rendered) string {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -31,18 +30,17 @@ type ReassignInput struct {
 type ReassignResult struct {
 	To string `json:"to"`
 	// Moved counts the customers now with To; Unchanged those who had To already.
-	Moved     int   `json:"moved"`
-	Unchanged int   `json:"unchanged"`
-	ImportID  int64 `json:"import_id,omitempty"`
+	Moved     int `json:"moved"`
+	Unchanged int `json:"unchanged"`
 }
 
 // Reassign moves customers to another manager, keeping their history (the
 // timeline, revisits and feedback stay with the customer) and their cadence
 // (counted from the last revisit as before; a customer who had no manager
 // counts from today, the assignment). The move goes through the contacts
-// package's merge (contact.updated events naming the managers, its audit row),
-// in chunks; revisit.reassigned events carry the reason's presence and the
-// codes. Scope lists the managers the caller may move customers of (nil: any).
+// package's merge by contact id (contact.updated events naming the managers),
+// in one transaction with the revisit.reassigned events and the audit row: a
+// failing request changes nothing. Scope lists the managers the caller may move customers of (nil: any).
 func (s *Service) Reassign(ctx context.Context, actor audit.Actor, scope *FeedbackScope, in ReassignInput) (ReassignResult, error) {
 	var f fieldErrors
 	if in.To == "" {
@@ -68,7 +66,7 @@ func (s *Service) Reassign(ctx context.Context, actor audit.Actor, scope *Feedba
 	if !to.Active {
 		return ReassignResult{}, invalid("to", "manager %s is not active", in.To)
 	}
-	var rows pgx.Rows
+	var fromID int64
 	if in.From != "" {
 		from, err := s.contacts.GetManager(ctx, in.From)
 		if errors.Is(err, contacts.ErrNotFound) {
@@ -80,67 +78,69 @@ func (s *Service) Reassign(ctx context.Context, actor audit.Actor, scope *Feedba
 		if scope != nil && scope.Restricted && !containsID(scope.ManagerIDs, from.ID) {
 			return ReassignResult{}, ErrNotFound
 		}
-		rows, err = s.pool.Query(ctx, `SELECT c.id, c.external_id, COALESCE(c.manager_id, 0), COALESCE(m.code, '') FROM contacts c
-			LEFT JOIN managers m ON m.id = c.manager_id WHERE c.manager_id = $1 AND c.erased_at IS NULL ORDER BY c.id LIMIT $2`, from.ID, MaxReassign+1)
-		if err != nil {
-			return ReassignResult{}, fmt.Errorf("reassign: read customers of %s: %w", in.From, err)
-		}
-	} else {
-		rows, err = s.pool.Query(ctx, `SELECT c.id, c.external_id, COALESCE(c.manager_id, 0), COALESCE(m.code, '') FROM contacts c
-			LEFT JOIN managers m ON m.id = c.manager_id WHERE c.id = ANY($1) AND c.erased_at IS NULL ORDER BY c.id`, in.Contacts)
-		if err != nil {
-			return ReassignResult{}, fmt.Errorf("reassign: read customers: %w", err)
-		}
+		fromID = from.ID
 	}
 	type cust struct {
 		id      int64
-		ext     string
 		manager int64
 		code    string
 	}
-	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (cust, error) {
-		var c cust
-		return c, r.Scan(&c.id, &c.ext, &c.manager, &c.code)
-	})
-	if err != nil {
-		return ReassignResult{}, fmt.Errorf("reassign: read customers: %w", err)
-	}
-	if len(list) > MaxReassign {
-		return ReassignResult{}, invalid("from", "%s has more than %d customers: move them in parts", in.From, MaxReassign)
-	}
-	if in.From == "" && len(list) != len(uniqueIDs(in.Contacts)) {
-		return ReassignResult{}, ErrNotFound // a contact that does not exist or is erased
-	}
 	res := ReassignResult{To: to.Code}
-	var csv strings.Builder
-	csv.WriteString("external_id,manager\n")
-	var moved []cust
-	for _, c := range list {
-		if scope != nil && scope.Restricted && !containsID(scope.ManagerIDs, c.manager) {
-			return ReassignResult{}, ErrNotFound
-		}
-		if c.manager == to.ID {
-			res.Unchanged++
-			continue
-		}
-		moved = append(moved, c)
-		csv.WriteString(c.ext + "," + to.Code + "\n")
-	}
-	if len(moved) == 0 {
-		return res, nil
-	}
-	rep, err := s.contacts.ImportContacts(ctx, strings.NewReader(csv.String()), contacts.ImportOptions{Actor: actor, SourceName: "reassign to " + to.Code})
-	if err != nil {
-		return res, fmt.Errorf("reassign: %w", err)
-	}
-	if len(rep.Errors) > 0 {
-		return res, fmt.Errorf("reassign: %d customers not moved, first: line %d: %s", len(rep.Errors), rep.Errors[0].Line, rep.Errors[0].Message)
-	}
-	res.ImportID = rep.ImportID
-	res.Moved = len(moved)
 	now := s.cfg.Now()
 	today := s.Today()
+	// One transaction: the customers are read, checked against the caller's
+	// scope, moved (the contacts package's merge, by id: no file is written) and
+	// their cadence, events and the audit row written, or nothing is.
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var rows pgx.Rows
+		var err error
+		if in.From != "" {
+			rows, err = tx.Query(ctx, `SELECT c.id, COALESCE(c.manager_id, 0), COALESCE(m.code, '') FROM contacts c
+			LEFT JOIN managers m ON m.id = c.manager_id WHERE c.manager_id = $1 AND c.erased_at IS NULL ORDER BY c.id LIMIT $2`, fromID, MaxReassign+1)
+		} else {
+			rows, err = tx.Query(ctx, `SELECT c.id, COALESCE(c.manager_id, 0), COALESCE(m.code, '') FROM contacts c
+			LEFT JOIN managers m ON m.id = c.manager_id WHERE c.id = ANY($1) AND c.erased_at IS NULL ORDER BY c.id`, in.Contacts)
+		}
+		if err != nil {
+			return fmt.Errorf("reassign: read customers: %w", err)
+		}
+		list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (cust, error) {
+			var c cust
+			return c, r.Scan(&c.id, &c.manager, &c.code)
+		})
+		if err != nil {
+			return fmt.Errorf("reassign: read customers: %w", err)
+		}
+		if len(list) > MaxReassign {
+			return invalid("from", "%s has more than %d customers: move them in parts", in.From, MaxReassign)
+		}
+		if in.From == "" && len(list) != len(uniqueIDs(in.Contacts)) {
+			return ErrNotFound // a contact that does not exist or is erased
+		}
+		var moved []cust
+		var ids []int64
+		for _, c := range list {
+			if scope != nil && scope.Restricted && !containsID(scope.ManagerIDs, c.manager) {
+				return ErrNotFound
+			}
+			if c.manager == to.ID {
+				res.Unchanged++
+				continue
+			}
+			moved = append(moved, c)
+			ids = append(ids, c.id)
+		}
+		if len(moved) == 0 {
+			return nil
+		}
+		n, err := s.contacts.AssignManager(ctx, tx, actor, ids, to.Code)
+		if err != nil {
+			return fmt.Errorf("reassign: %w", err)
+		}
+		if n != len(moved) {
+			return fmt.Errorf("reassign: %d of %d customers moved", n, len(moved))
+		}
+		res.Moved = len(moved)
 		events := make([]contacts.Event, 0, len(moved))
 		var fresh []int64
 		for _, c := range moved {
@@ -159,14 +159,17 @@ func (s *Service) Reassign(ctx context.Context, actor audit.Actor, scope *Feedba
 		if err := contacts.AppendEvents(ctx, tx, events); err != nil {
 			return err
 		}
-		ch := map[string]any{"to": to.Code, "moved": len(moved), "import_id": rep.ImportID, "reason": in.Reason}
+		ch := map[string]any{"to": to.Code, "moved": len(moved), "reason": in.Reason}
 		if in.From != "" {
 			ch["from"] = in.From
 		}
 		return audit.Append(ctx, tx, actor, now, audit.Entry{Action: "revisit.reassign", ObjectType: "manager", ObjectID: to.Code, Changes: ch})
 	})
 	if err != nil {
-		return res, err
+		return ReassignResult{To: to.Code}, err
+	}
+	if res.Moved == 0 {
+		return res, nil
 	}
 	s.cfg.Logger.InfoContext(ctx, "customers reassigned", "to", to.Code, "moved", res.Moved, "unchanged", res.Unchanged)
 	return res, nil

@@ -171,3 +171,56 @@ func TestReportOverdueNowIsTheDueListsOverdue(t *testing.T) {
 		}
 	}
 }
+
+// The attack of the hardening review: a team lead (east: M001–M003) moves their
+// own customer whose external id holds a newline and the id of another team's
+// customer (CW, M004's, west). Such an id is refused at every entry now; one stored
+// before is moved by its row id, never written into a file, so CW stays where it
+// is. And a reassignment that fails part-way changes nothing.
+func TestReassignCannotBeSteeredByAnExternalID(t *testing.T) {
+	t.Parallel()
+	w := newDigestWorld(t)
+	east := &revisits.FeedbackScope{Restricted: true, ManagerIDs: []int64{w.managerID(t, "M001"), w.managerID(t, "M002"), w.managerID(t, "M003")}}
+
+	// The entry refuses the id.
+	_, err := w.store.Create(w.ctx, tester, contacts.Input{ExternalID: ptr("X9\nCW,M001"), Manager: ptr("M002")})
+	var ve *contacts.ValidationError
+	require.ErrorAs(t, err, &ve)
+	require.Equal(t, "external_id", ve.Fields[0].Field)
+	require.Contains(t, ve.Fields[0].Message, "line breaks")
+
+	// One stored before the check existed.
+	ca := w.contactID(t, "CA")
+	_, err = w.db.Pool.Exec(w.ctx, `UPDATE contacts SET external_id = E'X9\nCW' WHERE id = $1`, ca)
+	require.NoError(t, err)
+	res, err := w.svc.Reassign(w.ctx, tester, east, revisits.ReassignInput{Contacts: []int64{ca}, To: "M001"})
+	require.NoError(t, err)
+	require.Equal(t, 1, res.Moved)
+	require.Equal(t, "M004", w.managerOf(t, "CW"), "another team's customer is not moved")
+	require.Zero(t, w.count(t, `SELECT count(*) FROM contacts WHERE external_id IN ('X9', 'CW,M001')`), "no contact made of the pieces")
+	c, err := w.store.Get(w.ctx, ca)
+	require.NoError(t, err)
+	require.Equal(t, "M001", c.Manager)
+
+	// A failure after the move (here: the events cannot be written) rolls the
+	// move back too.
+	_, err = w.db.Pool.Exec(w.ctx, `CREATE FUNCTION refuse_reassigned() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN IF NEW.kind = 'revisit.reassigned' THEN RAISE EXCEPTION 'refused by the test'; END IF; RETURN NEW; END $$;
+		CREATE TRIGGER refuse_reassigned BEFORE INSERT ON contact_events FOR EACH ROW EXECUTE FUNCTION refuse_reassigned()`)
+	require.NoError(t, err)
+	before := w.count(t, `SELECT count(*) FROM contact_events WHERE kind = 'contact.updated'`)
+	_, err = w.svc.Reassign(w.ctx, tester, nil, revisits.ReassignInput{From: "M002", To: "M003"})
+	require.Error(t, err)
+	require.Equal(t, "M002", w.managerOf(t, "CB"), "nothing moved")
+	require.Equal(t, before, w.count(t, `SELECT count(*) FROM contact_events WHERE kind = 'contact.updated'`))
+	require.Zero(t, w.count(t, `SELECT count(*) FROM audit_log WHERE action = 'revisit.reassign' AND changes->>'from' = 'M002'`))
+}
+
+func ptr(s string) *string { return &s }
+
+func (b *bundle) managerOf(t *testing.T, externalID string) string {
+	t.Helper()
+	c, err := b.store.GetByExternalID(b.ctx, externalID)
+	require.NoError(t, err)
+	return c.Manager
+}

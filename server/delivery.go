@@ -89,6 +89,9 @@ func (s *Server) inboundHook(w http.ResponseWriter, r *http.Request) {
 type wechatEndpoint interface {
 	ParseEvents(r *http.Request) ([]channels.Receipt, []channels.Inbound, error)
 	VerifyURL(r *http.Request) (string, error)
+	// Forget drops the nonce of a push whose handling failed, so WeChat's retry
+	// is not refused as a replay.
+	Forget(r *http.Request) error
 	Ack(w http.ResponseWriter)
 }
 
@@ -117,19 +120,26 @@ func (s *Server) wechatHook(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), channels.StatusOf(err))
 		return
 	}
+	if err := s.applyWeChat(r, rs, in); err != nil {
+		if ferr := ep.Forget(r); ferr != nil {
+			s.cfg.Logger.ErrorContext(r.Context(), "wechat push: forget nonce", "provider", p.Name, "error", ferr)
+		}
+		s.writeErr(w, r, err)
+		return
+	}
+	ep.Ack(w)
+}
+
+func (s *Server) applyWeChat(r *http.Request, rs []channels.Receipt, in []channels.Inbound) error {
 	if len(rs) > 0 {
 		if _, err := s.deps.Delivery.ApplyReceipts(r.Context(), rs); err != nil {
-			s.writeErr(w, r, err)
-			return
+			return err
 		}
 	}
 	if len(in) > 0 {
-		if err := s.deps.Delivery.ApplyInbound(r.Context(), s.deps.Contacts, in); err != nil {
-			s.writeErr(w, r, err)
-			return
-		}
+		return s.deps.Delivery.ApplyInbound(r.Context(), s.deps.Contacts, in)
 	}
-	ep.Ack(w)
+	return nil
 }
 
 var unsubscribeTmpl = template.Must(template.New("u").Parse(`<!doctype html>
@@ -278,6 +288,9 @@ func (s *Server) getMessage(w http.ResponseWriter, r *http.Request) error {
 	} else if !p.Has(identity.RoleAdmin) {
 		return &apiError{status: http.StatusNotFound, code: "not_found", msg: "not found"}
 	}
+	if !p.SeesPersonalData() {
+		m = m.Masked()
+	}
 	writeJSON(w, http.StatusOK, m)
 	return nil
 }
@@ -298,6 +311,11 @@ func (s *Server) contactMessages(w http.ResponseWriter, r *http.Request) error {
 	items, next, err := s.deps.Delivery.ForContact(r.Context(), id, before, limit)
 	if err != nil {
 		return err
+	}
+	if !principalOf(r).SeesPersonalData() {
+		for i := range items {
+			items[i] = items[i].Masked()
+		}
 	}
 	writePage(w, items, next)
 	return nil

@@ -26,6 +26,7 @@ import (
 	"carillon/contacts"
 	"carillon/delivery"
 	"carillon/internal/identity"
+	"carillon/internal/pii"
 	"carillon/migrations"
 	"carillon/revisits"
 	"carillon/server/console"
@@ -321,7 +322,7 @@ func (s *Server) writeErr(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, context.Canceled):
 		return
 	default:
-		s.cfg.Logger.ErrorContext(r.Context(), "request failed", slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.String("error", err.Error()))
+		s.cfg.Logger.ErrorContext(r.Context(), "request failed", slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.String("error", pii.Text(err.Error())))
 		ae = &apiError{status: http.StatusInternalServerError, code: "internal", msg: "internal error"}
 	}
 	body := map[string]any{"code": ae.code, "message": ae.msg}

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"carillon/channels"
+	"carillon/internal/pii"
 )
 
 // ParseReceipts parses a bounce: an RFC 3464 delivery status notification
@@ -107,7 +108,9 @@ func ParseDSN(provider string, raw []byte) ([]channels.Receipt, error) {
 			To:        addrOf(b.Get("Final-Recipient")),
 			Status:    st,
 			Permanent: st == channels.StatusFailed && (strings.HasPrefix(status, "5.1.") || status == "5.2.1"),
-			Code:      status, Detail: strings.TrimSpace(b.Get("Diagnostic-Code")),
+			// The Diagnostic-Code is the remote server's free text, which quotes
+			// the address more often than not.
+			Code: pii.Text(status), Detail: pii.Text(strings.TrimSpace(b.Get("Diagnostic-Code"))),
 		})
 	}
 	return out, nil

@@ -91,7 +91,7 @@ func (b *Built) build(ctx context.Context, pc channels.ProviderConfig, deps Deps
 		if pc.KeyID == "" {
 			pc.KeyID = "sandbox-" + pc.Provider
 		}
-		sb, err := startSandbox(ctx, pc, sec, deps.Logger)
+		sb, err := startSandbox(ctx, pc, sec, deps.Logger, deps.Now)
 		if err != nil {
 			return nil, err
 		}
@@ -146,7 +146,8 @@ func (b *Built) build(ctx context.Context, pc channels.ProviderConfig, deps Deps
 			return nil, errors.New("wechat_oa needs a database pool for its access token")
 		}
 		o, err := wechat.NewOA(wechat.OAConfig{Name: pc.Name, Endpoint: endpoint, AppID: pc.KeyID, AppSecret: sec.Secret,
-			Token: sec.Webhook, AESKey: sec.AESKey, Pool: deps.Pool, MaxBody: pc.MaxBodyBytes, Timeout: to, Now: deps.Now})
+			Token: sec.Webhook, AESKey: sec.AESKey, Pool: deps.Pool, MaxBody: pc.MaxBodyBytes, Timeout: to,
+			PushMaxAge: pc.PushMaxAge.D(), Now: deps.Now})
 		if err != nil {
 			return nil, err
 		}
@@ -165,9 +166,9 @@ func (b *Built) build(ctx context.Context, pc channels.ProviderConfig, deps Deps
 	return p, nil
 }
 
-func startSandbox(ctx context.Context, pc channels.ProviderConfig, sec channels.Secrets, log *slog.Logger) (Sandbox, error) {
+func startSandbox(ctx context.Context, pc channels.ProviderConfig, sec channels.Secrets, log *slog.Logger, now func() time.Time) (Sandbox, error) {
 	o := sandbox.Options{Name: pc.Name, Behavior: pc.Sandbox, KeyID: pc.KeyID, Secret: sec.Secret.Reveal(),
-		Token: sec.Webhook.Reveal(), AESKey: sec.AESKey.Reveal(), Logger: log}
+		Token: sec.Webhook.Reveal(), AESKey: sec.AESKey.Reveal(), Logger: log, Now: now}
 	switch pc.Provider {
 	case channels.KindAliyun:
 		return sandbox.StartAliyun(ctx, o)

@@ -26,6 +26,9 @@ type Options struct {
 	Token  string
 	AESKey string
 	Logger *slog.Logger
+	// Now stamps WeChat pushes (their signed timestamp and CreateTime), which the
+	// adapter checks against its own clock (default time.Now).
+	Now func() time.Time
 }
 
 func (o Options) withDefaults(kind string) Options {
@@ -40,6 +43,9 @@ func (o Options) withDefaults(kind string) Options {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
 	}
 	return o
 }

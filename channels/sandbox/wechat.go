@@ -156,7 +156,7 @@ func (s *WeChatOA) send(w http.ResponseWriter, r *http.Request) {
 	}
 	xmlBody := fmt.Sprintf("<xml><ToUserName><![CDATA[gh_sandbox]]></ToUserName><FromUserName><![CDATA[%s]]></FromUserName>"+
 		"<CreateTime>%d</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[TEMPLATESENDJOBFINISH]]></Event>"+
-		"<MsgID>%d</MsgID><Status><![CDATA[%s]]></Status></xml>", req.ToUser, time.Now().Unix(), id, status)
+		"<MsgID>%d</MsgID><Status><![CDATA[%s]]></Status></xml>", req.ToUser, s.opts.Now().Unix(), id, status)
 	if p, err := s.signedPush(s.opts.Behavior.ReceiptURL, req.ToUser, xmlBody); err == nil {
 		s.enqueue(p)
 	}
@@ -172,7 +172,7 @@ func (s *WeChatOA) signedPush(target, openid, xmlBody string) (push, error) {
 	if err != nil {
 		return push{}, err
 	}
-	ts := strconv.FormatInt(time.Now().Unix(), 10)
+	ts := strconv.FormatInt(s.opts.Now().Unix(), 10)
 	nonce := strconv.FormatInt(s.nextID()*7919, 10)
 	q := u.Query()
 	q.Set("timestamp", ts)

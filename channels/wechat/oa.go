@@ -34,7 +34,12 @@ type OAConfig struct {
 	Pool      *pgxpool.Pool   // token store
 	MaxBody   int64
 	Timeout   time.Duration
-	Now       func() time.Time
+	// PushMaxAge: a push (or URL check) whose signed timestamp is further than this
+	// from Now, in the past or the future, is refused, and a push's nonce is refused
+	// a second time while its timestamp is within it (default DefaultPushMaxAge, 5m).
+	PushMaxAge time.Duration
+	// Now is the clock pushes are checked against (default time.Now).
+	Now func() time.Time
 }
 
 // OA sends template messages through a WeChat Official Account and parses its server
@@ -45,6 +50,7 @@ type OA struct {
 	tokens   *TokenStore
 	handle   *handle
 	tpl      *message.Template
+	guard    *PushGuard
 }
 
 // NewOA returns an Official Account adapter.
@@ -70,7 +76,8 @@ func NewOA(cfg OAConfig) (*OA, error) {
 	}
 	InstallHTTPClient()
 	hc := &http.Client{Timeout: cfg.Timeout}
-	o := &OA{cfg: cfg, endpoint: ep, handle: &handle{}}
+	o := &OA{cfg: cfg, endpoint: ep, handle: &handle{},
+		guard: NewPushGuard(cfg.Pool, "wechat_oa:"+cfg.AppID, cfg.PushMaxAge, cfg.Now)}
 	o.tokens = NewTokenStore(cfg.Pool, "wechat_oa:"+cfg.AppID, func(ctx context.Context) (string, time.Duration, error) {
 		q := url.Values{"grant_type": {"client_credential"}, "appid": {cfg.AppID}, "secret": {cfg.AppSecret.Reveal()}}
 		return fetchJSON(ctx, hc, ep.String()+"/cgi-bin/token?"+q.Encode())
@@ -218,10 +225,34 @@ type Event struct {
 	message.MixMessage
 }
 
-// verify checks the push signature and returns the plain XML body. In AES mode
-// (encrypt_type=aes) it checks msg_signature and decrypts.
+// verify checks the push signature and freshness, records its nonce (a replay is
+// refused) and returns the plain XML body. In AES mode (encrypt_type=aes) it checks
+// msg_signature and decrypts.
 func (o *OA) verify(r *http.Request) ([]byte, error) {
-	return verifyPush(r, o.cfg.Token.Reveal(), o.cfg.AESKey.Reveal(), o.cfg.AppID, o.cfg.MaxBody)
+	q := r.URL.Query()
+	at, err := o.guard.Fresh(q.Get("timestamp"))
+	if q.Get("timestamp") != "" && err != nil {
+		return nil, err
+	}
+	body, err := verifyPush(r, o.cfg.Token.Reveal(), o.cfg.AESKey.Reveal(), o.cfg.AppID, o.cfg.MaxBody)
+	if err != nil {
+		return nil, err
+	}
+	if err := o.guard.See(r.Context(), at, q.Get("nonce")); err != nil {
+		return nil, err
+	}
+	return body, nil
+}
+
+// Forget removes the nonce of a verified push whose handling failed, so that
+// WeChat's retry of it is not refused as a replay.
+func (o *OA) Forget(r *http.Request) error {
+	q := r.URL.Query()
+	at, err := o.guard.Fresh(q.Get("timestamp"))
+	if err != nil {
+		return nil // never recorded
+	}
+	return o.guard.Forget(r.Context(), at, q.Get("nonce"))
 }
 
 func verifyPush(r *http.Request, token, aesKey, appID string, max int64) ([]byte, error) {
@@ -309,11 +340,14 @@ func (o *OA) ParseInbound(r *http.Request) ([]channels.Inbound, error) {
 }
 
 // VerifyURL answers WeChat's server URL check (GET with echostr): it returns the
-// echostr to write back when the signature matches.
+// echostr to write back when the signature matches and the timestamp is fresh.
 func (o *OA) VerifyURL(r *http.Request) (string, error) {
 	q := r.URL.Query()
 	if !eq(util.Signature(o.cfg.Token.Reveal(), q.Get("timestamp"), q.Get("nonce")), q.Get("signature")) {
 		return "", channels.Unauthorized("signature does not match")
+	}
+	if _, err := o.guard.Fresh(q.Get("timestamp")); err != nil {
+		return "", err
 	}
 	return q.Get("echostr"), nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"carillon/channels/sandbox"
 	"carillon/channels/wechat"
 	"carillon/internal/pgtest"
+	"carillon/internal/testclock"
 )
 
 var secret = channels.NewSecret(channels.DefaultSandboxSecret)
@@ -44,8 +46,9 @@ func TestSignatureExample(t *testing.T) {
 func TestParsePublishedAESPush(t *testing.T) {
 	t.Parallel()
 	db := pgtest.New(t)
+	exAt := time.Unix(1409659813, 0) // exTS: the example's own time
 	oa, err := wechat.NewOA(wechat.OAConfig{AppID: exAppID, AppSecret: secret, Token: channels.NewSecret(exToken),
-		AESKey: channels.NewSecret(exAESKey), Pool: db.Pool})
+		AESKey: channels.NewSecret(exAESKey), Pool: db.Pool, Now: func() time.Time { return exAt }})
 	require.NoError(t, err)
 	body := "<xml><ToUserName><![CDATA[wx5823bf96d3bd56c7]]></ToUserName><Encrypt><![CDATA[" + exEncrypt + "]]></Encrypt><AgentID><![CDATA[218]]></AgentID></xml>"
 	req := func(sig string) *http.Request {
@@ -62,24 +65,32 @@ func TestParsePublishedAESPush(t *testing.T) {
 	require.ErrorIs(t, err, channels.ErrUnauthorized)
 	require.Equal(t, 401, channels.StatusOf(err))
 	require.Empty(t, in)
+
+	in, err = oa.ParseInbound(req(exSig))
+	require.ErrorIs(t, err, channels.ErrUnauthorized, "the same push again is a replay")
+	require.Contains(t, err.Error(), "nonce")
+	require.Empty(t, in)
 }
 
 func TestPushRefusals(t *testing.T) {
 	t.Parallel()
 	db := pgtest.New(t)
-	oa, err := wechat.NewOA(wechat.OAConfig{AppID: "wxapp", AppSecret: secret, Token: channels.NewSecret("tok"), Pool: db.Pool, MaxBody: 1024})
+	clk := testclock.New(testclock.Base())
+	oa, err := wechat.NewOA(wechat.OAConfig{AppID: "wxapp", AppSecret: secret, Token: channels.NewSecret("tok"), Pool: db.Pool, MaxBody: 1024, Now: clk.Now})
 	require.NoError(t, err)
-	sig := util.Signature("tok", "1", "2")
-	url := "/wechat?timestamp=1&nonce=2&signature="
+	ts := strconv.FormatInt(clk.Now().Unix(), 10)
+	signed := func(nonce string) string {
+		return "/wechat?timestamp=" + ts + "&nonce=" + nonce + "&signature=" + util.Signature("tok", ts, nonce)
+	}
 	cases := []struct {
 		url, body string
 		status    int
 	}{
-		{url + "bad", "<xml/>", 401},
+		{"/wechat?timestamp=" + ts + "&nonce=2&signature=bad", "<xml/>", 401},
 		{"/wechat", "<xml/>", 401},
-		{url + sig, "<xml><FromUserName>", 400},
-		{url + sig, "<xml></xml>", 400},
-		{url + sig, "<xml>" + strings.Repeat("x", 2000) + "</xml>", 413},
+		{signed("n1"), "<xml><FromUserName>", 400},
+		{signed("n2"), "<xml></xml>", 400},
+		{signed("n3"), "<xml>" + strings.Repeat("x", 2000) + "</xml>", 413},
 	}
 	for _, c := range cases {
 		rs, in, err := oa.ParseEvents(httptest.NewRequest(http.MethodPost, c.url, strings.NewReader(c.body)))
@@ -88,9 +99,66 @@ func TestPushRefusals(t *testing.T) {
 		require.Empty(t, in)
 		require.Equal(t, c.status, channels.StatusOf(err), "%s: %v", c.url, err)
 	}
-	echo, err := oa.VerifyURL(httptest.NewRequest(http.MethodGet, url+sig+"&echostr=hi", nil))
+	echo, err := oa.VerifyURL(httptest.NewRequest(http.MethodGet, signed("n4")+"&echostr=hi", nil))
 	require.NoError(t, err)
 	require.Equal(t, "hi", echo)
+	_, err = oa.VerifyURL(httptest.NewRequest(http.MethodGet, "/wechat?timestamp=1&nonce=2&signature="+util.Signature("tok", "1", "2")+"&echostr=hi", nil))
+	require.ErrorIs(t, err, channels.ErrUnauthorized, "a URL check signed in 1970")
+}
+
+// A correctly signed push is refused when its timestamp is older or further ahead
+// than PushMaxAge, or when its nonce was already accepted within it; a fresh one is
+// accepted, and the remembered nonces are pruned once they could not pass anyway.
+func TestPushFreshnessAndReplay(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	clk := testclock.New(testclock.Base())
+	oa, err := wechat.NewOA(wechat.OAConfig{AppID: "wxfresh", AppSecret: secret, Token: channels.NewSecret("tok"), Pool: db.Pool, Now: clk.Now})
+	require.NoError(t, err)
+	unfollow := "<xml><ToUserName><![CDATA[gh_x]]></ToUserName><FromUserName><![CDATA[oVICTIM0001abcd]]></FromUserName>" +
+		"<CreateTime>1</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[unsubscribe]]></Event></xml>"
+	push := func(at time.Time, nonce string) ([]channels.Inbound, error) {
+		ts := strconv.FormatInt(at.Unix(), 10)
+		u := "/wechat?timestamp=" + ts + "&nonce=" + nonce + "&signature=" + util.Signature("tok", ts, nonce)
+		return oa.ParseInbound(httptest.NewRequest(http.MethodPost, u, strings.NewReader(unfollow)))
+	}
+	now := clk.Now()
+	for _, at := range []time.Time{time.Unix(1, 0), now.Add(-wechat.DefaultPushMaxAge - time.Second), now.Add(wechat.DefaultPushMaxAge + time.Second)} {
+		in, err := push(at, "n-old")
+		require.ErrorIs(t, err, channels.ErrUnauthorized, "timestamp %s", at)
+		require.Equal(t, 401, channels.StatusOf(err))
+		require.Empty(t, in)
+	}
+
+	in, err := push(now.Add(-time.Minute), "n-1")
+	require.NoError(t, err)
+	require.Len(t, in, 1)
+	require.Equal(t, channels.InboundUnfollow, in[0].Kind)
+
+	in, err = push(now.Add(-time.Minute), "n-1")
+	require.ErrorIs(t, err, channels.ErrUnauthorized, "a replayed nonce")
+	require.Empty(t, in)
+	in, err = push(now.Add(-time.Minute), "n-2")
+	require.NoError(t, err, "another nonce is another push")
+	require.Len(t, in, 1)
+
+	// A nonce is remembered only while its push could pass the freshness check.
+	clk.Advance(10 * time.Minute)
+	in, err = push(clk.Now(), "n-3")
+	require.NoError(t, err)
+	require.Len(t, in, 1)
+	var kept int
+	require.NoError(t, db.Pool.QueryRow(context.Background(), `SELECT count(*) FROM wechat_push_nonces`).Scan(&kept))
+	require.Equal(t, 1, kept, "n-1 and n-2 pruned")
+
+	// A per-provider window.
+	strict, err := wechat.NewOA(wechat.OAConfig{AppID: "wxstrict", AppSecret: secret, Token: channels.NewSecret("tok"), Pool: db.Pool,
+		PushMaxAge: 30 * time.Second, Now: clk.Now})
+	require.NoError(t, err)
+	ts := strconv.FormatInt(clk.Now().Add(-time.Minute).Unix(), 10)
+	_, err = strict.ParseInbound(httptest.NewRequest(http.MethodPost, "/wechat?timestamp="+ts+"&nonce=s&signature="+util.Signature("tok", ts, "s"),
+		strings.NewReader(unfollow)))
+	require.ErrorIs(t, err, channels.ErrUnauthorized)
 }
 
 func startOA(t *testing.T, b channels.SandboxConfig, aesKey string) (*wechat.OA, *sandbox.WeChatOA) {

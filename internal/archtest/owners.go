@@ -28,7 +28,7 @@ var Owners = map[string]string{
 	"revisits": "revisits", "revisit_state": "revisits", "revisit_cadences": "revisits", "revisit_alert_rules": "revisits",
 	"revisit_alerts": "revisits", "feedback": "revisits", "manager_covers": "revisits",
 	// channels
-	"channel_access_tokens": "channels/wechat",
+	"channel_access_tokens": "channels/wechat", "wechat_push_nonces": "channels/wechat",
 	// the schema itself
 	"carillon_migrations": "migrations",
 	// River's own tables: only River's driver touches them.

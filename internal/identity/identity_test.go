@@ -439,3 +439,26 @@ func TestPrincipalActor(t *testing.T) {
 	require.Equal(t, int64(7), *a.UserID)
 	require.Equal(t, "10.0.0.1", a.Addr)
 }
+
+// A login or a manager code with a control character or a line break is refused
+// with a field error naming the field.
+func TestCreateUserRefusesControlCharacters(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	for _, c := range []struct {
+		in    identity.NewUser
+		field string
+	}{
+		{identity.NewUser{Login: "lead\nadmin", DisplayName: "x", Roles: []identity.Role{identity.RoleAuditor}}, "login"},
+		{identity.NewUser{Login: "m1user", DisplayName: "x", Roles: []identity.Role{identity.RoleManager}, ManagerCode: "M1\nM4"}, "manager_code"},
+	} {
+		_, err := b.store.CreateUser(b.ctx, b.actor, c.in)
+		var ve *identity.ValidationError
+		require.ErrorAs(t, err, &ve, c.field)
+		require.Equal(t, c.field, ve.Fields[0].Field)
+		require.Contains(t, ve.Fields[0].Message, "line breaks")
+		require.Contains(t, ve.Fields[0].Message, "换行符")
+	}
+	_, err := b.store.GetUser(b.ctx, "m1user")
+	require.ErrorIs(t, err, identity.ErrNotFound, "nothing was created")
+}

@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -27,6 +29,17 @@ type NewUser struct {
 
 // loginRe mirrors the users.login check in the schema.
 var loginRe = regexp.MustCompile(`^[a-z0-9][a-z0-9._@-]{0,63}$`)
+
+// checkIdentifier refuses control characters and line breaks in a login or a
+// manager code, with a field error that says so.
+func checkIdentifier(field, v string) *FieldError {
+	i := strings.IndexFunc(v, func(r rune) bool { return unicode.IsControl(r) || r == '\u2028' || r == '\u2029' })
+	if i < 0 {
+		return nil
+	}
+	r, _ := utf8.DecodeRuneInString(v[i:])
+	return &FieldError{Field: field, Message: fmt.Sprintf("must not contain control characters or line breaks (%U at byte %d) / 不能包含控制字符或换行符（第 %d 字节：%U）", r, i, i, r)}
+}
 
 // normLogin lower-cases and trims a login.
 func normLogin(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
@@ -105,7 +118,9 @@ func (s *Store) CreateUser(ctx context.Context, actor audit.Actor, in NewUser) (
 	roles := normRoles(in.Roles)
 	code := strings.TrimSpace(in.ManagerCode)
 	var errs []FieldError
-	if !loginRe.MatchString(login) {
+	if err := checkIdentifier("login", login); err != nil {
+		errs = append(errs, *err)
+	} else if !loginRe.MatchString(login) {
 		errs = append(errs, FieldError{Field: "login", Message: "must be 1-64 of a-z, 0-9, '.', '_', '@', '-', starting with a letter or digit"})
 	}
 	if name == "" {
@@ -118,6 +133,9 @@ func (s *Store) CreateUser(ctx context.Context, actor audit.Actor, in NewUser) (
 	}
 	if len(roles) == 0 {
 		errs = append(errs, FieldError{Field: "roles", Message: "at least one role is required"})
+	}
+	if err := checkIdentifier("manager_code", code); err != nil {
+		errs = append(errs, *err)
 	}
 	if slices.Contains(roles, RoleManager) && code == "" {
 		errs = append(errs, FieldError{Field: "manager_code", Message: "is required with the manager role"})

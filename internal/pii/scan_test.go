@@ -20,6 +20,9 @@ func TestScanFindsUnmaskedDataOnly(t *testing.T) {
 		`level=ERROR msg="bounce" to=zhang.wei@example.com`,
 		`level=WARN openid=oAbCdEfGhIjKlMnOpQrStUvWxYz1 id=1234567890123`,
 		`level=INFO msg=ok count=13812 took=1.38123456789s`,
+		`level=WARN msg="webhook refused" reason="malformed MIME header line: call 138-1234-5678"`,
+		`level=WARN msg="send failed" error="smtp: 550 <li.na@example.cn> rejected, sms +1 415 555 2671"`,
+		`level=INFO at="2026-11-30 10:00:00" code="5.1.1" masked=+1415***2671 hit="+86 138****5678"`,
 	}, "\n")
 	got, err := pii.Scan(strings.NewReader(log))
 	require.NoError(t, err)
@@ -27,6 +30,9 @@ func TestScanFindsUnmaskedDataOnly(t *testing.T) {
 		{Line: 2, Kind: "phone", Text: "138****5678"},
 		{Line: 3, Kind: "email", Text: "z***@example.com"},
 		{Line: 4, Kind: "openid", Text: pii.OpenID("oAbCdEfGhIjKlMnOpQrStUvWxYz1")},
+		{Line: 6, Kind: "phone", Text: "+1381***5678"},
+		{Line: 7, Kind: "phone", Text: "+1415***2671"},
+		{Line: 7, Kind: "email", Text: "l***@example.cn"},
 	}, got)
 }
 
