@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -275,8 +276,8 @@ func (e Erasure) Mentions(m map[string]any) bool {
 }
 
 // RedactEntries walks a decoded JSON value and, in every object that Mentions
-// the contact, replaces each string with ErasedPlaceholder (numbers, booleans
-// and the contact id stay, so counts and layouts hold) and marks it
+// the contact, replaces each string with ErasedPlaceholder (numbers, booleans,
+// dates and the contact id stay, so counts, layouts and templates hold) and marks it
 // "Erased": true; other entries are left as they are, except that copies of
 // the contact's identifiers in them are scrubbed too. It reports whether it
 // changed anything.
@@ -311,11 +312,16 @@ func (e Erasure) RedactEntries(v any) (any, bool) {
 	return v, false
 }
 
-// redactAll replaces every string inside v with the placeholder.
+// dateLike matches the dates and times an entry carries (a due day, when a
+// reply came): not personal on their own, and templates format them.
+var dateLike = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}([T ][0-9:.]+(Z|[+-]\d{2}:?\d{2})?)?$`)
+
+// redactAll replaces every string inside v with the placeholder, except
+// dates and times.
 func redactAll(v any) any {
 	switch x := v.(type) {
 	case string:
-		if x == "" {
+		if x == "" || dateLike.MatchString(x) {
 			return x
 		}
 		return ErasedPlaceholder

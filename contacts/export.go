@@ -45,12 +45,13 @@ func (c Column) Header() string {
 // consents and timeline (this package's), and the sections the registered
 // exporters add (messages, receipts, replies, revisits, feedback, ...).
 type Export struct {
-	ExportedAt time.Time
-	Contact    Contact
-	Consents   []Consent
-	Timeline   []Event
-	// Sections are the registered exporters', in the order they were registered.
-	Sections []Section
+	ExportedAt time.Time `json:"exported_at"`
+	Contact    Contact   `json:"contact"`
+	Consents   []Consent `json:"consents"`
+	Timeline   []Event   `json:"timeline"`
+	// Sections are the registered exporters', in the order they were
+	// registered; in the JSON each is a key of its own.
+	Sections []Section `json:"-"`
 }
 
 // Export sections of this package.

@@ -170,7 +170,8 @@ func (x *Eraser) rerender(ctx context.Context, id int64, key string, version int
 			b, _ := e.ScrubText(bodyOf(r))
 			return &b
 		}
-		x.s.cfg.Logger.WarnContext(ctx, "erasure: manager's message not rendered again", "message_id", id, "error", err)
+		// The error is not logged: a template's error quotes the values it was given.
+		x.s.cfg.Logger.WarnContext(ctx, "erasure: manager's message not rendered again", "message_id", id, "template", key)
 	}
 	if redacted {
 		return nil
