@@ -372,7 +372,8 @@ const SectionCampaigns = "campaigns"
 
 // ExportContact implements contacts.Exporter: the campaign runs whose
 // audience held the contact, with the channel.
-func (s *Service) ExportContact(ctx context.Context, q contacts.Querier, contactID int64) ([]contacts.Section, error) {
+func (s *Service) ExportContact(ctx context.Context, q contacts.Querier, c contacts.Contact) ([]contacts.Section, error) {
+	contactID := c.ID
 	sec, err := contacts.QuerySection(ctx, q, SectionCampaigns, map[string]string{"campaign_id": "活动编号", "campaign": "活动",
 		"run_id": "批次", "fire_at": "时间", "channel": "渠道"},
 		`SELECT c.id AS campaign_id, c.name AS campaign, r.id AS run_id, r.fire_at, cr.channel

@@ -47,7 +47,7 @@ type Eraser interface {
 // Exporter returns what one package holds about a contact, as sections of the
 // contact's export (an access request). q reads in the export's snapshot.
 type Exporter interface {
-	ExportContact(ctx context.Context, q Querier, contactID int64) ([]Section, error)
+	ExportContact(ctx context.Context, q Querier, c Contact) ([]Section, error)
 }
 
 // Querier is what an exporter reads with: the export's read-only transaction.

@@ -103,7 +103,7 @@ func (s *Store) Export(ctx context.Context, actor audit.Actor, id int64) (Export
 			x.Timeline = []Event{}
 		}
 		for _, ex := range s.exporters {
-			secs, err := ex.ExportContact(ctx, tx, id)
+			secs, err := ex.ExportContact(ctx, tx, c)
 			if err != nil {
 				return err
 			}

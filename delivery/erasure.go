@@ -199,7 +199,7 @@ const (
 // ExportContact implements contacts.Exporter: the contact's messages, their
 // receipts, the contact's replies, and the entries about the contact in
 // messages to managers (digests).
-func (x *Eraser) ExportContact(ctx context.Context, q contacts.Querier, contactID int64) ([]contacts.Section, error) {
+func (x *Eraser) ExportContact(ctx context.Context, q contacts.Querier, c contacts.Contact) ([]contacts.Section, error) {
 	queries := []struct {
 		name, sql string
 		args      []any
@@ -211,15 +211,13 @@ func (x *Eraser) ExportContact(ctx context.Context, q contacts.Querier, contactI
 		{SectionReplies, `SELECT id, provider, kind, address, text, unsubscribe, forwarded, at, received_at
 			FROM inbound_messages WHERE contact_id = $1 ORDER BY at, id`, nil},
 		{SectionMentions, `SELECT m.id AS message_id, m.created_at, m.source, m.source_id, e.entry
-			FROM messages m, LATERAL jsonb_path_query(m.vars, $2::jsonpath,
-			  jsonb_build_object('id', $1::bigint, 'ext', (SELECT external_id FROM contacts WHERE id = $1))) AS e(entry)
-			WHERE m.contact_id IS NULL AND jsonb_path_exists(m.vars, $2::jsonpath,
-			  jsonb_build_object('id', $1::bigint, 'ext', (SELECT external_id FROM contacts WHERE id = $1)))
-			ORDER BY m.id`, []any{mentionPath}},
+			FROM messages m, LATERAL jsonb_path_query(m.vars, $2::jsonpath, jsonb_build_object('id', $1::bigint, 'ext', $3::text)) AS e(entry)
+			WHERE m.contact_id IS NULL AND jsonb_path_exists(m.vars, $2::jsonpath, jsonb_build_object('id', $1::bigint, 'ext', $3::text))
+			ORDER BY m.id`, []any{mentionPath, c.ExternalID}},
 	}
 	var out []contacts.Section
 	for _, qq := range queries {
-		sec, err := contacts.QuerySection(ctx, q, qq.name, exportLabels, qq.sql, append([]any{contactID}, qq.args...)...)
+		sec, err := contacts.QuerySection(ctx, q, qq.name, exportLabels, qq.sql, append([]any{c.ID}, qq.args...)...)
 		if err != nil {
 			return nil, err
 		}

@@ -55,7 +55,8 @@ var exportLabels = map[string]string{
 
 // ExportContact implements contacts.Exporter: the contact's revisits,
 // feedback and change alerts.
-func (s *Service) ExportContact(ctx context.Context, q contacts.Querier, contactID int64) ([]contacts.Section, error) {
+func (s *Service) ExportContact(ctx context.Context, q contacts.Querier, c contacts.Contact) ([]contacts.Section, error) {
+	contactID := c.ID
 	queries := []struct{ name, sql string }{
 		{SectionRevisits, `SELECT r.id, m.code AS manager, r.visited_on, r.method, r.outcome, r.needs, r.notes, r.next_date, r.due_on, r.on_time,
 			r.covered, r.tier_from, r.tier_to, r.tier_change, r.tier_reason, r.actor, r.created_at
