@@ -233,7 +233,7 @@ func TestTestSend(t *testing.T) {
 func TestErasureRemovesSamples(t *testing.T) {
 	t.Parallel()
 	b := setup(t, options{})
-	b.contacts.OnErase(b.svc.EraseHook)
+	b.contacts.RegisterEraser(b.svc)
 	ids := b.addContacts(t, 1, 2, nil)
 	c := b.draft(t, campaigns.Input{Channels: &[]string{"sms", "email"}})
 	c, err := b.svc.Submit(b.ctx, b.users["mk"], c.ID)

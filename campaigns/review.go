@@ -351,9 +351,15 @@ func (s *Service) committed(ctx context.Context, except int64) (float64, error) 
 // representation of decimal prices (5 × 0.045 is 0.225, not 0.22).
 func round2(f float64) float64 { return math.Round((f+math.Copysign(1e-9, f))*100) / 100 }
 
-// EraseHook removes an erased contact's rendered samples from campaign reviews
-// (they hold the contact's name). Register it with contacts.Store.OnErase.
-func (s *Service) EraseHook(ctx context.Context, tx pgx.Tx, contactID int64) error {
+// ErasedColumns implements contacts.Eraser: the rendered samples of campaign
+// reviews (they hold the contact's name).
+func (s *Service) ErasedColumns() []string { return []string{"campaigns.review"} }
+
+// EraseContact implements contacts.Eraser: an erased contact's rendered
+// samples are removed from campaign reviews, the other samples kept. Register
+// the service with contacts.Store.RegisterEraser.
+func (s *Service) EraseContact(ctx context.Context, tx pgx.Tx, e contacts.Erasure) error {
+	contactID := e.ContactID
 	_, err := tx.Exec(ctx, `UPDATE campaigns SET review = jsonb_set(review, '{samples}', (
 		SELECT COALESCE(jsonb_agg(CASE WHEN (x ->> 'contact_id')::bigint = $1 THEN (x - 'subject' - 'text' - 'html') || '{"erased": true}' ELSE x END ORDER BY i), '[]')
 		FROM jsonb_array_elements(review -> 'samples') WITH ORDINALITY AS e(x, i)))
@@ -362,6 +368,24 @@ func (s *Service) EraseHook(ctx context.Context, tx pgx.Tx, contactID int64) err
 		return fmt.Errorf("erase contact %d from campaign reviews: %w", contactID, err)
 	}
 	return nil
+}
+
+// SectionCampaigns is the export section of the campaign runs that targeted a contact.
+const SectionCampaigns = "campaigns"
+
+// ExportContact implements contacts.Exporter: the campaign runs whose
+// audience held the contact, with the channel.
+func (s *Service) ExportContact(ctx context.Context, q contacts.Querier, c contacts.Contact) ([]contacts.Section, error) {
+	contactID := c.ID
+	sec, err := contacts.QuerySection(ctx, q, SectionCampaigns, map[string]string{"campaign_id": "活动编号", "campaign": "活动",
+		"run_id": "批次", "fire_at": "时间", "channel": "渠道"},
+		`SELECT c.id AS campaign_id, c.name AS campaign, r.id AS run_id, r.fire_at, cr.channel
+		FROM campaign_recipients cr JOIN campaign_runs r ON r.id = cr.run_id JOIN campaigns c ON c.id = r.campaign_id
+		WHERE cr.contact_id = $1 ORDER BY r.fire_at, r.id`, contactID)
+	if err != nil {
+		return nil, err
+	}
+	return []contacts.Section{sec}, nil
 }
 
 // PreviewInput is a campaign's content as its author types it.

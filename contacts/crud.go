@@ -230,41 +230,6 @@ func dbValidation(err error) error {
 	return err
 }
 
-// Erase removes a contact's personal data (name, phone, email, openid, birthday,
-// attrs, tags) and keeps a tombstone: the row with its external id and an
-// erased event. Erasing twice is harmless.
-func (s *Store) Erase(ctx context.Context, actor audit.Actor, id int64) error {
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE contacts SET name = NULL, phone = NULL, email = NULL, wechat_openid = NULL,
-			birth_calendar = NULL, birth_year = NULL, birth_month = NULL, birth_day = NULL, lunar_month = NULL, lunar_day = NULL,
-			lunar_leap = false, attrs = '{}', tags = '{}', gender = NULL, erased_at = $2, updated_at = $2
-			WHERE id = $1 AND erased_at IS NULL`, id, s.cfg.Now())
-		if err != nil {
-			return fmt.Errorf("erase contact %d: %w", id, err)
-		}
-		if tag.RowsAffected() == 0 {
-			var exists bool
-			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM contacts WHERE id = $1)`, id).Scan(&exists); err != nil {
-				return err
-			}
-			if !exists {
-				return ErrNotFound
-			}
-			return nil
-		}
-		for _, h := range s.eraseHooks {
-			if err := h(ctx, tx, id); err != nil {
-				return fmt.Errorf("erase contact %d: %w", id, err)
-			}
-		}
-		if err := AppendEvents(ctx, tx, []Event{{ContactID: id, At: s.cfg.Now(), Kind: EventErased, Actor: actor.String(), Summary: "personal data erased"}}); err != nil {
-			return err
-		}
-		return audit.Append(ctx, tx, actor, s.cfg.Now(), audit.Entry{Action: "contact.erase", ObjectType: "contact", ObjectID: strconv.FormatInt(id, 10),
-			Changes: map[string]any{"erased": []string{"name", "gender", "phone", "email", "wechat_openid", "birthday", "attrs", "tags"}}})
-	})
-}
-
 // Execer is what AppendEvents needs: a pool, a connection or a transaction.
 type Execer interface {
 	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
@@ -559,39 +524,6 @@ func (s *Store) SetConsent(ctx context.Context, q pgx.Tx, actor audit.Actor, con
 		return err
 	})
 	return changed, err
-}
-
-// Export is everything Carillon holds about one contact.
-type Export struct {
-	ExportedAt time.Time `json:"exported_at"`
-	Contact    Contact   `json:"contact"`
-	Consents   []Consent `json:"consents"`
-	Timeline   []Event   `json:"timeline"`
-}
-
-// Export returns a contact's data, consents and whole timeline (oldest first).
-func (s *Store) Export(ctx context.Context, id int64) (Export, error) {
-	c, err := s.Get(ctx, id)
-	if err != nil {
-		return Export{}, err
-	}
-	cons, err := s.Consents(ctx, id)
-	if err != nil {
-		return Export{}, err
-	}
-	rows, err := s.pool.Query(ctx, `SELECT id, contact_id, at, kind, actor, summary, data FROM contact_events WHERE contact_id = $1 ORDER BY at, id`, id)
-	if err != nil {
-		return Export{}, fmt.Errorf("export contact %d: %w", id, err)
-	}
-	events, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Event, error) {
-		var e Event
-		err := r.Scan(&e.ID, &e.ContactID, &e.At, &e.Kind, &e.Actor, &e.Summary, &e.Data)
-		return e, err
-	})
-	if err != nil {
-		return Export{}, fmt.Errorf("export contact %d: %w", id, err)
-	}
-	return Export{ExportedAt: s.cfg.Now(), Contact: c, Consents: cons, Timeline: events}, nil
 }
 
 // Masked returns the contact with phone, email and openid masked, for roles that

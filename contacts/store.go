@@ -62,17 +62,11 @@ func (c Config) validate() error {
 
 // Store reads and writes contacts, managers, consents and the timeline.
 type Store struct {
-	pool       *pgxpool.Pool
-	cfg        Config
-	eraseHooks []EraseHook
+	pool      *pgxpool.Pool
+	cfg       Config
+	erasers   []Eraser
+	exporters []Exporter
 }
-
-// EraseHook scrubs what another package holds about a contact, in the erasure's
-// transaction (delivery: message bodies, raw receipts, replies; queued messages).
-type EraseHook func(ctx context.Context, tx pgx.Tx, contactID int64) error
-
-// OnErase adds a hook run by every erasure. Call it while wiring, before serving.
-func (s *Store) OnErase(h EraseHook) { s.eraseHooks = append(s.eraseHooks, h) }
 
 // NewStore returns a store on pool.
 func NewStore(pool *pgxpool.Pool, cfg Config) (*Store, error) {

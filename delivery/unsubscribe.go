@@ -27,19 +27,3 @@ func (s *Service) Unsubscribe(ctx context.Context, store *contacts.Store, token 
 		return err
 	})
 }
-
-// EraseHook scrubs a contact's rendered message bodies, raw receipt addresses and
-// reply texts, and cancels their messages not yet sent. Register it with
-// contacts.Store.OnErase.
-func (s *Service) EraseHook(ctx context.Context, tx pgx.Tx, contactID int64) error {
-	if _, err := tx.Exec(ctx, `UPDATE messages SET status = CASE WHEN status = 'queued' THEN 'cancelled' ELSE status END,
-		reason = CASE WHEN status = 'queued' THEN 'contact_erased' ELSE reason END, body = NULL, vars = '{}', updated_at = $2
-		WHERE contact_id = $1`, contactID, s.cfg.Now()); err != nil {
-		return err
-	}
-	if _, err := tx.Exec(ctx, `UPDATE receipts SET address = NULL, detail = '' WHERE message_id IN (SELECT id FROM messages WHERE contact_id = $1)`, contactID); err != nil {
-		return err
-	}
-	_, err := tx.Exec(ctx, `UPDATE inbound_messages SET text = NULL, address = NULL WHERE contact_id = $1`, contactID)
-	return err
-}

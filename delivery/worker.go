@@ -307,9 +307,18 @@ func (w *Worker) load(ctx context.Context, ms []*message, now time.Time) (*sendE
 		env.consents[k] = g
 	}
 	rows.Close()
+	// An erased contact's suppressions are kept as SuppressionKey: an address
+	// is looked up both ways.
 	var addrs []string
+	keyed := map[string]string{}
 	for _, c := range env.contacts {
-		addrs = append(addrs, c.Phone, c.Email, c.WeChatOpenID)
+		for _, a := range []string{c.Phone, c.Email, c.WeChatOpenID} {
+			if a != "" {
+				k := SuppressionKey(a)
+				keyed[k] = a
+				addrs = append(addrs, a, k)
+			}
+		}
 	}
 	rows, err = s.pool.Query(ctx, `SELECT channel, address FROM suppressions WHERE channel = ANY(ARRAY['sms', 'email', 'wechat']) AND address = ANY($1)`, addrs)
 	if err != nil {
@@ -320,6 +329,9 @@ func (w *Worker) load(ctx context.Context, ms []*message, now time.Time) (*sendE
 		if err := rows.Scan(&ch, &a); err != nil {
 			rows.Close()
 			return nil, err
+		}
+		if raw, ok := keyed[a]; ok {
+			a = raw
 		}
 		env.suppressed[ch+"\x00"+a] = true
 	}

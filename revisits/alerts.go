@@ -251,7 +251,7 @@ func (s *Service) pushComplaint(ctx context.Context, tx pgx.Tx, c contacts.Conta
 	}
 	u := s.cfg.ConsoleURL + "/feedback?" + url.Values{"id": {strconv.FormatInt(fb.ID, 10)}}.Encode()
 	vars := map[string]any{"Digest": map[string]any{"Date": today, "Total": 1, "Overdue": 0, "URL": u, "Items": []map[string]any{{
-		"Name": c.Name, "Tier": c.Tier, "ExternalID": c.ExternalID, "DueDate": due, "Overdue": false}}}}
+		"ContactID": c.ID, "Name": c.Name, "Tier": c.Tier, "ExternalID": c.ExternalID, "DueDate": due, "Overdue": false}}}}
 	p := delivery.Planned{DedupeKey: "complaint:" + strconv.FormatInt(fb.ID, 10), ManagerID: fb.OwnerID, Source: Source,
 		SourceID: RuleComplaint, Purpose: channels.PurposeService, TemplateKey: KeyAlert, Vars: vars,
 		Channels: slices.Clone(s.cfg.DigestChannels)}

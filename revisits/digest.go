@@ -319,7 +319,7 @@ func (d *Digest) Line(chans []channels.Channel) DigestLine {
 func (s *Service) digestVars(d *Digest) map[string]any {
 	items := make([]map[string]any, len(d.Items))
 	for i, it := range d.Items {
-		m := map[string]any{"Name": it.Name, "Tier": it.Tier, "DueDate": it.DueOn, "Overdue": it.Overdue, "DaysLate": it.DaysLate,
+		m := map[string]any{"ContactID": it.ContactID, "Name": it.Name, "Tier": it.Tier, "DueDate": it.DueOn, "Overdue": it.Overdue, "DaysLate": it.DaysLate,
 			"PhoneTail": pii.Tail(it.phone), "ExternalID": it.ExternalID, "Covered": it.Covered}
 		if it.Last != nil {
 			m["LastVisit"], m["LastMethod"], m["LastOutcome"] = it.Last.On, it.Last.Method, truncateRunes(it.Last.Outcome, 100)

@@ -21,7 +21,7 @@
 // date and tier change), resets the cadence, appends revisit.logged (and
 // revisit.tier_changed) to the contact's timeline and writes the audit log.
 // Free text stays in the revisits table, never in the timeline, and is scrubbed
-// by EraseHook.
+// by EraseContact (the service is a contacts.Eraser and contacts.Exporter).
 //
 // # Digests
 //

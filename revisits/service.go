@@ -88,17 +88,3 @@ func notFound(err error) error {
 	}
 	return err
 }
-
-// EraseHook scrubs the free text the package holds about a contact (revisit
-// outcomes, needs, notes and reasons; feedback summaries and solutions), in
-// the erasure's transaction. Register it with contacts.Store.OnErase.
-func (s *Service) EraseHook(ctx context.Context, tx pgx.Tx, contactID int64) error {
-	if _, err := tx.Exec(ctx, `UPDATE revisits SET outcome = '', needs = '', notes = '', tier_reason = CASE WHEN tier_reason IS NULL THEN NULL ELSE '' END
-		WHERE contact_id = $1`, contactID); err != nil {
-		return fmt.Errorf("scrub revisits: %w", err)
-	}
-	if _, err := tx.Exec(ctx, `UPDATE feedback SET summary = '', solution = '', updated_at = now() WHERE contact_id = $1`, contactID); err != nil {
-		return fmt.Errorf("scrub feedback: %w", err)
-	}
-	return nil
-}

@@ -77,7 +77,8 @@ func setup(t *testing.T, contactRows string, created time.Time, cfg revisits.Con
 	cfg.Now = clk.Now
 	svc, err := revisits.New(db.Pool, store, dlv, cfg)
 	require.NoError(t, err)
-	store.OnErase(svc.EraseHook)
+	store.RegisterEraser(svc)
+	store.RegisterExporter(svc)
 	return &bundle{ctx: ctx, db: db, clock: clk, store: store, dlv: dlv, svc: svc}
 }
 

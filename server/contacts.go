@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -12,7 +13,6 @@ import (
 	"strings"
 
 	"carillon/contacts"
-	"carillon/internal/audit"
 	"carillon/internal/identity"
 	"carillon/internal/pii"
 )
@@ -56,17 +56,32 @@ func (s *Server) getContact(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// exportContact answers an access request: everything held about the
+// contact, as JSON (?format=json, the default) or a ZIP of CSV files, one per
+// section (?format=zip). The export is audited by the store.
 func (s *Server) exportContact(w http.ResponseWriter, r *http.Request) error {
 	id, err := s.contactID(r)
 	if err != nil {
 		return err
 	}
-	doc, err := s.deps.Contacts.Export(r.Context(), id)
+	format := r.URL.Query().Get("format")
+	if format != "" && format != "json" && format != "zip" {
+		return &apiError{status: http.StatusBadRequest, code: "invalid_format", msg: "导出格式只能是 json 或 zip / format must be json or zip"}
+	}
+	doc, err := s.deps.Contacts.Export(r.Context(), who(r), id)
 	if err != nil {
 		return err
 	}
-	if err := audit.Append(r.Context(), s.deps.Pool, who(r), s.cfg.Now(), audit.Entry{Action: "contact.export", ObjectType: "contact", ObjectID: strconv.FormatInt(id, 10)}); err != nil {
-		return err
+	if format == "zip" {
+		var buf bytes.Buffer
+		if err := doc.WriteZIP(&buf); err != nil {
+			return err
+		}
+		w.Header().Set("Content-Type", "application/zip")
+		w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="contact-%d.zip"`, id))
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write(buf.Bytes())
+		return nil
 	}
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="contact-%d.json"`, id))
 	writeJSON(w, http.StatusOK, doc)

@@ -151,12 +151,10 @@ func serve(ctx context.Context, e *env, pool *pgxpool.Pool, opts serveOptions) e
 	if err != nil {
 		return err
 	}
-	store.OnErase(svc.EraseHook)
 	planner, revisitSvc, err := newPlannerWithRevisits(pool, store, svc, e)
 	if err != nil {
 		return err
 	}
-	store.OnErase(revisitSvc.EraseHook)
 	if err := revisits.InstallTemplates(ctx, tstore); err != nil {
 		return err
 	}
@@ -172,7 +170,7 @@ func serve(ctx context.Context, e *env, pool *pgxpool.Pool, opts serveOptions) e
 	// Recurring campaigns start from the care scheduler's tick (schedules read
 	// from Postgres on the leader; nothing registered at runtime).
 	planner.OnTick(campaignSvc.Tick)
-	store.OnErase(campaignSvc.EraseHook)
+	wirePrivacy(store, svc, revisitSvc, campaignSvc)
 	if err := planner.EnsureFestivalRules(ctx); err != nil {
 		return err
 	}
