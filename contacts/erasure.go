@@ -2,6 +2,8 @@ package contacts
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"regexp"
@@ -69,7 +71,15 @@ var erasedColumns = []string{
 	"contacts.name", "contacts.gender", "contacts.phone", "contacts.email", "contacts.wechat_openid",
 	"contacts.birth_calendar", "contacts.birth_year", "contacts.birth_month", "contacts.birth_day",
 	"contacts.lunar_month", "contacts.lunar_day", "contacts.lunar_leap", "contacts.attrs", "contacts.tags",
-	"contact_events.data", "contact_events.summary",
+	"contact_events.data", "contact_events.summary", "suppressions.address",
+}
+
+// SuppressionKey is how a suppressed address is kept once its contact is
+// erased: "sha256:" and the hex SHA-256 of the address. The address stays
+// suppressed (a new contact with it is not sent to) without being held.
+func SuppressionKey(address string) string {
+	h := sha256.Sum256([]byte(address))
+	return "sha256:" + hex.EncodeToString(h[:])
 }
 
 // ErasedColumns lists every column erasure scrubs: the package's own and
@@ -107,6 +117,18 @@ func (s *Store) Erase(ctx context.Context, actor audit.Actor, id int64) error {
 			lunar_leap = false, attrs = '{}', tags = '{}', gender = NULL, erased_at = $2, updated_at = $2
 			WHERE id = $1`, id, e.At); err != nil {
 			return fmt.Errorf("erase contact %d: %w", id, err)
+		}
+		addrs := []string{}
+		for _, a := range []string{e.Phone, e.Email, e.WeChatOpenID} {
+			if a != "" {
+				addrs = append(addrs, a)
+			}
+		}
+		if _, err := tx.Exec(ctx, `WITH gone AS (DELETE FROM suppressions WHERE address = ANY($1) RETURNING *)
+			INSERT INTO suppressions (channel, address, reason, source, created_at)
+			SELECT channel, 'sha256:' || encode(sha256(convert_to(address, 'UTF8')), 'hex'), reason, source, created_at FROM gone
+			ON CONFLICT DO NOTHING`, addrs); err != nil {
+			return fmt.Errorf("erase contact %d: scrub suppressions: %w", id, err)
 		}
 		for _, er := range s.erasers {
 			if err := er.EraseContact(ctx, tx, e); err != nil {

@@ -3,8 +3,6 @@ package delivery
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -15,13 +13,8 @@ import (
 	"carillon/contacts"
 )
 
-// SuppressionKey is how a suppressed address is kept once its contact is
-// erased: "sha256:" and the hex SHA-256 of the address. The address stays
-// suppressed (a new contact with it is not sent to) without being held.
-func SuppressionKey(address string) string {
-	h := sha256.Sum256([]byte(address))
-	return "sha256:" + hex.EncodeToString(h[:])
-}
+// SuppressionKey is contacts.SuppressionKey, where the worker looks it up.
+func SuppressionKey(address string) string { return contacts.SuppressionKey(address) }
 
 // Eraser returns delivery's eraser and exporter of a contact's data; store
 // gives the managers whose messages are rendered again without the contact.
@@ -37,7 +30,7 @@ type Eraser struct {
 // ErasedColumns implements contacts.Eraser.
 func (x *Eraser) ErasedColumns() []string {
 	return []string{"messages.vars", "messages.body", "receipts.address", "receipts.detail",
-		"inbound_messages.address", "inbound_messages.text", "message_links.url", "suppressions.address"}
+		"inbound_messages.address", "inbound_messages.text", "message_links.url"}
 }
 
 // mentionPath finds the entries about a contact in a message's variables:
@@ -47,8 +40,8 @@ const mentionPath = `$.** ? (@.contact_id == $id || @.ContactID == $id || @.exte
 // EraseContact implements contacts.Eraser. The contact's own messages lose
 // their rendered text and variables (those not yet sent are cancelled), their
 // receipts the raw address and detail, their links the targets; the
-// contact's replies lose text and address; suppressed addresses are kept as
-// SuppressionKey. Messages to managers that list the contact among others (a
+// contact's replies lose text and address (contacts keeps its suppressed
+// addresses as SuppressionKey). Messages to managers that list the contact among others (a
 // digest) keep the others: the contact's entries become ErasedPlaceholder, and
 // the text is rendered again from what is left (when it cannot be, copies of
 // the contact's identifiers are replaced in it, or the text is dropped).
@@ -74,12 +67,6 @@ func (x *Eraser) EraseContact(ctx context.Context, tx pgx.Tx, e contacts.Erasure
 	}
 	if _, err := tx.Exec(ctx, `UPDATE inbound_messages SET text = NULL, address = NULL WHERE contact_id = $1 OR address = ANY($2)`, e.ContactID, addrs); err != nil {
 		return fmt.Errorf("scrub replies: %w", err)
-	}
-	if _, err := tx.Exec(ctx, `WITH gone AS (DELETE FROM suppressions WHERE address = ANY($1) RETURNING *)
-		INSERT INTO suppressions (channel, address, reason, source, created_at)
-		SELECT channel, 'sha256:' || encode(sha256(convert_to(address, 'UTF8')), 'hex'), reason, source, created_at FROM gone
-		ON CONFLICT DO NOTHING`, addrs); err != nil {
-		return fmt.Errorf("scrub suppressions: %w", err)
 	}
 	return x.scrubManagerMessages(ctx, tx, e, now)
 }
