@@ -13,6 +13,7 @@ import (
 	"carillon/contacts"
 	"carillon/internal/audit"
 	"carillon/internal/identity"
+	"carillon/server/edge"
 )
 
 // Auth is what the server needs of the identity store.
@@ -31,13 +32,8 @@ func principalOf(r *http.Request) identity.Principal {
 // who is the audit actor of a request.
 func who(r *http.Request) audit.Actor { return principalOf(r).Actor(remoteHost(r)) }
 
-func remoteHost(r *http.Request) string {
-	host := r.RemoteAddr
-	if i := strings.LastIndexByte(host, ':'); i > 0 {
-		host = host[:i]
-	}
-	return strings.Trim(host, "[]")
-}
+// remoteHost is the client's address (through trusted proxies).
+func remoteHost(r *http.Request) string { return edge.ClientAddr(r) }
 
 // Role sets, named for what they allow.
 var (

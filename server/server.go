@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -29,6 +30,7 @@ import (
 	"carillon/migrations"
 	"carillon/revisits"
 	"carillon/server/console"
+	"carillon/server/edge"
 	"carillon/templates"
 )
 
@@ -61,6 +63,11 @@ type Config struct {
 	// RequestTimeout bounds an API request's work (imports excepted). Default
 	// DefaultRequestTimeout.
 	RequestTimeout time.Duration
+	// TrustedProxies are the proxies (CIDRs) whose X-Forwarded-For names the
+	// client and whose X-Forwarded-Proto says it came over HTTPS: the sign-in
+	// throttle, the audit log and HSTS read them. Default none: every
+	// connection's own address is the client's and such headers are ignored.
+	TrustedProxies []netip.Prefix
 	// Console configures the web console (time zone, session lengths, Secure
 	// cookies); its Logger and RiverUI are the server's.
 	Console console.Config
@@ -82,6 +89,9 @@ func (c Config) WithDefaults() Config {
 	c.RequestTimeout = cmp.Or(c.RequestTimeout, DefaultRequestTimeout)
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if len(c.Console.TrustedProxies) == 0 {
+		c.Console.TrustedProxies = c.TrustedProxies
 	}
 	if c.Console.Now == nil {
 		c.Console.Now = c.Now
@@ -124,7 +134,9 @@ type Server struct {
 	metrics *httpMetrics
 	riverUI *riverui.Handler
 	console *console.Console // set when the console is mounted
-	zone    *time.Location   // where the API's "today" is read: the console's zone
+	// throttle counts failed sign-ins to the console and to River UI together.
+	throttle *edge.Throttle
+	zone     *time.Location // where the API's "today" is read: the console's zone
 }
 
 // New builds the server's routes.
@@ -137,7 +149,8 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("server: console time zone: %w", err)
 	}
-	s := &Server{cfg: cfg, deps: deps, mux: http.NewServeMux(), reg: prometheus.NewRegistry(), limiter: newLimiter(cfg.RateLimit, cfg.RateBurst), zone: zone}
+	s := &Server{cfg: cfg, deps: deps, mux: http.NewServeMux(), reg: prometheus.NewRegistry(), limiter: newLimiter(cfg.RateLimit, cfg.RateBurst), zone: zone,
+		throttle: edge.NewThrottle(cfg.Console.Throttle)}
 	s.ops = s.mux
 	if cfg.OpsAddr != "" {
 		s.ops = http.NewServeMux()
@@ -177,7 +190,7 @@ func (s *Server) Start(ctx context.Context) error {
 }
 
 // Handler returns the root handler.
-func (s *Server) Handler() http.Handler { return s.mux }
+func (s *Server) Handler() http.Handler { return edge.Resolve(s.cfg.TrustedProxies, s.mux) }
 
 // OpsHandler serves /healthz, /readyz and /metrics when Config.OpsAddr is set
 // (nil otherwise: Handler serves them).
@@ -192,7 +205,7 @@ func (s *Server) OpsHandler() http.Handler {
 func (s *Server) HTTPServer() *http.Server {
 	return &http.Server{
 		Addr:              s.cfg.Addr,
-		Handler:           s.mux,
+		Handler:           s.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		// Reads and writes are not bounded as a whole: an import of a large file

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"net/netip"
 	"os"
 	"strings"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"carillon/channels"
 	"carillon/delivery"
 	"carillon/server/console"
+	"carillon/server/edge"
 	"carillon/templates"
 )
 
@@ -21,6 +23,9 @@ type fileConfig struct {
 		Addr      string `toml:"addr"`
 		OpsAddr   string `toml:"ops_addr"`
 		PublicURL string `toml:"public_url"`
+		// TrustedProxies are the CIDRs of the proxies whose X-Forwarded-For
+		// and X-Forwarded-Proto are believed. Default none.
+		TrustedProxies []string `toml:"trusted_proxies"`
 	} `toml:"server"`
 	Delivery struct {
 		MarketingHours  string `toml:"marketing_hours"` // "09:00-20:00", or "always"
@@ -171,4 +176,13 @@ func (fc fileConfig) consoleConfig() (console.Config, error) {
 		return c, err
 	}
 	return c, nil
+}
+
+// trustedProxies reads the file's server.trusted_proxies.
+func (fc fileConfig) trustedProxies() ([]netip.Prefix, error) {
+	ps, err := edge.ParseProxies(fc.Server.TrustedProxies)
+	if err != nil {
+		return nil, fmt.Errorf("config server.trusted_proxies: %w", err)
+	}
+	return ps, nil
 }

@@ -70,3 +70,22 @@ func TestEveryBenchmarkIsRunnable(t *testing.T) {
 		require.GreaterOrEqual(t, b.full, 10_000, n)
 	}
 }
+
+func TestServerSectionNamesTrustedProxies(t *testing.T) {
+	t.Parallel()
+	fc, err := parseConfig("[server]\ntrusted_proxies = [\"10.0.0.0/8\", \"192.0.2.7\"]\n", "test")
+	require.NoError(t, err)
+	ps, err := fc.trustedProxies()
+	require.NoError(t, err)
+	require.Len(t, ps, 2)
+	require.Equal(t, "192.0.2.7/32", ps[1].String())
+	fc, err = parseConfig("", "test")
+	require.NoError(t, err)
+	ps, err = fc.trustedProxies()
+	require.NoError(t, err)
+	require.Empty(t, ps, "none by default")
+	fc, err = parseConfig("[server]\ntrusted_proxies = [\"10.0.0.0/40\"]\n", "test")
+	require.NoError(t, err)
+	_, err = fc.trustedProxies()
+	require.ErrorContains(t, err, "server.trusted_proxies")
+}
