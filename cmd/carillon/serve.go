@@ -224,7 +224,11 @@ func serve(ctx context.Context, e *env, pool *pgxpool.Pool, opts serveOptions) e
 	if err != nil {
 		return err
 	}
-	api, err := server.New(server.Config{Addr: opts.addr, OpsAddr: opts.opsAddr, Logger: e.logger, Console: ccons, TrustedProxies: proxies},
+	timeouts, err := opts.cfg.timeouts()
+	if err != nil {
+		return err
+	}
+	api, err := server.New(server.Config{Addr: opts.addr, OpsAddr: opts.opsAddr, Logger: e.logger, Console: ccons, TrustedProxies: proxies, Timeouts: timeouts},
 		server.Deps{Pool: pool, Contacts: store, River: rc, Auth: ids, Delivery: svc, Registry: built.Registry, Templates: tstore, Care: planner, Revisits: revisitSvc, Campaigns: campaignSvc})
 	if err != nil {
 		return err
