@@ -158,7 +158,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, deps: deps, mux: http.NewServeMux(), reg: prometheus.NewRegistry(), limiter: newLimiter(cfg.RateLimit, cfg.RateBurst), zone: zone,
 		throttle: edge.NewThrottle(cfg.Console.Throttle), uploads: edge.NewUploads(cfg.Timeouts)}
-	s.root = edge.Resolve(cfg.TrustedProxies, cfg.Timeouts.Deadlines(s.mux))
+	s.root = edge.Resolve(cfg.TrustedProxies, cfg.Timeouts.Deadlines(edge.Headers(edge.RefuseNUL(cfg.MaxBodyBytes, s.mux))))
 	s.ops = s.mux
 	if cfg.OpsAddr != "" {
 		s.ops = http.NewServeMux()
@@ -338,7 +338,7 @@ func (s *Server) writeErr(w http.ResponseWriter, r *http.Request, err error) {
 	case edge.IsTimeout(err):
 		w.Header().Set("Connection", "close")
 		ae = &apiError{status: http.StatusRequestTimeout, code: "request_timeout",
-			msg: "请求内容未在规定时间内送达。The request body did not arrive in time."}
+			msg: edge.TimeoutMessage}
 	case errors.As(err, &ve):
 		ae = &apiError{status: http.StatusBadRequest, code: "invalid", msg: ve.Error(), fields: ve.Fields}
 	case errors.Is(err, contacts.ErrNotFound), errors.Is(err, identity.ErrNotFound):

@@ -187,9 +187,11 @@ func checkOrigin(r *http.Request) error {
 		return nil
 	}
 	// Behind a proxy the browser's host may be in X-Forwarded-Host: a form
-	// posted from another site cannot set that header.
+	// posted from another site cannot set that header. "null" (a sandboxed
+	// frame, a data: URL, a redirect across sites) names no host and is refused.
 	u, err := url.Parse(origin)
-	if err != nil || !strings.EqualFold(u.Host, r.Host) && !strings.EqualFold(u.Host, r.Header.Get("X-Forwarded-Host")) {
+	fwd := r.Header.Get("X-Forwarded-Host")
+	if err != nil || u.Host == "" || !strings.EqualFold(u.Host, r.Host) && (fwd == "" || !strings.EqualFold(u.Host, fwd)) {
 		return &httpError{status: http.StatusForbidden, key: "err.csrf", detail: "the form came from another site"}
 	}
 	return nil

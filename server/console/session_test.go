@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"carillon/delivery"
 	"carillon/internal/audit"
 	"carillon/server/edge"
 )
@@ -311,4 +312,48 @@ func TestBehindAProxy(t *testing.T) {
 		}
 	}
 	require.True(t, secure, "the proxy ended TLS: the cookie is Secure")
+}
+
+// "Origin: null" (a sandboxed frame, a data: URL) names no site: it is not
+// this one, for the sign-in form and for a signed-in page's form alike.
+func TestOriginNullIsRefused(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, worldOpts{})
+	b := w.browser(t)
+	lp := b.getOK(Prefix + "/login")
+	p := b.do("POST", Prefix+"/login", url.Values{"csrf": {csrfOf(t, lp)}, "login": {"admin"}, "password": {password}}, map[string]string{"Origin": "null"})
+	require.Equal(t, http.StatusForbidden, p.status)
+	b.signIn("admin")
+	csrf := csrfOf(t, b.getOK(Prefix+"/contacts"))
+	p = b.do("POST", Prefix+"/logout", url.Values{"csrf": {csrf}}, map[string]string{"Origin": "null"})
+	require.Equal(t, http.StatusForbidden, p.status)
+	p = b.do("POST", Prefix+"/logout", url.Values{"csrf": {csrf}}, map[string]string{"Origin": w.url})
+	require.Equal(t, http.StatusSeeOther, p.status, "this site's origin still passes")
+}
+
+// Over TLS every answer carries HSTS; over plain HTTP none does.
+func TestHSTSOverTLS(t *testing.T) {
+	t.Parallel()
+	for _, tls := range []bool{true, false} {
+		w := newWorld(t, worldOpts{tls: tls})
+		b := w.browser(t)
+		for _, path := range []string{Prefix + "/login", "/api/me", "/riverui/"} {
+			p := b.get(path)
+			if tls {
+				require.Equal(t, edge.HSTS, p.header.Get("Strict-Transport-Security"), path)
+			} else {
+				require.Empty(t, p.header.Get("Strict-Transport-Security"), path)
+			}
+		}
+	}
+}
+
+// The unsubscribe page (a real link) may not be framed.
+func TestUnsubscribePageHasACSP(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, worldOpts{})
+	tok := w.dlv.Links().Token(delivery.LinkUnsubscribe, 1)
+	p := w.browser(t).get("/u/" + tok)
+	require.Contains(t, p.header.Get("Content-Security-Policy"), "frame-ancestors 'none'")
+	require.Equal(t, "DENY", p.header.Get("X-Frame-Options"))
 }
