@@ -189,6 +189,7 @@ func (s *Server) basicAuth(w http.ResponseWriter, r *http.Request, login, passwo
 		return identity.Principal{}, errAnswered
 	}
 	if err := edge.Wait(r.Context(), delay); err != nil {
+		s.throttle.Done(login, addr)
 		return identity.Principal{}, errAnswered
 	}
 	p, err := s.deps.Auth.CheckPassword(r.Context(), login, password)
@@ -212,6 +213,8 @@ func (s *Server) basicAuth(w http.ResponseWriter, r *http.Request, login, passwo
 		}
 	case err == nil:
 		s.throttle.Succeed(login, addr)
+	default:
+		s.throttle.Done(login, addr)
 	}
 	return p, err
 }

@@ -251,9 +251,16 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := edge.Wait(r.Context(), delay); err != nil {
+		c.throttle.Done(login, addr)
 		return // the browser gave up
 	}
 	p, err := c.deps.Users.CheckPassword(r.Context(), login, r.PostFormValue("password"))
+	switch {
+	case err == nil:
+		c.throttle.Succeed(login, addr) // the password is proven, whatever follows
+	case !errors.Is(err, identity.ErrUnauthenticated):
+		c.throttle.Done(login, addr)
+	}
 	if errors.Is(err, identity.ErrUnauthenticated) {
 		ev := c.throttle.Fail(login, addr, c.cfg.Now())
 		c.cfg.Logger.InfoContext(r.Context(), "console sign-in refused", slog.String("addr", addr), slog.Int("failures", ev.Failures))
@@ -302,7 +309,6 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, q, err)
 		return
 	}
-	c.throttle.Succeed(login, addr)
 	c.setCookie(w, r, loginCookie, "", -1)
 	c.setCookie(w, r, sessionCookie, token, 0)
 	http.Redirect(w, r, safeNext(r.PostFormValue("next"), c.home(p)), http.StatusSeeOther)

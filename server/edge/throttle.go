@@ -81,10 +81,20 @@ type Throttle struct {
 }
 
 type pairState struct {
-	n      int
-	last   time.Time
-	locked time.Time // refused until then
+	n       int
+	last    time.Time
+	locked  time.Time // refused until then
+	pending int       // attempts admitted whose outcome is not known yet
+	begun   time.Time // when the last of them was admitted
 }
+
+// pendingFor is how long an admitted attempt counts as in flight at most
+// (a caller that never reported its outcome does not block the pair for ever).
+const pendingFor = time.Minute
+
+// busyWait is the Retry-After of an attempt refused because others of the
+// same pair are still being checked.
+const busyWait = time.Second
 
 type loginState struct {
 	n    int
@@ -110,14 +120,29 @@ func pairKey(login, addr string) string { return Normalize(login) + "\x00" + add
 // Check says whether an attempt at login from addr may go ahead: locked is how
 // long the pair is still refused (0: not), delay how long the attempt must
 // wait first because the login is under attack from elsewhere.
+//
+// An attempt it admits (locked 0) is in flight until the caller reports it
+// with Fail, Succeed or Done; attempts in flight count against the pair's free
+// failures, so concurrent guesses get no more tries than sequential ones (and
+// once the free ones are spent, one at a time).
 func (t *Throttle) Check(login, addr string, now time.Time) (locked, delay time.Duration) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if p := t.pairs[pairKey(login, addr)]; p != nil {
-		if now.Sub(p.last) >= t.cfg.ForgetAfter {
-			delete(t.pairs, pairKey(login, addr))
-		} else if now.Before(p.locked) {
-			locked = p.locked.Sub(now)
+	k := pairKey(login, addr)
+	p := t.pairs[k]
+	if p != nil && now.Sub(p.last) >= t.cfg.ForgetAfter && now.Sub(p.begun) >= pendingFor {
+		delete(t.pairs, k)
+		p = nil
+	}
+	if p != nil {
+		if now.Sub(p.begun) >= pendingFor {
+			p.pending = 0
+		}
+		switch {
+		case now.Before(p.locked):
+			return p.locked.Sub(now), 0
+		case p.pending > 0 && p.n+p.pending > t.cfg.FreeFailures:
+			return busyWait, 0
 		}
 	}
 	if u := t.users[Normalize(login)]; u != nil {
@@ -127,7 +152,27 @@ func (t *Throttle) Check(login, addr string, now time.Time) (locked, delay time.
 			delay = min(t.cfg.LoginMaxDelay, time.Duration(over+1)*t.cfg.LoginDelay)
 		}
 	}
-	return locked, delay
+	if p == nil {
+		t.trim(now)
+		p = &pairState{}
+		t.pairs[k] = p
+	}
+	p.pending++
+	p.begun = now
+	return 0, delay
+}
+
+// Done reports an admitted attempt that ended with neither a wrong nor a right
+// password (the client went away, the store failed).
+func (t *Throttle) Done(login, addr string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if p := t.pairs[pairKey(login, addr)]; p != nil && p.pending > 0 {
+		p.pending--
+		if p.n == 0 && p.pending == 0 {
+			delete(t.pairs, pairKey(login, addr))
+		}
+	}
 }
 
 // Event is what a failure started, for the audit log.
@@ -151,9 +196,15 @@ func (t *Throttle) Fail(login, addr string, now time.Time) Event {
 	t.trim(now)
 	k := pairKey(login, addr)
 	p := t.pairs[k]
-	if p == nil || now.Sub(p.last) >= t.cfg.ForgetAfter {
+	if p == nil {
 		p = &pairState{}
 		t.pairs[k] = p
+	}
+	if p.n > 0 && now.Sub(p.last) >= t.cfg.ForgetAfter {
+		p.n = 0
+	}
+	if p.pending > 0 {
+		p.pending--
 	}
 	p.n++
 	p.last = now
@@ -195,7 +246,7 @@ func (t *Throttle) trim(now time.Time) {
 	const limit = 100_000
 	if len(t.pairs) > limit {
 		for k, p := range t.pairs {
-			if now.Sub(p.last) >= t.cfg.ForgetAfter || (now.After(p.locked) && p.n < t.cfg.FreeFailures) {
+			if now.Sub(p.begun) >= pendingFor && (now.Sub(p.last) >= t.cfg.ForgetAfter || (now.After(p.locked) && p.n < t.cfg.FreeFailures)) {
 				delete(t.pairs, k)
 			}
 		}

@@ -64,3 +64,35 @@ func TestThrottleSaysWhenTheLoginStartsToBeDelayed(t *testing.T) {
 	}
 	require.Equal(t, []bool{false, false, true, false}, delayed)
 }
+
+// Guesses sent at once get no more tries than guesses sent one after another:
+// attempts in flight count, and past the free failures only one runs at a time.
+func TestThrottleCountsAttemptsInFlight(t *testing.T) {
+	t.Parallel()
+	now := testclock.Base()
+	th := NewThrottle(ThrottleConfig{FreeFailures: 2})
+	admitted := 0
+	for range 10 {
+		if locked, _ := th.Check("alice", "203.0.113.5", now); locked == 0 {
+			admitted++
+		}
+	}
+	require.Equal(t, 3, admitted, "the free failures and the one that locks")
+	for range admitted {
+		th.Fail("alice", "203.0.113.5", now)
+	}
+	locked, _ := th.Check("alice", "203.0.113.5", now)
+	require.Equal(t, time.Minute, locked)
+	// An attempt that ended otherwise (the client left) frees its place.
+	now = now.Add(time.Minute)
+	locked, _ = th.Check("alice", "203.0.113.5", now)
+	require.Zero(t, locked)
+	locked, _ = th.Check("alice", "203.0.113.5", now)
+	require.NotZero(t, locked, "one at a time once the free failures are spent")
+	th.Done("alice", "203.0.113.5")
+	locked, _ = th.Check("alice", "203.0.113.5", now)
+	require.Zero(t, locked)
+	// A caller that never reports does not block the pair for ever.
+	locked, _ = th.Check("alice", "203.0.113.5", now.Add(2*time.Minute))
+	require.Zero(t, locked)
+}
