@@ -1,9 +1,12 @@
 package server_test
 
 import (
+	"context"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -17,7 +20,8 @@ import (
 // so in both languages, before it reaches Postgres (where it was a 500).
 func TestNULCharactersAreRefusedAtTheEdge(t *testing.T) {
 	t.Parallel()
-	b := setup(t, server.Config{RateLimit: -1})
+	errs := &errorCount{}
+	b := setup(t, server.Config{RateLimit: -1, Logger: slog.New(errs)})
 	for _, tc := range []struct {
 		name, method, path, ctype, body string
 	}{
@@ -50,7 +54,21 @@ func TestNULCharactersAreRefusedAtTheEdge(t *testing.T) {
 	require.NoError(t, err)
 	res.Body.Close()
 	require.Equal(t, http.StatusBadRequest, res.StatusCode)
+	require.Zero(t, errs.n.Load(), "nothing for the error log")
 }
+
+// errorCount is a log handler that counts ERROR records.
+type errorCount struct{ n atomic.Int64 }
+
+func (e *errorCount) Enabled(context.Context, slog.Level) bool { return true }
+func (e *errorCount) Handle(_ context.Context, r slog.Record) error {
+	if r.Level >= slog.LevelError {
+		e.n.Add(1)
+	}
+	return nil
+}
+func (e *errorCount) WithAttrs([]slog.Attr) slog.Handler { return e }
+func (e *errorCount) WithGroup(string) slog.Handler      { return e }
 
 // API answers are never sniffed or cached; River UI and the unsubscribe page
 // have a content security policy that forbids framing; none of it claims HSTS
