@@ -10,9 +10,7 @@ import (
 
 func TestClientAddrTrustsOnlyConfiguredProxies(t *testing.T) {
 	t.Parallel()
-	proxies, err := ParseProxies([]string{"10.0.0.0/8", "192.0.2.7"})
-	require.NoError(t, err)
-	_, err = ParseProxies([]string{"10.0.0.0/33"})
+	_, err := ParseProxies([]string{"10.0.0.0/33"})
 	require.Error(t, err)
 	for _, tc := range []struct {
 		name, remote, xff, proto string
@@ -44,5 +42,4 @@ func TestClientAddrTrustsOnlyConfiguredProxies(t *testing.T) {
 		require.Equal(t, tc.want, got, tc.name)
 		require.Equal(t, tc.https, https, tc.name)
 	}
-	_ = proxies
 }
