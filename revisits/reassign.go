@@ -305,10 +305,15 @@ func (s *Service) CancelCover(ctx context.Context, actor audit.Actor, id int64) 
 }
 
 // Covers lists the covers not cancelled that end on or after day, by start.
-func (s *Service) Covers(ctx context.Context, day calendar.Date) ([]Cover, error) {
+// A restricted scope sees only the covers whose manager on leave, or whose
+// covering manager, is one of its managers (a manager's own; a team lead's
+// team's): a colleague's leave and its reason are not theirs to read.
+func (s *Service) Covers(ctx context.Context, day calendar.Date, scope FeedbackScope) ([]Cover, error) {
 	rows, err := s.pool.Query(ctx, `SELECT c.id, m.code, v.code, c.starts_on, c.ends_on, c.reason, c.actor, c.created_at, c.cancelled_at
 		FROM manager_covers c JOIN managers m ON m.id = c.manager_id JOIN managers v ON v.id = c.cover_id
-		WHERE c.cancelled_at IS NULL AND c.ends_on >= $1::date ORDER BY c.starts_on, c.id`, day.String())
+		WHERE c.cancelled_at IS NULL AND c.ends_on >= $1::date
+		  AND (NOT $2 OR c.manager_id = ANY($3) OR c.cover_id = ANY($3))
+		ORDER BY c.starts_on, c.id`, day.String(), scope.Restricted, scope.ManagerIDs)
 	if err != nil {
 		return nil, fmt.Errorf("list covers: %w", err)
 	}

@@ -1,8 +1,12 @@
 package server
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -13,6 +17,7 @@ import (
 	"carillon/contacts"
 	"carillon/internal/audit"
 	"carillon/internal/identity"
+	"carillon/server/edge"
 )
 
 // Auth is what the server needs of the identity store.
@@ -31,13 +36,8 @@ func principalOf(r *http.Request) identity.Principal {
 // who is the audit actor of a request.
 func who(r *http.Request) audit.Actor { return principalOf(r).Actor(remoteHost(r)) }
 
-func remoteHost(r *http.Request) string {
-	host := r.RemoteAddr
-	if i := strings.LastIndexByte(host, ':'); i > 0 {
-		host = host[:i]
-	}
-	return strings.Trim(host, "[]")
-}
+// remoteHost is the client's address (through trusted proxies).
+func remoteHost(r *http.Request) string { return edge.ClientAddr(r) }
 
 // Role sets, named for what they allow.
 var (
@@ -142,8 +142,12 @@ func (s *Server) adminUI(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var p identity.Principal
 		var err error
+		var actor audit.Actor
 		if login, password, ok := r.BasicAuth(); ok && s.deps.Auth != nil {
-			p, err = s.deps.Auth.CheckPassword(r.Context(), login, password)
+			if p, err = s.basicAuth(w, r, login, password); errors.Is(err, errAnswered) {
+				return
+			}
+			actor = riverUIActor(p, r, audit.AuthPassword)
 		} else if cp, ok := s.consolePrincipal(r); ok {
 			p, err = cp, nil // signed in to the console
 			if !sameOrigin(r) {
@@ -152,17 +156,148 @@ func (s *Server) adminUI(next http.Handler) http.Handler {
 				http.Error(w, "cross-origin request refused", http.StatusForbidden)
 				return
 			}
+			actor = riverUIActor(p, r, audit.AuthConsole)
 		} else {
 			p, err = s.principal(r)
+			actor = riverUIActor(p, r, audit.AuthToken)
 		}
 		if err != nil || !p.Has(identity.RoleAdmin) {
 			w.Header().Set("WWW-Authenticate", `Basic realm="carillon river ui"`)
 			http.Error(w, "administrators only", http.StatusUnauthorized)
 			return
 		}
-		next.ServeHTTP(w, r)
+		switch r.Method {
+		case http.MethodGet, http.MethodHead, http.MethodOptions:
+			next.ServeHTTP(w, r)
+		default:
+			s.auditRiverUI(w, r, actor, next)
+		}
 	})
 }
+
+// errAnswered says the answer is written already.
+var errAnswered = errors.New("answered")
+
+// basicAuth checks River UI's Basic credentials through the sign-in throttle
+// the console uses; errAnswered when it refused them itself (429).
+func (s *Server) basicAuth(w http.ResponseWriter, r *http.Request, login, password string) (identity.Principal, error) {
+	addr := remoteHost(r)
+	locked, delay := s.throttle.Check(login, addr, s.cfg.Now())
+	if locked > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(locked.Seconds())+1))
+		http.Error(w, "登录失败次数过多，请稍后再试。Too many failed sign-ins for this login from this address; try again later.", http.StatusTooManyRequests)
+		return identity.Principal{}, errAnswered
+	}
+	if err := edge.Wait(r.Context(), delay); err != nil {
+		s.throttle.Done(login, addr)
+		return identity.Principal{}, errAnswered
+	}
+	p, err := s.deps.Auth.CheckPassword(r.Context(), login, password)
+	switch {
+	case errors.Is(err, identity.ErrUnauthenticated):
+		ev := s.throttle.Fail(login, addr, s.cfg.Now())
+		if ev.Locked() {
+			known := false
+			if u, ok := s.deps.Auth.(interface {
+				GetUser(ctx context.Context, login string) (identity.User, error)
+			}); ok {
+				_, gerr := u.GetUser(r.Context(), login)
+				known = gerr == nil
+			}
+			if s.deps.Pool != nil {
+				if aerr := audit.Append(r.Context(), s.deps.Pool, edge.Anonymous(addr), s.cfg.Now(),
+					edge.LockoutEntry("riverui.sign_in_locked", login, known, ev)); aerr != nil {
+					s.cfg.Logger.ErrorContext(r.Context(), "audit river ui lockout", slog.String("addr", addr), slog.String("error", aerr.Error()))
+				}
+			}
+		}
+	case err == nil:
+		s.throttle.Succeed(login, addr)
+	default:
+		s.throttle.Done(login, addr)
+	}
+	return p, err
+}
+
+// riverUIActor is the audit actor of an administrator's River UI request:
+// "riverui:<login>".
+func riverUIActor(p identity.Principal, r *http.Request, auth string) audit.Actor {
+	id := p.User.ID
+	return audit.Actor{Name: "riverui:" + p.User.Login, UserID: &id, Addr: remoteHost(r), Auth: auth}
+}
+
+// auditRiverUI serves a River UI write and records it: the method and path,
+// the answer's status and the job ids the body names (nothing else of the body,
+// which may hold a job's arguments).
+func (s *Server) auditRiverUI(w http.ResponseWriter, r *http.Request, actor audit.Actor, next http.Handler) {
+	changes := map[string]any{}
+	if r.Body != nil {
+		head, _ := io.ReadAll(io.LimitReader(r.Body, 64<<10))
+		r.Body = struct {
+			io.Reader
+			io.Closer
+		}{io.MultiReader(bytes.NewReader(head), r.Body), r.Body}
+		if ids := jobIDs(head); len(ids) > 0 {
+			changes["job_ids"] = ids
+		}
+	}
+	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	next.ServeHTTP(rec, r)
+	changes["status"] = rec.status
+	path := r.URL.Path
+	if len(path) > 200 {
+		path = path[:200]
+	}
+	if s.deps.Pool == nil {
+		return
+	}
+	ctx := context.WithoutCancel(r.Context())
+	if err := audit.Append(ctx, s.deps.Pool, actor, s.cfg.Now(), audit.Entry{
+		Action: "riverui." + r.Method + " " + path, ObjectType: "riverui", ObjectID: path, Changes: changes}); err != nil {
+		s.cfg.Logger.ErrorContext(ctx, "audit river ui write", slog.String("method", r.Method), slog.String("path", path), slog.String("error", err.Error()))
+	}
+}
+
+// jobIDs are the job ids of a River UI request body ({"job_ids": [...]}):
+// numbers, or strings of digits; at most 1000.
+func jobIDs(body []byte) []int64 {
+	var v struct {
+		JobIDs []json.RawMessage `json:"job_ids"`
+	}
+	if json.Unmarshal(body, &v) != nil {
+		return nil
+	}
+	var out []int64
+	for _, raw := range v.JobIDs {
+		txt := strings.Trim(string(raw), `"`)
+		if id, err := strconv.ParseInt(txt, 10, 64); err == nil && len(out) < 1000 {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// statusRecorder remembers the status a handler wrote.
+type statusRecorder struct {
+	http.ResponseWriter
+	status      int
+	wroteHeader bool
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	if !r.wroteHeader {
+		r.status, r.wroteHeader = code, true
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	r.wroteHeader = true
+	return r.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
 // limiter is a token bucket per API token.
 type limiter struct {

@@ -19,7 +19,8 @@ func (s *Server) consoleRoutes() {
 	c, err := console.New(ccfg, console.Deps{
 		Pool: s.deps.Pool, Users: users, Contacts: s.deps.Contacts, Templates: s.deps.Templates, Care: s.deps.Care,
 		Delivery: s.deps.Delivery, Campaigns: s.deps.Campaigns, Revisits: s.deps.Revisits,
-		SSO: sso,
+		SSO:      sso,
+		Throttle: s.throttle,
 	})
 	if err != nil {
 		s.cfg.Logger.Error("web console not mounted", "error", err.Error())

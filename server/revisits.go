@@ -425,7 +425,7 @@ func (s *Server) listCovers(w http.ResponseWriter, r *http.Request) error {
 	if d.IsZero() {
 		d = s.deps.Revisits.Today()
 	}
-	covers, err := s.deps.Revisits.Covers(r.Context(), d)
+	covers, err := s.deps.Revisits.Covers(r.Context(), d, feedbackScope(principalOf(r)))
 	if err != nil {
 		return err
 	}

@@ -225,3 +225,22 @@ func TestReassignCoverAndReportThroughTheAPI(t *testing.T) {
 	require.Equal(t, 400, w.as("admin").do(t, "GET", "/api/reports/revisits?format=xml", "", nil).status)
 	require.Equal(t, 403, w.as("marketer").do(t, "GET", "/api/reports/revisits", "", nil).status)
 }
+
+// A manager reads the covers of their own scope only: a colleague's leave and
+// its reason are not theirs. A team lead sees the team's; an administrator all.
+func TestCoversAreScopedToTheManager(t *testing.T) {
+	t.Parallel()
+	w := revisitSetup(t)
+	today := calendar.DateOf(w.clock.Now().In(shanghaiZone(t)))
+	r := w.as("admin").jsonReq(t, "POST", "/api/covers", map[string]any{"manager": "M2", "cover": "M1",
+		"from": today.String(), "to": today.AddDays(3).String(), "reason": "病假 sick leave"})
+	require.Equal(t, 201, r.status, string(r.body))
+	for user, want := range map[string]int{"admin": 1, "mgr1": 1, "mgr2": 1, "mgr3": 0} {
+		r := w.as(user).do(t, "GET", "/api/covers", "", nil)
+		require.Equal(t, 200, r.status, string(r.body))
+		require.Len(t, r.json(t)["items"], want, user)
+		if want == 0 {
+			require.NotContains(t, string(r.body), "sick", user)
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -30,6 +31,7 @@ import (
 	"carillon/migrations"
 	"carillon/revisits"
 	"carillon/server/console"
+	"carillon/server/edge"
 	"carillon/templates"
 )
 
@@ -62,6 +64,15 @@ type Config struct {
 	// RequestTimeout bounds an API request's work (imports excepted). Default
 	// DefaultRequestTimeout.
 	RequestTimeout time.Duration
+	// TrustedProxies are the proxies (CIDRs) whose X-Forwarded-For names the
+	// client and whose X-Forwarded-Proto says it came over HTTPS: the sign-in
+	// throttle, the audit log and HSTS read them. Default none: every
+	// connection's own address is the client's and such headers are ignored.
+	TrustedProxies []netip.Prefix
+	// Timeouts are the read deadlines per route class (JSON API and console,
+	// webhooks, streaming imports) and the cap on concurrent imports.
+	// Defaults: edge.Default*.
+	Timeouts edge.Timeouts
 	// Console configures the web console (time zone, session lengths, Secure
 	// cookies); its Logger and RiverUI are the server's.
 	Console console.Config
@@ -81,8 +92,12 @@ func (c Config) WithDefaults() Config {
 	c.RateLimit = cmp.Or(c.RateLimit, DefaultRateLimit)
 	c.RateBurst = cmp.Or(c.RateBurst, DefaultRateBurst)
 	c.RequestTimeout = cmp.Or(c.RequestTimeout, DefaultRequestTimeout)
+	c.Timeouts = c.Timeouts.WithDefaults()
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if len(c.Console.TrustedProxies) == 0 {
+		c.Console.TrustedProxies = c.TrustedProxies
 	}
 	if c.Console.Now == nil {
 		c.Console.Now = c.Now
@@ -125,7 +140,11 @@ type Server struct {
 	metrics *httpMetrics
 	riverUI *riverui.Handler
 	console *console.Console // set when the console is mounted
-	zone    *time.Location   // where the API's "today" is read: the console's zone
+	// throttle counts failed sign-ins to the console and to River UI together.
+	throttle *edge.Throttle
+	uploads  *edge.Uploads  // admits streaming imports
+	root     http.Handler   // mux behind the edge's middleware
+	zone     *time.Location // where the API's "today" is read: the console's zone
 }
 
 // New builds the server's routes.
@@ -138,7 +157,9 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("server: console time zone: %w", err)
 	}
-	s := &Server{cfg: cfg, deps: deps, mux: http.NewServeMux(), reg: prometheus.NewRegistry(), limiter: newLimiter(cfg.RateLimit, cfg.RateBurst), zone: zone}
+	s := &Server{cfg: cfg, deps: deps, mux: http.NewServeMux(), reg: prometheus.NewRegistry(), limiter: newLimiter(cfg.RateLimit, cfg.RateBurst), zone: zone,
+		throttle: edge.NewThrottle(cfg.Console.Throttle), uploads: edge.NewUploads(cfg.Timeouts)}
+	s.root = edge.Resolve(cfg.TrustedProxies, cfg.Timeouts.Deadlines(edge.Headers(edge.RefuseNUL(cfg.MaxBodyBytes, s.mux))))
 	s.ops = s.mux
 	if cfg.OpsAddr != "" {
 		s.ops = http.NewServeMux()
@@ -178,7 +199,7 @@ func (s *Server) Start(ctx context.Context) error {
 }
 
 // Handler returns the root handler.
-func (s *Server) Handler() http.Handler { return s.mux }
+func (s *Server) Handler() http.Handler { return s.root }
 
 // OpsHandler serves /healthz, /readyz and /metrics when Config.OpsAddr is set
 // (nil otherwise: Handler serves them).
@@ -193,11 +214,12 @@ func (s *Server) OpsHandler() http.Handler {
 func (s *Server) HTTPServer() *http.Server {
 	return &http.Server{
 		Addr:              s.cfg.Addr,
-		Handler:           s.mux,
-		ReadHeaderTimeout: 10 * time.Second,
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: s.cfg.Timeouts.ReadHeader,
 		IdleTimeout:       120 * time.Second,
 		// Reads and writes are not bounded as a whole: an import of a large file
-		// streams for minutes. Each handler bounds its own work.
+		// streams for minutes. Bodies get a read deadline per route class
+		// (edge.Timeouts.Deadlines); each handler bounds its own work.
 		ErrorLog: slog.NewLogLogger(s.cfg.Logger.Handler(), slog.LevelWarn),
 	}
 }
@@ -214,6 +236,15 @@ func (s *Server) handleOpts(pattern string, roles []identity.Role, streaming boo
 			ctx, cancel := context.WithTimeout(r.Context(), s.cfg.RequestTimeout)
 			defer cancel()
 			r = r.WithContext(ctx)
+		} else {
+			release, err := s.uploads.Stream(w, r)
+			if err != nil {
+				w.Header().Set("Retry-After", "30")
+				s.writeErr(w, r, &apiError{status: http.StatusServiceUnavailable, code: "busy",
+					msg: "同时进行的导入过多，请稍后再试。Too many imports are running at once; try again in a moment."})
+				return
+			}
+			defer release()
 		}
 		if err := h(w, r); err != nil {
 			s.writeErr(w, r, err)
@@ -305,6 +336,10 @@ func (s *Server) writeErr(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.As(err, &ae):
 	case errors.As(err, &mbe):
 		ae = &apiError{status: http.StatusRequestEntityTooLarge, code: "too_large", msg: fmt.Sprintf("request body is larger than %d bytes", mbe.Limit)}
+	case edge.IsTimeout(err):
+		w.Header().Set("Connection", "close")
+		ae = &apiError{status: http.StatusRequestTimeout, code: "request_timeout",
+			msg: edge.TimeoutMessage}
 	case errors.As(err, &ve):
 		ae = &apiError{status: http.StatusBadRequest, code: "invalid", msg: ve.Error(), fields: ve.Fields}
 	case errors.Is(err, contacts.ErrNotFound), errors.Is(err, identity.ErrNotFound):
@@ -349,7 +384,7 @@ func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any) error {
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
+		if errors.As(err, &mbe) || edge.IsTimeout(err) {
 			return err
 		}
 		return badRequest("request body: %s", err.Error())

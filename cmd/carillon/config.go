@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"net/netip"
 	"os"
 	"strings"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"carillon/channels"
 	"carillon/delivery"
 	"carillon/server/console"
+	"carillon/server/edge"
 	"carillon/templates"
 )
 
@@ -21,6 +23,17 @@ type fileConfig struct {
 		Addr      string `toml:"addr"`
 		OpsAddr   string `toml:"ops_addr"`
 		PublicURL string `toml:"public_url"`
+		// TrustedProxies are the CIDRs of the proxies whose X-Forwarded-For
+		// and X-Forwarded-Proto are believed. Default none.
+		TrustedProxies []string `toml:"trusted_proxies"`
+		// Read timeouts per route class (Go durations) and the cap on
+		// concurrent imports; defaults in server/edge.
+		ReadHeaderTimeout string `toml:"read_header_timeout"`
+		BodyTimeout       string `toml:"body_timeout"`
+		WebhookTimeout    string `toml:"webhook_timeout"`
+		ImportTimeout     string `toml:"import_timeout"`
+		ImportIdleTimeout string `toml:"import_idle_timeout"`
+		MaxUploads        int    `toml:"max_uploads"`
 	} `toml:"server"`
 	Delivery struct {
 		MarketingHours  string `toml:"marketing_hours"` // "09:00-20:00", or "always"
@@ -174,4 +187,41 @@ func (fc fileConfig) consoleConfig() (console.Config, error) {
 		return c, err
 	}
 	return c, nil
+}
+
+// trustedProxies reads the file's server.trusted_proxies.
+func (fc fileConfig) trustedProxies() ([]netip.Prefix, error) {
+	ps, err := edge.ParseProxies(fc.Server.TrustedProxies)
+	if err != nil {
+		return nil, fmt.Errorf("config server.trusted_proxies: %w", err)
+	}
+	return ps, nil
+}
+
+// timeouts reads the file's server read timeouts.
+func (fc fileConfig) timeouts() (edge.Timeouts, error) {
+	t := edge.Timeouts{MaxUploads: fc.Server.MaxUploads}
+	for _, f := range []struct {
+		key, v string
+		dst    *time.Duration
+	}{
+		{"server.read_header_timeout", fc.Server.ReadHeaderTimeout, &t.ReadHeader},
+		{"server.body_timeout", fc.Server.BodyTimeout, &t.Body},
+		{"server.webhook_timeout", fc.Server.WebhookTimeout, &t.Webhook},
+		{"server.import_timeout", fc.Server.ImportTimeout, &t.Import},
+		{"server.import_idle_timeout", fc.Server.ImportIdleTimeout, &t.ImportIdle},
+	} {
+		d, err := parseDuration(f.key, f.v)
+		if err != nil {
+			return t, err
+		}
+		if d < 0 {
+			return t, fmt.Errorf("config %s: %q is negative", f.key, f.v)
+		}
+		*f.dst = d
+	}
+	if t.MaxUploads < 0 {
+		return t, fmt.Errorf("config server.max_uploads: %d is negative", t.MaxUploads)
+	}
+	return t, nil
 }

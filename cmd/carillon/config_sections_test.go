@@ -70,3 +70,38 @@ func TestEveryBenchmarkIsRunnable(t *testing.T) {
 		require.GreaterOrEqual(t, b.full, 10_000, n)
 	}
 }
+
+func TestServerSectionNamesTrustedProxies(t *testing.T) {
+	t.Parallel()
+	fc, err := parseConfig("[server]\ntrusted_proxies = [\"10.0.0.0/8\", \"192.0.2.7\"]\n", "test")
+	require.NoError(t, err)
+	ps, err := fc.trustedProxies()
+	require.NoError(t, err)
+	require.Len(t, ps, 2)
+	require.Equal(t, "192.0.2.7/32", ps[1].String())
+	fc, err = parseConfig("", "test")
+	require.NoError(t, err)
+	ps, err = fc.trustedProxies()
+	require.NoError(t, err)
+	require.Empty(t, ps, "none by default")
+	fc, err = parseConfig("[server]\ntrusted_proxies = [\"10.0.0.0/40\"]\n", "test")
+	require.NoError(t, err)
+	_, err = fc.trustedProxies()
+	require.ErrorContains(t, err, "server.trusted_proxies")
+}
+
+func TestServerSectionSetsReadTimeouts(t *testing.T) {
+	t.Parallel()
+	fc, err := parseConfig("[server]\nbody_timeout = \"20s\"\nimport_idle_timeout = \"2m\"\nmax_uploads = 2\n", "test")
+	require.NoError(t, err)
+	to, err := fc.timeouts()
+	require.NoError(t, err)
+	require.Equal(t, 20*time.Second, to.Body)
+	require.Equal(t, 2*time.Minute, to.ImportIdle)
+	require.Equal(t, 2, to.MaxUploads)
+	require.Zero(t, to.Webhook, "unset: the server's default")
+	fc, err = parseConfig("[server]\nwebhook_timeout = \"soon\"\n", "test")
+	require.NoError(t, err)
+	_, err = fc.timeouts()
+	require.ErrorContains(t, err, "server.webhook_timeout")
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -225,7 +226,18 @@ func serve(ctx context.Context, e *env, pool *pgxpool.Pool, opts serveOptions) e
 	m := signIn.SignInMethods()
 	e.logger.Info("staff sign-in", "local_passwords", signIn.LocalPasswords(), "break_glass", len(acfg.BreakGlass),
 		"oidc", m.OIDC != "", "ldap", m.LDAP)
-	api, err := server.New(server.Config{Addr: opts.addr, OpsAddr: opts.opsAddr, Logger: e.logger, Console: ccons},
+	if v := e.getenv("CARILLON_TRUSTED_PROXIES"); v != "" { // overrides the file's
+		opts.cfg.Server.TrustedProxies = strings.Split(v, ",")
+	}
+	proxies, err := opts.cfg.trustedProxies()
+	if err != nil {
+		return err
+	}
+	timeouts, err := opts.cfg.timeouts()
+	if err != nil {
+		return err
+	}
+	api, err := server.New(server.Config{Addr: opts.addr, OpsAddr: opts.opsAddr, Logger: e.logger, Console: ccons, TrustedProxies: proxies, Timeouts: timeouts},
 		server.Deps{Pool: pool, Contacts: store, River: rc, Auth: signIn, Delivery: svc, Registry: built.Registry, Templates: tstore, Care: planner, Revisits: revisitSvc, Campaigns: campaignSvc})
 	if err != nil {
 		return err

@@ -50,6 +50,7 @@ var Layers = [][]string{
 	{"delivery"},
 	{"campaigns/segment"},
 	{"care", "revisits", "campaigns"},
+	{"server/edge"},
 	{"server/console", "server"},
 	{"internal/pgtest", "internal/archtest", "internal/identity/identitytest", "cmd/carillon"},
 }

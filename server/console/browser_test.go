@@ -348,3 +348,25 @@ func TestBrowserPages(t *testing.T) {
 	require.True(t, ad.has(`.problem[data-field="sms.zh-CN.text"][data-line="1"]`))
 	ad.screenshot("template-error", "模板")
 }
+
+// River UI renders under its content security policy: its scripts and styles
+// are its own, and nothing it needs is refused.
+func TestBrowserRiverUIRendersUnderItsCSP(t *testing.T) {
+	w := newWorld(t, worldOpts{})
+	b := w.tab(t)
+	b.signIn("admin")
+	res, err := chromedp.Run(b.ctx, chromedp.NavigateResponse(b.w.url+"/riverui/"))
+	require.NoError(t, err)
+	require.Equal(t, int64(200), res.Status)
+	rendered := b.eval(`new Promise(resolve => {
+		const start = Date.now();
+		const poll = () => {
+			const root = document.querySelector("#root");
+			if (root && root.children.length > 0 && root.textContent.trim() !== "") { resolve("rendered"); return; }
+			if (Date.now() - start > 20000) { resolve("blank: the app's script did not run"); return; }
+			setTimeout(poll, 100);
+		};
+		poll();
+	})`)
+	require.Equal(t, "rendered", rendered)
+}

@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -24,6 +25,7 @@ import (
 	"carillon/internal/audit"
 	"carillon/internal/identity"
 	"carillon/revisits"
+	"carillon/server/edge"
 	"carillon/templates"
 )
 
@@ -53,6 +55,12 @@ type Config struct {
 	// SecureCookies marks cookies Secure even over plain HTTP (behind a proxy
 	// that ends TLS). Default: Secure only when the request came over TLS.
 	SecureCookies bool
+	// TrustedProxies are the proxies whose X-Forwarded-For names the client
+	// (for the sign-in throttle and the audit log). Default none: the
+	// connection's address is the client's.
+	TrustedProxies []netip.Prefix
+	// Throttle configures the sign-in throttle (when Deps.Throttle is nil).
+	Throttle edge.ThrottleConfig
 	// RiverUI says whether /riverui/ is served (administrators get a link).
 	RiverUI bool
 	// Logger. Default: discard.
@@ -103,6 +111,9 @@ type Deps struct {
 	Campaigns *campaigns.Service
 	Revisits  *revisits.Service
 	SSO       SSO // optional: OIDC and LDAP sign-in (sso.go)
+	// Throttle counts failed sign-ins; the server shares its own with River
+	// UI's. Default: the console's own, of Config.Throttle.
+	Throttle *edge.Throttle
 }
 
 // Console serves the web console under Prefix.
@@ -114,7 +125,7 @@ type Console struct {
 	pages    map[string]*template.Template
 	dash     dashCache
 	ranks    rankCache
-	failures failures
+	throttle *edge.Throttle
 }
 
 //go:embed web
@@ -130,7 +141,10 @@ func New(cfg Config, deps Deps) (*Console, error) {
 		return nil, errors.New("console: Pool, Users and Contacts are required")
 	}
 	loc, _ := time.LoadLocation(cfg.TimeZone)
-	c := &Console{cfg: cfg, deps: deps, loc: loc, mux: http.NewServeMux()}
+	c := &Console{cfg: cfg, deps: deps, loc: loc, mux: http.NewServeMux(), throttle: deps.Throttle}
+	if c.throttle == nil {
+		c.throttle = edge.NewThrottle(cfg.Throttle)
+	}
 	if err := c.parse(); err != nil {
 		return nil, err
 	}
@@ -139,7 +153,7 @@ func New(cfg Config, deps Deps) (*Console, error) {
 }
 
 // Handler serves every path under Prefix.
-func (c *Console) Handler() http.Handler { return c.mux }
+func (c *Console) Handler() http.Handler { return edge.Resolve(c.cfg.TrustedProxies, c.mux) }
 
 // parse reads every page template with the layout.
 func (c *Console) parse() error {
@@ -232,13 +246,8 @@ func (q *req) actor(r *http.Request) audit.Actor {
 	return audit.Actor{Name: "console:" + q.P.User.Login, UserID: &id, Addr: remoteHost(r), Auth: audit.AuthConsole}
 }
 
-func remoteHost(r *http.Request) string {
-	host := r.RemoteAddr
-	if i := strings.LastIndexByte(host, ':'); i > 0 {
-		host = host[:i]
-	}
-	return strings.Trim(host, "[]")
-}
+// remoteHost is the client's address (through trusted proxies).
+func remoteHost(r *http.Request) string { return edge.ClientAddr(r) }
 
 // handlerFunc is a page handler; an error becomes an error page.
 type handlerFunc func(w http.ResponseWriter, r *http.Request, q *req) error

@@ -329,7 +329,7 @@ var messages = map[string][2]string{
 	"funnel.clicked":           {"Clicked", "已点击"},
 	"my.ranking_as_of":         {"As of %s (recomputed every 5 minutes).", "数据截至 %s（每 5 分钟更新）。"},
 	"my.teams":                 {"Teams", "团队排名"},
-	"login.throttled":          {"Too many failed sign-ins. Wait 15 minutes and try again.", "登录失败次数过多，请 15 分钟后再试。"},
+	"login.throttled":          {"Too many failed sign-ins for this login from this address. Wait a few minutes and try again; each further failure doubles the wait.", "此用户名在本地址登录失败次数过多，请稍等几分钟再试；每再失败一次，等待时间加倍。"},
 	"col.failed":               {"Failed", "失败"},
 	"col.suppressed":           {"Suppressed", "已拦截"},
 	"camp.second_approval":     {"Its audience grew past the limit approved: the run waits for a second approval (an approver who is not an author resumes it).", "目标人数超出已批准的上限：本批次等待二次审批（由非作者的审批人恢复）。"},

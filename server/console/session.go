@@ -12,13 +12,13 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"carillon/internal/audit"
 	"carillon/internal/identity"
+	"carillon/server/edge"
 )
 
 // Cookie names.
@@ -187,9 +187,11 @@ func checkOrigin(r *http.Request) error {
 		return nil
 	}
 	// Behind a proxy the browser's host may be in X-Forwarded-Host: a form
-	// posted from another site cannot set that header.
+	// posted from another site cannot set that header. "null" (a sandboxed
+	// frame, a data: URL, a redirect across sites) names no host and is refused.
 	u, err := url.Parse(origin)
-	if err != nil || !strings.EqualFold(u.Host, r.Host) && !strings.EqualFold(u.Host, r.Header.Get("X-Forwarded-Host")) {
+	fwd := r.Header.Get("X-Forwarded-Host")
+	if err != nil || u.Host == "" || !strings.EqualFold(u.Host, r.Host) && (fwd == "" || !strings.EqualFold(u.Host, fwd)) {
 		return &httpError{status: http.StatusForbidden, key: "err.csrf", detail: "the form came from another site"}
 	}
 	return nil
@@ -241,16 +243,30 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	login := strings.TrimSpace(r.PostFormValue("login"))
-	keys := []string{"addr:" + remoteHost(r), "login:" + strings.ToLower(login)}
-	if wait := c.failures.blocked(keys, c.cfg.Now()); wait > 0 {
-		w.Header().Set("Retry-After", fmt.Sprint(int(wait.Seconds())+1))
+	addr := remoteHost(r)
+	locked, delay := c.throttle.Check(login, addr, c.cfg.Now())
+	if locked > 0 {
+		w.Header().Set("Retry-After", fmt.Sprint(int(locked.Seconds())+1))
 		c.showLogin(w, r, q, http.StatusTooManyRequests, login, "login.throttled")
 		return
 	}
+	if err := edge.Wait(r.Context(), delay); err != nil {
+		c.throttle.Done(login, addr)
+		return // the browser gave up
+	}
 	p, err := c.deps.Users.CheckPassword(r.Context(), login, r.PostFormValue("password"))
+	switch {
+	case err == nil:
+		c.throttle.Succeed(login, addr) // the password is proven, whatever follows
+	case !errors.Is(err, identity.ErrUnauthenticated):
+		c.throttle.Done(login, addr)
+	}
 	if errors.Is(err, identity.ErrUnauthenticated) {
-		c.failures.fail(keys, c.cfg.Now())
-		c.cfg.Logger.InfoContext(r.Context(), "console sign-in refused", slog.String("addr", remoteHost(r)))
+		ev := c.throttle.Fail(login, addr, c.cfg.Now())
+		c.cfg.Logger.InfoContext(r.Context(), "console sign-in refused", slog.String("addr", addr), slog.Int("failures", ev.Failures))
+		if ev.Locked() {
+			c.auditLockout(r, login, addr, ev)
+		}
 		c.showLogin(w, r, q, http.StatusUnauthorized, login, "login.failed")
 		return
 	}
@@ -293,7 +309,6 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, q, err)
 		return
 	}
-	c.failures.reset(keys)
 	c.setCookie(w, r, loginCookie, "", -1)
 	c.setCookie(w, r, sessionCookie, token, 0)
 	http.Redirect(w, r, safeNext(r.PostFormValue("next"), c.home(p)), http.StatusSeeOther)
@@ -359,65 +374,13 @@ func (c *Console) switchLang(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, safeNext(r.URL.Query().Get("next"), Prefix+"/"), http.StatusSeeOther)
 }
 
-// Sign-in throttling: after MaxFailures failed sign-ins from one address or
-// for one login within FailureWindow, further tries are refused (429) until
-// the window has passed. Kept in memory: per process.
-const (
-	MaxFailures   = 10
-	FailureWindow = 15 * time.Minute
-)
-
-type failureCount struct {
-	n     int
-	first time.Time
-}
-
-type failures struct {
-	mu sync.Mutex
-	m  map[string]*failureCount
-}
-
-// blocked returns how long the keys are still refused; 0 when they are not.
-func (f *failures) blocked(keys []string, now time.Time) time.Duration {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	var wait time.Duration
-	for _, k := range keys {
-		fc := f.m[k]
-		if fc == nil {
-			continue
-		}
-		if now.Sub(fc.first) >= FailureWindow {
-			delete(f.m, k)
-			continue
-		}
-		if fc.n >= MaxFailures {
-			wait = max(wait, FailureWindow-now.Sub(fc.first))
-		}
-	}
-	return wait
-}
-
-func (f *failures) fail(keys []string, now time.Time) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.m == nil || len(f.m) > 100_000 { // forget rather than grow without bound
-		f.m = map[string]*failureCount{}
-	}
-	for _, k := range keys {
-		fc := f.m[k]
-		if fc == nil || now.Sub(fc.first) >= FailureWindow {
-			fc = &failureCount{first: now}
-			f.m[k] = fc
-		}
-		fc.n++
-	}
-}
-
-func (f *failures) reset(keys []string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for _, k := range keys {
-		delete(f.m, k)
+// auditLockout records that failures locked login out from addr, or started
+// delaying it. A failure to write is logged: the sign-in answer stands.
+func (c *Console) auditLockout(r *http.Request, login, addr string, ev edge.Event) {
+	_, err := c.deps.Users.GetUser(r.Context(), login)
+	known := err == nil
+	if err := audit.Append(r.Context(), c.deps.Pool, edge.Anonymous(addr), c.cfg.Now(),
+		edge.LockoutEntry("console.sign_in_locked", login, known, ev)); err != nil {
+		c.cfg.Logger.ErrorContext(r.Context(), "audit sign-in lockout", slog.String("addr", addr), slog.String("error", err.Error()))
 	}
 }

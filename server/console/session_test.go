@@ -7,10 +7,13 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"carillon/delivery"
 	"carillon/internal/audit"
+	"carillon/server/edge"
 )
 
 func TestSignInSessionsAndSignOut(t *testing.T) {
@@ -203,10 +206,10 @@ func TestSignInIsThrottledAfterFailures(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t, worldOpts{})
 	b := w.browser(t)
-	for i := range 10 {
+	for i := range edge.DefaultFreeFailures + 1 {
 		require.Equal(t, http.StatusUnauthorized, b.tryLogin("auditor", fmt.Sprintf("wrong password %d", i)).status)
 	}
-	// The right password is refused too until the window has passed.
+	// The right password is refused too, from this address, until the lock ends.
 	p := b.tryLogin("auditor", password)
 	require.Equal(t, http.StatusTooManyRequests, p.status)
 	require.Contains(t, p.body, "Too many failed sign-ins")
@@ -214,6 +217,84 @@ func TestSignInIsThrottledAfterFailures(t *testing.T) {
 	var n int
 	require.NoError(t, w.db.Pool.QueryRow(w.ctx, `SELECT count(*) FROM console_sessions`).Scan(&n))
 	require.Zero(t, n)
+}
+
+// An attacker who guesses a user's password from one address locks out only
+// that (login, address) pair: the user signs in from elsewhere, and other users
+// behind the attacker's address are not refused. The lockout is audited.
+func TestSignInThrottleDoesNotLockVictimsOut(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, worldOpts{proxied: true})
+	from := func(addr string) map[string]string { return map[string]string{"X-Forwarded-For": addr} }
+	try := func(b *browser, addr, login, pw string) page {
+		b.t.Helper()
+		lp := b.do("GET", Prefix+"/login", nil, from(addr))
+		return b.do("POST", Prefix+"/login", url.Values{"csrf": {csrfOf(b.t, lp)}, "login": {login}, "password": {pw}}, from(addr))
+	}
+	attacker := w.browser(t)
+	codes := map[int]int{}
+	for i := range 10 {
+		codes[try(attacker, "203.0.113.5", "auditor", fmt.Sprintf("guess %d", i)).status]++
+	}
+	require.Equal(t, map[int]int{http.StatusUnauthorized: edge.DefaultFreeFailures + 1, http.StatusTooManyRequests: 10 - edge.DefaultFreeFailures - 1}, codes)
+	require.Equal(t, http.StatusTooManyRequests, try(attacker, "203.0.113.5", "auditor", password).status, "the pair stays locked")
+
+	// The victim, from their own address, signs in.
+	victim := w.browser(t)
+	require.Equal(t, http.StatusSeeOther, try(victim, "198.51.100.7", "auditor", password).status)
+	// A colleague behind the attacker's address (one office, one proxy) too.
+	colleague := w.browser(t)
+	require.Equal(t, http.StatusSeeOther, try(colleague, "203.0.113.5", "marketer", password).status)
+
+	// Without trust, X-Forwarded-For does not let the attacker pose as new addresses:
+	// the audit row names the address the proxy reported.
+	recs, _, err := audit.List(w.ctx, w.db.Pool, audit.Filter{Action: "console.sign_in_locked"})
+	require.NoError(t, err)
+	require.NotEmpty(t, recs)
+	last := recs[len(recs)-1]
+	require.Equal(t, "auditor", last.ObjectID)
+	require.Equal(t, "203.0.113.5", last.RemoteAddr)
+	require.Equal(t, "anonymous", last.Actor)
+	require.Contains(t, string(last.Changes), `"locked_seconds": 60`)
+	require.NotContains(t, string(last.Changes), "guess", "no password in the audit log")
+}
+
+// The loopback is not a trusted proxy by default: a client that names other
+// addresses in X-Forwarded-For is still one address.
+func TestSignInThrottleIgnoresForwardedForFromUntrustedPeers(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, worldOpts{})
+	b := w.browser(t)
+	codes := map[int]int{}
+	for i := range edge.DefaultFreeFailures + 3 {
+		lp := b.getOK(Prefix + "/login")
+		p := b.do("POST", Prefix+"/login", url.Values{"csrf": {csrfOf(t, lp)}, "login": {"auditor"}, "password": {"guess"}},
+			map[string]string{"X-Forwarded-For": fmt.Sprintf("198.51.100.%d", i)})
+		codes[p.status]++
+	}
+	require.Equal(t, 2, codes[http.StatusTooManyRequests])
+}
+
+// Many addresses failing for one login slow its sign-ins down but never refuse
+// the right password.
+func TestSignInThrottleDelaysALoginUnderAttackFromManyAddresses(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, worldOpts{proxied: true, throttle: edge.ThrottleConfig{LoginFreeFailures: 3, LoginDelay: time.Millisecond, LoginMaxDelay: 5 * time.Millisecond}})
+	b := w.browser(t)
+	for i := range 6 {
+		hdr := map[string]string{"X-Forwarded-For": fmt.Sprintf("203.0.113.%d", i+1)}
+		lp := b.do("GET", Prefix+"/login", nil, hdr)
+		p := b.do("POST", Prefix+"/login", url.Values{"csrf": {csrfOf(t, lp)}, "login": {"auditor"}, "password": {"guess"}}, hdr)
+		require.Equal(t, http.StatusUnauthorized, p.status, "attempt %d is delayed, not refused", i)
+	}
+	recs, _, err := audit.List(w.ctx, w.db.Pool, audit.Filter{Action: "console.sign_in_locked"})
+	require.NoError(t, err)
+	require.Len(t, recs, 1, "the login's delay is audited once")
+	require.Contains(t, string(recs[0].Changes), `"login_delayed": true`)
+	hdr := map[string]string{"X-Forwarded-For": "198.51.100.7"}
+	lp := b.do("GET", Prefix+"/login", nil, hdr)
+	p := b.do("POST", Prefix+"/login", url.Values{"csrf": {csrfOf(t, lp)}, "login": {"auditor"}, "password": {password}}, hdr)
+	require.Equal(t, http.StatusSeeOther, p.status)
 }
 
 func TestBehindAProxy(t *testing.T) {
@@ -231,4 +312,48 @@ func TestBehindAProxy(t *testing.T) {
 		}
 	}
 	require.True(t, secure, "the proxy ended TLS: the cookie is Secure")
+}
+
+// "Origin: null" (a sandboxed frame, a data: URL) names no site: it is not
+// this one, for the sign-in form and for a signed-in page's form alike.
+func TestOriginNullIsRefused(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, worldOpts{})
+	b := w.browser(t)
+	lp := b.getOK(Prefix + "/login")
+	p := b.do("POST", Prefix+"/login", url.Values{"csrf": {csrfOf(t, lp)}, "login": {"admin"}, "password": {password}}, map[string]string{"Origin": "null"})
+	require.Equal(t, http.StatusForbidden, p.status)
+	b.signIn("admin")
+	csrf := csrfOf(t, b.getOK(Prefix+"/contacts"))
+	p = b.do("POST", Prefix+"/logout", url.Values{"csrf": {csrf}}, map[string]string{"Origin": "null"})
+	require.Equal(t, http.StatusForbidden, p.status)
+	p = b.do("POST", Prefix+"/logout", url.Values{"csrf": {csrf}}, map[string]string{"Origin": w.url})
+	require.Equal(t, http.StatusSeeOther, p.status, "this site's origin still passes")
+}
+
+// Over TLS every answer carries HSTS; over plain HTTP none does.
+func TestHSTSOverTLS(t *testing.T) {
+	t.Parallel()
+	for _, tls := range []bool{true, false} {
+		w := newWorld(t, worldOpts{tls: tls})
+		b := w.browser(t)
+		for _, path := range []string{Prefix + "/login", "/api/me", "/riverui/"} {
+			p := b.get(path)
+			if tls {
+				require.Equal(t, edge.HSTS, p.header.Get("Strict-Transport-Security"), path)
+			} else {
+				require.Empty(t, p.header.Get("Strict-Transport-Security"), path)
+			}
+		}
+	}
+}
+
+// The unsubscribe page (a real link) may not be framed.
+func TestUnsubscribePageHasACSP(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, worldOpts{})
+	tok := w.dlv.Links().Token(delivery.LinkUnsubscribe, 1)
+	p := w.browser(t).get("/u/" + tok)
+	require.Contains(t, p.header.Get("Content-Security-Policy"), "frame-ancestors 'none'")
+	require.Equal(t, "DENY", p.header.Get("X-Frame-Options"))
 }

@@ -33,6 +33,7 @@ import (
 	"carillon/internal/testlog"
 	"carillon/revisits"
 	"carillon/server"
+	"carillon/server/edge"
 	"carillon/templates"
 )
 
@@ -68,6 +69,11 @@ type worldOpts struct {
 	live bool
 	// secondApproval is campaigns.Config.SecondApprovalAbove.
 	secondApproval int64
+	// proxied trusts the loopback as a proxy: tests name the client in
+	// X-Forwarded-For.
+	proxied bool
+	// throttle configures the sign-in throttle.
+	throttle edge.ThrottleConfig
 }
 
 func newWorld(t testing.TB, opts worldOpts) *world {
@@ -131,7 +137,13 @@ func newWorld(t testing.TB, opts worldOpts) *world {
 			_ = rc.Stop(c)
 		})
 	}
-	s, err := server.New(server.Config{Logger: log, RateLimit: -1, Now: clk.Now}, server.Deps{Pool: db.Pool, Contacts: store, River: rc, Auth: ids,
+	scfg := server.Config{Logger: log, RateLimit: -1, Now: clk.Now}
+	scfg.Console.Throttle = opts.throttle
+	if opts.proxied {
+		scfg.TrustedProxies, err = edge.ParseProxies([]string{"127.0.0.0/8", "::1"})
+		require.NoError(t, err)
+	}
+	s, err := server.New(scfg, server.Deps{Pool: db.Pool, Contacts: store, River: rc, Auth: ids,
 		Delivery: dlv, Templates: tstore, Care: planner, Revisits: rv, Campaigns: camps, Registry: deps.Registry})
 	require.NoError(t, err)
 	var ts *httptest.Server
