@@ -274,43 +274,11 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, q, err)
 		return
 	}
-	token, err := newToken()
-	if err != nil {
+	// The password form: a local password, or the directory's (LDAP).
+	if err := c.startSession(w, r, p, "password"); err != nil {
 		c.fail(w, r, q, err)
 		return
 	}
-	csrf, err := newToken()
-	if err != nil {
-		c.fail(w, r, q, err)
-		return
-	}
-	now := c.cfg.Now()
-	actor := (&req{P: p}).actor(r)
-	ua := r.UserAgent()
-	if len(ua) > 300 {
-		ua = ua[:300]
-	}
-	err = pgx.BeginFunc(r.Context(), c.deps.Pool, func(tx pgx.Tx) error {
-		var id int64
-		if err := tx.QueryRow(r.Context(), `INSERT INTO console_sessions (token_hash, user_id, csrf_token, created_at, last_seen_at, expires_at, addr, user_agent)
-			VALUES ($1, $2, $3, $4, $4, $5, $6, $7) RETURNING id`,
-			tokenHash(token), p.User.ID, csrf, now, now.Add(c.cfg.SessionTTL), remoteHost(r), ua).Scan(&id); err != nil {
-			return fmt.Errorf("start session: %w", err)
-		}
-		// The user's sessions that ended a month ago are of no use any more.
-		if _, err := tx.Exec(r.Context(), `DELETE FROM console_sessions WHERE user_id = $1
-			AND (ended_at < $2::timestamptz - interval '30 days' OR expires_at < $2::timestamptz - interval '30 days')`, p.User.ID, now); err != nil {
-			return fmt.Errorf("forget old sessions: %w", err)
-		}
-		return audit.Append(r.Context(), tx, actor, now, audit.Entry{Action: "console.sign_in", ObjectType: "user",
-			ObjectID: p.User.Login, Changes: map[string]any{"session": id}})
-	})
-	if err != nil {
-		c.fail(w, r, q, err)
-		return
-	}
-	c.setCookie(w, r, loginCookie, "", -1)
-	c.setCookie(w, r, sessionCookie, token, 0)
 	http.Redirect(w, r, safeNext(r.PostFormValue("next"), c.home(p)), http.StatusSeeOther)
 }
 
