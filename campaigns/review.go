@@ -414,7 +414,7 @@ func (s *Service) Preview(ctx context.Context, in PreviewInput) (Preview, error)
 	}
 	c := Campaign{Template: in.Template, Vars: cv}
 	for _, ch := range chans {
-		out, err := s.deps.Templates.RenderVersion(tv, templates.Channel(ch), in.Contact.Locale, s.vars(c, in.Contact, managers))
+		out, err := s.deps.Templates.RenderVersion(ctx, tv, templates.Channel(ch), in.Contact.Locale, s.vars(c, in.Contact, managers))
 		if errors.Is(err, templates.ErrNoVariant) {
 			continue
 		}

@@ -96,7 +96,7 @@ func (t *templateRenderer) Render(ctx context.Context, req RenderRequest) (Rende
 	if err != nil {
 		return Rendered{}, err
 	}
-	r, err := t.st.RenderVersion(v, templates.Channel(req.Channel), req.Locale, vars)
+	r, err := t.st.RenderVersion(ctx, v, templates.Channel(req.Channel), req.Locale, vars)
 	if errors.Is(err, templates.ErrNoVariant) {
 		return Rendered{}, ErrNoVariant
 	}
