@@ -164,8 +164,8 @@ type budget struct {
 	ctx      context.Context
 	deadline time.Time // the render's own, also checked directly: a timer may fire late
 	timeout  time.Duration
-	steps   int
-	max     int
+	steps    int
+	max      int
 }
 
 // alive reports the context's end: the render's own deadline as a *LimitError,

@@ -25,7 +25,10 @@ func TestCampaignTemplateUsesOnlyDeclaredVariables(t *testing.T) {
 	t.Parallel()
 	def := campaignDef("{{.Contact.Salutation}}，{{.Campaign.product}}\n年化{{.Campaign.rate}}。拒收请回复R",
 		Variable{Name: "product", Type: String, Required: true})
-	probs := problemsOf(t, func() error { _, err := Check(t.Context(), def, BuiltinSchemas(), DefaultMaxSegments, Limits{}); return err }())
+	probs := problemsOf(t, func() error {
+		_, err := Check(t.Context(), def, BuiltinSchemas(), DefaultMaxSegments, Limits{})
+		return err
+	}())
 	require.Len(t, probs, 1, "%v", probs)
 	require.Equal(t, "sms.zh-CN.text", probs[0].Field)
 	require.Equal(t, 2, probs[0].Line)
