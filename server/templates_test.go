@@ -132,7 +132,9 @@ func TestTemplatePreviewOverTheCap(t *testing.T) {
 	r = marketer.jsonReq(t, "POST", "/api/templates/notice.long/preview", map[string]any{"external_id": "P1", "channel": "email"})
 	require.Equal(t, 422, r.status)
 	require.Less(t, len(r.body), 2048, "the body must not carry the output")
-	var e struct{ Error struct{ Code, Message string } }
+	var e struct {
+		Error struct{ Code, Message string }
+	}
 	require.NoError(t, json.Unmarshal(r.body, &e))
 	require.Equal(t, "render_limit", e.Error.Code)
 	require.Contains(t, e.Error.Message, "template notice.long v1 (email, zh-CN) email.zh-CN.html: renders more than 524288 bytes")
