@@ -384,3 +384,41 @@ func TestCampaignVariablesAreCheckedAndNeverSampled(t *testing.T) {
 	require.NoError(t, b.db.Pool.QueryRow(b.ctx, `SELECT vars->'Campaign' FROM messages WHERE id = $1`, res.MessageID).Scan(&vars))
 	require.Equal(t, map[string]any{"product": "稳健理财", "rate": 2.5}, vars)
 }
+
+// A campaign whose template cannot render within the template limits with its
+// values is refused at submit, the error naming the template and the limit;
+// within them it is submitted.
+func TestSubmitRefusesATemplateOverTheRenderLimits(t *testing.T) {
+	t.Parallel()
+	b := setup(t, options{})
+	b.addContacts(t, 1, 2, nil)
+	def := templates.Definition{Key: "campaign.note", Purpose: templates.Marketing, Source: templates.SourceCampaign, DefaultLocale: "zh-CN",
+		Variables: []templates.Variable{{Name: "note", Type: templates.String, Required: true, Sample: "短讯"}},
+		Variants: []templates.Variant{{Channel: templates.Email, Locale: "zh-CN", Email: &templates.EmailVariant{Subject: "通知",
+			HTML: "<p>{{.Contact.Salutation}}</p>{{range 20000}}<p>{{$.Campaign.note}}</p>{{end}}"}}}}
+	_, _, err := b.templates.Save(b.ctx, audit.Actor{Name: "test"}, def, templates.SaveOptions{Activate: true})
+	require.NoError(t, err, "the sample note fits")
+	mk := b.users["mk"]
+
+	c := b.draft(t, campaigns.Input{Template: ptr("campaign.note"), Channels: &[]string{"email"}, Vars: map[string]any{"note": strings.Repeat("说明", 20)}})
+	_, err = b.svc.Submit(b.ctx, mk, c.ID)
+	msg := fieldMessages(t, err)["template"]
+	require.Contains(t, msg, "cannot render within the template limits")
+	require.Contains(t, msg, "template campaign.note v1 (email, zh-CN) email.zh-CN.html: renders more than 524288 bytes")
+	require.Contains(t, msg, "渲染上限")
+	c, err = b.svc.Get(b.ctx, c.ID)
+	require.NoError(t, err)
+	require.Equal(t, campaigns.StatusDraft, c.Status)
+
+	// The segment matching no one does not let it through.
+	_, err = b.svc.Update(b.ctx, mk, c.ID, campaigns.Input{Expression: ptr(`"nobody" in tags`)})
+	require.NoError(t, err)
+	_, err = b.svc.Submit(b.ctx, mk, c.ID)
+	require.Contains(t, fieldMessages(t, err)["template"], "renders more than 524288 bytes")
+
+	_, err = b.svc.Update(b.ctx, mk, c.ID, campaigns.Input{Expression: ptr(`"wealth" in tags`), Vars: map[string]any{"note": "短"}})
+	require.NoError(t, err)
+	c, err = b.svc.Submit(b.ctx, mk, c.ID)
+	require.NoError(t, err)
+	require.Equal(t, campaigns.StatusSubmitted, c.Status)
+}

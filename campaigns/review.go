@@ -195,6 +195,16 @@ SELECT (SELECT count(*) FROM matched), o.channel, o.no_address, count(*) FROM on
 	if err != nil {
 		return r, err
 	}
+	// The campaign's values must render within the template limits on every
+	// channel: for the template's sample contact (the segment may match no one
+	// yet) and for each sampled one. One that cannot is refused here, before
+	// anyone approves it, rather than failing message by message.
+	for _, ch := range c.Channels {
+		sc := templates.SampleContact(tv.DefaultLocale)
+		if _, err := s.deps.Templates.RenderVersion(ctx, tv, templates.Channel(ch), sc.Locale, s.vars(c, sc, nil)); errors.Is(err, templates.ErrRenderLimit) {
+			return r, renderLimit(err)
+		}
+	}
 	smsKind, smsProvider := s.primarySMS()
 	var partsSum, partsN float64
 	for _, ch := range c.Channels {
@@ -203,6 +213,9 @@ SELECT (SELECT count(*) FROM matched), o.channel, o.no_address, count(*) FROM on
 			if errors.Is(err, templates.ErrNoVariant) {
 				r.Warnings = append(r.Warnings, fmt.Sprintf("template %s has no %s variant: recipients whose first channel is %s go by the next channel", c.Template, ch, ch))
 				break
+			}
+			if errors.Is(err, templates.ErrRenderLimit) {
+				return r, renderLimit(err)
 			}
 			if err != nil {
 				sm.Error = err.Error()
@@ -232,6 +245,13 @@ SELECT (SELECT count(*) FROM matched), o.channel, o.no_address, count(*) FROM on
 		}
 	}
 	return r, nil
+}
+
+// renderLimit is a campaign refused because its template cannot render within
+// the template limits; the error names the template, version, channel, locale
+// and limit.
+func renderLimit(err error) error {
+	return invalid(fieldErr("template", "cannot render within the template limits: %s / 模板无法在渲染上限内完成，请修改模板或活动变量", err.Error()))
 }
 
 // primarySMS is the kind and name of the SMS provider marketing goes through first.
@@ -441,7 +461,7 @@ func (s *Service) Preview(ctx context.Context, in PreviewInput) (Preview, error)
 	}
 	c := Campaign{Template: in.Template, Vars: cv}
 	for _, ch := range chans {
-		out, err := s.deps.Templates.RenderVersion(tv, templates.Channel(ch), in.Contact.Locale, s.vars(c, in.Contact, managers))
+		out, err := s.deps.Templates.RenderVersion(ctx, tv, templates.Channel(ch), in.Contact.Locale, s.vars(c, in.Contact, managers))
 		if errors.Is(err, templates.ErrNoVariant) {
 			continue
 		}

@@ -13,7 +13,10 @@
 //
 // A message that cannot go on its first channel before sending (no address, no
 // consent, no template variant) goes on the next channel of its list, the skipped
-// ones named in its event. A message that fails permanently once sent (or whose
+// ones named in its event. A template that cannot render within the template
+// limits on a channel (docs/templates.md) skips that channel too (render_limit);
+// when no channel is left the message ends failed, reason render_limit and the
+// limit's error, and nothing is sent. A message that fails permanently once sent (or whose
 // receipt says so) is failed, and the next channel is tried as a child message
 // linked to it; only parents count in statistics and caps.
 //

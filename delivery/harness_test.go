@@ -67,6 +67,8 @@ type harnessOpts struct {
 	sandbox string // extra TOML for the aliyun sandbox, e.g. perm_fail_rate = 1.0
 	aliyun  string // extra TOML for the aliyun provider itself, e.g. timeout = "300ms"
 	noStart bool
+	// renderer replaces testRenderer; it may be set after the database exists.
+	renderer func(db *pgtest.DB) delivery.Renderer
 }
 
 // newHarness: real Postgres, real River, real adapters against their sandboxes,
@@ -149,7 +151,11 @@ app_id = "1000002"
 	if cfg.Now == nil {
 		cfg.Now = h.clock.Now
 	}
-	s, err := delivery.New(h.db.Pool, cfg, delivery.Deps{Registry: h.built.Registry, Renderer: testRenderer{}})
+	var rd delivery.Renderer = testRenderer{}
+	if o.renderer != nil {
+		rd = o.renderer(h.db)
+	}
+	s, err := delivery.New(h.db.Pool, cfg, delivery.Deps{Registry: h.built.Registry, Renderer: rd})
 	require.NoError(t, err)
 	svc.Store(s)
 	h.svc = s

@@ -42,3 +42,9 @@ type Rendered struct {
 // ErrNoVariant says the template has no variant for the channel: the channel cannot
 // carry this message, and the next one is tried.
 var ErrNoVariant = errors.New("template has no variant for this channel")
+
+// ErrRenderLimit says the message's template could not render within the
+// template limits (time, range iterations, the channel's output cap): the
+// channel is skipped, and a message no channel can carry ends failed with
+// reason render_limit. Sending it again would not help.
+var ErrRenderLimit = errors.New("template render over its limits")

@@ -96,9 +96,12 @@ func (t *templateRenderer) Render(ctx context.Context, req RenderRequest) (Rende
 	if err != nil {
 		return Rendered{}, err
 	}
-	r, err := t.st.RenderVersion(v, templates.Channel(req.Channel), req.Locale, vars)
+	r, err := t.st.RenderVersion(ctx, v, templates.Channel(req.Channel), req.Locale, vars)
 	if errors.Is(err, templates.ErrNoVariant) {
 		return Rendered{}, ErrNoVariant
+	}
+	if errors.Is(err, templates.ErrRenderLimit) {
+		return Rendered{}, limitError{err}
 	}
 	if err != nil {
 		return Rendered{}, err
@@ -172,3 +175,10 @@ func fieldValues(fs []channels.WeChatField) []string {
 	}
 	return out
 }
+
+// limitError is the template store's limit error as delivery's ErrRenderLimit.
+type limitError struct{ err error }
+
+func (e limitError) Error() string        { return e.err.Error() }
+func (e limitError) Unwrap() error        { return e.err }
+func (e limitError) Is(target error) bool { return target == ErrRenderLimit }

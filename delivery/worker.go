@@ -431,6 +431,7 @@ func (w *Worker) deliver(ctx context.Context, m *message, env *sendEnv, stops ma
 	o.skipped = map[channels.Channel]string{}
 	var p *plan
 	var rendered Rendered
+	var limited error // the last channel skipped for a render over the limits
 	for i, ch := range m.channels {
 		addr, reason := w.address(ch, contact, manager, env, m)
 		if reason != "" {
@@ -465,6 +466,11 @@ func (w *Worker) deliver(ctx context.Context, m *message, env *sendEnv, stops ma
 			o.skipped[ch] = "no_template_variant"
 			continue
 		}
+		if errors.Is(err, ErrRenderLimit) {
+			o.skipped[ch] = "render_limit: " + err.Error()
+			limited = err
+			continue
+		}
 		if err != nil {
 			o.skipped[ch] = "render_error: " + pii.Text(err.Error())
 			continue
@@ -472,6 +478,12 @@ func (w *Worker) deliver(ctx context.Context, m *message, env *sendEnv, stops ma
 		p = &plan{channel: ch, providers: provs, address: addr, rest: m.channels[i+1:]}
 		rendered = r
 		break
+	}
+	if p == nil && limited != nil {
+		// The template cannot render within its limits on any channel left: the
+		// message fails (nothing was sent) and says why.
+		o.status, o.reason = "failed", "render_limit: "+limited.Error()
+		return o
 	}
 	if p == nil {
 		o.status, o.reason = "suppressed", "no_channel"

@@ -10,6 +10,7 @@ import (
 
 	"carillon/campaigns"
 	"carillon/internal/identity"
+	"carillon/templates"
 )
 
 // Role sets of campaigns beyond those of segments.
@@ -59,6 +60,8 @@ func campaignErr(err error) error {
 		return &apiError{status: http.StatusConflict, code: "invalid_state", msg: err.Error()}
 	case errors.Is(err, campaigns.ErrStale):
 		return &apiError{status: http.StatusConflict, code: "stale", msg: err.Error()}
+	case errors.Is(err, templates.ErrRenderLimit): // a campaign preview over the template limits
+		return &apiError{status: http.StatusUnprocessableEntity, code: "render_limit", msg: err.Error()}
 	}
 	return segmentErr(err)
 }

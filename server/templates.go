@@ -43,6 +43,10 @@ func (s *Server) templateErr(w http.ResponseWriter, r *http.Request, err error) 
 		return &apiError{status: http.StatusNotFound, code: "not_found", msg: "no such template or version"}
 	case errors.Is(err, templates.ErrNoVariant):
 		return &apiError{status: http.StatusUnprocessableEntity, code: "no_variant", msg: err.Error()}
+	case errors.Is(err, templates.ErrRenderLimit):
+		// The error names the template, version, channel, locale, field and limit;
+		// never any of the output.
+		return &apiError{status: http.StatusUnprocessableEntity, code: "render_limit", msg: err.Error()}
 	}
 	return err
 }

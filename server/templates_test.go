@@ -110,3 +110,33 @@ func TestTemplatesAPI(t *testing.T) {
 	require.Equal(t, 200, r.status)
 	require.Equal(t, 3, strings.Count(string(r.body), `"object_id":"notice.points"`), string(r.body))
 }
+
+// A preview whose output would pass the channel's cap is refused with the
+// limit's error (422 render_limit, naming the template), never a huge body.
+func TestTemplatePreviewOverTheCap(t *testing.T) {
+	t.Parallel()
+	b := setup(t, serverConfigNoLimit())
+	marketer := b.as(b.newUser(t, "mk", "", identity.RoleMarketer))
+	def := map[string]any{
+		"key": "notice.long", "purpose": "service", "source": "care.birthday", "default_locale": "zh-CN",
+		"variants": []any{map[string]any{"channel": "email", "locale": "zh-CN", "email": map[string]any{
+			"subject": "通知", "html": "<p>{{.Contact.Salutation}}</p>{{range 20000}}<p>{{$.Contact.Attrs.note}}</p>{{end}}"}}},
+	}
+	// The sample contact has no note: the template saves.
+	r := marketer.jsonReq(t, "POST", "/api/templates", def)
+	require.Equal(t, 201, r.status, string(r.body))
+	r = b.jsonReq(t, "POST", "/api/contacts", map[string]any{"external_id": "P1", "name": "王芳", "gender": "female",
+		"email": "wang@example.com", "attrs": map[string]any{"note": strings.Repeat("备注", 50)}})
+	require.Equal(t, 201, r.status, string(r.body))
+
+	r = marketer.jsonReq(t, "POST", "/api/templates/notice.long/preview", map[string]any{"external_id": "P1", "channel": "email"})
+	require.Equal(t, 422, r.status)
+	require.Less(t, len(r.body), 2048, "the body must not carry the output")
+	var e struct {
+		Error struct{ Code, Message string }
+	}
+	require.NoError(t, json.Unmarshal(r.body, &e))
+	require.Equal(t, "render_limit", e.Error.Code)
+	require.Contains(t, e.Error.Message, "template notice.long v1 (email, zh-CN) email.zh-CN.html: renders more than 524288 bytes")
+	require.Contains(t, e.Error.Message, "渲染输出超过")
+}

@@ -38,7 +38,7 @@ func TestBuiltinsValidate(t *testing.T) {
 	t.Parallel()
 	keys := map[string]bool{}
 	for _, def := range Builtins() {
-		_, err := Check(def, BuiltinSchemas(), DefaultMaxSegments)
+		_, err := Check(t.Context(), def, BuiltinSchemas(), DefaultMaxSegments, Limits{})
 		require.NoError(t, err, def.Key)
 		keys[def.Key] = true
 	}
@@ -149,7 +149,7 @@ func TestGoldenBuiltins(t *testing.T) {
 						continue
 					}
 					require.Equal(t, locale, variant.Locale, "%s %s has no %s variant", def.Key, ch, locale)
-					r, err := b.store.RenderVersion(v, ch, locale, SampleVars(def.Source, locale, &c))
+					r, err := b.store.RenderVersion(t.Context(), v, ch, locale, SampleVars(def.Source, locale, &c))
 					require.NoError(t, err, "%s %s %s %s", def.Key, c.ExternalID, ch, locale)
 					fmt.Fprintf(&out, "=== %s v%d %s %s contact %s\n", def.Key, r.Version, ch, r.Locale, c.ExternalID)
 					writeRendered(&out, r)

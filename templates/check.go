@@ -2,6 +2,7 @@ package templates
 
 import (
 	"fmt"
+	"math/big"
 	"regexp"
 	"slices"
 	"strconv"
@@ -14,15 +15,17 @@ import (
 
 // checkText parses src as a template and checks every variable against schema and
 // every function against the helpers, walking the parse tree. Problems carry the
-// line and column (1-based, runes) inside src.
-func checkText(field, src string, schema Schema, campaign bool) []Problem {
+// line and column (1-based, runes) inside src. A range over a number whose
+// count, times those of the ranges over numbers around it, passes maxSteps is
+// refused: it could not render within the limit.
+func checkText(field, src string, schema Schema, campaign bool, maxSteps int) []Problem {
 	trees := map[string]*parse.Tree{}
 	t := parse.New(field)
 	t.Mode = parse.SkipFuncCheck
 	if _, err := t.Parse(src, "", "", trees); err != nil {
 		return []Problem{parseProblem(field, src, err)}
 	}
-	c := &checker{field: field, src: src, schema: schema, campaign: campaign}
+	c := &checker{field: field, src: src, schema: schema, campaign: campaign, maxSteps: int64(max(maxSteps, 1)), loops: 1}
 	for name, tr := range trees {
 		if name != field {
 			c.add(tr.Root, "define and block are not allowed in a message template")
@@ -101,6 +104,8 @@ type checker struct {
 	field, src string
 	schema     Schema
 	campaign   bool // a campaign template: .Campaign.x must be declared
+	maxSteps   int64
+	loops      int64 // iterations of the ranges over numbers around the node walked
 	problems   []Problem
 }
 
@@ -176,7 +181,18 @@ func (c *checker) walk(n parse.Node, s scope) {
 			inner.vars[d[0].Ident[0]] = ref{}
 			inner.vars[d[1].Ident[0]] = elem
 		}
+		outer := c.loops
+		if k := rangeCount(n); k > 0 && c.loops <= c.maxSteps {
+			if k > c.maxSteps/c.loops {
+				total := new(big.Int).Mul(big.NewInt(c.loops), big.NewInt(k))
+				c.add(n, fmt.Sprintf("range %d repeats %s times in all, more than the limit of %d iterations per render / 循环总次数 %s 超过每次渲染的上限 %d 次", k, total, c.maxSteps, total, c.maxSteps))
+				c.loops = c.maxSteps + 1 // report the outermost range over the limit only
+			} else {
+				c.loops *= k
+			}
+		}
 		c.walk(n.List, inner.with(elem))
+		c.loops = outer
 		c.walk(n.ElseList, s.child())
 	case *parse.TemplateNode:
 		c.add(n, "{{template}} is not allowed in a message template")

@@ -41,6 +41,15 @@
 // 153 per part beyond; any other character makes the text UCS-2, 70 UTF-16 units
 // in one part, 67 per part beyond (an emoji counts 2).
 //
+// Limits: every render (the trial render at save, previews, a campaign's
+// review, delivery) runs under Config.Limits: a deadline (2 s, or the
+// context's when sooner), 100,000 range iterations, and each channel's output
+// cap (SMS parts, email bytes, WeChat fields, WeCom's 2,048/4,096 bytes). Each
+// range body is compiled with a step action that counts iterations and checks
+// the deadline; each field is written through a writer that fails past its
+// cap. A render over a limit returns a *LimitError (ErrRenderLimit) naming
+// the template, version, channel, locale and field. See docs/templates.md.
+//
 // WeChat: fields are typed (thing1, time2, amount3, …) with WeChat's limits
 // (thing 20, phrase 5, name 10 or 20 in Latin letters, character_string,
 // number, letter, amount 32, …). At render, thing and name values that are too
@@ -56,7 +65,9 @@
 // followed —, WeChat fields the mapping lacks or whose constant text is too
 // long, marketing by WeChat, a marketing SMS without a sign name or without an
 // opt-out line in its approved text, and a trial render with sample variables
-// whose SMS takes more than Config.MaxSegments parts.
+// whose SMS takes more than Config.MaxSegments parts, or that passes a render
+// limit; a range over a number whose nested counts multiply past
+// Limits.MaxSteps is refused before any render.
 //
 // # Built-ins
 //

@@ -1,7 +1,8 @@
 package templates
 
 import (
-	"bytes"
+	"context"
+	"errors"
 	"fmt"
 	"html"
 	htmltemplate "html/template"
@@ -10,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"text/template"
+	"time"
 	"unicode/utf8"
 )
 
@@ -190,13 +192,21 @@ func texts(v Variant) map[string]string {
 	return out
 }
 
+// compile parses a variant's templates once; each range body gets the step
+// action that holds a render to its budget (see instrument).
 func compile(v Variant) (*compiled, error) {
 	c := &compiled{variant: v, text: map[string]*template.Template{}}
 	fm := funcs(v.Locale)
+	fm[stepFunc] = stepHelper
 	for name, src := range texts(v) {
 		t, err := template.New(name).Funcs(fm).Option("missingkey=zero").Parse(src)
 		if err != nil {
 			return nil, err
+		}
+		for _, x := range t.Templates() {
+			if x.Tree != nil {
+				instrument(x.Tree.Root)
+			}
 		}
 		c.text[name] = t
 	}
@@ -206,32 +216,90 @@ func compile(v Variant) (*compiled, error) {
 		if err != nil {
 			return nil, err
 		}
+		for _, x := range t.Templates() {
+			if x.Tree != nil {
+				instrument(x.Tree.Root)
+			}
+		}
 		c.html = t
 	}
 	return c, nil
 }
 
-func (c *compiled) exec(name string, data any) (string, error) {
-	t, ok := c.text[name]
+// execution is one render of a compiled variant: its data (with the budget
+// under budgetKey), the budget and the limits.
+type execution struct {
+	c    *compiled
+	data map[string]any
+	b    *budget
+	lim  Limits
+}
+
+// exec executes one text field into a writer capped at max bytes.
+func (e *execution) exec(name string, max int) (string, error) {
+	t, ok := e.c.text[name]
 	if !ok {
 		return "", nil
 	}
-	var b bytes.Buffer
-	if err := t.Execute(&b, data); err != nil {
+	w := &capWriter{max: max, b: e.b}
+	if err := t.Execute(w, e.data); err != nil {
+		if err = limitOf(err, name); errors.Is(err, ErrRenderLimit) {
+			return "", err
+		}
 		return "", fmt.Errorf("render %s: %w", name, err)
 	}
-	return b.String(), nil
+	return w.buf.String(), nil
 }
 
-// render executes a compiled variant with data (already filled from the schema).
-func (c *compiled) render(key string, version int, purpose Purpose, data any) (Rendered, error) {
+// render executes a compiled variant with data (already filled from the
+// schema) under lim: a deadline (lim.Timeout, or ctx's when sooner), the
+// range iterations allowed and each channel's output cap. A render stopped by
+// a limit returns a *LimitError naming the template, version, channel, locale
+// and field; ctx's own end returns ctx's error.
+func (c *compiled) render(ctx context.Context, key string, version int, purpose Purpose, data map[string]any, lim Limits) (Rendered, error) {
+	lim = lim.WithDefaults()
 	v := c.variant
 	out := Rendered{TemplateKey: key, Version: version, Channel: v.Channel, Locale: v.Locale, Purpose: purpose}
+	deadline := time.Now().Add(lim.Timeout)
+	ctx, cancel := context.WithDeadlineCause(ctx, deadline, errTimeout)
+	defer cancel()
+	b := &budget{ctx: ctx, deadline: deadline, timeout: lim.Timeout, max: lim.MaxSteps}
+	if err := b.alive(); err != nil {
+		return out, c.named(err, key, version, string(v.Channel)+"."+v.Locale)
+	}
+	d := make(map[string]any, len(data)+1)
+	maps.Copy(d, data)
+	d[budgetKey] = b
+	e := &execution{c: c, data: d, b: b, lim: lim}
+	r, err := e.render(out)
+	if err != nil {
+		return out, c.named(err, key, version, string(v.Channel)+"."+v.Locale)
+	}
+	return r, nil
+}
+
+// named fills in a *LimitError's template, version, channel and locale.
+func (c *compiled) named(err error, key string, version int, field string) error {
+	var le *LimitError
+	if errors.As(err, &le) {
+		le.Key, le.Version, le.Channel, le.Locale = key, version, c.variant.Channel, c.variant.Locale
+		if le.Field == "" {
+			le.Field = field
+		}
+	}
+	return err
+}
+
+func (e *execution) render(out Rendered) (Rendered, error) {
+	purpose := out.Purpose
+	c, lim := e.c, e.lim
+	v := c.variant
 	var err error
 	switch {
 	case v.SMS != nil:
+		smsMax := lim.SMSSegments * smsFieldBytes
 		r := &RenderedSMS{SignName: v.SMS.SignName, Providers: map[string]RenderedProvider{}}
-		text, err := c.exec(fieldName(v, "text"), data)
+		text, err := e.exec(fieldName(v, "text"), smsMax)
 		if err != nil {
 			return out, err
 		}
@@ -242,11 +310,14 @@ func (c *compiled) render(key string, version int, purpose Purpose, data any) (R
 			r.Text = text
 		}
 		r.Segments = CountSegments(r.Text)
+		if v.SMS.Text != "" && r.Segments.Parts > lim.SMSSegments {
+			return out, &LimitError{Field: fieldName(v, "text"), Limit: LimitSegments, Max: lim.SMSSegments, Got: r.Segments.Parts}
+		}
 		for _, p := range slices.Sorted(maps.Keys(v.SMS.Providers)) {
 			pt := v.SMS.Providers[p]
 			rp := RenderedProvider{Code: pt.Code, Params: map[string]string{}}
 			for k := range pt.Params {
-				val, err := c.exec(fieldName(v, "providers."+p+".params."+k), data)
+				val, err := e.exec(fieldName(v, "providers."+p+".params."+k), smsMax)
 				if err != nil {
 					return out, err
 				}
@@ -256,7 +327,7 @@ func (c *compiled) render(key string, version int, purpose Purpose, data any) (R
 		}
 		body := text
 		if v.SMS.Body != "" {
-			if body, err = c.exec(fieldName(v, "body"), data); err != nil {
+			if body, err = e.exec(fieldName(v, "body"), smsMax); err != nil {
 				return out, err
 			}
 			body = strings.TrimSpace(body)
@@ -266,30 +337,41 @@ func (c *compiled) render(key string, version int, purpose Purpose, data any) (R
 		}
 		r.Body = body
 		r.BodySegments = CountSegments(body)
+		if r.BodySegments.Parts > lim.SMSSegments {
+			part := "text"
+			if v.SMS.Body != "" {
+				part = "body"
+			}
+			return out, &LimitError{Field: fieldName(v, part), Limit: LimitSegments, Max: lim.SMSSegments, Got: r.BodySegments.Parts}
+		}
 		out.SMS = r
 	case v.Email != nil:
-		e := &RenderedEmail{}
-		if e.Subject, err = c.exec(fieldName(v, "subject"), data); err != nil {
+		m := &RenderedEmail{}
+		if m.Subject, err = e.exec(fieldName(v, "subject"), lim.SubjectBytes); err != nil {
 			return out, err
 		}
-		e.Subject = strings.Join(strings.Fields(e.Subject), " ")
-		var b bytes.Buffer
-		if err := c.html.Execute(&b, data); err != nil {
-			return out, fmt.Errorf("render %s: %w", fieldName(v, "html"), err)
+		m.Subject = strings.Join(strings.Fields(m.Subject), " ")
+		name := fieldName(v, "html")
+		w := &capWriter{max: lim.EmailBytes, b: e.b}
+		if err := c.html.Execute(w, e.data); err != nil {
+			if err = limitOf(err, name); errors.Is(err, ErrRenderLimit) {
+				return out, err
+			}
+			return out, fmt.Errorf("render %s: %w", name, err)
 		}
-		e.HTML = b.String()
+		m.HTML = w.buf.String()
 		if v.Email.Text != "" {
-			if e.Text, err = c.exec(fieldName(v, "text"), data); err != nil {
+			if m.Text, err = e.exec(fieldName(v, "text"), lim.EmailBytes); err != nil {
 				return out, err
 			}
 		} else {
-			e.Text = HTMLToText(e.HTML)
+			m.Text = HTMLToText(m.HTML)
 		}
-		out.Email = e
+		out.Email = m
 	case v.WeChat != nil:
 		w := &RenderedWeChat{TemplateID: v.WeChat.TemplateID, Data: map[string]string{}}
 		for _, k := range slices.Sorted(maps.Keys(v.WeChat.Fields)) {
-			val, err := c.exec(fieldName(v, "fields."+k), data)
+			val, err := e.exec(fieldName(v, "fields."+k), lim.WeChatBytes)
 			if err != nil {
 				return out, err
 			}
@@ -297,12 +379,16 @@ func (c *compiled) render(key string, version int, purpose Purpose, data any) (R
 				return out, err
 			}
 		}
-		if w.URL, err = c.exec(fieldName(v, "url"), data); err != nil {
+		if w.URL, err = e.exec(fieldName(v, "url"), lim.WeChatBytes); err != nil {
 			return out, err
 		}
 		out.WeChat = w
 	case v.WeCom != nil:
-		content, err := c.exec(fieldName(v, "content"), data)
+		max := lim.WeComTextBytes
+		if v.WeCom.Format == FormatMarkdown {
+			max = lim.WeComMarkdownBytes
+		}
+		content, err := e.exec(fieldName(v, "content"), max)
 		if err != nil {
 			return out, err
 		}

@@ -31,6 +31,9 @@ type Config struct {
 	// MaxSegments caps the SMS parts of a variant's sample render. Default
 	// DefaultMaxSegments.
 	MaxSegments int
+	// Limits bound every render: time, range iterations and each channel's
+	// output (docs/templates.md). Zero fields take their defaults.
+	Limits Limits
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
 	// Logger. Default: discard.
@@ -43,6 +46,7 @@ func (c Config) WithDefaults() Config {
 		c.Schemas = BuiltinSchemas()
 	}
 	c.MaxSegments = cmp.Or(c.MaxSegments, DefaultMaxSegments)
+	c.Limits = c.Limits.WithDefaults()
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -54,7 +58,7 @@ func (c Config) validate() error {
 	if c.MaxSegments < 1 || c.MaxSegments > 20 {
 		return fmt.Errorf("templates: MaxSegments %d out of range 1..20", c.MaxSegments)
 	}
-	return nil
+	return c.Limits.validate(c.MaxSegments)
 }
 
 // Store keeps templates and their versions, and renders them.
@@ -87,9 +91,13 @@ func NewStore(pool *pgxpool.Pool, cfg Config) (*Store, error) {
 // Schemas returns the store's schemas by source.
 func (s *Store) Schemas() map[string]Schema { return s.cfg.Schemas }
 
-// Check validates a definition with the store's schemas and maximum segments.
-func (s *Store) Check(def Definition) (Report, error) {
-	return Check(def, s.cfg.Schemas, s.cfg.MaxSegments)
+// Limits returns the limits every render of the store runs under.
+func (s *Store) Limits() Limits { return s.cfg.Limits }
+
+// Check validates a definition with the store's schemas, maximum segments and
+// render limits.
+func (s *Store) Check(ctx context.Context, def Definition) (Report, error) {
+	return Check(ctx, def, s.cfg.Schemas, s.cfg.MaxSegments, s.cfg.Limits)
 }
 
 const versionCols = `key, version, purpose, source, default_locale, description, variants, variables, author, builtin, note, created_at`
@@ -226,7 +234,7 @@ type SaveOptions struct {
 // transaction. A definition that does not validate is refused with a
 // *ValidationError naming each mistake and its position.
 func (s *Store) Save(ctx context.Context, actor audit.Actor, def Definition, opts SaveOptions) (Version, Report, error) {
-	rep, err := s.Check(def)
+	rep, err := s.Check(ctx, def)
 	if err != nil {
 		return Version{}, Report{}, err
 	}
@@ -324,12 +332,14 @@ func (s *Store) Render(ctx context.Context, key string, n int, ch Channel, local
 	if err != nil {
 		return Rendered{}, err
 	}
-	return s.RenderVersion(v, ch, locale, vars)
+	return s.RenderVersion(ctx, v, ch, locale, vars)
 }
 
 // RenderVersion renders a loaded version (what a worker that batches loads calls).
-// Declared variables the caller left out render as their zero values.
-func (s *Store) RenderVersion(v Version, ch Channel, locale string, vars Vars) (Rendered, error) {
+// Declared variables the caller left out render as their zero values. The
+// render runs under the store's Limits and ctx's deadline: one that would pass
+// them stops with a *LimitError (errors.Is ErrRenderLimit).
+func (s *Store) RenderVersion(ctx context.Context, v Version, ch Channel, locale string, vars Vars) (Rendered, error) {
 	variant, err := v.Lookup(ch, locale)
 	if err != nil {
 		return Rendered{}, err
@@ -340,7 +350,7 @@ func (s *Store) RenderVersion(v Version, ch Channel, locale string, vars Vars) (
 	}
 	filled := fill(vars, schemaFor(v.Definition, s.cfg.Schemas))
 	typedCampaign(filled, v.Variables)
-	return c.render(v.Key, v.Version, v.Purpose, filled)
+	return c.render(ctx, v.Key, v.Version, v.Purpose, filled, s.cfg.Limits)
 }
 
 func (s *Store) compiled(v Version, variant Variant) (*compiled, error) {
@@ -412,7 +422,7 @@ func (s *Store) Preview(ctx context.Context, key string, req PreviewRequest) (Pr
 		}
 	}
 	for _, ch := range chans {
-		r, err := s.RenderVersion(v, ch, locale, vars)
+		r, err := s.RenderVersion(ctx, v, ch, locale, vars)
 		if err != nil {
 			return Preview{}, err
 		}

@@ -87,7 +87,7 @@ func smsDef(text string) Definition {
 
 func problems(t *testing.T, def Definition) []Problem {
 	t.Helper()
-	_, err := Check(def, BuiltinSchemas(), DefaultMaxSegments)
+	_, err := Check(t.Context(), def, BuiltinSchemas(), DefaultMaxSegments, Limits{})
 	var ve *ValidationError
 	require.True(t, errors.As(err, &ve), "want a validation error, got %v", err)
 	return ve.Problems
@@ -126,7 +126,7 @@ func TestValidationPositions(t *testing.T) {
 		})
 	}
 	// Attrs and campaign variables take any key; helpers and builtins are known.
-	_, err := Check(smsDef(`{{.Contact.Attrs.risk}}{{with .Contact.Attrs}}{{.x}}{{end}}{{default "朋友" .Contact.Name | printf "%s"}}{{money 1}}{{range $i, $t := .Contact.Tags}}{{$t}}{{end}}`), BuiltinSchemas(), DefaultMaxSegments)
+	_, err := Check(t.Context(), smsDef(`{{.Contact.Attrs.risk}}{{with .Contact.Attrs}}{{.x}}{{end}}{{default "朋友" .Contact.Name | printf "%s"}}{{money 1}}{{range $i, $t := .Contact.Tags}}{{$t}}{{end}}`), BuiltinSchemas(), DefaultMaxSegments, Limits{})
 	require.NoError(t, err)
 	// The digest's list: fields of its elements inside range, checked.
 	d := Builtins()[len(Builtins())-1]
@@ -151,7 +151,7 @@ func TestValidationRules(t *testing.T) {
 	require.Contains(t, strings.Join(fields, "\n"), "opt-out")
 	mk.Variants[0].SMS.SignName = "示例银行"
 	mk.Variants[0].SMS.Text += "拒收请回复R"
-	_, err := Check(mk, BuiltinSchemas(), DefaultMaxSegments)
+	_, err := Check(t.Context(), mk, BuiltinSchemas(), DefaultMaxSegments, Limits{})
 	require.NoError(t, err)
 
 	// Free-text (Twilio) marketing gets the opt-out line appended.
@@ -159,11 +159,11 @@ func TestValidationRules(t *testing.T) {
 	tw.Purpose, tw.Source, tw.DefaultLocale = Marketing, SourceCampaign, "en"
 	tw.Variables = []Variable{{Name: "product", Type: String, Required: true}}
 	tw.Variants = []Variant{{Channel: SMS, Locale: "en", SMS: &SMSVariant{Body: "Hi {{.Contact.Name}}, our {{.Campaign.product}} is here."}}}
-	_, err = Check(tw, BuiltinSchemas(), DefaultMaxSegments)
+	_, err = Check(t.Context(), tw, BuiltinSchemas(), DefaultMaxSegments, Limits{})
 	require.NoError(t, err)
 	s, err := NewStore(nil, Config{})
 	require.NoError(t, err)
-	r, err := s.RenderVersion(Version{Definition: tw, Version: 1}, SMS, "en", Vars{"Contact": map[string]any{"Name": "Ann"}, "Campaign": map[string]any{"product": "Fund"}})
+	r, err := s.RenderVersion(t.Context(), Version{Definition: tw, Version: 1}, SMS, "en", Vars{"Contact": map[string]any{"Name": "Ann"}, "Campaign": map[string]any{"product": "Fund"}})
 	require.NoError(t, err)
 	require.Equal(t, "Hi Ann, our Fund is here.\nReply STOP to unsubscribe", r.SMS.Body)
 
@@ -189,7 +189,7 @@ func TestValidationRules(t *testing.T) {
 	require.Contains(t, all, "may not carry marketing")
 
 	// A long name is cut to fit a thing field at render time.
-	v, err := s.RenderVersion(Version{Definition: builtinDef(t, KeyBirthday), Version: 1}, WeChat, "zh-CN",
+	v, err := s.RenderVersion(t.Context(), Version{Definition: builtinDef(t, KeyBirthday), Version: 1}, WeChat, "zh-CN",
 		Vars{"Contact": ContactVars(contacts.Contact{Name: strings.Repeat("长", 30)}, "zh-CN")})
 	require.NoError(t, err)
 	require.Equal(t, strings.Repeat("长", 19)+"…", v.WeChat.Data["thing1"])
@@ -212,7 +212,7 @@ func TestEmailEscapesContactData(t *testing.T) {
 	require.NoError(t, err)
 	c := contacts.Contact{Name: `<script>alert("x")</script>{{.Bank.Name}}`, Locale: "zh-CN"}
 	v := Version{Definition: builtinDef(t, KeyBirthday), Version: 1}
-	r, err := s.RenderVersion(v, Email, "zh-CN", SampleVars(SourceBirthday, "zh-CN", &c))
+	r, err := s.RenderVersion(t.Context(), v, Email, "zh-CN", SampleVars(SourceBirthday, "zh-CN", &c))
 	require.NoError(t, err)
 	require.NotContains(t, r.Email.HTML, "<script>")
 	require.Contains(t, r.Email.HTML, "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;{{.Bank.Name}}")

@@ -1,6 +1,7 @@
 package templates
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"maps"
@@ -35,8 +36,12 @@ var execErrRE = regexp.MustCompile(`template: ([^:]+(?::[^:\s]+)*?):(\d+):(\d+):
 // Check validates a definition against the schemas of its source: structure,
 // parse errors, unknown variables and functions (walking the parse tree), WeChat
 // fields, the marketing SMS rules, and a trial render of every variant with the
-// sample variables, which also counts SMS segments against maxSegments.
-func Check(def Definition, schemas map[string]Schema, maxSegments int) (Report, error) {
+// sample variables, which also counts SMS segments against maxSegments. The
+// trial render runs under lim (zero fields: defaults) and ctx's deadline; a
+// range over a number whose nested counts multiply past lim.MaxSteps is
+// refused before any render.
+func Check(ctx context.Context, def Definition, schemas map[string]Schema, maxSegments int, lim Limits) (Report, error) {
+	lim = lim.WithDefaults()
 	var probs []Problem
 	bad := func(field, format string, args ...any) {
 		probs = append(probs, Problem{Field: field, Message: fmt.Sprintf(format, args...)})
@@ -91,7 +96,7 @@ func Check(def Definition, schemas map[string]Schema, maxSegments int) (Report, 
 			bad(id, "a %s variant must set exactly its %q part", v.Channel, v.Channel)
 			continue
 		}
-		probs = append(probs, checkVariant(def, v, schema)...)
+		probs = append(probs, checkVariant(def, v, schema, lim.MaxSteps)...)
 	}
 	for ch, locs := range byChannel {
 		if def.DefaultLocale != "" && !slices.Contains(locs, def.DefaultLocale) {
@@ -116,8 +121,15 @@ func Check(def Definition, schemas map[string]Schema, maxSegments int) (Report, 
 		}
 		vars = fill(vars, schema)
 		typedCampaign(vars, def.Variables)
-		r, err := c.render(def.Key, 0, def.Purpose, vars)
-		if err != nil {
+		r, err := c.render(ctx, def.Key, 0, def.Purpose, vars, lim)
+		var le *LimitError
+		switch {
+		case errors.As(err, &le):
+			probs = append(probs, Problem{Field: le.Field, Message: le.Message()})
+			continue
+		case err != nil && ctx.Err() != nil:
+			return Report{}, fmt.Errorf("check template %s: %w", def.Key, err)
+		case err != nil:
 			probs = append(probs, execProblem(v, err))
 			continue
 		}
@@ -152,7 +164,7 @@ func execProblem(v Variant, err error) Problem {
 	return Problem{Field: string(v.Channel) + "." + v.Locale, Message: msg}
 }
 
-func checkVariant(def Definition, v Variant, schema Schema) []Problem {
+func checkVariant(def Definition, v Variant, schema Schema, maxSteps int) []Problem {
 	var probs []Problem
 	bad := func(part, format string, args ...any) {
 		probs = append(probs, Problem{Field: fieldName(v, part), Message: fmt.Sprintf(format, args...)})
@@ -160,10 +172,10 @@ func checkVariant(def Definition, v Variant, schema Schema) []Problem {
 	if schema != nil {
 		campaign := def.Source == SourceCampaign
 		for _, name := range slices.Sorted(maps.Keys(texts(v))) {
-			probs = append(probs, checkText(name, texts(v)[name], schema, campaign)...)
+			probs = append(probs, checkText(name, texts(v)[name], schema, campaign, maxSteps)...)
 		}
 		if v.Email != nil {
-			probs = append(probs, checkText(fieldName(v, "html"), v.Email.HTML, schema, campaign)...)
+			probs = append(probs, checkText(fieldName(v, "html"), v.Email.HTML, schema, campaign, maxSteps)...)
 		}
 	}
 	switch {

@@ -25,7 +25,10 @@ func TestCampaignTemplateUsesOnlyDeclaredVariables(t *testing.T) {
 	t.Parallel()
 	def := campaignDef("{{.Contact.Salutation}}，{{.Campaign.product}}\n年化{{.Campaign.rate}}。拒收请回复R",
 		Variable{Name: "product", Type: String, Required: true})
-	probs := problemsOf(t, func() error { _, err := Check(def, BuiltinSchemas(), DefaultMaxSegments); return err }())
+	probs := problemsOf(t, func() error {
+		_, err := Check(t.Context(), def, BuiltinSchemas(), DefaultMaxSegments, Limits{})
+		return err
+	}())
 	require.Len(t, probs, 1, "%v", probs)
 	require.Equal(t, "sms.zh-CN.text", probs[0].Field)
 	require.Equal(t, 2, probs[0].Line)
@@ -34,11 +37,11 @@ func TestCampaignTemplateUsesOnlyDeclaredVariables(t *testing.T) {
 
 	// Declared, it saves; its sample shows in the trial render only.
 	def.Variables = append(def.Variables, Variable{Name: "rate", Type: Number, Default: 3.1})
-	_, err := Check(def, BuiltinSchemas(), DefaultMaxSegments)
+	_, err := Check(t.Context(), def, BuiltinSchemas(), DefaultMaxSegments, Limits{})
 	require.NoError(t, err)
 
 	// With no declarations at all, every .Campaign.x is undeclared.
-	_, err = Check(campaignDef("{{.Campaign.product}}。拒收请回复R"), BuiltinSchemas(), DefaultMaxSegments)
+	_, err = Check(t.Context(), campaignDef("{{.Campaign.product}}。拒收请回复R"), BuiltinSchemas(), DefaultMaxSegments, Limits{})
 	require.Contains(t, problemsOf(t, err)[0].Message, ".Campaign.product is not declared")
 }
 
@@ -51,7 +54,7 @@ func TestVariableDeclarationsAreChecked(t *testing.T) {
 		Variable{Name: "d", Type: Date, Default: "next week"},
 		Variable{Name: "e", Type: Int, Sample: 1.5},
 		Variable{Name: "e", Type: Int})
-	_, err := Check(def, BuiltinSchemas(), DefaultMaxSegments)
+	_, err := Check(t.Context(), def, BuiltinSchemas(), DefaultMaxSegments, Limits{})
 	got := map[string]string{}
 	for _, p := range problemsOf(t, err) {
 		got[p.Field] += p.Message
@@ -65,7 +68,7 @@ func TestVariableDeclarationsAreChecked(t *testing.T) {
 
 	other := smsDef("{{.Contact.Name}}")
 	other.Variables = []Variable{{Name: "x", Type: String}}
-	_, err = Check(other, BuiltinSchemas(), DefaultMaxSegments)
+	_, err = Check(t.Context(), other, BuiltinSchemas(), DefaultMaxSegments, Limits{})
 	require.Contains(t, problemsOf(t, err)[0].Message, "only campaign templates")
 }
 
@@ -104,14 +107,14 @@ func TestDeclaredDateRendersAsADate(t *testing.T) {
 	t.Parallel()
 	def := campaignDef(`{{.Contact.Salutation}}，优惠截至{{date .Campaign.until}}，年化{{money .Campaign.rate}}。拒收请回复R`,
 		Variable{Name: "until", Type: Date, Required: true}, Variable{Name: "rate", Type: Money, Default: 3.1})
-	_, err := Check(def, BuiltinSchemas(), DefaultMaxSegments)
+	_, err := Check(t.Context(), def, BuiltinSchemas(), DefaultMaxSegments, Limits{})
 	require.NoError(t, err)
 	s, err := NewStore(nil, Config{})
 	require.NoError(t, err)
 	v := Version{Definition: def, Version: 1}
 	cv, err := v.CampaignVars(map[string]any{"until": "2027-01-31"})
 	require.NoError(t, err)
-	r, err := s.RenderVersion(v, SMS, "zh-CN", Vars{"Contact": map[string]any{"Salutation": "张先生"}, "Campaign": cv})
+	r, err := s.RenderVersion(t.Context(), v, SMS, "zh-CN", Vars{"Contact": map[string]any{"Salutation": "张先生"}, "Campaign": cv})
 	require.NoError(t, err)
 	require.Contains(t, r.SMS.Text, "优惠截至2027年1月31日，年化¥3.10")
 }

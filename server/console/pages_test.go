@@ -313,3 +313,20 @@ func mustVariant(t *testing.T, vs []templatesVariant, ch, loc string) templatesV
 }
 
 type templatesVariant = templates.Variant
+
+// A preview over a render limit shows the limit's error in place of the
+// preview, never the output (the version was saved under looser limits).
+func TestTemplatePreviewOverTheCap(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, worldOpts{})
+	loose, err := templates.NewStore(w.db.Pool, templates.Config{Limits: templates.Limits{EmailBytes: 8 << 20, MaxSteps: 1 << 20}})
+	require.NoError(t, err)
+	_, _, err = loose.Save(w.ctx, audit.Actor{Name: "test"}, templates.Definition{Key: "notice.big", Purpose: templates.Service, Source: templates.SourceBirthday, DefaultLocale: "zh-CN",
+		Variants: []templates.Variant{{Channel: templates.Email, Locale: "zh-CN", Email: &templates.EmailVariant{Subject: "通知",
+			HTML: "{{range 100000}}xxxxxxxxxx{{end}}"}}}}, templates.SaveOptions{Activate: true})
+	require.NoError(t, err)
+	mk := w.signedIn(t, "marketer")
+	p := mk.getOK(Prefix + "/templates/notice.big?preview=1&channel=email")
+	require.Contains(t, p.body, "template notice.big v1 (email, zh-CN) email.zh-CN.html: renders more than 524288 bytes")
+	require.NotContains(t, p.body, strings.Repeat("x", 100))
+}

@@ -239,7 +239,7 @@ func (c *Console) preview(r *http.Request, q *req, d *templateData) error {
 	p, err := c.deps.Templates.Preview(r.Context(), d.T.Key, req)
 	var ve *templates.ValidationError
 	switch {
-	case errors.Is(err, templates.ErrNoVariant):
+	case errors.Is(err, templates.ErrNoVariant), errors.Is(err, templates.ErrRenderLimit):
 		d.PrevErr = err.Error()
 	case errors.As(err, &ve):
 		d.PrevErr = ve.Error()
