@@ -126,10 +126,11 @@ webhook_secret_env = "HOOK"
 	}))
 	id := res.IDs[0]
 
-	// Wait until the receipt has made it delivered.
+	// Wait until the receipt has made it delivered and the worker's record of
+	// the send is in (a receipt can come back before the send is recorded).
 	var m delivery.MessageView
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if m, err = svc.Get(ctx, id); err == nil && m.Status == "delivered" {
+		if m, err = svc.Get(ctx, id); err == nil && m.Status == "delivered" && m.Channel != "" {
 			break
 		}
 	}
