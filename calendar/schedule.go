@@ -3,6 +3,7 @@ package calendar
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -175,4 +176,41 @@ func weekdayKind(d Date) string {
 		return KindWeekend
 	}
 	return KindWorkday
+}
+
+// LookAhead is how far past today the standing checks (at start, the
+// console's banner) look for missing holiday data: a month, so a year
+// without data is announced in the December before it.
+const LookAhead = 31
+
+// HolidayCheck says whether the holiday data settles a span of days.
+// JSON: {"holiday_data":false,"missing_years":[2028],"warning":"…"}.
+type HolidayCheck struct {
+	HolidayData bool   `json:"holiday_data"`
+	Missing     []int  `json:"missing_years,omitempty"` // years with neither configured nor library data
+	Warning     string `json:"warning,omitempty"`       // English / Chinese, one sentence per missing year
+}
+
+// CheckHolidayData checks the days from..to (inclusive): the span is
+// settled when every day's year has holiday data, configured or from
+// lunar-go, and — for a span reaching 29–31 December — the next year too.
+func (c Config) CheckHolidayData(from, to Date) HolidayCheck {
+	if to.Before(from) {
+		from, to = to, from
+	}
+	var years []int
+	for y := from.Year; y <= to.Year; y++ {
+		years = append(years, y)
+	}
+	if last := NewDate(to.Year, time.December, holidayDataFrom); !to.Before(last) {
+		years = append(years, to.Year+1)
+	}
+	out := HolidayCheck{Missing: c.MissingHolidayData(years...)}
+	out.HolidayData = len(out.Missing) == 0
+	var ws []string
+	for _, y := range out.Missing {
+		ws = append(ws, NoHolidayDataWarning(y))
+	}
+	out.Warning = strings.Join(ws, "; ")
+	return out
 }

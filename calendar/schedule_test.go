@@ -143,3 +143,20 @@ func TestConfigErrorsNameTheirPlace(t *testing.T) {
 		require.ErrorContains(t, err, tc.want)
 	}
 }
+
+func TestCheckHolidayData(t *testing.T) {
+	t.Parallel()
+	lib := calendar.Config{}.WithDefaults()
+	ok := lib.CheckHolidayData(date(t, "2027-03-01"), date(t, "2027-03-31"))
+	require.True(t, ok.HolidayData)
+	require.Empty(t, ok.Warning)
+	for _, span := range [][2]string{{"2028-03-01", "2028-03-01"}, {"2027-12-01", "2028-01-01"}, {"2027-12-30", "2027-12-30"}} {
+		c := lib.CheckHolidayData(date(t, span[0]), date(t, span[1]))
+		require.False(t, c.HolidayData, span)
+		require.Equal(t, []int{2028}, c.Missing, span)
+		require.Contains(t, c.Warning, "no public-holiday data for 2028", span)
+	}
+	cfg := calendar.Config{Years: []calendar.YearConfig{year2028()}}.WithDefaults()
+	require.True(t, cfg.CheckHolidayData(date(t, "2027-12-01"), date(t, "2028-06-01")).HolidayData)
+	require.Equal(t, []int{2029}, cfg.CheckHolidayData(date(t, "2028-12-31"), date(t, "2028-12-31")).Missing)
+}

@@ -213,7 +213,7 @@ type DigestResult struct {
 // digestSettings), unique by DigestDedupeKey. The replies and alerts a new
 // digest carries are marked forwarded in its transaction.
 func (s *Service) PlanDigests(ctx context.Context, day calendar.Date, opts DigestOptions) (DigestResult, error) {
-	res := DigestResult{Date: day, BusinessDay: calendar.IsBusinessDay(day)}
+	res := DigestResult{Date: day, BusinessDay: s.cfg.Festivals.IsBusinessDay(day)}
 	if !res.BusinessDay {
 		s.cfg.Logger.InfoContext(ctx, "revisit digests: not a business day", "date", day.String())
 		return res, nil
@@ -435,7 +435,7 @@ func (s *Service) buildDigests(ctx context.Context, day calendar.Date, set diges
 	if err != nil {
 		return nil, err
 	}
-	b := &digestBuild{s: s, day: day, set: set, clock: newBusinessClock(), managers: map[int64]*contacts.Manager{},
+	b := &digestBuild{s: s, day: day, set: set, clock: newBusinessClock(s.cfg.Festivals), managers: map[int64]*contacts.Manager{},
 		byCode: map[string]*contacts.Manager{}, byID: map[int64]*Digest{}}
 	for i := range ms {
 		if ms[i].Active {
@@ -505,7 +505,7 @@ func (s *Service) buildDigests(ctx context.Context, day calendar.Date, set diges
 
 	// The team summary of each lead: every member, with what they did since
 	// the previous business day's digest.
-	prev, _ := calendar.AddBusinessDays(day, -1)
+	prev, _ := s.cfg.Festivals.AddBusinessDays(day, -1)
 	done, err := s.doneBetween(ctx, prev, day)
 	if err != nil {
 		return nil, err
@@ -542,7 +542,7 @@ func (s *Service) buildDigests(ctx context.Context, day calendar.Date, set diges
 	if err := s.openAlerts(ctx, b, recipient); err != nil {
 		return nil, err
 	}
-	if firstBusinessDayOfWeek(day) {
+	if firstBusinessDayOfWeek(s.cfg.Festivals, day) {
 		sums, err := s.WeeklySummaries(ctx, WeekOf(day).AddDays(-7), day, nil)
 		if err != nil {
 			return nil, err
