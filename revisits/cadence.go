@@ -71,6 +71,10 @@ func DueDate(nominal calendar.Date) calendar.Date { return dueDate(calendar.Conf
 // (Config.Festivals with its configured years).
 func (s *Service) DueDate(nominal calendar.Date) calendar.Date { return dueDate(s.cfg.Festivals, nominal) }
 
+// Calendar is the business-day calendar the service counts with (festivals
+// and configured holiday years, defaults applied).
+func (s *Service) Calendar() calendar.Config { return s.cfg.Festivals }
+
 func dueDate(cal calendar.Config, nominal calendar.Date) calendar.Date {
 	d, _ := cal.NextBusinessDay(nominal)
 	return d

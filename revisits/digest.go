@@ -196,6 +196,11 @@ type DigestResult struct {
 	Date calendar.Date `json:"date"`
 	// BusinessDay is false on a weekend or public holiday: nothing is planned.
 	BusinessDay bool `json:"business_day"`
+	// HolidayData is false when the day's public holidays are unknown (a
+	// year neither lunar-go nor the configuration carries): BusinessDay then
+	// counts weekends only, and HolidayWarning says so.
+	HolidayData    bool   `json:"holiday_data"`
+	HolidayWarning string `json:"holiday_warning,omitempty"`
 	// Messages counts the digests built (empty ones are not built), Planned
 	// the new messages (a dry run: every digest), Duplicates the digests
 	// planned already (a re-plan).
@@ -214,6 +219,12 @@ type DigestResult struct {
 // digest carries are marked forwarded in its transaction.
 func (s *Service) PlanDigests(ctx context.Context, day calendar.Date, opts DigestOptions) (DigestResult, error) {
 	res := DigestResult{Date: day, BusinessDay: s.cfg.Festivals.IsBusinessDay(day)}
+	if chk := s.cfg.Festivals.CheckHolidayData(day, day); !chk.HolidayData {
+		res.HolidayWarning = chk.Warning
+		s.cfg.Logger.WarnContext(ctx, "revisit digests: no public-holiday data", "date", day.String(), "missing_years", chk.Missing)
+	} else {
+		res.HolidayData = true
+	}
 	if !res.BusinessDay {
 		s.cfg.Logger.InfoContext(ctx, "revisit digests: not a business day", "date", day.String())
 		return res, nil
