@@ -198,7 +198,9 @@ func New(pool *pgxpool.Pool, enq Enqueuer, cfg Config) (*Planner, error) {
 
 // Collectors returns the planner's metrics to register:
 // carillon_calendar_holiday_data_missing{year}.
-func (p *Planner) Collectors() []prometheus.Collector { return []prometheus.Collector{p.holidayMissing} }
+func (p *Planner) Collectors() []prometheus.Collector {
+	return []prometheus.Collector{p.holidayMissing}
+}
 
 // CheckHolidayData checks the holiday data of from..to, sets
 // carillon_calendar_holiday_data_missing for each year checked, and logs a

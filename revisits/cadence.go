@@ -69,7 +69,9 @@ func DueDate(nominal calendar.Date) calendar.Date { return dueDate(calendar.Conf
 
 // DueDate is the package's DueDate on the service's business-day calendar
 // (Config.Festivals with its configured years).
-func (s *Service) DueDate(nominal calendar.Date) calendar.Date { return dueDate(s.cfg.Festivals, nominal) }
+func (s *Service) DueDate(nominal calendar.Date) calendar.Date {
+	return dueDate(s.cfg.Festivals, nominal)
+}
 
 // Calendar is the business-day calendar the service counts with (festivals
 // and configured holiday years, defaults applied).

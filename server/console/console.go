@@ -348,7 +348,7 @@ type view struct {
 	// holiday data count Monday to Friday only; "" when the data is there.
 	HolidayBanner string
 	D             any
-	c      *Console
+	c             *Console
 }
 
 // T translates a message key into the page's language.
