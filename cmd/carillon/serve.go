@@ -14,6 +14,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
+	"carillon/calendar"
 	"carillon/campaigns"
 	"carillon/care"
 	"carillon/channels/registry"
@@ -147,7 +148,7 @@ func serve(ctx context.Context, e *env, pool *pgxpool.Pool, opts serveOptions) e
 		return err
 	}
 	store.OnErase(svc.EraseHook)
-	planner, revisitSvc, err := newPlannerWithRevisits(pool, store, svc, e)
+	planner, revisitSvc, err := newPlannerWithRevisits(pool, store, svc, e, opts.cfg.Calendar)
 	if err != nil {
 		return err
 	}
@@ -171,6 +172,10 @@ func serve(ctx context.Context, e *env, pool *pgxpool.Pool, opts serveOptions) e
 	if err := planner.EnsureFestivalRules(ctx); err != nil {
 		return err
 	}
+	// Say at start when business days will count weekends only (logged, and
+	// carillon_calendar_holiday_data_missing set).
+	today := calendar.DateOf(time.Now().In(planZone()))
+	planner.CheckHolidayData(ctx, today, today.AddDays(calendar.LookAhead))
 	workers := river.NewWorkers()
 	river.AddWorker(workers, planner.TickWorker())
 	river.AddWorker(workers, planner.PlanDayWorker())
