@@ -219,12 +219,15 @@ func (s *Service) applyStatus(ctx context.Context, tx pgx.Tx, u statusUpdates, n
 	}
 	for _, c := range condemned {
 		// The address will never work: suppress it for everyone who has it.
-		if _, err := tx.Exec(ctx, `INSERT INTO suppressions (channel, address, reason, source)
-			SELECT $1, a, COALESCE(NULLIF($4, ''), CASE WHEN $1 = 'email' THEN 'hard_bounce' ELSE 'invalid' END), 'provider:' || $3
-			FROM (SELECT CASE $1 WHEN 'sms' THEN phone WHEN 'email' THEN email WHEN 'wechat' THEN wechat_openid END AS a
-			      FROM contacts WHERE id = $2) c
-			WHERE a IS NOT NULL ON CONFLICT DO NOTHING`, c.channel, c.contactID, c.provider, c.reason); err != nil {
-			return 0, fmt.Errorf("suppress address: %w", err)
+		reason := c.reason
+		if reason == "" {
+			reason = "invalid"
+			if c.channel == string(channels.Email) {
+				reason = "hard_bounce"
+			}
+		}
+		if err := contacts.SuppressContactAddress(ctx, tx, c.channel, c.contactID, reason, "provider:"+c.provider); err != nil {
+			return 0, err
 		}
 	}
 	if err := contacts.AppendEvents(ctx, tx, events); err != nil {

@@ -258,15 +258,9 @@ func (s *Service) leftovers(ctx context.Context, ids []int64, claimed []*message
 type sendEnv struct {
 	contacts   map[int64]contacts.Contact
 	managers   map[int64]contacts.Manager
-	consents   map[consentKey]bool
+	consents   map[contacts.ConsentKey]bool
 	suppressed map[string]bool // channel + "\x00" + address
 	capCount   map[int64]int   // marketing messages already counted per contact
-}
-
-type consentKey struct {
-	contact int64
-	channel string
-	purpose string
 }
 
 func (w *Worker) load(ctx context.Context, ms []*message, now time.Time) (*sendEnv, error) {
@@ -280,7 +274,7 @@ func (w *Worker) load(ctx context.Context, ms []*message, now time.Time) (*sendE
 			mids = append(mids, m.managerID)
 		}
 	}
-	env := &sendEnv{consents: map[consentKey]bool{}, suppressed: map[string]bool{}, capCount: map[int64]int{}}
+	env := &sendEnv{suppressed: map[string]bool{}, capCount: map[int64]int{}}
 	var err error
 	if env.contacts, err = w.contacts.GetMany(ctx, cids); err != nil {
 		return nil, err
@@ -293,20 +287,9 @@ func (w *Worker) load(ctx context.Context, ms []*message, now time.Time) (*sendE
 	if env.managers, err = w.contacts.ManagersByID(ctx, mids); err != nil {
 		return nil, err
 	}
-	rows, err := s.pool.Query(ctx, `SELECT contact_id, channel, purpose, granted FROM consents WHERE contact_id = ANY($1)`, cids)
-	if err != nil {
-		return nil, fmt.Errorf("load consents: %w", err)
+	if env.consents, err = w.contacts.ConsentsOf(ctx, cids); err != nil {
+		return nil, err
 	}
-	for rows.Next() {
-		var k consentKey
-		var g bool
-		if err := rows.Scan(&k.contact, &k.channel, &k.purpose, &g); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		env.consents[k] = g
-	}
-	rows.Close()
 	// An erased contact's suppressions are kept as SuppressionKey: an address
 	// is looked up both ways.
 	var addrs []string
@@ -320,22 +303,17 @@ func (w *Worker) load(ctx context.Context, ms []*message, now time.Time) (*sendE
 			}
 		}
 	}
-	rows, err = s.pool.Query(ctx, `SELECT channel, address FROM suppressions WHERE channel = ANY(ARRAY['sms', 'email', 'wechat']) AND address = ANY($1)`, addrs)
+	sup, err := w.contacts.SuppressedAmong(ctx, addrs)
 	if err != nil {
-		return nil, fmt.Errorf("load suppressions: %w", err)
+		return nil, err
 	}
-	for rows.Next() {
-		var ch, a string
-		if err := rows.Scan(&ch, &a); err != nil {
-			rows.Close()
-			return nil, err
-		}
+	for _, x := range sup {
+		a := x.Address
 		if raw, ok := keyed[a]; ok {
 			a = raw
 		}
-		env.suppressed[ch+"\x00"+a] = true
+		env.suppressed[x.Channel+"\x00"+a] = true
 	}
-	rows.Close()
 	if s.cfg.FrequencyCap > 0 {
 		var ids []int64
 		for _, m := range ms {
@@ -346,7 +324,7 @@ func (w *Worker) load(ctx context.Context, ms []*message, now time.Time) (*sendE
 		// it is sent. A chain counts once: a fallback is written only after its
 		// parent failed, so at most one message of a chain is ever sending, sent
 		// or delivered — the one that reached the customer, root or fallback.
-		rows, err = s.pool.Query(ctx, `SELECT contact_id, count(*) FROM messages
+		rows, err := s.pool.Query(ctx, `SELECT contact_id, count(*) FROM messages
 			WHERE contact_id = ANY($1) AND purpose = 'marketing' AND NOT test
 			  AND status IN ('sending', 'sent', 'delivered') AND COALESCE(sent_at, updated_at) > $2 AND NOT (id = ANY($3))
 			GROUP BY contact_id`, cids, now.Add(-s.cfg.FrequencyCapIn), ids)
@@ -540,16 +518,16 @@ func (w *Worker) address(ch channels.Channel, c *contacts.Contact, mg *contacts.
 	if !m.test {
 		switch m.purpose {
 		case channels.PurposeMarketing:
-			if !env.consents[consentKey{c.ID, string(ch), "marketing"}] {
+			if !env.consents[contacts.ConsentKey{ContactID: c.ID, Channel: string(ch), Purpose: "marketing"}] {
 				return "", "no_marketing_consent"
 			}
 		case channels.PurposeService:
-			if granted, stated := env.consents[consentKey{c.ID, string(ch), "service"}]; stated && !granted {
+			if granted, stated := env.consents[contacts.ConsentKey{ContactID: c.ID, Channel: string(ch), Purpose: "service"}]; stated && !granted {
 				return "", "service_consent_revoked"
 			}
 		case channels.PurposeCare:
 			// Greetings go unless the customer refused them on this channel.
-			if granted, stated := env.consents[consentKey{c.ID, string(ch), "care"}]; stated && !granted {
+			if granted, stated := env.consents[contacts.ConsentKey{ContactID: c.ID, Channel: string(ch), Purpose: "care"}]; stated && !granted {
 				return "", "care_consent_revoked"
 			}
 		}
@@ -753,7 +731,7 @@ func (s *Service) record(ctx context.Context, job *river.Job[DeliverArgs], outs 
 			reason = CASE WHEN m.status <> 'sending' AND status_rank(m.status) >= status_rank(u.st) THEN m.reason ELSE u.reason END,
 			channel = NULLIF(u.ch, ''), provider = NULLIF(u.prov, ''),
 			provider_message_id = COALESCE(NULLIF(u.pmid, ''), m.provider_message_id), address_masked = NULLIF(u.masked, ''),
-			body = CASE WHEN (SELECT erased_at FROM contacts WHERE id = m.contact_id) IS NOT NULL THEN NULL ELSE NULLIF(u.body, '') END,
+			body = CASE WHEN contact_erased(m.contact_id) THEN NULL ELSE NULLIF(u.body, '') END,
 			template_version = COALESCE(NULLIF(u.ver, 0), m.template_version), send_at = u.sa, updated_at = $10, attempts = m.attempts + u.tried::int,
 			sent_at = CASE WHEN u.st = 'sent' THEN $10 ELSE m.sent_at END,
 			final_at = CASE WHEN u.st IN ('failed', 'suppressed', 'cancelled') THEN $10 ELSE m.final_at END
@@ -789,9 +767,8 @@ func (s *Service) record(ctx context.Context, job *river.Job[DeliverArgs], outs 
 		}
 		for _, o := range outs {
 			if o.suppress != nil {
-				if _, err := tx.Exec(ctx, `INSERT INTO suppressions (channel, address, reason, source) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
-					string(o.suppress.channel), o.suppress.address, o.suppress.reason, "provider:"+o.provider); err != nil {
-					return fmt.Errorf("suppress address: %w", err)
+				if err := contacts.SuppressAddress(ctx, tx, string(o.suppress.channel), o.suppress.address, o.suppress.reason, "provider:"+o.provider); err != nil {
+					return err
 				}
 			}
 		}
