@@ -119,7 +119,7 @@ func (s *Service) Stats(ctx context.Context, id int64) (Stats, error) {
 			continue // a run created since the runs were read
 		}
 		class := g.Class
-		if g.Status == "cancelled" {
+		if g.Status == delivery.StatusCancelled {
 			switch g.Class {
 			case ReasonResent:
 				continue // superseded: held by a pause and written again
@@ -157,22 +157,22 @@ func funnelOf(m map[string]*ChannelFunnel, ch string) *ChannelFunnel {
 	return f
 }
 
-func (f *ChannelFunnel) add(status, class string, fallback bool, n, opened, clicked, unsub, handed int64) {
+func (f *ChannelFunnel) add(status delivery.Status, class string, fallback bool, n, opened, clicked, unsub, handed int64) {
 	f.Messages += n
 	if fallback {
 		f.Fallbacks += n
 	}
 	switch status {
-	case "queued", "sending":
+	case delivery.StatusQueued, delivery.StatusSending:
 		f.Queued += n
-	case "delivered":
+	case delivery.StatusDelivered:
 		f.Delivered += n
-	case "failed":
+	case delivery.StatusFailed:
 		f.Failed += n
-	case "suppressed":
+	case delivery.StatusSuppressed:
 		f.Suppressed += n
 		f.SuppressedBy[class] += n
-	case "cancelled":
+	case delivery.StatusCancelled:
 		switch class {
 		case "held":
 			f.Held += n

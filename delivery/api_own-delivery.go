@@ -126,7 +126,7 @@ type FunnelGroup struct {
 	SourceID string
 	Channel  string
 	Fallback bool
-	Status   string
+	Status   Status
 	Class    string
 	Messages int64
 	Handed   int64 // a provider got them: sent, delivered, or failed after an attempt
@@ -162,4 +162,55 @@ func (s *Service) Funnel(ctx context.Context, source string, sourceIDs []string)
 		return nil, fmt.Errorf("funnel of %s: %w", source, err)
 	}
 	return gs, nil
+}
+
+// Status is a message's state in the outbox.
+type Status string
+
+// Message statuses. A status only moves forward, in the order of statusRank;
+// delivered, failed, suppressed and cancelled are final.
+const (
+	StatusQueued     Status = "queued"     // waiting for its send time or a deliver job
+	StatusSending    Status = "sending"    // claimed by a deliver job: maybe with a provider
+	StatusSent       Status = "sent"       // a provider accepted it
+	StatusDelivered  Status = "delivered"  // a receipt says it arrived
+	StatusFailed     Status = "failed"     // not sent, or a receipt says it did not arrive
+	StatusSuppressed Status = "suppressed" // the send policy stopped it
+	StatusCancelled  Status = "cancelled"  // stopped before any provider got it
+)
+
+// Statuses lists every message status, in rank order.
+var Statuses = []Status{StatusQueued, StatusSending, StatusSent, StatusDelivered, StatusFailed, StatusSuppressed, StatusCancelled}
+
+// statusRank is the one table of the order: queued < sending < sent <
+// delivered | failed | suppressed | cancelled. The SQL function status_rank
+// (migration 005), which the outbox's statements compare with, gives the same
+// ranks; TestStatusRankIsTheSQLStatusRank holds the two together.
+var statusRank = map[Status]int{
+	StatusQueued: 0, StatusSending: 1, StatusSent: 2,
+	StatusDelivered: 3, StatusFailed: 3, StatusSuppressed: 3, StatusCancelled: 3,
+}
+
+// Rank is the status's place in the order (an unknown status ranks as final,
+// as in SQL).
+func (s Status) Rank() int {
+	if r, ok := statusRank[s]; ok {
+		return r
+	}
+	return 3
+}
+
+// Final reports whether the status never changes again.
+func (s Status) Final() bool { return s.Rank() == 3 }
+
+// Next is the status a message in s has once an outcome reports to: a claimed
+// message (sending) takes whatever its send came to, even queued again (a
+// deferral); otherwise only a status of a higher rank replaces s, so a final one
+// is never replaced, not even by another final one. The worker's record and
+// ApplyReceipts apply the same rule in SQL with status_rank.
+func (s Status) Next(to Status) Status {
+	if s != StatusSending && s.Rank() >= to.Rank() {
+		return s
+	}
+	return to
 }

@@ -165,7 +165,8 @@ func (s *Service) applyStatus(ctx context.Context, tx pgx.Tx, u statusUpdates, n
 	changed := 0
 	for rows.Next() {
 		var m message
-		var status, channel, provider, masked, rcode string
+		var status Status
+		var channel, provider, masked, rcode string
 		var sentAt *time.Time
 		var vars []byte
 		var chans []string
@@ -183,7 +184,7 @@ func (s *Service) applyStatus(ctx context.Context, tx pgx.Tx, u statusUpdates, n
 			channel, provider = s.channelOf(receiptProvider), receiptProvider
 		}
 		changed++
-		if sentAt != nil && (status == "delivered" || status == "failed") {
+		if sentAt != nil && (status == StatusDelivered || status == StatusFailed) {
 			s.metrics.receiptLag.Observe(now.Sub(*sentAt).Seconds())
 		}
 		if m.contactID != 0 {
@@ -193,12 +194,12 @@ func (s *Service) applyStatus(ctx context.Context, tx pgx.Tx, u statusUpdates, n
 			if rcode != "" {
 				summary += " (" + provider + " " + rcode + ")"
 			}
-			events = append(events, contacts.Event{ContactID: m.contactID, At: now, Kind: "message." + status, Actor: "provider:" + provider, Summary: summary, Data: data})
+			events = append(events, contacts.Event{ContactID: m.contactID, At: now, Kind: "message." + string(status), Actor: "provider:" + provider, Summary: summary, Data: data})
 		}
-		if status == "failed" && permanent && m.contactID != 0 {
+		if status == StatusFailed && permanent && m.contactID != 0 {
 			condemned = append(condemned, suppressTarget{channel, m.contactID, provider, suppressReason})
 		}
-		if status == "failed" {
+		if status == StatusFailed {
 			i := slices.Index(chans, channel)
 			if i >= 0 && i+1 < len(chans) {
 				_ = json.Unmarshal(vars, &m.vars)
