@@ -109,9 +109,14 @@ func (s *Service) Stats(ctx context.Context, id int64) (Stats, error) {
 		chans[runs[i].RunID] = map[string]*ChannelFunnel{}
 	}
 	total := map[string]*ChannelFunnel{}
-	groups, err := s.deps.Delivery.Funnel(ctx, SourceRun, ids)
-	if err != nil {
-		return st, fmt.Errorf("campaign %d stats: %w", id, err)
+	var groups []delivery.FunnelGroup
+	if len(ids) > 0 { // a campaign never run has no messages to count
+		if err := s.needs(); err != nil {
+			return st, err
+		}
+		if groups, err = s.deps.Delivery.Funnel(ctx, SourceRun, ids); err != nil {
+			return st, fmt.Errorf("campaign %d stats: %w", id, err)
+		}
 	}
 	for _, g := range groups {
 		runID, err := strconv.ParseInt(g.SourceID, 10, 64)
