@@ -20,8 +20,8 @@ import (
 	"carillon/campaigns"
 	"carillon/care"
 	"carillon/contacts"
-	"carillon/delivery"
 	"carillon/examples"
+	"carillon/internal/app"
 	"carillon/internal/audit"
 	"carillon/internal/identity"
 	"carillon/internal/pgdev"
@@ -78,9 +78,9 @@ func cmdDemo(ctx context.Context, e *env, args []string) error {
 	if err := demoLoad(ctx, e, pool, *n, today); err != nil {
 		return err
 	}
-	if _, tstore, err := newRenderer(pool, templates.Bank{}); err != nil {
+	if _, tstore, err := app.NewRenderer(pool, templates.Bank{}); err != nil {
 		return err
-	} else if _, err := sandboxCodes(ctx, tstore, audit.Actor{Name: "demo"}); err != nil {
+	} else if _, err := app.SandboxCodes(ctx, tstore, audit.Actor{Name: "demo"}); err != nil {
 		return err
 	}
 	token, password, err := demoAdmin(ctx, pool, e)
@@ -172,7 +172,7 @@ func demoCheckDB(ctx context.Context, e *env) (*pgxpool.Pool, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	pool, name, cleanup, err := scratchPool(ctx, srv, "carillon_demo_check", 40)
+	pool, name, cleanup, err := app.ScratchPool(ctx, srv, "carillon_demo_check", 40)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -227,15 +227,8 @@ const demoOfferTemplate = "demo_offer"
 // marketer create and submit a campaign to wealth customers of tiers A and B
 // (SMS, then email), the demo's approver approve it, and the marketer start
 // it, throttled to 50 messages a second. The server's workers fan it out.
-func demoCampaign(ctx context.Context, e *env, pool *pgxpool.Pool, svc *delivery.Service) error {
-	store, err := contacts.NewStore(pool, contacts.Config{Logger: e.logger})
-	if err != nil {
-		return err
-	}
-	tstore, err := templates.NewStore(pool, templates.Config{Logger: e.logger})
-	if err != nil {
-		return err
-	}
+func demoCampaign(ctx context.Context, e *env, svc *app.Services) error {
+	tstore, camps, ids := svc.Templates, svc.Campaigns, svc.Identity
 	actor := audit.Actor{Name: "demo"}
 	if _, err := tstore.Active(ctx, demoOfferTemplate); err != nil {
 		if _, _, err := tstore.Save(ctx, actor, templates.Definition{Key: demoOfferTemplate, Purpose: templates.Marketing,
@@ -256,17 +249,9 @@ func demoCampaign(ctx context.Context, e *env, pool *pgxpool.Pool, svc *delivery
 			}}, templates.SaveOptions{Activate: true}); err != nil {
 			return fmt.Errorf("demo: campaign template: %w", err)
 		}
-		if _, err := sandboxCodes(ctx, tstore, actor); err != nil {
+		if _, err := app.SandboxCodes(ctx, tstore, actor); err != nil {
 			return err
 		}
-	}
-	camps, err := campaigns.New(pool, campaigns.Deps{Contacts: store, Templates: tstore, Delivery: svc}, campaigns.Config{Logger: e.logger})
-	if err != nil {
-		return err
-	}
-	ids, err := identity.NewStore(pool, identity.Config{Logger: e.logger})
-	if err != nil {
-		return err
 	}
 	by := map[string]campaigns.By{}
 	for _, u := range demoUsers {
@@ -305,22 +290,18 @@ func demoCampaign(ctx context.Context, e *env, pool *pgxpool.Pool, svc *delivery
 // festival, deposit notices, the managers' digests — and returns the ids of the
 // messages it planned.
 func demoPlay(ctx context.Context, e *env, pool *pgxpool.Pool, today calendar.Date) ([]int64, error) {
-	svc, err := delivery.New(pool, delivery.Config{Logger: e.logger}, delivery.Deps{})
-	if err != nil {
-		return nil, err
-	}
-	planner, err := newPlanner(pool, svc, e)
+	svc, err := app.NewServices(pool, app.ServicesConfig{Logger: e.logger})
 	if err != nil {
 		return nil, err
 	}
 	started := time.Now()
-	res, err := planner.Plan(ctx, today, care.PlanOptions{SendAt: started})
+	res, err := svc.Planner.Plan(ctx, today, care.PlanOptions{SendAt: started})
 	if err != nil {
 		return nil, fmt.Errorf("demo: plan %s: %w", today, err)
 	}
 	fmt.Fprintf(e.stdout, "today (%s) played at once: %d messages planned (%d birthdays, %d with a festival, %d milestones, %d deposit notices; festivals: %v)\n",
 		today, res.Planned, res.Birthdays, res.Combined, res.Milestones, res.Notices, res.Festivals)
-	if err := demoCampaign(ctx, e, pool, svc); err != nil {
+	if err := demoCampaign(ctx, e, svc); err != nil {
 		return nil, err
 	}
 	rows, err := pool.Query(ctx, `SELECT id FROM messages WHERE parent_id IS NULL AND created_at >= $1 ORDER BY id`, started.Add(-time.Second))
