@@ -34,7 +34,7 @@ type ServicesConfig struct {
 
 // Services are Carillon's stores and services on one pool, wired to each
 // other the one way serve, demo, plan, the drills and the benchmarks all use.
-// Building them does no I/O.
+// They need a migrated database (delivery reads its link key when built).
 type Services struct {
 	Pool      *pgxpool.Pool
 	Contacts  *contacts.Store

@@ -135,14 +135,14 @@ func (r *rig) openPool(ctx context.Context, dbURL string) error {
 		return err
 	}
 	r.pool, r.dbURL = pool, dbURL
-	if r.svc, err = app.NewServices(pool, app.ServicesConfig{}); err != nil {
-		return err
-	}
 	if _, err := migrations.Up(ctx, pool, nil); err != nil {
 		return fmt.Errorf("migrate the drill's database: %w", err)
 	}
 	if _, err := templates.InstallBuiltins(ctx, pool); err != nil {
 		return fmt.Errorf("install built-in templates: %w", err)
+	}
+	if r.svc, err = app.NewServices(pool, app.ServicesConfig{}); err != nil {
+		return err
 	}
 	return nil
 }
