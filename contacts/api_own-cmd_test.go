@@ -27,7 +27,7 @@ func TestDrillTimelineReads(t *testing.T) {
 	event(1, "message.delivered", `{"message_id": 10}`)
 	event(1, "message.failed", `{"message_id": 11}`)
 	event(1, "message.delivered", `{"message_id": 11}`) // two final events
-	event(2, "message.sent", `{"message_id": 13}`)       // none
+	event(2, "message.sent", `{"message_id": 13}`)      // none
 
 	n, err := b.store.MaybeDuplicateSends(b.ctx)
 	require.NoError(t, err)
