@@ -2,6 +2,8 @@ package delivery
 
 import (
 	"context"
+	"errors"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -95,4 +97,31 @@ const sqlDedupePrefix = `SELECT count(*), count(DISTINCT contact_id) FROM messag
 func (s *Service) CountDedupePrefix(ctx context.Context, prefix string) (messages, contacts int, err error) {
 	err = s.pool.QueryRow(ctx, sqlDedupePrefix, prefix).Scan(&messages, &contacts)
 	return messages, contacts, err
+}
+
+// What the demo reads of the outbox: the messages it just played.
+
+const sqlFirstMessagesSince = `SELECT id FROM messages WHERE parent_id IS NULL AND created_at >= $1 ORDER BY id`
+
+// FirstMessagesSince lists the messages created at or after since, in id
+// order, leaving out fallbacks (a next channel tried after a failure).
+func (s *Service) FirstMessagesSince(ctx context.Context, since time.Time) ([]int64, error) {
+	rows, err := s.pool.Query(ctx, sqlFirstMessagesSince, since)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[int64])
+}
+
+const sqlFirstContactSince = `SELECT contact_id FROM messages WHERE contact_id IS NOT NULL AND created_at > $1 ORDER BY id LIMIT 1`
+
+// FirstContactSince returns the contact of the first message to a contact
+// created after since; 0 when there is none.
+func (s *Service) FirstContactSince(ctx context.Context, since time.Time) (int64, error) {
+	var id int64
+	err := s.pool.QueryRow(ctx, sqlFirstContactSince, since).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, nil
+	}
+	return id, err
 }

@@ -2,6 +2,7 @@ package delivery_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -59,4 +60,34 @@ func TestDrillSourceReads(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 3, msgs)
 	require.Equal(t, 2, contacts)
+}
+
+// The demo's reads: the messages it played since a time, fallbacks left out,
+// and a contact greeted since then.
+func TestDemoRecentReads(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, harnessOpts{noStart: true})
+	c1, c2 := h.contact(t, "C1"), h.contact(t, "C2")
+	now := h.clock.Now()
+	insert := func(key string, contact int64, created time.Time, parent *int64) int64 {
+		var id int64
+		require.NoError(t, h.db.Pool.QueryRow(h.ctx, `INSERT INTO messages (dedupe_key, contact_id, source, purpose, template_key, channels, status,
+			send_at, created_at, parent_id) VALUES ($1, $2, 'care_rule', 'service', 'birthday', '{sms}', 'queued', $3, $3, $4) RETURNING id`,
+			key, contact, created, parent).Scan(&id))
+		return id
+	}
+	insert("old", c1.ID, now.Add(-2*time.Hour), nil)
+	a := insert("a", c2.ID, now, nil)
+	insert("a:fallback", c2.ID, now, &a)
+	b := insert("b", c1.ID, now.Add(time.Minute), nil)
+
+	ids, err := h.svc.FirstMessagesSince(h.ctx, now)
+	require.NoError(t, err)
+	require.Equal(t, []int64{a, b}, ids)
+	contact, err := h.svc.FirstContactSince(h.ctx, now.Add(-time.Hour))
+	require.NoError(t, err)
+	require.Equal(t, c2.ID, contact)
+	contact, err = h.svc.FirstContactSince(h.ctx, now.Add(time.Hour))
+	require.NoError(t, err)
+	require.Zero(t, contact)
 }
