@@ -13,8 +13,3 @@ import (
 func scratchPool(ctx context.Context, srv pgdev.Server, prefix string, maxConns int32) (*pgxpool.Pool, string, func(), error) {
 	return app.ScratchPool(ctx, srv, prefix, maxConns)
 }
-
-// scratchDB is app.ScratchDB.
-func scratchDB(ctx context.Context, srv pgdev.Server, prefix string) (url, name string, drop func(), err error) {
-	return app.ScratchDB(ctx, srv, prefix)
-}
