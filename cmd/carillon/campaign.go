@@ -18,7 +18,7 @@ import (
 	"carillon/campaigns"
 	"carillon/channels"
 	"carillon/contacts"
-	"carillon/delivery"
+	"carillon/internal/app"
 	"carillon/internal/identity"
 )
 
@@ -366,32 +366,16 @@ func (f *campaignFlags) input() (campaigns.Input, error) {
 // newCampaignService builds the campaigns service the CLI runs (the fan-out
 // itself runs in carillon serve's workers).
 func newCampaignService(pool *pgxpool.Pool, e *env, fc fileConfig) (*campaigns.Service, *identity.Store, error) {
-	store, err := contacts.NewStore(pool, contacts.Config{Logger: e.logger})
-	if err != nil {
-		return nil, nil, err
-	}
-	renderer, tstore, err := newRenderer(pool, fc.bank())
-	if err != nil {
-		return nil, nil, err
-	}
-	ds, err := delivery.New(pool, delivery.Config{Logger: e.logger}, delivery.Deps{Renderer: renderer})
-	if err != nil {
-		return nil, nil, err
-	}
 	cfg, err := campaignConfig(e.getenv)
 	if err != nil {
 		return nil, nil, err
 	}
-	cfg.Logger, cfg.Bank, cfg.SMSProviders = e.logger, fc.bank(), smsProviders(fc.Channels)
-	svc, err := campaigns.New(pool, campaigns.Deps{Contacts: store, Templates: tstore, Delivery: ds}, cfg)
+	cfg.Bank, cfg.SMSProviders = fc.bank(), smsProviders(fc.Channels)
+	svc, err := app.NewServices(pool, app.ServicesConfig{Logger: e.logger, Campaigns: cfg, Bank: fc.bank()})
 	if err != nil {
 		return nil, nil, err
 	}
-	ids, err := identity.NewStore(pool, identity.Config{Logger: e.logger})
-	if err != nil {
-		return nil, nil, err
-	}
-	return svc, ids, nil
+	return svc.Campaigns, svc.Identity, nil
 }
 
 func listAll(ctx context.Context, svc *campaigns.Service, status campaigns.Status) ([]campaigns.Campaign, error) {

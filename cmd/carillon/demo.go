@@ -13,15 +13,14 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"carillon/calendar"
 	"carillon/campaigns"
 	"carillon/care"
 	"carillon/contacts"
-	"carillon/delivery"
 	"carillon/examples"
+	"carillon/internal/app"
 	"carillon/internal/audit"
 	"carillon/internal/identity"
 	"carillon/internal/pgdev"
@@ -74,16 +73,18 @@ func cmdDemo(ctx context.Context, e *env, args []string) error {
 	if _, err := templates.InstallBuiltins(ctx, pool); err != nil {
 		return fmt.Errorf("install built-in templates: %w", err)
 	}
+	svc, err := app.NewServices(pool, app.ServicesConfig{Logger: e.logger})
+	if err != nil {
+		return err
+	}
 	today := calendar.DateOf(time.Now().In(demoZone()))
-	if err := demoLoad(ctx, e, pool, *n, today); err != nil {
+	if err := demoLoad(ctx, e, svc.Contacts, *n, today); err != nil {
 		return err
 	}
-	if _, tstore, err := newRenderer(pool, templates.Bank{}); err != nil {
-		return err
-	} else if _, err := sandboxCodes(ctx, tstore, audit.Actor{Name: "demo"}); err != nil {
+	if _, err := app.SandboxCodes(ctx, svc.Templates, audit.Actor{Name: "demo"}); err != nil {
 		return err
 	}
-	token, password, err := demoAdmin(ctx, pool, e)
+	token, password, err := demoAdmin(ctx, svc.Identity)
 	if err != nil {
 		return err
 	}
@@ -125,7 +126,7 @@ func cmdDemo(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	fmt.Fprintln(e.stdout, "demo policy: quiet hours and frequency caps are off, so the day plays at any hour")
-	played, err := demoPlay(ctx, e, pool, today)
+	played, err := demoPlay(ctx, e, svc, today)
 	if err != nil {
 		stop()
 		<-served
@@ -139,8 +140,8 @@ func cmdDemo(ctx context.Context, e *env, args []string) error {
 		}
 		return err
 	}
-	var example int64 // a customer greeted today, whose timeline shows the loop
-	_ = pool.QueryRow(ctx, `SELECT contact_id FROM messages WHERE contact_id IS NOT NULL AND created_at > now() - interval '1 hour' ORDER BY id LIMIT 1`).Scan(&example)
+	// A customer greeted today, whose timeline shows the loop.
+	example, _ := svc.Delivery.FirstContactSince(ctx, time.Now().Add(-time.Hour))
 	fmt.Fprintf(e.stdout, "\nCarillon is running.\n"+
 		"  API:       curl -H 'Authorization: Bearer %[2]s' http://%[1]s/api/contacts\n"+
 		"  Timeline:  curl -H 'Authorization: Bearer %[2]s' http://%[1]s/api/contacts/%[4]d/timeline\n"+
@@ -172,7 +173,7 @@ func demoCheckDB(ctx context.Context, e *env) (*pgxpool.Pool, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	pool, name, cleanup, err := scratchPool(ctx, srv, "carillon_demo_check", 40)
+	pool, name, cleanup, err := app.ScratchPool(ctx, srv, "carillon_demo_check", 40)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -182,11 +183,7 @@ func demoCheckDB(ctx context.Context, e *env) (*pgxpool.Pool, func(), error) {
 
 // demoLoad loads the example managers and contacts, then n synthetic contacts
 // made for today over managers of their own.
-func demoLoad(ctx context.Context, e *env, pool *pgxpool.Pool, n int, today calendar.Date) error {
-	store, err := contacts.NewStore(pool, contacts.Config{Logger: e.logger})
-	if err != nil {
-		return err
-	}
+func demoLoad(ctx context.Context, e *env, store *contacts.Store, n int, today calendar.Date) error {
 	opts := func(src string) contacts.ImportOptions {
 		return contacts.ImportOptions{Actor: audit.Actor{Name: "demo"}, SourceName: src}
 	}
@@ -227,15 +224,8 @@ const demoOfferTemplate = "demo_offer"
 // marketer create and submit a campaign to wealth customers of tiers A and B
 // (SMS, then email), the demo's approver approve it, and the marketer start
 // it, throttled to 50 messages a second. The server's workers fan it out.
-func demoCampaign(ctx context.Context, e *env, pool *pgxpool.Pool, svc *delivery.Service) error {
-	store, err := contacts.NewStore(pool, contacts.Config{Logger: e.logger})
-	if err != nil {
-		return err
-	}
-	tstore, err := templates.NewStore(pool, templates.Config{Logger: e.logger})
-	if err != nil {
-		return err
-	}
+func demoCampaign(ctx context.Context, e *env, svc *app.Services) error {
+	tstore, camps, ids := svc.Templates, svc.Campaigns, svc.Identity
 	actor := audit.Actor{Name: "demo"}
 	if _, err := tstore.Active(ctx, demoOfferTemplate); err != nil {
 		if _, _, err := tstore.Save(ctx, actor, templates.Definition{Key: demoOfferTemplate, Purpose: templates.Marketing,
@@ -256,17 +246,9 @@ func demoCampaign(ctx context.Context, e *env, pool *pgxpool.Pool, svc *delivery
 			}}, templates.SaveOptions{Activate: true}); err != nil {
 			return fmt.Errorf("demo: campaign template: %w", err)
 		}
-		if _, err := sandboxCodes(ctx, tstore, actor); err != nil {
+		if _, err := app.SandboxCodes(ctx, tstore, actor); err != nil {
 			return err
 		}
-	}
-	camps, err := campaigns.New(pool, campaigns.Deps{Contacts: store, Templates: tstore, Delivery: svc}, campaigns.Config{Logger: e.logger})
-	if err != nil {
-		return err
-	}
-	ids, err := identity.NewStore(pool, identity.Config{Logger: e.logger})
-	if err != nil {
-		return err
 	}
 	by := map[string]campaigns.By{}
 	for _, u := range demoUsers {
@@ -304,30 +286,18 @@ func demoCampaign(ctx context.Context, e *env, pool *pgxpool.Pool, svc *delivery
 // demoPlay plans today's care at once — birthdays on both calendars, any
 // festival, deposit notices, the managers' digests — and returns the ids of the
 // messages it planned.
-func demoPlay(ctx context.Context, e *env, pool *pgxpool.Pool, today calendar.Date) ([]int64, error) {
-	svc, err := delivery.New(pool, delivery.Config{Logger: e.logger}, delivery.Deps{})
-	if err != nil {
-		return nil, err
-	}
-	planner, err := newPlanner(pool, svc, e, calendar.Config{})
-	if err != nil {
-		return nil, err
-	}
+func demoPlay(ctx context.Context, e *env, svc *app.Services, today calendar.Date) ([]int64, error) {
 	started := time.Now()
-	res, err := planner.Plan(ctx, today, care.PlanOptions{SendAt: started})
+	res, err := svc.Planner.Plan(ctx, today, care.PlanOptions{SendAt: started})
 	if err != nil {
 		return nil, fmt.Errorf("demo: plan %s: %w", today, err)
 	}
 	fmt.Fprintf(e.stdout, "today (%s) played at once: %d messages planned (%d birthdays, %d with a festival, %d milestones, %d deposit notices; festivals: %v)\n",
 		today, res.Planned, res.Birthdays, res.Combined, res.Milestones, res.Notices, res.Festivals)
-	if err := demoCampaign(ctx, e, pool, svc); err != nil {
+	if err := demoCampaign(ctx, e, svc); err != nil {
 		return nil, err
 	}
-	rows, err := pool.Query(ctx, `SELECT id FROM messages WHERE parent_id IS NULL AND created_at >= $1 ORDER BY id`, started.Add(-time.Second))
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, pgx.RowTo[int64])
+	return svc.Delivery.FirstMessagesSince(ctx, started.Add(-time.Second))
 }
 
 // redactURL hides a password in a database URL.
@@ -346,11 +316,7 @@ var demoUsers = []struct {
 
 // demoAdmin makes sure the demo's administrator exists and gives it a fresh token and
 // password for this run.
-func demoAdmin(ctx context.Context, pool *pgxpool.Pool, e *env) (token, password string, err error) {
-	ids, err := identity.NewStore(pool, identity.Config{Logger: e.logger})
-	if err != nil {
-		return "", "", err
-	}
+func demoAdmin(ctx context.Context, ids *identity.Store) (token, password string, err error) {
 	actor := audit.Actor{Name: "demo"}
 	const login = "demo-admin"
 	if _, err := ids.GetUser(ctx, login); errors.Is(err, identity.ErrNotFound) {

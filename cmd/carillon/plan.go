@@ -8,13 +8,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"carillon/calendar"
 	"carillon/care"
 	"carillon/contacts"
-	"carillon/delivery"
-	"carillon/revisits"
+	"carillon/internal/app"
 )
 
 // planZone is the zone "today" is read in for plan: the contacts' default zone.
@@ -57,14 +54,11 @@ func cmdPlan(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer pool.Close()
-	svc, err := delivery.New(pool, delivery.Config{Logger: e.logger}, delivery.Deps{})
+	svc, err := app.NewServices(pool, app.ServicesConfig{Logger: e.logger, Calendar: fc.Calendar})
 	if err != nil {
 		return err
 	}
-	planner, err := newPlanner(pool, svc, e, fc.Calendar)
-	if err != nil {
-		return err
-	}
+	planner := svc.Planner
 	opts := care.PlanOptions{DryRun: *dryRun}
 	if today := calendar.DateOf(time.Now().In(planZone())); day.Before(today) && !*backfill && !*dryRun {
 		// Messages for a day gone by would only be cancelled as expired.
@@ -101,30 +95,4 @@ func cmdPlan(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintf(e.stdout, "  %-36s %d\n", k, res.ByRule[k])
 	}
 	return nil
-}
-
-// newPlanner builds the care planner with its extensions, as serve does.
-func newPlanner(pool *pgxpool.Pool, svc *delivery.Service, e *env, cal calendar.Config) (*care.Planner, error) {
-	store, err := contacts.NewStore(pool, contacts.Config{Logger: e.logger})
-	if err != nil {
-		return nil, err
-	}
-	p, _, err := newPlannerWithRevisits(pool, store, svc, e, cal)
-	return p, err
-}
-
-// newPlannerWithRevisits builds the care planner with the managers' revisit
-// digest as its extension, and returns the revisits service too. Both count
-// business days and choose festivals by cal (the file's [calendar]).
-func newPlannerWithRevisits(pool *pgxpool.Pool, store *contacts.Store, svc *delivery.Service, e *env, cal calendar.Config) (*care.Planner, *revisits.Service, error) {
-	p, err := care.New(pool, svc, care.Config{Logger: e.logger, Festivals: cal})
-	if err != nil {
-		return nil, nil, err
-	}
-	rv, err := revisits.New(pool, store, svc, revisits.Config{Logger: e.logger, ConsoleURL: svc.Config().PublicURL, Festivals: cal})
-	if err != nil {
-		return nil, nil, err
-	}
-	p.AddExtension(rv.Extension())
-	return p, rv, nil
 }

@@ -22,6 +22,7 @@ import (
 	"carillon/channels"
 	"carillon/contacts"
 	"carillon/delivery"
+	"carillon/internal/app"
 	"carillon/internal/audit"
 	"carillon/internal/pgtest"
 	"carillon/internal/testclock"
@@ -128,7 +129,7 @@ func newPrivacyWorld(t *testing.T, start time.Time) *privacyWorld {
 	require.NoError(t, err)
 	camp, err := campaigns.New(db.Pool, campaigns.Deps{Contacts: store, Templates: tstore, Delivery: dlv}, campaigns.Config{Logger: testlog.New(t), Now: clk.Now})
 	require.NoError(t, err)
-	wirePrivacy(store, dlv, rv, camp)
+	app.RegisterPrivacy(store, dlv, rv, camp)
 	return &privacyWorld{ctx: ctx, db: db, clock: clk, store: store, dlv: dlv, rv: rv, render: renderer}
 }
 

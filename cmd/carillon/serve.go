@@ -3,33 +3,16 @@ package main
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
-	"carillon/calendar"
-	"carillon/campaigns"
-	"carillon/care"
-	"carillon/channels/registry"
-	"carillon/contacts"
-	"carillon/delivery"
-	"carillon/internal/identity"
-	"carillon/migrations"
-	"carillon/revisits"
+	"carillon/internal/app"
 	"carillon/server"
 )
-
-// DefaultRescueStuckJobsAfter is how long River waits before rescuing a job left
-// running by a killed process (River's own default is an hour).
-const DefaultRescueStuckJobsAfter = 10 * time.Minute
 
 type serveOptions struct {
 	cfg         fileConfig
@@ -42,16 +25,9 @@ type serveOptions struct {
 	workers     int
 	// grace is how long running requests and jobs may take to finish once a stop
 	// is asked for; then running jobs are cancelled (their sends are recorded).
-	// Default defaultGrace; the demo's is shorter.
+	// Default app.DefaultGrace; the demo's is shorter.
 	grace time.Duration
 }
-
-// Stopping: the time requests and jobs get to finish, and the deadline of each
-// later step (cancelling jobs, closing provider connections and sandboxes).
-const (
-	defaultGrace = 30 * time.Second
-	stepDeadline = 500 * time.Millisecond
-)
 
 func cmdServe(ctx context.Context, e *env, args []string) error {
 	fs := newFlags("serve", e.stderr)
@@ -81,7 +57,7 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 func rescueAfter(e *env) (time.Duration, error) {
 	v := e.getenv("CARILLON_RESCUE_STUCK_JOBS_AFTER")
 	if v == "" {
-		return DefaultRescueStuckJobsAfter, nil
+		return app.DefaultRescueStuckJobsAfter, nil
 	}
 	d, err := time.ParseDuration(v)
 	if err != nil || d < time.Second {
@@ -90,229 +66,54 @@ func rescueAfter(e *env) (time.Duration, error) {
 	return d, nil
 }
 
-// serve runs the API, River and its workers until ctx ends, then stops cleanly:
-// the listener first, then River, letting running jobs finish.
+// serve layers the configuration into app.Config and runs the world until ctx
+// ends (see app.Serve).
 func serve(ctx context.Context, e *env, pool *pgxpool.Pool, opts serveOptions) error {
-	if err := migrations.Check(ctx, pool); err != nil {
-		if errors.Is(err, migrations.ErrPending) {
-			return fmt.Errorf("refusing to serve: %w", err)
-		}
-		return err
-	}
-	if owner, err := migrations.OwnsAuditLog(ctx, pool); err != nil {
-		return err
-	} else if owner {
-		e.logger.Warn("serving as the owner of the tables (or a superuser): this role can disable the audit log's triggers; run serve as a runtime role granted by `carillon migrate grant ROLE` (docs/security.md)")
-	}
-	store, err := contacts.NewStore(pool, contacts.Config{Logger: e.logger})
+	cfg, err := appConfig(e, opts)
 	if err != nil {
 		return err
 	}
-	if _, err := store.EnsureEventPartitions(ctx, time.Now(), contacts.EventPartitionsAhead); err != nil {
-		return err
-	}
+	return app.Serve(ctx, pool, cfg)
+}
+
+// appConfig is serve's typed configuration: the file's sections, the
+// environment's overrides and the command's options.
+func appConfig(e *env, opts serveOptions) (app.Config, error) {
+	var err error
 	if opts.rescueAfter == 0 {
 		if opts.rescueAfter, err = rescueAfter(e); err != nil {
-			return err
+			return app.Config{}, err
 		}
 	}
 	getenv := opts.getenv
 	if getenv == nil {
 		getenv = e.getenv
 	}
-	built, err := registry.Build(ctx, opts.cfg.Channels, registry.Deps{Pool: pool, Logger: e.logger, Getenv: getenv})
-	if err != nil {
-		return fmt.Errorf("providers: %w", err)
+	cfg := app.Config{Logger: e.logger, Getenv: getenv, Channels: opts.cfg.Channels, Bank: opts.cfg.bank(),
+		RescueStuckJobsAfter: opts.rescueAfter, Workers: opts.workers, DeliveryWorkers: opts.cfg.Delivery.Workers,
+		Listener: opts.listener, Ready: opts.ready, Grace: opts.grace}
+	if cfg.Delivery, err = opts.cfg.deliveryConfig(); err != nil {
+		return cfg, err
 	}
-	defer func() {
-		// Idle provider connections first, then the sandboxes, each within a deadline.
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stepDeadline)
-		defer cancel()
-		built.Stop(sctx)
-	}()
-	if len(opts.cfg.Channels.Providers) == 0 {
-		e.logger.Warn("no providers configured: messages will be suppressed with reason no_channel (see docs/providers.md)")
+	if cfg.Campaigns, err = campaignConfigFrom(opts.cfg, getenv); err != nil {
+		return cfg, err
 	}
-	dcfg, err := opts.cfg.deliveryConfig()
-	if err != nil {
-		return err
+	if cfg.Server.Console, err = opts.cfg.consoleConfig(); err != nil {
+		return cfg, err
 	}
-	dcfg.Logger = e.logger
-	if opts.rescueAfter == 0 {
-		if opts.rescueAfter, err = rescueAfter(e); err != nil {
-			return err
-		}
+	if cfg.SignIn, err = opts.cfg.signInConfig(getenv, nil, e.logger); err != nil {
+		return cfg, err
 	}
-	// A deliver job must end well before River would rescue it as stuck.
-	dcfg.JobTimeout = min(delivery.DefaultJobTimeout, opts.rescueAfter/2)
-	renderer, tstore, err := newRenderer(pool, opts.cfg.bank())
-	if err != nil {
-		return err
-	}
-	svc, err := delivery.New(pool, dcfg, delivery.Deps{Registry: built.Registry, Renderer: renderer})
-	if err != nil {
-		return err
-	}
-	planner, revisitSvc, err := newPlannerWithRevisits(pool, store, svc, e, opts.cfg.Calendar)
-	if err != nil {
-		return err
-	}
-	if err := revisits.InstallTemplates(ctx, tstore); err != nil {
-		return err
-	}
-	ccfg, err := campaignConfigFrom(opts.cfg, getenv)
-	if err != nil {
-		return err
-	}
-	ccfg.Logger, ccfg.Bank = e.logger, opts.cfg.bank()
-	campaignSvc, err := campaigns.New(pool, campaigns.Deps{Contacts: store, Templates: tstore, Delivery: svc, Registry: built.Registry}, ccfg)
-	if err != nil {
-		return err
-	}
-	// Recurring campaigns start from the care scheduler's tick (schedules read
-	// from Postgres on the leader; nothing registered at runtime).
-	planner.OnTick(campaignSvc.Tick)
-	wirePrivacy(store, svc, revisitSvc, campaignSvc)
-	if err := planner.EnsureFestivalRules(ctx); err != nil {
-		return err
-	}
-	// Say at start when business days will count weekends only (logged, and
-	// carillon_calendar_holiday_data_missing set).
-	today := calendar.DateOf(time.Now().In(planZone()))
-	planner.CheckHolidayData(ctx, today, today.AddDays(calendar.LookAhead))
-	workers := river.NewWorkers()
-	river.AddWorker(workers, planner.TickWorker())
-	river.AddWorker(workers, planner.PlanDayWorker())
-	river.AddWorker(workers, &contacts.PartitionWorker{Store: store})
-	river.AddWorker(workers, svc.Worker(store))
-	river.AddWorker(workers, svc.RetentionWorker(store, delivery.RetentionConfig{}))
-	campaignSvc.AddWorkers(workers)
-	rc, err := river.NewClient(riverpgxv5.New(pool), &river.Config{
-		Logger: e.logger,
-		Queues: map[string]river.QueueConfig{
-			river.QueueDefault:    {MaxWorkers: cmp.Or(opts.workers, 20)},
-			delivery.DefaultQueue: {MaxWorkers: cmp.Or(opts.cfg.Delivery.Workers, 50)},
-		},
-		Workers:              workers,
-		RescueStuckJobsAfter: opts.rescueAfter,
-		// River requires a job's timeout to end before it may be rescued.
-		JobTimeout: min(time.Minute, opts.rescueAfter),
-		PeriodicJobs: []*river.PeriodicJob{
-			river.NewPeriodicJob(river.PeriodicInterval(24*time.Hour), func() (river.JobArgs, *river.InsertOpts) {
-				return contacts.EnsurePartitionsArgs{}, nil
-			}, &river.PeriodicJobOpts{RunOnStart: true}),
-			river.NewPeriodicJob(river.PeriodicInterval(24*time.Hour), func() (river.JobArgs, *river.InsertOpts) {
-				return delivery.RetentionArgs{}, nil
-			}, &river.PeriodicJobOpts{RunOnStart: true}),
-			river.NewPeriodicJob(river.PeriodicInterval(care.TickInterval), func() (river.JobArgs, *river.InsertOpts) {
-				return care.TickArgs{}, nil
-			}, nil),
-		},
-	})
-	if err != nil {
-		return fmt.Errorf("river client: %w", err)
-	}
-	ids, err := identity.NewStore(pool, identity.Config{Logger: e.logger})
-	if err != nil {
-		return err
-	}
-	ccons, err := opts.cfg.consoleConfig()
-	if err != nil {
-		return err
-	}
-	acfg, err := opts.cfg.signInConfig(getenv, nil, e.logger)
-	if err != nil {
-		return err
-	}
-	signIn, err := identity.NewSignIn(ids, acfg)
-	if err != nil {
-		return err
-	}
-	m := signIn.SignInMethods()
-	e.logger.Info("staff sign-in", "local_passwords", signIn.LocalPasswords(), "break_glass", len(acfg.BreakGlass),
-		"oidc", m.OIDC != "", "ldap", m.LDAP)
 	if v := e.getenv("CARILLON_TRUSTED_PROXIES"); v != "" { // overrides the file's
 		opts.cfg.Server.TrustedProxies = strings.Split(v, ",")
 	}
-	proxies, err := opts.cfg.trustedProxies()
-	if err != nil {
-		return err
+	if cfg.Server.TrustedProxies, err = opts.cfg.trustedProxies(); err != nil {
+		return cfg, err
 	}
-	timeouts, err := opts.cfg.timeouts()
-	if err != nil {
-		return err
+	if cfg.Server.Timeouts, err = opts.cfg.timeouts(); err != nil {
+		return cfg, err
 	}
-	api, err := server.New(server.Config{Addr: opts.addr, OpsAddr: opts.opsAddr, Logger: e.logger, Console: ccons, TrustedProxies: proxies, Timeouts: timeouts},
-		server.Deps{Pool: pool, Contacts: store, River: rc, Auth: signIn, Delivery: svc, Registry: built.Registry, Templates: tstore, Care: planner, Revisits: revisitSvc, Campaigns: campaignSvc})
-	if err != nil {
-		return err
-	}
-	if err := rc.Start(ctx); err != nil {
-		return fmt.Errorf("start river: %w", err)
-	}
-	if err := api.Start(ctx); err != nil {
-		return err
-	}
-	hs := api.HTTPServer()
-	ln := opts.listener
-	if ln == nil {
-		if ln, err = net.Listen("tcp", opts.addr); err != nil {
-			stopRiver(context.Background(), e, rc, cmp.Or(opts.grace, defaultGrace))
-			return fmt.Errorf("listen on %s: %w", opts.addr, err)
-		}
-	}
-	errc := make(chan error, 2)
-	go func() { errc <- hs.Serve(ln) }()
-	var ops *http.Server
-	if opts.opsAddr != "" {
-		oln, err := net.Listen("tcp", opts.opsAddr)
-		if err != nil {
-			ln.Close()
-			stopRiver(context.Background(), e, rc, cmp.Or(opts.grace, defaultGrace))
-			return fmt.Errorf("listen on %s: %w", opts.opsAddr, err)
-		}
-		ops = &http.Server{Handler: api.OpsHandler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second}
-		go func() { errc <- ops.Serve(oln) }()
-	}
-	if opts.ready != nil {
-		opts.ready(ln.Addr().String())
-	}
-	select {
-	case <-ctx.Done():
-	case err := <-errc:
-		stopRiver(context.Background(), e, rc, cmp.Or(opts.grace, defaultGrace))
-		return fmt.Errorf("http server: %w", err)
-	}
-	e.logger.Info("stopping: no new requests; running jobs may finish")
-	// One grace for requests and jobs together, from the signal.
-	graceCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cmp.Or(opts.grace, defaultGrace))
-	defer cancel()
-	if err := hs.Shutdown(graceCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		e.logger.Warn("http shutdown", "error", err.Error())
-		_ = hs.Close()
-	}
-	if ops != nil {
-		if ops.Shutdown(graceCtx) != nil {
-			_ = ops.Close()
-		}
-	}
-	stopRiver(graceCtx, e, rc, 0)
-	e.logger.Info("stopped")
-	return nil
-}
-
-// stopRiver lets running jobs finish until ctx ends or grace (when not 0) has
-// passed, then cancels them, waiting stepDeadline at most.
-func stopRiver(ctx context.Context, e *env, rc *river.Client[pgx.Tx], grace time.Duration) {
-	if grace > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, grace)
-		defer cancel()
-	}
-	if err := rc.Stop(ctx); err != nil {
-		e.logger.Warn("river did not stop in time; cancelling running jobs", "error", err.Error())
-		cctx, ccancel := context.WithTimeout(context.Background(), stepDeadline)
-		defer ccancel()
-		_ = rc.StopAndCancel(cctx)
-	}
+	cfg.Server.Addr, cfg.Server.OpsAddr = opts.addr, opts.opsAddr
+	cfg.Calendar = opts.cfg.Calendar
+	return cfg, nil
 }

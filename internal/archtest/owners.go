@@ -52,5 +52,7 @@ var Layers = [][]string{
 	{"care", "revisits", "campaigns"},
 	{"server/edge"},
 	{"server/console", "server"},
+	{"internal/app"},
+	{"internal/drill"},
 	{"internal/pgtest", "internal/archtest", "internal/identity/identitytest", "cmd/carillon"},
 }

@@ -1,18 +1,20 @@
-package main
+package drill
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivertype"
 
 	"carillon/care"
 	"carillon/channels"
-	"carillon/delivery"
 	"carillon/internal/audit"
 )
 
@@ -21,25 +23,25 @@ import (
 // the other node takes over the care planner's tick, and no day is planned
 // twice. The birthday rule is set to fire every minute so that the tick has a
 // day to plan.
-func drillTwoNode(ctx context.Context, e *env, opts drillOptions, res *drillResult) (*rig, error) {
+func drillTwoNode(ctx context.Context, opts Options, res *Result) (*rig, error) {
 	size := 20_000
-	if opts.quick {
+	if opts.Quick {
 		// Enough deliver jobs (50 messages each) that both nodes' 50 workers get some.
 		size = 4_000
 	}
-	if opts.size > 0 {
-		size = opts.size
+	if opts.Size > 0 {
+		size = opts.Size
 	}
 	res.Load = fmt.Sprintf("an approved SMS campaign to %d contacts sent by two nodes (each through a counting proxy to one Aliyun sandbox); "+
 		"the birthday rule set to fire every minute (CRON_TZ=Asia/Shanghai * * * * *, lead 0 days), %d contacts born today", size, (size+99)/100)
-	rg, err := newRig(ctx, e, opts.bin, "two-node")
+	rg, err := newRig(ctx, opts, "two-node")
 	if err != nil {
 		return nil, err
 	}
 	if err := rg.openSharedDB(ctx); err != nil {
 		return rg, err
 	}
-	today := shanghaiToday()
+	today := Today()
 	if err := rg.loadContacts(ctx, size, today); err != nil {
 		return rg, err
 	}
@@ -47,11 +49,10 @@ func drillTwoNode(ctx context.Context, e *env, opts drillOptions, res *drillResu
 	if err != nil {
 		return rg, err
 	}
-	ds, err := delivery.New(rg.pool, delivery.Config{}, delivery.Deps{})
-	if err != nil {
-		return rg, err
-	}
-	planner, err := care.New(rg.pool, ds, care.Config{})
+	planner := rg.svc.Planner
+	// River's own tables are read through River's client (insert-only: no
+	// queues, it runs no job).
+	rv, err := river.NewClient(riverpgxv5.New(rg.pool), &river.Config{})
 	if err != nil {
 		return rg, err
 	}
@@ -84,7 +85,7 @@ func drillTwoNode(ctx context.Context, e *env, opts drillOptions, res *drillResu
 	if err := rg.start(ctx, nodes[0]); err != nil {
 		return rg, err
 	}
-	leaderA, err := waitLeader(ctx, rg, "", time.Minute)
+	leaderA, err := waitLeader(ctx, rv, "", time.Minute)
 	if err != nil {
 		return rg, err
 	}
@@ -93,34 +94,30 @@ func drillTwoNode(ctx context.Context, e *env, opts drillOptions, res *drillResu
 	}
 	rg.relay.setTargets(nodes[0].base(), nodes[1].base())
 	day := today.String()
-	if opts.quick {
+	if opts.Quick {
 		// The quick version does not wait a minute for A's first tick: it
 		// plans the day the way a tick does, with the same unique job.
-		ins, err := river.NewClient(riverpgxv5.New(rg.pool), &river.Config{})
-		if err != nil {
-			return rg, err
-		}
-		if _, err := ins.Insert(ctx, care.PlanDayArgs{Date: day, Rule: care.RuleBirthday}, nil); err != nil {
+		if _, err := rv.Insert(ctx, care.PlanDayArgs{Date: day, Rule: care.RuleBirthday}, nil); err != nil {
 			return rg, err
 		}
 	}
 
-	run, err := load.start(ctx, rg.pool)
+	run, err := load.start(ctx)
 	if err != nil {
 		return rg, err
 	}
 	timeout := 15 * time.Minute
-	if opts.quick {
+	if opts.Quick {
 		timeout = 3 * time.Minute
 	}
-	after, err := waitRun(ctx, rg.pool, run, timeout, throttled(opts, "two-node"))
+	after, err := waitRun(ctx, rg.svc, run, timeout, throttled(opts, "two-node"))
 	res.count("recipients", after.recipients)
 	res.count("node A: sends", proxies[0].passed.Load())
 	res.count("node B: sends", proxies[1].passed.Load())
 	if err != nil {
 		return rg, err
 	}
-	cmp, err := compareWithProviders(ctx, rg.pool, run, rec)
+	cmp, err := compareWithProviders(ctx, rg.svc, run, rec)
 	if err != nil {
 		return rg, err
 	}
@@ -128,7 +125,7 @@ func drillTwoNode(ctx context.Context, e *env, opts drillOptions, res *drillResu
 	res.count("provider: duplicate sends", cmp.duplicates)
 	res.check("the campaign's sends shared, every recipient once", after.delivered == size && cmp.missing == 0 && cmp.duplicates == 0 && rec.Duplicates() == 0,
 		"%d delivered of %d, %d missing, %d duplicate sends", after.delivered, size, cmp.missing, cmp.duplicates)
-	flagged, err := flaggedInTimeline(ctx, rg.pool, cmp.dupIDs)
+	flagged, err := flaggedInTimeline(ctx, rg.svc, cmp.dupIDs)
 	if err != nil {
 		return rg, err
 	}
@@ -136,18 +133,19 @@ func drillTwoNode(ctx context.Context, e *env, opts drillOptions, res *drillResu
 	res.check("both nodes sent", proxies[0].passed.Load() > 0 && proxies[1].passed.Load() > 0,
 		"node A %d, node B %d", proxies[0].passed.Load(), proxies[1].passed.Load())
 
-	if !opts.quick {
+	if !opts.Quick {
 		// The day is planned by A's own tick before A dies.
-		opts.progress("two-node: waiting for node A's first tick to plan %s", day)
-		if err := waitPlanned(ctx, rg, day, 3*time.Minute); err != nil {
+		opts.Progress("two-node: waiting for node A's first tick to plan %s", day)
+		if err := waitPlanned(ctx, rv, day, 3*time.Minute); err != nil {
 			return rg, err
 		}
 	}
-	var ticksBefore int
-	if err := rg.pool.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE kind = $1`, care.TickArgs{}.Kind()).Scan(&ticksBefore); err != nil {
+	ticks, err := listJobs(ctx, rv, care.TickArgs{}.Kind())
+	if err != nil {
 		return rg, err
 	}
-	leader, err := waitLeader(ctx, rg, "", time.Minute)
+	ticksBefore := len(ticks)
+	leader, err := waitLeader(ctx, rv, "", time.Minute)
 	if err != nil {
 		return rg, err
 	}
@@ -157,23 +155,29 @@ func drillTwoNode(ctx context.Context, e *env, opts drillOptions, res *drillResu
 	}
 	victim.kill()
 	killedAt := time.Now()
-	opts.progress("two-node: SIGKILL the leader (%s); waiting for %s to lead and tick", victim.name, survivor.name)
-	newLeader, err := waitLeader(ctx, rg, leader, 3*time.Minute)
+	opts.Progress("two-node: SIGKILL the leader (%s); waiting for %s to lead and tick", victim.name, survivor.name)
+	newLeader, err := waitLeader(ctx, rv, leader, 3*time.Minute)
 	if err != nil {
 		return rg, err
 	}
 	leaderTakeover := time.Since(killedAt)
-	tickAt, err := waitTick(ctx, rg, killedAt, 4*time.Minute)
+	tickAt, err := waitTick(ctx, rv, killedAt, 4*time.Minute)
 	if err != nil {
 		return rg, err
 	}
 	tickTakeover := tickAt.Sub(killedAt)
-	var plans, birthdays, birthdayContacts int
-	if err := rg.pool.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE kind = $1 AND args ->> 'date' = $2 AND args ->> 'rule' = $3`,
-		care.PlanDayArgs{}.Kind(), day, care.RuleBirthday).Scan(&plans); err != nil {
+	dayPlans, err := planJobs(ctx, rv, day)
+	if err != nil {
 		return rg, err
 	}
-	if err := rg.pool.QueryRow(ctx, `SELECT count(*), count(DISTINCT contact_id) FROM messages WHERE dedupe_key LIKE 'birthday:%'`).Scan(&birthdays, &birthdayContacts); err != nil {
+	plans := 0
+	for _, a := range dayPlans {
+		if a.Rule == care.RuleBirthday {
+			plans++
+		}
+	}
+	birthdays, birthdayContacts, err := rg.svc.Delivery.CountDedupePrefix(ctx, "birthday:")
+	if err != nil {
 		return rg, err
 	}
 	res.count("ticks before the kill", ticksBefore)
@@ -189,16 +193,61 @@ func drillTwoNode(ctx context.Context, e *env, opts drillOptions, res *drillResu
 	return rg, nil
 }
 
+// listJobs lists River's jobs of kind in the given states (none: every
+// state), in id order, through River's client.
+func listJobs(ctx context.Context, rv *river.Client[pgx.Tx], kind string, states ...rivertype.JobState) ([]*rivertype.JobRow, error) {
+	const page = 1000
+	params := river.NewJobListParams().Kinds(kind).First(page)
+	if len(states) > 0 {
+		params = params.States(states...)
+	}
+	var out []*rivertype.JobRow
+	for {
+		res, err := rv.JobList(ctx, params)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, res.Jobs...)
+		if len(res.Jobs) < page {
+			return out, nil
+		}
+		params = params.After(res.LastCursor)
+	}
+}
+
+// planJobs returns the arguments of the care planner's plan jobs of day, in
+// the given states (none: every state).
+func planJobs(ctx context.Context, rv *river.Client[pgx.Tx], day string, states ...rivertype.JobState) ([]care.PlanDayArgs, error) {
+	jobs, err := listJobs(ctx, rv, care.PlanDayArgs{}.Kind(), states...)
+	if err != nil {
+		return nil, err
+	}
+	var out []care.PlanDayArgs
+	for _, j := range jobs {
+		var a care.PlanDayArgs
+		if err := json.Unmarshal(j.EncodedArgs, &a); err != nil {
+			return nil, fmt.Errorf("plan job %d: %w", j.ID, err)
+		}
+		if a.Date == day {
+			out = append(out, a)
+		}
+	}
+	return out, nil
+}
+
 // waitLeader waits for a River leader other than not, and returns its id.
-func waitLeader(ctx context.Context, rg *rig, not string, timeout time.Duration) (string, error) {
+func waitLeader(ctx context.Context, rv *river.Client[pgx.Tx], not string, timeout time.Duration) (string, error) {
 	deadline := time.Now().Add(timeout)
 	for {
 		var id string
-		err := rg.pool.QueryRow(ctx, `SELECT leader_id FROM river_leader WHERE expires_at > now()`).Scan(&id)
-		if err == nil && id != not {
+		l, err := rv.Driver().GetExecutor().LeaderGetElectedLeader(ctx, &riverdriver.LeaderGetElectedLeaderParams{})
+		if err == nil && l.ExpiresAt.After(time.Now()) {
+			id = l.LeaderID
+		}
+		if id != "" && id != not {
 			return id, nil
 		}
-		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		if err != nil && !errors.Is(err, rivertype.ErrNotFound) {
 			return "", err
 		}
 		if time.Now().After(deadline) {
@@ -213,15 +262,14 @@ func waitLeader(ctx context.Context, rg *rig, not string, timeout time.Duration)
 }
 
 // waitPlanned waits until the birthday rule's plan job of day completed.
-func waitPlanned(ctx context.Context, rg *rig, day string, timeout time.Duration) error {
+func waitPlanned(ctx context.Context, rv *river.Client[pgx.Tx], day string, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for {
-		var n int
-		if err := rg.pool.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE kind = $1 AND args ->> 'date' = $2 AND state = 'completed'`,
-			care.PlanDayArgs{}.Kind(), day).Scan(&n); err != nil {
+		done, err := planJobs(ctx, rv, day, rivertype.JobStateCompleted)
+		if err != nil {
 			return err
 		}
-		if n > 0 {
+		if len(done) > 0 {
 			return nil
 		}
 		if time.Now().After(deadline) {
@@ -237,24 +285,24 @@ func waitPlanned(ctx context.Context, rg *rig, day string, timeout time.Duration
 
 // waitTick waits for a care tick created after since to complete, and returns
 // when it was created.
-func waitTick(ctx context.Context, rg *rig, since time.Time, timeout time.Duration) (time.Time, error) {
+func waitTick(ctx context.Context, rv *river.Client[pgx.Tx], since time.Time, timeout time.Duration) (time.Time, error) {
 	deadline := time.Now().Add(timeout)
 	for {
-		var at time.Time
-		err := rg.pool.QueryRow(ctx, `SELECT created_at FROM river_job WHERE kind = $1 AND created_at > $2 AND state = 'completed' ORDER BY id LIMIT 1`,
-			care.TickArgs{}.Kind(), since).Scan(&at)
-		if err == nil {
-			return at, nil
+		ticks, err := listJobs(ctx, rv, care.TickArgs{}.Kind(), rivertype.JobStateCompleted)
+		if err != nil {
+			return time.Time{}, err
 		}
-		if !errors.Is(err, pgx.ErrNoRows) {
-			return at, err
+		for _, j := range ticks {
+			if j.CreatedAt.After(since) {
+				return j.CreatedAt, nil
+			}
 		}
 		if time.Now().After(deadline) {
-			return at, fmt.Errorf("no care tick completed within %s of the kill", timeout)
+			return time.Time{}, fmt.Errorf("no care tick completed within %s of the kill", timeout)
 		}
 		select {
 		case <-ctx.Done():
-			return at, ctx.Err()
+			return time.Time{}, ctx.Err()
 		case <-time.After(250 * time.Millisecond):
 		}
 	}

@@ -1,4 +1,4 @@
-package main
+package drill
 
 import (
 	"bytes"
@@ -22,7 +22,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"carillon/calendar"
@@ -30,7 +29,7 @@ import (
 	"carillon/channels"
 	"carillon/channels/sandbox"
 	"carillon/contacts"
-	"carillon/delivery"
+	"carillon/internal/app"
 	"carillon/internal/audit"
 	"carillon/internal/identity"
 	"carillon/internal/pgdev"
@@ -55,10 +54,11 @@ const (
 
 // rig is one drill's world. close releases all of it.
 type rig struct {
-	e       *env
+	getenv  func(string) string
 	dir     string // logs and the configuration; kept when the drill fails
 	bin     string
 	pool    *pgxpool.Pool
+	svc     *app.Services // the services on pool, as the servers wire them; the drills check through them
 	dbURL   string
 	dropDB  func()
 	hook    string // the webhook token the server checks
@@ -67,14 +67,14 @@ type rig struct {
 	closers []func()
 }
 
-func newRig(ctx context.Context, e *env, bin, name string) (*rig, error) {
+func newRig(ctx context.Context, opts Options, name string) (*rig, error) {
 	dir, err := os.MkdirTemp("", "carillon-drill-"+name+"-")
 	if err != nil {
 		return nil, err
 	}
 	b := make([]byte, 12)
 	_, _ = rand.Read(b)
-	r := &rig{e: e, dir: dir, bin: bin, hook: hex.EncodeToString(b)}
+	r := &rig{getenv: opts.Getenv, dir: dir, bin: opts.Bin, hook: hex.EncodeToString(b)}
 	if r.relay, err = startRelay(ctx); err != nil {
 		_ = os.RemoveAll(dir)
 		return nil, err
@@ -107,11 +107,11 @@ func (r *rig) close(keep bool) {
 // commands use (DATABASE_URL, 127.0.0.1:5432 or the private cluster), dropped
 // at the end.
 func (r *rig) openSharedDB(ctx context.Context) error {
-	srv, err := pgdev.Find(ctx, pgdev.Config{Env: r.e.getenv, Database: "postgres"})
+	srv, err := pgdev.Find(ctx, pgdev.Config{Env: r.getenv, Database: "postgres"})
 	if err != nil {
 		return err
 	}
-	url, _, drop, err := scratchDB(ctx, srv, "carillon_drill")
+	url, _, drop, err := app.ScratchDB(ctx, srv, "carillon_drill")
 	if err != nil {
 		return err
 	}
@@ -140,6 +140,9 @@ func (r *rig) openPool(ctx context.Context, dbURL string) error {
 	}
 	if _, err := templates.InstallBuiltins(ctx, pool); err != nil {
 		return fmt.Errorf("install built-in templates: %w", err)
+	}
+	if r.svc, err = app.NewServices(pool, app.ServicesConfig{}); err != nil {
+		return err
 	}
 	return nil
 }
@@ -578,10 +581,7 @@ func (n *node) base() string { return "http://" + n.addr }
 // SMS marketing consent, tagged "drill"; birthdays of every hundredth fall on
 // birthdayToday.
 func (r *rig) loadContacts(ctx context.Context, n int, birthdayToday calendar.Date) error {
-	store, err := contacts.NewStore(r.pool, contacts.Config{})
-	if err != nil {
-		return err
-	}
+	store := r.svc.Contacts
 	var b bytes.Buffer
 	b.WriteString("external_id,name,gender,phone,birthday,tags,consent_sms\n")
 	for i := range n {
@@ -612,14 +612,7 @@ type campaignLoad struct {
 }
 
 func (r *rig) prepareCampaign(ctx context.Context, name string) (*campaignLoad, error) {
-	cs, err := contacts.NewStore(r.pool, contacts.Config{})
-	if err != nil {
-		return nil, err
-	}
-	_, ts, err := newRenderer(r.pool, templates.Bank{})
-	if err != nil {
-		return nil, err
-	}
+	ts, svc, ids := r.svc.Templates, r.svc.Campaigns, r.svc.Identity
 	actor := audit.Actor{Name: "drill"}
 	if _, _, err := ts.Save(ctx, actor, templates.Definition{Key: drillTemplate, Purpose: templates.Marketing, Source: templates.SourceCampaign, DefaultLocale: "zh-CN",
 		Variables: []templates.Variable{{Name: "product", Type: templates.String, Required: true, Label: "产品", LabelEN: "Product", Sample: "稳健理财"}},
@@ -631,19 +624,7 @@ func (r *rig) prepareCampaign(ctx context.Context, name string) (*campaignLoad, 
 			}}}}}, templates.SaveOptions{Activate: true}); err != nil {
 		return nil, fmt.Errorf("save the drill's template: %w", err)
 	}
-	if _, err := sandboxCodes(ctx, ts, actor); err != nil {
-		return nil, err
-	}
-	ds, err := delivery.New(r.pool, delivery.Config{}, delivery.Deps{})
-	if err != nil {
-		return nil, err
-	}
-	svc, err := campaigns.New(r.pool, campaigns.Deps{Contacts: cs, Templates: ts, Delivery: ds}, campaigns.Config{})
-	if err != nil {
-		return nil, err
-	}
-	ids, err := identity.NewStore(r.pool, identity.Config{})
-	if err != nil {
+	if _, err := app.SandboxCodes(ctx, ts, actor); err != nil {
 		return nil, err
 	}
 	user := func(login string, role identity.Role) (campaigns.By, error) {
@@ -678,13 +659,11 @@ func (r *rig) prepareCampaign(ctx context.Context, name string) (*campaignLoad, 
 }
 
 // start starts the campaign and returns its run's id.
-func (l *campaignLoad) start(ctx context.Context, pool *pgxpool.Pool) (int64, error) {
+func (l *campaignLoad) start(ctx context.Context) (int64, error) {
 	if _, err := l.svc.Start(ctx, l.marketer, l.id); err != nil {
 		return 0, fmt.Errorf("start the drill's campaign: %w", err)
 	}
-	var run int64
-	err := pool.QueryRow(ctx, `SELECT id FROM campaign_runs WHERE campaign_id = $1 ORDER BY id DESC LIMIT 1`, l.id).Scan(&run)
-	return run, err
+	return l.svc.LatestRun(ctx, l.id)
 }
 
 // runCounts is what became of a run's messages.
@@ -693,28 +672,25 @@ type runCounts struct {
 	recipients                      int
 }
 
-func readRun(ctx context.Context, pool *pgxpool.Pool, run int64) (runCounts, error) {
+func readRun(ctx context.Context, svc *app.Services, run int64) (runCounts, error) {
 	var c runCounts
-	var recipients *int64
-	if err := pool.QueryRow(ctx, `SELECT recipients FROM campaign_runs WHERE id = $1`, run).Scan(&recipients); err != nil {
+	var err error
+	if c.recipients, err = svc.Campaigns.RunRecipients(ctx, run); err != nil {
 		return c, err
 	}
-	if recipients != nil {
-		c.recipients = int(*recipients)
-	}
-	err := pool.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE status = ANY($2)), count(*) FILTER (WHERE status = 'delivered')
-		FROM messages WHERE source = $3 AND source_id = $1`, runKey(run), finalStatuses, campaigns.SourceRun).Scan(&c.written, &c.final, &c.delivered)
+	t, err := svc.Delivery.SourceTally(ctx, campaigns.SourceRun, runKey(run))
+	c.written, c.final, c.delivered = t.Written, t.Final, t.Delivered
 	c.open = c.written - c.final
 	return c, err
 }
 
 // waitRun waits until the run has written a message for every recipient and
 // each message is in a final state (its receipt applied).
-func waitRun(ctx context.Context, pool *pgxpool.Pool, run int64, timeout time.Duration, progress func(runCounts)) (runCounts, error) {
+func waitRun(ctx context.Context, svc *app.Services, run int64, timeout time.Duration, progress func(runCounts)) (runCounts, error) {
 	deadline := time.Now().Add(timeout)
 	var last runCounts
 	for {
-		c, err := readRun(ctx, pool, run)
+		c, err := readRun(ctx, svc, run)
 		if err == nil {
 			last = c
 			if progress != nil {
@@ -761,17 +737,14 @@ type reached struct {
 	dupIDs                          []int64
 }
 
-func compareWithProviders(ctx context.Context, pool *pgxpool.Pool, run int64, recs ...*sandbox.Recorder) (reached, error) {
+func compareWithProviders(ctx context.Context, svc *app.Services, run int64, recs ...*sandbox.Recorder) (reached, error) {
 	var out reached
-	rows, err := pool.Query(ctx, `SELECT id FROM messages WHERE source = $2 AND source_id = $1 ORDER BY id`, runKey(run), campaigns.SourceRun)
+	msgs, err := svc.Delivery.SourceMessages(ctx, campaigns.SourceRun, runKey(run), "")
 	if err != nil {
 		return out, err
 	}
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
-	if err != nil {
-		return out, err
-	}
-	for _, id := range ids {
+	for _, m := range msgs {
+		id := m.ID
 		key := fmt.Sprint(id)
 		n := 0
 		for _, rec := range recs {
@@ -794,55 +767,40 @@ func compareWithProviders(ctx context.Context, pool *pgxpool.Pool, run int64, re
 
 // flaggedInTimeline returns how many of ids have a timeline event that says
 // the message may have gone twice.
-func flaggedInTimeline(ctx context.Context, pool *pgxpool.Pool, ids []int64) (int, error) {
-	if len(ids) == 0 {
-		return 0, nil
-	}
-	var n int
-	err := pool.QueryRow(ctx, `SELECT count(DISTINCT (data ->> 'message_id')::bigint) FROM contact_events
-		WHERE kind = 'message.sent' AND data ? 'maybe_duplicate' AND (data ->> 'message_id')::bigint = ANY($1)`, ids).Scan(&n)
-	return n, err
+func flaggedInTimeline(ctx context.Context, svc *app.Services, ids []int64) (int, error) {
+	return svc.Contacts.MaybeDuplicateMessages(ctx, ids)
 }
 
 // finalEventsPerMessage counts the run's messages whose timeline holds other
 // than exactly one final event (delivered, failed, suppressed, cancelled).
-func finalEventsPerMessage(ctx context.Context, pool *pgxpool.Pool, run int64) (wrong int, err error) {
-	err = pool.QueryRow(ctx, `SELECT count(*) FROM messages m WHERE m.source = $2 AND m.source_id = $1 AND m.contact_id IS NOT NULL
-		AND (SELECT count(*) FROM contact_events ev WHERE ev.contact_id = m.contact_id
-		      AND ev.kind IN ('message.delivered', 'message.failed', 'message.suppressed', 'message.cancelled')
-		      AND ev.data ->> 'message_id' = m.id::text) <> 1`, runKey(run), campaigns.SourceRun).Scan(&wrong)
-	return wrong, err
+func finalEventsPerMessage(ctx context.Context, svc *app.Services, run int64) (wrong int, err error) {
+	msgs, err := svc.Delivery.SourceMessages(ctx, campaigns.SourceRun, runKey(run), "")
+	if err != nil {
+		return 0, err
+	}
+	var ids, contactIDs []int64
+	for _, m := range msgs {
+		if m.ContactID != 0 {
+			ids, contactIDs = append(ids, m.ID), append(contactIDs, m.ContactID)
+		}
+	}
+	return svc.Contacts.MessagesWithoutOneFinalEvent(ctx, ids, contactIDs)
 }
 
 // attempts returns the most attempts any message of the run took and the
 // number of messages that took more than one.
-func attempts(ctx context.Context, pool *pgxpool.Pool, run int64) (maxAttempts, retried int, mean float64, err error) {
-	err = pool.QueryRow(ctx, `SELECT COALESCE(max(attempts), 0), count(*) FILTER (WHERE attempts > 1), COALESCE(avg(attempts), 0)::float8
-		FROM messages WHERE source = $2 AND source_id = $1`, runKey(run), campaigns.SourceRun).Scan(&maxAttempts, &retried, &mean)
-	return
+func attempts(ctx context.Context, svc *app.Services, run int64) (maxAttempts, retried int, mean float64, err error) {
+	t, err := svc.Delivery.SourceTally(ctx, campaigns.SourceRun, runKey(run))
+	return t.MaxAttempts, t.Retried, t.MeanAttempts, err
 }
 
 // byProvider counts the run's messages by the provider that carried them.
-func byProvider(ctx context.Context, pool *pgxpool.Pool, run int64) (map[string]int, error) {
-	rows, err := pool.Query(ctx, `SELECT COALESCE(provider, '-'), count(*) FROM messages WHERE source = $2 AND source_id = $1 GROUP BY 1`, runKey(run), campaigns.SourceRun)
-	if err != nil {
-		return nil, err
-	}
-	out := map[string]int{}
-	for rows.Next() {
-		var p string
-		var n int
-		if err := rows.Scan(&p, &n); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		out[p] = n
-	}
-	return out, rows.Err()
+func byProvider(ctx context.Context, svc *app.Services, run int64) (map[string]int, error) {
+	return svc.Delivery.SourceByProvider(ctx, campaigns.SourceRun, runKey(run))
 }
 
-// shanghaiToday is the day in Asia/Shanghai, the zone the drill's care rule runs in.
-func shanghaiToday() calendar.Date {
+// Today is the day in Asia/Shanghai, the zone the drill's care rule runs in.
+func Today() calendar.Date {
 	loc, err := time.LoadLocation("Asia/Shanghai")
 	if err != nil {
 		loc = time.FixedZone("CST", 8*3600)
@@ -850,10 +808,11 @@ func shanghaiToday() calendar.Date {
 	return calendar.DateOf(time.Now().In(loc))
 }
 
-var errDrillFailed = errors.New("an invariant broke")
+// ErrFailed is what a drill run whose invariant broke ends with.
+var ErrFailed = errors.New("an invariant broke")
 
-// binaryIsCarillon checks that bin runs and says it is carillon.
-func binaryIsCarillon(ctx context.Context, bin string) error {
+// CheckBinary checks that bin runs and says it is carillon.
+func CheckBinary(ctx context.Context, bin string) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	out, err := exec.CommandContext(ctx, bin, "version").Output()
@@ -874,7 +833,7 @@ func runKey(run int64) string { return strconv.FormatInt(run, 10) }
 // drill's process, one server node pointed at it, and the campaign started.
 // It returns the node, the sandbox's recorder, the run and when it started.
 func (r *rig) oneNodeRun(ctx context.Context, size int, name string) (*node, *sandbox.Recorder, int64, time.Time, error) {
-	if err := r.loadContacts(ctx, size, shanghaiToday()); err != nil {
+	if err := r.loadContacts(ctx, size, Today()); err != nil {
 		return nil, nil, 0, time.Time{}, err
 	}
 	load, err := r.prepareCampaign(ctx, name)
@@ -899,9 +858,17 @@ func (r *rig) oneNodeRun(ctx context.Context, size int, name string) (*node, *sa
 		return nil, nil, 0, time.Time{}, err
 	}
 	r.relay.setTargets(n.base())
-	run, err := load.start(ctx, r.pool)
+	run, err := load.start(ctx)
 	if err != nil {
 		return nil, nil, 0, time.Time{}, err
 	}
 	return n, rec, run, time.Now(), nil
+}
+
+// firstErr is the first error of an import report, for a message.
+func firstErr(rep *contacts.ImportReport) any {
+	if len(rep.Errors) > 0 {
+		return rep.Errors[0]
+	}
+	return nil
 }

@@ -1,4 +1,4 @@
-package main
+package drill
 
 import (
 	"context"
@@ -14,17 +14,17 @@ import (
 // itself (a directory of its own, a free port — never the shared server), and
 // the cluster is stopped and started again while the campaign sends. The
 // server reconnects, the run completes, nothing is lost.
-func drillDBRestart(ctx context.Context, e *env, opts drillOptions, res *drillResult) (*rig, error) {
+func drillDBRestart(ctx context.Context, opts Options, res *Result) (*rig, error) {
 	size := 20_000
 	down := 5 * time.Second
-	if opts.quick {
+	if opts.Quick {
 		size, down = 1_500, 2*time.Second
 	}
-	if opts.size > 0 {
-		size = opts.size
+	if opts.Size > 0 {
+		size = opts.Size
 	}
 	res.Load = fmt.Sprintf("an approved SMS campaign to %d contacts on a private Postgres cluster, stopped (pg_ctl -m fast) for %s mid-run and started again", size, down)
-	rg, err := newRig(ctx, e, opts.bin, "db-restart")
+	rg, err := newRig(ctx, opts, "db-restart")
 	if err != nil {
 		return nil, err
 	}
@@ -32,7 +32,7 @@ func drillDBRestart(ctx context.Context, e *env, opts drillOptions, res *drillRe
 	if err := os.Chmod(rg.dir, 0o755); err != nil {
 		return rg, err
 	}
-	opts.progress("db-restart: starting a private Postgres cluster in %s", cl.Dir)
+	opts.Progress("db-restart: starting a private Postgres cluster in %s", cl.Dir)
 	adminURL, err := cl.Start(ctx)
 	if err != nil {
 		return rg, fmt.Errorf("start the drill's own cluster: %w", err)
@@ -62,7 +62,7 @@ func drillDBRestart(ctx context.Context, e *env, opts drillOptions, res *drillRe
 		return rg, fmt.Errorf("stop the drill's cluster: %w", err)
 	}
 	stopped := time.Since(stopAt)
-	opts.progress("db-restart: cluster stopped after %d messages accepted; down for %s", acceptedAtStop, down)
+	opts.Progress("db-restart: cluster stopped after %d messages accepted; down for %s", acceptedAtStop, down)
 	select {
 	case <-ctx.Done():
 		return rg, ctx.Err()
@@ -73,16 +73,15 @@ func drillDBRestart(ctx context.Context, e *env, opts drillOptions, res *drillRe
 		return rg, fmt.Errorf("start the drill's cluster again: %w", err)
 	}
 	upAt := time.Now()
-	opts.progress("db-restart: cluster up again after %s", upAt.Sub(stopAt).Round(100*time.Millisecond))
+	opts.Progress("db-restart: cluster up again after %s", upAt.Sub(stopAt).Round(100*time.Millisecond))
 	readyErr := n.waitReady(ctx, 2*time.Minute)
 	ready := time.Since(upAt)
-	var inDoubt int
-	_ = rg.pool.QueryRow(ctx, `SELECT count(*) FROM messages WHERE status = 'sending'`).Scan(&inDoubt)
+	inDoubt, _ := rg.svc.Delivery.CountStatus(ctx, "sending")
 	timeout := 15 * time.Minute
-	if opts.quick {
+	if opts.Quick {
 		timeout = 3 * time.Minute
 	}
-	after, err := waitRun(ctx, rg.pool, run, timeout, throttled(opts, "db-restart"))
+	after, err := waitRun(ctx, rg.svc, run, timeout, throttled(opts, "db-restart"))
 	res.count("recipients", after.recipients)
 	res.count("messages accepted before the stop", acceptedAtStop)
 	res.count("messages accepted while the database was down", acceptedWhileDown)
@@ -96,11 +95,11 @@ func drillDBRestart(ctx context.Context, e *env, opts drillOptions, res *drillRe
 	if err != nil {
 		return rg, err
 	}
-	cmp, err := compareWithProviders(ctx, rg.pool, run, rec)
+	cmp, err := compareWithProviders(ctx, rg.svc, run, rec)
 	if err != nil {
 		return rg, err
 	}
-	flagged, err := flaggedInTimeline(ctx, rg.pool, cmp.dupIDs)
+	flagged, err := flaggedInTimeline(ctx, rg.svc, cmp.dupIDs)
 	if err != nil {
 		return rg, err
 	}

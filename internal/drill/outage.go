@@ -1,4 +1,4 @@
-package main
+package drill
 
 import (
 	"context"
@@ -14,22 +14,22 @@ import (
 // twice: with one SMS provider (messages wait and are retried, a bounded
 // number of times) and with a second one configured (failover). Nothing is
 // lost either way, and nothing is sent twice.
-func drillOutage(ctx context.Context, e *env, opts drillOptions, res *drillResult) (*rig, error) {
+func drillOutage(ctx context.Context, opts Options, res *Result) (*rig, error) {
 	size := 10_000
 	outage := time.Minute
-	if opts.quick {
+	if opts.Quick {
 		size, outage = 600, 5*time.Second
 	}
-	if opts.size > 0 {
-		size = opts.size
+	if opts.Size > 0 {
+		size = opts.Size
 	}
-	if opts.outage > 0 {
-		outage = opts.outage
+	if opts.Outage > 0 {
+		outage = opts.Outage
 	}
 	// The quick version retries after a second, the full one after the default 30 s.
 	backoff := delivery.DefaultBackoff
 	deliveryCfg := ""
-	if opts.quick {
+	if opts.Quick {
 		backoff = time.Second
 		deliveryCfg = `backoff = "1s"`
 	}
@@ -41,7 +41,7 @@ func drillOutage(ctx context.Context, e *env, opts drillOptions, res *drillResul
 		if last != nil {
 			last.close(false)
 		}
-		rg, err := outageOnce(ctx, e, opts, res, size, outage, deliveryCfg, failover)
+		rg, err := outageOnce(ctx, opts, res, size, outage, deliveryCfg, failover)
 		last = rg
 		if err != nil {
 			return rg, err
@@ -50,19 +50,19 @@ func drillOutage(ctx context.Context, e *env, opts drillOptions, res *drillResul
 	return last, nil
 }
 
-func outageOnce(ctx context.Context, e *env, opts drillOptions, res *drillResult, size int, outage time.Duration, deliveryCfg string, failover bool) (*rig, error) {
+func outageOnce(ctx context.Context, opts Options, res *Result, size int, outage time.Duration, deliveryCfg string, failover bool) (*rig, error) {
 	way := "single provider"
 	if failover {
 		way = "with failover"
 	}
-	rg, err := newRig(ctx, e, opts.bin, "outage")
+	rg, err := newRig(ctx, opts, "outage")
 	if err != nil {
 		return nil, err
 	}
 	if err := rg.openSharedDB(ctx); err != nil {
 		return rg, err
 	}
-	if err := rg.loadContacts(ctx, size, shanghaiToday()); err != nil {
+	if err := rg.loadContacts(ctx, size, Today()); err != nil {
 		return rg, err
 	}
 	load, err := rg.prepareCampaign(ctx, "drill: provider outage, "+way)
@@ -102,7 +102,7 @@ func outageOnce(ctx context.Context, e *env, opts drillOptions, res *drillResult
 		return rg, err
 	}
 	rg.relay.setTargets(n.base())
-	run, err := load.start(ctx, rg.pool)
+	run, err := load.start(ctx)
 	if err != nil {
 		return rg, err
 	}
@@ -112,7 +112,7 @@ func outageOnce(ctx context.Context, e *env, opts drillOptions, res *drillResult
 		return rg, err
 	}
 	px.outage.Store(true)
-	opts.progress("provider-outage (%s): Aliyun answers 503 from now for %s", way, outage)
+	opts.Progress("provider-outage (%s): Aliyun answers 503 from now for %s", way, outage)
 	select {
 	case <-ctx.Done():
 		return rg, ctx.Err()
@@ -120,12 +120,12 @@ func outageOnce(ctx context.Context, e *env, opts drillOptions, res *drillResult
 	}
 	px.outage.Store(false)
 	recoveredAt := time.Now()
-	opts.progress("provider-outage (%s): Aliyun answers again", way)
+	opts.Progress("provider-outage (%s): Aliyun answers again", way)
 	timeout := 15 * time.Minute
-	if opts.quick {
+	if opts.Quick {
 		timeout = 3 * time.Minute
 	}
-	after, err := waitRun(ctx, rg.pool, run, timeout, throttled(opts, "provider-outage ("+way+")"))
+	after, err := waitRun(ctx, rg.svc, run, timeout, throttled(opts, "provider-outage ("+way+")"))
 	settled := time.Since(recoveredAt)
 	prefix := way + ": "
 	res.count(prefix+"recipients", after.recipients)
@@ -135,15 +135,15 @@ func outageOnce(ctx context.Context, e *env, opts drillOptions, res *drillResult
 	if err != nil {
 		return rg, err
 	}
-	maxAtt, retried, mean, err := attempts(ctx, rg.pool, run)
+	maxAtt, retried, mean, err := attempts(ctx, rg.svc, run)
 	if err != nil {
 		return rg, err
 	}
-	provs, err := byProvider(ctx, rg.pool, run)
+	provs, err := byProvider(ctx, rg.svc, run)
 	if err != nil {
 		return rg, err
 	}
-	cmp, err := compareWithProviders(ctx, rg.pool, run, recs...)
+	cmp, err := compareWithProviders(ctx, rg.svc, run, recs...)
 	if err != nil {
 		return rg, err
 	}

@@ -1,4 +1,4 @@
-package main
+package drill
 
 import (
 	"context"
@@ -9,14 +9,14 @@ import (
 )
 
 // throttled returns a progress callback that prints at most every 5 seconds.
-func throttled(opts drillOptions, name string) func(runCounts) {
+func throttled(opts Options, name string) func(runCounts) {
 	var last time.Time
 	return func(c runCounts) {
 		if time.Since(last) < 5*time.Second {
 			return
 		}
 		last = time.Now()
-		opts.progress("%s: %d of %d recipients' messages written, %d final (%d delivered)", name, c.written, c.recipients, c.final, c.delivered)
+		opts.Progress("%s: %d of %d recipients' messages written, %d final (%d delivered)", name, c.written, c.recipients, c.final, c.delivered)
 	}
 }
 
@@ -24,23 +24,23 @@ func throttled(opts drillOptions, name string) func(runCounts) {
 // sends and started again. Every recipient ends with one message in a final
 // state, the provider got every one, and the duplicates are no more than the
 // messages in doubt at the kill, each flagged in the timeline.
-func drillCrash(ctx context.Context, e *env, opts drillOptions, res *drillResult) (*rig, error) {
+func drillCrash(ctx context.Context, opts Options, res *Result) (*rig, error) {
 	size := 100_000
-	if opts.quick {
+	if opts.Quick {
 		size = 3_000
 	}
-	if opts.size > 0 {
-		size = opts.size
+	if opts.Size > 0 {
+		size = opts.Size
 	}
 	res.Load = fmt.Sprintf("an approved SMS campaign to %d contacts (one number each, with marketing consent), Aliyun sandbox with 10 ms latency", size)
-	rg, err := newRig(ctx, e, opts.bin, "crash")
+	rg, err := newRig(ctx, opts, "crash")
 	if err != nil {
 		return nil, err
 	}
 	if err := rg.openSharedDB(ctx); err != nil {
 		return rg, err
 	}
-	opts.progress("crash: loading %d contacts", size)
+	opts.Progress("crash: loading %d contacts", size)
 	n, rec, run, started, err := rg.oneNodeRun(ctx, size, "drill: crash")
 	if err != nil {
 		return rg, err
@@ -54,21 +54,13 @@ func drillCrash(ctx context.Context, e *env, opts drillOptions, res *drillResult
 	acceptedAtKill := rec.Count()
 	// What the dead process left in doubt: claimed (status sending), outcome
 	// never recorded. The provider may or may not have them.
-	var inDoubt []int64
-	rows, err := rg.pool.Query(ctx, `SELECT id FROM messages WHERE status = 'sending' AND source = $2 AND source_id = $1`, runKey(run), campaigns.SourceRun)
+	sending, err := rg.svc.Delivery.SourceMessages(ctx, campaigns.SourceRun, runKey(run), "sending")
 	if err != nil {
 		return rg, err
 	}
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return rg, err
-		}
-		inDoubt = append(inDoubt, id)
-	}
-	if err := rows.Err(); err != nil {
-		return rg, err
+	inDoubt := make([]int64, 0, len(sending))
+	for _, m := range sending {
+		inDoubt = append(inDoubt, m.ID)
 	}
 	acceptedInDoubt := 0
 	for _, id := range inDoubt {
@@ -76,18 +68,18 @@ func drillCrash(ctx context.Context, e *env, opts drillOptions, res *drillResult
 			acceptedInDoubt++
 		}
 	}
-	before, _ := readRun(ctx, rg.pool, run)
-	opts.progress("crash: SIGKILL after %d messages accepted; %d in doubt (claimed, not recorded), %d of them accepted by the provider", acceptedAtKill, len(inDoubt), acceptedInDoubt)
+	before, _ := readRun(ctx, rg.svc, run)
+	opts.Progress("crash: SIGKILL after %d messages accepted; %d in doubt (claimed, not recorded), %d of them accepted by the provider", acceptedAtKill, len(inDoubt), acceptedInDoubt)
 
 	if err := rg.start(ctx, n); err != nil {
 		return rg, err
 	}
 	ready := time.Since(killedAt)
 	timeout := 20 * time.Minute
-	if opts.quick {
+	if opts.Quick {
 		timeout = 3 * time.Minute
 	}
-	after, err := waitRun(ctx, rg.pool, run, timeout, throttled(opts, "crash"))
+	after, err := waitRun(ctx, rg.svc, run, timeout, throttled(opts, "crash"))
 	recovered := time.Since(killedAt)
 	res.count("recipients", after.recipients)
 	res.count("messages accepted by the provider before the kill", acceptedAtKill)
@@ -100,19 +92,19 @@ func drillCrash(ctx context.Context, e *env, opts drillOptions, res *drillResult
 	if err != nil {
 		return rg, err
 	}
-	cmp, err := compareWithProviders(ctx, rg.pool, run, rec)
+	cmp, err := compareWithProviders(ctx, rg.svc, run, rec)
 	if err != nil {
 		return rg, err
 	}
-	flagged, err := flaggedInTimeline(ctx, rg.pool, cmp.dupIDs)
+	flagged, err := flaggedInTimeline(ctx, rg.svc, cmp.dupIDs)
 	if err != nil {
 		return rg, err
 	}
-	var flaggedAll int
-	if err := rg.pool.QueryRow(ctx, `SELECT count(*) FROM contact_events WHERE kind = 'message.sent' AND data ? 'maybe_duplicate'`).Scan(&flaggedAll); err != nil {
+	flaggedAll, err := rg.svc.Contacts.MaybeDuplicateSends(ctx)
+	if err != nil {
 		return rg, err
 	}
-	wrongEvents, err := finalEventsPerMessage(ctx, rg.pool, run)
+	wrongEvents, err := finalEventsPerMessage(ctx, rg.svc, run)
 	if err != nil {
 		return rg, err
 	}
