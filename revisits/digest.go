@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/url"
 	"reflect"
@@ -399,15 +398,15 @@ type digestSettings struct {
 // the rule leaves empty, or for a missing rule.
 func (s *Service) digestSettings(ctx context.Context) (digestSettings, error) {
 	set := digestSettings{hour: s.hour, min: s.min, channels: slices.Clone(s.cfg.DigestChannels), template: templates.KeyRevisitDigest}
-	var sendTime string
-	var chans []string
-	var tmpl *string
-	err := s.pool.QueryRow(ctx, `SELECT send_time, channels, template_key FROM care_rules WHERE key = $1`, RuleDigest).Scan(&sendTime, &chans, &tmpl)
-	if errors.Is(err, pgx.ErrNoRows) {
+	if s.cfg.Rules == nil {
 		return set, nil
 	}
+	sendTime, chans, tmpl, ok, err := s.cfg.Rules.ExtensionRule(ctx, RuleDigest)
 	if err != nil {
 		return set, fmt.Errorf("read care rule %s: %w", RuleDigest, err)
+	}
+	if !ok {
+		return set, nil
 	}
 	if h, m, err := parseClock(sendTime); err == nil {
 		set.hour, set.min = h, m
@@ -425,8 +424,8 @@ func (s *Service) digestSettings(ctx context.Context) (digestSettings, error) {
 	if len(cs) > 0 {
 		set.channels = cs
 	}
-	if tmpl != nil && *tmpl != "" {
-		set.template = *tmpl
+	if tmpl != "" {
+		set.template = tmpl
 	}
 	return set, nil
 }

@@ -112,10 +112,10 @@ func newPlannerWithRevisits(pool *pgxpool.Pool, store *contacts.Store, svc *deli
 	if err != nil {
 		return nil, nil, err
 	}
-	rv, err := revisits.New(pool, store, svc, revisits.Config{Logger: e.logger, ConsoleURL: svc.Config().PublicURL})
+	rv, err := revisits.New(pool, store, svc, revisits.Config{Logger: e.logger, ConsoleURL: svc.Config().PublicURL, Rules: p})
 	if err != nil {
 		return nil, nil, err
 	}
-	p.AddExtension(rv.Extension())
+	p.AddExtension(revisitsExtension{rv: rv})
 	return p, rv, nil
 }
