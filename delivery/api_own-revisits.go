@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"carillon/calendar"
 )
@@ -80,3 +81,18 @@ SELECT r.day, count(*)::int,
   count(*) FILTER (WHERE l.depth > 0)::int
 FROM roots r JOIN last l ON l.root = r.id JOIN messages m ON m.id = l.id
 GROUP BY r.day ORDER BY r.day`)
+
+// Execer is a pool, a connection or a transaction.
+type Execer interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+}
+
+const sqlMarkRepliesForwarded = `UPDATE inbound_messages SET forwarded = true WHERE id = ANY($1) AND NOT forwarded`
+
+// MarkRepliesForwarded records, in the caller's transaction, that customers'
+// replies reached their manager (the revisit digest quoted them): they leave
+// the view unforwarded_replies.
+func MarkRepliesForwarded(ctx context.Context, q Execer, ids []int64) error {
+	_, err := q.Exec(ctx, sqlMarkRepliesForwarded, ids)
+	return err
+}
