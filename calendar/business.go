@@ -19,10 +19,10 @@ const (
 // (in YearInfo.Holidays) or a 调休 make-up workday (in YearInfo.Workdays).
 // JSON: {"date":"2027-02-05","name":"春节","name_en":"Spring Festival","festival":"2027-02-06"}.
 type HolidayDay struct {
-	Date     Date   `json:"date"`     // the day itself
-	Name     string `json:"name"`     // the holiday it belongs to: 春节
-	NameEN   string `json:"name_en"`  // Spring Festival
-	Festival Date   `json:"festival"` // the festival day the break is for
+	Date     Date   `json:"date"`              // the day itself
+	Name     string `json:"name"`              // the holiday it belongs to: 春节
+	NameEN   string `json:"name_en"`           // Spring Festival
+	Festival Date   `json:"festival,omitzero"` // the festival day the break is for (none for a configured year)
 }
 
 // Day is the business-day calendar's answer for one date.
@@ -49,25 +49,10 @@ func HasHolidayData(year int) bool {
 // (2007-12-29 worked, 2023-12-30 and 31 off for 元旦 2024).
 const holidayDataFrom = 29
 
-// dayHasData reports whether the holiday data settles d: its year's schedule
-// is known and, for 29–31 December, the next year's too.
-func dayHasData(d Date) bool {
-	if d.Month == time.December && d.Day >= holidayDataFrom {
-		return HasHolidayData(d.Year) && HasHolidayData(d.Year+1)
-	}
-	return HasHolidayData(d.Year)
-}
-
-func dayWarning(d Date) string {
-	if !HasHolidayData(d.Year) {
-		return NoHolidayDataWarning(d.Year)
-	}
-	return NoHolidayDataWarning(d.Year+1) + fmt.Sprintf(" (its schedule may still move %s)", d)
-}
-
 // NoHolidayDataWarning is the warning given for a year without holiday data.
 func NoHolidayDataWarning(year int) string {
-	return fmt.Sprintf("no public-holiday data for %d: business days are Monday to Friday only; holidays and 调休 make-up days are unknown", year)
+	return fmt.Sprintf("no public-holiday data for %d: business days are Monday to Friday only; holidays and 调休 make-up days are unknown"+
+		" / %d 年没有法定节假日数据：工作日仅按周一至周五计算，节假日与调休未知（可在配置的 [[calendar.year]] 中补充）", year, year)
 }
 
 func holidayNameEN(n string) string {
@@ -107,12 +92,28 @@ func toHolidayDay(h *HolidayUtil.Holiday) (HolidayDay, error) {
 }
 
 // DayOf classifies a date: workday, weekend, public holiday or 调休 make-up
-// workday. Outside the holiday data it falls back to weekends only and sets
-// HolidayData false and Warning.
-func DayOf(d Date) Day {
-	out := Day{Date: d, HolidayData: dayHasData(d)}
+// workday, from lunar-go's table only (Config.DayOf consults the configured
+// years first). Outside the holiday data it falls back to weekends only and
+// sets HolidayData false and Warning.
+func DayOf(d Date) Day { return Config{}.DayOf(d) }
+
+// DayOf classifies a date as the package's DayOf does, a configured year
+// (Config.Years) replacing lunar-go's table for that year.
+func (c Config) DayOf(d Date) Day {
+	out := Day{Date: d, HolidayData: c.dayHasData(d)}
 	if !out.HolidayData {
-		out.Warning = dayWarning(d)
+		out.Warning = c.dayWarning(d)
+	}
+	if kind, ok := c.configuredDay(d); ok {
+		out.Kind = kind
+		out.Business = kind == KindWorkday || kind == KindMakeup
+		switch kind {
+		case KindHoliday:
+			out.Holiday = configuredHolidayName
+		case KindMakeup:
+			out.Holiday = configuredWorkdayName
+		}
+		return out
 	}
 	if h := HolidayUtil.GetHolidayByYmd(d.Year, int(d.Month), d.Day); h != nil {
 		out.Holiday = h.GetName()
@@ -138,12 +139,18 @@ func DayOf(d Date) Day {
 // get the warning with the answer.
 func IsBusinessDay(d Date) bool { return DayOf(d).Business }
 
+// IsBusinessDay is the package's IsBusinessDay with the configured years.
+func (c Config) IsBusinessDay(d Date) bool { return c.DayOf(d).Business }
+
 // NextBusinessDay returns the first business day on or after d. exact is
 // false when a day consulted lay outside the holiday data (weekends only).
-func NextBusinessDay(d Date) (next Date, exact bool) {
+func NextBusinessDay(d Date) (next Date, exact bool) { return Config{}.NextBusinessDay(d) }
+
+// NextBusinessDay is the package's NextBusinessDay with the configured years.
+func (c Config) NextBusinessDay(d Date) (next Date, exact bool) {
 	exact = true
 	for {
-		day := DayOf(d)
+		day := c.DayOf(d)
 		exact = exact && day.HolidayData
 		if day.Business {
 			return d, exact
@@ -158,7 +165,10 @@ func NextBusinessDay(d Date) (next Date, exact bool) {
 // "by more than 3 business days" is one whose AddBusinessDays(due, 3) is
 // before today. exact is false when a day consulted lay outside the holiday
 // data (weekends only).
-func AddBusinessDays(d Date, n int) (result Date, exact bool) {
+func AddBusinessDays(d Date, n int) (result Date, exact bool) { return Config{}.AddBusinessDays(d, n) }
+
+// AddBusinessDays is the package's AddBusinessDays with the configured years.
+func (c Config) AddBusinessDays(d Date, n int) (result Date, exact bool) {
 	exact = true
 	step := 1
 	if n < 0 {
@@ -166,7 +176,7 @@ func AddBusinessDays(d Date, n int) (result Date, exact bool) {
 	}
 	for n > 0 {
 		d = d.AddDays(step)
-		day := DayOf(d)
+		day := c.DayOf(d)
 		exact = exact && day.HolidayData
 		if day.Business {
 			n--
@@ -178,9 +188,15 @@ func AddBusinessDays(d Date, n int) (result Date, exact bool) {
 // BusinessDaysBetween counts the business days in (from, to]: the days after
 // from up to and including to (0 when to is not after from).
 func BusinessDaysBetween(from, to Date) (count int, exact bool) {
+	return Config{}.BusinessDaysBetween(from, to)
+}
+
+// BusinessDaysBetween is the package's BusinessDaysBetween with the
+// configured years.
+func (c Config) BusinessDaysBetween(from, to Date) (count int, exact bool) {
 	exact = true
 	for d := from.AddDays(1); !d.After(to); d = d.AddDays(1) {
-		day := DayOf(d)
+		day := c.DayOf(d)
 		exact = exact && day.HolidayData
 		if day.Business {
 			count++
@@ -196,6 +212,7 @@ type BusinessYear struct {
 	Workdays    []HolidayDay `json:"workdays"` // 调休 make-up workdays, in date order
 	HolidayData bool         `json:"holiday_data"`
 	Warning     string       `json:"warning,omitempty"`
+	Source      string       `json:"holiday_source"` // SourceLibrary, SourceConfig or SourceNone
 }
 
 // HolidaysOf returns the public holidays and 调休 make-up workdays whose day
@@ -203,14 +220,32 @@ type BusinessYear struct {
 // nil), HolidayData is false and Warning says so. When only the next year's
 // data is missing, HolidayData is true and Warning says that 29–31 December
 // may still change.
-func HolidaysOf(year int) (BusinessYear, error) {
-	out := BusinessYear{Year: year, Holidays: []HolidayDay{}, Workdays: []HolidayDay{}, HolidayData: HasHolidayData(year)}
+func HolidaysOf(year int) (BusinessYear, error) { return Config{}.HolidaysOf(year) }
+
+// HolidaysOf is the package's HolidaysOf with the configured years: a
+// configured year lists its configured days (named "法定节假日（配置）" /
+// "Public holiday (configured)", no festival day) instead of lunar-go's.
+func (c Config) HolidaysOf(year int) (BusinessYear, error) {
+	out := BusinessYear{Year: year, Holidays: []HolidayDay{}, Workdays: []HolidayDay{}, Source: c.HolidaySource(year)}
+	out.HolidayData = out.Source != SourceNone
 	if !out.HolidayData {
 		out.Warning = NoHolidayDataWarning(year)
 		return out, nil
 	}
-	if !HasHolidayData(year + 1) {
-		out.Warning = fmt.Sprintf("no public-holiday data for %d yet: its notice may still make 29–31 December %d holidays or make-up workdays", year+1, year)
+	if !c.HasHolidayData(year + 1) {
+		out.Warning = fmt.Sprintf("no public-holiday data for %d yet: its notice may still make 29–31 December %d holidays or make-up workdays"+
+			" / %d 年尚无法定节假日数据：其通知仍可能调整 %d 年 12 月 29–31 日", year+1, year, year+1, year)
+	}
+	if out.Source == SourceConfig {
+		for d := NewDate(year, time.January, 1); d.Year == year; d = d.AddDays(1) {
+			switch c.DayOf(d).Kind {
+			case KindHoliday:
+				out.Holidays = append(out.Holidays, HolidayDay{Date: d, Name: configuredHolidayName, NameEN: configuredHolidayNameEN})
+			case KindMakeup:
+				out.Workdays = append(out.Workdays, HolidayDay{Date: d, Name: configuredWorkdayName, NameEN: configuredWorkdayNameEN})
+			}
+		}
+		return out, nil
 	}
 	l := HolidayUtil.GetHolidaysByYear(year)
 	for e := l.Front(); e != nil; e = e.Next() {
@@ -222,10 +257,23 @@ func HolidaysOf(year int) (BusinessYear, error) {
 		if hd.Date.Year != year {
 			continue
 		}
+		if _, ok := c.configuredDay(hd.Date); ok {
+			continue // 29–31 December as the next year's configured notice has them
+		}
 		if h.IsWork() {
 			out.Workdays = append(out.Workdays, hd)
 		} else {
 			out.Holidays = append(out.Holidays, hd)
+		}
+	}
+	for d := NewDate(year, time.December, holidayDataFrom); d.Year == year; d = d.AddDays(1) {
+		if kind, ok := c.configuredDay(d); ok {
+			switch kind {
+			case KindHoliday:
+				out.Holidays = append(out.Holidays, HolidayDay{Date: d, Name: configuredHolidayName, NameEN: configuredHolidayNameEN})
+			case KindMakeup:
+				out.Workdays = append(out.Workdays, HolidayDay{Date: d, Name: configuredWorkdayName, NameEN: configuredWorkdayNameEN})
+			}
 		}
 	}
 	return out, nil

@@ -41,7 +41,7 @@ func ExampleAddBusinessDays() {
 	// 1 2026-10-08 Thursday workday true
 	// 2 2026-10-09 Friday workday true
 	// 3 2026-10-10 Saturday makeup true
-	// 2030-10-01 false no public-holiday data for 2030: business days are Monday to Friday only; holidays and 调休 make-up days are unknown
+	// 2030-10-01 false no public-holiday data for 2030: business days are Monday to Friday only; holidays and 调休 make-up days are unknown / 2030 年没有法定节假日数据：工作日仅按周一至周五计算，节假日与调休未知（可在配置的 [[calendar.year]] 中补充）
 }
 
 func ExampleBirthday_GreetingOn() {

@@ -3,6 +3,7 @@ package calendar
 import (
 	"fmt"
 	"io"
+	"slices"
 	"text/tabwriter"
 )
 
@@ -15,6 +16,37 @@ type YearInfo struct {
 	Workdays    []HolidayDay `json:"workdays"` // 调休 make-up workdays
 	HolidayData bool         `json:"holiday_data"`
 	Warning     string       `json:"warning,omitempty"`
+	// HolidaySource is where Holidays and Workdays come from:
+	// SourceLibrary (lunar-go), SourceConfig ([[calendar.year]]) or SourceNone.
+	HolidaySource string `json:"holiday_source"`
+	// Config is the configuration's festival choice and its configured
+	// years, when asked for (carillon calendar --config).
+	Config *ConfigSummary `json:"config,omitempty"`
+}
+
+// ConfigSummary lists what a configuration adds to the built-in calendar.
+type ConfigSummary struct {
+	Enabled []string         `json:"enabled"` // optional built-in festivals switched on (腊八 laba …)
+	Custom  []CustomFestival `json:"custom"`  // the bank's [[calendar.festival]] tables
+	Years   []int            `json:"years"`   // the years of its [[calendar.year]] tables
+}
+
+// Summary returns what c adds to the built-in calendar. Lists are never null.
+func (c Config) Summary() ConfigSummary {
+	c = c.WithDefaults()
+	out := ConfigSummary{Enabled: []string{}, Custom: c.Custom, Years: []int{}}
+	if out.Custom == nil {
+		out.Custom = []CustomFestival{}
+	}
+	for _, k := range OptionalFestivalKeys() {
+		if slices.Contains(c.Festivals, k) || slices.Contains(c.Add, k) {
+			out.Enabled = append(out.Enabled, k)
+		}
+	}
+	for _, y := range c.Years {
+		out.Years = append(out.Years, y.Year)
+	}
+	return out
 }
 
 // Year returns the festivals and the public-holiday schedule of a solar year.
@@ -23,7 +55,7 @@ func Year(year int, cfg Config) (YearInfo, error) {
 	if err != nil {
 		return YearInfo{}, fmt.Errorf("festivals of %d: %w", year, err)
 	}
-	by, err := HolidaysOf(year)
+	by, err := cfg.HolidaysOf(year)
 	if err != nil {
 		return YearInfo{}, err
 	}
@@ -31,7 +63,7 @@ func Year(year int, cfg Config) (YearInfo, error) {
 		fs = []Festival{}
 	}
 	return YearInfo{Year: year, Festivals: fs, Holidays: by.Holidays, Workdays: by.Workdays,
-		HolidayData: by.HolidayData, Warning: by.Warning}, nil
+		HolidayData: by.HolidayData, HolidaySource: by.Source, Warning: by.Warning}, nil
 }
 
 func weekdayLabel(d Date) string { return d.Weekday().String()[:3] }
@@ -50,11 +82,27 @@ func WriteText(w io.Writer, y YearInfo) error {
 		}
 		p("  %s\t%s\t%s\t%s\t%s\n", f.Date, weekdayLabel(f.Date), f.Lunar, f.NameEN, name)
 	}
+	if y.Config != nil {
+		p("\nConfiguration\n")
+		p("  optional festivals on\t%v\n", y.Config.Enabled)
+		for _, f := range y.Config.Custom {
+			cal := "solar"
+			if f.Lunar {
+				cal = "lunar"
+			}
+			p("  festival %s\t%s %02d-%02d\t%s\t%s\n", f.Key, cal, f.Month, f.Day, f.NameEN, f.Name)
+		}
+		p("  holiday years configured\t%v\n", y.Config.Years)
+	}
 	if !y.HolidayData {
 		p("\nWarning: %s\n", y.Warning)
 		return tw.Flush()
 	}
-	p("\nPublic holidays (days off)\n")
+	src := ""
+	if y.HolidaySource == SourceConfig {
+		src = ", from the configuration / 来自配置"
+	}
+	p("\nPublic holidays (days off)%s\n", src)
 	for _, h := range y.Holidays {
 		p("  %s\t%s\t%s\t%s\n", h.Date, weekdayLabel(h.Date), h.NameEN, h.Name)
 	}

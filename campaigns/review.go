@@ -97,36 +97,12 @@ type Budget struct {
 	Over      bool    `json:"over"`
 }
 
-// recipientsSQL selects a segment's recipients, one per address: each matched
-// contact's address is that of the first chosen channel it has one for
-// ($1: the channels in order, at most three; $2: the run's salt for the address
-// hash; the segment's arguments follow, from $3 or later). Contacts sharing that address are one
-// recipient: the lowest id among those with marketing consent on the channel,
-// else the lowest id. A contact with no address on any channel is its own
-// recipient (delivery suppresses it, reason no_channel, so it is counted).
-// The address key is the first 128 bits of SHA-256(salt || channel:address).
-func recipientsSQL(where string) string {
-	addr := func(n string) string {
-		return `NULLIF(CASE ($1::text[])[` + n + `] WHEN 'sms' THEN c.phone WHEN 'email' THEN lower(c.email) WHEN 'wechat' THEN c.wechat_openid END, '')`
-	}
-	return `WITH matched AS MATERIALIZED (
-  SELECT a.contact_id, a.ch, substring(sha256($2::bytea || convert_to(a.ch || ':' || a.addr, 'UTF8')) FROM 1 FOR 16) AS key
-  FROM (
-    SELECT c.id AS contact_id,
-      CASE WHEN ` + addr("1") + ` IS NOT NULL THEN ($1::text[])[1] WHEN ` + addr("2") + ` IS NOT NULL THEN ($1::text[])[2]
-           WHEN ` + addr("3") + ` IS NOT NULL THEN ($1::text[])[3] END AS ch,
-      COALESCE(` + addr("1") + `, ` + addr("2") + `, ` + addr("3") + `) AS addr
-    FROM contacts c
-    WHERE ` + where + `
-  ) a
-), one AS (
-  SELECT COALESCE(min(m.contact_id) FILTER (WHERE k.granted), min(m.contact_id)) AS contact_id, COALESCE(m.ch, ($1::text[])[1]) AS channel,
-    COALESCE(encode(m.key, 'hex'), 'contact:' || min(m.contact_id)) AS address_key, m.key IS NULL AS no_address
-  FROM matched m
-  LEFT JOIN consents k ON k.contact_id = m.contact_id AND k.channel = m.ch AND k.purpose = 'marketing'
-  GROUP BY m.ch, m.key, CASE WHEN m.key IS NULL THEN m.contact_id END
-)`
-}
+// recipientsSQL selects a segment's recipients, one per address, as
+// contacts.RecipientsSQL describes ($1: the channels in order; $2: the run's
+// salt for the address hash; the segment's arguments follow, from $3 or later).
+// A contact with no address on any channel is its own recipient (delivery
+// suppresses it, reason no_channel, so it is counted).
+func recipientsSQL(where string) string { return contacts.RecipientsSQL(where) }
 
 // review counts, renders and prices a campaign.
 func (s *Service) review(ctx context.Context, c Campaign) (Review, error) {

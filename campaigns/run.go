@@ -2,7 +2,6 @@ package campaigns
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -309,9 +308,8 @@ func (s *Service) step(ctx context.Context, runID int64) (step, error) {
 		}
 		if r.recipients != nil && r.cursor >= *r.recipients {
 			// Every message is written: the run is over once none waits any more.
-			var open bool
-			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM messages WHERE source = $1 AND source_id = $2 AND status IN ('queued', 'sending'))`,
-				SourceRun, strconv.FormatInt(r.id, 10)).Scan(&open); err != nil {
+			open, err := s.deps.Delivery.SourceOpen(ctx, tx, SourceRun, strconv.FormatInt(r.id, 10))
+			if err != nil {
 				return err
 			}
 			if open {
@@ -451,8 +449,8 @@ func (s *Service) workSlice(ctx context.Context, a RunArgs) error {
 		if h < l {
 			continue
 		}
-		var done bool
-		if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM messages WHERE dedupe_key = $1)`, DedupeKey(a.RunID, h)).Scan(&done); err != nil {
+		done, err := s.deps.Delivery.Written(ctx, DedupeKey(a.RunID, h))
+		if err != nil {
 			return err
 		}
 		if !done {
@@ -471,8 +469,8 @@ func (s *Service) firstUnwritten(ctx context.Context, runID, lo, hi int64) (int6
 	a, b := lo, hi+1 // the answer is in [a, b]
 	for a < b {
 		mid := a + (b-a)/2
-		var written bool
-		if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM messages WHERE dedupe_key = $1)`, DedupeKey(runID, mid)).Scan(&written); err != nil {
+		written, err := s.deps.Delivery.Written(ctx, DedupeKey(runID, mid))
+		if err != nil {
 			return 0, err
 		}
 		if written {
@@ -708,16 +706,12 @@ func (s *Service) endRun(ctx context.Context, tx pgx.Tx, c Campaign, r run, reas
 // hold cancels a run's messages that wait in the outbox (queued: not claimed by
 // a deliver job, so not handed to any provider), with a reason. A deliver job
 // that later picks them up finds them cancelled and sends nothing.
-//
-// This is the one write campaigns make to delivery's outbox; delivery offers no
-// hold scoped to a source yet (its send stops are per channel or provider).
 func (s *Service) hold(ctx context.Context, tx pgx.Tx, runID int64, reason string, now time.Time) (int64, error) {
-	tag, err := tx.Exec(ctx, `UPDATE messages SET status = 'cancelled', reason = $3, final_at = $4, updated_at = $4
-		WHERE source = $1 AND source_id = $2 AND status = 'queued'`, SourceRun, strconv.FormatInt(runID, 10), reason, now)
+	n, err := s.deps.Delivery.HoldSource(ctx, tx, SourceRun, strconv.FormatInt(runID, 10), reason, now)
 	if err != nil {
-		return 0, fmt.Errorf("hold messages of run %d: %w", runID, err)
+		return 0, fmt.Errorf("run %d: %w", runID, err)
 	}
-	return tag.RowsAffected(), nil
+	return n, nil
 }
 
 // openRun returns the campaign's run that is not over, locked.
@@ -806,9 +800,8 @@ func (s *Service) stop(ctx context.Context, by By, id int64, action string, to S
 			return res, err
 		}
 		res.Held += held
-		var sending, queued int64
-		if err := s.pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE status = 'sending'), count(*) FILTER (WHERE status = 'queued') FROM messages
-			WHERE source = $1 AND source_id = $2 AND status IN ('queued', 'sending')`, SourceRun, strconv.FormatInt(res.RunID, 10)).Scan(&sending, &queued); err != nil {
+		sending, queued, err := s.deps.Delivery.SourceOpenCounts(ctx, SourceRun, strconv.FormatInt(res.RunID, 10))
+		if err != nil {
 			return res, err
 		}
 		if sending == 0 && queued == 0 {
@@ -857,42 +850,16 @@ func (s *Service) Resume(ctx context.Context, by By, id int64) (Campaign, error)
 		}
 		now := s.now()
 		// The held messages, marked as superseded, and written again.
-		rows, err := tx.Query(ctx, `UPDATE messages SET reason = $3, updated_at = $4
-			WHERE source = $1 AND source_id = $2 AND status = 'cancelled' AND reason = $5
-			RETURNING id, dedupe_key, contact_id, template_key, COALESCE(template_version, 0), vars, channels, window_start, window_end`,
-			SourceRun, strconv.FormatInt(r.id, 10), ReasonResent, now, ReasonPaused)
+		hs, err := s.deps.Delivery.Supersede(ctx, tx, SourceRun, strconv.FormatInt(r.id, 10), ReasonPaused, ReasonResent, now)
 		if err != nil {
 			return fmt.Errorf("resume run %d: %w", r.id, err)
 		}
-		type held struct {
-			id, contact int64
-			key, tmpl   string
-			version     int
-			vars        []byte
-			chans       []string
-			ws, we      *int16
-		}
-		hs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (held, error) {
-			var h held
-			err := row.Scan(&h.id, &h.key, &h.contact, &h.tmpl, &h.version, &h.vars, &h.chans, &h.ws, &h.we)
-			return h, err
-		})
-		if err != nil {
-			return err
-		}
-		slices.SortFunc(hs, func(a, b held) int { return int(a.id - b.id) })
 		throttle := int64(max(r.throttle, 0))
 		planned := make([]delivery.Planned, len(hs))
 		for i, h := range hs {
-			var vars map[string]any
-			if err := json.Unmarshal(h.vars, &vars); err != nil {
-				return err
-			}
-			p := delivery.Planned{DedupeKey: nextKey(h.key), ContactID: h.contact, Source: SourceRun, SourceID: strconv.FormatInt(r.id, 10),
-				Purpose: campaignPurpose, TemplateKey: h.tmpl, TemplateVersion: h.version, Vars: vars, Channels: toChannels(h.chans), Deadline: c.deadline()}
-			if h.ws != nil && h.we != nil {
-				p.Window = &delivery.Window{Start: int(*h.ws), End: int(*h.we)}
-			}
+			p := delivery.Planned{DedupeKey: nextKey(h.DedupeKey), ContactID: h.ContactID, Source: SourceRun, SourceID: strconv.FormatInt(r.id, 10),
+				Purpose: campaignPurpose, TemplateKey: h.TemplateKey, TemplateVersion: h.TemplateVersion, Vars: h.Vars, Channels: h.Channels,
+				Window: h.Window, Deadline: c.deadline()}
 			if throttle > 0 {
 				p.SendAt = now.Add(time.Duration(int64(i)/throttle) * time.Second)
 			}

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"carillon/delivery"
 )
 
 // Stats is a campaign's delivery funnel, per run and in total.
@@ -79,44 +81,9 @@ type Rates struct {
 	Unsubscribe float64 `json:"unsubscribe"` // unsubscribed / sent
 }
 
-// statsSQL classifies each message of the runs ($1) once; superseded messages
-// (held by a pause and written again) are left out.
-const statsSQL = `
-SELECT x.run_id, x.channel, x.fallback, x.status, x.class, count(*), count(*) FILTER (WHERE x.opened), count(*) FILTER (WHERE x.clicked),
-  count(*) FILTER (WHERE x.unsubscribed), count(*) FILTER (WHERE x.handed)
-FROM (
-  SELECT m.source_id::bigint AS run_id, COALESCE(m.channel, m.channels[1]) AS channel, m.parent_id IS NOT NULL AS fallback, m.status,
-    CASE
-      WHEN m.status = 'suppressed' AND m.reason = 'frequency_cap' THEN 'frequency_cap'
-      WHEN m.status = 'suppressed' AND m.reason = 'window_outside_allowed_hours' THEN 'outside_hours'
-      WHEN m.status = 'suppressed' THEN COALESCE((
-        SELECT CASE e.data -> 'skipped' ->> (m.channels[1])
-                 WHEN 'no_marketing_consent' THEN 'no_consent'
-                 WHEN 'service_consent_revoked' THEN 'no_consent'
-                 WHEN 'address_suppressed' THEN 'opted_out'
-                 WHEN 'no_address' THEN 'no_address'
-                 ELSE 'no_channel' END
-        FROM contact_events e
-        WHERE e.contact_id = m.contact_id AND e.at >= m.created_at AND e.kind = 'message.suppressed' AND e.data ->> 'message_id' = m.id::text
-        LIMIT 1), 'no_channel')
-      WHEN m.status = 'cancelled' AND m.reason = 'campaign_paused' THEN 'held'
-      WHEN m.status = 'cancelled' AND m.reason = 'expired' THEN 'expired'
-      ELSE ''
-    END AS class,
-    m.status IN ('sent', 'delivered') OR (m.status = 'failed' AND m.attempts > 0) AS handed,
-    m.channel = 'email' AND m.status IN ('sent', 'delivered') AND EXISTS (SELECT 1 FROM contact_events e WHERE e.contact_id = m.contact_id
-      AND e.at >= m.created_at AND e.kind = 'message.opened' AND e.data ->> 'message_id' = m.id::text) AS opened,
-    m.channel = 'email' AND m.status IN ('sent', 'delivered') AND EXISTS (SELECT 1 FROM contact_events e WHERE e.contact_id = m.contact_id
-      AND e.at >= m.created_at AND e.kind = 'message.clicked' AND e.data ->> 'message_id' = m.id::text) AS clicked,
-    m.sent_at IS NOT NULL AND EXISTS (SELECT 1 FROM consents k WHERE k.contact_id = m.contact_id AND k.channel = m.channel
-      AND k.purpose = 'marketing' AND NOT k.granted AND k.at >= m.sent_at AND k.at < m.sent_at + interval '7 days') AS unsubscribed
-  FROM messages m
-  WHERE m.source = 'campaign_run' AND m.source_id = ANY($1::text[]) AND NOT (m.status = 'cancelled' AND m.reason = 'campaign_resumed')
-) x
-GROUP BY 1, 2, 3, 4, 5`
-
-// Stats returns a campaign's funnel per run and in total, read from the outbox,
-// the timeline (opens, clicks, why a message was suppressed) and consents.
+// Stats returns a campaign's funnel per run and in total, from delivery's
+// Funnel: the outbox, the timeline (opens, clicks, why a message was
+// suppressed) and consents. Messages superseded at a resume are left out.
 func (s *Service) Stats(ctx context.Context, id int64) (Stats, error) {
 	c, err := s.Get(ctx, id)
 	if err != nil {
@@ -142,28 +109,36 @@ func (s *Service) Stats(ctx context.Context, id int64) (Stats, error) {
 		chans[runs[i].RunID] = map[string]*ChannelFunnel{}
 	}
 	total := map[string]*ChannelFunnel{}
-	rows, err = s.pool.Query(ctx, statsSQL, ids)
-	if err != nil {
-		return st, fmt.Errorf("campaign %d stats: %w", id, err)
-	}
-	for rows.Next() {
-		var runID, n, opened, clicked, unsub, handed int64
-		var ch, status, class string
-		var fallback bool
-		if err := rows.Scan(&runID, &ch, &fallback, &status, &class, &n, &opened, &clicked, &unsub, &handed); err != nil {
-			rows.Close()
+	var groups []delivery.FunnelGroup
+	if len(ids) > 0 { // a campaign never run has no messages to count
+		if err := s.needs(); err != nil {
 			return st, err
 		}
-		if chans[runID] == nil {
-			continue // a run created since the runs were read
-		}
-		for _, f := range []*ChannelFunnel{funnelOf(chans[runID], ch), funnelOf(chans[runID], "all"), funnelOf(total, ch), funnelOf(total, "all")} {
-			f.add(status, class, fallback, n, opened, clicked, unsub, handed)
+		if groups, err = s.deps.Delivery.Funnel(ctx, SourceRun, ids); err != nil {
+			return st, fmt.Errorf("campaign %d stats: %w", id, err)
 		}
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return st, fmt.Errorf("campaign %d stats: %w", id, err)
+	for _, g := range groups {
+		runID, err := strconv.ParseInt(g.SourceID, 10, 64)
+		if err != nil || chans[runID] == nil {
+			continue // a run created since the runs were read
+		}
+		class := g.Class
+		if g.Status == delivery.StatusCancelled {
+			switch g.Class {
+			case ReasonResent:
+				continue // superseded: held by a pause and written again
+			case ReasonPaused:
+				class = "held"
+			case delivery.ReasonExpired:
+				class = "expired"
+			default:
+				class = ""
+			}
+		}
+		for _, f := range []*ChannelFunnel{funnelOf(chans[runID], g.Channel), funnelOf(chans[runID], "all"), funnelOf(total, g.Channel), funnelOf(total, "all")} {
+			f.add(g.Status, class, g.Fallback, g.Messages, g.Opened, g.Clicked, g.Unsubscribed, g.Handed)
+		}
 	}
 	for i := range runs {
 		r := &runs[i]
@@ -187,22 +162,22 @@ func funnelOf(m map[string]*ChannelFunnel, ch string) *ChannelFunnel {
 	return f
 }
 
-func (f *ChannelFunnel) add(status, class string, fallback bool, n, opened, clicked, unsub, handed int64) {
+func (f *ChannelFunnel) add(status delivery.Status, class string, fallback bool, n, opened, clicked, unsub, handed int64) {
 	f.Messages += n
 	if fallback {
 		f.Fallbacks += n
 	}
 	switch status {
-	case "queued", "sending":
+	case delivery.StatusQueued, delivery.StatusSending:
 		f.Queued += n
-	case "delivered":
+	case delivery.StatusDelivered:
 		f.Delivered += n
-	case "failed":
+	case delivery.StatusFailed:
 		f.Failed += n
-	case "suppressed":
+	case delivery.StatusSuppressed:
 		f.Suppressed += n
 		f.SuppressedBy[class] += n
-	case "cancelled":
+	case delivery.StatusCancelled:
 		switch class {
 		case "held":
 			f.Held += n

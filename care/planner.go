@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"carillon/calendar"
 	"carillon/channels"
@@ -73,8 +75,9 @@ type Config struct {
 	// its own message beside the festival greeting. Default false: one
 	// combined message (DefaultCombined).
 	SeparateBirthdayOnFestival bool
-	// Festivals chooses the festivals greeted (calendar.Config). Default: the
-	// calendar's default festivals.
+	// Festivals chooses the festivals greeted (calendar.Config: built-ins,
+	// optional ones switched on, the bank's own) and carries the configured
+	// public-holiday years. Default: the calendar's default festivals.
 	Festivals calendar.Config
 	// Bank is the sender's identity for the templates' .Bank variables. Default
 	// none: the templates then render .Bank as empty.
@@ -139,7 +142,7 @@ func (c Config) validate() error {
 	if _, err := time.LoadLocation(c.FallbackTimeZone); err != nil {
 		return fmt.Errorf("%w: FallbackTimeZone: %w", ErrConfig, err)
 	}
-	if _, err := calendar.FestivalsOn(calendar.NewDate(2026, time.January, 1), c.Festivals); err != nil {
+	if err := c.Festivals.Validate(); err != nil {
 		return fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	return nil
@@ -170,6 +173,7 @@ type Planner struct {
 	fallback             *time.Location
 	extensions           []Extension
 	tickHooks            []TickHook
+	holidayMissing       *prometheus.GaugeVec
 }
 
 // New returns a planner that reads contacts from pool and enqueues through enq.
@@ -187,7 +191,34 @@ func New(pool *pgxpool.Pool, enq Enqueuer, cfg Config) (*Planner, error) {
 	}
 	h, m, _ := parseSendTime(cfg.SendTime)
 	fb, _ := time.LoadLocation(cfg.FallbackTimeZone)
-	return &Planner{cfg: cfg, pool: pool, contacts: store, enq: enq, sendHour: h, sendMinute: m, fallback: fb}, nil
+	gauge := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "carillon_calendar_holiday_data_missing",
+		Help: "1 when a year's public-holiday data (configured or lunar-go's) is missing and business days count weekends only, by year checked."}, []string{"year"})
+	return &Planner{cfg: cfg, pool: pool, contacts: store, enq: enq, sendHour: h, sendMinute: m, fallback: fb, holidayMissing: gauge}, nil
+}
+
+// Collectors returns the planner's metrics to register:
+// carillon_calendar_holiday_data_missing{year}.
+func (p *Planner) Collectors() []prometheus.Collector {
+	return []prometheus.Collector{p.holidayMissing}
+}
+
+// CheckHolidayData checks the holiday data of from..to, sets
+// carillon_calendar_holiday_data_missing for each year checked, and logs a
+// warning when some is missing. serve calls it at start for today and
+// calendar.LookAhead days; Plan for the day planned.
+func (p *Planner) CheckHolidayData(ctx context.Context, from, to calendar.Date) calendar.HolidayCheck {
+	chk := p.cfg.Festivals.CheckHolidayData(from, to)
+	for y := from.Year; y <= max(to.Year, from.Year); y++ {
+		p.holidayMissing.WithLabelValues(strconv.Itoa(y)).Set(0)
+	}
+	for _, y := range chk.Missing {
+		p.holidayMissing.WithLabelValues(strconv.Itoa(y)).Set(1)
+	}
+	if !chk.HolidayData {
+		p.cfg.Logger.WarnContext(ctx, "calendar: no public-holiday data; business days count Monday to Friday only (add [[calendar.year]] to the configuration)",
+			"from", from.String(), "to", to.String(), "missing_years", chk.Missing)
+	}
+	return chk
 }
 
 // Config returns the planner's configuration, defaults applied.
@@ -262,6 +293,13 @@ type Result struct {
 	Date      calendar.Date `json:"date"`
 	DryRun    bool          `json:"dry_run"`
 	Festivals []string      `json:"festivals"` // keys of the day's festivals greeted
+	// HolidayData is false when the day's public holidays are unknown (its
+	// year is neither in lunar-go's table nor in [[calendar.year]]): the
+	// digests then count weekends only. MissingHolidayYears and
+	// HolidayWarning (English / Chinese) say which.
+	HolidayData         bool   `json:"holiday_data"`
+	MissingHolidayYears []int  `json:"missing_holiday_years,omitempty"`
+	HolidayWarning      string `json:"holiday_warning,omitempty"`
 	// Rules are the rules that ran.
 	Rules []string `json:"rules"`
 	// Items lists the dry run's items (see PlanOptions.Emit).
@@ -293,6 +331,8 @@ type Result struct {
 // again) enqueue only what is missing.
 func (p *Planner) Plan(ctx context.Context, day calendar.Date, opts PlanOptions) (Result, error) {
 	res := Result{Date: day, DryRun: opts.DryRun, Festivals: []string{}, Rules: []string{}, ByRule: map[string]int{}}
+	chk := p.CheckHolidayData(ctx, day, day)
+	res.HolidayData, res.MissingHolidayYears, res.HolidayWarning = chk.HolidayData, chk.Missing, chk.Warning
 	rules, err := p.ruleMap(ctx)
 	if err != nil {
 		return res, fmt.Errorf("plan %s: %w", day, err)

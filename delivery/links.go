@@ -238,10 +238,9 @@ func (s *Service) trackEvent(ctx context.Context, id int64, kind string, idx int
 			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, hashtext($2::bigint::text))`, trackLockClass, id); err != nil {
 				return err
 			}
-			var seen bool
-			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM contact_events WHERE contact_id = $1 AND kind = 'message.opened'
-				AND data->>'message_id' = $2::bigint::text)`, *contactID, id).Scan(&seen); err != nil {
-				return fmt.Errorf("find open of message %d: %w", id, err)
+			seen, err := contacts.HasMessageEvent(ctx, tx, *contactID, "message.opened", id)
+			if err != nil {
+				return err
 			}
 			if seen {
 				return nil

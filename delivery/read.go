@@ -25,7 +25,7 @@ type MessageView struct {
 	Channels          []string       `json:"channels"`
 	Channel           string         `json:"channel,omitempty"`
 	ParentID          *int64         `json:"parent_id,omitempty"`
-	Status            string         `json:"status"`
+	Status            Status         `json:"status"`
 	Reason            string         `json:"reason,omitempty"`
 	Provider          string         `json:"provider,omitempty"`
 	ProviderMessageID string         `json:"provider_message_id,omitempty"`

@@ -165,7 +165,8 @@ func (s *Service) applyStatus(ctx context.Context, tx pgx.Tx, u statusUpdates, n
 	changed := 0
 	for rows.Next() {
 		var m message
-		var status, channel, provider, masked, rcode string
+		var status Status
+		var channel, provider, masked, rcode string
 		var sentAt *time.Time
 		var vars []byte
 		var chans []string
@@ -183,7 +184,7 @@ func (s *Service) applyStatus(ctx context.Context, tx pgx.Tx, u statusUpdates, n
 			channel, provider = s.channelOf(receiptProvider), receiptProvider
 		}
 		changed++
-		if sentAt != nil && (status == "delivered" || status == "failed") {
+		if sentAt != nil && (status == StatusDelivered || status == StatusFailed) {
 			s.metrics.receiptLag.Observe(now.Sub(*sentAt).Seconds())
 		}
 		if m.contactID != 0 {
@@ -193,12 +194,12 @@ func (s *Service) applyStatus(ctx context.Context, tx pgx.Tx, u statusUpdates, n
 			if rcode != "" {
 				summary += " (" + provider + " " + rcode + ")"
 			}
-			events = append(events, contacts.Event{ContactID: m.contactID, At: now, Kind: "message." + status, Actor: "provider:" + provider, Summary: summary, Data: data})
+			events = append(events, contacts.Event{ContactID: m.contactID, At: now, Kind: "message." + string(status), Actor: "provider:" + provider, Summary: summary, Data: data})
 		}
-		if status == "failed" && permanent && m.contactID != 0 {
+		if status == StatusFailed && permanent && m.contactID != 0 {
 			condemned = append(condemned, suppressTarget{channel, m.contactID, provider, suppressReason})
 		}
-		if status == "failed" {
+		if status == StatusFailed {
 			i := slices.Index(chans, channel)
 			if i >= 0 && i+1 < len(chans) {
 				_ = json.Unmarshal(vars, &m.vars)
@@ -219,12 +220,15 @@ func (s *Service) applyStatus(ctx context.Context, tx pgx.Tx, u statusUpdates, n
 	}
 	for _, c := range condemned {
 		// The address will never work: suppress it for everyone who has it.
-		if _, err := tx.Exec(ctx, `INSERT INTO suppressions (channel, address, reason, source)
-			SELECT $1, a, COALESCE(NULLIF($4, ''), CASE WHEN $1 = 'email' THEN 'hard_bounce' ELSE 'invalid' END), 'provider:' || $3
-			FROM (SELECT CASE $1 WHEN 'sms' THEN phone WHEN 'email' THEN email WHEN 'wechat' THEN wechat_openid END AS a
-			      FROM contacts WHERE id = $2) c
-			WHERE a IS NOT NULL ON CONFLICT DO NOTHING`, c.channel, c.contactID, c.provider, c.reason); err != nil {
-			return 0, fmt.Errorf("suppress address: %w", err)
+		reason := c.reason
+		if reason == "" {
+			reason = "invalid"
+			if c.channel == string(channels.Email) {
+				reason = "hard_bounce"
+			}
+		}
+		if err := contacts.SuppressContactAddress(ctx, tx, c.channel, c.contactID, reason, "provider:"+c.provider); err != nil {
+			return 0, err
 		}
 	}
 	if err := contacts.AppendEvents(ctx, tx, events); err != nil {

@@ -41,18 +41,12 @@ const retryReasonPrefix = "retries_exhausted"
 // retryBatch is the most messages one retry transaction re-queues.
 const retryBatch = 5000
 
-// retryCandidatesSQL classifies the failed messages of the window: 'retry',
-// 'fallback' (a child took over) or 'contact' (erased or inactive).
-const retryCandidatesSQL = `SELECT m.id, COALESCE(m.contact_id, 0), m.template_key,
-  CASE
-    WHEN EXISTS (SELECT 1 FROM messages ch WHERE ch.parent_id = m.id) THEN 'fallback'
-    WHEN m.contact_id IS NOT NULL AND (c.id IS NULL OR c.erased_at IS NOT NULL OR c.status <> 'active') THEN 'contact'
-    WHEN m.contact_id IS NULL AND (g.id IS NULL OR NOT g.active) THEN 'contact'
-    ELSE 'retry'
-  END
+// retryCandidatesSQL finds the failed messages of the window and whether a
+// child took over (fallback); whether the contact (or manager) may still get
+// it is contacts.Sendable's to say, for the whole batch at once.
+const retryCandidatesSQL = `SELECT m.id, COALESCE(m.contact_id, 0), COALESCE(m.manager_id, 0), m.template_key,
+  EXISTS (SELECT 1 FROM messages ch WHERE ch.parent_id = m.id)
 FROM messages m
-LEFT JOIN contacts c ON c.id = m.contact_id
-LEFT JOIN managers g ON g.id = m.manager_id
 WHERE m.status = 'failed' AND m.reason LIKE @prefix || '%'
   AND m.final_at >= @since AND m.final_at <= @until
   AND (@channel = '' OR m.channel = @channel) AND (@provider = '' OR m.provider = @provider)
@@ -104,8 +98,9 @@ func (s *Service) Retry(ctx context.Context, actor audit.Actor, f RetryFilter) (
 }
 
 type retryCandidate struct {
-	id, contactID int64
-	template      string
+	id, contactID, managerID int64
+	template                 string
+	fallback                 bool // a child took over
 }
 
 // retryBatch re-queues the next batch of candidates after id after in tx; it returns
@@ -116,29 +111,41 @@ func (s *Service) retryBatch(ctx context.Context, tx pgx.Tx, actor audit.Actor, 
 	if err != nil {
 		return 0, 0, fmt.Errorf("find failed messages: %w", err)
 	}
-	var last int64
-	var n int
-	var todo []retryCandidate
-	for rows.Next() {
+	found, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (retryCandidate, error) {
 		var c retryCandidate
-		var class string
-		if err := rows.Scan(&c.id, &c.contactID, &c.template, &class); err != nil {
-			rows.Close()
-			return 0, 0, err
+		err := row.Scan(&c.id, &c.contactID, &c.managerID, &c.template, &c.fallback)
+		return c, err
+	})
+	if err != nil {
+		return 0, 0, fmt.Errorf("find failed messages: %w", err)
+	}
+	var last int64
+	n := len(found)
+	if n > 0 {
+		last = found[n-1].id
+	}
+	var cids, mids []int64
+	for _, c := range found {
+		if c.contactID != 0 {
+			cids = append(cids, c.contactID)
+		} else if c.managerID != 0 {
+			mids = append(mids, c.managerID)
 		}
-		last = c.id
-		n++
-		switch class {
-		case "fallback":
+	}
+	okContacts, okManagers, err := contacts.Sendable(ctx, tx, cids, mids)
+	if err != nil {
+		return 0, 0, err
+	}
+	var todo []retryCandidate
+	for _, c := range found {
+		switch {
+		case c.fallback:
 			res.SkippedFallback++
-		case "contact":
-			res.SkippedContact++
+		case c.contactID != 0 && !okContacts[c.contactID], c.contactID == 0 && !okManagers[c.managerID]:
+			res.SkippedContact++ // erased, inactive or gone
 		default:
 			todo = append(todo, c)
 		}
-	}
-	if err := rows.Err(); err != nil {
-		return 0, 0, fmt.Errorf("find failed messages: %w", err)
 	}
 	if f.DryRun || len(todo) == 0 {
 		for _, c := range todo {

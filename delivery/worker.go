@@ -48,7 +48,7 @@ type message struct {
 	vars            map[string]any
 	channels        []channels.Channel
 	parentID        int64
-	prevStatus      string
+	prevStatus      Status
 	prevReason      string
 	attempts        int
 	sendAt          time.Time
@@ -60,7 +60,7 @@ type message struct {
 // outcome is what became of one claimed message.
 type outcome struct {
 	m        *message
-	status   string // sent, delivered, failed, suppressed, cancelled, queued (deferred)
+	status   Status // sent, delivered, failed, suppressed, cancelled, queued (deferred)
 	reason   string
 	channel  channels.Channel
 	provider string
@@ -174,13 +174,13 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[DeliverArgs]) error {
 				// A panic here would kill the process with every message in flight.
 				if r := recover(); r != nil {
 					s.cfg.Logger.ErrorContext(ctx, "deliver panicked", slog.Int64("message_id", m.id), slog.Any("panic", r))
-					outs[i] = &outcome{m: m, status: "queued", reason: "retry: internal error", sendAt: now.Add(s.cfg.Backoff)}
+					outs[i] = &outcome{m: m, status: StatusQueued, reason: "retry: internal error", sendAt: now.Add(s.cfg.Backoff)}
 				}
 			}()
 			if dl, ok := ctx.Deadline(); ok && time.Until(dl) < min(jobTimeMargin, s.cfg.JobTimeout/4) {
 				// The job's time is nearly up: hand the rest to a new job rather than
 				// risk a send whose outcome could not be recorded.
-				outs[i] = &outcome{m: m, status: "queued", reason: "deferred: job time", sendAt: now}
+				outs[i] = &outcome{m: m, status: StatusQueued, reason: "deferred: job time", sendAt: now}
 				return
 			}
 			outs[i] = expire(m, now, func() *outcome { return w.deliver(ctx, m, env, stops, now, &mu) })
@@ -202,11 +202,11 @@ const ReasonExpired = "expired"
 // hours, a stop, a retry's backoff) to a time past it is cancelled instead.
 func expire(m *message, now time.Time, deliver func() *outcome) *outcome {
 	if m.deadline != nil && !now.Before(*m.deadline) {
-		return &outcome{m: m, status: "cancelled", reason: ReasonExpired}
+		return &outcome{m: m, status: StatusCancelled, reason: ReasonExpired}
 	}
 	o := deliver()
-	if m.deadline != nil && o.status == "queued" && !o.sendAt.Before(*m.deadline) {
-		o.status, o.reason, o.sendAt = "cancelled", ReasonExpired, time.Time{}
+	if m.deadline != nil && o.status == StatusQueued && !o.sendAt.Before(*m.deadline) {
+		o.status, o.reason, o.sendAt = StatusCancelled, ReasonExpired, time.Time{}
 	}
 	return o
 }
@@ -258,15 +258,9 @@ func (s *Service) leftovers(ctx context.Context, ids []int64, claimed []*message
 type sendEnv struct {
 	contacts   map[int64]contacts.Contact
 	managers   map[int64]contacts.Manager
-	consents   map[consentKey]bool
+	consents   map[contacts.ConsentKey]bool
 	suppressed map[string]bool // channel + "\x00" + address
 	capCount   map[int64]int   // marketing messages already counted per contact
-}
-
-type consentKey struct {
-	contact int64
-	channel string
-	purpose string
 }
 
 func (w *Worker) load(ctx context.Context, ms []*message, now time.Time) (*sendEnv, error) {
@@ -280,7 +274,7 @@ func (w *Worker) load(ctx context.Context, ms []*message, now time.Time) (*sendE
 			mids = append(mids, m.managerID)
 		}
 	}
-	env := &sendEnv{consents: map[consentKey]bool{}, suppressed: map[string]bool{}, capCount: map[int64]int{}}
+	env := &sendEnv{suppressed: map[string]bool{}, capCount: map[int64]int{}}
 	var err error
 	if env.contacts, err = w.contacts.GetMany(ctx, cids); err != nil {
 		return nil, err
@@ -293,20 +287,9 @@ func (w *Worker) load(ctx context.Context, ms []*message, now time.Time) (*sendE
 	if env.managers, err = w.contacts.ManagersByID(ctx, mids); err != nil {
 		return nil, err
 	}
-	rows, err := s.pool.Query(ctx, `SELECT contact_id, channel, purpose, granted FROM consents WHERE contact_id = ANY($1)`, cids)
-	if err != nil {
-		return nil, fmt.Errorf("load consents: %w", err)
+	if env.consents, err = w.contacts.ConsentsOf(ctx, cids); err != nil {
+		return nil, err
 	}
-	for rows.Next() {
-		var k consentKey
-		var g bool
-		if err := rows.Scan(&k.contact, &k.channel, &k.purpose, &g); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		env.consents[k] = g
-	}
-	rows.Close()
 	// An erased contact's suppressions are kept as SuppressionKey: an address
 	// is looked up both ways.
 	var addrs []string
@@ -320,22 +303,17 @@ func (w *Worker) load(ctx context.Context, ms []*message, now time.Time) (*sendE
 			}
 		}
 	}
-	rows, err = s.pool.Query(ctx, `SELECT channel, address FROM suppressions WHERE channel = ANY(ARRAY['sms', 'email', 'wechat']) AND address = ANY($1)`, addrs)
+	sup, err := w.contacts.SuppressedAmong(ctx, addrs)
 	if err != nil {
-		return nil, fmt.Errorf("load suppressions: %w", err)
+		return nil, err
 	}
-	for rows.Next() {
-		var ch, a string
-		if err := rows.Scan(&ch, &a); err != nil {
-			rows.Close()
-			return nil, err
-		}
+	for _, x := range sup {
+		a := x.Address
 		if raw, ok := keyed[a]; ok {
 			a = raw
 		}
-		env.suppressed[ch+"\x00"+a] = true
+		env.suppressed[x.Channel+"\x00"+a] = true
 	}
-	rows.Close()
 	if s.cfg.FrequencyCap > 0 {
 		var ids []int64
 		for _, m := range ms {
@@ -346,7 +324,7 @@ func (w *Worker) load(ctx context.Context, ms []*message, now time.Time) (*sendE
 		// it is sent. A chain counts once: a fallback is written only after its
 		// parent failed, so at most one message of a chain is ever sending, sent
 		// or delivered — the one that reached the customer, root or fallback.
-		rows, err = s.pool.Query(ctx, `SELECT contact_id, count(*) FROM messages
+		rows, err := s.pool.Query(ctx, `SELECT contact_id, count(*) FROM messages
 			WHERE contact_id = ANY($1) AND purpose = 'marketing' AND NOT test
 			  AND status IN ('sending', 'sent', 'delivered') AND COALESCE(sent_at, updated_at) > $2 AND NOT (id = ANY($3))
 			GROUP BY contact_id`, cids, now.Add(-s.cfg.FrequencyCapIn), ids)
@@ -378,7 +356,7 @@ type plan struct {
 // deliver applies the policy, renders and sends one message.
 func (w *Worker) deliver(ctx context.Context, m *message, env *sendEnv, stops map[string]bool, now time.Time, mu *sync.Mutex) *outcome {
 	s := w.svc
-	o := &outcome{m: m, resent: m.prevStatus == "sending"}
+	o := &outcome{m: m, resent: m.prevStatus == StatusSending}
 	var contact *contacts.Contact
 	var manager *contacts.Manager
 	tz := contacts.DefaultTimeZone
@@ -386,15 +364,15 @@ func (w *Worker) deliver(ctx context.Context, m *message, env *sendEnv, stops ma
 	if m.contactID != 0 {
 		c, ok := env.contacts[m.contactID]
 		if !ok {
-			o.status, o.reason = "cancelled", "contact_missing"
+			o.status, o.reason = StatusCancelled, "contact_missing"
 			return o
 		}
 		if c.ErasedAt != nil {
-			o.status, o.reason = "cancelled", "contact_erased"
+			o.status, o.reason = StatusCancelled, "contact_erased"
 			return o
 		}
 		if c.Status != contacts.StatusActive {
-			o.status, o.reason = "cancelled", "contact_"+string(c.Status)
+			o.status, o.reason = StatusCancelled, "contact_"+string(c.Status)
 			return o
 		}
 		contact, tz, locale = &c, c.TimeZone, c.Locale
@@ -404,7 +382,7 @@ func (w *Worker) deliver(ctx context.Context, m *message, env *sendEnv, stops ma
 	} else {
 		mg, ok := env.managers[m.managerID]
 		if !ok || !mg.Active {
-			o.status, o.reason = "cancelled", "manager_inactive"
+			o.status, o.reason = StatusCancelled, "manager_inactive"
 			return o
 		}
 		manager, tz = &mg, mg.TimeZone
@@ -415,16 +393,16 @@ func (w *Worker) deliver(ctx context.Context, m *message, env *sendEnv, stops ma
 		over := env.capCount[contact.ID] >= s.cfg.FrequencyCap
 		mu.Unlock()
 		if over {
-			o.status, o.reason = "suppressed", "frequency_cap"
+			o.status, o.reason = StatusSuppressed, "frequency_cap"
 			return o
 		}
 	}
 	if at, ok := s.nextOpening(m, tz, now); !ok {
 		if at.IsZero() {
-			o.status, o.reason = "suppressed", "window_outside_allowed_hours"
+			o.status, o.reason = StatusSuppressed, "window_outside_allowed_hours"
 			return o
 		}
-		o.status, o.reason, o.sendAt = "queued", "quiet_hours", at
+		o.status, o.reason, o.sendAt = StatusQueued, "quiet_hours", at
 		return o
 	}
 
@@ -439,7 +417,7 @@ func (w *Worker) deliver(ctx context.Context, m *message, env *sendEnv, stops ma
 			continue
 		}
 		if stops["channel:"+string(ch)] {
-			o.status, o.reason, o.sendAt = "queued", "stopped:channel:"+string(ch), now.Add(s.cfg.StopRecheck)
+			o.status, o.reason, o.sendAt = StatusQueued, "stopped:channel:"+string(ch), now.Add(s.cfg.StopRecheck)
 			return o
 		}
 		var provs []*channels.Provider
@@ -455,7 +433,7 @@ func (w *Worker) deliver(ctx context.Context, m *message, env *sendEnv, stops ma
 		}
 		if len(provs) == 0 {
 			if held {
-				o.status, o.reason, o.sendAt = "queued", "stopped:providers", now.Add(s.cfg.StopRecheck)
+				o.status, o.reason, o.sendAt = StatusQueued, "stopped:providers", now.Add(s.cfg.StopRecheck)
 				return o
 			}
 			o.skipped[ch] = "channel_purpose"
@@ -482,11 +460,11 @@ func (w *Worker) deliver(ctx context.Context, m *message, env *sendEnv, stops ma
 	if p == nil && limited != nil {
 		// The template cannot render within its limits on any channel left: the
 		// message fails (nothing was sent) and says why.
-		o.status, o.reason = "failed", "render_limit: "+limited.Error()
+		o.status, o.reason = StatusFailed, "render_limit: "+limited.Error()
 		return o
 	}
 	if p == nil {
-		o.status, o.reason = "suppressed", "no_channel"
+		o.status, o.reason = StatusSuppressed, "no_channel"
 		return o
 	}
 	if m.purpose == channels.PurposeMarketing && !m.test && contact != nil && m.parentID == 0 && s.cfg.FrequencyCap > 0 {
@@ -497,7 +475,7 @@ func (w *Worker) deliver(ctx context.Context, m *message, env *sendEnv, stops ma
 		}
 		mu.Unlock()
 		if over {
-			o.status, o.reason = "suppressed", "frequency_cap"
+			o.status, o.reason = StatusSuppressed, "frequency_cap"
 			return o
 		}
 	}
@@ -540,16 +518,16 @@ func (w *Worker) address(ch channels.Channel, c *contacts.Contact, mg *contacts.
 	if !m.test {
 		switch m.purpose {
 		case channels.PurposeMarketing:
-			if !env.consents[consentKey{c.ID, string(ch), "marketing"}] {
+			if !env.consents[contacts.ConsentKey{ContactID: c.ID, Channel: string(ch), Purpose: "marketing"}] {
 				return "", "no_marketing_consent"
 			}
 		case channels.PurposeService:
-			if granted, stated := env.consents[consentKey{c.ID, string(ch), "service"}]; stated && !granted {
+			if granted, stated := env.consents[contacts.ConsentKey{ContactID: c.ID, Channel: string(ch), Purpose: "service"}]; stated && !granted {
 				return "", "service_consent_revoked"
 			}
 		case channels.PurposeCare:
 			// Greetings go unless the customer refused them on this channel.
-			if granted, stated := env.consents[consentKey{c.ID, string(ch), "care"}]; stated && !granted {
+			if granted, stated := env.consents[contacts.ConsentKey{ContactID: c.ID, Channel: string(ch), Purpose: "care"}]; stated && !granted {
 				return "", "care_consent_revoked"
 			}
 		}
@@ -639,7 +617,7 @@ func (w *Worker) send(ctx context.Context, m *message, o *outcome, p *plan, r Re
 		o.latency = time.Since(start)
 		o.provider = prov.Name
 		if err == nil {
-			o.status, o.pmid, o.receipt = "sent", res.ProviderMessageID, res.Receipt
+			o.status, o.pmid, o.receipt = StatusSent, res.ProviderMessageID, res.Receipt
 			s.metrics.sendLatency.WithLabelValues(string(p.channel), prov.Name).Observe(o.latency.Seconds())
 			if s.cfg.AfterSend != nil {
 				s.cfg.AfterSend(m.id)
@@ -651,7 +629,7 @@ func (w *Worker) send(ctx context.Context, m *message, o *outcome, p *plan, r Re
 			slog.String("class", channels.ClassOf(err).String()), slog.String("error", pii.Text(err.Error())))
 		switch {
 		case channels.IsPermanent(err):
-			o.status, o.reason, o.fallback = "failed", "permanent: "+errCode(err), p.rest
+			o.status, o.reason, o.fallback = StatusFailed, "permanent: "+errCode(err), p.rest
 			if channels.IsBadAddress(err) {
 				o.suppress = &suppression{channel: p.channel, address: p.address, reason: "invalid"}
 			}
@@ -660,22 +638,22 @@ func (w *Worker) send(ctx context.Context, m *message, o *outcome, p *plan, r Re
 			// The provider may have accepted it (a timeout after the request went
 			// out): do not hand it to another provider now; wait for a receipt, and
 			// only then try again.
-			o.status, o.reason, o.sendAt = "queued", "ambiguous: awaiting receipt", now.Add(s.cfg.AmbiguousWait)
+			o.status, o.reason, o.sendAt = StatusQueued, "ambiguous: awaiting receipt", now.Add(s.cfg.AmbiguousWait)
 			return
 		case channels.IsRateLimited(err) && channels.RecipientScoped(err):
 			// Only this recipient is limited: delay this message alone.
-			o.status, o.reason, o.sendAt = "queued", "recipient_rate_limited", now.Add(max(channels.RetryAfter(err), time.Minute))
+			o.status, o.reason, o.sendAt = StatusQueued, "recipient_rate_limited", now.Add(max(channels.RetryAfter(err), time.Minute))
 			return
 		default:
 			retryAfter = max(retryAfter, channels.RetryAfter(err))
 		}
 	}
 	if m.attempts+1 >= s.cfg.MaxAttempts {
-		o.status, o.reason, o.fallback = "failed", "retries_exhausted: "+errCode(lastErr), p.rest
+		o.status, o.reason, o.fallback = StatusFailed, "retries_exhausted: "+errCode(lastErr), p.rest
 		return
 	}
 	backoff := s.cfg.Backoff << m.attempts
-	o.status, o.reason, o.sendAt = "queued", "retry: "+errCode(lastErr), now.Add(max(backoff, retryAfter))
+	o.status, o.reason, o.sendAt = StatusQueued, "retry: "+errCode(lastErr), now.Add(max(backoff, retryAfter))
 }
 
 func errCode(err error) string {
@@ -722,17 +700,17 @@ func (s *Service) record(ctx context.Context, job *river.Job[DeliverArgs], outs 
 		var deferredAt []time.Time
 		var finals []channels.Receipt
 		for i, o := range outs {
-			ids[i], st[i], reason[i], ch[i], prov[i], pmid[i], masked[i], body[i], ver[i] = o.m.id, o.status, o.reason, string(o.channel), o.provider, o.pmid, o.masked, o.body, int32(o.version)
+			ids[i], st[i], reason[i], ch[i], prov[i], pmid[i], masked[i], body[i], ver[i] = o.m.id, string(o.status), o.reason, string(o.channel), o.provider, o.pmid, o.masked, o.body, int32(o.version)
 			tried[i] = o.tried
 			sendAt[i] = o.m.sendAt
-			if o.status == "queued" {
+			if o.status == StatusQueued {
 				sendAt[i] = o.sendAt
 				deferredIDs = append(deferredIDs, o.m.id)
 				deferredAt = append(deferredAt, o.sendAt)
 			}
-			s.metrics.outcomes.WithLabelValues(string(o.channel), o.provider, o.status, reasonLabel(o.reason)).Inc()
+			s.metrics.outcomes.WithLabelValues(string(o.channel), o.provider, string(o.status), reasonLabel(o.reason)).Inc()
 			// A message still held by a stop says so once, not at every recheck.
-			stillHeld := o.status == "queued" && strings.HasPrefix(o.reason, "stopped") && strings.HasPrefix(o.m.prevReason, "stopped")
+			stillHeld := o.status == StatusQueued && strings.HasPrefix(o.reason, "stopped") && strings.HasPrefix(o.m.prevReason, "stopped")
 			if o.m.contactID != 0 && !stillHeld {
 				events = append(events, o.event(now))
 			}
@@ -753,7 +731,7 @@ func (s *Service) record(ctx context.Context, job *river.Job[DeliverArgs], outs 
 			reason = CASE WHEN m.status <> 'sending' AND status_rank(m.status) >= status_rank(u.st) THEN m.reason ELSE u.reason END,
 			channel = NULLIF(u.ch, ''), provider = NULLIF(u.prov, ''),
 			provider_message_id = COALESCE(NULLIF(u.pmid, ''), m.provider_message_id), address_masked = NULLIF(u.masked, ''),
-			body = CASE WHEN (SELECT erased_at FROM contacts WHERE id = m.contact_id) IS NOT NULL THEN NULL ELSE NULLIF(u.body, '') END,
+			body = CASE WHEN contact_erased(m.contact_id) THEN NULL ELSE NULLIF(u.body, '') END,
 			template_version = COALESCE(NULLIF(u.ver, 0), m.template_version), send_at = u.sa, updated_at = $10, attempts = m.attempts + u.tried::int,
 			sent_at = CASE WHEN u.st = 'sent' THEN $10 ELSE m.sent_at END,
 			final_at = CASE WHEN u.st IN ('failed', 'suppressed', 'cancelled') THEN $10 ELSE m.final_at END
@@ -764,10 +742,10 @@ func (s *Service) record(ctx context.Context, job *river.Job[DeliverArgs], outs 
 		if err != nil {
 			return fmt.Errorf("record outcomes: %w", err)
 		}
-		final := map[int64]string{}
+		final := map[int64]Status{}
 		for rows.Next() {
 			var id int64
-			var status string
+			var status Status
 			if err := rows.Scan(&id, &status); err != nil {
 				rows.Close()
 				return err
@@ -779,7 +757,7 @@ func (s *Service) record(ctx context.Context, job *river.Job[DeliverArgs], outs 
 		}
 		for _, o := range outs {
 			// The next channel is tried only for a message that really ended failed.
-			if o.status == "failed" && final[o.m.id] == "failed" && len(o.fallback) > 0 {
+			if o.status == StatusFailed && final[o.m.id] == StatusFailed && len(o.fallback) > 0 {
 				children = append(children, o.child())
 				parents = append(parents, o.m.id)
 			}
@@ -789,9 +767,8 @@ func (s *Service) record(ctx context.Context, job *river.Job[DeliverArgs], outs 
 		}
 		for _, o := range outs {
 			if o.suppress != nil {
-				if _, err := tx.Exec(ctx, `INSERT INTO suppressions (channel, address, reason, source) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
-					string(o.suppress.channel), o.suppress.address, o.suppress.reason, "provider:"+o.provider); err != nil {
-					return fmt.Errorf("suppress address: %w", err)
+				if err := contacts.SuppressAddress(ctx, tx, string(o.suppress.channel), o.suppress.address, o.suppress.reason, "provider:"+o.provider); err != nil {
+					return err
 				}
 			}
 		}
@@ -852,14 +829,14 @@ func (o *outcome) event(now time.Time) contacts.Event {
 	if o.resent {
 		data["maybe_duplicate"] = true
 	}
-	kind, summary := "message."+o.status, ""
+	kind, summary := "message."+string(o.status), ""
 	switch o.status {
-	case "sent":
+	case StatusSent:
 		summary = fmt.Sprintf("%s sent by %s to %s", o.m.templateKey, o.channel, o.masked)
 		if o.resent {
 			summary += " (sent again after an interrupted attempt: the customer may get it twice)"
 		}
-	case "queued":
+	case StatusQueued:
 		kind, summary = "message.deferred", fmt.Sprintf("%s waits until %s: %s", o.m.templateKey, o.sendAt.UTC().Format(time.RFC3339), o.reason)
 		data["until"] = o.sendAt
 	default:

@@ -63,9 +63,22 @@ func (s *Service) SetCadence(ctx context.Context, actor audit.Actor, tier string
 }
 
 // DueDate returns the day a revisit whose nominal due day is nominal falls
-// due: the first business day on or after it.
-func DueDate(nominal calendar.Date) calendar.Date {
-	d, _ := calendar.NextBusinessDay(nominal)
+// due: the first business day on or after it, by lunar-go's holiday table
+// alone (Service.DueDate adds the configured years).
+func DueDate(nominal calendar.Date) calendar.Date { return dueDate(calendar.Config{}, nominal) }
+
+// DueDate is the package's DueDate on the service's business-day calendar
+// (Config.Festivals with its configured years).
+func (s *Service) DueDate(nominal calendar.Date) calendar.Date {
+	return dueDate(s.cfg.Festivals, nominal)
+}
+
+// Calendar is the business-day calendar the service counts with (festivals
+// and configured holiday years, defaults applied).
+func (s *Service) Calendar() calendar.Config { return s.cfg.Festivals }
+
+func dueDate(cal calendar.Config, nominal calendar.Date) calendar.Date {
+	d, _ := cal.NextBusinessDay(nominal)
 	return d
 }
 
@@ -73,11 +86,11 @@ func DueDate(nominal calendar.Date) calendar.Date {
 // day itself when it is a business day, else the business day before it.
 // NextBusinessDay is monotonic, so DueDate(n) <= day exactly when n <=
 // lastNominal(day).
-func lastNominal(day calendar.Date) calendar.Date {
-	if calendar.IsBusinessDay(day) {
+func lastNominal(cal calendar.Config, day calendar.Date) calendar.Date {
+	if cal.IsBusinessDay(day) {
 		return day
 	}
-	d, _ := calendar.AddBusinessDays(day, -1)
+	d, _ := cal.AddBusinessDays(day, -1)
 	return d
 }
 
@@ -177,6 +190,7 @@ func dateOf(t time.Time) calendar.Date { return calendar.NewDate(t.Year(), t.Mon
 // businessClock caches calendar answers for one run: due days and business
 // days between dates.
 type businessClock struct {
+	cal  calendar.Config
 	mu   sync.Mutex
 	due  map[calendar.Date]calendar.Date
 	late map[[2]calendar.Date]int
@@ -188,8 +202,8 @@ type addKey struct {
 	n int
 }
 
-func newBusinessClock() *businessClock {
-	return &businessClock{due: map[calendar.Date]calendar.Date{}, late: map[[2]calendar.Date]int{}, add: map[addKey]calendar.Date{}}
+func newBusinessClock(cal calendar.Config) *businessClock {
+	return &businessClock{cal: cal, due: map[calendar.Date]calendar.Date{}, late: map[[2]calendar.Date]int{}, add: map[addKey]calendar.Date{}}
 }
 
 // addBusinessDays is calendar.AddBusinessDays, remembered.
@@ -199,7 +213,7 @@ func (b *businessClock) addBusinessDays(d calendar.Date, n int) calendar.Date {
 	k := addKey{d, n}
 	r, ok := b.add[k]
 	if !ok {
-		r, _ = calendar.AddBusinessDays(d, n)
+		r, _ = b.cal.AddBusinessDays(d, n)
 		b.add[k] = r
 	}
 	return r
@@ -210,7 +224,7 @@ func (b *businessClock) dueDate(nominal calendar.Date) calendar.Date {
 	defer b.mu.Unlock()
 	d, ok := b.due[nominal]
 	if !ok {
-		d = DueDate(nominal)
+		d = dueDate(b.cal, nominal)
 		b.due[nominal] = d
 	}
 	return d
@@ -222,7 +236,7 @@ func (b *businessClock) between(from, to calendar.Date) int {
 	k := [2]calendar.Date{from, to}
 	n, ok := b.late[k]
 	if !ok {
-		n, _ = calendar.BusinessDaysBetween(from, to)
+		n, _ = b.cal.BusinessDaysBetween(from, to)
 		b.late[k] = n
 	}
 	return n
@@ -266,11 +280,11 @@ func (s *Service) Due(ctx context.Context, opts DueOptions) ([]DueItem, error) {
 	if opts.ManagerIDs != nil && len(opts.ManagerIDs) == 0 {
 		return []DueItem{}, nil
 	}
-	items, err := s.dueRows(ctx, s.pool, opts.ManagerIDs, lastNominal(day.AddDays(opts.Ahead)))
+	items, err := s.dueRows(ctx, s.pool, opts.ManagerIDs, lastNominal(s.cfg.Festivals, day.AddDays(opts.Ahead)))
 	if err != nil {
 		return nil, err
 	}
-	newBusinessClock().classify(items, day)
+	newBusinessClock(s.cfg.Festivals).classify(items, day)
 	slices.SortStableFunc(items, func(a, b DueItem) int {
 		if c := a.DueOn.Compare(b.DueOn); c != 0 {
 			return c

@@ -69,8 +69,10 @@ type Config struct {
 	// MaturityAttr is the attrs key of a deposit's maturity day. Default
 	// DefaultMaturityAttr.
 	MaturityAttr string
-	// Festivals chooses the festivals listed as upcoming. Default: the
-	// calendar's default festivals.
+	// Festivals chooses the festivals listed as upcoming, and its Years the
+	// configured public-holiday years every due day, SLA and digest counts
+	// business days with. Default: the calendar's default festivals and
+	// lunar-go's holiday table.
 	Festivals calendar.Config
 	// TimeZone dates timestamps and decides "today". Default DefaultTimeZone.
 	TimeZone string
@@ -148,7 +150,7 @@ func (c Config) validate() error {
 	if c.BatchSize < 1 || c.BatchSize > 10000 {
 		return fmt.Errorf("%w: BatchSize %d out of range 1..10000", ErrConfig, c.BatchSize)
 	}
-	if _, err := calendar.FestivalsOn(calendar.NewDate(2026, time.January, 1), c.Festivals); err != nil {
+	if err := c.Festivals.Validate(); err != nil {
 		return fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	return nil

@@ -198,6 +198,11 @@ type DigestResult struct {
 	Date calendar.Date `json:"date"`
 	// BusinessDay is false on a weekend or public holiday: nothing is planned.
 	BusinessDay bool `json:"business_day"`
+	// HolidayData is false when the day's public holidays are unknown (a
+	// year neither lunar-go nor the configuration carries): BusinessDay then
+	// counts weekends only, and HolidayWarning says so.
+	HolidayData    bool   `json:"holiday_data"`
+	HolidayWarning string `json:"holiday_warning,omitempty"`
 	// Messages counts the digests built (empty ones are not built), Planned
 	// the new messages (a dry run: every digest), Duplicates the digests
 	// planned already (a re-plan).
@@ -215,7 +220,13 @@ type DigestResult struct {
 // digestSettings), unique by DigestDedupeKey. The replies and alerts a new
 // digest carries are marked forwarded in its transaction.
 func (s *Service) PlanDigests(ctx context.Context, day calendar.Date, opts DigestOptions) (DigestResult, error) {
-	res := DigestResult{Date: day, BusinessDay: calendar.IsBusinessDay(day)}
+	res := DigestResult{Date: day, BusinessDay: s.cfg.Festivals.IsBusinessDay(day)}
+	if chk := s.cfg.Festivals.CheckHolidayData(day, day); !chk.HolidayData {
+		res.HolidayWarning = chk.Warning
+		s.cfg.Logger.WarnContext(ctx, "revisit digests: no public-holiday data", "date", day.String(), "missing_years", chk.Missing)
+	} else {
+		res.HolidayData = true
+	}
 	if !res.BusinessDay {
 		s.cfg.Logger.InfoContext(ctx, "revisit digests: not a business day", "date", day.String())
 		return res, nil
@@ -437,7 +448,7 @@ func (s *Service) buildDigests(ctx context.Context, day calendar.Date, set diges
 	if err != nil {
 		return nil, err
 	}
-	b := &digestBuild{s: s, day: day, set: set, clock: newBusinessClock(), managers: map[int64]*contacts.Manager{},
+	b := &digestBuild{s: s, day: day, set: set, clock: newBusinessClock(s.cfg.Festivals), managers: map[int64]*contacts.Manager{},
 		byCode: map[string]*contacts.Manager{}, byID: map[int64]*Digest{}}
 	for i := range ms {
 		if ms[i].Active {
@@ -507,7 +518,7 @@ func (s *Service) buildDigests(ctx context.Context, day calendar.Date, set diges
 
 	// The team summary of each lead: every member, with what they did since
 	// the previous business day's digest.
-	prev, _ := calendar.AddBusinessDays(day, -1)
+	prev, _ := s.cfg.Festivals.AddBusinessDays(day, -1)
 	done, err := s.doneBetween(ctx, prev, day)
 	if err != nil {
 		return nil, err
@@ -544,7 +555,7 @@ func (s *Service) buildDigests(ctx context.Context, day calendar.Date, set diges
 	if err := s.openAlerts(ctx, b, recipient); err != nil {
 		return nil, err
 	}
-	if firstBusinessDayOfWeek(day) {
+	if firstBusinessDayOfWeek(s.cfg.Festivals, day) {
 		sums, err := s.WeeklySummaries(ctx, WeekOf(day).AddDays(-7), day, nil)
 		if err != nil {
 			return nil, err

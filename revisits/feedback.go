@@ -102,7 +102,7 @@ func (s *Service) insertFeedback(ctx context.Context, tx pgx.Tx, actor audit.Act
 		fb.OwnerID, fb.Owner = c.ManagerID, c.Manager
 	}
 	if in.Category == Complaint {
-		d, _ := calendar.AddBusinessDays(today, s.cfg.ComplaintSLA)
+		d, _ := s.cfg.Festivals.AddBusinessDays(today, s.cfg.ComplaintSLA)
 		fb.SLADue = &d
 	}
 	err := tx.QueryRow(ctx, `INSERT INTO feedback (contact_id, revisit_id, category, summary, solution, owner_id, opened_on, sla_due, actor, created_at, updated_at)

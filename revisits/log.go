@@ -240,7 +240,7 @@ func (s *Service) LogRevisit(ctx context.Context, actor audit.Actor, contactID i
 			return fmt.Errorf("read cadence of contact %d: %w", contactID, notFound(err))
 		}
 		if nominal != nil {
-			due := DueDate(dateOf(*nominal))
+			due := s.DueDate(dateOf(*nominal))
 			rv.DueOn = &due
 			rv.OnTime = !visited.After(due)
 		}
@@ -271,7 +271,7 @@ func (s *Service) LogRevisit(ctx context.Context, actor audit.Actor, contactID i
 			return fmt.Errorf("read cadence of contact %d: %w", contactID, err)
 		}
 		if nominal != nil {
-			next := DueDate(dateOf(*nominal))
+			next := s.DueDate(dateOf(*nominal))
 			rv.NextDue = &next
 		}
 		events := []contacts.Event{revisitEvent(rv, now)}

@@ -164,11 +164,11 @@ func (s *Service) RevisitReport(ctx context.Context, opts ReportOptions) (Report
 		func(l *ManagerReport, _ string, n int) { l.FeedbackResolved = n }, opts.From.String(), opts.To.String()); err != nil {
 		return rep, err
 	}
-	due, err := s.dueRows(ctx, s.pool, nil, lastNominal(today))
+	due, err := s.dueRows(ctx, s.pool, nil, lastNominal(s.cfg.Festivals, today))
 	if err != nil {
 		return rep, err
 	}
-	newBusinessClock().classify(due, today)
+	newBusinessClock(s.cfg.Festivals).classify(due, today)
 	for _, it := range due {
 		if l, ok := lines[it.ManagerID]; ok && it.Overdue {
 			l.OverdueNow++

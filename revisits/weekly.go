@@ -59,12 +59,12 @@ func WeekOf(d calendar.Date) calendar.Date {
 
 // firstBusinessDayOfWeek reports whether d is its week's first business day
 // (Monday, or the day after a Monday holiday).
-func firstBusinessDayOfWeek(d calendar.Date) bool {
-	if !calendar.IsBusinessDay(d) {
+func firstBusinessDayOfWeek(cal calendar.Config, d calendar.Date) bool {
+	if !cal.IsBusinessDay(d) {
 		return false
 	}
 	for x := WeekOf(d); x.Before(d); x = x.AddDays(1) {
-		if calendar.IsBusinessDay(x) {
+		if cal.IsBusinessDay(x) {
 			return false
 		}
 	}

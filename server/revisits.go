@@ -204,7 +204,13 @@ func (s *Server) dueRevisits(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"items": items})
+	if d.IsZero() {
+		d = s.deps.Revisits.Today()
+	}
+	// Due days past the holiday data count weekends only: say so.
+	chk := s.deps.Revisits.Calendar().CheckHolidayData(d, d.AddDays(max(ahead, 0)))
+	writeJSON(w, http.StatusOK, map[string]any{"items": items, "holiday_data": chk.HolidayData,
+		"missing_holiday_years": chk.Missing, "holiday_warning": chk.Warning})
 	return nil
 }
 

@@ -172,6 +172,9 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if deps.Delivery != nil {
 		s.reg.MustRegister(deps.Delivery.Collectors()...)
 	}
+	if deps.Care != nil {
+		s.reg.MustRegister(deps.Care.Collectors()...)
+	}
 	if deps.River != nil {
 		h, err := riverui.NewHandler(&riverui.HandlerOpts{
 			Endpoints: riverui.NewEndpoints(deps.River, nil),

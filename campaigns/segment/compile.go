@@ -14,6 +14,8 @@ import (
 	celast "github.com/google/cel-go/common/ast"
 	"github.com/google/cel-go/common/operators"
 	"github.com/google/cel-go/common/types"
+
+	"carillon/contacts"
 )
 
 // Problem is one thing wrong with a filter, at its line and column (both from 1).
@@ -545,10 +547,10 @@ func managerPred(name, sop string, vals []string) pred {
 	}
 	if sop == "=" && !hasEmpty {
 		return func(b *builder) string {
-			return "(c.manager_id IN (SELECT m.id FROM managers m WHERE m." + col + " = ANY(" + b.arg(vals, "text[]") + ")))"
+			return contacts.ManagerMatchSQL(col, "= ANY("+b.arg(vals, "text[]")+")")
 		}
 	}
-	expr := "COALESCE((SELECT m." + col + " FROM managers m WHERE m.id = c.manager_id), '')"
+	expr := contacts.ManagerValueSQL(col)
 	if sop == "=" {
 		return func(b *builder) string { return "(" + expr + " = ANY(" + b.arg(vals, "text[]") + "))" }
 	}
@@ -736,7 +738,7 @@ func (c *compiler) like(e celast.Expr, fn string, te, ae celast.Expr) (pred, err
 			col = "team"
 		}
 		return func(b *builder) string {
-			return "(c.manager_id IN (SELECT m.id FROM managers m WHERE m." + col + " LIKE " + b.arg(pat, "text") + "))"
+			return contacts.ManagerMatchSQL(col, "LIKE "+b.arg(pat, "text"))
 		}, nil
 	case t.kind == opAttr:
 		key := t.attr

@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/cel-go/cel"
 
+	"carillon/contacts"
 	"carillon/internal/textdist"
 )
 
@@ -32,7 +33,8 @@ type Field struct {
 	sql string
 }
 
-// fields is the environment. SQL here is written by this package alone.
+// fields is the environment. SQL here is written by this package alone, but
+// for what reads another of contacts' tables (consents), which contacts gives.
 var fields = []Field{
 	{Name: "tier", Kind: KindString, Doc: `customer tier A–D ("" when unset)`, sql: `COALESCE(c.tier, '')`},
 	{Name: "gender", Kind: KindString, Doc: `male or female ("" when unset)`, sql: `COALESCE(c.gender, '')`},
@@ -48,11 +50,11 @@ var fields = []Field{
 	{Name: "has_email", Kind: KindBool, Doc: "an email address is on file", sql: `(c.email IS NOT NULL AND c.email <> '')`},
 	{Name: "has_wechat", Kind: KindBool, Doc: "a WeChat openid is on file", sql: `(c.wechat_openid IS NOT NULL AND c.wechat_openid <> '')`},
 	{Name: "consent.sms", Kind: KindBool, Doc: "marketing by SMS consented",
-		sql: `EXISTS (SELECT 1 FROM consents k WHERE k.contact_id = c.id AND k.channel = 'sms' AND k.purpose = 'marketing' AND k.granted)`},
+		sql: contacts.MarketingConsentSMSSQL},
 	{Name: "consent.email", Kind: KindBool, Doc: "marketing by email consented",
-		sql: `EXISTS (SELECT 1 FROM consents k WHERE k.contact_id = c.id AND k.channel = 'email' AND k.purpose = 'marketing' AND k.granted)`},
+		sql: contacts.MarketingConsentEmailSQL},
 	{Name: "consent.wechat", Kind: KindBool, Doc: "marketing by WeChat consented",
-		sql: `EXISTS (SELECT 1 FROM consents k WHERE k.contact_id = c.id AND k.channel = 'wechat' AND k.purpose = 'marketing' AND k.granted)`},
+		sql: contacts.MarketingConsentWeChatSQL},
 }
 
 var fieldByName = func() map[string]Field {

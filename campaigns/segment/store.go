@@ -278,7 +278,7 @@ func (s *Store) Preview(ctx context.Context, seg *Segment, timeBox time.Duration
 			return err
 		}
 		// A sample without ORDER BY stops at the first matches it finds.
-		rows, err := tx.Query(ctx, `SELECT c.id FROM contacts c WHERE `+where+` LIMIT `+strconv.Itoa(s.cfg.SampleSize), args...)
+		rows, err := tx.Query(ctx, contacts.AudienceIDsSQL(where, s.cfg.SampleSize, false), args...)
 		if err != nil {
 			return err
 		}
@@ -288,7 +288,7 @@ func (s *Store) Preview(ctx context.Context, seg *Segment, timeBox time.Duration
 		if err := setTimeout(ctx, tx, time.Until(deadline)); err != nil {
 			return err
 		}
-		return tx.QueryRow(ctx, `SELECT count(*) FROM contacts c WHERE `+where, args...).Scan(&p.Count)
+		return tx.QueryRow(ctx, contacts.AudienceCountSQL(where), args...).Scan(&p.Count)
 	})
 	if isCanceled(err) && ctx.Err() == nil {
 		timedOut = true
@@ -325,7 +325,7 @@ func (s *Store) Preview(ctx context.Context, seg *Segment, timeBox time.Duration
 func (s *Store) Count(ctx context.Context, seg *Segment) (int64, error) {
 	where, args := s.Audience(seg, 1)
 	var n int64
-	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM contacts c WHERE `+where, args...).Scan(&n); err != nil {
+	if err := s.pool.QueryRow(ctx, contacts.AudienceCountSQL(where), args...).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count segment: %w", err)
 	}
 	return n, nil
@@ -334,7 +334,7 @@ func (s *Store) Count(ctx context.Context, seg *Segment) (int64, error) {
 // Sample returns up to n contacts of a filter's audience, in id order.
 func (s *Store) Sample(ctx context.Context, seg *Segment, n int) ([]contacts.Contact, error) {
 	where, args := s.Audience(seg, 1)
-	rows, err := s.pool.Query(ctx, `SELECT c.id FROM contacts c WHERE `+where+` ORDER BY c.id LIMIT `+strconv.Itoa(max(n, 0)), args...)
+	rows, err := s.pool.Query(ctx, contacts.AudienceIDsSQL(where, n, true), args...)
 	if err != nil {
 		return nil, fmt.Errorf("sample segment: %w", err)
 	}
@@ -369,7 +369,7 @@ func isCanceled(err error) bool {
 // estimate is the planner's row estimate for the filter.
 func (s *Store) estimate(ctx context.Context, where string, args []any) (int64, error) {
 	var plan []byte
-	if err := s.pool.QueryRow(ctx, `EXPLAIN (FORMAT JSON) SELECT 1 FROM contacts c WHERE `+where, args...).Scan(&plan); err != nil {
+	if err := s.pool.QueryRow(ctx, contacts.AudienceExplainSQL(where), args...).Scan(&plan); err != nil {
 		return 0, fmt.Errorf("estimate segment: %w", err)
 	}
 	var doc []struct {

@@ -39,6 +39,8 @@ type figure struct {
 	// (outbox, receipts, timeline events, River's jobs), from the last run.
 	DBMBPerMillion float64 `json:"db_mb_per_million_messages,omitempty"`
 	Goal           string  `json:"goal,omitempty"`
+	// Email is `bench email`'s detail: CPU and bytes per message, Postgres.
+	Email *emailDetail `json:"email,omitempty"`
 }
 
 // benchPoolConns is the benchmarks' connection pool size, serve's.
@@ -59,8 +61,10 @@ var benchByName = map[string]benchmark{
 	"plan":     {1_000_000, benchPlan},
 	"receipts": {100_000, benchReceipts},
 	"fanout":   {1_000_000, benchFanout},
-	"email":    {100_000, benchEmail},
-	"console":  {1_000_000, benchConsole},
+	"email": {DefaultBenchEmailMessages, func(ctx context.Context, e *env, srv pgdev.Server, size, runs int) (*figure, error) {
+		return benchEmail(ctx, e, srv, size, runs, DefaultBenchEmailConnections) // cmdBench passes --connections
+	}},
+	"console": {1_000_000, benchConsole},
 }
 
 func cmdBench(ctx context.Context, e *env, args []string) error {
@@ -70,6 +74,8 @@ func cmdBench(ctx context.Context, e *env, args []string) error {
 	runs := fs.Int("runs", 3, "runs per figure (median reported)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the benchmarks to this file")
 	memProfile := fs.String("memprofile", "", "write a heap profile (allocations in use at the end) to this file")
+	messages := fs.Int("messages", 0, "bench email: messages per run (default 20000, --quick 2000)")
+	connections := fs.Int("connections", DefaultBenchEmailConnections, "bench email: SMTP connections, of Carillon and of the bare loop")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -120,7 +126,15 @@ func cmdBench(ctx context.Context, e *env, args []string) error {
 		if *quick {
 			size = b.full / 10
 		}
-		f, err := b.run(ctx, e, srv, size, *runs)
+		var f *figure
+		if name == "email" {
+			if *messages > 0 {
+				size = *messages
+			}
+			f, err = benchEmail(ctx, e, srv, size, *runs, *connections)
+		} else {
+			f, err = b.run(ctx, e, srv, size, *runs)
+		}
 		if err != nil {
 			return fmt.Errorf("bench %s: %w", name, err)
 		}
@@ -133,6 +147,9 @@ func cmdBench(ctx context.Context, e *env, args []string) error {
 	for _, name := range todo {
 		f := results[name]
 		fmt.Fprintf(e.stdout, "%-8s %12.0f %-8s %12.0f  %-28s %6.2f %7.0f%% %6.0f MB  %s\n", name, f.Value, f.Unit, f.Baseline, f.BaselineName, f.Ratio, f.Spread*100, f.PeakRSSMB, f.Goal)
+	}
+	if f := results["email"]; f != nil && f.Email != nil {
+		writeEmailDetail(e.stdout, f)
 	}
 	return nil
 }

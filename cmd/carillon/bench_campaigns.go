@@ -12,7 +12,6 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"carillon/campaigns"
-	"carillon/channels/registry"
 	"carillon/contacts"
 	"carillon/delivery"
 	"carillon/internal/audit"
@@ -67,7 +66,7 @@ func newBenchCampaign(ctx context.Context, e *env, pool *pgxpool.Pool, size int,
 				Providers: map[string]templates.ProviderTemplate{
 					templates.ProviderAliyun: {Code: "SMS_100", Params: map[string]string{"name": "{{.Contact.Salutation}}", "product": "{{.Campaign.product}}"}}}}},
 			{Channel: templates.Email, Locale: "zh-CN", Email: &templates.EmailVariant{Subject: "{{.Campaign.product}}",
-				HTML: "<p>{{.Contact.Salutation}}，{{.Campaign.product}}上线。</p><p><a href=\"https://bank.example.com/w\">详情</a></p>"}},
+				HTML: benchEmailHTML}},
 		}}, templates.SaveOptions{Activate: true}); err != nil {
 		return nil, err
 	}
@@ -79,7 +78,7 @@ func newBenchCampaign(ctx context.Context, e *env, pool *pgxpool.Pool, size int,
 		return nil, err
 	}
 	if b.camps, err = campaigns.New(pool, campaigns.Deps{Contacts: b.store, Templates: b.tstore, Delivery: b.svc, Registry: deps.Registry},
-		campaigns.Config{Logger: e.logger, Batch: 5000}); err != nil {
+		campaigns.Config{Logger: e.logger, Batch: 5000, Now: dcfg.Now}); err != nil {
 		return nil, err
 	}
 	ids, err := identity.NewStore(pool, identity.Config{})
@@ -104,12 +103,13 @@ func newBenchCampaign(ctx context.Context, e *env, pool *pgxpool.Pool, size int,
 }
 
 // approved creates, submits and approves a campaign to every contact on one
-// channel, as two different users.
-func (b *benchCampaign) approved(ctx context.Context, channel string) (campaigns.Campaign, error) {
+// channel, as two different users; window, when set, is the campaign's own
+// send window (HH:MM-HH:MM).
+func (b *benchCampaign) approved(ctx context.Context, channel string, window *string) (campaigns.Campaign, error) {
 	name, expr, tmpl := "bench "+channel, `"wealth" in tags`, benchCampaignTemplate
 	chans := []string{channel}
 	c, err := b.camps.Create(ctx, b.marketer, campaigns.Input{Name: &name, Expression: &expr, Template: &tmpl, Channels: &chans,
-		Vars: map[string]any{"product": "稳健理财 2027"}})
+		Vars: map[string]any{"product": "稳健理财 2027"}, Window: window})
 	if err != nil {
 		return c, err
 	}
@@ -146,7 +146,7 @@ func fanoutOnce(ctx context.Context, e *env, pool *pgxpool.Pool, size int) (floa
 	if err != nil {
 		return 0, 0, err
 	}
-	c, err := b.approved(ctx, "sms")
+	c, err := b.approved(ctx, "sms", nil)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -219,97 +219,4 @@ func bareMessageCopy(ctx context.Context, pool *pgxpool.Pool, size int) (time.Du
 	_, err := pool.CopyFrom(ctx, pgx.Identifier{"bench_copy_messages"},
 		[]string{"dedupe_key", "contact_id", "source", "source_id", "purpose", "template_key", "vars", "channels", "send_at"}, src)
 	return time.Since(start), err
-}
-
-// benchEmail measures a 100,000-recipient email campaign to the SMTP sandbox
-// on loopback over 10 pooled connections: from the start call until the
-// sandbox accepted the last message, with every message's state and timeline
-// event recorded. The peer figure (listmonk, the same 10 connections, this
-// machine) is 7,100 messages/s start-to-last; it is the baseline.
-func benchEmail(ctx context.Context, e *env, srv pgdev.Server, size, runs int) (*figure, error) {
-	f := &figure{Unit: "msgs/s", BaselineName: "listmonk start-to-last msgs/s", Size: size, Goal: ">= 1.0 of listmonk (7,100/s)"}
-	return eachRun(ctx, e, srv, f, "email", runs, func(pool *pgxpool.Pool) (float64, float64, error) {
-		rate, err := emailOnce(ctx, e, pool, size)
-		return rate, listmonkEmailRate, err
-	})
-}
-
-// listmonkEmailRate is listmonk's start-to-last rate for the same campaign on
-// this machine with the same 10 connections (the issue's measurement).
-const listmonkEmailRate = 7100
-
-func emailOnce(ctx context.Context, e *env, pool *pgxpool.Pool, size int) (float64, error) {
-	cfg, err := parseConfig(`
-[[channels.provider]]
-name = "mail"
-provider = "smtp"
-endpoint = "sandbox"
-from = "offers@bank.example"
-pool = 10
-rate = 100000
-`, "bench")
-	if err != nil {
-		return 0, err
-	}
-	built, err := registry.Build(ctx, cfg.Channels, registry.Deps{Pool: pool, Getenv: func(string) string { return "" }})
-	if err != nil {
-		return 0, err
-	}
-	defer built.Stop(context.WithoutCancel(ctx))
-	rec := built.Sandboxes["mail"].Recorder()
-	rec.KeepContent(false)
-	b, err := newBenchCampaign(ctx, e, pool, size, delivery.Deps{Registry: built.Registry},
-		delivery.Config{MarketingWindow: delivery.Always, ServiceWindow: delivery.Always, FrequencyCap: -1, JobBatch: 50, SendConcurrency: 10})
-	if err != nil {
-		return 0, err
-	}
-	river.AddWorker(b.workers, b.svc.Worker(b.store))
-	c, err := b.approved(ctx, "email")
-	if err != nil {
-		return 0, err
-	}
-	rc, err := river.NewClient(riverpgxv5.New(pool), &river.Config{Logger: e.logger, Workers: b.workers, JobTimeout: 10 * time.Minute,
-		Queues: map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 4}, delivery.DefaultQueue: {MaxWorkers: 100}}})
-	if err != nil {
-		return 0, err
-	}
-	if err := rc.Start(ctx); err != nil {
-		return 0, err
-	}
-	defer rc.Stop(context.WithoutCancel(ctx))
-	start := time.Now()
-	if _, err := b.camps.Start(ctx, b.marketer, c.ID); err != nil {
-		return 0, err
-	}
-	deadline := start.Add(30 * time.Minute)
-	var last time.Duration
-	progress, done := benchProgress(e, "messages", int64(size))
-	defer done()
-	for {
-		progress(int64(rec.Count()))
-		if last == 0 && rec.Count() >= size {
-			last = time.Since(start)
-		}
-		var open int
-		if err := pool.QueryRow(ctx, `SELECT count(*) FROM messages WHERE status IN ('queued', 'sending')`).Scan(&open); err != nil {
-			return 0, err
-		}
-		if last > 0 && open == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			return 0, fmt.Errorf("email: %d of %d accepted after 30 minutes, %d open", rec.Count(), size, open)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	var sent, events int
-	if err := pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM messages WHERE status IN ('sent', 'delivered') AND channel = 'email'),
-		(SELECT count(*) FROM contact_events WHERE kind = 'message.sent')`).Scan(&sent, &events); err != nil {
-		return 0, err
-	}
-	if sent != size || events < size {
-		return 0, fmt.Errorf("email: %d of %d messages sent, %d timeline events", sent, size, events)
-	}
-	fmt.Fprintf(e.stderr, "bench email: %d accepted by the SMTP sandbox (%d duplicates) in %s\n", rec.Count(), rec.Duplicates(), last.Round(time.Millisecond))
-	return float64(size) / last.Seconds(), nil
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"carillon/calendar"
 	"carillon/channels"
 	"carillon/delivery"
 	"carillon/server/console"
@@ -74,6 +75,10 @@ type fileConfig struct {
 		Hotline string `toml:"hotline"`
 		URL     string `toml:"url"`
 	} `toml:"bank"`
+	// Calendar is the festivals greeted (festivals, add = ["laba"], xiaonian,
+	// [[calendar.festival]]) and the bank's public-holiday years
+	// ([[calendar.year]]); see docs/calendar.md.
+	Calendar calendar.Config `toml:"calendar"`
 }
 
 // bank is the file's [bank] section as the templates' .Bank.
@@ -107,6 +112,10 @@ func parseConfig(data, name string) (fileConfig, error) {
 		}
 		return fc, fmt.Errorf("config %s: unknown keys %s", name, strings.Join(keys, ", "))
 	}
+	if err := fc.Calendar.Validate(); err != nil {
+		return fc, fmt.Errorf("config %s: %w", name, err)
+	}
+	fc.Calendar = fc.Calendar.WithDefaults()
 	fc.Channels = fc.Channels.WithDefaults()
 	if err := fc.Channels.Validate(); err != nil {
 		return fc, fmt.Errorf("config %s: %w", name, err)

@@ -309,7 +309,7 @@ func demoPlay(ctx context.Context, e *env, pool *pgxpool.Pool, today calendar.Da
 	if err != nil {
 		return nil, err
 	}
-	planner, err := newPlanner(pool, svc, e)
+	planner, err := newPlanner(pool, svc, e, calendar.Config{})
 	if err != nil {
 		return nil, err
 	}

@@ -22,7 +22,7 @@ Usage:
   carillon plan     --date YYYY-MM-DD [--dry-run] [--json]   care planning (birthdays, festivals) for one day
   carillon stop|resume [--channel C | --provider P] [--reason TEXT]   emergency stop of sending
   carillon retry    --since TIME [--until TIME] [--channel C] [--provider P] [--dry-run] [--json]
-  carillon bench    [import|all] [--quick] [--json]
+  carillon bench    [import|dispatch|plan|receipts|fanout|email|console|all] [--quick] [--json] [--messages N] [--connections N]
   carillon drill    [crash|provider-outage|db-restart|two-node|all] [--quick] [--json] [--bin PATH]   fault drills
   carillon user     create|list|disable|enable|set-password|grant|revoke
   carillon token    create|list|revoke            API tokens (printed once)

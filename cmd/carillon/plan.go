@@ -34,6 +34,7 @@ func cmdPlan(ctx context.Context, e *env, args []string) error {
 	dryRun := fs.Bool("dry-run", false, "list what would be planned; write nothing")
 	asJSON := fs.Bool("json", false, "print one JSON object per message, then the summary as one")
 	rules := fs.String("rule", "", "plan only these care rules, comma-separated keys (default: every enabled rule)")
+	cfgPath := fs.String("config", e.getenv("CARILLON_CONFIG"), "configuration file (TOML): its [calendar] festivals and holiday years")
 	backfill := fs.Bool("backfill", false, "plan a day already past for real (its messages are recorded and cancelled as expired, never sent late)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
@@ -47,6 +48,10 @@ func cmdPlan(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return &exitError{code: 2, err: fmt.Errorf("plan --date: %w", err)}
 	}
+	fc, err := loadConfig(*cfgPath)
+	if err != nil {
+		return err
+	}
 	pool, _, err := e.openDB(ctx, 4)
 	if err != nil {
 		return err
@@ -56,7 +61,7 @@ func cmdPlan(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	planner, err := newPlanner(pool, svc, e)
+	planner, err := newPlanner(pool, svc, e, fc.Calendar)
 	if err != nil {
 		return err
 	}
@@ -80,6 +85,9 @@ func cmdPlan(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if !res.HolidayData {
+		fmt.Fprintf(e.stderr, "plan: warning: %s\n", res.HolidayWarning)
+	}
 	if *asJSON {
 		return writeJSONTo(e.stdout, map[string]any{"summary": res})
 	}
@@ -96,23 +104,24 @@ func cmdPlan(ctx context.Context, e *env, args []string) error {
 }
 
 // newPlanner builds the care planner with its extensions, as serve does.
-func newPlanner(pool *pgxpool.Pool, svc *delivery.Service, e *env) (*care.Planner, error) {
+func newPlanner(pool *pgxpool.Pool, svc *delivery.Service, e *env, cal calendar.Config) (*care.Planner, error) {
 	store, err := contacts.NewStore(pool, contacts.Config{Logger: e.logger})
 	if err != nil {
 		return nil, err
 	}
-	p, _, err := newPlannerWithRevisits(pool, store, svc, e)
+	p, _, err := newPlannerWithRevisits(pool, store, svc, e, cal)
 	return p, err
 }
 
 // newPlannerWithRevisits builds the care planner with the managers' revisit
-// digest as its extension, and returns the revisits service too.
-func newPlannerWithRevisits(pool *pgxpool.Pool, store *contacts.Store, svc *delivery.Service, e *env) (*care.Planner, *revisits.Service, error) {
-	p, err := care.New(pool, svc, care.Config{Logger: e.logger})
+// digest as its extension, and returns the revisits service too. Both count
+// business days and choose festivals by cal (the file's [calendar]).
+func newPlannerWithRevisits(pool *pgxpool.Pool, store *contacts.Store, svc *delivery.Service, e *env, cal calendar.Config) (*care.Planner, *revisits.Service, error) {
+	p, err := care.New(pool, svc, care.Config{Logger: e.logger, Festivals: cal})
 	if err != nil {
 		return nil, nil, err
 	}
-	rv, err := revisits.New(pool, store, svc, revisits.Config{Logger: e.logger, ConsoleURL: svc.Config().PublicURL, Rules: p})
+	rv, err := revisits.New(pool, store, svc, revisits.Config{Logger: e.logger, ConsoleURL: svc.Config().PublicURL, Festivals: cal, Rules: p})
 	if err != nil {
 		return nil, nil, err
 	}

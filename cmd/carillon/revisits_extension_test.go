@@ -41,7 +41,7 @@ func TestPlannerWiresTheDigestToItsCareRule(t *testing.T) {
 	require.Empty(t, rep.Errors)
 	dlv, err := delivery.New(db.Pool, delivery.Config{Logger: testlog.New(t), Now: clk.Now}, delivery.Deps{})
 	require.NoError(t, err)
-	planner, rv, err := newPlannerWithRevisits(db.Pool, store, dlv, &env{logger: testlog.New(t)})
+	planner, rv, err := newPlannerWithRevisits(db.Pool, store, dlv, &env{logger: testlog.New(t)}, calendar.Config{})
 	require.NoError(t, err)
 	require.Same(t, planner, rv.Config().Rules)
 

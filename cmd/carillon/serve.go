@@ -15,6 +15,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
+	"carillon/calendar"
 	"carillon/campaigns"
 	"carillon/care"
 	"carillon/channels/registry"
@@ -152,7 +153,7 @@ func serve(ctx context.Context, e *env, pool *pgxpool.Pool, opts serveOptions) e
 	if err != nil {
 		return err
 	}
-	planner, revisitSvc, err := newPlannerWithRevisits(pool, store, svc, e)
+	planner, revisitSvc, err := newPlannerWithRevisits(pool, store, svc, e, opts.cfg.Calendar)
 	if err != nil {
 		return err
 	}
@@ -175,6 +176,10 @@ func serve(ctx context.Context, e *env, pool *pgxpool.Pool, opts serveOptions) e
 	if err := planner.EnsureFestivalRules(ctx); err != nil {
 		return err
 	}
+	// Say at start when business days will count weekends only (logged, and
+	// carillon_calendar_holiday_data_missing set).
+	today := calendar.DateOf(time.Now().In(planZone()))
+	planner.CheckHolidayData(ctx, today, today.AddDays(calendar.LookAhead))
 	workers := river.NewWorkers()
 	river.AddWorker(workers, planner.TickWorker())
 	river.AddWorker(workers, planner.PlanDayWorker())

@@ -81,7 +81,7 @@ func (c *Console) calendarPage(w http.ResponseWriter, r *http.Request, q *req) e
 		var week [7]calDay
 		col := (int(first.Weekday()) + 6) % 7 // Monday first
 		for day := first; day.Month == m; day = day.AddDays(1) {
-			dd := calendar.DayOf(day)
+			dd := cfg.DayOf(day)
 			cell := calDay{Day: day.Day, Class: dd.Kind, Title: dd.Holiday}
 			if dd.Business {
 				cm.Business++

@@ -13,11 +13,13 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"carillon/calendar"
 	"carillon/campaigns"
 	"carillon/care"
 	"carillon/contacts"
@@ -355,8 +357,11 @@ type view struct {
 	CSRF   string
 	Path   string
 	Notice string
-	D      any
-	c      *Console
+	// HolidayBanner warns every signed-in page that business days past the
+	// holiday data count Monday to Friday only; "" when the data is there.
+	HolidayBanner string
+	D             any
+	c             *Console
 }
 
 // T translates a message key into the page's language.
@@ -382,6 +387,7 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, q *req, status 
 		v.User = &q.P
 		v.CSRF = q.Sess.CSRF
 		v.Nav = c.nav(q.P, r.URL.Path)
+		v.HolidayBanner = c.holidayBanner(q.Lang)
 	}
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout.html", v); err != nil {
@@ -393,6 +399,25 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, q *req, status 
 	w.Header().Set("Content-Language", q.Lang)
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
+}
+
+// holidayBanner is the banner's text when the care calendar lacks holiday data
+// for today or the next calendar.LookAhead days.
+func (c *Console) holidayBanner(lang string) string {
+	cal := calendar.Config{}.WithDefaults()
+	if c.deps.Care != nil {
+		cal = c.deps.Care.Config().Festivals
+	}
+	today := calendar.DateOf(c.now())
+	chk := cal.CheckHolidayData(today, today.AddDays(calendar.LookAhead))
+	if chk.HolidayData {
+		return ""
+	}
+	years := make([]string, len(chk.Missing))
+	for i, y := range chk.Missing {
+		years[i] = strconv.Itoa(y)
+	}
+	return fmt.Sprintf(tr(lang, "banner.holiday_missing"), strings.Join(years, ", "))
 }
 
 // noticeOf is the message of a ?ok= key set by a redirect after a form.

@@ -53,6 +53,8 @@ var messages = map[string][2]string{
 	"err.conflict":    {"The change conflicts with the current state.", "该修改与当前状态冲突。"},
 	"err.back":        {"Back to the console", "返回控制台"},
 
+	"banner.holiday_missing": {"No public-holiday data for %s: business days (due revisits, complaint SLAs, digests) count Monday to Friday only. Add the year's holidays and make-up days to the configuration ([[calendar.year]]).",
+		"%s 年没有法定节假日数据：工作日（回访到期、投诉时限、日报）仅按周一至周五计算。请在配置中补充该年的节假日与调休（[[calendar.year]]）。"},
 	"notice.saved":       {"Saved.", "已保存。"},
 	"notice.consent":     {"Consent recorded.", "授权已记录。"},
 	"notice.unchanged":   {"Nothing changed.", "没有变化。"},

@@ -330,3 +330,17 @@ func TestTemplatePreviewOverTheCap(t *testing.T) {
 	require.Contains(t, p.body, "template notice.big v1 (email, zh-CN) email.zh-CN.html: renders more than 524288 bytes")
 	require.NotContains(t, p.body, strings.Repeat("x", 100))
 }
+
+// When the calendar has no holiday data for a day within the look-ahead, every
+// page says so; with the data there, no banner.
+func TestHolidayDataBanner(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, worldOpts{})
+	admin := w.signedIn(t, "admin")
+	require.NotContains(t, admin.getOK(w.path("/")).body, `id="holiday-banner"`, "2026's data is there")
+	// Mid-December 2027: the next 31 days reach 2028, which the library lacks.
+	w.clock.Set(time.Date(2027, time.December, 15, 10, 0, 0, 0, time.UTC))
+	body := w.signedIn(t, "admin").getOK(w.path("/")).body
+	require.Contains(t, body, `id="holiday-banner"`)
+	require.Contains(t, body, "2028")
+}
