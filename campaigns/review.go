@@ -176,7 +176,7 @@ SELECT (SELECT count(*) FROM matched), o.channel, o.no_address, count(*) FROM on
 	// yet) and for each sampled one. One that cannot is refused here, before
 	// anyone approves it, rather than failing message by message.
 	for _, ch := range c.Channels {
-		sc := templates.SampleContact(tv.DefaultLocale)
+		sc := contacts.SampleContact(tv.DefaultLocale)
 		if _, err := s.deps.Templates.RenderVersion(ctx, tv, templates.Channel(ch), sc.Locale, s.vars(c, sc, nil)); errors.Is(err, templates.ErrRenderLimit) {
 			return r, renderLimit(err)
 		}
@@ -289,9 +289,9 @@ func (s *Service) renderSample(ctx context.Context, c Campaign, version int, ch 
 
 // vars are a campaign message's template variables for a contact.
 func (s *Service) vars(c Campaign, ct contacts.Contact, managers map[int64]contacts.Manager) templates.Vars {
-	v := templates.Vars{"Contact": templates.ContactVars(ct, ct.Locale), "Campaign": c.Vars, "Bank": s.cfg.Bank.Vars()}
+	v := templates.Vars{"Contact": templates.ContactVars(ct.ForTemplate(), ct.Locale), "Campaign": c.Vars, "Bank": s.cfg.Bank.Vars()}
 	if m, ok := managers[ct.ManagerID]; ok {
-		v["Manager"] = templates.ManagerVars(m)
+		v["Manager"] = templates.ManagerVars(m.ForTemplate())
 	}
 	return v
 }

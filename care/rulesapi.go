@@ -15,6 +15,7 @@ import (
 
 	"carillon/channels"
 	"carillon/internal/audit"
+	"carillon/templates"
 )
 
 // Kinds of care rule.
@@ -258,14 +259,13 @@ func (p *Planner) CreateDateRule(ctx context.Context, actor audit.Actor, nr NewD
 	enabled := nr.Enabled == nil || *nr.Enabled
 	var out Rule
 	err := pgx.BeginFunc(ctx, p.pool, func(tx pgx.Tx) error {
-		var exists bool
-		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM templates WHERE key = $1)`, nr.Template).Scan(&exists); err != nil {
+		exists, err := templates.Exists(ctx, tx, nr.Template)
+		if err != nil {
 			return err
 		}
 		if !exists {
 			return fmt.Errorf("%w: template %q does not exist", ErrBadRule, nr.Template)
 		}
-		var err error
 		out, err = scanRule(tx.QueryRow(ctx, `INSERT INTO care_rules (key, kind, enabled, schedule, channels, template_key, send_time, field, offset_days, yearly, description, purpose)
 			VALUES ($1, 'date_field', $2, $3, $4, $5, $6, $7, $8, $9, NULLIF($10, ''), $11) RETURNING `+ruleColumns,
 			nr.Key, enabled, nr.Schedule, chanStrings(nr.Channels), nr.Template, nr.SendTime, nr.Field, nr.OffsetDays, nr.Yearly, nr.Description, nr.Purpose))
@@ -322,8 +322,8 @@ func (p *Planner) UpdateRule(ctx context.Context, actor audit.Actor, key string,
 			return fmt.Errorf("%w: offset_days applies to date-field rules only", ErrBadRule)
 		}
 		if ch.Template != nil && *ch.Template != "" {
-			var exists bool
-			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM templates WHERE key = $1)`, *ch.Template).Scan(&exists); err != nil {
+			exists, err := templates.Exists(ctx, tx, *ch.Template)
+			if err != nil {
 				return err
 			}
 			if !exists {

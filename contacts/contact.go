@@ -1,9 +1,9 @@
 package contacts
 
 import (
+	"carillon/internal/fielderr"
 	"encoding/json"
 	"errors"
-	"strings"
 	"time"
 )
 
@@ -64,22 +64,12 @@ type Input struct {
 	Consents         map[string]bool `json:"consents,omitempty"` // marketing consent by channel
 }
 
-// FieldError is one bad value.
-type FieldError struct {
-	Field   string `json:"field"`
-	Message string `json:"message"`
-}
+// FieldError is one bad value (fielderr.FieldError, shared with identity).
+type FieldError = fielderr.FieldError
 
-// ValidationError lists every bad value of one input.
-type ValidationError struct{ Fields []FieldError }
-
-func (e *ValidationError) Error() string {
-	parts := make([]string, len(e.Fields))
-	for i, f := range e.Fields {
-		parts[i] = f.Field + ": " + f.Message
-	}
-	return "invalid input: " + strings.Join(parts, "; ")
-}
+// ValidationError lists every bad value of one input (fielderr.ValidationError,
+// so the server maps one type to 400).
+type ValidationError = fielderr.ValidationError
 
 // Sentinel errors; server maps them to HTTP statuses.
 var (

@@ -209,17 +209,41 @@ func (s *Store) Update(ctx context.Context, actor audit.Actor, id int64, in Inpu
 }
 
 // auditEvents copies the timeline events this transaction wrote for a contact
-// into the audit log (they hold masked values only), one audit row per write.
+// into the audit log (they hold masked values only), one audit row per write:
+// their data by kind, at the latest event's time. No events, no row.
 func auditEvents(ctx context.Context, tx pgx.Tx, actor audit.Actor, action string, contactID int64) error {
-	_, err := tx.Exec(ctx, `INSERT INTO audit_log (at, actor, user_id, action, object_type, object_id, changes, remote_addr, auth)
-		SELECT max(at), $1, $2, $3, 'contact', $6, COALESCE(jsonb_object_agg(kind, data), '{}'), $5, $7
-		FROM contact_events WHERE contact_id = $4 AND xmin = pg_current_xact_id()::xid
-		HAVING count(*) > 0`, actor.String(), actor.UserID, action, contactID, actor.Addr, strconv.FormatInt(contactID, 10), actor.Auth)
+	rows, err := tx.Query(ctx, sqlTxEvents, contactID)
 	if err != nil {
 		return fmt.Errorf("audit %s: %w", action, err)
 	}
-	return nil
+	changes := map[string]any{}
+	var last time.Time
+	for rows.Next() {
+		var kind string
+		var data json.RawMessage
+		var at time.Time
+		if err := rows.Scan(&kind, &data, &at); err != nil {
+			rows.Close()
+			return fmt.Errorf("audit %s: %w", action, err)
+		}
+		changes[kind] = data
+		if at.After(last) {
+			last = at
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("audit %s: %w", action, err)
+	}
+	if len(changes) == 0 {
+		return nil
+	}
+	return audit.Append(ctx, tx, actor, last, audit.Entry{Action: action, ObjectType: "contact",
+		ObjectID: strconv.FormatInt(contactID, 10), Changes: changes})
 }
+
+// sqlTxEvents are the timeline events of contact $1 the current transaction wrote.
+const sqlTxEvents = `SELECT kind, data, at FROM contact_events
+	WHERE contact_id = $1 AND xmin = pg_current_xact_id()::xid ORDER BY id`
 
 // dbValidation turns a check-constraint refusal into a ValidationError.
 func dbValidation(err error) error {

@@ -1,6 +1,7 @@
 package contacts
 
 import (
+	"carillon/internal/locale"
 	"errors"
 	"fmt"
 	"net/mail"
@@ -156,34 +157,9 @@ func ParseTimeZone(s string) (string, error) {
 	return s, nil
 }
 
-// ParseLocale accepts a BCP 47 tag such as zh-CN or en; zh and en alone are kept.
-func ParseLocale(s string) (string, error) {
-	s = fold(s)
-	if s == "" {
-		return "", nil
-	}
-	if len(s) > 35 {
-		return "", fmt.Errorf("not a locale: %q", s[:35])
-	}
-	for i, part := range strings.Split(strings.ReplaceAll(s, "_", "-"), "-") {
-		if part == "" || len(part) > 8 || (i == 0 && (len(part) < 2 || len(part) > 3)) {
-			return "", fmt.Errorf("not a locale: %q (use a tag such as zh-CN or en)", s)
-		}
-		for _, r := range part {
-			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
-				return "", fmt.Errorf("not a locale: %q (use a tag such as zh-CN or en)", s)
-			}
-		}
-	}
-	parts := strings.Split(strings.ReplaceAll(s, "_", "-"), "-")
-	parts[0] = strings.ToLower(parts[0])
-	for i := 1; i < len(parts); i++ {
-		if len(parts[i]) == 2 {
-			parts[i] = strings.ToUpper(parts[i])
-		}
-	}
-	return strings.Join(parts, "-"), nil
-}
+// ParseLocale accepts a BCP 47 tag such as zh-CN or en; zh and en alone are
+// kept (locale.Parse, which templates use too).
+func ParseLocale(s string) (string, error) { return locale.Parse(s) }
 
 // ParseTier accepts A–D in either case (and 全角 letters).
 func ParseTier(s string) (string, error) {

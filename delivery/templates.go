@@ -81,10 +81,10 @@ func (t *templateRenderer) Render(ctx context.Context, req RenderRequest) (Rende
 		vars[k] = v
 	}
 	if req.Contact != nil {
-		vars["Contact"] = templates.ContactVars(*req.Contact, req.Locale)
+		vars["Contact"] = templates.ContactVars(req.Contact.ForTemplate(), req.Locale)
 	}
 	if req.Manager != nil {
-		vars["Manager"] = templates.ManagerVars(*req.Manager)
+		vars["Manager"] = templates.ManagerVars(req.Manager.ForTemplate())
 	}
 	var v templates.Version
 	var err error

@@ -137,8 +137,8 @@ type DueItem struct {
 // for every manager it is one scan.
 const dueSQL = `SELECT c.id, c.external_id, COALESCE(c.name, ''), c.tier, c.manager_id, m.code, COALESCE(c.phone, ''),
   d.since, d.kind, d.nominal, r.id, r.visited_on, r.method, r.outcome
-FROM contacts c
-JOIN managers m ON m.id = c.manager_id
+FROM contact_cards c
+JOIN manager_refs m ON m.id = c.manager_id
 JOIN revisit_cadences k ON k.tier = c.tier
 LEFT JOIN revisit_state s ON s.contact_id = c.id
 LEFT JOIN revisits r ON r.id = s.last_revisit_id

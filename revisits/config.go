@@ -82,6 +82,11 @@ type Config struct {
 	// BatchSize is how many digests one enqueue transaction carries. Default
 	// DefaultBatchSize.
 	BatchSize int
+	// Rules reads the care rule revisit_digest (care's Planner implements it),
+	// whose send time, channels and template the digests follow. Default nil:
+	// DigestTime, DigestChannels and the built-in template, as for a missing
+	// rule.
+	Rules RuleReader
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
 	// Logger. Default: discard.

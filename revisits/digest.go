@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/url"
 	"reflect"
@@ -291,7 +290,7 @@ func (s *Service) flushDigests(ctx context.Context, day calendar.Date, batch []*
 					alerts = append(alerts, a.ID)
 				}
 			}
-			if _, err := tx.Exec(ctx, `UPDATE inbound_messages SET forwarded = true WHERE id = ANY($1) AND NOT forwarded`, replies); err != nil {
+			if err := delivery.MarkRepliesForwarded(ctx, tx, replies); err != nil {
 				return fmt.Errorf("mark replies forwarded: %w", err)
 			}
 			if _, err := tx.Exec(ctx, `UPDATE revisit_alerts SET closed = 'digest', closed_on = $2::date WHERE id = ANY($1) AND closed IS NULL`, alerts, day.String()); err != nil {
@@ -410,15 +409,15 @@ type digestSettings struct {
 // the rule leaves empty, or for a missing rule.
 func (s *Service) digestSettings(ctx context.Context) (digestSettings, error) {
 	set := digestSettings{hour: s.hour, min: s.min, channels: slices.Clone(s.cfg.DigestChannels), template: templates.KeyRevisitDigest}
-	var sendTime string
-	var chans []string
-	var tmpl *string
-	err := s.pool.QueryRow(ctx, `SELECT send_time, channels, template_key FROM care_rules WHERE key = $1`, RuleDigest).Scan(&sendTime, &chans, &tmpl)
-	if errors.Is(err, pgx.ErrNoRows) {
+	if s.cfg.Rules == nil {
 		return set, nil
 	}
+	sendTime, chans, tmpl, ok, err := s.cfg.Rules.ExtensionRule(ctx, RuleDigest)
 	if err != nil {
 		return set, fmt.Errorf("read care rule %s: %w", RuleDigest, err)
+	}
+	if !ok {
+		return set, nil
 	}
 	if h, m, err := parseClock(sendTime); err == nil {
 		set.hour, set.min = h, m
@@ -436,8 +435,8 @@ func (s *Service) digestSettings(ctx context.Context) (digestSettings, error) {
 	if len(cs) > 0 {
 		set.channels = cs
 	}
-	if tmpl != nil && *tmpl != "" {
-		set.template = *tmpl
+	if tmpl != "" {
+		set.template = tmpl
 	}
 	return set, nil
 }
@@ -650,10 +649,10 @@ func (s *Service) festivalsAhead(day calendar.Date) ([]Upcoming, error) {
 // their partial-index conditions).
 const (
 	upcomingSolarSQL = `SELECT c.id, c.external_id, COALESCE(c.name, ''), c.manager_id, c.birth_month::int, c.birth_day::int, 0, 0, false
-FROM contacts c JOIN unnest($1::int[], $2::int[]) AS k(m, d) ON c.birth_month = k.m AND c.birth_day = k.d
+FROM contact_cards c JOIN unnest($1::int[], $2::int[]) AS k(m, d) ON c.birth_month = k.m AND c.birth_day = k.d
 WHERE c.birth_calendar = 'solar' AND c.status = 'active' AND c.erased_at IS NULL AND c.manager_id IS NOT NULL`
 	upcomingLunarSQL = `SELECT c.id, c.external_id, COALESCE(c.name, ''), c.manager_id, 0, 0, c.lunar_month::int, c.lunar_day::int, c.lunar_leap
-FROM contacts c JOIN unnest($1::int[], $2::int[], $3::bool[]) AS k(m, d, l) ON c.lunar_month = k.m AND c.lunar_day = k.d AND c.lunar_leap = k.l
+FROM contact_cards c JOIN unnest($1::int[], $2::int[], $3::bool[]) AS k(m, d, l) ON c.lunar_month = k.m AND c.lunar_day = k.d AND c.lunar_leap = k.l
 WHERE c.birth_calendar = 'lunar' AND c.status = 'active' AND c.erased_at IS NULL AND c.manager_id IS NOT NULL`
 )
 
@@ -735,7 +734,7 @@ func (s *Service) upcoming(ctx context.Context, b *digestBuild, recipient func(i
 	// written as a literal so the expression index of the default key serves.
 	attr := "'" + s.cfg.MaturityAttr + "'"
 	rows, err = s.pool.Query(ctx, `SELECT c.id, c.external_id, COALESCE(c.name, ''), c.manager_id, c.attrs ->> `+attr+`
-		FROM contacts c WHERE c.status = 'active' AND c.erased_at IS NULL AND c.attrs ? `+attr+`
+		FROM contact_cards c WHERE c.status = 'active' AND c.erased_at IS NULL AND c.attrs ? `+attr+`
 		  AND c.attrs ->> `+attr+` >= $1 AND c.attrs ->> `+attr+` <= $2 AND c.manager_id IS NOT NULL`,
 		b.day.AddDays(1).String(), b.day.AddDays(s.cfg.UpcomingDays).String())
 	if err != nil {
@@ -768,9 +767,8 @@ const MaxReplyLength = 200
 // replies adds the customers' replies not yet forwarded.
 func (s *Service) replies(ctx context.Context, b *digestBuild, recipient func(int64) (int64, bool)) error {
 	rows, err := s.pool.Query(ctx, `SELECT i.id, i.contact_id, c.external_id, COALESCE(c.name, ''), c.manager_id, i.at, left(COALESCE(i.text, ''), $1)
-		FROM inbound_messages i JOIN contacts c ON c.id = i.contact_id
-		WHERE NOT i.forwarded AND NOT i.unsubscribe AND i.contact_id IS NOT NULL AND i.kind = 'reply'
-		  AND c.manager_id IS NOT NULL AND c.erased_at IS NULL
+		FROM unforwarded_replies i JOIN contact_cards c ON c.id = i.contact_id
+		WHERE c.manager_id IS NOT NULL AND c.erased_at IS NULL
 		ORDER BY i.at, i.id`, MaxReplyLength)
 	if err != nil {
 		return fmt.Errorf("read replies: %w", err)
@@ -794,7 +792,7 @@ func (s *Service) replies(ctx context.Context, b *digestBuild, recipient func(in
 // digest and the owner's team lead's.
 func (s *Service) overdueComplaints(ctx context.Context, b *digestBuild, recipient func(int64) (int64, bool)) error {
 	rows, err := s.pool.Query(ctx, `SELECT f.id, f.contact_id, c.external_id, COALESCE(c.name, ''), f.owner_id, f.state, f.opened_on, f.sla_due
-		FROM feedback f JOIN contacts c ON c.id = f.contact_id
+		FROM feedback f JOIN contact_cards c ON c.id = f.contact_id
 		WHERE f.state <> 'resolved' AND f.category = 'complaint' AND f.sla_due < $1::date
 		ORDER BY f.sla_due, f.id`, b.day.String())
 	if err != nil {
@@ -832,7 +830,7 @@ func (s *Service) overdueComplaints(ctx context.Context, b *digestBuild, recipie
 func (s *Service) openAlerts(ctx context.Context, b *digestBuild, recipient func(int64) (int64, bool)) error {
 	rows, err := s.pool.Query(ctx, `SELECT a.id, a.contact_id, c.external_id, COALESCE(c.name, ''),
 		  COALESCE(CASE WHEN a.rule = 'complaint' THEN a.manager_id END, c.manager_id, a.manager_id), a.rule, a.data, a.at
-		FROM revisit_alerts a JOIN contacts c ON c.id = a.contact_id
+		FROM revisit_alerts a JOIN contact_cards c ON c.id = a.contact_id
 		WHERE a.closed IS NULL
 		ORDER BY a.id`)
 	if err != nil {

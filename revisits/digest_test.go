@@ -222,6 +222,7 @@ func TestDigestsEnqueuedOncePerManagerAndDay(t *testing.T) {
 func mustService(t *testing.T, b *bundle, cfg revisits.Config) *revisits.Service {
 	t.Helper()
 	cfg.Now = b.clock.Now
+	cfg.Rules = b.rules
 	svc, err := revisits.New(b.db.Pool, b.store, b.dlv, cfg)
 	require.NoError(t, err)
 	return svc
@@ -232,7 +233,7 @@ func TestCarePlannerPlansTheDigestsThroughItsExtension(t *testing.T) {
 	w := newDigestWorld(t)
 	planner, err := care.New(w.db.Pool, w.dlv, care.Config{Logger: testlog.New(t)})
 	require.NoError(t, err)
-	planner.AddExtension(w.svc.Extension())
+	planner.AddExtension(digestExtension{rv: w.svc})
 
 	// `carillon plan --date 2026-10-13 --dry-run --json`: one line per digest.
 	var lines []string

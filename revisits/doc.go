@@ -32,8 +32,10 @@
 // revisits overdue by more than EscalateAfter business days, the team summary
 // and, on the week's first business day, the weekly feedback summary — from a
 // handful of set-based queries, and enqueues them (WeCom, then email; unique
-// by digest:<code>:<date>). Extension plugs it into the care planner as the
-// care rule revisit_digest.
+// by digest:<code>:<date>). cmd/carillon plugs PlanDigests into the care
+// planner as the care rule revisit_digest, whose settings the digest reads
+// through Config.Rules. Customers and managers are read through the contacts
+// package's views contact_cards and manager_refs, set-based.
 //
 // # Feedback, alerts, reassignment, the report
 //

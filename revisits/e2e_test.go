@@ -138,6 +138,7 @@ func mustServiceWith(t *testing.T, b *bundle, dlv *delivery.Service, cfg revisit
 	t.Helper()
 	cfg.Now = b.clock.Now
 	cfg.Logger = testlog.New(t)
+	cfg.Rules = b.rules
 	svc, err := revisits.New(b.db.Pool, b.store, dlv, cfg)
 	require.NoError(t, err)
 	return svc

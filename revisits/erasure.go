@@ -60,12 +60,12 @@ func (s *Service) ExportContact(ctx context.Context, q contacts.Querier, c conta
 	queries := []struct{ name, sql string }{
 		{SectionRevisits, `SELECT r.id, m.code AS manager, r.visited_on, r.method, r.outcome, r.needs, r.notes, r.next_date, r.due_on, r.on_time,
 			r.covered, r.tier_from, r.tier_to, r.tier_change, r.tier_reason, r.actor, r.created_at
-			FROM revisits r LEFT JOIN managers m ON m.id = r.manager_id WHERE r.contact_id = $1 ORDER BY r.visited_on, r.id`},
+			FROM revisits r LEFT JOIN manager_refs m ON m.id = r.manager_id WHERE r.contact_id = $1 ORDER BY r.visited_on, r.id`},
 		{SectionFeedback, `SELECT f.id, f.revisit_id, f.category, f.summary, f.solution, m.code AS owner, f.state, f.opened_on, f.sla_due,
 			f.resolved_on, f.actor, f.created_at, f.updated_at
-			FROM feedback f LEFT JOIN managers m ON m.id = f.owner_id WHERE f.contact_id = $1 ORDER BY f.id`},
+			FROM feedback f LEFT JOIN manager_refs m ON m.id = f.owner_id WHERE f.contact_id = $1 ORDER BY f.id`},
 		{SectionAlerts, `SELECT a.id, m.code AS manager, a.rule, a.data, a.at, a.closed_on, a.closed
-			FROM revisit_alerts a LEFT JOIN managers m ON m.id = a.manager_id WHERE a.contact_id = $1 ORDER BY a.id`},
+			FROM revisit_alerts a LEFT JOIN manager_refs m ON m.id = a.manager_id WHERE a.contact_id = $1 ORDER BY a.id`},
 	}
 	var out []contacts.Section
 	for _, qq := range queries {

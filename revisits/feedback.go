@@ -89,7 +89,7 @@ func (s *Service) insertFeedback(ctx context.Context, tx pgx.Tx, actor audit.Act
 		fb.RevisitID = &id
 	}
 	if in.Owner != "" {
-		if err := tx.QueryRow(ctx, `SELECT id, code FROM managers WHERE code = $1`, in.Owner).Scan(&fb.OwnerID, &fb.Owner); err != nil {
+		if err := tx.QueryRow(ctx, `SELECT id, code FROM manager_refs WHERE code = $1`, in.Owner).Scan(&fb.OwnerID, &fb.Owner); err != nil {
 			if notFound(err) == ErrNotFound {
 				return fb, contacts.Event{}, invalid("owner", "no manager has code %q", in.Owner)
 			}
@@ -170,7 +170,7 @@ func (s *Service) CreateFeedback(ctx context.Context, actor audit.Actor, in Feed
 const feedbackColumns = `f.id, f.contact_id, f.revisit_id, f.category, f.summary, f.solution, m.code, f.owner_id, f.state, f.opened_on,
   f.sla_due, f.resolved_on, f.actor, f.created_at, f.updated_at`
 
-const feedbackFrom = ` FROM feedback f JOIN managers m ON m.id = f.owner_id `
+const feedbackFrom = ` FROM feedback f JOIN manager_refs m ON m.id = f.owner_id `
 
 func scanFeedback(row pgx.Row) (Feedback, error) {
 	var fb Feedback
@@ -200,7 +200,7 @@ type FeedbackScope struct {
 	ManagerIDs []int64
 }
 
-const feedbackScopeSQL = ` AND (NOT $%d OR f.owner_id = ANY($%d) OR EXISTS (SELECT 1 FROM contacts c WHERE c.id = f.contact_id AND c.manager_id = ANY($%d)))`
+const feedbackScopeSQL = ` AND (NOT $%d OR f.owner_id = ANY($%d) OR EXISTS (SELECT 1 FROM contact_cards c WHERE c.id = f.contact_id AND c.manager_id = ANY($%d)))`
 
 // GetFeedback returns one record within scope (ErrNotFound outside it).
 func (s *Service) GetFeedback(ctx context.Context, scope FeedbackScope, id int64) (Feedback, error) {
@@ -311,7 +311,7 @@ func (s *Service) UpdateFeedback(ctx context.Context, actor audit.Actor, scope F
 		}
 		if ch.Owner != nil && *ch.Owner != fb.Owner {
 			var oid int64
-			if err := tx.QueryRow(ctx, `SELECT id FROM managers WHERE code = $1`, *ch.Owner).Scan(&oid); err != nil {
+			if err := tx.QueryRow(ctx, `SELECT id FROM manager_refs WHERE code = $1`, *ch.Owner).Scan(&oid); err != nil {
 				if notFound(err) == ErrNotFound {
 					return invalid("owner", "no manager has code %q", *ch.Owner)
 				}

@@ -173,7 +173,7 @@ const revisitLockClass = 0x72657669
 // contactDueSQL is one contact's nominal due day and how it is counted, for
 // tier $2.
 const contactDueSQL = `SELECT COALESCE(s.next_date, COALESCE(s.anchor, (c.created_at AT TIME ZONE $3)::date) + k.days), s.anchor
-FROM contacts c
+FROM contact_cards c
 LEFT JOIN revisit_cadences k ON k.tier = $2
 LEFT JOIN revisit_state s ON s.contact_id = c.id
 WHERE c.id = $1`
@@ -409,7 +409,7 @@ func (s *Service) Revisits(ctx context.Context, contactID int64, before int64, l
 	if limit < 0 || limit > MaxListed {
 		return nil, invalid("limit", "%d is out of range 1..%d", limit, MaxListed)
 	}
-	rows, err := s.pool.Query(ctx, `SELECT `+revisitColumns+` FROM revisits r LEFT JOIN managers m ON m.id = r.manager_id
+	rows, err := s.pool.Query(ctx, `SELECT `+revisitColumns+` FROM revisits r LEFT JOIN manager_refs m ON m.id = r.manager_id
 		WHERE r.contact_id = $1 AND ($2 = 0 OR r.id < $2) ORDER BY r.id DESC LIMIT $3`, contactID, before, limit)
 	if err != nil {
 		return nil, fmt.Errorf("list revisits of contact %d: %w", contactID, err)

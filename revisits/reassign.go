@@ -95,11 +95,11 @@ func (s *Service) Reassign(ctx context.Context, actor audit.Actor, scope *Feedba
 		var rows pgx.Rows
 		var err error
 		if in.From != "" {
-			rows, err = tx.Query(ctx, `SELECT c.id, COALESCE(c.manager_id, 0), COALESCE(m.code, '') FROM contacts c
-			LEFT JOIN managers m ON m.id = c.manager_id WHERE c.manager_id = $1 AND c.erased_at IS NULL ORDER BY c.id LIMIT $2`, fromID, MaxReassign+1)
+			rows, err = tx.Query(ctx, `SELECT c.id, COALESCE(c.manager_id, 0), COALESCE(m.code, '') FROM contact_cards c
+			LEFT JOIN manager_refs m ON m.id = c.manager_id WHERE c.manager_id = $1 AND c.erased_at IS NULL ORDER BY c.id LIMIT $2`, fromID, MaxReassign+1)
 		} else {
-			rows, err = tx.Query(ctx, `SELECT c.id, COALESCE(c.manager_id, 0), COALESCE(m.code, '') FROM contacts c
-			LEFT JOIN managers m ON m.id = c.manager_id WHERE c.id = ANY($1) AND c.erased_at IS NULL ORDER BY c.id`, in.Contacts)
+			rows, err = tx.Query(ctx, `SELECT c.id, COALESCE(c.manager_id, 0), COALESCE(m.code, '') FROM contact_cards c
+			LEFT JOIN manager_refs m ON m.id = c.manager_id WHERE c.id = ANY($1) AND c.erased_at IS NULL ORDER BY c.id`, in.Contacts)
 		}
 		if err != nil {
 			return fmt.Errorf("reassign: read customers: %w", err)
@@ -266,7 +266,7 @@ func (s *Service) CreateCover(ctx context.Context, actor audit.Actor, in CoverIn
 			return err
 		}
 		var clash string
-		err := tx.QueryRow(ctx, `SELECT m.code || ' ' || c.starts_on || '..' || c.ends_on FROM manager_covers c JOIN managers m ON m.id = c.manager_id
+		err := tx.QueryRow(ctx, `SELECT m.code || ' ' || c.starts_on || '..' || c.ends_on FROM manager_covers c JOIN manager_refs m ON m.id = c.manager_id
 			WHERE c.cancelled_at IS NULL AND c.starts_on <= $3::date AND c.ends_on >= $2::date
 			  AND (c.manager_id = $1 OR c.manager_id = $4 OR c.cover_id = $1) LIMIT 1`,
 			ids["manager"], in.From.String(), in.To.String(), ids["cover"]).Scan(&clash)
@@ -310,7 +310,7 @@ func (s *Service) CancelCover(ctx context.Context, actor audit.Actor, id int64) 
 // team's): a colleague's leave and its reason are not theirs to read.
 func (s *Service) Covers(ctx context.Context, day calendar.Date, scope FeedbackScope) ([]Cover, error) {
 	rows, err := s.pool.Query(ctx, `SELECT c.id, m.code, v.code, c.starts_on, c.ends_on, c.reason, c.actor, c.created_at, c.cancelled_at
-		FROM manager_covers c JOIN managers m ON m.id = c.manager_id JOIN managers v ON v.id = c.cover_id
+		FROM manager_covers c JOIN manager_refs m ON m.id = c.manager_id JOIN manager_refs v ON v.id = c.cover_id
 		WHERE c.cancelled_at IS NULL AND c.ends_on >= $1::date
 		  AND (NOT $2 OR c.manager_id = ANY($3) OR c.cover_id = ANY($3))
 		ORDER BY c.starts_on, c.id`, day.String(), scope.Restricted, scope.ManagerIDs)

@@ -144,7 +144,7 @@ func (s *Service) RevisitReport(ctx context.Context, opts ReportOptions) (Report
 		}
 		return rows.Err()
 	}
-	if err := scan(`SELECT manager_id, tier, count(*) FROM contacts
+	if err := scan(`SELECT manager_id, tier, count(*) FROM contact_cards
 		WHERE manager_id IS NOT NULL AND tier IS NOT NULL AND status = 'active' AND erased_at IS NULL GROUP BY 1, 2`,
 		func(l *ManagerReport, tier string, n int) { l.Customers[tier] = n }); err != nil {
 		return rep, err

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"carillon/calendar"
+	"carillon/care"
 	"carillon/contacts"
 	"carillon/delivery"
 	"carillon/internal/audit"
@@ -27,6 +28,7 @@ type bundle struct {
 	store *contacts.Store
 	dlv   *delivery.Service
 	svc   *revisits.Service
+	rules *care.Planner // the care rules the digests follow
 }
 
 var shanghai = func() *time.Location {
@@ -73,13 +75,18 @@ func setup(t *testing.T, contactRows string, created time.Time, cfg revisits.Con
 	}
 	dlv, err := delivery.New(db.Pool, delivery.Config{Logger: testlog.New(t), Now: clk.Now}, delivery.Deps{})
 	require.NoError(t, err)
+	rules, err := care.New(db.Pool, dlv, care.Config{Logger: testlog.New(t)})
+	require.NoError(t, err)
 	cfg.Logger = testlog.New(t)
 	cfg.Now = clk.Now
+	if cfg.Rules == nil {
+		cfg.Rules = rules
+	}
 	svc, err := revisits.New(db.Pool, store, dlv, cfg)
 	require.NoError(t, err)
 	store.RegisterEraser(svc)
 	store.RegisterExporter(svc)
-	return &bundle{ctx: ctx, db: db, clock: clk, store: store, dlv: dlv, svc: svc}
+	return &bundle{ctx: ctx, db: db, clock: clk, store: store, dlv: dlv, svc: svc, rules: rules}
 }
 
 var tester = audit.Actor{Name: "test"}
@@ -129,3 +136,18 @@ func (b *bundle) logRevisit(t *testing.T, externalID string, in revisits.Revisit
 }
 
 func datePtr(d calendar.Date) *calendar.Date { return &d }
+
+// digestExtension is the care planner's extension cmd/carillon wires
+// (revisitsExtension): revisits and care are of one layer and meet there.
+type digestExtension struct{ rv *revisits.Service }
+
+func (digestExtension) RuleKey() string { return revisits.RuleDigest }
+
+func (x digestExtension) PlanDay(ctx context.Context, d calendar.Date, opts care.ExtensionOptions) (care.ExtensionResult, error) {
+	o := revisits.DigestOptions{DryRun: opts.DryRun, SendAt: opts.SendAt}
+	if opts.Emit != nil {
+		o.Emit = func(l revisits.DigestLine) error { return opts.Emit(l) }
+	}
+	res, err := x.rv.PlanDigests(ctx, d, o)
+	return care.ExtensionResult{Messages: res.Messages, Planned: res.Planned, Duplicates: res.Duplicates}, err
+}

@@ -133,7 +133,8 @@ func (s *Server) previewTemplate(w http.ResponseWriter, r *http.Request) error {
 		if err := s.deps.Contacts.CheckScope(r.Context(), scope(principalOf(r)), c.ID); err != nil {
 			return err
 		}
-		req.Contact = &c
+		tc := c.ForTemplate()
+		req.Contact = &tc
 	}
 	p, err := s.deps.Templates.Preview(r.Context(), r.PathValue("key"), req)
 	if err != nil {

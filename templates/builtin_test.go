@@ -10,7 +10,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"carillon/calendar"
-	"carillon/contacts"
 )
 
 const migrationPath = "../migrations/004_templates.up.sql"
@@ -117,12 +116,12 @@ func builtinDef(t *testing.T, key string) Definition {
 }
 
 // goldenContacts are the contacts the built-ins are rendered for.
-func goldenContacts() []contacts.Contact {
-	return []contacts.Contact{
+func goldenContacts() []Contact {
+	return []Contact{
 		{ExternalID: "G1", Name: "张伟", Gender: "male", Locale: "zh-CN", Phone: "+8613800135678", Tier: "A",
-			Birthday: &contacts.Birthday{Calendar: "lunar", Year: 1966, Month: 9, Day: 28, LunarMonth: 8, LunarDay: 15}},
+			Birthday: &Birthday{Calendar: "lunar", Year: 1966, Month: 9, Day: 28, LunarMonth: 8, LunarDay: 15}},
 		{ExternalID: "G2", Name: "Li Na", Gender: "female", Locale: "en", Phone: "+8613912341234", Tier: "B",
-			Birthday: &contacts.Birthday{Calendar: "solar", Year: 1990, Month: 9, Day: 25}},
+			Birthday: &Birthday{Calendar: "solar", Year: 1990, Month: 9, Day: 25}},
 		{ExternalID: "G3", Name: "欧阳<script>alert(1)</script>", Locale: "zh-CN", Phone: "+8613700009999", Tier: "C"},
 	}
 }

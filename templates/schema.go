@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"carillon/calendar"
-	"carillon/contacts"
 	"carillon/internal/pii"
 )
 
@@ -211,7 +210,7 @@ func BuiltinSchemas() map[string]Schema {
 type Vars map[string]any
 
 // ContactVars returns the contact's variables in locale (the contact's own when empty).
-func ContactVars(c contacts.Contact, locale string) map[string]any {
+func ContactVars(c Contact, locale string) map[string]any {
 	if locale == "" {
 		locale = c.Locale
 	}
@@ -239,7 +238,7 @@ func ContactVars(c contacts.Contact, locale string) map[string]any {
 }
 
 // ManagerVars returns a manager's variables.
-func ManagerVars(m contacts.Manager) map[string]any {
+func ManagerVars(m Manager) map[string]any {
 	return map[string]any{"Name": m.Name, "Code": m.Code, "Team": m.Team}
 }
 
@@ -442,12 +441,12 @@ func get(m map[string]any, path []string) any {
 }
 
 // SampleContact is the contact a preview without one renders for.
-func SampleContact(locale string) contacts.Contact {
-	c := contacts.Contact{
-		ID: 0, ExternalID: "SAMPLE-0001", Status: contacts.StatusActive, Name: "张伟", Gender: "male",
-		Locale: "zh-CN", TimeZone: contacts.DefaultTimeZone, Phone: "+8613800135678", Tier: "A",
+func SampleContact(locale string) Contact {
+	c := Contact{
+		ExternalID: "SAMPLE-0001", Name: "张伟", Gender: "male",
+		Locale: "zh-CN", Phone: "+8613800135678", Tier: "A",
 		Tags: []string{"vip"}, Attrs: json.RawMessage(`{"deposit_amount": 200000}`),
-		Birthday: &contacts.Birthday{Calendar: "lunar", Year: 1976, Month: 9, Day: 7, LunarMonth: 8, LunarDay: 15},
+		Birthday: &Birthday{Calendar: "lunar", Year: 1976, Month: 9, Day: 7, LunarMonth: 8, LunarDay: 15},
 	}
 	if !isChinese(locale) {
 		c.Name, c.Locale = "Wei Zhang", "en"
@@ -457,7 +456,7 @@ func SampleContact(locale string) contacts.Contact {
 
 // SampleVars returns the variables a preview (and the save-time trial render) uses
 // for source: a sample contact, manager, occasion, deposit and digest.
-func SampleVars(source, locale string, c *contacts.Contact) Vars {
+func SampleVars(source, locale string, c *Contact) Vars {
 	if c == nil {
 		sc := SampleContact(locale)
 		c = &sc

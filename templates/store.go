@@ -16,7 +16,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"carillon/contacts"
 	"carillon/internal/audit"
 )
 
@@ -376,11 +375,11 @@ func (s *Store) compiled(v Version, variant Variant) (*compiled, error) {
 
 // PreviewRequest says what to preview.
 type PreviewRequest struct {
-	Version int               // 0: the active version
-	Contact *contacts.Contact // nil: the sample contact
-	Channel Channel           // "": every channel the version has
-	Locale  string            // "": the contact's locale
-	Vars    Vars              // overrides of the sample variables (top-level keys)
+	Version int      // 0: the active version
+	Contact *Contact // nil: the sample contact (contacts.Contact.ForTemplate)
+	Channel Channel  // "": every channel the version has
+	Locale  string   // "": the contact's locale
+	Vars    Vars     // overrides of the sample variables (top-level keys)
 }
 
 // Preview is a version rendered for one contact, per channel.

@@ -9,7 +9,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"carillon/calendar"
-	"carillon/contacts"
 )
 
 func TestCountSegments(t *testing.T) {
@@ -190,7 +189,7 @@ func TestValidationRules(t *testing.T) {
 
 	// A long name is cut to fit a thing field at render time.
 	v, err := s.RenderVersion(t.Context(), Version{Definition: builtinDef(t, KeyBirthday), Version: 1}, WeChat, "zh-CN",
-		Vars{"Contact": ContactVars(contacts.Contact{Name: strings.Repeat("长", 30)}, "zh-CN")})
+		Vars{"Contact": ContactVars(Contact{Name: strings.Repeat("长", 30)}, "zh-CN")})
 	require.NoError(t, err)
 	require.Equal(t, strings.Repeat("长", 19)+"…", v.WeChat.Data["thing1"])
 
@@ -210,7 +209,7 @@ func TestEmailEscapesContactData(t *testing.T) {
 	t.Parallel()
 	s, err := NewStore(nil, Config{})
 	require.NoError(t, err)
-	c := contacts.Contact{Name: `<script>alert("x")</script>{{.Bank.Name}}`, Locale: "zh-CN"}
+	c := Contact{Name: `<script>alert("x")</script>{{.Bank.Name}}`, Locale: "zh-CN"}
 	v := Version{Definition: builtinDef(t, KeyBirthday), Version: 1}
 	r, err := s.RenderVersion(t.Context(), v, Email, "zh-CN", SampleVars(SourceBirthday, "zh-CN", &c))
 	require.NoError(t, err)

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"carillon/contacts"
+	"carillon/internal/locale"
 )
 
 var keyRE = regexp.MustCompile(`^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$`)
@@ -61,7 +61,7 @@ func Check(ctx context.Context, def Definition, schemas map[string]Schema, maxSe
 			schema = declaredSchema(def, schemas)
 		}
 	}
-	if loc, err := contacts.ParseLocale(def.DefaultLocale); err != nil || loc == "" {
+	if loc, err := locale.Parse(def.DefaultLocale); err != nil || loc == "" {
 		bad("default_locale", "a default locale such as zh-CN or en is required")
 	}
 	if len(def.Variants) == 0 {
@@ -75,7 +75,7 @@ func Check(ctx context.Context, def Definition, schemas map[string]Schema, maxSe
 			bad(at+".channel", "%q is not a channel (sms, email, wechat, wecom)", v.Channel)
 			continue
 		}
-		if loc, err := contacts.ParseLocale(v.Locale); err != nil || loc == "" || loc != v.Locale {
+		if loc, err := locale.Parse(v.Locale); err != nil || loc == "" || loc != v.Locale {
 			bad(at+".locale", "%q is not a locale such as zh-CN or en", v.Locale)
 			continue
 		}

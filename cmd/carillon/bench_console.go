@@ -277,7 +277,7 @@ func consoleServer(ctx context.Context, e *env, pool *pgxpool.Pool) (*httptest.S
 	if err := planner.EnsureFestivalRules(ctx); err != nil {
 		return nil, 0, err
 	}
-	rv, err := revisits.New(pool, store, dlv, revisits.Config{Logger: e.logger})
+	rv, err := revisits.New(pool, store, dlv, revisits.Config{Logger: e.logger, Rules: planner})
 	if err != nil {
 		return nil, 0, err
 	}

@@ -124,7 +124,8 @@ func cmdTemplate(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return fmt.Errorf("contact %s: %w", *contact, err)
 		}
-		req.Contact = &c
+		tc := c.ForTemplate()
+		req.Contact = &tc
 	}
 	p, err := store.Preview(ctx, pos[0], req)
 	if err != nil {

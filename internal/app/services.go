@@ -103,11 +103,11 @@ func NewPlanner(pool *pgxpool.Pool, store *contacts.Store, svc *delivery.Service
 	if err != nil {
 		return nil, nil, err
 	}
-	rv, err := revisits.New(pool, store, svc, revisits.Config{Logger: logger, ConsoleURL: svc.Config().PublicURL, Festivals: cal})
+	rv, err := revisits.New(pool, store, svc, revisits.Config{Logger: logger, ConsoleURL: svc.Config().PublicURL, Festivals: cal, Rules: p})
 	if err != nil {
 		return nil, nil, err
 	}
-	p.AddExtension(rv.Extension())
+	p.AddExtension(revisitsExtension{rv: rv})
 	return p, rv, nil
 }
 

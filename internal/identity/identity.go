@@ -12,8 +12,8 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"carillon/contacts"
 	"carillon/internal/audit"
+	"carillon/internal/fielderr"
 )
 
 // Role is what a user may do.
@@ -150,12 +150,12 @@ var (
 	ErrUnauthenticated = errors.New("unauthenticated")
 )
 
-// ValidationError names the bad fields of an input. It is contacts.ValidationError,
-// so the server maps one type to 400.
-type ValidationError = contacts.ValidationError
+// ValidationError names the bad fields of an input. It is fielderr.ValidationError
+// (as contacts.ValidationError is), so the server maps one type to 400.
+type ValidationError = fielderr.ValidationError
 
 // FieldError is one bad value.
-type FieldError = contacts.FieldError
+type FieldError = fielderr.FieldError
 
 func invalid(field, msg string) error {
 	return &ValidationError{Fields: []FieldError{{Field: field, Message: msg}}}

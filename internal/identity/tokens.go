@@ -216,7 +216,7 @@ func (s *Store) RevokeToken(ctx context.Context, actor audit.Actor, id int64) er
 }
 
 const sqlAuthenticate = `SELECT t.id, t.expires_at, t.revoked_at, t.last_used_at, ` + userColumns + `
-	FROM api_tokens t JOIN users u ON u.id = t.user_id LEFT JOIN managers m ON m.id = u.manager_id
+	FROM api_tokens t JOIN users u ON u.id = t.user_id LEFT JOIN manager_refs m ON m.id = u.manager_id
 	WHERE t.secret_hash = $1`
 
 // sqlTouch records a token's use and its user's last sighting, at most once a
@@ -228,9 +228,10 @@ const sqlTouch = `WITH t AS (
 UPDATE users SET last_seen_at = $2 FROM t
 WHERE users.id = t.user_id AND (users.last_seen_at IS NULL OR users.last_seen_at < $2)`
 
-// sqlManagerScope is a manager's own id and those of the managers they lead.
-const sqlManagerScope = `SELECT id FROM managers
-	WHERE id = $1 OR lead_code = (SELECT code FROM managers WHERE id = $1) ORDER BY id`
+// sqlManagerScope is a manager's own id and those of the managers they lead
+// (manager_refs: the contacts package's view of its managers).
+const sqlManagerScope = `SELECT id FROM manager_refs
+	WHERE id = $1 OR lead_code = (SELECT code FROM manager_refs WHERE id = $1) ORDER BY id`
 
 // Authenticate returns the principal of a bearer token (with or without the
 // "Bearer " prefix). ErrUnauthenticated when the token is malformed, unknown,

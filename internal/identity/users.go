@@ -47,7 +47,9 @@ func normLogin(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
 const userColumns = `u.id, u.login, u.display_name, u.roles, u.manager_id, coalesce(m.code, ''), u.service,
 	u.disabled_at IS NOT NULL, u.created_at, u.last_seen_at`
 
-const userFrom = ` FROM users u LEFT JOIN managers m ON m.id = u.manager_id `
+// userFrom reads a user's manager code from manager_refs, the contacts
+// package's view of its managers (identity sits below contacts).
+const userFrom = ` FROM users u LEFT JOIN manager_refs m ON m.id = u.manager_id `
 
 const sqlGetUser = `SELECT ` + userColumns + userFrom + `WHERE u.login = $1`
 
@@ -58,7 +60,7 @@ const sqlListUsers = `SELECT ` + userColumns + userFrom + `ORDER BY u.login`
 const sqlInsertUser = `INSERT INTO users (login, display_name, roles, manager_id, service, password_hash, created_at)
 	VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`
 
-const sqlManagerID = `SELECT id FROM managers WHERE code = $1`
+const sqlManagerID = `SELECT id FROM manager_refs WHERE code = $1`
 
 func scanUser(row pgx.Row) (User, error) {
 	var u User

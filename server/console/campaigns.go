@@ -702,7 +702,7 @@ func (c *Console) campaignPreview(w http.ResponseWriter, r *http.Request, q *req
 			}
 		}
 		// The first contact of the segment's sample; the sample contact when it has none.
-		in.Contact = templates.SampleContact(q.Lang)
+		in.Contact = contacts.SampleContact(q.Lang)
 		if len(d.Sample) > 0 {
 			in.Contact = d.Sample[0]
 		}

@@ -234,7 +234,8 @@ func (c *Console) preview(r *http.Request, q *req, d *templateData) error {
 			return err
 		}
 		ct = show(q.P, ct)
-		req.Contact = &ct
+		tc := ct.ForTemplate()
+		req.Contact = &tc
 	}
 	p, err := c.deps.Templates.Preview(r.Context(), d.T.Key, req)
 	var ve *templates.ValidationError
