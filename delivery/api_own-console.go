@@ -21,7 +21,7 @@ import (
 // fallbacks) have a status.
 type SourceStatusCount struct {
 	SourceID string
-	Status   string
+	Status   Status
 	N        int64
 }
 
@@ -197,13 +197,13 @@ func (s *Service) StopCount(ctx context.Context) (int, error) {
 
 // OpenCounts counts the messages waiting or being sent, by status (queued,
 // sending): the partial index answers it.
-func (s *Service) OpenCounts(ctx context.Context) (map[string]int64, error) {
+func (s *Service) OpenCounts(ctx context.Context) (map[Status]int64, error) {
 	rows, err := s.pool.Query(ctx, `SELECT status, count(*) FROM messages WHERE status IN ('queued', 'sending') GROUP BY status`)
 	if err != nil {
 		return nil, fmt.Errorf("count open messages: %w", err)
 	}
-	out := map[string]int64{}
-	var st string
+	out := map[Status]int64{}
+	var st Status
 	var n int64
 	if _, err := pgx.ForEachRow(rows, []any{&st, &n}, func() error {
 		out[st] = n

@@ -118,7 +118,15 @@ func (c *dbCollector) figures() []figure {
 	if c.delivery != nil {
 		// Open messages only: the partial index answers it; final ones are counted by
 		// carillon_messages_total as they happen.
-		fs = append(fs, figure{c.messages, []string{"queued", "sending"}, c.delivery.OpenCounts},
+		fs = append(fs, figure{c.messages, []string{string(delivery.StatusQueued), string(delivery.StatusSending)},
+			func(ctx context.Context) (map[string]int64, error) {
+				counts, err := c.delivery.OpenCounts(ctx)
+				out := make(map[string]int64, len(counts))
+				for st, n := range counts {
+					out[string(st)] = n
+				}
+				return out, err
+			}},
 			figure{c.unmatched, []string{"all"}, func(ctx context.Context) (map[string]int64, error) {
 				us, err := c.delivery.Unmatched(ctx)
 				if err != nil {

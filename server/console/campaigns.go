@@ -17,6 +17,7 @@ import (
 	"carillon/campaigns"
 	"carillon/campaigns/segment"
 	"carillon/contacts"
+	"carillon/delivery"
 	"carillon/internal/identity"
 	"carillon/templates"
 )
@@ -126,17 +127,17 @@ func (c *Console) runs(ctx context.Context, ids []int64, tracking bool) ([]runRo
 	for _, sc := range counts {
 		f, n := &byID[sc.SourceID].F, sc.N
 		switch sc.Status {
-		case "queued", "sending":
+		case delivery.StatusQueued, delivery.StatusSending:
 			f.Queued += n
-		case "sent":
+		case delivery.StatusSent:
 			f.Sent += n
-		case "delivered":
+		case delivery.StatusDelivered:
 			f.Delivered += n
-		case "failed":
+		case delivery.StatusFailed:
 			f.Failed += n
-		case "suppressed":
+		case delivery.StatusSuppressed:
 			f.Suppressed += n
-		case "cancelled":
+		case delivery.StatusCancelled:
 			f.Cancelled += n
 		}
 	}
