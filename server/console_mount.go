@@ -17,7 +17,7 @@ func (s *Server) consoleRoutes() {
 	ccfg := s.cfg.Console
 	ccfg.Logger, ccfg.RiverUI = s.cfg.Logger, s.riverUI != nil
 	c, err := console.New(ccfg, console.Deps{
-		Pool: s.deps.Pool, Users: users, Contacts: s.deps.Contacts, Templates: s.deps.Templates, Care: s.deps.Care,
+		SessionsPool: s.deps.Pool, Users: users, Contacts: s.deps.Contacts, Templates: s.deps.Templates, Care: s.deps.Care,
 		Delivery: s.deps.Delivery, Campaigns: s.deps.Campaigns, Revisits: s.deps.Revisits,
 		SSO:      sso,
 		Throttle: s.throttle,

@@ -7,8 +7,13 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+
+	"carillon/contacts"
+	"carillon/delivery"
 )
 
 type httpMetrics struct {
@@ -55,68 +60,105 @@ func (m *httpMetrics) wrap(logger *slog.Logger, route string, h http.Handler) ht
 	})
 }
 
-// dbCollector reports table sizes and River's job counts at scrape time.
+// dbCollector reports the contacts, the outbox and River's jobs at scrape
+// time, through their owners: the contacts store, the delivery service and
+// River's own client (its driver counts the jobs). A figure whose owner the
+// server was not given is left out.
 type dbCollector struct {
-	pool      *pgxpool.Pool
+	contacts  *contacts.Store
+	delivery  *delivery.Service
+	river     *river.Client[pgx.Tx]
 	logger    *slog.Logger
-	contacts  *prometheus.Desc
+	contactsD *prometheus.Desc
 	jobs      *prometheus.Desc
 	messages  *prometheus.Desc
 	unmatched *prometheus.Desc
 }
 
-func newDBCollector(pool *pgxpool.Pool, logger *slog.Logger) *dbCollector {
+func newDBCollector(deps Deps, logger *slog.Logger) *dbCollector {
 	return &dbCollector{
-		pool:      pool,
+		contacts:  deps.Contacts,
+		delivery:  deps.Delivery,
+		river:     deps.River,
 		logger:    logger,
-		contacts:  prometheus.NewDesc("carillon_contacts", "Contacts by status.", []string{"status"}, nil),
+		contactsD: prometheus.NewDesc("carillon_contacts", "Contacts by status.", []string{"status"}, nil),
 		jobs:      prometheus.NewDesc("carillon_river_jobs", "River jobs by state.", []string{"state"}, nil),
 		messages:  prometheus.NewDesc("carillon_outbox_messages", "Outbox messages waiting or being sent, by status.", []string{"status"}, nil),
 		unmatched: prometheus.NewDesc("carillon_unmatched_receipts", "Receipts kept that matched no message (yet).", []string{"scope"}, nil),
 	}
 }
 
+// figure is one gauge: its labels (every one reported, zero included, so
+// dashboards see a series from the start) and how its counts are read.
+type figure struct {
+	desc   *prometheus.Desc
+	labels []string
+	read   func(ctx context.Context) (map[string]int64, error)
+}
+
+func (c *dbCollector) figures() []figure {
+	var fs []figure
+	if c.contacts != nil {
+		fs = append(fs, figure{c.contactsD, []string{"active", "dormant", "closed", "deceased"}, c.contacts.CountByStatus})
+	}
+	if c.river != nil {
+		fs = append(fs, figure{c.jobs, []string{"available", "cancelled", "completed", "discarded", "pending", "retryable", "running", "scheduled"},
+			func(ctx context.Context) (map[string]int64, error) {
+				counts, err := c.river.Driver().GetExecutor().JobCountByAllStates(ctx, &riverdriver.JobCountByAllStatesParams{})
+				if err != nil {
+					return nil, err
+				}
+				out := make(map[string]int64, len(counts))
+				for st, n := range counts {
+					out[string(st)] = int64(n)
+				}
+				return out, nil
+			}})
+	}
+	if c.delivery != nil {
+		// Open messages only: the partial index answers it; final ones are counted by
+		// carillon_messages_total as they happen.
+		fs = append(fs, figure{c.messages, []string{string(delivery.StatusQueued), string(delivery.StatusSending)},
+			func(ctx context.Context) (map[string]int64, error) {
+				counts, err := c.delivery.OpenCounts(ctx)
+				out := make(map[string]int64, len(counts))
+				for st, n := range counts {
+					out[string(st)] = n
+				}
+				return out, err
+			}},
+			figure{c.unmatched, []string{"all"}, func(ctx context.Context) (map[string]int64, error) {
+				us, err := c.delivery.Unmatched(ctx)
+				if err != nil {
+					return nil, err
+				}
+				var n int64
+				for _, u := range us {
+					n += int64(u.Count)
+				}
+				return map[string]int64{"all": n}, nil
+			}})
+	}
+	return fs
+}
+
 func (c *dbCollector) Describe(ch chan<- *prometheus.Desc) {
-	ch <- c.contacts
-	ch <- c.jobs
-	ch <- c.messages
-	ch <- c.unmatched
+	for _, f := range c.figures() {
+		ch <- f.desc
+	}
 }
 
 func (c *dbCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	// Every label is reported, zero included, so dashboards see a series from the start.
-	for _, q := range []struct {
-		desc   *prometheus.Desc
-		sql    string
-		labels []string
-	}{
-		{c.contacts, `SELECT status, count(*) FROM contacts GROUP BY status`, []string{"active", "dormant", "closed", "deceased"}},
-		{c.jobs, `SELECT state::text, count(*) FROM river_job GROUP BY state`,
-			[]string{"available", "cancelled", "completed", "discarded", "pending", "retryable", "running", "scheduled"}},
-		// Open messages only: the partial index answers it; final ones are counted by
-		// carillon_messages_total as they happen.
-		{c.messages, `SELECT status, count(*) FROM messages WHERE status IN ('queued', 'sending') GROUP BY status`,
-			[]string{"queued", "sending"}},
-		{c.unmatched, `SELECT 'all', count(*) FROM receipts WHERE NOT applied`, []string{"all"}},
-	} {
-		counts := map[string]int64{}
-		rows, err := c.pool.Query(ctx, q.sql)
+	for _, f := range c.figures() {
+		counts, err := f.read(ctx)
 		if err != nil {
 			c.logger.Warn("metrics query failed", slog.String("error", err.Error()))
 			continue
 		}
-		for rows.Next() {
-			var label string
-			var n int64
-			if rows.Scan(&label, &n) == nil {
-				counts[label] = n
-			}
-		}
-		rows.Close()
-		for _, l := range q.labels {
-			ch <- prometheus.MustNewConstMetric(q.desc, prometheus.GaugeValue, float64(counts[l]), l)
+		for _, l := range f.labels {
+			ch <- prometheus.MustNewConstMetric(f.desc, prometheus.GaugeValue, float64(counts[l]), l)
 		}
 	}
 }

@@ -166,8 +166,8 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	}
 	s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.metrics = newHTTPMetrics(s.reg)
-	if deps.Pool != nil {
-		s.reg.MustRegister(newDBCollector(deps.Pool, cfg.Logger))
+	if deps.Contacts != nil || deps.Delivery != nil || deps.River != nil {
+		s.reg.MustRegister(newDBCollector(deps, cfg.Logger))
 	}
 	if deps.Delivery != nil {
 		s.reg.MustRegister(deps.Delivery.Collectors()...)

@@ -14,11 +14,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"carillon/campaigns"
 	"carillon/campaigns/segment"
 	"carillon/contacts"
+	"carillon/delivery"
 	"carillon/internal/identity"
 	"carillon/templates"
 )
@@ -103,21 +102,17 @@ type runRow struct {
 // runs reads the runs of the campaigns with their messages by status; with
 // tracking, the opens and clicks too (one campaign's page, not the list).
 func (c *Console) runs(ctx context.Context, ids []int64, tracking bool) ([]runRow, error) {
-	rows, err := c.deps.Pool.Query(ctx, `SELECT id, campaign_id, status, fire_at, finished_at, held, coalesce(audience, 0), coalesce(recipients, 0), enqueued
-		FROM campaign_runs WHERE campaign_id = ANY($1) ORDER BY id DESC`, ids)
+	summaries, err := c.deps.Campaigns.RunSummaries(ctx, ids)
 	if err != nil {
-		return nil, fmt.Errorf("campaign runs: %w", err)
+		return nil, err
 	}
 	var out []runRow
-	var r runRow
-	if _, err := pgx.ForEachRow(rows, []any{&r.ID, &r.CampaignID, &r.Status, &r.FireAt, &r.FinishedAt, &r.Held, &r.F.Audience, &r.F.Recipients, &r.F.Written}, func() error {
-		out = append(out, r)
-		return nil
-	}); err != nil {
-		return nil, fmt.Errorf("campaign runs: %w", err)
+	for _, rs := range summaries {
+		out = append(out, runRow{ID: rs.ID, CampaignID: rs.CampaignID, Status: rs.Status, FireAt: rs.FireAt, FinishedAt: rs.FinishedAt,
+			Held: rs.Held, F: funnel{Audience: rs.Audience, Recipients: rs.Recipients, Written: rs.Enqueued}})
 	}
-	if len(out) == 0 {
-		return out, nil
+	if len(out) == 0 || c.deps.Delivery == nil {
+		return out, nil // no outbox: no messages to count
 	}
 	byID := map[string]*runRow{}
 	sids := make([]string, len(out))
@@ -125,51 +120,36 @@ func (c *Console) runs(ctx context.Context, ids []int64, tracking bool) ([]runRo
 		sids[i] = strconv.FormatInt(out[i].ID, 10)
 		byID[sids[i]] = &out[i]
 	}
-	rows, err = c.deps.Pool.Query(ctx, `SELECT source_id, status, count(*) FROM messages
-		WHERE source = $1 AND source_id = ANY($2) AND parent_id IS NULL GROUP BY 1, 2`, campaigns.SourceRun, sids)
+	counts, err := c.deps.Delivery.SourceStatusCounts(ctx, campaigns.SourceRun, sids)
 	if err != nil {
 		return nil, fmt.Errorf("campaign messages: %w", err)
 	}
-	var sid, status string
-	var n int64
-	if _, err := pgx.ForEachRow(rows, []any{&sid, &status, &n}, func() error {
-		f := &byID[sid].F
-		switch status {
-		case "queued", "sending":
+	for _, sc := range counts {
+		f, n := &byID[sc.SourceID].F, sc.N
+		switch sc.Status {
+		case delivery.StatusQueued, delivery.StatusSending:
 			f.Queued += n
-		case "sent":
+		case delivery.StatusSent:
 			f.Sent += n
-		case "delivered":
+		case delivery.StatusDelivered:
 			f.Delivered += n
-		case "failed":
+		case delivery.StatusFailed:
 			f.Failed += n
-		case "suppressed":
+		case delivery.StatusSuppressed:
 			f.Suppressed += n
-		case "cancelled":
+		case delivery.StatusCancelled:
 			f.Cancelled += n
 		}
-		return nil
-	}); err != nil {
-		return nil, fmt.Errorf("campaign messages: %w", err)
 	}
 	if !tracking {
 		return out, nil
 	}
-	rows, err = c.deps.Pool.Query(ctx, `SELECT m.source_id,
-			count(DISTINCT m.id) FILTER (WHERE e.kind = 'message.opened'), count(DISTINCT m.id) FILTER (WHERE e.kind = 'message.clicked')
-		FROM messages m JOIN contact_events e ON e.contact_id = m.contact_id AND e.kind IN ('message.opened', 'message.clicked')
-		  AND e.at >= m.created_at AND e.data ->> 'message_id' = m.id::text
-		WHERE m.source = $1 AND m.source_id = ANY($2) AND m.channel = 'email'
-		GROUP BY 1`, campaigns.SourceRun, sids)
+	eng, err := c.deps.Delivery.SourceEngagement(ctx, campaigns.SourceRun, sids)
 	if err != nil {
 		return nil, fmt.Errorf("campaign opens: %w", err)
 	}
-	var opened, clicked int64
-	if _, err := pgx.ForEachRow(rows, []any{&sid, &opened, &clicked}, func() error {
-		byID[sid].F.Opened, byID[sid].F.Clicked = opened, clicked
-		return nil
-	}); err != nil {
-		return nil, fmt.Errorf("campaign opens: %w", err)
+	for _, e := range eng {
+		byID[e.SourceID].F.Opened, byID[e.SourceID].F.Clicked = e.Opened, e.Clicked
 	}
 	return out, nil
 }
@@ -519,13 +499,7 @@ type campaignData struct {
 // authored reports whether user uid created, edited or submitted the
 // campaign: such a user may not approve it (the service refuses it too).
 func (c *Console) authored(ctx context.Context, id, uid int64) (bool, error) {
-	var a bool
-	err := c.deps.Pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM campaigns WHERE id = $1 AND created_by_user = $2)
-		OR EXISTS (SELECT 1 FROM campaign_events WHERE campaign_id = $1 AND user_id = $2 AND action IN ('create', 'edit', 'submit'))`, id, uid).Scan(&a)
-	if err != nil {
-		return false, fmt.Errorf("authors of campaign %d: %w", id, err)
-	}
-	return a, nil
+	return c.deps.Campaigns.Authored(ctx, id, uid)
 }
 
 func (c *Console) campaignPage(w http.ResponseWriter, r *http.Request, q *req) error {

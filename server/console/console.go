@@ -98,21 +98,29 @@ func (c Config) validate() error {
 type Users interface {
 	CheckPassword(ctx context.Context, login, password string) (identity.Principal, error)
 	GetUser(ctx context.Context, login string) (identity.User, error)
+	UserByID(ctx context.Context, id int64) (identity.User, error)
+	// ManagerScope is the managers whose customers a manager sees: their own
+	// and those of the managers they lead.
+	ManagerScope(ctx context.Context, u identity.User) ([]int64, error)
 }
 
-// Deps are what the console shows and changes. Pool, Users and Contacts are
-// required; a page whose dependency is nil is left out of the navigation and
-// answers 404.
+// Deps are what the console shows and changes. SessionsPool, Users and
+// Contacts are required; a page whose dependency is nil is left out of the
+// navigation and answers 404. The console reads and changes every other
+// package's tables through that package's service.
 type Deps struct {
-	Pool      *pgxpool.Pool
-	Users     Users
-	Contacts  *contacts.Store
-	Templates *templates.Store
-	Care      *care.Planner
-	Delivery  *delivery.Service
-	Campaigns *campaigns.Service
-	Revisits  *revisits.Service
-	SSO       SSO // optional: OIDC and LDAP sign-in (sso.go)
+	// SessionsPool reaches the console's own tables, console_sessions and
+	// console_oidc_logins, and the audit log through internal/audit's Append
+	// (in the same transaction as a session's start or end). Nothing else.
+	SessionsPool *pgxpool.Pool
+	Users        Users
+	Contacts     *contacts.Store
+	Templates    *templates.Store
+	Care         *care.Planner
+	Delivery     *delivery.Service
+	Campaigns    *campaigns.Service
+	Revisits     *revisits.Service
+	SSO          SSO // optional: OIDC and LDAP sign-in (sso.go)
 	// Throttle counts failed sign-ins; the server shares its own with River
 	// UI's. Default: the console's own, of Config.Throttle.
 	Throttle *edge.Throttle
@@ -139,8 +147,8 @@ func New(cfg Config, deps Deps) (*Console, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	if deps.Pool == nil || deps.Users == nil || deps.Contacts == nil {
-		return nil, errors.New("console: Pool, Users and Contacts are required")
+	if deps.SessionsPool == nil || deps.Users == nil || deps.Contacts == nil {
+		return nil, errors.New("console: SessionsPool, Users and Contacts are required")
 	}
 	loc, _ := time.LoadLocation(cfg.TimeZone)
 	c := &Console{cfg: cfg, deps: deps, loc: loc, mux: http.NewServeMux(), throttle: deps.Throttle}

@@ -2,15 +2,12 @@ package console
 
 import (
 	"cmp"
-	"context"
 	"fmt"
 	"html/template"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
-
-	"github.com/jackc/pgx/v5"
 
 	"carillon/contacts"
 	"carillon/internal/identity"
@@ -23,104 +20,9 @@ func (c *Console) contactRoutes() {
 }
 
 // search is a contact search: q is a customer number, a phone number's last
-// digits (4 or more) or the beginning of a name; tag and tier filter.
-type search struct {
-	// TailOnly: the searcher sees phone numbers masked, so a phone search
-	// uses the last four digits only.
-	TailOnly bool
-	Q        string
-	Tag      string
-	Tier     string
-	After    int64
-	Limit    int
-}
-
-func likePrefix(s string) string {
-	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
-	return r.Replace(strings.ToLower(s)) + "%"
-}
-
-func allDigits(s string) bool {
-	for _, r := range s {
-		if r < '0' || r > '9' {
-			return false
-		}
-	}
-	return s != ""
-}
-
-// searchContacts returns the ids of one page of matches in id order and
-// whether there are more. A customer number is looked up first, by its
-// unique index; otherwise the SQL is put together from fixed fragments, one
-// per filter given, so each search uses its own index (the name prefix, the
-// phone's last four digits, the tags) rather than one plan for all; values
-// are always parameters.
-func (c *Console) searchContacts(ctx context.Context, sc contacts.Scope, s search) ([]int64, bool, error) {
-	args := pgx.NamedArgs{"after": s.After, "limit": s.Limit + 1}
-	var filters strings.Builder
-	if sc.Restricted {
-		filters.WriteString(` AND c.manager_id = ANY(@managers)`)
-		args["managers"] = sc.ManagerIDs
-	}
-	if s.Tag != "" {
-		filters.WriteString(` AND c.tags @> ARRAY[@tag]::text[]`)
-		args["tag"] = s.Tag
-	}
-	if s.Tier != "" {
-		filters.WriteString(` AND c.tier = @tier`)
-		args["tier"] = s.Tier
-	}
-	q := s.Q
-	if q != "" {
-		args["q"] = q
-		rows, err := c.deps.Pool.Query(ctx, `SELECT c.id FROM contacts c WHERE c.external_id = @q AND c.id > @after`+filters.String(), args)
-		if err != nil {
-			return nil, false, fmt.Errorf("search contacts: %w", err)
-		}
-		ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
-		if err != nil {
-			return nil, false, fmt.Errorf("search contacts: %w", err)
-		}
-		if len(ids) > 0 {
-			return ids, false, nil
-		}
-	}
-	var b strings.Builder
-	digits := strings.TrimPrefix(q, "+")
-	switch {
-	case q == "":
-		b.WriteString(`SELECT c.id FROM contacts c WHERE c.id > @after` + filters.String())
-	case allDigits(digits) && len(digits) >= 4:
-		if s.TailOnly && len(digits) != 4 {
-			// Who sees numbers masked searches by the last four digits only:
-			// more digits would let the results give the hidden ones away.
-			digits = digits[len(digits)-4:]
-		}
-		// A phone's last four digits match one contact in ten thousand: the
-		// matches are read by that index and then sorted (OFFSET 0 keeps the
-		// planner from walking the whole table in id order instead).
-		b.WriteString(`SELECT id FROM (SELECT c.id FROM contacts c WHERE right(c.phone, 4) = @tail4 AND c.phone LIKE @tail
-			AND c.id > @after` + filters.String() + ` OFFSET 0) c`)
-		args["tail4"], args["tail"] = digits[len(digits)-4:], "%"+digits
-	default:
-		b.WriteString(`SELECT c.id FROM contacts c WHERE c.id > @after` + filters.String() + ` AND lower(c.name) LIKE @prefix`)
-		args["prefix"] = likePrefix(q)
-	}
-	b.WriteString(` ORDER BY id LIMIT @limit`)
-	rows, err := c.deps.Pool.Query(ctx, b.String(), args)
-	if err != nil {
-		return nil, false, fmt.Errorf("search contacts: %w", err)
-	}
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
-	if err != nil {
-		return nil, false, fmt.Errorf("search contacts: %w", err)
-	}
-	more := len(ids) > s.Limit
-	if more {
-		ids = ids[:s.Limit]
-	}
-	return ids, more, nil
-}
+// digits (4 or more) or the beginning of a name; tag and tier filter. The
+// contacts store runs it (contacts.(*Store).SearchIDs).
+type search = contacts.SearchQuery
 
 type searchData struct {
 	S     search
@@ -147,7 +49,7 @@ func (c *Console) contactSearch(w http.ResponseWriter, r *http.Request, q *req) 
 		s.After = n
 	}
 	s.TailOnly = !q.P.SeesPersonalData()
-	ids, more, err := c.searchContacts(r.Context(), scope(q.P), s)
+	ids, more, err := c.deps.Contacts.SearchIDs(r.Context(), scope(q.P), s)
 	if err != nil {
 		return err
 	}

@@ -7,14 +7,12 @@ import (
 	"net/http"
 	"slices"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"carillon/campaigns"
 	"carillon/care"
+	"carillon/delivery"
 	"carillon/internal/identity"
 	"carillon/revisits"
 )
@@ -69,6 +67,11 @@ type queueRow struct {
 	OldestAge string
 }
 
+// AtCap reports whether a count of scheduled, retryable or discarded jobs
+// reached delivery.QueueCountCap: it means "this many or more" (River counts
+// only available and running jobs by queue; River UI shows the others).
+func (q queueRow) AtCap(n int) bool { return n >= delivery.QueueCountCap }
+
 // dashboardView is the shared figures and what is the user's own.
 type dashboardView struct {
 	*dashboardData
@@ -115,36 +118,20 @@ type dashCache struct {
 }
 
 // msgAgg counts the messages of one day, channel, provider and status.
-type msgAgg struct {
-	Day, Channel, Provider, Status string
-	N                              int
-}
+type msgAgg = delivery.DailyCount
 
 // messageAgg counts the outbox's messages created in [from, to) (to zero:
-// no end) by day in the console's zone, channel, provider and status.
+// no end) by day in the console's zone, channel, provider and status. Without
+// an outbox there are none.
 func (c *Console) messageAgg(ctx context.Context, from, to time.Time) ([]msgAgg, error) {
-	rows, err := c.deps.Pool.Query(ctx, `SELECT to_char(date_trunc('day', created_at, $3) AT TIME ZONE $3, 'YYYY-MM-DD'), coalesce(channel, ''), coalesce(provider, ''), status, count(*)
-		FROM messages WHERE created_at >= $1 AND ($2::timestamptz IS NULL OR created_at < $2)
-		GROUP BY date_trunc('day', created_at, $3), 2, 3, 4`, from, nullTime(to), c.cfg.TimeZone)
+	if c.deps.Delivery == nil {
+		return nil, nil
+	}
+	out, err := c.deps.Delivery.DailyCounts(ctx, from, to, c.cfg.TimeZone)
 	if err != nil {
 		return nil, fmt.Errorf("dashboard messages: %w", err)
 	}
-	var out []msgAgg
-	var a msgAgg
-	if _, err := pgx.ForEachRow(rows, []any{&a.Day, &a.Channel, &a.Provider, &a.Status, &a.N}, func() error {
-		out = append(out, a)
-		return nil
-	}); err != nil {
-		return nil, fmt.Errorf("dashboard messages: %w", err)
-	}
 	return out, nil
-}
-
-func nullTime(t time.Time) *time.Time {
-	if t.IsZero() {
-		return nil
-	}
-	return &t
 }
 
 // settledDays returns the counts of the days in [from, to). Days not yet
@@ -345,32 +332,23 @@ func (c *Console) planCounts(ctx context.Context, d *dashboardData, today, mon, 
 			keys = append(keys, r.Key)
 		}
 	}
-	if len(keys) > 0 {
-		rows, err := c.deps.Pool.Query(ctx, `SELECT source_id, vars -> 'Care' ->> 'Date' = $2 AS today, count(*)
-			FROM messages WHERE source_id = ANY($1) AND (vars -> 'Care' ->> 'Date') BETWEEN $3 AND $4
-			  AND source = $5 AND parent_id IS NULL
-			GROUP BY 1, 2`, keys, today.Format(time.DateOnly), mon.Format(time.DateOnly), sun.Format(time.DateOnly), care.Source)
+	if len(keys) > 0 && c.deps.Delivery != nil {
+		planned, err := c.deps.Delivery.CarePlanned(ctx, care.Source, keys, today.Format(time.DateOnly), mon.Format(time.DateOnly), sun.Format(time.DateOnly))
 		if err != nil {
 			return fmt.Errorf("dashboard care plan: %w", err)
 		}
-		var rule string
-		var isToday bool
-		var n int
-		if _, err := pgx.ForEachRow(rows, []any{&rule, &isToday, &n}, func() error {
-			k := kinds[classify(ruleKinds[rule], rule)]
-			k.Week += n
-			if isToday {
-				k.Today += n
+		for _, p := range planned {
+			k := kinds[classify(ruleKinds[p.SourceID], p.SourceID)]
+			k.Week += p.N
+			if p.Today {
+				k.Today += p.N
 			}
-			return nil
-		}); err != nil {
-			return fmt.Errorf("dashboard care plan: %w", err)
 		}
 	}
-	if c.deps.Revisits != nil {
-		err := c.deps.Pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE send_at >= $1 AND send_at < $2), count(*)
-			FROM messages WHERE source = $5 AND source_id = $6 AND send_at >= $3 AND send_at < $4`,
-			today, today.AddDate(0, 0, 1), mon, sun.AddDate(0, 0, 1), revisits.Source, revisits.RuleDigest).Scan(&kinds["digest"].Today, &kinds["digest"].Week)
+	if c.deps.Revisits != nil && c.deps.Delivery != nil {
+		var err error
+		kinds["digest"].Today, kinds["digest"].Week, err = c.deps.Delivery.SendsBetween(ctx, revisits.Source, revisits.RuleDigest,
+			today, today.AddDate(0, 0, 1), mon, sun.AddDate(0, 0, 1))
 		if err != nil {
 			return fmt.Errorf("dashboard digests: %w", err)
 		}
@@ -457,66 +435,40 @@ func (c *Console) messageFigures(ctx context.Context, d *dashboardData, today ti
 }
 
 func (c *Console) receiptFigures(ctx context.Context, d *dashboardData) error {
-	rows, err := c.deps.Pool.Query(ctx, `SELECT provider, count(*), min(received_at) FROM receipts WHERE NOT applied GROUP BY provider ORDER BY provider`)
+	if c.deps.Delivery == nil {
+		return nil
+	}
+	unmatched, err := c.deps.Delivery.Unmatched(ctx)
 	if err != nil {
 		return fmt.Errorf("dashboard receipts: %w", err)
 	}
-	var row receiptRow
-	if _, err := pgx.ForEachRow(rows, []any{&row.Provider, &row.Count, &row.Oldest}, func() error {
-		d.Receipts = append(d.Receipts, row)
-		return nil
-	}); err != nil {
-		return fmt.Errorf("dashboard receipts: %w", err)
+	for _, u := range unmatched {
+		d.Receipts = append(d.Receipts, receiptRow{Provider: u.Provider, Count: u.Count, Oldest: u.Oldest})
 	}
-	if err := c.deps.Pool.QueryRow(ctx, `SELECT count(*) FROM send_stops`).Scan(&d.Stops); err != nil {
+	if d.Stops, err = c.deps.Delivery.StopCount(ctx); err != nil {
 		return fmt.Errorf("dashboard stops: %w", err)
 	}
 	return nil
 }
 
 // queueFigures reads River's jobs by queue and state: what waits, runs, will
-// retry, and what was discarded in the last day.
+// retry, and what was discarded in the last day (through the outbox's River
+// client: delivery.(*Service).Queues).
 func (c *Console) queueFigures(ctx context.Context, d *dashboardData, now time.Time) error {
-	rows, err := c.deps.Pool.Query(ctx, `SELECT queue, state::text, count(*),
-			coalesce(extract(epoch FROM $1 - min(scheduled_at) FILTER (WHERE state = 'available')), 0)::bigint
-		FROM river_job
-		WHERE state IN ('available', 'running', 'scheduled', 'retryable')
-		   OR state = 'discarded' AND finalized_at > $1::timestamptz - interval '1 day'
-		GROUP BY 1, 2`, now)
+	if c.deps.Delivery == nil {
+		return nil
+	}
+	qs, err := c.deps.Delivery.Queues(ctx, now)
 	if err != nil {
 		return fmt.Errorf("dashboard queues: %w", err)
 	}
-	qs := map[string]*queueRow{}
-	var queue, state string
-	var n int
-	var age int64
-	if _, err := pgx.ForEachRow(rows, []any{&queue, &state, &n, &age}, func() error {
-		if qs[queue] == nil {
-			qs[queue] = &queueRow{Queue: queue}
+	for _, q := range qs {
+		r := queueRow{Queue: q.Queue, Available: q.Available, Running: q.Running, Scheduled: q.Scheduled, Retryable: q.Retryable,
+			Discarded: q.Discarded}
+		if q.OldestAvailable > 0 {
+			r.OldestAge = q.OldestAvailable.String()
 		}
-		r := qs[queue]
-		switch state {
-		case "available":
-			r.Available = n
-			if age > 0 {
-				r.OldestAge = (time.Duration(age) * time.Second).String()
-			}
-		case "running":
-			r.Running = n
-		case "scheduled":
-			r.Scheduled = n
-		case "retryable":
-			r.Retryable = n
-		case "discarded":
-			r.Discarded = n
-		}
-		return nil
-	}); err != nil {
-		return fmt.Errorf("dashboard queues: %w", err)
+		d.Queues = append(d.Queues, r)
 	}
-	for _, r := range qs {
-		d.Queues = append(d.Queues, *r)
-	}
-	sort.Slice(d.Queues, func(i, j int) bool { return strings.Compare(d.Queues[i].Queue, d.Queues[j].Queue) < 0 })
 	return nil
 }

@@ -11,8 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"carillon/calendar"
 	"carillon/contacts"
 	"carillon/internal/identity"
@@ -159,20 +157,6 @@ func (c *Console) myPage(w http.ResponseWriter, r *http.Request, q *req) error {
 	return nil
 }
 
-const (
-	upcomingSolarSQL = `SELECT c.id, c.external_id, COALESCE(c.name, ''), m.code, c.birth_month::int, c.birth_day::int, 0, 0, false
-FROM contacts c JOIN managers m ON m.id = c.manager_id
-JOIN unnest($1::int[], $2::int[]) AS k(mo, d) ON c.birth_month = k.mo AND c.birth_day = k.d
-WHERE c.birth_calendar = 'solar' AND c.status = 'active' AND c.erased_at IS NULL AND c.manager_id = ANY($3)`
-	upcomingLunarSQL = `SELECT c.id, c.external_id, COALESCE(c.name, ''), m.code, 0, 0, c.lunar_month::int, c.lunar_day::int, c.lunar_leap
-FROM contacts c JOIN managers m ON m.id = c.manager_id
-JOIN unnest($1::int[], $2::int[], $3::bool[]) AS k(mo, d, l) ON c.lunar_month = k.mo AND c.lunar_day = k.d AND c.lunar_leap = k.l
-WHERE c.birth_calendar = 'lunar' AND c.status = 'active' AND c.erased_at IS NULL AND c.manager_id = ANY($4)`
-	upcomingMaturitySQL = `SELECT c.id, c.external_id, COALESCE(c.name, ''), m.code, c.attrs ->> $1
-FROM contacts c JOIN managers m ON m.id = c.manager_id
-WHERE c.manager_id = ANY($4) AND c.status = 'active' AND c.erased_at IS NULL AND c.attrs ->> $1 >= $2 AND c.attrs ->> $1 <= $3`
-)
-
 type bdKey struct {
 	lunar      bool
 	month, day int
@@ -212,53 +196,39 @@ func (c *Console) upcoming(ctx context.Context, ids []int64, today calendar.Date
 		}
 	}
 	var out []upcomingItem
-	read := func(rows pgx.Rows, lunar bool) error {
-		var it upcomingItem
-		var sM, sD, lM, lD int
-		var leap bool
-		_, err := pgx.ForEachRow(rows, []any{&it.ContactID, &it.ExternalID, &it.Name, &it.Manager, &sM, &sD, &lM, &lD, &leap}, func() error {
-			k := bdKey{month: sM, day: sD}
-			it.Note = "solar"
+	birthdays := func(ds []contacts.ManagedDate, lunar bool) {
+		for _, d := range ds {
+			it := upcomingItem{ContactID: d.ContactID, ExternalID: d.ExternalID, Name: d.Name, Manager: d.ManagerCode, Kind: "birthday", Note: "solar"}
+			k := bdKey{month: d.Month, day: d.Day}
 			if lunar {
-				k = bdKey{lunar: true, month: lM, day: lD, leap: leap}
-				it.Note = calendar.LunarMonthDayChinese(lM, lD, leap)
+				k = bdKey{lunar: true, month: d.Month, day: d.Day, leap: d.Leap}
+				it.Note = calendar.LunarMonthDayChinese(d.Month, d.Day, d.Leap)
 			}
-			it.Date, it.Kind = when[k], "birthday"
+			it.Date = when[k]
 			out = append(out, it)
-			return nil
-		})
-		return err
-	}
-	rows, err := c.deps.Pool.Query(ctx, upcomingSolarSQL, sm, sd, ids)
-	if err != nil {
-		return nil, fmt.Errorf("upcoming birthdays: %w", err)
-	}
-	if err := read(rows, false); err != nil {
-		return nil, fmt.Errorf("upcoming birthdays: %w", err)
-	}
-	rows, err = c.deps.Pool.Query(ctx, upcomingLunarSQL, lm, ld, ll, ids)
-	if err != nil {
-		return nil, fmt.Errorf("upcoming lunar birthdays: %w", err)
-	}
-	if err := read(rows, true); err != nil {
-		return nil, fmt.Errorf("upcoming lunar birthdays: %w", err)
-	}
-	rows, err = c.deps.Pool.Query(ctx, upcomingMaturitySQL, c.deps.Revisits.Config().MaturityAttr, today.String(), today.AddDays(days).String(), ids)
-	if err != nil {
-		return nil, fmt.Errorf("upcoming maturities: %w", err)
-	}
-	var it upcomingItem
-	var on string
-	if _, err := pgx.ForEachRow(rows, []any{&it.ContactID, &it.ExternalID, &it.Name, &it.Manager, &on}, func() error {
-		day, err := calendar.ParseDate(on)
-		if err != nil {
-			return nil // not an ISO date: the care rule skips it too
 		}
-		it.Date, it.Kind, it.Note = day, "deposit_maturity", ""
-		out = append(out, it)
-		return nil
-	}); err != nil {
+	}
+	solar, err := c.deps.Contacts.SolarBirthdaysOf(ctx, ids, sm, sd)
+	if err != nil {
+		return nil, fmt.Errorf("upcoming birthdays: %w", err)
+	}
+	birthdays(solar, false)
+	lunar, err := c.deps.Contacts.LunarBirthdaysOf(ctx, ids, lm, ld, ll)
+	if err != nil {
+		return nil, fmt.Errorf("upcoming lunar birthdays: %w", err)
+	}
+	birthdays(lunar, true)
+	maturities, err := c.deps.Contacts.AttrDatesOf(ctx, ids, c.deps.Revisits.Config().MaturityAttr, today.String(), today.AddDays(days).String())
+	if err != nil {
 		return nil, fmt.Errorf("upcoming maturities: %w", err)
+	}
+	for _, d := range maturities {
+		day, err := calendar.ParseDate(d.Value)
+		if err != nil {
+			continue // not an ISO date: the care rule skips it too
+		}
+		out = append(out, upcomingItem{ContactID: d.ContactID, ExternalID: d.ExternalID, Name: d.Name, Manager: d.ManagerCode,
+			Date: day, Kind: "deposit_maturity"})
 	}
 	slices.SortStableFunc(out, func(a, b upcomingItem) int {
 		if c := a.Date.Compare(b.Date); c != 0 {

@@ -76,14 +76,8 @@ func (c *Console) setCookie(w http.ResponseWriter, r *http.Request, name, value 
 	http.SetCookie(w, ck)
 }
 
-const sqlSessionLookup = `SELECT s.id, s.user_id, s.csrf_token, s.last_seen_at, s.expires_at, u.login, u.disabled_at IS NOT NULL
-	FROM console_sessions s JOIN users u ON u.id = s.user_id
-	WHERE s.token_hash = $1 AND s.ended_at IS NULL`
-
-// sqlManagerScope is a manager's own id and those of the managers they lead:
-// the scope identity gives a principal (read here as identity reads it).
-const sqlManagerScope = `SELECT id FROM managers
-	WHERE id = $1 OR lead_code = (SELECT code FROM managers WHERE id = $1) ORDER BY id`
+const sqlSessionLookup = `SELECT id, user_id, csrf_token, last_seen_at, expires_at
+	FROM console_sessions WHERE token_hash = $1 AND ended_at IS NULL`
 
 // Principal returns the user signed in to the console on this request, if
 // any: the server lets an administrator's console session open River UI.
@@ -103,19 +97,24 @@ func (c *Console) authenticate(r *http.Request) (session, identity.Principal, er
 	ctx := r.Context()
 	var s session
 	var lastSeen, expires time.Time
-	var login string
-	var disabled bool
-	err = c.deps.Pool.QueryRow(ctx, sqlSessionLookup, tokenHash(ck.Value)).Scan(&s.ID, &s.UserID, &s.CSRF, &lastSeen, &expires, &login, &disabled)
+	err = c.deps.SessionsPool.QueryRow(ctx, sqlSessionLookup, tokenHash(ck.Value)).Scan(&s.ID, &s.UserID, &s.CSRF, &lastSeen, &expires)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return session{}, identity.Principal{}, errNoSession
 	}
 	if err != nil {
 		return session{}, identity.Principal{}, fmt.Errorf("look up session: %w", err)
 	}
+	u, err := c.deps.Users.UserByID(ctx, s.UserID)
+	if errors.Is(err, identity.ErrNotFound) {
+		return session{}, identity.Principal{}, errNoSession
+	}
+	if err != nil {
+		return session{}, identity.Principal{}, err
+	}
 	now := c.cfg.Now()
 	reason := ""
 	switch {
-	case disabled:
+	case u.Disabled:
 		reason = "user_disabled"
 	case !now.Before(expires):
 		reason = "expired"
@@ -128,28 +127,12 @@ func (c *Console) authenticate(r *http.Request) (session, identity.Principal, er
 		}
 		return session{}, identity.Principal{}, errNoSession
 	}
-	u, err := c.deps.Users.GetUser(ctx, login)
-	if errors.Is(err, identity.ErrNotFound) {
-		return session{}, identity.Principal{}, errNoSession
-	}
-	if err != nil {
+	p := identity.Principal{User: u}
+	if p.ManagerIDs, err = c.deps.Users.ManagerScope(ctx, u); err != nil {
 		return session{}, identity.Principal{}, err
 	}
-	if u.Disabled { // disabled between the two reads
-		return session{}, identity.Principal{}, errNoSession
-	}
-	p := identity.Principal{User: u}
-	if u.Has(identity.RoleManager) && u.ManagerID != nil {
-		rows, err := c.deps.Pool.Query(ctx, sqlManagerScope, *u.ManagerID)
-		if err != nil {
-			return session{}, identity.Principal{}, fmt.Errorf("manager scope of %q: %w", u.Login, err)
-		}
-		if p.ManagerIDs, err = pgx.CollectRows(rows, pgx.RowTo[int64]); err != nil {
-			return session{}, identity.Principal{}, fmt.Errorf("manager scope of %q: %w", u.Login, err)
-		}
-	}
 	if now.Sub(lastSeen) >= time.Minute {
-		if _, err := c.deps.Pool.Exec(ctx, `UPDATE console_sessions SET last_seen_at = $2 WHERE id = $1`, s.ID, now); err != nil {
+		if _, err := c.deps.SessionsPool.Exec(ctx, `UPDATE console_sessions SET last_seen_at = $2 WHERE id = $1`, s.ID, now); err != nil {
 			return session{}, identity.Principal{}, fmt.Errorf("touch session: %w", err)
 		}
 	}
@@ -157,7 +140,7 @@ func (c *Console) authenticate(r *http.Request) (session, identity.Principal, er
 }
 
 func (c *Console) endSession(ctx context.Context, id int64, reason string) error {
-	_, err := c.deps.Pool.Exec(ctx, `UPDATE console_sessions SET ended_at = $2, ended_reason = $3 WHERE id = $1 AND ended_at IS NULL`,
+	_, err := c.deps.SessionsPool.Exec(ctx, `UPDATE console_sessions SET ended_at = $2, ended_reason = $3 WHERE id = $1 AND ended_at IS NULL`,
 		id, c.cfg.Now(), reason)
 	if err != nil {
 		return fmt.Errorf("end session: %w", err)
@@ -284,7 +267,7 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 
 // logout ends the session.
 func (c *Console) logout(w http.ResponseWriter, r *http.Request, q *req) error {
-	err := pgx.BeginFunc(r.Context(), c.deps.Pool, func(tx pgx.Tx) error {
+	err := pgx.BeginFunc(r.Context(), c.deps.SessionsPool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(r.Context(), `UPDATE console_sessions SET ended_at = $2, ended_reason = 'signed_out' WHERE id = $1 AND ended_at IS NULL`,
 			q.Sess.ID, c.cfg.Now()); err != nil {
 			return fmt.Errorf("end session: %w", err)
@@ -347,7 +330,7 @@ func (c *Console) switchLang(w http.ResponseWriter, r *http.Request) {
 func (c *Console) auditLockout(r *http.Request, login, addr string, ev edge.Event) {
 	_, err := c.deps.Users.GetUser(r.Context(), login)
 	known := err == nil
-	if err := audit.Append(r.Context(), c.deps.Pool, edge.Anonymous(addr), c.cfg.Now(),
+	if err := audit.Append(r.Context(), c.deps.SessionsPool, edge.Anonymous(addr), c.cfg.Now(),
 		edge.LockoutEntry("console.sign_in_locked", login, known, ev)); err != nil {
 		c.cfg.Logger.ErrorContext(r.Context(), "audit sign-in lockout", slog.String("addr", addr), slog.String("error", err.Error()))
 	}

@@ -96,7 +96,7 @@ func (c *Console) oidcStart(w http.ResponseWriter, r *http.Request) {
 	}
 	now := c.cfg.Now()
 	busy := false
-	err = pgx.BeginFunc(r.Context(), c.deps.Pool, func(tx pgx.Tx) error {
+	err = pgx.BeginFunc(r.Context(), c.deps.SessionsPool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(r.Context(), `DELETE FROM console_oidc_logins WHERE expires_at <= $1`, now); err != nil {
 			return fmt.Errorf("forget expired oidc sign-ins: %w", err)
 		}
@@ -153,7 +153,7 @@ func (c *Console) oidcCallback(w http.ResponseWriter, r *http.Request) {
 	var browserHash []byte
 	var nonce, verifier, next string
 	var expires time.Time
-	err := c.deps.Pool.QueryRow(r.Context(), `DELETE FROM console_oidc_logins WHERE state_hash = $1
+	err := c.deps.SessionsPool.QueryRow(r.Context(), `DELETE FROM console_oidc_logins WHERE state_hash = $1
 		RETURNING browser_hash, nonce, verifier, next, expires_at`, tokenHash(state)).Scan(&browserHash, &nonce, &verifier, &next, &expires)
 	if errors.Is(err, pgx.ErrNoRows) {
 		c.cfg.Logger.InfoContext(r.Context(), "oidc callback refused", slog.String("reason", "unknown or used state"), slog.String("addr", remoteHost(r)))
@@ -238,7 +238,7 @@ func (c *Console) startSession(w http.ResponseWriter, r *http.Request, p identit
 	if len(ua) > 300 {
 		ua = ua[:300]
 	}
-	err = pgx.BeginFunc(r.Context(), c.deps.Pool, func(tx pgx.Tx) error {
+	err = pgx.BeginFunc(r.Context(), c.deps.SessionsPool, func(tx pgx.Tx) error {
 		var id int64
 		if err := tx.QueryRow(r.Context(), `INSERT INTO console_sessions (token_hash, user_id, csrf_token, created_at, last_seen_at, expires_at, addr, user_agent)
 			VALUES ($1, $2, $3, $4, $4, $5, $6, $7) RETURNING id`,

@@ -1,0 +1,209 @@
+package contacts
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// SearchQuery is a staff search for contacts: Q is a customer number, a phone
+// number's last digits (4 or more) or the beginning of a name; Tag and Tier
+// filter. TailOnly: the searcher sees phone numbers masked, so a phone search
+// uses the last four digits only.
+type SearchQuery struct {
+	Q        string
+	Tag      string
+	Tier     string
+	TailOnly bool
+	After    int64 // ids above this one (keyset paging)
+	Limit    int
+}
+
+// The fixed fragments a search is put together from; values are parameters.
+const (
+	sqlSearchByExternalID = `SELECT c.id FROM contacts c WHERE c.external_id = @q AND c.id > @after`
+	sqlSearchAll          = `SELECT c.id FROM contacts c WHERE c.id > @after`
+	// A phone's last four digits match one contact in ten thousand: the
+	// matches are read by that index and then sorted (OFFSET 0 keeps the
+	// planner from walking the whole table in id order instead).
+	sqlSearchPhoneHead = `SELECT id FROM (SELECT c.id FROM contacts c WHERE right(c.phone, 4) = @tail4 AND c.phone LIKE @tail
+			AND c.id > @after`
+	sqlSearchPhoneTail  = ` OFFSET 0) c`
+	sqlSearchNamePrefix = ` AND lower(c.name) LIKE @prefix`
+	sqlSearchOrder      = ` ORDER BY id LIMIT @limit`
+	sqlFilterManagers   = ` AND c.manager_id = ANY(@managers)`
+	sqlFilterTag        = ` AND c.tags @> ARRAY[@tag]::text[]`
+	sqlFilterTier       = ` AND c.tier = @tier`
+)
+
+func likePrefix(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return r.Replace(strings.ToLower(s)) + "%"
+}
+
+func allDigits(s string) bool {
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// SearchIDs returns the ids of one page of the contacts in sc matching s, in
+// id order, and whether there are more. A customer number is looked up
+// first, by its unique index; otherwise the SQL is put together from fixed
+// fragments, one per filter given, so each search uses its own index (the
+// name prefix, the phone's last four digits, the tags) rather than one plan
+// for all; values are always parameters.
+func (s *Store) SearchIDs(ctx context.Context, sc Scope, q SearchQuery) ([]int64, bool, error) {
+	args := pgx.NamedArgs{"after": q.After, "limit": q.Limit + 1}
+	var filters strings.Builder
+	if sc.Restricted {
+		filters.WriteString(sqlFilterManagers)
+		args["managers"] = sc.ManagerIDs
+	}
+	if q.Tag != "" {
+		filters.WriteString(sqlFilterTag)
+		args["tag"] = q.Tag
+	}
+	if q.Tier != "" {
+		filters.WriteString(sqlFilterTier)
+		args["tier"] = q.Tier
+	}
+	text := q.Q
+	if text != "" {
+		args["q"] = text
+		rows, err := s.pool.Query(ctx, sqlSearchByExternalID+filters.String(), args)
+		if err != nil {
+			return nil, false, fmt.Errorf("search contacts: %w", err)
+		}
+		ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+		if err != nil {
+			return nil, false, fmt.Errorf("search contacts: %w", err)
+		}
+		if len(ids) > 0 {
+			return ids, false, nil
+		}
+	}
+	var b strings.Builder
+	digits := strings.TrimPrefix(text, "+")
+	switch {
+	case text == "":
+		b.WriteString(sqlSearchAll + filters.String())
+	case allDigits(digits) && len(digits) >= 4:
+		if q.TailOnly && len(digits) != 4 {
+			// Who sees numbers masked searches by the last four digits only:
+			// more digits would let the results give the hidden ones away.
+			digits = digits[len(digits)-4:]
+		}
+		b.WriteString(sqlSearchPhoneHead + filters.String() + sqlSearchPhoneTail)
+		args["tail4"], args["tail"] = digits[len(digits)-4:], "%"+digits
+	default:
+		b.WriteString(sqlSearchAll + filters.String() + sqlSearchNamePrefix)
+		args["prefix"] = likePrefix(text)
+	}
+	b.WriteString(sqlSearchOrder)
+	rows, err := s.pool.Query(ctx, b.String(), args)
+	if err != nil {
+		return nil, false, fmt.Errorf("search contacts: %w", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return nil, false, fmt.Errorf("search contacts: %w", err)
+	}
+	more := len(ids) > q.Limit
+	if more {
+		ids = ids[:q.Limit]
+	}
+	return ids, more, nil
+}
+
+// ManagedDate is an active, unerased customer of a manager with one of their
+// dates: a birthday (solar or lunar month and day) or an attribute's value.
+type ManagedDate struct {
+	ContactID   int64
+	ExternalID  string
+	Name        string
+	ManagerCode string
+	Month, Day  int    // the birthday's month and day (solar or lunar)
+	Leap        bool   // a lunar birthday in a leap month
+	Value       string // the attribute's value (AttrDatesOf)
+}
+
+const (
+	sqlSolarBirthdaysOf = `SELECT c.id, c.external_id, COALESCE(c.name, ''), m.code, c.birth_month::int, c.birth_day::int, false, ''
+FROM contacts c JOIN managers m ON m.id = c.manager_id
+JOIN unnest($1::int[], $2::int[]) AS k(mo, d) ON c.birth_month = k.mo AND c.birth_day = k.d
+WHERE c.birth_calendar = 'solar' AND c.status = 'active' AND c.erased_at IS NULL AND c.manager_id = ANY($3)`
+	sqlLunarBirthdaysOf = `SELECT c.id, c.external_id, COALESCE(c.name, ''), m.code, c.lunar_month::int, c.lunar_day::int, c.lunar_leap, ''
+FROM contacts c JOIN managers m ON m.id = c.manager_id
+JOIN unnest($1::int[], $2::int[], $3::bool[]) AS k(mo, d, l) ON c.lunar_month = k.mo AND c.lunar_day = k.d AND c.lunar_leap = k.l
+WHERE c.birth_calendar = 'lunar' AND c.status = 'active' AND c.erased_at IS NULL AND c.manager_id = ANY($4)`
+	sqlAttrDatesOf = `SELECT c.id, c.external_id, COALESCE(c.name, ''), m.code, 0, 0, false, c.attrs ->> $1
+FROM contacts c JOIN managers m ON m.id = c.manager_id
+WHERE c.manager_id = ANY($4) AND c.status = 'active' AND c.erased_at IS NULL AND c.attrs ->> $1 >= $2 AND c.attrs ->> $1 <= $3`
+)
+
+func collectManagedDates(rows pgx.Rows, err error) ([]ManagedDate, error) {
+	if err != nil {
+		return nil, err
+	}
+	var out []ManagedDate
+	var d ManagedDate
+	_, err = pgx.ForEachRow(rows, []any{&d.ContactID, &d.ExternalID, &d.Name, &d.ManagerCode, &d.Month, &d.Day, &d.Leap, &d.Value}, func() error {
+		out = append(out, d)
+		return nil
+	})
+	return out, err
+}
+
+// SolarBirthdaysOf returns the active customers of the managers whose solar
+// birthday is one of the month-day pairs (months[i], days[i]).
+func (s *Store) SolarBirthdaysOf(ctx context.Context, managerIDs []int64, months, days []int32) ([]ManagedDate, error) {
+	out, err := collectManagedDates(s.pool.Query(ctx, sqlSolarBirthdaysOf, months, days, managerIDs))
+	if err != nil {
+		return nil, fmt.Errorf("solar birthdays of managers: %w", err)
+	}
+	return out, nil
+}
+
+// LunarBirthdaysOf returns the active customers of the managers whose lunar
+// birthday is one of (months[i], days[i], leaps[i]).
+func (s *Store) LunarBirthdaysOf(ctx context.Context, managerIDs []int64, months, days []int32, leaps []bool) ([]ManagedDate, error) {
+	out, err := collectManagedDates(s.pool.Query(ctx, sqlLunarBirthdaysOf, months, days, leaps, managerIDs))
+	if err != nil {
+		return nil, fmt.Errorf("lunar birthdays of managers: %w", err)
+	}
+	return out, nil
+}
+
+// AttrDatesOf returns the active customers of the managers whose attribute
+// attr lies in [from, to] (compared as text: ISO dates), with its value.
+func (s *Store) AttrDatesOf(ctx context.Context, managerIDs []int64, attr, from, to string) ([]ManagedDate, error) {
+	out, err := collectManagedDates(s.pool.Query(ctx, sqlAttrDatesOf, attr, from, to, managerIDs))
+	if err != nil {
+		return nil, fmt.Errorf("%s dates of managers: %w", attr, err)
+	}
+	return out, nil
+}
+
+// CountByStatus counts the contacts by status (for the metrics).
+func (s *Store) CountByStatus(ctx context.Context) (map[string]int64, error) {
+	rows, err := s.pool.Query(ctx, `SELECT status, count(*) FROM contacts GROUP BY status`)
+	if err != nil {
+		return nil, fmt.Errorf("count contacts by status: %w", err)
+	}
+	out := map[string]int64{}
+	var status string
+	var n int64
+	if _, err := pgx.ForEachRow(rows, []any{&status, &n}, func() error {
+		out[status] = n
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("count contacts by status: %w", err)
+	}
+	return out, nil
+}
