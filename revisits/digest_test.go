@@ -13,6 +13,7 @@ import (
 
 	"carillon/calendar"
 	"carillon/care"
+	"carillon/internal/app"
 	"carillon/internal/testlog"
 	"carillon/revisits"
 )
@@ -233,7 +234,7 @@ func TestCarePlannerPlansTheDigestsThroughItsExtension(t *testing.T) {
 	w := newDigestWorld(t)
 	planner, err := care.New(w.db.Pool, w.dlv, care.Config{Logger: testlog.New(t)})
 	require.NoError(t, err)
-	planner.AddExtension(digestExtension{rv: w.svc})
+	planner.AddExtension(app.DigestExtension(w.svc)) // as serve and plan wire it
 
 	// `carillon plan --date 2026-10-13 --dry-run --json`: one line per digest.
 	var lines []string

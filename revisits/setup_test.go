@@ -136,18 +136,3 @@ func (b *bundle) logRevisit(t *testing.T, externalID string, in revisits.Revisit
 }
 
 func datePtr(d calendar.Date) *calendar.Date { return &d }
-
-// digestExtension is the care planner's extension cmd/carillon wires
-// (revisitsExtension): revisits and care are of one layer and meet there.
-type digestExtension struct{ rv *revisits.Service }
-
-func (digestExtension) RuleKey() string { return revisits.RuleDigest }
-
-func (x digestExtension) PlanDay(ctx context.Context, d calendar.Date, opts care.ExtensionOptions) (care.ExtensionResult, error) {
-	o := revisits.DigestOptions{DryRun: opts.DryRun, SendAt: opts.SendAt}
-	if opts.Emit != nil {
-		o.Emit = func(l revisits.DigestLine) error { return opts.Emit(l) }
-	}
-	res, err := x.rv.PlanDigests(ctx, d, o)
-	return care.ExtensionResult{Messages: res.Messages, Planned: res.Planned, Duplicates: res.Duplicates}, err
-}

@@ -14,6 +14,10 @@ import (
 // care are of one layer, so the two meet here.
 type revisitsExtension struct{ rv *revisits.Service }
 
+// DigestExtension is the managers' digest as a care planner extension, the
+// one NewPlanner adds.
+func DigestExtension(rv *revisits.Service) care.Extension { return revisitsExtension{rv: rv} }
+
 // RuleKey implements care.Extension.
 func (revisitsExtension) RuleKey() string { return revisits.RuleDigest }
 
