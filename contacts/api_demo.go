@@ -46,17 +46,3 @@ func (s *Store) TimelineCounts(ctx context.Context) (unsubscribesByLink, message
 	}
 	return unsubscribesByLink, messageEvents, nil
 }
-
-// TakesMarketing reports whether a contact has granted marketing consent on a channel.
-func (s *Store) TakesMarketing(ctx context.Context, contactID int64, channel string) (bool, error) {
-	cons, err := s.Consents(ctx, contactID)
-	if err != nil {
-		return false, err
-	}
-	for _, c := range cons {
-		if c.Channel == channel && c.Purpose == PurposeMarketing {
-			return c.Granted, nil
-		}
-	}
-	return false, nil
-}

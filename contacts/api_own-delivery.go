@@ -42,8 +42,8 @@ func (s *Store) ConsentsOf(ctx context.Context, contactIDs []int64) (map[Consent
 	return out, rows.Err()
 }
 
-// SuppressedAddress is a suppressed address on a customer channel, as stored
-// (an erased contact's as its SuppressionKey).
+// SuppressedAddress is a suppressed address on a customer channel, as the
+// caller gave it (also when it is stored as its SuppressionKey).
 type SuppressedAddress struct {
 	Channel string
 	Address string
@@ -52,10 +52,17 @@ type SuppressedAddress struct {
 const suppressedAmongSQL = `SELECT channel, address FROM suppressions WHERE channel = ANY(ARRAY['sms', 'email', 'wechat']) AND address = ANY($1)`
 
 // SuppressedAmong returns the suppressions of the customer channels (sms,
-// email, wechat) held for any of the addresses, in one query. Pass an address
-// and its SuppressionKey to find it either way.
+// email, wechat) held for any of the addresses, in one query: an address is
+// found as itself and as its SuppressionKey (how erasure keeps it).
 func (s *Store) SuppressedAmong(ctx context.Context, addresses []string) ([]SuppressedAddress, error) {
-	rows, err := s.pool.Query(ctx, suppressedAmongSQL, addresses)
+	raw := make(map[string]string, 2*len(addresses))
+	both := make([]string, 0, 2*len(addresses))
+	for _, a := range addresses {
+		k := SuppressionKey(a)
+		raw[a], raw[k] = a, a
+		both = append(both, a, k)
+	}
+	rows, err := s.pool.Query(ctx, suppressedAmongSQL, both)
 	if err != nil {
 		return nil, fmt.Errorf("load suppressions: %w", err)
 	}
@@ -65,6 +72,9 @@ func (s *Store) SuppressedAmong(ctx context.Context, addresses []string) ([]Supp
 		var a SuppressedAddress
 		if err := rows.Scan(&a.Channel, &a.Address); err != nil {
 			return nil, err
+		}
+		if r, ok := raw[a.Address]; ok {
+			a.Address = r
 		}
 		out = append(out, a)
 	}

@@ -13,9 +13,6 @@ import (
 	"carillon/contacts"
 )
 
-// SuppressionKey is contacts.SuppressionKey, where the worker looks it up.
-func SuppressionKey(address string) string { return contacts.SuppressionKey(address) }
-
 // Eraser returns delivery's eraser and exporter of a contact's data; store
 // gives the managers whose messages are rendered again without the contact.
 // Register it with contacts.Store.RegisterEraser and RegisterExporter.

@@ -7,7 +7,6 @@ import (
 
 	"carillon/channels"
 	"carillon/contacts"
-	"carillon/delivery"
 	"carillon/internal/audit"
 )
 
@@ -24,7 +23,7 @@ func TestErasedSuppressionStillSuppresses(t *testing.T) {
 
 	var raw, keyed int
 	require.NoError(t, h.db.Pool.QueryRow(h.ctx, `SELECT count(*) FILTER (WHERE address = $1), count(*) FILTER (WHERE address = $2) FROM suppressions`,
-		c2.Phone, delivery.SuppressionKey(c2.Phone)).Scan(&raw, &keyed))
+		c2.Phone, contacts.SuppressionKey(c2.Phone)).Scan(&raw, &keyed))
 	require.Equal(t, 0, raw, "the raw number is gone")
 	require.Equal(t, 1, keyed)
 

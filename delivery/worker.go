@@ -290,16 +290,12 @@ func (w *Worker) load(ctx context.Context, ms []*message, now time.Time) (*sendE
 	if env.consents, err = w.contacts.ConsentsOf(ctx, cids); err != nil {
 		return nil, err
 	}
-	// An erased contact's suppressions are kept as SuppressionKey: an address
-	// is looked up both ways.
+	// Found also when kept as an erased contact's SuppressionKey (contacts).
 	var addrs []string
-	keyed := map[string]string{}
 	for _, c := range env.contacts {
 		for _, a := range []string{c.Phone, c.Email, c.WeChatOpenID} {
 			if a != "" {
-				k := SuppressionKey(a)
-				keyed[k] = a
-				addrs = append(addrs, a, k)
+				addrs = append(addrs, a)
 			}
 		}
 	}
@@ -308,11 +304,7 @@ func (w *Worker) load(ctx context.Context, ms []*message, now time.Time) (*sendE
 		return nil, err
 	}
 	for _, x := range sup {
-		a := x.Address
-		if raw, ok := keyed[a]; ok {
-			a = raw
-		}
-		env.suppressed[x.Channel+"\x00"+a] = true
+		env.suppressed[x.Channel+"\x00"+x.Address] = true
 	}
 	if s.cfg.FrequencyCap > 0 {
 		var ids []int64

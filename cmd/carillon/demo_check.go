@@ -100,17 +100,24 @@ func demoUnsubscribe(ctx context.Context, svc *delivery.Service, store *contacts
 	if err != nil {
 		return false, err
 	}
-	var id int64
+	var emails []delivery.ContactMessage
+	var cids []int64
 	for _, m := range msgs {
-		if m.Channel != "email" || m.Status != string(delivery.StatusDelivered) {
-			continue
+		if m.Channel == contacts.ChannelEmail && m.Status == string(delivery.StatusDelivered) {
+			emails, cids = append(emails, m), append(cids, m.ContactID)
 		}
+	}
+	if len(emails) == 0 {
+		return false, nil
+	}
+	cons, err := store.ConsentsOf(ctx, cids)
+	if err != nil {
+		return false, err
+	}
+	var id int64
+	for _, m := range emails {
 		// A customer who still takes marketing email, so the click changes something.
-		ok, err := store.TakesMarketing(ctx, m.ContactID, contacts.ChannelEmail)
-		if err != nil {
-			return false, err
-		}
-		if ok {
+		if cons[contacts.ConsentKey{ContactID: m.ContactID, Channel: contacts.ChannelEmail, Purpose: contacts.PurposeMarketing}] {
 			id = m.ID
 			break
 		}

@@ -330,7 +330,7 @@ func TestEraseScrubsEveryCopy(t *testing.T) {
 
 	// The suppression still holds, by its hash.
 	var n int
-	require.NoError(t, w.db.Pool.QueryRow(w.ctx, `SELECT count(*) FROM suppressions WHERE address = $1`, delivery.SuppressionKey(gone.Email)).Scan(&n))
+	require.NoError(t, w.db.Pool.QueryRow(w.ctx, `SELECT count(*) FROM suppressions WHERE address = $1`, contacts.SuppressionKey(gone.Email)).Scan(&n))
 	require.Equal(t, 1, n)
 	// Audited, and the timeline says so in both languages.
 	require.NoError(t, w.db.Pool.QueryRow(w.ctx, `SELECT count(*) FROM audit_log WHERE action = 'contact.erase' AND object_id = $1`,
