@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"carillon/channels"
@@ -73,17 +74,39 @@ func crashAndRestart(t *testing.T, sandbox string, expectDuplicates bool) {
 	_, err = h.db.Pool.Exec(h.ctx, `UPDATE river_job SET state = 'available', scheduled_at = $1 WHERE state = 'running'`, h.clock.Now())
 	require.NoError(t, err)
 	h.start(t)
+	// The world's clock stands still: a job that failed once and waits for its
+	// retry gets there only when time passes, so let it pass while we wait.
+	nudged := make(chan struct{})
+	stop := make(chan struct{})
+	go func() {
+		defer close(nudged)
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+			var retryAt *time.Time
+			if err := h.db.Pool.QueryRow(h.ctx, `SELECT max(scheduled_at) FROM river_job WHERE state = 'retryable'`).Scan(&retryAt); err == nil &&
+				retryAt != nil && !h.clock.Now().After(*retryAt) {
+				h.clock.Set(retryAt.Add(time.Second))
+			}
+		}
+	}()
+	defer func() { close(stop); <-nudged }()
 	for _, id := range res.IDs {
 		// A message whose receipt came back while its worker was dead is final
 		// without the dead worker's record: wait for the status alone.
 		h.wait(t, id, false, "delivered", "failed", "sent")
 	}
 	// And until the rescued job has recorded what it did.
-	require.Eventually(t, func() bool {
+	if !assert.Eventually(t, func() bool {
 		var busy int
 		require.NoError(t, h.db.Pool.QueryRow(h.ctx, `SELECT count(*) FROM river_job WHERE state IN ('available', 'running', 'retryable')`).Scan(&busy))
 		return busy == 0
-	}, 20*time.Second, 20*time.Millisecond)
+	}, 20*time.Second, 20*time.Millisecond) {
+		t.Fatalf("jobs still busy: %s", h.busyJobs(t))
+	}
 	dups := 0
 	for _, id := range res.IDs {
 		n := rec.SendsOf(itoa(id))
@@ -160,4 +183,12 @@ sign_name = "Carillon"
 	require.NoError(t, rc.Start(ctx))
 	time.Sleep(30 * time.Second)
 	t.Fatal("the child was meant to die before this")
+}
+
+// busyJobs describes the jobs not yet done, for a failure's message.
+func (h *harness) busyJobs(t *testing.T) string {
+	var out string
+	require.NoError(t, h.db.Pool.QueryRow(h.ctx, `SELECT COALESCE(string_agg(kind || ' ' || state || ' attempt ' || attempt || ' at ' || scheduled_at::text || ' ' || COALESCE(errors[array_length(errors, 1)]::text, ''), '; '), '')
+		FROM river_job WHERE state IN ('available', 'running', 'retryable')`).Scan(&out))
+	return out
 }
