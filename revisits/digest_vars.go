@@ -1,13 +1,9 @@
 package revisits
 
 import (
-	"carillon/calendar"
 	"carillon/internal/pii"
 	"encoding/json"
-	"fmt"
 	"net/url"
-	"reflect"
-	"time"
 )
 
 // digestVars are the digest's template variables: .Digest with the built-in
@@ -26,9 +22,10 @@ func (s *Service) digestVars(d *Digest) map[string]any {
 	u := s.cfg.ConsoleURL + "/revisits?" + url.Values{"manager": {d.Manager}, "date": {d.Date.String()}}.Encode()
 	return map[string]any{"Digest": map[string]any{
 		"Date": d.Date, "Total": len(d.Items), "Overdue": d.OverdueCount(), "DueToday": d.DueToday(), "URL": u,
-		"Items": items, "Escalated": templateValue(d.Escalated), "Team": templateValue(d.Team), "Upcoming": templateValue(d.Upcoming),
-		"Festivals": templateValue(d.Festivals), "Replies": templateValue(d.Replies), "Complaints": templateValue(d.Complaints),
-		"Alerts": templateValue(d.Alerts), "Weekly": weeklyVars(d.Weekly),
+		"Items": items, "Escalated": partVars(d.Escalated, Escalation.vars), "Team": partVars(d.Team, TeamLine.vars),
+		"Upcoming": partVars(d.Upcoming, Upcoming.vars), "Festivals": partVars(d.Festivals, Upcoming.vars),
+		"Replies": partVars(d.Replies, Reply.vars), "Complaints": partVars(d.Complaints, OverdueFeedback.vars),
+		"Alerts": partVars(d.Alerts, Alert.vars), "Weekly": weeklyVars(d.Weekly),
 	}}
 }
 
@@ -40,65 +37,49 @@ func truncateRunes(s string, n int) string {
 	return string(r[:n]) + "…"
 }
 
-// templateValue turns the digest's parts into template variables: structs
-// become maps keyed by their Go field names (.Digest.Escalated[].ManagerName),
-// as the templates' schemas name variables; dates and times stay values;
-// raw JSON is decoded. Fields marked json:"-" are left out.
-func templateValue(v any) any {
-	return tv(reflect.ValueOf(v))
+// The digest's parts as template variables: each part is a map keyed by its Go
+// field names (.Digest.Escalated[].ManagerName), as the templates' schemas
+// name variables; dates and times stay values; an alert's JSON data is decoded.
+
+func partVars[T any](xs []T, f func(T) map[string]any) []any {
+	out := make([]any, len(xs))
+	for i, x := range xs {
+		out[i] = f(x)
+	}
+	return out
 }
 
-var (
-	dateType = reflect.TypeOf(calendar.Date{})
-	timeType = reflect.TypeOf(time.Time{})
-	rawType  = reflect.TypeOf(json.RawMessage(nil))
-)
+func (e Escalation) vars() map[string]any {
+	return map[string]any{"Manager": e.Manager, "ManagerName": e.ManagerName, "ContactID": e.ContactID,
+		"ExternalID": e.ExternalID, "Name": e.Name, "Tier": e.Tier, "DueOn": e.DueOn, "DaysLate": e.DaysLate}
+}
 
-func tv(v reflect.Value) any {
-	if !v.IsValid() {
-		return nil
+func (l TeamLine) vars() map[string]any {
+	return map[string]any{"Manager": l.Manager, "Name": l.Name, "Due": l.Due, "Done": l.Done, "Overdue": l.Overdue}
+}
+
+func (u Upcoming) vars() map[string]any {
+	return map[string]any{"Date": u.Date, "Kind": u.Kind, "ContactID": u.ContactID, "ExternalID": u.ExternalID,
+		"Name": u.Name, "Note": u.Note}
+}
+
+func (r Reply) vars() map[string]any {
+	return map[string]any{"ID": r.ID, "ContactID": r.ContactID, "ExternalID": r.ExternalID, "Name": r.Name,
+		"At": r.At, "Text": r.Text}
+}
+
+func (f OverdueFeedback) vars() map[string]any {
+	return map[string]any{"ID": f.ID, "ContactID": f.ContactID, "ExternalID": f.ExternalID, "Name": f.Name,
+		"Owner": f.Owner, "State": f.State, "OpenedOn": f.OpenedOn, "SLADue": f.SLADue, "DaysOver": f.DaysOver}
+}
+
+func (a Alert) vars() map[string]any {
+	var data any
+	if len(a.Data) > 0 && json.Unmarshal(a.Data, &data) != nil {
+		data = nil
 	}
-	switch {
-	case v.Type() == dateType, v.Type() == timeType:
-		return v.Interface()
-	case v.Type() == rawType:
-		var out any
-		if err := json.Unmarshal(v.Bytes(), &out); err != nil {
-			return nil
-		}
-		return out
-	}
-	switch v.Kind() {
-	case reflect.Pointer, reflect.Interface:
-		if v.IsNil() {
-			return nil
-		}
-		return tv(v.Elem())
-	case reflect.Struct:
-		m := make(map[string]any, v.NumField())
-		for i := range v.NumField() {
-			f := v.Type().Field(i)
-			if !f.IsExported() || f.Tag.Get("json") == "-" {
-				continue
-			}
-			m[f.Name] = tv(v.Field(i))
-		}
-		return m
-	case reflect.Slice:
-		out := make([]any, v.Len())
-		for i := range v.Len() {
-			out[i] = tv(v.Index(i))
-		}
-		return out
-	case reflect.Map:
-		m := make(map[string]any, v.Len())
-		for _, k := range v.MapKeys() {
-			m[fmt.Sprint(k.Interface())] = tv(v.MapIndex(k))
-		}
-		return m
-	default:
-		return v.Interface()
-	}
+	return map[string]any{"ID": a.ID, "ContactID": a.ContactID, "ExternalID": a.ExternalID, "Name": a.Name,
+		"Rule": a.Rule, "RuleName": a.RuleName, "RuleNameEN": a.RuleNameEN, "Data": data, "At": a.At}
 }
 
 // weeklyVars is the weekly feedback summary as the digest template shows it:
