@@ -121,7 +121,6 @@ func (s *Store) ImportContacts(ctx context.Context, r io.Reader, opts ImportOpti
 	if err != nil {
 		return nil, err
 	}
-
 	managers, err := s.managerCodes(ctx)
 	if err != nil {
 		return nil, err
@@ -145,180 +144,30 @@ func (s *Store) ImportContacts(ctx context.Context, r io.Reader, opts ImportOpti
 	defer lockConn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, importLockKey)
 
 	// The parser runs beside the database work: while one chunk merges, the next is
-	// parsed.
+	// parsed. Chunks merge on several connections at once: external ids are unique
+	// within the file, so chunks never touch the same contact.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	chunks := make(chan chunk, 1)
-	var (
-		mu        sync.Mutex
-		rowErrs   []RowError
-		failed    int
-		parseErr  error
-		readRows  int
-		wg        sync.WaitGroup
-		listedCap = s.cfg.MaxListedErrors
-	)
-	// addFailed records one failed row and its errors.
-	addFailed := func(errs ...RowError) {
-		mu.Lock()
-		defer mu.Unlock()
-		failed++
-		for _, e := range errs {
-			if len(rowErrs) < listedCap {
-				rowErrs = append(rowErrs, e)
-			} else {
-				rep.ErrorsTruncated = true
-			}
-		}
-	}
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		defer close(chunks)
-		seen := map[string]int{}
-		cur := make([]*stageRow, 0, s.cfg.ImportChunk)
-		for {
-			rec, line, err := rows.next()
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				if line == 0 { // not a CSV syntax error: the reader itself failed
-					parseErr = err
-					return
-				}
-				readRows++
-				addFailed(RowError{Line: line, Message: "malformed CSV: " + err.Error()})
-				continue
-			}
-			if blank(rec) {
-				continue
-			}
-			readRows++
-			if len(rec) != len(h.fields) {
-				addFailed(RowError{Line: line, Message: fmt.Sprintf("row has %d fields, the header has %d", len(rec), len(h.fields))})
-				continue
-			}
-			// A byte the file's encoding cannot read became U+FFFD: the row is
-			// refused, never imported with the replacement character.
-			if i := slices.IndexFunc(rec, func(v string) bool { return strings.ContainsRune(v, utf8.RuneError) }); i >= 0 {
-				addFailed(RowError{Line: line, Column: h.names[i], Message: fmt.Sprintf("unreadable characters: bytes that are not valid %s; save the file again as CSV UTF-8 / 含无法识别的字符（不是有效的 %s 编码），请另存为 CSV UTF-8", rep.Encoding, rep.Encoding)})
-				continue
-			}
-			b := newRowBuilder(line, managers)
-			for i, v := range rec {
-				if f := h.fields[i]; f != "" {
-					b.set(f, v)
-				} else {
-					b.attr(h.names[i], v)
-				}
-			}
-			if id, ok := b.row.vals[sExternalID].(string); ok {
-				if first, dup := seen[id]; dup {
-					b.fail("external_id", fmt.Errorf("external_id %q already appears on line %d", id, first))
-				} else {
-					seen[id] = line
-				}
-			}
-			row, errs := b.finish()
-			if errs != nil {
-				re := make([]RowError, len(errs))
-				for i, fe := range errs {
-					re[i] = RowError{Line: line, Column: columnName(h, fe.Field), Field: fe.Field, Message: fe.Message}
-				}
-				addFailed(re...)
-				continue
-			}
-			cur = append(cur, row)
-			if len(cur) == cap(cur) {
-				select {
-				case chunks <- chunk{rows: cur, read: readRows}:
-				case <-ctx.Done():
-					return
-				}
-				cur = make([]*stageRow, 0, s.cfg.ImportChunk)
-			}
-		}
-		if len(cur) > 0 {
-			select {
-			case chunks <- chunk{rows: cur, read: readRows}:
-			case <-ctx.Done():
-			}
-		}
-	}()
-
-	// Chunks merge on several connections at once: external ids are unique within
-	// the file, so chunks never touch the same contact.
-	var (
-		dbErr   error
-		valid   int
-		maxRead int
-		workers sync.WaitGroup
-	)
+	run := &importRun{s: s, opts: opts, rep: rep, cr: cr, cancel: cancel, chunks: make(chan chunk, 1)}
+	var parser, workers sync.WaitGroup
+	parser.Go(func() { run.parse(ctx, rows, h, managers) })
 	for range s.cfg.ImportWorkers {
-		workers.Add(1)
-		go func() {
-			defer workers.Done()
-			conn, err := s.pool.Acquire(ctx)
-			if err != nil {
-				mu.Lock()
-				dbErr = cmp.Or(dbErr, err)
-				mu.Unlock()
-				cancel()
-				for range chunks {
-				}
-				return
-			}
-			defer conn.Release()
-			for c := range chunks {
-				mu.Lock()
-				failedSoFar := dbErr != nil
-				mu.Unlock()
-				if failedSoFar {
-					continue // drain
-				}
-				res, err := s.mergeChunk(ctx, conn, c.rows, opts.Actor, rep.ImportID)
-				mu.Lock()
-				if err != nil {
-					dbErr = cmp.Or(dbErr, err)
-					mu.Unlock()
-					cancel()
-					continue
-				}
-				valid += len(c.rows) - len(res.errs)
-				rep.Inserted += res.inserted
-				rep.Updated += res.updated
-				failed += len(res.errs)
-				for _, e := range res.errs {
-					if len(rowErrs) < listedCap {
-						rowErrs = append(rowErrs, e)
-					} else {
-						rep.ErrorsTruncated = true
-					}
-				}
-				rep.Warnings = append(rep.Warnings, res.warnings...)
-				maxRead = max(maxRead, c.read)
-				if opts.Progress != nil {
-					opts.Progress(maxRead, cr.n.Load())
-				}
-				mu.Unlock()
-			}
-		}()
+		workers.Go(func() { run.merge(ctx) })
 	}
 	workers.Wait()
-	wg.Wait()
-	if dbErr != nil {
-		return nil, fmt.Errorf("import contacts: %w", dbErr)
+	parser.Wait()
+	if run.dbErr != nil {
+		return nil, fmt.Errorf("import contacts: %w", run.dbErr)
 	}
 	sortRowErrors(rep.Warnings)
-	if parseErr != nil {
-		return nil, fmt.Errorf("%w: %w", ErrUnreadable, parseErr)
+	if run.parseErr != nil {
+		return nil, fmt.Errorf("%w: %w", ErrUnreadable, run.parseErr)
 	}
-	rep.Rows = readRows
-	rep.Failed = failed
-	rep.Unchanged = valid - rep.Inserted - rep.Updated
-	sortRowErrors(rowErrs)
-	rep.Errors = append(rep.Errors, rowErrs...)
+	rep.Rows = run.readRows
+	rep.Failed = run.failed
+	rep.Unchanged = run.valid - rep.Inserted - rep.Updated
+	sortRowErrors(run.rowErrs)
+	rep.Errors = append(rep.Errors, run.rowErrs...)
 	if err := s.finishImport(context.WithoutCancel(ctx), s.pool, opts, "contacts.import", rep); err != nil {
 		return rep, err
 	}
@@ -328,9 +177,176 @@ func (s *Store) ImportContacts(ctx context.Context, r io.Reader, opts ImportOpti
 		s.cfg.Logger.DebugContext(ctx, "import row refused", slog.Int64("import_id", rep.ImportID), slog.Int("line", e.Line), slog.String("column", e.Column), slog.String("reason", e.Message))
 	}
 	if opts.Progress != nil {
-		opts.Progress(readRows, cr.n.Load())
+		opts.Progress(run.readRows, cr.n.Load())
 	}
 	return rep, nil
+}
+
+// importRun is one contacts import under way: a parser feeding chunks of checked
+// rows to merge workers, both recording refused rows under mu.
+type importRun struct {
+	s      *Store
+	opts   ImportOptions
+	rep    *ImportReport
+	cr     *countingReader
+	cancel context.CancelFunc
+	chunks chan chunk
+
+	// readRows and parseErr are the parser's, read once it is done.
+	readRows int
+	parseErr error
+
+	mu      sync.Mutex
+	rowErrs []RowError
+	failed  int
+	dbErr   error
+	valid   int
+	maxRead int
+}
+
+// refuse records failed rows (n of them) and their errors; mu is held.
+func (run *importRun) refuse(n int, errs ...RowError) {
+	run.failed += n
+	for _, e := range errs {
+		if len(run.rowErrs) < run.s.cfg.MaxListedErrors {
+			run.rowErrs = append(run.rowErrs, e)
+		} else {
+			run.rep.ErrorsTruncated = true
+		}
+	}
+}
+
+// addFailed records one failed row and its errors.
+func (run *importRun) addFailed(errs ...RowError) {
+	run.mu.Lock()
+	defer run.mu.Unlock()
+	run.refuse(1, errs...)
+}
+
+// parse reads the file's rows, checks each and sends the good ones in chunks.
+func (run *importRun) parse(ctx context.Context, rows *csvRows, h header, managers func(string) (int64, bool)) {
+	defer close(run.chunks)
+	seen := map[string]int{}
+	size := run.s.cfg.ImportChunk
+	cur := make([]*stageRow, 0, size)
+	send := func() bool {
+		select {
+		case run.chunks <- chunk{rows: cur, read: run.readRows}:
+			cur = make([]*stageRow, 0, size)
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	for {
+		rec, line, err := rows.next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			if line == 0 { // not a CSV syntax error: the reader itself failed
+				run.parseErr = err
+				return
+			}
+			run.readRows++
+			run.addFailed(RowError{Line: line, Message: "malformed CSV: " + err.Error()})
+			continue
+		}
+		if blank(rec) {
+			continue
+		}
+		run.readRows++
+		if row := run.check(rec, line, h, managers, seen); row != nil {
+			if cur = append(cur, row); len(cur) == cap(cur) && !send() {
+				return
+			}
+		}
+	}
+	if len(cur) > 0 {
+		send()
+	}
+}
+
+// check builds one record's row, or records why it is refused and returns nil.
+func (run *importRun) check(rec []string, line int, h header, managers func(string) (int64, bool), seen map[string]int) *stageRow {
+	if len(rec) != len(h.fields) {
+		run.addFailed(RowError{Line: line, Message: fmt.Sprintf("row has %d fields, the header has %d", len(rec), len(h.fields))})
+		return nil
+	}
+	// A byte the file's encoding cannot read became U+FFFD: the row is
+	// refused, never imported with the replacement character.
+	if i := slices.IndexFunc(rec, func(v string) bool { return strings.ContainsRune(v, utf8.RuneError) }); i >= 0 {
+		enc := run.rep.Encoding
+		run.addFailed(RowError{Line: line, Column: h.names[i], Message: fmt.Sprintf("unreadable characters: bytes that are not valid %s; save the file again as CSV UTF-8 / 含无法识别的字符（不是有效的 %s 编码），请另存为 CSV UTF-8", enc, enc)})
+		return nil
+	}
+	b := newRowBuilder(line, managers)
+	for i, v := range rec {
+		if f := h.fields[i]; f != "" {
+			b.set(f, v)
+		} else {
+			b.attr(h.names[i], v)
+		}
+	}
+	if id, ok := b.row.vals[sExternalID].(string); ok {
+		if first, dup := seen[id]; dup {
+			b.fail("external_id", fmt.Errorf("external_id %q already appears on line %d", id, first))
+		} else {
+			seen[id] = line
+		}
+	}
+	row, errs := b.finish()
+	if errs != nil {
+		re := make([]RowError, len(errs))
+		for i, fe := range errs {
+			re[i] = RowError{Line: line, Column: columnName(h, fe.Field), Field: fe.Field, Message: fe.Message}
+		}
+		run.addFailed(re...)
+		return nil
+	}
+	return row
+}
+
+// merge merges chunks on a connection of its own until they run out; after a
+// database error it drains the rest.
+func (run *importRun) merge(ctx context.Context) {
+	conn, err := run.s.pool.Acquire(ctx)
+	if err != nil {
+		run.mu.Lock()
+		run.dbErr = cmp.Or(run.dbErr, err)
+		run.mu.Unlock()
+		run.cancel()
+		for range run.chunks {
+		}
+		return
+	}
+	defer conn.Release()
+	for c := range run.chunks {
+		run.mu.Lock()
+		failedSoFar := run.dbErr != nil
+		run.mu.Unlock()
+		if failedSoFar {
+			continue // drain
+		}
+		res, err := run.s.mergeChunk(ctx, conn, c.rows, run.opts.Actor, run.rep.ImportID)
+		run.mu.Lock()
+		if err != nil {
+			run.dbErr = cmp.Or(run.dbErr, err)
+			run.mu.Unlock()
+			run.cancel()
+			continue
+		}
+		run.valid += len(c.rows) - len(res.errs)
+		run.rep.Inserted += res.inserted
+		run.rep.Updated += res.updated
+		run.refuse(len(res.errs), res.errs...)
+		run.rep.Warnings = append(run.rep.Warnings, res.warnings...)
+		run.maxRead = max(run.maxRead, c.read)
+		if run.opts.Progress != nil {
+			run.opts.Progress(run.maxRead, run.cr.n.Load())
+		}
+		run.mu.Unlock()
+	}
 }
 
 func columnName(h header, field string) string {
