@@ -267,8 +267,10 @@ func (p *Planner) CreateDateRule(ctx context.Context, actor audit.Actor, nr NewD
 			return fmt.Errorf("%w: template %q does not exist", ErrBadRule, nr.Template)
 		}
 		out, err = scanRule(tx.QueryRow(ctx, `INSERT INTO care_rules (key, kind, enabled, schedule, channels, template_key, send_time, field, offset_days, yearly, description, purpose)
-			VALUES ($1, 'date_field', $2, $3, $4, $5, $6, $7, $8, $9, NULLIF($10, ''), $11) RETURNING `+ruleColumns,
-			nr.Key, enabled, nr.Schedule, chanStrings(nr.Channels), nr.Template, nr.SendTime, nr.Field, nr.OffsetDays, nr.Yearly, nr.Description, nr.Purpose))
+			VALUES (@key, 'date_field', @enabled, @schedule, @channels, @template, @send_time, @field, @offset, @yearly, NULLIF(@description, ''), @purpose)
+			RETURNING `+ruleColumns, pgx.NamedArgs{"key": nr.Key, "enabled": enabled, "schedule": nr.Schedule,
+			"channels": chanStrings(nr.Channels), "template": nr.Template, "send_time": nr.SendTime, "field": nr.Field,
+			"offset": nr.OffsetDays, "yearly": nr.Yearly, "description": nr.Description, "purpose": nr.Purpose}))
 		if pe := (*pgconn.PgError)(nil); errors.As(err, &pe) && pe.Code == "23505" {
 			return fmt.Errorf("%w: %s", ErrRuleExists, nr.Key)
 		}
@@ -334,12 +336,13 @@ func (p *Planner) UpdateRule(ctx context.Context, actor audit.Actor, key string,
 		if ch.Channels != nil {
 			chans = chanStrings(*ch.Channels)
 		}
-		out, err = scanRule(tx.QueryRow(ctx, `UPDATE care_rules SET enabled = COALESCE($2, enabled), schedule = COALESCE($3, schedule),
-			description = COALESCE($4, description), lead_days = COALESCE($5, lead_days), channels = COALESCE($6, channels),
-			template_key = CASE WHEN $7::text IS NULL THEN template_key ELSE NULLIF($7, '') END,
-			send_time = COALESCE($8, send_time), offset_days = COALESCE($9, offset_days), purpose = COALESCE($10, purpose), updated_at = now()
-			WHERE key = $1 RETURNING `+ruleColumns,
-			key, ch.Enabled, ch.Schedule, ch.Description, ch.LeadDays, chans, ch.Template, ch.SendTime, ch.OffsetDays, ch.Purpose))
+		out, err = scanRule(tx.QueryRow(ctx, `UPDATE care_rules SET enabled = COALESCE(@enabled, enabled), schedule = COALESCE(@schedule, schedule),
+			description = COALESCE(@description, description), lead_days = COALESCE(@lead_days, lead_days), channels = COALESCE(@channels, channels),
+			template_key = CASE WHEN @template::text IS NULL THEN template_key ELSE NULLIF(@template, '') END,
+			send_time = COALESCE(@send_time, send_time), offset_days = COALESCE(@offset, offset_days), purpose = COALESCE(@purpose, purpose), updated_at = now()
+			WHERE key = @key RETURNING `+ruleColumns, pgx.NamedArgs{"key": key, "enabled": ch.Enabled, "schedule": ch.Schedule,
+			"description": ch.Description, "lead_days": ch.LeadDays, "channels": chans, "template": ch.Template,
+			"send_time": ch.SendTime, "offset": ch.OffsetDays, "purpose": ch.Purpose}))
 		if err != nil {
 			return err
 		}

@@ -273,8 +273,9 @@ func AppendEvents(ctx context.Context, q Execer, events []Event) error {
 			if data == nil {
 				data = json.RawMessage(`{}`)
 			}
-			if _, err := q.Exec(ctx, `INSERT INTO contact_events (contact_id, at, kind, actor, summary, data) VALUES ($1, $2, $3, $4, $5, $6)`,
-				e.ContactID, e.At, e.Kind, e.Actor, e.Summary, []byte(data)); err != nil {
+			if _, err := q.Exec(ctx, `INSERT INTO contact_events (contact_id, at, kind, actor, summary, data)
+				VALUES (@contact, @at, @kind, @actor, @summary, @data)`,
+				pgx.NamedArgs{"contact": e.ContactID, "at": e.At, "kind": e.Kind, "actor": e.Actor, "summary": e.Summary, "data": []byte(data)}); err != nil {
 				return fmt.Errorf("append %s event: %w", e.Kind, err)
 			}
 		}
@@ -342,10 +343,11 @@ func (s *Store) List(ctx context.Context, f ListFilter) (Page[Contact], error) {
 	}
 	limit = min(limit, 500)
 	rows, err := s.pool.Query(ctx, `SELECT `+contactColumns+contactFrom+`
-		WHERE c.id > $1 AND ($2 = '' OR c.tier = $2) AND ($3 = '' OR m.code = $3)
-		  AND ($4 = '' OR c.tags @> ARRAY[$4]) AND ($5 = '' OR c.status = $5)
-		  AND (NOT $7 OR c.manager_id = ANY($8))
-		ORDER BY c.id LIMIT $6`, f.After, f.Tier, f.Manager, f.Tag, f.Status, limit+1, f.Scope.Restricted, f.Scope.ManagerIDs)
+		WHERE c.id > @after AND (@tier = '' OR c.tier = @tier) AND (@manager = '' OR m.code = @manager)
+		  AND (@tag = '' OR c.tags @> ARRAY[@tag]) AND (@status = '' OR c.status = @status)
+		  AND (NOT @restricted OR c.manager_id = ANY(@managers))
+		ORDER BY c.id LIMIT @limit`, pgx.NamedArgs{"after": f.After, "tier": f.Tier, "manager": f.Manager, "tag": f.Tag,
+		"status": f.Status, "limit": limit + 1, "restricted": f.Scope.Restricted, "managers": f.Scope.ManagerIDs})
 	if err != nil {
 		return Page[Contact]{}, fmt.Errorf("list contacts: %w", err)
 	}
@@ -422,8 +424,8 @@ func (s *Store) Timeline(ctx context.Context, contactID int64, f TimelineFilter)
 		kind, prefix = "", strings.ReplaceAll(strings.ReplaceAll(f.Kind, `\`, `\\`), "%", `\%`)+"%"
 	}
 	rows, err := s.pool.Query(ctx, `SELECT id, contact_id, at, kind, actor, summary, data FROM contact_events
-		WHERE contact_id = $1 AND (at, id) < ($2, $3) AND ($4 = '' OR kind = $4) AND ($5 = '' OR kind LIKE $5)
-		ORDER BY at DESC, id DESC LIMIT $6`, contactID, at, id, kind, prefix, limit+1)
+		WHERE contact_id = @contact AND (at, id) < (@at, @id) AND (@kind = '' OR kind = @kind) AND (@prefix = '' OR kind LIKE @prefix)
+		ORDER BY at DESC, id DESC LIMIT @limit`, pgx.NamedArgs{"contact": contactID, "at": at, "id": id, "kind": kind, "prefix": prefix, "limit": limit + 1})
 	if err != nil {
 		return Page[Event]{}, fmt.Errorf("timeline of contact %d: %w", contactID, err)
 	}
@@ -509,9 +511,10 @@ func (s *Store) SetConsent(ctx context.Context, q pgx.Tx, actor audit.Actor, con
 			return false, err
 		}
 		now := s.cfg.Now()
-		if _, err := tx.Exec(ctx, `INSERT INTO consents (contact_id, channel, purpose, granted, source, at) VALUES ($1, $2, $3, $4, $5, $6)
+		if _, err := tx.Exec(ctx, `INSERT INTO consents (contact_id, channel, purpose, granted, source, at)
+			VALUES (@contact, @channel, @purpose, @granted, @source, @at)
 			ON CONFLICT (contact_id, channel, purpose) DO UPDATE SET granted = EXCLUDED.granted, source = EXCLUDED.source, at = EXCLUDED.at`,
-			contactID, ch.Channel, ch.Purpose, ch.Granted, ch.Source, now); err != nil {
+			pgx.NamedArgs{"contact": contactID, "channel": ch.Channel, "purpose": ch.Purpose, "granted": ch.Granted, "source": ch.Source, "at": now}); err != nil {
 			return false, err
 		}
 		if prev != nil && *prev == ch.Granted {

@@ -83,8 +83,9 @@ func openCSV(r io.Reader, aliases map[string]string, required string, allowExtra
 
 // finishImport records an import's counts, and the import in the audit log.
 func (s *Store) finishImport(ctx context.Context, q audit.Execer, opts ImportOptions, action string, rep *ImportReport) error {
-	if _, err := q.Exec(ctx, `UPDATE imports SET rows = $2, inserted = $3, updated = $4, unchanged = $5, failed = $6, finished_at = $7 WHERE id = $1`,
-		rep.ImportID, rep.Rows, rep.Inserted, rep.Updated, rep.Unchanged, rep.Failed, s.cfg.Now()); err != nil {
+	if _, err := q.Exec(ctx, `UPDATE imports SET rows = @rows, inserted = @inserted, updated = @updated, unchanged = @unchanged,
+		failed = @failed, finished_at = @at WHERE id = @id`, pgx.NamedArgs{"id": rep.ImportID, "rows": rep.Rows,
+		"inserted": rep.Inserted, "updated": rep.Updated, "unchanged": rep.Unchanged, "failed": rep.Failed, "at": s.cfg.Now()}); err != nil {
 		return fmt.Errorf("record import: %w", err)
 	}
 	return audit.Append(ctx, q, opts.Actor, s.cfg.Now(), audit.Entry{Action: action, ObjectType: "import", ObjectID: strconv.FormatInt(rep.ImportID, 10),

@@ -163,21 +163,22 @@ func buildManager(line int, in ManagerInput) (managerRow, []FieldError) {
 }
 
 const upsertManagerSQL = `INSERT INTO managers AS m (code, name, email, wecom_userid, team, lead_code, time_zone, active, created_at, updated_at)
-VALUES ($1, $2, $3, $4, $5, $6, COALESCE($7, 'Asia/Shanghai'), COALESCE($8, true), $9, $9)
+VALUES (@code, @name, @email, @wecom, @team, @lead, COALESCE(@tz, 'Asia/Shanghai'), COALESCE(@active, true), @at, @at)
 ON CONFLICT (code) DO UPDATE SET
-  name = COALESCE(EXCLUDED.name, m.name), email = COALESCE($3, m.email), wecom_userid = COALESCE($4, m.wecom_userid),
-  team = COALESCE($5, m.team), lead_code = COALESCE($6, m.lead_code), time_zone = COALESCE($7, m.time_zone),
-  active = COALESCE($8, m.active), updated_at = $9
+  name = COALESCE(EXCLUDED.name, m.name), email = COALESCE(@email, m.email), wecom_userid = COALESCE(@wecom, m.wecom_userid),
+  team = COALESCE(@team, m.team), lead_code = COALESCE(@lead, m.lead_code), time_zone = COALESCE(@tz, m.time_zone),
+  active = COALESCE(@active, m.active), updated_at = @at
 WHERE (m.name, m.email, m.wecom_userid, m.team, m.lead_code, m.time_zone, m.active) IS DISTINCT FROM
-      (COALESCE(EXCLUDED.name, m.name), COALESCE($3, m.email), COALESCE($4, m.wecom_userid), COALESCE($5, m.team),
-       COALESCE($6, m.lead_code), COALESCE($7, m.time_zone), COALESCE($8, m.active))
+      (COALESCE(EXCLUDED.name, m.name), COALESCE(@email, m.email), COALESCE(@wecom, m.wecom_userid), COALESCE(@team, m.team),
+       COALESCE(@lead, m.lead_code), COALESCE(@tz, m.time_zone), COALESCE(@active, m.active))
 RETURNING (xmax = 0) AS inserted`
 
 // upsertManagers writes rows in tx; it returns per row "inserted", "updated" or "unchanged".
 func upsertManagers(ctx context.Context, tx pgx.Tx, rows []managerRow, at time.Time) ([]string, error) {
 	b := &pgx.Batch{}
 	for _, r := range rows {
-		b.Queue(upsertManagerSQL, r.code, r.name, r.email, r.wecom, r.team, r.lead, r.tz, r.active, at)
+		b.Queue(upsertManagerSQL, pgx.NamedArgs{"code": r.code, "name": r.name, "email": r.email, "wecom": r.wecom,
+			"team": r.team, "lead": r.lead, "tz": r.tz, "active": r.active, "at": at})
 	}
 	br := tx.SendBatch(ctx, b)
 	defer br.Close()

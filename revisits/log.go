@@ -250,10 +250,12 @@ func (s *Service) LogRevisit(ctx context.Context, actor audit.Actor, contactID i
 		}
 		err := tx.QueryRow(ctx, `INSERT INTO revisits (contact_id, manager_id, visited_on, method, outcome, needs, notes, next_date, due_on, on_time,
 			covered, tier_from, tier_to, tier_change, tier_reason, actor, created_at)
-			VALUES ($1, $2, $3::date, $4, $5, $6, $7, $8::date, $9::date, $10, $11, NULLIF($12, ''), NULLIF($13, ''), NULLIF($14, ''), NULLIF($15, ''), $16, $17)
-			RETURNING id`,
-			contactID, mgr, visited.String(), in.Method, in.Outcome, in.Needs, in.Notes, dateArg(in.NextDate), dateArg(rv.DueOn), rv.OnTime,
-			rv.Covered, rv.TierFrom, rv.TierTo, rv.TierChange, rv.TierReason, rv.Actor, now).Scan(&rv.ID)
+			VALUES (@contact, @manager, @visited::date, @method, @outcome, @needs, @notes, @next::date, @due::date, @on_time,
+			  @covered, NULLIF(@tier_from, ''), NULLIF(@tier_to, ''), NULLIF(@tier_change, ''), NULLIF(@tier_reason, ''), @actor, @at)
+			RETURNING id`, pgx.NamedArgs{"contact": contactID, "manager": mgr, "visited": visited.String(), "method": in.Method,
+			"outcome": in.Outcome, "needs": in.Needs, "notes": in.Notes, "next": dateArg(in.NextDate), "due": dateArg(rv.DueOn),
+			"on_time": rv.OnTime, "covered": rv.Covered, "tier_from": rv.TierFrom, "tier_to": rv.TierTo, "tier_change": rv.TierChange,
+			"tier_reason": rv.TierReason, "actor": rv.Actor, "at": now}).Scan(&rv.ID)
 		if err != nil {
 			return fmt.Errorf("insert revisit: %w", err)
 		}

@@ -277,8 +277,9 @@ func (s *Service) CreateCover(ctx context.Context, actor audit.Actor, in CoverIn
 			return err
 		}
 		if err := tx.QueryRow(ctx, `INSERT INTO manager_covers (manager_id, cover_id, starts_on, ends_on, reason, actor, created_at)
-			VALUES ($1, $2, $3::date, $4::date, $5, $6, $7) RETURNING id`,
-			ids["manager"], ids["cover"], in.From.String(), in.To.String(), in.Reason, cv.Actor, cv.CreatedAt).Scan(&cv.ID); err != nil {
+			VALUES (@manager, @cover, @from::date, @to::date, @reason, @actor, @at) RETURNING id`,
+			pgx.NamedArgs{"manager": ids["manager"], "cover": ids["cover"], "from": in.From.String(), "to": in.To.String(),
+				"reason": in.Reason, "actor": cv.Actor, "at": cv.CreatedAt}).Scan(&cv.ID); err != nil {
 			return fmt.Errorf("insert cover: %w", err)
 		}
 		return audit.Append(ctx, tx, actor, cv.CreatedAt, audit.Entry{Action: "revisit.cover", ObjectType: "manager", ObjectID: in.Manager,

@@ -283,8 +283,10 @@ func insertVersion(ctx context.Context, tx pgx.Tx, def Definition, author string
 		}
 	}
 	v, err := scanVersion(tx.QueryRow(ctx, `INSERT INTO template_versions (key, version, purpose, source, default_locale, description, variants, variables, author, builtin, note, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING `+versionCols,
-		def.Key, next, def.Purpose, def.Source, def.DefaultLocale, def.Description, variants, variables, author, builtin, note, now))
+		VALUES (@key, @version, @purpose, @source, @locale, @description, @variants, @variables, @author, @builtin, @note, @at)
+		RETURNING `+versionCols, pgx.NamedArgs{"key": def.Key, "version": next, "purpose": def.Purpose, "source": def.Source,
+		"locale": def.DefaultLocale, "description": def.Description, "variants": variants, "variables": variables,
+		"author": author, "builtin": builtin, "note": note, "at": now}))
 	if err != nil {
 		return Version{}, err
 	}

@@ -139,8 +139,9 @@ func (s *Store) Create(ctx context.Context, actor audit.Actor, in Input) (Saved,
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		var err error
 		out, err = scanSaved(tx.QueryRow(ctx, `INSERT INTO segments (name, expression, description, created_by, created_by_user, updated_by, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $4, $6, $6) ON CONFLICT (name) DO NOTHING RETURNING `+savedColumns,
-			strings.TrimSpace(*in.Name), *in.Expression, deref(in.Description), actor.String(), actor.UserID, s.cfg.Now()))
+			VALUES (@name, @expression, @description, @actor, @user, @actor, @at, @at) ON CONFLICT (name) DO NOTHING
+			RETURNING `+savedColumns, pgx.NamedArgs{"name": strings.TrimSpace(*in.Name), "expression": *in.Expression,
+			"description": deref(in.Description), "actor": actor.String(), "user": actor.UserID, "at": s.cfg.Now()}))
 		if errors.Is(err, ErrNotFound) {
 			return fmt.Errorf("%w: %q", ErrConflict, strings.TrimSpace(*in.Name))
 		}
@@ -176,9 +177,10 @@ func (s *Store) Update(ctx context.Context, actor audit.Actor, id int64, in Inpu
 			name = &n
 		}
 		var err error
-		out, err = scanSaved(tx.QueryRow(ctx, `UPDATE segments SET name = COALESCE($2, name), expression = COALESCE($3, expression),
-			description = COALESCE($4, description), updated_by = $5, updated_at = $6 WHERE id = $1 RETURNING `+savedColumns,
-			id, name, in.Expression, in.Description, actor.String(), s.cfg.Now()))
+		out, err = scanSaved(tx.QueryRow(ctx, `UPDATE segments SET name = COALESCE(@name, name), expression = COALESCE(@expression, expression),
+			description = COALESCE(@description, description), updated_by = @actor, updated_at = @at WHERE id = @id
+			RETURNING `+savedColumns, pgx.NamedArgs{"id": id, "name": name, "expression": in.Expression,
+			"description": in.Description, "actor": actor.String(), "at": s.cfg.Now()}))
 		var pe *pgconn.PgError
 		if errors.As(err, &pe) && pe.Code == "23505" {
 			return fmt.Errorf("%w: %q", ErrConflict, *name)

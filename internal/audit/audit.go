@@ -73,7 +73,9 @@ func Append(ctx context.Context, q Execer, actor Actor, at time.Time, entries ..
 			return fmt.Errorf("audit %s: %w", e.Action, err)
 		}
 		if _, err := q.Exec(ctx, `INSERT INTO audit_log (at, actor, user_id, action, object_type, object_id, changes, remote_addr, auth)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, at, actor.String(), actor.UserID, e.Action, e.ObjectType, e.ObjectID, js, actor.Addr, actor.Auth); err != nil {
+			VALUES (@at, @actor, @user, @action, @type, @object, @changes, @addr, @auth)`, pgx.NamedArgs{"at": at,
+			"actor": actor.String(), "user": actor.UserID, "action": e.Action, "type": e.ObjectType, "object": e.ObjectID,
+			"changes": js, "addr": actor.Addr, "auth": actor.Auth}); err != nil {
 			return fmt.Errorf("audit %s: %w", e.Action, err)
 		}
 	}
@@ -131,9 +133,10 @@ func List(ctx context.Context, q Querier, f Filter) ([]Record, int64, error) {
 		until = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
 	}
 	rows, err := q.Query(ctx, `SELECT id, at, actor, user_id, action, object_type, object_id, changes, remote_addr, auth FROM audit_log
-		WHERE id < $1 AND ($2 = '' OR actor = $2) AND ($3 = '' OR action = $3) AND ($4 = '' OR action LIKE $4)
-		  AND ($5 = '' OR object_type = $5) AND ($6 = '' OR object_id = $6) AND at >= $7 AND at < $8
-		ORDER BY id DESC LIMIT $9`, before, f.Actor, action, prefix, f.ObjectType, f.ObjectID, since, until, limit+1)
+		WHERE id < @before AND (@actor = '' OR actor = @actor) AND (@action = '' OR action = @action) AND (@prefix = '' OR action LIKE @prefix)
+		  AND (@type = '' OR object_type = @type) AND (@object = '' OR object_id = @object) AND at >= @since AND at < @until
+		ORDER BY id DESC LIMIT @limit`, pgx.NamedArgs{"before": before, "actor": f.Actor, "action": action, "prefix": prefix,
+		"type": f.ObjectType, "object": f.ObjectID, "since": since, "until": until, "limit": limit + 1})
 	if err != nil {
 		return nil, 0, fmt.Errorf("list audit log: %w", err)
 	}

@@ -110,8 +110,9 @@ func (c *Console) oidcStart(w http.ResponseWriter, r *http.Request) {
 			return nil
 		}
 		_, err := tx.Exec(r.Context(), `INSERT INTO console_oidc_logins (state_hash, browser_hash, nonce, verifier, next, addr, created_at, expires_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-			tokenHash(state), tokenHash(browser), nonce, verifier, safeNext(r.URL.Query().Get("next"), ""), remoteHost(r), now, now.Add(OIDCLoginTTL))
+			VALUES (@state, @browser, @nonce, @verifier, @next, @addr, @at, @expires)`,
+			pgx.NamedArgs{"state": tokenHash(state), "browser": tokenHash(browser), "nonce": nonce, "verifier": verifier,
+				"next": safeNext(r.URL.Query().Get("next"), ""), "addr": remoteHost(r), "at": now, "expires": now.Add(OIDCLoginTTL)})
 		if err != nil {
 			return fmt.Errorf("keep oidc sign-in: %w", err)
 		}
@@ -241,8 +242,9 @@ func (c *Console) startSession(w http.ResponseWriter, r *http.Request, p identit
 	err = pgx.BeginFunc(r.Context(), c.deps.SessionsPool, func(tx pgx.Tx) error {
 		var id int64
 		if err := tx.QueryRow(r.Context(), `INSERT INTO console_sessions (token_hash, user_id, csrf_token, created_at, last_seen_at, expires_at, addr, user_agent)
-			VALUES ($1, $2, $3, $4, $4, $5, $6, $7) RETURNING id`,
-			tokenHash(token), p.User.ID, csrf, now, now.Add(c.cfg.SessionTTL), remoteHost(r), ua).Scan(&id); err != nil {
+			VALUES (@token, @user, @csrf, @at, @at, @expires, @addr, @agent) RETURNING id`,
+			pgx.NamedArgs{"token": tokenHash(token), "user": p.User.ID, "csrf": csrf, "at": now,
+				"expires": now.Add(c.cfg.SessionTTL), "addr": remoteHost(r), "agent": ua}).Scan(&id); err != nil {
 			return fmt.Errorf("start session: %w", err)
 		}
 		// As the password sign-in does: sessions that ended a month ago are of no use.
