@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
 	"time"
@@ -104,7 +105,7 @@ func (r *run) dateField(ctx context.Context, rule Rule) error {
 		for _, n := range page {
 			it, err := r.noticeItem(rule, rc, n, target)
 			if err != nil {
-				r.p.cfg.Logger.WarnContext(ctx, "care plan: notice not planned", "rule", rule.Key, "contact_id", n.ID, "error", err.Error())
+				r.p.cfg.Logger.WarnContext(ctx, "care plan: notice not planned", "rule", rule.Key, "contact_id", n.ID, slog.String("err", err.Error()))
 				continue
 			}
 			batch = append(batch, it)

@@ -3,6 +3,7 @@ package care
 import (
 	"cmp"
 	"context"
+	"log/slog"
 	"slices"
 	"strconv"
 
@@ -66,7 +67,7 @@ func (p *Planner) birthdays(ctx context.Context, keys calendar.DayKeys) ([]*birt
 		if err != nil {
 			// A stored birthday the calendar refuses (a lunar date with an
 			// impossible solar birth date) greets nobody; say so and go on.
-			p.cfg.Logger.WarnContext(ctx, "care plan: birthday not greeted", "contact_id", r.ID, "error", err.Error())
+			p.cfg.Logger.WarnContext(ctx, "care plan: birthday not greeted", "contact_id", r.ID, slog.String("err", err.Error()))
 			continue
 		}
 		if ok {

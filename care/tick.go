@@ -163,7 +163,7 @@ func (w *TickWorker) Work(ctx context.Context, job *river.Job[TickArgs]) error {
 	for _, r := range rules {
 		day, due, err := Due(r.Schedule, r.LeadDays, now)
 		if err != nil {
-			w.logger.ErrorContext(ctx, "care rule skipped: bad schedule", "rule", r.Key, "error", err.Error())
+			w.logger.ErrorContext(ctx, "care rule skipped: bad schedule", "rule", r.Key, slog.String("err", err.Error()))
 			continue
 		}
 		if !due {
@@ -184,7 +184,7 @@ func (w *TickWorker) Work(ctx context.Context, job *river.Job[TickArgs]) error {
 	}
 	for _, h := range w.hooks {
 		if err := h(ctx, now); err != nil {
-			w.logger.ErrorContext(ctx, "scheduler tick hook failed", "error", err.Error())
+			w.logger.ErrorContext(ctx, "scheduler tick hook failed", slog.String("err", err.Error()))
 		}
 	}
 	return nil

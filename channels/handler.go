@@ -31,7 +31,7 @@ func ReceiptHandler(p ReceiptParser, sink ReceiptSink, log *slog.Logger) http.Ha
 		}
 		if err := sink(r.Context(), rs); err != nil {
 			if log != nil {
-				log.ErrorContext(r.Context(), "apply receipts", slog.String("error", pii.Text(err.Error())))
+				log.ErrorContext(r.Context(), "apply receipts", slog.String("err", pii.Text(err.Error())))
 			}
 			http.Error(w, "internal error", http.StatusInternalServerError)
 			return
@@ -50,7 +50,7 @@ func InboundHandler(p InboundParser, sink InboundSink, log *slog.Logger) http.Ha
 		}
 		if err := sink(r.Context(), in); err != nil {
 			if log != nil {
-				log.ErrorContext(r.Context(), "apply inbound", slog.String("error", pii.Text(err.Error())))
+				log.ErrorContext(r.Context(), "apply inbound", slog.String("err", pii.Text(err.Error())))
 			}
 			http.Error(w, "internal error", http.StatusInternalServerError)
 			return

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"slices"
 	"time"
 
@@ -563,7 +564,7 @@ func (s *Service) buildDigests(ctx context.Context, day calendar.Date, set diges
 			d.Festivals = fs
 		}
 	} else {
-		s.cfg.Logger.WarnContext(ctx, "revisit digests: festivals not listed", "error", err.Error())
+		s.cfg.Logger.WarnContext(ctx, "revisit digests: festivals not listed", slog.String("err", err.Error()))
 	}
 	return b, nil
 }

@@ -209,7 +209,7 @@ func (c *core) listen(h http.Handler) error {
 	go func() {
 		defer c.wg.Done()
 		if err := c.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			c.opts.Logger.Error("sandbox serve", slog.String("sandbox", c.kind), slog.Any("error", err))
+			c.opts.Logger.Error("sandbox serve", slog.String("sandbox", c.kind), slog.String("err", err.Error()))
 		}
 	}()
 	c.startPusher()

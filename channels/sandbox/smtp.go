@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/mail"
 	"strings"
@@ -76,7 +77,7 @@ func StartSMTP(ctx context.Context, o Options) (*SMTP, error) {
 	go func() {
 		defer s.wg.Done()
 		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, smtp.ErrServerClosed) {
-			s.opts.Logger.Error("sandbox smtp serve", "error", err)
+			s.opts.Logger.Error("sandbox smtp serve", slog.String("err", err.Error()))
 		}
 	}()
 	s.startPusher()

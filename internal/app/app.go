@@ -290,7 +290,7 @@ func (w *World) Run(ctx context.Context) error {
 	graceCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.Grace)
 	defer cancel()
 	if err := hs.Shutdown(graceCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		log.Warn("http shutdown", "error", err.Error())
+		log.Warn("http shutdown", slog.String("err", err.Error()))
 		_ = hs.Close()
 	}
 	if ops != nil {
@@ -322,7 +322,7 @@ func StopRiver(ctx context.Context, log *slog.Logger, rc *river.Client[pgx.Tx], 
 		defer cancel()
 	}
 	if err := rc.Stop(ctx); err != nil {
-		log.Warn("river did not stop in time; cancelling running jobs", "error", err.Error())
+		log.Warn("river did not stop in time; cancelling running jobs", slog.String("err", err.Error()))
 		cctx, ccancel := context.WithTimeout(context.Background(), stepDeadline)
 		defer ccancel()
 		_ = rc.StopAndCancel(cctx)

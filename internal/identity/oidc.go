@@ -166,7 +166,7 @@ func (o *OIDC) Exchange(ctx context.Context, code, verifier, nonce string) (Exte
 	cctx := o.clientContext(ctx)
 	tok, err := o.oauth2(p).Exchange(cctx, code, oauth2.VerifierOption(verifier))
 	if err != nil {
-		o.cfg.Logger.InfoContext(ctx, "oidc code exchange refused", "error", err.Error())
+		o.cfg.Logger.InfoContext(ctx, "oidc code exchange refused", slog.String("err", err.Error()))
 		return External{}, fmt.Errorf("%w: code exchange: %w", ErrUnauthenticated, err)
 	}
 	raw, ok := tok.Extra("id_token").(string)
@@ -176,7 +176,7 @@ func (o *OIDC) Exchange(ctx context.Context, code, verifier, nonce string) (Exte
 	idt, err := p.Verifier(&oidc.Config{ClientID: o.cfg.ClientID, Now: o.cfg.Now,
 		SupportedSigningAlgs: []string{oidc.RS256, oidc.ES256, oidc.PS256}}).Verify(cctx, raw)
 	if err != nil {
-		o.cfg.Logger.InfoContext(ctx, "oidc id token refused", "error", err.Error())
+		o.cfg.Logger.InfoContext(ctx, "oidc id token refused", slog.String("err", err.Error()))
 		return External{}, fmt.Errorf("%w: %w", ErrBadIDToken, err)
 	}
 	if subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(nonce)) != 1 || nonce == "" {
