@@ -332,6 +332,9 @@ type digestBuild struct {
 	digests  []*Digest
 	byID     map[int64]*Digest
 	empty    int
+	// covers maps a manager on leave to the colleague covering them today.
+	covers map[int64]int64
+	team   map[int64]*TeamLine
 }
 
 // digest returns manager id's digest, creating it.
@@ -417,83 +420,121 @@ func (s *Service) buildDigests(ctx context.Context, day calendar.Date, set diges
 		return nil, err
 	}
 	b := &digestBuild{s: s, day: day, set: set, clock: newBusinessClock(s.cfg.Festivals), managers: map[int64]*contacts.Manager{},
-		byCode: map[string]*contacts.Manager{}, byID: map[int64]*Digest{}}
+		byCode: map[string]*contacts.Manager{}, byID: map[int64]*Digest{}, team: map[int64]*TeamLine{}}
 	for i := range ms {
 		if ms[i].Active {
 			b.managers[ms[i].ID] = &ms[i]
 			b.byCode[ms[i].Code] = &ms[i]
 		}
 	}
-	covers, err := s.coversOn(ctx, day)
-	if err != nil {
+	if b.covers, err = s.coversOn(ctx, day); err != nil {
 		return nil, err
 	}
-	// recipient is who reads a manager's customers today: the manager, or
-	// the colleague covering them.
-	recipient := func(managerID int64) (int64, bool) {
-		if c, ok := covers[managerID]; ok {
-			if _, active := b.managers[c]; active {
-				return c, true
-			}
-		}
-		_, active := b.managers[managerID]
-		return managerID, active
-	}
-
 	items, err := s.dueRows(ctx, s.pool, nil, day)
 	if err != nil {
 		return nil, err
 	}
 	b.clock.classify(items, day)
-	team := map[int64]*TeamLine{}
-	line := func(id int64) *TeamLine {
-		if t, ok := team[id]; ok {
-			return t
+	for _, it := range items {
+		b.addDue(it)
+	}
+	if err := b.addTeams(ctx, ms); err != nil {
+		return nil, err
+	}
+	for _, add := range []func(context.Context, *digestBuild, func(int64) (int64, bool)) error{
+		s.upcoming, s.replies, s.overdueComplaints, s.openAlerts} {
+		if err := add(ctx, b, b.recipient); err != nil {
+			return nil, err
 		}
-		t := &TeamLine{Manager: b.managers[id].Code, Name: b.managers[id].Name}
-		team[id] = t
+	}
+	if firstBusinessDayOfWeek(s.cfg.Festivals, day) {
+		sums, err := s.WeeklySummaries(ctx, WeekOf(day).AddDays(-7), day, nil)
+		if err != nil {
+			return nil, err
+		}
+		for code, sum := range sums {
+			if lead, ok := b.byCode[code]; ok && !sum.empty() {
+				b.digest(lead.ID).Weekly = sum
+			}
+		}
+	}
+	b.finish(ms)
+	if fs, err := s.festivalsAhead(day); err == nil {
+		for _, d := range b.digests {
+			d.Festivals = fs
+		}
+	} else {
+		s.cfg.Logger.WarnContext(ctx, "revisit digests: festivals not listed", slog.String("err", err.Error()))
+	}
+	return b, nil
+}
+
+// recipient is who reads a manager's customers today: the manager, or the
+// colleague covering them; false when neither is active.
+func (b *digestBuild) recipient(managerID int64) (int64, bool) {
+	if c, ok := b.covers[managerID]; ok {
+		if _, active := b.managers[c]; active {
+			return c, true
+		}
+	}
+	_, active := b.managers[managerID]
+	return managerID, active
+}
+
+// line is a manager's line in their lead's team summary, creating it.
+func (b *digestBuild) line(id int64) *TeamLine {
+	if t, ok := b.team[id]; ok {
 		return t
 	}
-	for _, it := range items {
-		m, active := b.managers[it.ManagerID]
-		if active {
-			if it.Overdue {
-				line(it.ManagerID).Overdue++
-			} else {
-				line(it.ManagerID).Due++
-			}
-		}
-		to, ok := recipient(it.ManagerID)
-		if !ok {
-			continue
-		}
-		if to != it.ManagerID {
-			it.Covered = it.Manager
-		}
-		d := b.digest(to)
-		d.Items = append(d.Items, it)
-		// Overdue by more than EscalateAfter business days: the lead's too.
-		if it.Overdue && active && m.Lead != "" && m.Lead != m.Code {
-			if lead, ok := b.byCode[m.Lead]; ok {
-				if cut := b.clock.addBusinessDays(it.DueOn, s.cfg.EscalateAfter); cut.Before(day) {
-					ld := b.digest(lead.ID)
-					ld.Escalated = append(ld.Escalated, Escalation{Manager: m.Code, ManagerName: m.Name, ContactID: it.ContactID,
-						ExternalID: it.ExternalID, Name: it.Name, Tier: it.Tier, DueOn: it.DueOn, DaysLate: it.DaysLate})
-				}
-			}
+	t := &TeamLine{Manager: b.managers[id].Code, Name: b.managers[id].Name}
+	b.team[id] = t
+	return t
+}
+
+// addDue puts a due or overdue customer in their reader's digest, counts it in
+// the team line, and escalates it to the lead past Config.EscalateAfter
+// business days.
+func (b *digestBuild) addDue(it DueItem) {
+	m, active := b.managers[it.ManagerID]
+	if active {
+		if it.Overdue {
+			b.line(it.ManagerID).Overdue++
+		} else {
+			b.line(it.ManagerID).Due++
 		}
 	}
+	to, ok := b.recipient(it.ManagerID)
+	if !ok {
+		return
+	}
+	if to != it.ManagerID {
+		it.Covered = it.Manager
+	}
+	d := b.digest(to)
+	d.Items = append(d.Items, it)
+	if !it.Overdue || !active || m.Lead == "" || m.Lead == m.Code {
+		return
+	}
+	if lead, ok := b.byCode[m.Lead]; ok {
+		if cut := b.clock.addBusinessDays(it.DueOn, b.s.cfg.EscalateAfter); cut.Before(b.day) {
+			ld := b.digest(lead.ID)
+			ld.Escalated = append(ld.Escalated, Escalation{Manager: m.Code, ManagerName: m.Name, ContactID: it.ContactID,
+				ExternalID: it.ExternalID, Name: it.Name, Tier: it.Tier, DueOn: it.DueOn, DaysLate: it.DaysLate})
+		}
+	}
+}
 
-	// The team summary of each lead: every member, with what they did since
-	// the previous business day's digest.
-	prev, _ := s.cfg.Festivals.AddBusinessDays(day, -1)
-	done, err := s.doneBetween(ctx, prev, day)
+// addTeams gives each lead the team summary: every member, with what they did
+// since the previous business day's digest.
+func (b *digestBuild) addTeams(ctx context.Context, ms []contacts.Manager) error {
+	prev, _ := b.s.cfg.Festivals.AddBusinessDays(b.day, -1)
+	done, err := b.s.doneBetween(ctx, prev, b.day)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	for id, n := range done {
 		if _, ok := b.managers[id]; ok {
-			line(id).Done = n
+			b.line(id).Done = n
 		}
 	}
 	for _, m := range ms {
@@ -508,38 +549,19 @@ func (s *Service) buildDigests(ctx context.Context, day calendar.Date, set diges
 			continue // leads nobody but themself: no team to summarise
 		}
 		ld := b.digest(lead.ID)
-		ld.Team = append(ld.Team, *line(m.ID))
+		ld.Team = append(ld.Team, *b.line(m.ID))
 	}
+	return nil
+}
 
-	if err := s.upcoming(ctx, b, recipient); err != nil {
-		return nil, err
-	}
-	if err := s.replies(ctx, b, recipient); err != nil {
-		return nil, err
-	}
-	if err := s.overdueComplaints(ctx, b, recipient); err != nil {
-		return nil, err
-	}
-	if err := s.openAlerts(ctx, b, recipient); err != nil {
-		return nil, err
-	}
-	if firstBusinessDayOfWeek(s.cfg.Festivals, day) {
-		sums, err := s.WeeklySummaries(ctx, WeekOf(day).AddDays(-7), day, nil)
-		if err != nil {
-			return nil, err
-		}
-		for code, sum := range sums {
-			if lead, ok := b.byCode[code]; ok && !sum.empty() {
-				b.digest(lead.ID).Weekly = sum
-			}
-		}
-	}
-
+// finish keeps the digests that have something to say, in manager order, their
+// items by due date.
+func (b *digestBuild) finish(ms []contacts.Manager) {
 	for _, m := range ms {
 		if !m.Active {
 			continue
 		}
-		if _, onLeave := covers[m.ID]; onLeave {
+		if _, onLeave := b.covers[m.ID]; onLeave {
 			// Their customers are in the cover's digest; a digest of their
 			// own would reach someone on leave.
 			delete(b.byID, m.ID)
@@ -559,14 +581,6 @@ func (s *Service) buildDigests(ctx context.Context, day calendar.Date, set diges
 		b.digests = append(b.digests, d)
 	}
 	slices.SortFunc(b.digests, func(x, y *Digest) int { return cmp.Compare(x.Manager, y.Manager) })
-	if fs, err := s.festivalsAhead(day); err == nil {
-		for _, d := range b.digests {
-			d.Festivals = fs
-		}
-	} else {
-		s.cfg.Logger.WarnContext(ctx, "revisit digests: festivals not listed", slog.String("err", err.Error()))
-	}
-	return b, nil
 }
 
 func (b *digestBuild) leadsOthers(code string) bool {
