@@ -180,7 +180,7 @@ func (o *OIDC) Exchange(ctx context.Context, code, verifier, nonce string) (Exte
 		return External{}, fmt.Errorf("%w: %w", ErrBadIDToken, err)
 	}
 	if subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(nonce)) != 1 || nonce == "" {
-		o.cfg.Logger.InfoContext(ctx, "oidc id token refused", "error", "nonce mismatch")
+		o.cfg.Logger.InfoContext(ctx, "oidc id token refused", slog.String("err", "nonce mismatch"))
 		return External{}, fmt.Errorf("%w: nonce mismatch", ErrBadIDToken)
 	}
 	var claims map[string]any
