@@ -71,7 +71,7 @@ type Options struct {
 	// world's.
 	Campaigns campaigns.Config
 	// Revisits configures the revisits service; Logger and Now are the
-	// world's.
+	// world's, Rules the world's care planner unless set.
 	Revisits revisits.Config
 	// Run gives River the deliver and campaign workers (and their queues);
 	// without it River's client only inserts.
@@ -145,6 +145,9 @@ func New(t testing.TB, o Options) *World {
 	require.NoError(t, err)
 	rcfg := o.Revisits
 	rcfg.Logger, rcfg.Now = log, clk.Now
+	if rcfg.Rules == nil {
+		rcfg.Rules = w.Planner // the digests follow the care rules, as serve wires them
+	}
 	w.Revisits, err = revisits.New(w.DB.Pool, w.Contacts, w.Delivery, rcfg)
 	require.NoError(t, err)
 	w.River = w.newRiver(t, o)
