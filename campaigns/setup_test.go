@@ -37,7 +37,7 @@ type bundle struct {
 
 // templateKey is the marketing template every test campaign sends: SMS and
 // email variants, no WeChat (marketing cannot go by template message).
-const templateKey = "campaign.wealth"
+const templateKey = apptest.CampaignTemplate
 
 func ptr[T any](v T) *T { return &v }
 
@@ -55,22 +55,8 @@ func setup(t *testing.T, o options) *bundle {
 	t.Helper()
 	clk := testclock.Running(testclock.Base())
 	w := apptest.New(t, apptest.Options{Clock: clk, Providers: o.providers, Delivery: o.delivery, Campaigns: o.cfg, Run: o.run})
-	ctx, ts := w.Ctx, w.Templates
-	actor := audit.Actor{Name: "test"}
-	_, _, err := ts.Save(ctx, actor, templates.Definition{Key: templateKey, Purpose: templates.Marketing, Source: templates.SourceCampaign, DefaultLocale: "zh-CN",
-		Variables: []templates.Variable{{Name: "product", Type: templates.String, Required: true, Label: "产品", LabelEN: "Product", Sample: "稳健理财"}},
-		Variants: []templates.Variant{
-			{Channel: templates.SMS, Locale: "zh-CN", SMS: &templates.SMSVariant{SignName: "示例银行",
-				Text: "{{.Contact.Salutation}}，{{.Campaign.product}}上线。拒收请回复R",
-				Providers: map[string]templates.ProviderTemplate{
-					templates.ProviderAliyun:  {Code: "SMS_100", Params: map[string]string{"name": "{{.Contact.Salutation}}", "product": "{{.Campaign.product}}"}},
-					templates.ProviderTencent: {Code: "100", Params: map[string]string{"1": "{{.Contact.Salutation}}", "2": "{{.Campaign.product}}"}},
-				}}},
-			{Channel: templates.Email, Locale: "zh-CN", Email: &templates.EmailVariant{Subject: "{{.Campaign.product}}",
-				HTML: "<p>{{.Contact.Salutation}}，{{.Campaign.product}}上线。</p><p><a href=\"https://bank.example.com/w\">详情</a></p>"}},
-		}}, templates.SaveOptions{Activate: true})
-	require.NoError(t, err)
-	b := &bundle{ctx: ctx, db: w.DB, contacts: w.Contacts, templates: ts, delivery: w.Delivery, svc: w.Campaigns, ids: w.Identity, users: map[string]campaigns.By{}, clock: clk, world: w}
+	w.SaveCampaignTemplate(t)
+	b := &bundle{ctx: w.Ctx, db: w.DB, contacts: w.Contacts, templates: w.Templates, delivery: w.Delivery, svc: w.Campaigns, ids: w.Identity, users: map[string]campaigns.By{}, clock: clk, world: w}
 	b.user(t, "mk", identity.RoleMarketer)
 	b.user(t, "mk2", identity.RoleMarketer)
 	b.user(t, "ap", identity.RoleApprover)

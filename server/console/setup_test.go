@@ -83,29 +83,17 @@ func newWorld(t testing.TB, opts worldOpts) *world {
 		o.Delivery = delivery.Config{MarketingWindow: delivery.Always, ServiceWindow: delivery.Always, Backoff: time.Second}
 	}
 	aw := apptest.New(t, o)
-	ctx, db, log := aw.Ctx, aw.DB, testlog.New(t)
-	store, ids, tstore, dlv, camps, planner, rv, rc := aw.Contacts, aw.Identity, aw.Templates, aw.Delivery, aw.Campaigns, aw.Planner, aw.Revisits, aw.River
-	actor := audit.Actor{Name: "test"}
-	_, _, err := tstore.Save(ctx, actor, templates.Definition{Key: "campaign.wealth", Purpose: templates.Marketing, Source: templates.SourceCampaign, DefaultLocale: "zh-CN",
-		Variables: []templates.Variable{{Name: "product", Type: templates.String, Required: true, Label: "产品", LabelEN: "Product", Sample: "稳健理财"}},
-		Variants: []templates.Variant{
-			{Channel: templates.SMS, Locale: "zh-CN", SMS: &templates.SMSVariant{SignName: "示例银行",
-				Text: "{{.Contact.Salutation}}，{{.Campaign.product}}上线。拒收请回复R",
-				Providers: map[string]templates.ProviderTemplate{
-					templates.ProviderAliyun: {Code: "SMS_100", Params: map[string]string{"name": "{{.Contact.Salutation}}", "product": "{{.Campaign.product}}"}},
-				}}},
-			{Channel: templates.Email, Locale: "zh-CN", Email: &templates.EmailVariant{Subject: "{{.Campaign.product}}",
-				HTML: "<p>{{.Contact.Salutation}}，{{.Campaign.product}}上线。</p>"}},
-		}}, templates.SaveOptions{Activate: true})
-	require.NoError(t, err)
-	scfg := server.Config{Logger: log, RateLimit: -1, Now: clk.Now}
+	aw.SaveCampaignTemplate(t)
+	ctx, store, actor := aw.Ctx, aw.Contacts, audit.Actor{Name: "test"}
+	scfg := server.Config{Logger: testlog.New(t), RateLimit: -1, Now: clk.Now}
 	scfg.Console.Throttle = opts.throttle
+	var err error
 	if opts.proxied {
 		scfg.TrustedProxies, err = edge.ParseProxies([]string{"127.0.0.0/8", "::1"})
 		require.NoError(t, err)
 	}
-	s, err := server.New(scfg, server.Deps{Pool: db.Pool, Contacts: store, River: rc, Auth: ids,
-		Delivery: dlv, Templates: tstore, Care: planner, Revisits: rv, Campaigns: camps, Registry: aw.Registry})
+	s, err := server.New(scfg, server.Deps{Pool: aw.DB.Pool, Contacts: store, River: aw.River, Auth: aw.Identity, Delivery: aw.Delivery,
+		Templates: aw.Templates, Care: aw.Planner, Revisits: aw.Revisits, Campaigns: aw.Campaigns, Registry: aw.Registry})
 	require.NoError(t, err)
 	var ts *httptest.Server
 	if opts.tls {
@@ -114,7 +102,8 @@ func newWorld(t testing.TB, opts worldOpts) *world {
 		ts = httptest.NewServer(s.Handler())
 	}
 	t.Cleanup(ts.Close)
-	w := &world{ctx: ctx, db: db, url: ts.URL, srv: ts, contacts: store, ids: ids, tmpl: tstore, dlv: dlv, planner: planner, revisits: rv, camps: camps, river: rc, cid: map[string]int64{}, clock: clk}
+	w := &world{ctx: ctx, db: aw.DB, url: ts.URL, srv: ts, contacts: store, ids: aw.Identity, tmpl: aw.Templates, dlv: aw.Delivery,
+		planner: aw.Planner, revisits: aw.Revisits, camps: aw.Campaigns, river: aw.River, cid: map[string]int64{}, clock: clk}
 	_, err = store.ImportManagers(ctx, strings.NewReader("code,name,team,lead\nM1,王芳,east,M1\nM2,李强,east,M1\nM3,赵敏,south,M3\n"),
 		contacts.ImportOptions{Actor: actor, SourceName: "managers.csv"})
 	require.NoError(t, err)
@@ -144,7 +133,7 @@ func newWorld(t testing.TB, opts worldOpts) *world {
 		{"mgr2", "M2", []identity.Role{identity.RoleManager}},
 		{"mgr3", "M3", []identity.Role{identity.RoleManager}},
 	} {
-		_, err := ids.CreateUser(ctx, actor, identity.NewUser{Login: u.login, DisplayName: u.login, Roles: u.roles, ManagerCode: u.code, Password: password})
+		_, err := aw.Identity.CreateUser(ctx, actor, identity.NewUser{Login: u.login, DisplayName: u.login, Roles: u.roles, ManagerCode: u.code, Password: password})
 		require.NoError(t, err)
 	}
 	return w
