@@ -1,29 +1,24 @@
 package campaigns_test
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/rivertype"
 	"github.com/stretchr/testify/require"
 
 	"carillon/campaigns"
-	"carillon/channels"
 	"carillon/channels/registry"
 	"carillon/channels/sandbox"
 	"carillon/contacts"
 	"carillon/delivery"
+	"carillon/internal/apptest"
 	"carillon/internal/audit"
-	"carillon/internal/testlog"
 	"carillon/templates"
 )
 
@@ -41,27 +36,9 @@ func setupLive(t *testing.T, cfg campaigns.Config) *live {
 	return setupLiveWith(t, cfg, "")
 }
 
-// setupLiveWith is setupLive with extra TOML for the SMS sandbox (latency = "200ms").
-func setupLiveWith(t *testing.T, cfg campaigns.Config, smsSandbox string) *live {
-	t.Helper()
-	cfg.DrainPoll = 200 * time.Millisecond
-	var svc atomic.Pointer[delivery.Service]
-	var reg atomic.Pointer[channels.Registry]
-	mux := http.NewServeMux()
-	mux.HandleFunc("/hooks/{name}/receipts", func(w http.ResponseWriter, r *http.Request) {
-		p, ok := reg.Load().Provider(r.PathValue("name"))
-		if !ok || p.Receipts == nil {
-			http.NotFound(w, r)
-			return
-		}
-		channels.ReceiptHandler(p.Receipts, func(ctx context.Context, rs []channels.Receipt) error {
-			_, err := svc.Load().ApplyReceipts(ctx, rs)
-			return err
-		}, testlog.New(t)).ServeHTTP(w, r)
-	})
-	hooks := httptest.NewServer(mux)
-	t.Cleanup(hooks.Close)
-	ccfg, err := channels.DecodeTOML(fmt.Sprintf(`
+// liveProviders are the aliyun SMS sandbox, whose receipts come back to the
+// world's hooks, and the SMTP sandbox.
+const liveProviders = `
 [[provider]]
 name = "ali"
 provider = "aliyun"
@@ -70,7 +47,7 @@ key_id = "campaign-key"
 webhook_secret_env = "HOOK"
 sign_name = "示例银行"
   [provider.sandbox]
-  receipt_url = "%[1]s/hooks/ali/receipts?token=t0ken"
+  %[1]s
   %[2]s
 
 [[provider]]
@@ -79,44 +56,19 @@ provider = "smtp"
 endpoint = "sandbox"
 from = "news@bank.example"
 webhook_secret_env = "HOOK"
-`, hooks.URL, smsSandbox))
-	require.NoError(t, err)
-	built, err := registry.Build(context.Background(), ccfg, registry.Deps{Logger: testlog.New(t), Getenv: func(k string) string {
-		return map[string]string{"HOOK": "t0ken"}[k]
-	}})
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		c, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		built.Stop(c)
-	})
-	reg.Store(built.Registry)
+`
+
+// setupLiveWith is setupLive with extra TOML for the SMS sandbox (latency = "200ms").
+func setupLiveWith(t *testing.T, cfg campaigns.Config, smsSandbox string) *live {
+	t.Helper()
+	cfg.DrainPoll = 200 * time.Millisecond
 	b := setup(t, options{
-		delivery: delivery.Config{MarketingWindow: delivery.Always, ServiceWindow: delivery.Always, Backoff: time.Second},
-		deps:     delivery.Deps{Registry: built.Registry},
-		cfg:      cfg,
+		delivery:  delivery.Config{MarketingWindow: delivery.Always, ServiceWindow: delivery.Always, Backoff: time.Second},
+		cfg:       cfg,
+		providers: fmt.Sprintf(liveProviders, apptest.ReceiptURL("ali"), smsSandbox),
+		run:       true,
 	})
-	svc.Store(b.delivery)
-	workers := river.NewWorkers()
-	river.AddWorker(workers, b.delivery.Worker(b.contacts))
-	b.svc.AddWorkers(workers)
-	rc, err := river.NewClient(riverpgxv5.New(b.db.Pool), &river.Config{
-		Logger:            testlog.New(t),
-		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 4}, delivery.DefaultQueue: {MaxWorkers: 10}},
-		Workers:           workers,
-		FetchPollInterval: 50 * time.Millisecond,
-		FetchCooldown:     10 * time.Millisecond,
-		TestOnly:          true,
-		Test:              river.TestConfig{Time: b.clock},
-	})
-	require.NoError(t, err)
-	require.NoError(t, rc.Start(b.ctx))
-	t.Cleanup(func() {
-		c, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = rc.Stop(c)
-	})
-	return &live{bundle: b, built: built, river: rc}
+	return &live{bundle: b, built: b.world.Built, river: b.world.River}
 }
 
 func (l *live) sms() *sandbox.Recorder { return l.built.Sandboxes["ali"].Recorder() }

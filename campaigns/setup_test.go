@@ -10,11 +10,11 @@ import (
 	"carillon/campaigns"
 	"carillon/contacts"
 	"carillon/delivery"
+	"carillon/internal/apptest"
 	"carillon/internal/audit"
 	"carillon/internal/identity"
 	"carillon/internal/pgtest"
 	"carillon/internal/testclock"
-	"carillon/internal/testlog"
 	"carillon/templates"
 )
 
@@ -32,55 +32,31 @@ type bundle struct {
 	// clock is the world's one clock (every service's and River's), running
 	// from a working Monday at 10:00 in Shanghai.
 	clock *testclock.Clock
+	world *apptest.World
 }
 
 // templateKey is the marketing template every test campaign sends: SMS and
 // email variants, no WeChat (marketing cannot go by template message).
-const templateKey = "campaign.wealth"
+const templateKey = apptest.CampaignTemplate
 
 func ptr[T any](v T) *T { return &v }
 
 type options struct {
 	delivery delivery.Config
-	deps     delivery.Deps
 	cfg      campaigns.Config
+	// providers, run: the world's providers and running River (setupLive).
+	providers string
+	run       bool
 }
 
+// setup builds the test world on a clock running from testclock.Base, saves the
+// campaign template and creates a user of each role.
 func setup(t *testing.T, o options) *bundle {
 	t.Helper()
-	ctx := context.Background()
-	db := pgtest.New(t)
 	clk := testclock.Running(testclock.Base())
-	cs, err := contacts.NewStore(db.Pool, contacts.Config{Logger: testlog.New(t), Now: clk.Now})
-	require.NoError(t, err)
-	ts, err := templates.NewStore(db.Pool, templates.Config{Logger: testlog.New(t), Now: clk.Now})
-	require.NoError(t, err)
-	actor := audit.Actor{Name: "test"}
-	_, _, err = ts.Save(ctx, actor, templates.Definition{Key: templateKey, Purpose: templates.Marketing, Source: templates.SourceCampaign, DefaultLocale: "zh-CN",
-		Variables: []templates.Variable{{Name: "product", Type: templates.String, Required: true, Label: "产品", LabelEN: "Product", Sample: "稳健理财"}},
-		Variants: []templates.Variant{
-			{Channel: templates.SMS, Locale: "zh-CN", SMS: &templates.SMSVariant{SignName: "示例银行",
-				Text: "{{.Contact.Salutation}}，{{.Campaign.product}}上线。拒收请回复R",
-				Providers: map[string]templates.ProviderTemplate{
-					templates.ProviderAliyun:  {Code: "SMS_100", Params: map[string]string{"name": "{{.Contact.Salutation}}", "product": "{{.Campaign.product}}"}},
-					templates.ProviderTencent: {Code: "100", Params: map[string]string{"1": "{{.Contact.Salutation}}", "2": "{{.Campaign.product}}"}},
-				}}},
-			{Channel: templates.Email, Locale: "zh-CN", Email: &templates.EmailVariant{Subject: "{{.Campaign.product}}",
-				HTML: "<p>{{.Contact.Salutation}}，{{.Campaign.product}}上线。</p><p><a href=\"https://bank.example.com/w\">详情</a></p>"}},
-		}}, templates.SaveOptions{Activate: true})
-	require.NoError(t, err)
-	o.delivery.Logger, o.delivery.Now = testlog.New(t), clk.Now
-	if o.deps.Renderer == nil {
-		o.deps.Renderer = delivery.TemplateRenderer(ts)
-	}
-	ds, err := delivery.New(db.Pool, o.delivery, o.deps)
-	require.NoError(t, err)
-	ids, err := identity.NewStore(db.Pool, identity.Config{Now: clk.Now})
-	require.NoError(t, err)
-	o.cfg.Logger, o.cfg.Now = testlog.New(t), clk.Now
-	svc, err := campaigns.New(db.Pool, campaigns.Deps{Contacts: cs, Templates: ts, Delivery: ds, Registry: o.deps.Registry}, o.cfg)
-	require.NoError(t, err)
-	b := &bundle{ctx: ctx, db: db, contacts: cs, templates: ts, delivery: ds, svc: svc, ids: ids, users: map[string]campaigns.By{}, clock: clk}
+	w := apptest.New(t, apptest.Options{Clock: clk, Providers: o.providers, Delivery: o.delivery, Campaigns: o.cfg, Run: o.run})
+	w.SaveCampaignTemplate(t)
+	b := &bundle{ctx: w.Ctx, db: w.DB, contacts: w.Contacts, templates: w.Templates, delivery: w.Delivery, svc: w.Campaigns, ids: w.Identity, users: map[string]campaigns.By{}, clock: clk, world: w}
 	b.user(t, "mk", identity.RoleMarketer)
 	b.user(t, "mk2", identity.RoleMarketer)
 	b.user(t, "ap", identity.RoleApprover)

@@ -3,8 +3,6 @@ package delivery_test
 import (
 	"context"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -12,7 +10,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/rivertype"
 	"github.com/stretchr/testify/require"
 
@@ -20,10 +17,11 @@ import (
 	"carillon/channels/registry"
 	"carillon/contacts"
 	"carillon/delivery"
+	"carillon/internal/apptest"
 	"carillon/internal/audit"
 	"carillon/internal/pgtest"
 	"carillon/internal/testclock"
-	"carillon/internal/testlog"
+	"carillon/templates"
 )
 
 // testRenderer renders every template as a short text, a mainland SMS template or
@@ -59,7 +57,8 @@ type harness struct {
 	built    *registry.Built
 	river    *river.Client[pgx.Tx]
 	clock    *testclock.Clock // the world's one clock: the services' and River's
-	receipts atomic.Int64
+	receipts *atomic.Int64    // the receipts the hooks applied
+	w        *apptest.World
 }
 
 type harnessOpts struct {
@@ -71,34 +70,9 @@ type harnessOpts struct {
 	renderer func(db *pgtest.DB) delivery.Renderer
 }
 
-// newHarness: real Postgres, real River, real adapters against their sandboxes,
-// which push receipts to the adapters' own parsers and into ApplyReceipts.
-func newHarness(t *testing.T, o harnessOpts) *harness {
-	t.Helper()
-	h := &harness{ctx: context.Background(), db: pgtest.New(t), clock: testclock.New(testclock.Base())} // 10:00 in Shanghai
-	var err error
-	h.store, err = contacts.NewStore(h.db.Pool, contacts.Config{Logger: testlog.New(t)})
-	require.NoError(t, err)
-
-	var svc atomic.Pointer[delivery.Service]
-	var reg atomic.Pointer[channels.Registry]
-	mux := http.NewServeMux()
-	mux.HandleFunc("/hooks/{name}/receipts", func(w http.ResponseWriter, r *http.Request) {
-		p, ok := reg.Load().Provider(r.PathValue("name"))
-		if !ok || p.Receipts == nil {
-			http.NotFound(w, r)
-			return
-		}
-		channels.ReceiptHandler(p.Receipts, func(ctx context.Context, rs []channels.Receipt) error {
-			_, err := svc.Load().ApplyReceipts(ctx, rs)
-			h.receipts.Add(int64(len(rs)))
-			return err
-		}, testlog.New(t)).ServeHTTP(w, r)
-	})
-	hooks := httptest.NewServer(mux)
-	t.Cleanup(hooks.Close)
-
-	cfgText := fmt.Sprintf(`
+// harnessProviders are the harness's providers, each behind its sandbox: aliyun
+// SMS and WeChat OA push receipts to the world's hooks.
+const harnessProviders = `
 [[provider]]
 name = "ali"
 provider = "aliyun"
@@ -107,10 +81,10 @@ key_id = "harness-key"
 webhook_secret_env = "HOOK"
 sign_name = "Carillon"
 priority = 1
-%[3]s
+%[2]s
   [provider.sandbox]
-  receipt_url = "%[1]s/hooks/ali/receipts?token=t0ken"
-  %[2]s
+  %[3]s
+  %[1]s
 
 [[provider]]
 name = "mail"
@@ -125,68 +99,39 @@ provider = "wechat_oa"
 endpoint = "sandbox"
 webhook_secret_env = "HOOK"
   [provider.sandbox]
-  receipt_url = "%[1]s/hooks/oa/receipts?token=t0ken"
+  %[4]s
 
 [[provider]]
 name = "wecom"
 provider = "wecom"
 endpoint = "sandbox"
 app_id = "1000002"
-`, hooks.URL, strings.ReplaceAll(o.sandbox, ";", "\n  "), o.aliyun)
-	ccfg, err := channels.DecodeTOML(cfgText)
-	require.NoError(t, err)
-	h.built, err = registry.Build(h.ctx, ccfg, registry.Deps{Pool: h.db.Pool, Logger: testlog.New(t), Getenv: func(k string) string {
-		return map[string]string{"HOOK": "t0ken"}[k]
-	}})
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		c, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		h.built.Stop(c)
-	})
-	reg.Store(h.built.Registry)
+`
 
-	cfg := o.cfg
-	cfg.Logger = testlog.New(t)
-	if cfg.Now == nil {
-		cfg.Now = h.clock.Now
-	}
-	var rd delivery.Renderer = testRenderer{}
+// newHarness: the test world (real Postgres, real River, real adapters against
+// their sandboxes, which push receipts to the adapters' own parsers and into
+// ApplyReceipts) with testRenderer, a clock standing at testclock.Base (10:00 in
+// Shanghai) and the seeded contacts.
+func newHarness(t *testing.T, o harnessOpts) *harness {
+	t.Helper()
+	render := func(*pgtest.DB, *templates.Store) delivery.Renderer { return testRenderer{} }
 	if o.renderer != nil {
-		rd = o.renderer(h.db)
+		render = func(db *pgtest.DB, _ *templates.Store) delivery.Renderer { return o.renderer(db) }
 	}
-	s, err := delivery.New(h.db.Pool, cfg, delivery.Deps{Registry: h.built.Registry, Renderer: rd})
-	require.NoError(t, err)
-	svc.Store(s)
-	h.svc = s
-
-	workers := river.NewWorkers()
-	river.AddWorker(workers, s.Worker(h.store))
-	h.river, err = river.NewClient(riverpgxv5.New(h.db.Pool), &river.Config{
-		Logger:            testlog.New(t),
-		Queues:            map[string]river.QueueConfig{delivery.DefaultQueue: {MaxWorkers: 10}},
-		Workers:           workers,
-		FetchPollInterval: 50 * time.Millisecond,
-		FetchCooldown:     10 * time.Millisecond,
-		TestOnly:          true,
-		Test:              river.TestConfig{Time: h.clock},
+	w := apptest.New(t, apptest.Options{
+		Providers: fmt.Sprintf(harnessProviders, strings.ReplaceAll(o.sandbox, ";", "\n  "), o.aliyun,
+			apptest.ReceiptURL("ali"), apptest.ReceiptURL("oa")),
+		Delivery: o.cfg,
+		Renderer: render,
+		Run:      true,
+		NoStart:  o.noStart,
 	})
-	require.NoError(t, err)
-	if !o.noStart {
-		h.start(t)
-	}
+	h := &harness{ctx: w.Ctx, db: w.DB, store: w.Contacts, svc: w.Delivery, built: w.Built, river: w.River, clock: w.Clock, receipts: &w.Receipts, w: w}
 	h.seed(t)
 	return h
 }
 
-func (h *harness) start(t *testing.T) {
-	require.NoError(t, h.river.Start(h.ctx))
-	t.Cleanup(func() {
-		c, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = h.river.Stop(c)
-	})
-}
+func (h *harness) start(*testing.T) { h.w.Start() }
 
 // seed imports a manager and five contacts: C1 with every channel and marketing
 // consent on sms and email; C2 with a phone only and no consent; C3 deceased; C4

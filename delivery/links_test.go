@@ -14,17 +14,15 @@ import (
 	"net/mail"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/stretchr/testify/require"
 
 	"carillon/channels"
 	"carillon/contacts"
 	"carillon/delivery"
 	"carillon/internal/identity"
+	"carillon/internal/pgtest"
 	"carillon/internal/testlog"
 	"carillon/server"
 )
@@ -71,26 +69,17 @@ func (r htmlRenderer) Render(ctx context.Context, req delivery.RenderRequest) (d
 // fetched, following a link records the click with its index and redirects.
 func TestEmailOpensAndClicksReachTheTimeline(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, harnessOpts{noStart: true})
-	cfg := delivery.Config{Logger: testlog.New(t), Now: h.clock.Now}
+	rd := &htmlRenderer{} // its unsubscribe link is signed by the world's delivery service
+	h := newHarness(t, harnessOpts{noStart: true, renderer: func(*pgtest.DB) delivery.Renderer { return rd }})
 	unsub := h.svc.Links().URL(delivery.LinkUnsubscribe, 1)
-	svc, err := delivery.New(h.db.Pool, cfg, delivery.Deps{Registry: h.built.Registry, Renderer: htmlRenderer{unsubscribe: unsub}})
-	require.NoError(t, err)
-	workers := river.NewWorkers()
-	river.AddWorker(workers, svc.Worker(h.store))
-	rc, err := river.NewClient(riverpgxv5.New(h.db.Pool), &river.Config{Logger: testlog.New(t), Workers: workers, TestOnly: true, Test: river.TestConfig{Time: h.clock},
-		Queues: map[string]river.QueueConfig{delivery.DefaultQueue: {MaxWorkers: 2}}, FetchPollInterval: 50 * time.Millisecond, FetchCooldown: 10 * time.Millisecond})
-	require.NoError(t, err)
-	require.NoError(t, rc.Start(h.ctx))
-	t.Cleanup(func() {
-		c, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = rc.Stop(c)
-	})
+	rd.unsubscribe = unsub
+	svc := h.svc
+	h.start(t)
 
 	c4 := h.contact(t, "C4")
 	var res delivery.EnqueueResult
 	require.NoError(t, pgx.BeginFunc(h.ctx, h.db.Pool, func(tx pgx.Tx) error {
+		var err error
 		res, err = svc.Enqueue(h.ctx, tx, []delivery.Planned{planned("track:1", c4.ID, channels.PurposeService, channels.Email)})
 		return err
 	}))

@@ -14,6 +14,8 @@ import (
 	"carillon/calendar"
 	"carillon/care"
 	"carillon/internal/app"
+	"carillon/internal/apptest"
+	"carillon/internal/testclock"
 	"carillon/internal/testlog"
 	"carillon/revisits"
 )
@@ -36,6 +38,13 @@ type digestWorld struct {
 
 func newDigestWorld(t *testing.T) *digestWorld {
 	t.Helper()
+	return newDigestWorldWith(t, apptest.Options{})
+}
+
+// newDigestWorldWith is newDigestWorld on a world built with o (its clock
+// is the digest world's).
+func newDigestWorldWith(t *testing.T, o apptest.Options) *digestWorld {
+	t.Helper()
 	lunar, err := calendar.ToLunar(day(2026, time.October, 16))
 	require.NoError(t, err)
 	require.False(t, lunar.Leap)
@@ -46,7 +55,8 @@ func newDigestWorld(t *testing.T) *digestWorld {
 		fmt.Sprintf("CE,戊,13800000005,D,M002,,%02d-%02d,lunar,500000,2026-10-18,\n", lunar.Month, lunar.Day) +
 		"CX,己,13800000006,A,M003,,,,,,\n" +
 		"CW,Wendy,+12125550101,A,M004,,,,,,\n"
-	b := setup(t, rows, at(2026, time.September, 24, 10, 0), revisits.Config{})
+	o.Clock = testclock.New(at(2026, time.September, 24, 10, 0))
+	b := setupWorld(t, rows, o)
 	for _, r := range []struct {
 		ext string
 		on  calendar.Date

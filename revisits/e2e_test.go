@@ -1,22 +1,15 @@
 package revisits_test
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/stretchr/testify/require"
 
-	"carillon/channels"
-	"carillon/channels/registry"
-	"carillon/delivery"
-	"carillon/internal/testlog"
+	"carillon/internal/apptest"
 	"carillon/revisits"
-	"carillon/templates"
 )
 
 const sandboxProviders = `
@@ -39,26 +32,11 @@ from = "care@bank.example"
 // without a WeCom id falls back to email.
 func TestDigestsAndComplaintAlertReachTheWeComSandbox(t *testing.T) {
 	t.Parallel()
-	w := newDigestWorld(t)
-	ctx := w.ctx
-	ccfg, err := channels.DecodeTOML(sandboxProviders)
-	require.NoError(t, err)
-	built, err := registry.Build(ctx, ccfg, registry.Deps{Pool: w.db.Pool, Logger: testlog.New(t)})
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		c, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		built.Stop(c)
-	})
-	tstore, err := templates.NewStore(w.db.Pool, templates.Config{})
-	require.NoError(t, err)
+	w := newDigestWorldWith(t, apptest.Options{Providers: sandboxProviders, Run: true, NoStart: true})
+	ctx, built, svc := w.ctx, w.world.Built, w.svc
+	tstore := w.world.Templates // delivery renders by the template store
 	require.NoError(t, revisits.InstallTemplates(ctx, tstore))
 	require.NoError(t, revisits.InstallTemplates(ctx, tstore), "installing twice is harmless")
-	// Delivery and River run on the test's clock.
-	dlv, err := delivery.New(w.db.Pool, delivery.Config{Logger: testlog.New(t), Now: w.clock.Now},
-		delivery.Deps{Registry: built.Registry, Renderer: delivery.TemplateRenderer(tstore)})
-	require.NoError(t, err)
-	svc := mustServiceWith(t, w.bundle, dlv, revisits.Config{})
 
 	res, err := svc.PlanDigests(ctx, w.day, revisits.DigestOptions{})
 	require.NoError(t, err)
@@ -69,20 +47,7 @@ func TestDigestsAndComplaintAlertReachTheWeComSandbox(t *testing.T) {
 
 	// Past 08:30 in London too, so every digest is due.
 	w.clock.Set(at(2026, time.October, 13, 16, 0))
-	workers := river.NewWorkers()
-	river.AddWorker(workers, dlv.Worker(w.store))
-	rc, err := river.NewClient(riverpgxv5.New(w.db.Pool), &river.Config{
-		Logger: testlog.New(t), Queues: map[string]river.QueueConfig{delivery.DefaultQueue: {MaxWorkers: 4}},
-		Workers: workers, FetchPollInterval: 50 * time.Millisecond, FetchCooldown: 10 * time.Millisecond, TestOnly: true,
-		Test: river.TestConfig{Time: w.clock},
-	})
-	require.NoError(t, err)
-	require.NoError(t, rc.Start(ctx))
-	t.Cleanup(func() {
-		c, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = rc.Stop(c)
-	})
+	w.world.Start() // River, on the test's clock
 
 	// Wait until every message is final.
 	deadline := time.Now().Add(30 * time.Second)
@@ -132,14 +97,4 @@ func TestDigestsAndComplaintAlertReachTheWeComSandbox(t *testing.T) {
 	mails := built.Sandboxes["mail"].Recorder().Deliveries()
 	require.Len(t, mails, 1)
 	require.True(t, strings.Contains(mails[0].To, "anna@bank.example"), mails[0].To)
-}
-
-func mustServiceWith(t *testing.T, b *bundle, dlv *delivery.Service, cfg revisits.Config) *revisits.Service {
-	t.Helper()
-	cfg.Now = b.clock.Now
-	cfg.Logger = testlog.New(t)
-	cfg.Rules = b.rules
-	svc, err := revisits.New(b.db.Pool, b.store, dlv, cfg)
-	require.NoError(t, err)
-	return svc
 }

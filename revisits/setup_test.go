@@ -12,10 +12,10 @@ import (
 	"carillon/care"
 	"carillon/contacts"
 	"carillon/delivery"
+	"carillon/internal/apptest"
 	"carillon/internal/audit"
 	"carillon/internal/pgtest"
 	"carillon/internal/testclock"
-	"carillon/internal/testlog"
 	"carillon/revisits"
 )
 
@@ -29,6 +29,7 @@ type bundle struct {
 	dlv   *delivery.Service
 	svc   *revisits.Service
 	rules *care.Planner // the care rules the digests follow
+	world *apptest.World
 }
 
 var shanghai = func() *time.Location {
@@ -60,11 +61,15 @@ const contactsHeader = "external_id,name,phone,tier,manager,birthday,lunar_birth
 // services with cfg.
 func setup(t *testing.T, contactRows string, created time.Time, cfg revisits.Config) *bundle {
 	t.Helper()
-	ctx := context.Background()
-	db := pgtest.New(t)
-	clk := testclock.New(created)
-	store, err := contacts.NewStore(db.Pool, contacts.Config{Logger: testlog.New(t), Now: clk.Now})
-	require.NoError(t, err)
+	return setupWorld(t, contactRows, apptest.Options{Clock: testclock.New(created), Revisits: cfg})
+}
+
+// setupWorld is setup on a test world built with o: the revisits service
+// follows the world's care rules unless o.Revisits names others.
+func setupWorld(t *testing.T, contactRows string, o apptest.Options) *bundle {
+	t.Helper()
+	w := apptest.New(t, o)
+	ctx, store := w.Ctx, w.Contacts
 	rep, err := store.ImportManagers(ctx, strings.NewReader(managersCSV), contacts.ImportOptions{Actor: audit.Actor{Name: "test"}})
 	require.NoError(t, err)
 	require.Empty(t, rep.Errors)
@@ -73,20 +78,9 @@ func setup(t *testing.T, contactRows string, created time.Time, cfg revisits.Con
 		require.NoError(t, err)
 		require.Empty(t, rep.Errors)
 	}
-	dlv, err := delivery.New(db.Pool, delivery.Config{Logger: testlog.New(t), Now: clk.Now}, delivery.Deps{})
-	require.NoError(t, err)
-	rules, err := care.New(db.Pool, dlv, care.Config{Logger: testlog.New(t)})
-	require.NoError(t, err)
-	cfg.Logger = testlog.New(t)
-	cfg.Now = clk.Now
-	if cfg.Rules == nil {
-		cfg.Rules = rules
-	}
-	svc, err := revisits.New(db.Pool, store, dlv, cfg)
-	require.NoError(t, err)
-	store.RegisterEraser(svc)
-	store.RegisterExporter(svc)
-	return &bundle{ctx: ctx, db: db, clock: clk, store: store, dlv: dlv, svc: svc, rules: rules}
+	store.RegisterEraser(w.Revisits)
+	store.RegisterExporter(w.Revisits)
+	return &bundle{ctx: ctx, db: w.DB, clock: w.Clock, store: store, dlv: w.Delivery, svc: w.Revisits, rules: w.Planner, world: w}
 }
 
 var tester = audit.Actor{Name: "test"}

@@ -1,4 +1,4 @@
-package app
+package app_test
 
 import (
 	"context"
@@ -12,9 +12,9 @@ import (
 	"carillon/calendar"
 	"carillon/care"
 	"carillon/contacts"
-	"carillon/delivery"
+	"carillon/internal/app"
+	"carillon/internal/apptest"
 	"carillon/internal/audit"
-	"carillon/internal/pgtest"
 	"carillon/internal/testclock"
 	"carillon/internal/testlog"
 	"carillon/revisits"
@@ -26,10 +26,8 @@ import (
 func TestPlannerWiresTheDigestToItsCareRule(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db := pgtest.New(t)
-	clk := testclock.New(time.Date(2026, 9, 24, 2, 0, 0, 0, time.UTC))
-	store, err := contacts.NewStore(db.Pool, contacts.Config{Logger: testlog.New(t), Now: clk.Now})
-	require.NoError(t, err)
+	w := apptest.New(t, apptest.Options{Clock: testclock.New(time.Date(2026, 9, 24, 2, 0, 0, 0, time.UTC))})
+	db, store := w.DB, w.Contacts
 	actor := audit.Actor{Name: "test"}
 	rep, err := store.ImportManagers(ctx, strings.NewReader("code,name,email,wecom_userid,team,lead,timezone\n"+
 		"M001,王芳,wang.fang@bank.example,wangfang,east,M001,Asia/Shanghai\n"), contacts.ImportOptions{Actor: actor})
@@ -39,9 +37,7 @@ func TestPlannerWiresTheDigestToItsCareRule(t *testing.T) {
 		contacts.ImportOptions{Actor: actor, SourceName: "test.csv"})
 	require.NoError(t, err)
 	require.Empty(t, rep.Errors)
-	dlv, err := delivery.New(db.Pool, delivery.Config{Logger: testlog.New(t), Now: clk.Now}, delivery.Deps{})
-	require.NoError(t, err)
-	planner, rv, err := NewPlanner(db.Pool, store, dlv, testlog.New(t), calendar.Config{})
+	planner, rv, err := app.NewPlanner(db.Pool, store, w.Delivery, testlog.New(t), calendar.Config{})
 	require.NoError(t, err)
 	require.Same(t, planner, rv.Config().Rules)
 

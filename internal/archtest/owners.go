@@ -55,4 +55,5 @@ var Layers = [][]string{
 	{"internal/app"},
 	{"internal/drill"},
 	{"internal/pgtest", "internal/archtest", "internal/identity/identitytest", "cmd/carillon"},
+	{"internal/apptest"}, // the tests' world: imported by _test.go files only
 }

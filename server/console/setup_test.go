@@ -11,21 +11,18 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/stretchr/testify/require"
 
 	"carillon/campaigns"
 	"carillon/care"
-	"carillon/channels"
-	"carillon/channels/registry"
 	"carillon/contacts"
 	"carillon/delivery"
+	"carillon/internal/apptest"
 	"carillon/internal/audit"
 	"carillon/internal/identity"
 	"carillon/internal/pgtest"
@@ -78,73 +75,25 @@ type worldOpts struct {
 
 func newWorld(t testing.TB, opts worldOpts) *world {
 	t.Helper()
-	ctx := context.Background()
-	db := pgtest.New(t)
-	log := testlog.New(t)
 	clk := testclock.Running(testclock.Base())
-	store, err := contacts.NewStore(db.Pool, contacts.Config{Logger: log, Now: clk.Now})
-	require.NoError(t, err)
-	ids, err := identity.NewStore(db.Pool, identity.Config{Logger: log, Now: clk.Now})
-	require.NoError(t, err)
-	tstore, err := templates.NewStore(db.Pool, templates.Config{Logger: log, Now: clk.Now})
-	require.NoError(t, err)
-	dcfg := delivery.Config{Logger: log, Now: clk.Now}
-	deps := delivery.Deps{Renderer: delivery.TemplateRendererFor(tstore, templates.Bank{})}
-	var dlvPtr atomic.Pointer[delivery.Service]
+	o := apptest.Options{Clock: clk, Run: opts.live,
+		Campaigns: campaigns.Config{DrainPoll: 200 * time.Millisecond, SecondApprovalAbove: opts.secondApproval}}
 	if opts.live {
-		deps.Registry = sandboxSMS(t, &dlvPtr)
-		dcfg.MarketingWindow, dcfg.ServiceWindow, dcfg.Backoff = delivery.Always, delivery.Always, time.Second
+		o.Providers = fmt.Sprintf(sandboxSMS, apptest.ReceiptURL("ali"))
+		o.Delivery = delivery.Config{MarketingWindow: delivery.Always, ServiceWindow: delivery.Always, Backoff: time.Second}
 	}
-	dlv, err := delivery.New(db.Pool, dcfg, deps)
-	require.NoError(t, err)
-	dlvPtr.Store(dlv)
-	actor := audit.Actor{Name: "test"}
-	_, _, err = tstore.Save(ctx, actor, templates.Definition{Key: "campaign.wealth", Purpose: templates.Marketing, Source: templates.SourceCampaign, DefaultLocale: "zh-CN",
-		Variables: []templates.Variable{{Name: "product", Type: templates.String, Required: true, Label: "产品", LabelEN: "Product", Sample: "稳健理财"}},
-		Variants: []templates.Variant{
-			{Channel: templates.SMS, Locale: "zh-CN", SMS: &templates.SMSVariant{SignName: "示例银行",
-				Text: "{{.Contact.Salutation}}，{{.Campaign.product}}上线。拒收请回复R",
-				Providers: map[string]templates.ProviderTemplate{
-					templates.ProviderAliyun: {Code: "SMS_100", Params: map[string]string{"name": "{{.Contact.Salutation}}", "product": "{{.Campaign.product}}"}},
-				}}},
-			{Channel: templates.Email, Locale: "zh-CN", Email: &templates.EmailVariant{Subject: "{{.Campaign.product}}",
-				HTML: "<p>{{.Contact.Salutation}}，{{.Campaign.product}}上线。</p>"}},
-		}}, templates.SaveOptions{Activate: true})
-	require.NoError(t, err)
-	camps, err := campaigns.New(db.Pool, campaigns.Deps{Contacts: store, Templates: tstore, Delivery: dlv, Registry: deps.Registry},
-		campaigns.Config{Logger: log, DrainPoll: 200 * time.Millisecond, SecondApprovalAbove: opts.secondApproval, Now: clk.Now})
-	require.NoError(t, err)
-	planner, err := care.New(db.Pool, dlv, care.Config{Logger: log})
-	require.NoError(t, err)
-	rv, err := revisits.New(db.Pool, store, dlv, revisits.Config{Logger: log, Now: clk.Now})
-	require.NoError(t, err)
-	rcfg := &river.Config{Logger: log, Test: river.TestConfig{Time: clk}}
-	if opts.live {
-		workers := river.NewWorkers()
-		river.AddWorker(workers, dlv.Worker(store))
-		camps.AddWorkers(workers)
-		rcfg.Workers, rcfg.TestOnly = workers, true
-		rcfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 4}, delivery.DefaultQueue: {MaxWorkers: 10}}
-		rcfg.FetchPollInterval, rcfg.FetchCooldown = 50*time.Millisecond, 10*time.Millisecond
-	}
-	rc, err := river.NewClient[pgx.Tx](riverpgxv5.New(db.Pool), rcfg)
-	require.NoError(t, err)
-	if opts.live {
-		require.NoError(t, rc.Start(ctx))
-		t.Cleanup(func() {
-			c, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			_ = rc.Stop(c)
-		})
-	}
-	scfg := server.Config{Logger: log, RateLimit: -1, Now: clk.Now}
+	aw := apptest.New(t, o)
+	aw.SaveCampaignTemplate(t)
+	ctx, store, actor := aw.Ctx, aw.Contacts, audit.Actor{Name: "test"}
+	scfg := server.Config{Logger: testlog.New(t), RateLimit: -1, Now: clk.Now}
 	scfg.Console.Throttle = opts.throttle
+	var err error
 	if opts.proxied {
 		scfg.TrustedProxies, err = edge.ParseProxies([]string{"127.0.0.0/8", "::1"})
 		require.NoError(t, err)
 	}
-	s, err := server.New(scfg, server.Deps{Pool: db.Pool, Contacts: store, River: rc, Auth: ids,
-		Delivery: dlv, Templates: tstore, Care: planner, Revisits: rv, Campaigns: camps, Registry: deps.Registry})
+	s, err := server.New(scfg, server.Deps{Pool: aw.DB.Pool, Contacts: store, River: aw.River, Auth: aw.Identity, Delivery: aw.Delivery,
+		Templates: aw.Templates, Care: aw.Planner, Revisits: aw.Revisits, Campaigns: aw.Campaigns, Registry: aw.Registry})
 	require.NoError(t, err)
 	var ts *httptest.Server
 	if opts.tls {
@@ -153,7 +102,8 @@ func newWorld(t testing.TB, opts worldOpts) *world {
 		ts = httptest.NewServer(s.Handler())
 	}
 	t.Cleanup(ts.Close)
-	w := &world{ctx: ctx, db: db, url: ts.URL, srv: ts, contacts: store, ids: ids, tmpl: tstore, dlv: dlv, planner: planner, revisits: rv, camps: camps, river: rc, cid: map[string]int64{}, clock: clk}
+	w := &world{ctx: ctx, db: aw.DB, url: ts.URL, srv: ts, contacts: store, ids: aw.Identity, tmpl: aw.Templates, dlv: aw.Delivery,
+		planner: aw.Planner, revisits: aw.Revisits, camps: aw.Campaigns, river: aw.River, cid: map[string]int64{}, clock: clk}
 	_, err = store.ImportManagers(ctx, strings.NewReader("code,name,team,lead\nM1,王芳,east,M1\nM2,李强,east,M1\nM3,赵敏,south,M3\n"),
 		contacts.ImportOptions{Actor: actor, SourceName: "managers.csv"})
 	require.NoError(t, err)
@@ -183,7 +133,7 @@ func newWorld(t testing.TB, opts worldOpts) *world {
 		{"mgr2", "M2", []identity.Role{identity.RoleManager}},
 		{"mgr3", "M3", []identity.Role{identity.RoleManager}},
 	} {
-		_, err := ids.CreateUser(ctx, actor, identity.NewUser{Login: u.login, DisplayName: u.login, Roles: u.roles, ManagerCode: u.code, Password: password})
+		_, err := aw.Identity.CreateUser(ctx, actor, identity.NewUser{Login: u.login, DisplayName: u.login, Roles: u.roles, ManagerCode: u.code, Password: password})
 		require.NoError(t, err)
 	}
 	return w
@@ -303,27 +253,9 @@ func cloneValues(v url.Values) url.Values {
 	return out
 }
 
-// sandboxSMS builds the Aliyun SMS sandbox behind the real adapter; its
-// receipts come back to a hooks server that applies them through the
-// delivery service.
-func sandboxSMS(t testing.TB, svc *atomic.Pointer[delivery.Service]) *channels.Registry {
-	t.Helper()
-	var reg atomic.Pointer[channels.Registry]
-	mux := http.NewServeMux()
-	mux.HandleFunc("/hooks/{name}/receipts", func(w http.ResponseWriter, r *http.Request) {
-		p, ok := reg.Load().Provider(r.PathValue("name"))
-		if !ok || p.Receipts == nil {
-			http.NotFound(w, r)
-			return
-		}
-		channels.ReceiptHandler(p.Receipts, func(ctx context.Context, rs []channels.Receipt) error {
-			_, err := svc.Load().ApplyReceipts(ctx, rs)
-			return err
-		}, testlog.New(t)).ServeHTTP(w, r)
-	})
-	hooks := httptest.NewServer(mux)
-	t.Cleanup(hooks.Close)
-	ccfg, err := channels.DecodeTOML(fmt.Sprintf(`
+// sandboxSMS is the Aliyun SMS sandbox behind the real adapter; its receipts
+// come back to the world's hooks.
+const sandboxSMS = `
 [[provider]]
 name = "ali"
 provider = "aliyun"
@@ -332,18 +264,5 @@ key_id = "console-key"
 webhook_secret_env = "HOOK"
 sign_name = "示例银行"
   [provider.sandbox]
-  receipt_url = "%s/hooks/ali/receipts?token=t0ken"
-`, hooks.URL))
-	require.NoError(t, err)
-	built, err := registry.Build(context.Background(), ccfg, registry.Deps{Logger: testlog.New(t), Getenv: func(k string) string {
-		return map[string]string{"HOOK": "t0ken"}[k]
-	}})
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		c, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		built.Stop(c)
-	})
-	reg.Store(built.Registry)
-	return built.Registry
-}
+  %s
+`
