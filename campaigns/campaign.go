@@ -21,23 +21,6 @@ import (
 	"carillon/templates"
 )
 
-// Status is where a campaign is in its lifecycle.
-type Status string
-
-// Statuses: draft → submitted → approved | rejected → scheduled → running →
-// paused → completed | cancelled.
-const (
-	StatusDraft     Status = "draft"
-	StatusSubmitted Status = "submitted"
-	StatusApproved  Status = "approved"
-	StatusRejected  Status = "rejected"
-	StatusScheduled Status = "scheduled"
-	StatusRunning   Status = "running"
-	StatusPaused    Status = "paused"
-	StatusCompleted Status = "completed"
-	StatusCancelled Status = "cancelled"
-)
-
 // Schedule says when a campaign runs: now (when started), at a time, or on a
 // cron spec (robfig/cron, CRON_TZ= allowed) for a recurring campaign.
 type Schedule struct {
@@ -220,6 +203,17 @@ type draft struct {
 func draftOf(c Campaign) draft {
 	return draft{name: c.Name, segmentName: c.SegmentName, segment: c.Segment, template: c.Template, channels: c.Channels, vars: c.Vars,
 		sched: c.Schedule, wStart: c.windowStart, wEnd: c.windowEnd, throttle: c.Throttle, endsAt: c.EndsAt, notes: c.Notes}
+}
+
+// args are the draft's columns as named arguments, with more.
+func (d draft) args(more pgx.NamedArgs) pgx.NamedArgs {
+	a := pgx.NamedArgs{"name": d.name, "segment_name": d.segmentName, "segment": d.segment, "template": d.template, "channels": d.channels,
+		"kind": d.sched.Kind, "send_at": d.sched.At, "cron": d.sched.Cron, "window_start": d.wStart, "window_end": d.wEnd,
+		"throttle": d.throttle, "ends_at": d.endsAt, "notes": d.notes}
+	for k, v := range more {
+		a[k] = v
+	}
+	return a
 }
 
 // apply applies an input to d and checks the result, listing every bad field.
@@ -455,14 +449,14 @@ func (s *Service) Create(ctx context.Context, by By, in Input) (Campaign, error)
 		now := s.now()
 		var id int64
 		vars, _ := json.Marshal(d.vars)
-		if err := tx.QueryRow(ctx, `INSERT INTO campaigns (name, segment_name, segment, template_key, channels, vars, schedule_kind, send_at, cron,
+		if err := tx.QueryRow(ctx, `INSERT INTO campaigns (name, status, segment_name, segment, template_key, channels, vars, schedule_kind, send_at, cron,
 			window_start, window_end, throttle, ends_at, notes, created_by, created_by_user, created_at, updated_at)
-			VALUES ($1, NULLIF($2, ''), $3, $4, $5, $6, $7, $8, NULLIF($9, ''), $10, $11, $12, $13, $14, $15, $16, $17, $17) RETURNING id`,
-			d.name, d.segmentName, d.segment, d.template, d.channels, vars, d.sched.Kind, d.sched.At, d.sched.Cron,
-			d.wStart, d.wEnd, d.throttle, d.endsAt, d.notes, by.Actor.String(), by.userID(), now).Scan(&id); err != nil {
+			VALUES (@name, @status, NULLIF(@segment_name, ''), @segment, @template, @channels, @vars, @kind, @send_at, NULLIF(@cron, ''),
+			@window_start, @window_end, @throttle, @ends_at, @notes, @created_by, @created_by_user, @now, @now) RETURNING id`,
+			d.args(pgx.NamedArgs{"status": string(StatusDraft), "vars": vars, "created_by": by.Actor.String(), "created_by_user": by.userID(), "now": now})).Scan(&id); err != nil {
 			return fmt.Errorf("create campaign: %w", err)
 		}
-		if err := s.event(ctx, tx, by, id, "create", "", StatusDraft, "", map[string]any{"name": d.name}); err != nil {
+		if err := s.event(ctx, tx, by, id, ActionCreate, "", StatusDraft, "", map[string]any{"name": d.name}); err != nil {
 			return err
 		}
 		var err error
@@ -471,10 +465,6 @@ func (s *Service) Create(ctx context.Context, by By, in Input) (Campaign, error)
 	})
 	return out, err
 }
-
-// editable are the statuses an edit is allowed in; an edit of a submitted,
-// approved, rejected or scheduled campaign returns it to draft.
-var editable = []Status{StatusDraft, StatusSubmitted, StatusApproved, StatusRejected, StatusScheduled}
 
 // Update edits a campaign. Any edit after submission returns it to draft: the
 // review and approval are dropped and it must be submitted and approved again.
@@ -491,24 +481,21 @@ func (s *Service) Update(ctx context.Context, by By, id int64, in Input) (Campai
 		if err != nil {
 			return err
 		}
-		if !slices.Contains(editable, c.Status) {
+		if !Allowed(ActionEdit, c.Status, StatusDraft) {
 			return fmt.Errorf("%w: a %s campaign cannot be edited (cancel it and create another)", ErrState, c.Status)
 		}
 		d := draftOf(c)
 		if err := s.apply(ctx, &d, in); err != nil {
 			return err
 		}
-		now := s.now()
 		vars, _ := json.Marshal(d.vars)
-		if _, err := tx.Exec(ctx, `UPDATE campaigns SET name = $2, segment_name = NULLIF($3, ''), segment = $4, template_key = $5, channels = $6, vars = $7,
-			schedule_kind = $8, send_at = $9, cron = NULLIF($10, ''), window_start = $11, window_end = $12, throttle = $13, ends_at = $14, notes = $15,
-			status = 'draft', version = version + 1, review = NULL, submitted_at = NULL, approved_by = NULL, approved_by_user = NULL, approved_at = NULL,
-			approved_version = NULL, rejected_reason = NULL, next_run_at = NULL, updated_at = $16 WHERE id = $1`,
-			id, d.name, d.segmentName, d.segment, d.template, d.channels, vars, d.sched.Kind, d.sched.At, d.sched.Cron,
-			d.wStart, d.wEnd, d.throttle, d.endsAt, d.notes, now); err != nil {
-			return fmt.Errorf("edit campaign %d: %w", id, err)
-		}
-		if err := s.event(ctx, tx, by, id, "edit", c.Status, StatusDraft, "", map[string]any{"fields": changedFields(in), "version": c.Version + 1}); err != nil {
+		if err := s.changeStatus(ctx, tx, by, c, statusChange{action: ActionEdit, to: StatusDraft,
+			data: map[string]any{"fields": changedFields(in), "version": c.Version + 1},
+			set: `, name = @name, segment_name = NULLIF(@segment_name, ''), segment = @segment, template_key = @template, channels = @channels, vars = @vars,
+			schedule_kind = @kind, send_at = @send_at, cron = NULLIF(@cron, ''), window_start = @window_start, window_end = @window_end, throttle = @throttle,
+			ends_at = @ends_at, notes = @notes, version = version + 1, review = NULL, submitted_at = NULL, approved_by = NULL, approved_by_user = NULL,
+			approved_at = NULL, approved_version = NULL, rejected_reason = NULL, next_run_at = NULL`,
+			args: d.args(pgx.NamedArgs{"vars": vars})}, s.now()); err != nil {
 			return err
 		}
 		out, err = scanCampaign(tx.QueryRow(ctx, `SELECT `+campaignColumns+` FROM campaigns WHERE id = $1`, id))
@@ -551,7 +538,7 @@ type Event struct {
 }
 
 // event records a transition (or an edit) in campaign_events and the audit log.
-func (s *Service) event(ctx context.Context, tx pgx.Tx, by By, id int64, action string, from, to Status, reason string, data map[string]any) error {
+func (s *Service) event(ctx context.Context, tx pgx.Tx, by By, id int64, action Action, from, to Status, reason string, data map[string]any) error {
 	if data == nil {
 		data = map[string]any{}
 	}
@@ -561,7 +548,9 @@ func (s *Service) event(ctx context.Context, tx pgx.Tx, by By, id int64, action 
 	}
 	now := s.now()
 	if _, err := tx.Exec(ctx, `INSERT INTO campaign_events (campaign_id, at, actor, user_id, action, from_status, to_status, reason, data)
-		VALUES ($1, $2, $3, $4, $5, NULLIF($6, ''), NULLIF($7, ''), $8, $9)`, id, now, by.Actor.String(), by.Actor.UserID, action, string(from), string(to), reason, js); err != nil {
+		VALUES (@id, @at, @actor, @user_id, @action, NULLIF(@from, ''), NULLIF(@to, ''), @reason, @data)`,
+		pgx.NamedArgs{"id": id, "at": now, "actor": by.Actor.String(), "user_id": by.Actor.UserID, "action": string(action),
+			"from": string(from), "to": string(to), "reason": reason, "data": js}); err != nil {
 		return fmt.Errorf("campaign %d event %s: %w", id, action, err)
 	}
 	changes := map[string]any{}
@@ -574,7 +563,7 @@ func (s *Service) event(ctx context.Context, tx pgx.Tx, by By, id int64, action 
 	if reason != "" {
 		changes["reason"] = reason
 	}
-	return audit.Append(ctx, tx, by.Actor, now, audit.Entry{Action: "campaign." + action, ObjectType: "campaign", ObjectID: strconv.FormatInt(id, 10), Changes: changes})
+	return audit.Append(ctx, tx, by.Actor, now, audit.Entry{Action: "campaign." + string(action), ObjectType: "campaign", ObjectID: strconv.FormatInt(id, 10), Changes: changes})
 }
 
 // History returns a campaign's events, oldest first.

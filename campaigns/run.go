@@ -13,15 +13,6 @@ import (
 	"carillon/internal/identity"
 )
 
-// Run statuses.
-const (
-	RunStarting  = "starting"  // created; its audience not yet snapshotted
-	RunRunning   = "running"   // writing its messages, then waiting for them to be sent
-	RunPaused    = "paused"    // nothing of it reaches a provider until resumed
-	RunCompleted = "completed" // every message written and handed on
-	RunCancelled = "cancelled"
-)
-
 // Reasons a campaign message is cancelled before it was handed to a provider.
 const (
 	ReasonPaused    = "campaign_paused"    // held by a pause; written again (a new message) at resume
@@ -102,10 +93,10 @@ func (w *startWorker) Work(ctx context.Context, job *river.Job[StartArgs]) error
 			return err
 		}
 		// Edited, cancelled or rescheduled since: this start is void.
-		if c.Status != StatusScheduled || c.Schedule.Kind != "at" || c.NextRunAt == nil || !c.NextRunAt.Equal(job.Args.FireAt) {
+		if !c.Status.Can(ActionRun) || c.Schedule.Kind != "at" || c.NextRunAt == nil || !c.NextRunAt.Equal(job.Args.FireAt) {
 			return nil
 		}
-		_, err = s.startRun(ctx, tx, c, job.Args.FireAt, system, "run")
+		_, err = s.startRun(ctx, tx, c, job.Args.FireAt, system, ActionRun)
 		return err
 	})
 }
@@ -128,7 +119,7 @@ func (s *Service) Start(ctx context.Context, by By, id int64) (Campaign, error) 
 		if err != nil {
 			return err
 		}
-		if c.Status != StatusApproved {
+		if !c.Status.Can(ActionStart) {
 			return fmt.Errorf("%w: only an approved campaign starts; this one is %s", ErrState, c.Status)
 		}
 		if c.ApprovedVersion == nil || *c.ApprovedVersion != c.Version {
@@ -143,7 +134,7 @@ func (s *Service) Start(ctx context.Context, by By, id int64) (Campaign, error) 
 		}
 		switch c.Schedule.Kind {
 		case "now":
-			if _, err := s.startRun(ctx, tx, c, now, by, "start"); err != nil {
+			if _, err := s.startRun(ctx, tx, c, now, by, ActionStart); err != nil {
 				return err
 			}
 		case "at":
@@ -151,24 +142,20 @@ func (s *Service) Start(ctx context.Context, by By, id int64) (Campaign, error) 
 			if !at.After(now) {
 				return invalid(fieldErr("schedule.at", "%s has passed: edit the schedule (and have it approved again)", at.Format(time.RFC3339)))
 			}
-			if _, err := tx.Exec(ctx, `UPDATE campaigns SET status = 'scheduled', next_run_at = $2, updated_at = $3 WHERE id = $1`, id, at, now); err != nil {
+			if err := s.changeStatus(ctx, tx, by, c, statusChange{action: ActionSchedule, to: StatusScheduled, data: map[string]any{"at": at},
+				set: `, next_run_at = @next`, args: pgx.NamedArgs{"next": at}}, now); err != nil {
 				return err
 			}
 			if _, err := s.inserter.InsertTx(ctx, tx, StartArgs{CampaignID: id, FireAt: at}, &river.InsertOpts{ScheduledAt: at}); err != nil {
 				return fmt.Errorf("schedule campaign %d: %w", id, err)
-			}
-			if err := s.event(ctx, tx, by, id, "schedule", c.Status, StatusScheduled, "", map[string]any{"at": at}); err != nil {
-				return err
 			}
 		case "cron":
 			next, err := parseCron(c.Schedule.Cron, now)
 			if err != nil {
 				return invalid(fieldErr("schedule.cron", "%s", err.Error()))
 			}
-			if _, err := tx.Exec(ctx, `UPDATE campaigns SET status = 'scheduled', next_run_at = $2, updated_at = $3 WHERE id = $1`, id, next, now); err != nil {
-				return err
-			}
-			if err := s.event(ctx, tx, by, id, "schedule", c.Status, StatusScheduled, "", map[string]any{"next_run_at": next}); err != nil {
+			if err := s.changeStatus(ctx, tx, by, c, statusChange{action: ActionSchedule, to: StatusScheduled, data: map[string]any{"next_run_at": next},
+				set: `, next_run_at = @next`, args: pgx.NamedArgs{"next": next}}, now); err != nil {
 				return err
 			}
 		}
@@ -181,20 +168,21 @@ func (s *Service) Start(ctx context.Context, by By, id int64) (Campaign, error) 
 // startRun creates the run of a firing (unique per campaign and firing: a
 // second start of the same firing creates nothing) and enqueues its fan-out;
 // the campaign is running, the event recorded as action by by.
-func (s *Service) startRun(ctx context.Context, tx pgx.Tx, c Campaign, fireAt time.Time, by By, action string) (int64, error) {
+func (s *Service) startRun(ctx context.Context, tx pgx.Tx, c Campaign, fireAt time.Time, by By, action Action) (int64, error) {
 	var runID int64
-	err := tx.QueryRow(ctx, `INSERT INTO campaign_runs (campaign_id, fire_at, throttle, started_at) VALUES ($1, $2, $3, $4)
-		ON CONFLICT (campaign_id, fire_at) DO NOTHING RETURNING id`, c.ID, fireAt, c.Throttle, s.now()).Scan(&runID)
+	if !Allowed(action, c.Status, StatusRunning) {
+		return 0, stateErr(action, c.Status)
+	}
+	err := tx.QueryRow(ctx, `INSERT INTO campaign_runs (campaign_id, status, fire_at, throttle, started_at) VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (campaign_id, fire_at) DO NOTHING RETURNING id`, c.ID, string(RunStarting), fireAt, c.Throttle, s.now()).Scan(&runID)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return 0, nil
 	}
 	if err != nil {
 		return 0, fmt.Errorf("create run of campaign %d: %w", c.ID, err)
 	}
-	if _, err := tx.Exec(ctx, `UPDATE campaigns SET status = 'running', last_run_at = $2, next_run_at = NULL, updated_at = $3 WHERE id = $1`, c.ID, fireAt, s.now()); err != nil {
-		return 0, err
-	}
-	if err := s.event(ctx, tx, by, c.ID, action, c.Status, StatusRunning, "", map[string]any{"run_id": runID, "fire_at": fireAt}); err != nil {
+	if err := s.changeStatus(ctx, tx, by, c, statusChange{action: action, to: StatusRunning, data: map[string]any{"run_id": runID, "fire_at": fireAt},
+		set: `, last_run_at = @fire_at, next_run_at = NULL`, args: pgx.NamedArgs{"fire_at": fireAt}}, s.now()); err != nil {
 		return 0, err
 	}
 	if _, err := s.inserter.InsertTx(ctx, tx, RunArgs{RunID: runID}, nil); err != nil {
@@ -206,7 +194,7 @@ func (s *Service) startRun(ctx context.Context, tx pgx.Tx, c Campaign, fireAt ti
 // run is a campaign_runs row.
 type run struct {
 	id, campaignID                      int64
-	status                              string
+	status                              RunStatus
 	recipients                          *int64
 	cursor, enqueued, paceRN            int64
 	throttle                            int
@@ -231,7 +219,8 @@ func lockRun(ctx context.Context, tx pgx.Tx, id int64) (run, error) {
 // openRun returns the campaign's run that is not over, locked.
 func openRun(ctx context.Context, tx pgx.Tx, campaignID int64) (run, error) {
 	var id int64
-	err := tx.QueryRow(ctx, `SELECT id FROM campaign_runs WHERE campaign_id = $1 AND status IN ('starting', 'running', 'paused') ORDER BY id DESC LIMIT 1`, campaignID).Scan(&id)
+	err := tx.QueryRow(ctx, `SELECT id FROM campaign_runs WHERE campaign_id = $1 AND status = ANY($2) ORDER BY id DESC LIMIT 1`,
+		campaignID, strs(openRunStatuses)).Scan(&id)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return run{}, ErrNotFound
 	}
@@ -239,4 +228,20 @@ func openRun(ctx context.Context, tx pgx.Tx, campaignID int64) (run, error) {
 		return run{}, err
 	}
 	return lockRun(ctx, tx, id)
+}
+
+// moveRun moves run r to status to, when its moves allow it, with other
+// columns set (set: ", column = @name", the names in args).
+func moveRun(ctx context.Context, tx pgx.Tx, r run, to RunStatus, set string, args pgx.NamedArgs) error {
+	if !r.status.CanBecome(to) {
+		return fmt.Errorf("%w: run %d is %s; it cannot become %s", ErrState, r.id, r.status, to)
+	}
+	a := pgx.NamedArgs{"id": r.id, "status": string(to)}
+	for k, v := range args {
+		a[k] = v
+	}
+	if _, err := tx.Exec(ctx, `UPDATE campaign_runs SET status = @status`+set+` WHERE id = @id`, a); err != nil {
+		return fmt.Errorf("run %d: %s: %w", r.id, to, err)
+	}
+	return nil
 }

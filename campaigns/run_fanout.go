@@ -232,7 +232,8 @@ func (s *Service) workSlice(ctx context.Context, a RunArgs) error {
 			return nil
 		}
 	}
-	if _, err := s.pool.Exec(ctx, `UPDATE campaign_runs SET cursor = recipients, enqueued = recipients WHERE id = $1 AND status = 'running' AND cursor < recipients`, a.RunID); err != nil {
+	if _, err := s.pool.Exec(ctx, `UPDATE campaign_runs SET cursor = recipients, enqueued = recipients WHERE id = $1 AND status = $2 AND cursor < recipients`,
+		a.RunID, string(RunRunning)); err != nil {
 		return err
 	}
 	return s.work(ctx, a.RunID)

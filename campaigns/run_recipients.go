@@ -33,10 +33,11 @@ func (s *Service) snapshot(ctx context.Context, tx pgx.Tx, c Campaign, r run, no
 	if err != nil {
 		return fmt.Errorf("snapshot run %d: %w", r.id, err)
 	}
-	if _, err := tx.Exec(ctx, `UPDATE campaign_runs SET status = 'running', audience = $2, recipients = $3, snapshot_at = $4, pace_rn = 1, pace_at = $4
-		WHERE id = $1`, r.id, audience, recipients, now); err != nil {
+	if err := moveRun(ctx, tx, r, RunRunning, `, audience = @audience, recipients = @recipients, snapshot_at = @now, pace_rn = 1, pace_at = @now`,
+		pgx.NamedArgs{"audience": audience, "recipients": recipients, "now": now}); err != nil {
 		return err
 	}
+	r.status = RunRunning
 	s.cfg.Logger.InfoContext(ctx, "campaign run snapshotted", slog.Int64("campaign_id", c.ID), slog.Int64("run_id", r.id),
 		slog.Int64("audience", audience), slog.Int64("recipients", recipients))
 	if lim := s.cfg.SecondApprovalAbove; lim > 0 && recipients > lim && (c.Review == nil || recipients > c.Review.Recipients) {
@@ -45,15 +46,12 @@ func (s *Service) snapshot(ctx context.Context, tx pgx.Tx, c Campaign, r run, no
 		if c.Review != nil {
 			reviewed = c.Review.Recipients
 		}
-		if _, err := tx.Exec(ctx, `UPDATE campaign_runs SET status = 'paused' WHERE id = $1`, r.id); err != nil {
+		if err := moveRun(ctx, tx, r, RunPaused, "", nil); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `UPDATE campaigns SET status = 'paused', updated_at = $2 WHERE id = $1`, c.ID, now); err != nil {
-			return err
-		}
-		return s.event(ctx, tx, system, c.ID, "second_approval_needed", c.Status, StatusPaused,
-			fmt.Sprintf("the audience is %d recipients, more than the %d reviewed and the limit of %d: an approver resumes it", recipients, reviewed, lim),
-			map[string]any{"run_id": r.id, "recipients": recipients, "reviewed": reviewed})
+		return s.changeStatus(ctx, tx, system, c, statusChange{action: ActionHold, to: StatusPaused,
+			reason: fmt.Sprintf("the audience is %d recipients, more than the %d reviewed and the limit of %d: an approver resumes it", recipients, reviewed, lim),
+			data:   map[string]any{"run_id": r.id, "recipients": recipients, "reviewed": reviewed}}, now)
 	}
 	return nil
 }

@@ -18,10 +18,10 @@ import (
 // completeRun ends a run whose messages are all handed on; a recurring campaign
 // waits for its next firing, any other is completed.
 func (s *Service) completeRun(ctx context.Context, tx pgx.Tx, c Campaign, r run, now time.Time) error {
-	if _, err := tx.Exec(ctx, `UPDATE campaign_runs SET status = 'completed', finished_at = $2 WHERE id = $1`, r.id, now); err != nil {
+	if err := moveRun(ctx, tx, r, RunCompleted, `, finished_at = @now`, pgx.NamedArgs{"now": now}); err != nil {
 		return err
 	}
-	if c.Status != StatusRunning {
+	if !c.Status.Can(ActionRunCompleted) {
 		return nil
 	}
 	to, next := StatusCompleted, (*time.Time)(nil)
@@ -36,10 +36,8 @@ func (s *Service) completeRun(ctx context.Context, tx pgx.Tx, c Campaign, r run,
 			to, next = StatusScheduled, &n
 		}
 	}
-	if _, err := tx.Exec(ctx, `UPDATE campaigns SET status = $2, next_run_at = $3, updated_at = $4 WHERE id = $1`, c.ID, string(to), next, now); err != nil {
-		return err
-	}
-	return s.event(ctx, tx, system, c.ID, "run_completed", c.Status, to, "", map[string]any{"run_id": r.id})
+	return s.changeStatus(ctx, tx, system, c, statusChange{action: ActionRunCompleted, to: to, data: map[string]any{"run_id": r.id},
+		set: `, next_run_at = @next`, args: pgx.NamedArgs{"next": next}}, now)
 }
 
 // endRun stops a run at its campaign's end date: what is not yet handed to a
@@ -48,13 +46,16 @@ func (s *Service) endRun(ctx context.Context, tx pgx.Tx, c Campaign, r run, reas
 	if _, err := s.hold(ctx, tx, r.id, reason, now); err != nil {
 		return err
 	}
-	if _, err := tx.Exec(ctx, `UPDATE campaign_runs SET status = 'completed', finished_at = $2 WHERE id = $1`, r.id, now); err != nil {
+	if err := moveRun(ctx, tx, r, RunCompleted, `, finished_at = @now`, pgx.NamedArgs{"now": now}); err != nil {
 		return err
 	}
-	if _, err := tx.Exec(ctx, `UPDATE campaigns SET status = 'completed', next_run_at = NULL, updated_at = $2 WHERE id = $1`, c.ID, now); err != nil {
-		return err
-	}
-	return s.event(ctx, tx, system, c.ID, "ended", c.Status, StatusCompleted, "the campaign's end date passed", map[string]any{"run_id": r.id})
+	return s.end(ctx, tx, c, map[string]any{"run_id": r.id}, now)
+}
+
+// end completes a campaign whose end date passed.
+func (s *Service) end(ctx context.Context, tx pgx.Tx, c Campaign, data map[string]any, now time.Time) error {
+	return s.changeStatus(ctx, tx, system, c, statusChange{action: ActionEnded, to: StatusCompleted, reason: "the campaign's end date passed", data: data,
+		set: `, next_run_at = NULL`}, now)
 }
 
 // hold cancels a run's messages that wait in the outbox (queued: not claimed by
@@ -88,18 +89,14 @@ func (s *Service) Pause(ctx context.Context, by By, id int64) (PauseResult, erro
 	if !by.has(identity.RoleMarketer, identity.RoleAdmin, identity.RoleApprover) {
 		return PauseResult{}, fmt.Errorf("%w: pausing needs the marketer, approver or admin role", ErrForbidden)
 	}
-	return s.stop(ctx, by, id, "pause", StatusPaused, RunPaused, ReasonPaused, "")
+	return s.stop(ctx, by, id, ActionPause, StatusPaused, RunPaused, ReasonPaused, "")
 }
 
 // stop pauses or cancels the open run of a campaign, then waits until nothing
 // of it is queued or being sent.
-func (s *Service) stop(ctx context.Context, by By, id int64, action string, to Status, runTo, reason, why string) (PauseResult, error) {
+func (s *Service) stop(ctx context.Context, by By, id int64, action Action, to Status, runTo RunStatus, reason, why string) (PauseResult, error) {
 	var res PauseResult
-	from := []Status{StatusRunning}
-	if action == "cancel" {
-		from = []Status{StatusDraft, StatusSubmitted, StatusApproved, StatusRejected, StatusScheduled, StatusRunning, StatusPaused}
-	}
-	c, err := s.transition(ctx, by, id, action, from, to, why, func(tx pgx.Tx, c Campaign) error {
+	c, err := s.transition(ctx, by, id, action, to, why, func(tx pgx.Tx, c Campaign) error {
 		if _, err := tx.Exec(ctx, `UPDATE campaigns SET next_run_at = NULL WHERE id = $1`, id); err != nil {
 			return err
 		}
@@ -112,8 +109,11 @@ func (s *Service) stop(ctx context.Context, by By, id int64, action string, to S
 		}
 		res.RunID = r.id
 		now := s.now()
-		if _, err := tx.Exec(ctx, `UPDATE campaign_runs SET status = $2, finished_at = CASE WHEN $2 = 'cancelled' THEN $3::timestamptz END WHERE id = $1`,
-			r.id, runTo, now); err != nil {
+		var finished *time.Time
+		if runTo == RunCancelled {
+			finished = &now
+		}
+		if err := moveRun(ctx, tx, r, runTo, `, finished_at = @finished`, pgx.NamedArgs{"finished": finished}); err != nil {
 			return err
 		}
 		res.Held, err = s.hold(ctx, tx, r.id, reason, now)
@@ -150,7 +150,7 @@ func (s *Service) stop(ctx context.Context, by By, id int64, action string, to S
 		}
 		if time.Now().After(deadline) {
 			res.InFlight = sending
-			s.cfg.Logger.WarnContext(ctx, "campaign "+action+": messages still being sent", slog.Int64("campaign_id", id), slog.Int64("in_flight", sending))
+			s.cfg.Logger.WarnContext(ctx, "campaign "+string(action)+": messages still being sent", slog.Int64("campaign_id", id), slog.Int64("in_flight", sending))
 			return res, nil
 		}
 		select {
@@ -169,59 +169,31 @@ func (s *Service) Resume(ctx context.Context, by By, id int64) (Campaign, error)
 	if !by.has(identity.RoleMarketer, identity.RoleAdmin, identity.RoleApprover) {
 		return Campaign{}, fmt.Errorf("%w: resuming needs the marketer, approver or admin role", ErrForbidden)
 	}
-	return s.transition(ctx, by, id, "resume", []Status{StatusPaused}, StatusRunning, "", func(tx pgx.Tx, c Campaign) error {
+	return s.transition(ctx, by, id, ActionResume, StatusRunning, "", func(tx pgx.Tx, c Campaign) error {
 		r, err := openRun(ctx, tx, id)
 		if err != nil {
 			return fmt.Errorf("campaign %d has no paused run: %w", id, err)
 		}
-		var needsApproval bool
-		if err := tx.QueryRow(ctx, `SELECT action = 'second_approval_needed' FROM campaign_events WHERE campaign_id = $1 AND action IN ('second_approval_needed', 'pause', 'resume')
-			ORDER BY id DESC LIMIT 1`, id).Scan(&needsApproval); err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		if err := s.checkResumer(ctx, tx, by, id); err != nil {
 			return err
 		}
-		if needsApproval {
-			var authored bool
-			if err := tx.QueryRow(ctx, `SELECT $2 = (SELECT created_by_user FROM campaigns WHERE id = $1)
-				OR EXISTS (SELECT 1 FROM campaign_events WHERE campaign_id = $1 AND user_id = $2 AND action IN ('create', 'edit', 'submit'))`, id, by.userID()).Scan(&authored); err != nil {
-				return err
-			}
-			if !by.has(identity.RoleApprover) || by.userID() == 0 || authored {
-				return fmt.Errorf("%w: the run's audience grew past the approval limit: an approver who is not its author resumes it", ErrForbidden)
-			}
-		}
 		now := s.now()
-		// The held messages, marked as superseded, and written again.
-		hs, err := s.deps.Delivery.Supersede(ctx, tx, SourceRun, strconv.FormatInt(r.id, 10), ReasonPaused, ReasonResent, now)
+		held, err := s.rewriteHeld(ctx, tx, c, r, now)
 		if err != nil {
-			return fmt.Errorf("resume run %d: %w", r.id, err)
-		}
-		throttle := int64(max(r.throttle, 0))
-		planned := make([]delivery.Planned, len(hs))
-		for i, h := range hs {
-			p := delivery.Planned{DedupeKey: nextKey(h.DedupeKey), ContactID: h.ContactID, Source: SourceRun, SourceID: strconv.FormatInt(r.id, 10),
-				Purpose: campaignPurpose, TemplateKey: h.TemplateKey, TemplateVersion: h.TemplateVersion, Vars: h.Vars, Channels: h.Channels,
-				Window: h.Window, Deadline: c.deadline()}
-			if throttle > 0 {
-				p.SendAt = now.Add(time.Duration(int64(i)/throttle) * time.Second)
-			}
-			planned[i] = p
-		}
-		if len(planned) > 0 {
-			if _, err := s.deps.Delivery.Enqueue(ctx, tx, planned); err != nil {
-				return fmt.Errorf("resume run %d: %w", r.id, err)
-			}
+			return err
 		}
 		// The recipients not yet written follow the re-written ones.
+		throttle := int64(max(r.throttle, 0))
 		paceAt := now
 		if throttle > 0 {
-			paceAt = now.Add(time.Duration((int64(len(hs))+throttle-1)/throttle) * time.Second)
+			paceAt = now.Add(time.Duration((held+throttle-1)/throttle) * time.Second)
 		}
 		status := RunRunning
 		if r.recipients == nil {
 			status = RunStarting
 		}
-		if _, err := tx.Exec(ctx, `UPDATE campaign_runs SET status = $2, pace_rn = cursor + 1, pace_at = $3, held = $4 WHERE id = $1`,
-			r.id, status, paceAt, len(hs)); err != nil {
+		if err := moveRun(ctx, tx, r, status, `, pace_rn = cursor + 1, pace_at = @pace_at, held = @held`,
+			pgx.NamedArgs{"pace_at": paceAt, "held": held}); err != nil {
 			return err
 		}
 		if _, err := s.inserter.InsertTx(ctx, tx, RunArgs{RunID: r.id}, nil); err != nil {
@@ -229,6 +201,53 @@ func (s *Service) Resume(ctx context.Context, by By, id int64) (Campaign, error)
 		}
 		return nil
 	}, nil)
+}
+
+// checkResumer refuses the resume of a run held for a second approval by
+// anyone but an approver who is not an author of the campaign.
+func (s *Service) checkResumer(ctx context.Context, tx pgx.Tx, by By, id int64) error {
+	var needsApproval bool
+	if err := tx.QueryRow(ctx, `SELECT action = $2 FROM campaign_events WHERE campaign_id = $1 AND action = ANY($3)
+		ORDER BY id DESC LIMIT 1`, id, string(ActionHold), strs([]Action{ActionHold, ActionPause, ActionResume})).Scan(&needsApproval); err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return err
+	}
+	if !needsApproval {
+		return nil
+	}
+	authored, err := isAuthor(ctx, tx, id, by.userID())
+	if err != nil {
+		return err
+	}
+	if !by.has(identity.RoleApprover) || by.userID() == 0 || authored {
+		return fmt.Errorf("%w: the run's audience grew past the approval limit: an approver who is not its author resumes it", ErrForbidden)
+	}
+	return nil
+}
+
+// rewriteHeld marks the messages a pause held as superseded and writes them
+// again, paced by the run's throttle from now; it returns how many.
+func (s *Service) rewriteHeld(ctx context.Context, tx pgx.Tx, c Campaign, r run, now time.Time) (int64, error) {
+	hs, err := s.deps.Delivery.Supersede(ctx, tx, SourceRun, strconv.FormatInt(r.id, 10), ReasonPaused, ReasonResent, now)
+	if err != nil {
+		return 0, fmt.Errorf("resume run %d: %w", r.id, err)
+	}
+	throttle := int64(max(r.throttle, 0))
+	planned := make([]delivery.Planned, len(hs))
+	for i, h := range hs {
+		p := delivery.Planned{DedupeKey: nextKey(h.DedupeKey), ContactID: h.ContactID, Source: SourceRun, SourceID: strconv.FormatInt(r.id, 10),
+			Purpose: campaignPurpose, TemplateKey: h.TemplateKey, TemplateVersion: h.TemplateVersion, Vars: h.Vars, Channels: h.Channels,
+			Window: h.Window, Deadline: c.deadline()}
+		if throttle > 0 {
+			p.SendAt = now.Add(time.Duration(int64(i)/throttle) * time.Second)
+		}
+		planned[i] = p
+	}
+	if len(planned) > 0 {
+		if _, err := s.deps.Delivery.Enqueue(ctx, tx, planned); err != nil {
+			return 0, fmt.Errorf("resume run %d: %w", r.id, err)
+		}
+	}
+	return int64(len(hs)), nil
 }
 
 // nextKey is the dedupe key of a held message written again: #2, #3, ….
