@@ -225,41 +225,11 @@ func (s *Service) apply(ctx context.Context, d *draft, in Input) error {
 	if d.name == "" || len([]rune(d.name)) > 200 {
 		bad = append(bad, fieldErr("name", "is required, at most 200 characters"))
 	}
-	switch {
-	case in.Segment != nil && in.Expression != nil:
-		bad = append(bad, fieldErr("segment", "give a saved segment or an expression, not both"))
-	case in.Segment != nil:
-		sv, err := s.segments.GetByName(ctx, *in.Segment)
-		if errors.Is(err, segment.ErrNotFound) {
-			bad = append(bad, fieldErr("segment", "no saved segment named %q", *in.Segment))
-		} else if err != nil {
-			return err
-		} else {
-			d.segmentName, d.segment = sv.Name, sv.Expression
-		}
-	case in.Expression != nil:
-		d.segmentName, d.segment = "", *in.Expression
+	segBad, err := s.applySegment(ctx, d, in)
+	if err != nil {
+		return err
 	}
-	if d.segment == "" {
-		if in.Segment == nil {
-			bad = append(bad, fieldErr("segment", "a saved segment or an expression is required"))
-		}
-	} else {
-		seg, err := segment.Compile(d.segment)
-		if err == nil {
-			// Attribute comparisons against the data's own types.
-			err = s.segments.Check(ctx, seg)
-		}
-		if err != nil {
-			var se *segment.Error
-			if !errors.As(err, &se) {
-				return err
-			}
-			for _, p := range se.Problems {
-				bad = append(bad, fieldErr("segment", "%d:%d: %s (known fields: %s)", p.Line, p.Column, p.Message, se.Known))
-			}
-		}
-	}
+	bad = append(bad, segBad...)
 	if in.Channels != nil {
 		d.channels = nil
 		for _, ch := range *in.Channels {
@@ -296,6 +266,59 @@ func (s *Service) apply(ctx context.Context, d *draft, in Input) error {
 	if js, err := json.Marshal(d.vars); err != nil || len(js) > 16<<10 {
 		bad = append(bad, fieldErr("vars", "must be a JSON object of at most 16 KiB"))
 	}
+	bad = append(bad, s.applySchedule(d, in)...)
+	if len(bad) > 0 {
+		return invalid(bad...)
+	}
+	return nil
+}
+
+// applySegment applies an input's segment (a saved one or an expression) to d
+// and checks it against the data's own types.
+func (s *Service) applySegment(ctx context.Context, d *draft, in Input) ([]contacts.FieldError, error) {
+	var bad []contacts.FieldError
+	switch {
+	case in.Segment != nil && in.Expression != nil:
+		bad = append(bad, fieldErr("segment", "give a saved segment or an expression, not both"))
+	case in.Segment != nil:
+		sv, err := s.segments.GetByName(ctx, *in.Segment)
+		if errors.Is(err, segment.ErrNotFound) {
+			bad = append(bad, fieldErr("segment", "no saved segment named %q", *in.Segment))
+		} else if err != nil {
+			return nil, err
+		} else {
+			d.segmentName, d.segment = sv.Name, sv.Expression
+		}
+	case in.Expression != nil:
+		d.segmentName, d.segment = "", *in.Expression
+	}
+	if d.segment == "" {
+		if in.Segment == nil {
+			bad = append(bad, fieldErr("segment", "a saved segment or an expression is required"))
+		}
+	} else {
+		seg, err := segment.Compile(d.segment)
+		if err == nil {
+			// Attribute comparisons against the data's own types.
+			err = s.segments.Check(ctx, seg)
+		}
+		if err != nil {
+			var se *segment.Error
+			if !errors.As(err, &se) {
+				return nil, err
+			}
+			for _, p := range se.Problems {
+				bad = append(bad, fieldErr("segment", "%d:%d: %s (known fields: %s)", p.Line, p.Column, p.Message, se.Known))
+			}
+		}
+	}
+	return bad, nil
+}
+
+// applySchedule applies an input's schedule, window, throttle, end and notes
+// to d (and the fields it clears), listing every bad one.
+func (s *Service) applySchedule(d *draft, in Input) []contacts.FieldError {
+	var bad []contacts.FieldError
 	if in.Schedule != nil {
 		d.sched = *in.Schedule
 	}
@@ -353,10 +376,7 @@ func (s *Service) apply(ctx context.Context, d *draft, in Input) error {
 	if len([]rune(d.notes)) > 4000 {
 		bad = append(bad, fieldErr("notes", "at most 4000 characters"))
 	}
-	if len(bad) > 0 {
-		return invalid(bad...)
-	}
-	return nil
+	return bad
 }
 
 // checkTemplate refuses a template that does not exist, is not for marketing,

@@ -41,96 +41,102 @@ func (s *Service) work(ctx context.Context, runID int64) error {
 func (s *Service) step(ctx context.Context, runID int64) (step, error) {
 	var st step
 	err := s.tx(ctx, func(tx pgx.Tx) error {
-		// The campaign's row is locked before the run's, in the order Pause,
-		// Cancel and Resume take them: a step may change the campaign (a
-		// second-approval hold, completion), and the opposite order deadlocks.
-		var campaignID int64
-		err := tx.QueryRow(ctx, `SELECT campaign_id FROM campaign_runs WHERE id = $1`, runID).Scan(&campaignID)
-		if errors.Is(err, pgx.ErrNoRows) {
-			st.done = true
-			return nil
-		}
-		if err != nil {
+		c, r, found, err := lockCampaignRun(ctx, tx, runID)
+		if err != nil || !found {
+			st.done = !found
 			return err
 		}
-		c, err := getForUpdate(ctx, tx, campaignID)
-		if err != nil {
-			return err
-		}
-		r, err := lockRun(ctx, tx, runID)
-		if errors.Is(err, ErrNotFound) {
-			st.done = true
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if err != nil {
-			return err
-		}
-		now := s.now()
-		switch r.status {
-		case RunStarting:
-			return s.snapshot(ctx, tx, c, r, now)
-		case RunRunning:
-		default: // paused, completed, cancelled: this job has nothing to do
-			st.done = true
-			return nil
-		}
-		if c.EndsAt != nil && !c.EndsAt.After(now) {
-			st.done = true
-			return s.endRun(ctx, tx, c, r, ReasonEnded, now)
-		}
-		if r.recipients != nil && r.cursor >= *r.recipients {
-			// Every message is written: the run is over once none waits any more.
-			open, err := s.deps.Delivery.SourceOpen(ctx, tx, SourceRun, strconv.FormatInt(r.id, 10))
-			if err != nil {
-				return err
-			}
-			if open {
-				st.sleep = s.cfg.DrainPoll
-				return nil
-			}
-			st.done = true
-			return s.completeRun(ctx, tx, c, r, now)
-		}
-		if r.throttle == 0 && s.cfg.Slices > 1 && r.recipients != nil && *r.recipients-r.cursor > int64(s.cfg.Batch) {
-			// An unthrottled run is written by Slices jobs at once; the last to
-			// finish moves the cursor to the end and waits for the messages here.
-			st.done = true
-			return s.spawnSlices(ctx, tx, r)
-		}
-		limit := int64(s.cfg.Batch)
-		if r.throttle > 0 && r.paceAt != nil {
-			// The recipients whose send time falls within the horizon.
-			ahead := now.Add(s.cfg.Horizon).Sub(*r.paceAt)
-			last := r.paceRN + (int64(ahead/time.Second)+1)*int64(r.throttle) - 1
-			if ahead < 0 || last <= r.cursor {
-				next := r.paceAt.Add(time.Duration((r.cursor+1-r.paceRN)/int64(r.throttle)) * time.Second)
-				st.sleep = max(next.Sub(now)-s.cfg.Horizon, 100*time.Millisecond)
-				return nil
-			}
-			limit = min(limit, last-r.cursor)
-		}
-		last, n, err := s.batch(ctx, tx, c, r, r.cursor+1, r.cursor+limit)
-		if err != nil {
-			return err
-		}
-		if last == 0 {
-			_, err := tx.Exec(ctx, `UPDATE campaign_runs SET recipients = cursor WHERE id = $1`, r.id)
-			return err
-		}
-		if _, err := tx.Exec(ctx, `UPDATE campaign_runs SET cursor = $2, enqueued = enqueued + $3 WHERE id = $1`, r.id, last, n); err != nil {
-			return err
-		}
-		if s.cfg.AfterBatch != nil {
-			if err := s.cfg.AfterBatch(r.id, last); err != nil {
-				return err
-			}
-		}
-		return nil
+		st, err = s.stepLocked(ctx, tx, c, r, s.now())
+		return err
 	})
 	return st, err
+}
+
+// lockCampaignRun locks a run and its campaign (found false: the run is
+// gone). The campaign's row is locked before the run's, in the order Pause,
+// Cancel and Resume take them: a step may change the campaign (a
+// second-approval hold, completion), and the opposite order deadlocks.
+func lockCampaignRun(ctx context.Context, tx pgx.Tx, runID int64) (Campaign, run, bool, error) {
+	var campaignID int64
+	err := tx.QueryRow(ctx, `SELECT campaign_id FROM campaign_runs WHERE id = $1`, runID).Scan(&campaignID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Campaign{}, run{}, false, nil
+	}
+	if err != nil {
+		return Campaign{}, run{}, true, err
+	}
+	c, err := getForUpdate(ctx, tx, campaignID)
+	if err != nil {
+		return c, run{}, true, err
+	}
+	r, err := lockRun(ctx, tx, runID)
+	if errors.Is(err, ErrNotFound) {
+		return c, r, false, nil
+	}
+	return c, r, true, err
+}
+
+// stepLocked is step's work on the locked run r of campaign c.
+func (s *Service) stepLocked(ctx context.Context, tx pgx.Tx, c Campaign, r run, now time.Time) (step, error) {
+	switch r.status {
+	case RunStarting:
+		return step{}, s.snapshot(ctx, tx, c, r, now)
+	case RunRunning:
+	default: // paused, completed, cancelled: this job has nothing to do
+		return step{done: true}, nil
+	}
+	if c.EndsAt != nil && !c.EndsAt.After(now) {
+		return step{done: true}, s.endRun(ctx, tx, c, r, ReasonEnded, now)
+	}
+	if r.recipients != nil && r.cursor >= *r.recipients {
+		// Every message is written: the run is over once none waits any more.
+		open, err := s.deps.Delivery.SourceOpen(ctx, tx, SourceRun, strconv.FormatInt(r.id, 10))
+		if err != nil || open {
+			return step{sleep: s.cfg.DrainPoll}, err
+		}
+		return step{done: true}, s.completeRun(ctx, tx, c, r, now)
+	}
+	if r.throttle == 0 && s.cfg.Slices > 1 && r.recipients != nil && *r.recipients-r.cursor > int64(s.cfg.Batch) {
+		// An unthrottled run is written by Slices jobs at once; the last to
+		// finish moves the cursor to the end and waits for the messages here.
+		return step{done: true}, s.spawnSlices(ctx, tx, r)
+	}
+	limit, sleep := s.paced(r, now)
+	if sleep > 0 {
+		return step{sleep: sleep}, nil
+	}
+	last, n, err := s.batch(ctx, tx, c, r, r.cursor+1, r.cursor+limit)
+	if err != nil {
+		return step{}, err
+	}
+	if last == 0 {
+		_, err := tx.Exec(ctx, `UPDATE campaign_runs SET recipients = cursor WHERE id = $1`, r.id)
+		return step{}, err
+	}
+	if _, err := tx.Exec(ctx, `UPDATE campaign_runs SET cursor = $2, enqueued = enqueued + $3 WHERE id = $1`, r.id, last, n); err != nil {
+		return step{}, err
+	}
+	if s.cfg.AfterBatch != nil {
+		return step{}, s.cfg.AfterBatch(r.id, last)
+	}
+	return step{}, nil
+}
+
+// paced is how many recipients of a run the next batch writes: a batch, or
+// under a throttle those whose send time falls within the horizon; when none
+// does yet, how long to wait instead.
+func (s *Service) paced(r run, now time.Time) (int64, time.Duration) {
+	limit := int64(s.cfg.Batch)
+	if r.throttle <= 0 || r.paceAt == nil {
+		return limit, 0
+	}
+	ahead := now.Add(s.cfg.Horizon).Sub(*r.paceAt)
+	last := r.paceRN + (int64(ahead/time.Second)+1)*int64(r.throttle) - 1
+	if ahead < 0 || last <= r.cursor {
+		next := r.paceAt.Add(time.Duration((r.cursor+1-r.paceRN)/int64(r.throttle)) * time.Second)
+		return 0, max(next.Sub(now)-s.cfg.Horizon, 100*time.Millisecond)
+	}
+	return min(limit, last-r.cursor), 0
 }
 
 // sliceOpts keeps one live job per slice and pace; a finished one does not

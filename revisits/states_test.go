@@ -1,7 +1,6 @@
 package revisits_test
 
 import (
-	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -13,13 +12,7 @@ import (
 // The Go feedback states are the set the SQL CHECK on feedback.state allows.
 func TestFeedbackStatesAreTheSQLCheck(t *testing.T) {
 	t.Parallel()
-	db := pgtest.New(t)
-	var want []string
-	for _, s := range revisits.States {
-		want = append(want, string(s))
-	}
-	slices.Sort(want)
-	require.Equal(t, want, db.CheckValues(t, "feedback", "state"))
+	pgtest.RequireCheck(t, pgtest.New(t), "feedback", "state", revisits.States)
 }
 
 // A feedback record's state moves forward only, and never from resolved.

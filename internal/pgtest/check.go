@@ -43,3 +43,17 @@ func (db *DB) CheckValues(t testing.TB, table, column string) []string {
 	slices.Sort(out)
 	return out
 }
+
+// RequireCheck fails t unless the CHECK on table.column allows exactly the
+// values want (in any order): a Go set of states is the SQL's.
+func RequireCheck[S ~string](t testing.TB, db *DB, table, column string, want []S) {
+	t.Helper()
+	w := make([]string, len(want))
+	for i, s := range want {
+		w[i] = string(s)
+	}
+	slices.Sort(w)
+	if got := db.CheckValues(t, table, column); !slices.Equal(got, w) {
+		t.Fatalf("the CHECK on %s.%s allows %v; Go has %v", table, column, got, w)
+	}
+}
