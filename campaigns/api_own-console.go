@@ -12,7 +12,7 @@ import (
 type RunSummary struct {
 	ID         int64
 	CampaignID int64
-	Status     string
+	Status     RunStatus
 	FireAt     time.Time
 	FinishedAt *time.Time
 	Held       int64

@@ -21,23 +21,6 @@ import (
 	"carillon/templates"
 )
 
-// Status is where a campaign is in its lifecycle.
-type Status string
-
-// Statuses: draft → submitted → approved | rejected → scheduled → running →
-// paused → completed | cancelled.
-const (
-	StatusDraft     Status = "draft"
-	StatusSubmitted Status = "submitted"
-	StatusApproved  Status = "approved"
-	StatusRejected  Status = "rejected"
-	StatusScheduled Status = "scheduled"
-	StatusRunning   Status = "running"
-	StatusPaused    Status = "paused"
-	StatusCompleted Status = "completed"
-	StatusCancelled Status = "cancelled"
-)
-
 // Schedule says when a campaign runs: now (when started), at a time, or on a
 // cron spec (robfig/cron, CRON_TZ= allowed) for a recurring campaign.
 type Schedule struct {
@@ -222,6 +205,17 @@ func draftOf(c Campaign) draft {
 		sched: c.Schedule, wStart: c.windowStart, wEnd: c.windowEnd, throttle: c.Throttle, endsAt: c.EndsAt, notes: c.Notes}
 }
 
+// args are the draft's columns as named arguments, with more.
+func (d draft) args(more pgx.NamedArgs) pgx.NamedArgs {
+	a := pgx.NamedArgs{"name": d.name, "segment_name": d.segmentName, "segment": d.segment, "template": d.template, "channels": d.channels,
+		"kind": d.sched.Kind, "send_at": d.sched.At, "cron": d.sched.Cron, "window_start": d.wStart, "window_end": d.wEnd,
+		"throttle": d.throttle, "ends_at": d.endsAt, "notes": d.notes}
+	for k, v := range more {
+		a[k] = v
+	}
+	return a
+}
+
 // apply applies an input to d and checks the result, listing every bad field.
 func (s *Service) apply(ctx context.Context, d *draft, in Input) error {
 	var bad []contacts.FieldError
@@ -231,41 +225,11 @@ func (s *Service) apply(ctx context.Context, d *draft, in Input) error {
 	if d.name == "" || len([]rune(d.name)) > 200 {
 		bad = append(bad, fieldErr("name", "is required, at most 200 characters"))
 	}
-	switch {
-	case in.Segment != nil && in.Expression != nil:
-		bad = append(bad, fieldErr("segment", "give a saved segment or an expression, not both"))
-	case in.Segment != nil:
-		sv, err := s.segments.GetByName(ctx, *in.Segment)
-		if errors.Is(err, segment.ErrNotFound) {
-			bad = append(bad, fieldErr("segment", "no saved segment named %q", *in.Segment))
-		} else if err != nil {
-			return err
-		} else {
-			d.segmentName, d.segment = sv.Name, sv.Expression
-		}
-	case in.Expression != nil:
-		d.segmentName, d.segment = "", *in.Expression
+	segBad, err := s.applySegment(ctx, d, in)
+	if err != nil {
+		return err
 	}
-	if d.segment == "" {
-		if in.Segment == nil {
-			bad = append(bad, fieldErr("segment", "a saved segment or an expression is required"))
-		}
-	} else {
-		seg, err := segment.Compile(d.segment)
-		if err == nil {
-			// Attribute comparisons against the data's own types.
-			err = s.segments.Check(ctx, seg)
-		}
-		if err != nil {
-			var se *segment.Error
-			if !errors.As(err, &se) {
-				return err
-			}
-			for _, p := range se.Problems {
-				bad = append(bad, fieldErr("segment", "%d:%d: %s (known fields: %s)", p.Line, p.Column, p.Message, se.Known))
-			}
-		}
-	}
+	bad = append(bad, segBad...)
 	if in.Channels != nil {
 		d.channels = nil
 		for _, ch := range *in.Channels {
@@ -302,6 +266,59 @@ func (s *Service) apply(ctx context.Context, d *draft, in Input) error {
 	if js, err := json.Marshal(d.vars); err != nil || len(js) > 16<<10 {
 		bad = append(bad, fieldErr("vars", "must be a JSON object of at most 16 KiB"))
 	}
+	bad = append(bad, s.applySchedule(d, in)...)
+	if len(bad) > 0 {
+		return invalid(bad...)
+	}
+	return nil
+}
+
+// applySegment applies an input's segment (a saved one or an expression) to d
+// and checks it against the data's own types.
+func (s *Service) applySegment(ctx context.Context, d *draft, in Input) ([]contacts.FieldError, error) {
+	var bad []contacts.FieldError
+	switch {
+	case in.Segment != nil && in.Expression != nil:
+		bad = append(bad, fieldErr("segment", "give a saved segment or an expression, not both"))
+	case in.Segment != nil:
+		sv, err := s.segments.GetByName(ctx, *in.Segment)
+		if errors.Is(err, segment.ErrNotFound) {
+			bad = append(bad, fieldErr("segment", "no saved segment named %q", *in.Segment))
+		} else if err != nil {
+			return nil, err
+		} else {
+			d.segmentName, d.segment = sv.Name, sv.Expression
+		}
+	case in.Expression != nil:
+		d.segmentName, d.segment = "", *in.Expression
+	}
+	if d.segment == "" {
+		if in.Segment == nil {
+			bad = append(bad, fieldErr("segment", "a saved segment or an expression is required"))
+		}
+	} else {
+		seg, err := segment.Compile(d.segment)
+		if err == nil {
+			// Attribute comparisons against the data's own types.
+			err = s.segments.Check(ctx, seg)
+		}
+		if err != nil {
+			var se *segment.Error
+			if !errors.As(err, &se) {
+				return nil, err
+			}
+			for _, p := range se.Problems {
+				bad = append(bad, fieldErr("segment", "%d:%d: %s (known fields: %s)", p.Line, p.Column, p.Message, se.Known))
+			}
+		}
+	}
+	return bad, nil
+}
+
+// applySchedule applies an input's schedule, window, throttle, end and notes
+// to d (and the fields it clears), listing every bad one.
+func (s *Service) applySchedule(d *draft, in Input) []contacts.FieldError {
+	var bad []contacts.FieldError
 	if in.Schedule != nil {
 		d.sched = *in.Schedule
 	}
@@ -359,10 +376,7 @@ func (s *Service) apply(ctx context.Context, d *draft, in Input) error {
 	if len([]rune(d.notes)) > 4000 {
 		bad = append(bad, fieldErr("notes", "at most 4000 characters"))
 	}
-	if len(bad) > 0 {
-		return invalid(bad...)
-	}
-	return nil
+	return bad
 }
 
 // checkTemplate refuses a template that does not exist, is not for marketing,
@@ -455,14 +469,14 @@ func (s *Service) Create(ctx context.Context, by By, in Input) (Campaign, error)
 		now := s.now()
 		var id int64
 		vars, _ := json.Marshal(d.vars)
-		if err := tx.QueryRow(ctx, `INSERT INTO campaigns (name, segment_name, segment, template_key, channels, vars, schedule_kind, send_at, cron,
+		if err := tx.QueryRow(ctx, `INSERT INTO campaigns (name, status, segment_name, segment, template_key, channels, vars, schedule_kind, send_at, cron,
 			window_start, window_end, throttle, ends_at, notes, created_by, created_by_user, created_at, updated_at)
-			VALUES ($1, NULLIF($2, ''), $3, $4, $5, $6, $7, $8, NULLIF($9, ''), $10, $11, $12, $13, $14, $15, $16, $17, $17) RETURNING id`,
-			d.name, d.segmentName, d.segment, d.template, d.channels, vars, d.sched.Kind, d.sched.At, d.sched.Cron,
-			d.wStart, d.wEnd, d.throttle, d.endsAt, d.notes, by.Actor.String(), by.userID(), now).Scan(&id); err != nil {
+			VALUES (@name, @status, NULLIF(@segment_name, ''), @segment, @template, @channels, @vars, @kind, @send_at, NULLIF(@cron, ''),
+			@window_start, @window_end, @throttle, @ends_at, @notes, @created_by, @created_by_user, @now, @now) RETURNING id`,
+			d.args(pgx.NamedArgs{"status": string(StatusDraft), "vars": vars, "created_by": by.Actor.String(), "created_by_user": by.userID(), "now": now})).Scan(&id); err != nil {
 			return fmt.Errorf("create campaign: %w", err)
 		}
-		if err := s.event(ctx, tx, by, id, "create", "", StatusDraft, "", map[string]any{"name": d.name}); err != nil {
+		if err := s.event(ctx, tx, by, id, ActionCreate, "", StatusDraft, "", map[string]any{"name": d.name}); err != nil {
 			return err
 		}
 		var err error
@@ -471,10 +485,6 @@ func (s *Service) Create(ctx context.Context, by By, in Input) (Campaign, error)
 	})
 	return out, err
 }
-
-// editable are the statuses an edit is allowed in; an edit of a submitted,
-// approved, rejected or scheduled campaign returns it to draft.
-var editable = []Status{StatusDraft, StatusSubmitted, StatusApproved, StatusRejected, StatusScheduled}
 
 // Update edits a campaign. Any edit after submission returns it to draft: the
 // review and approval are dropped and it must be submitted and approved again.
@@ -491,24 +501,21 @@ func (s *Service) Update(ctx context.Context, by By, id int64, in Input) (Campai
 		if err != nil {
 			return err
 		}
-		if !slices.Contains(editable, c.Status) {
+		if !Allowed(ActionEdit, c.Status, StatusDraft) {
 			return fmt.Errorf("%w: a %s campaign cannot be edited (cancel it and create another)", ErrState, c.Status)
 		}
 		d := draftOf(c)
 		if err := s.apply(ctx, &d, in); err != nil {
 			return err
 		}
-		now := s.now()
 		vars, _ := json.Marshal(d.vars)
-		if _, err := tx.Exec(ctx, `UPDATE campaigns SET name = $2, segment_name = NULLIF($3, ''), segment = $4, template_key = $5, channels = $6, vars = $7,
-			schedule_kind = $8, send_at = $9, cron = NULLIF($10, ''), window_start = $11, window_end = $12, throttle = $13, ends_at = $14, notes = $15,
-			status = 'draft', version = version + 1, review = NULL, submitted_at = NULL, approved_by = NULL, approved_by_user = NULL, approved_at = NULL,
-			approved_version = NULL, rejected_reason = NULL, next_run_at = NULL, updated_at = $16 WHERE id = $1`,
-			id, d.name, d.segmentName, d.segment, d.template, d.channels, vars, d.sched.Kind, d.sched.At, d.sched.Cron,
-			d.wStart, d.wEnd, d.throttle, d.endsAt, d.notes, now); err != nil {
-			return fmt.Errorf("edit campaign %d: %w", id, err)
-		}
-		if err := s.event(ctx, tx, by, id, "edit", c.Status, StatusDraft, "", map[string]any{"fields": changedFields(in), "version": c.Version + 1}); err != nil {
+		if err := s.changeStatus(ctx, tx, by, c, statusChange{action: ActionEdit, to: StatusDraft,
+			data: map[string]any{"fields": changedFields(in), "version": c.Version + 1},
+			set: `, name = @name, segment_name = NULLIF(@segment_name, ''), segment = @segment, template_key = @template, channels = @channels, vars = @vars,
+			schedule_kind = @kind, send_at = @send_at, cron = NULLIF(@cron, ''), window_start = @window_start, window_end = @window_end, throttle = @throttle,
+			ends_at = @ends_at, notes = @notes, version = version + 1, review = NULL, submitted_at = NULL, approved_by = NULL, approved_by_user = NULL,
+			approved_at = NULL, approved_version = NULL, rejected_reason = NULL, next_run_at = NULL`,
+			args: d.args(pgx.NamedArgs{"vars": vars})}, s.now()); err != nil {
 			return err
 		}
 		out, err = scanCampaign(tx.QueryRow(ctx, `SELECT `+campaignColumns+` FROM campaigns WHERE id = $1`, id))
@@ -551,7 +558,7 @@ type Event struct {
 }
 
 // event records a transition (or an edit) in campaign_events and the audit log.
-func (s *Service) event(ctx context.Context, tx pgx.Tx, by By, id int64, action string, from, to Status, reason string, data map[string]any) error {
+func (s *Service) event(ctx context.Context, tx pgx.Tx, by By, id int64, action Action, from, to Status, reason string, data map[string]any) error {
 	if data == nil {
 		data = map[string]any{}
 	}
@@ -561,7 +568,9 @@ func (s *Service) event(ctx context.Context, tx pgx.Tx, by By, id int64, action 
 	}
 	now := s.now()
 	if _, err := tx.Exec(ctx, `INSERT INTO campaign_events (campaign_id, at, actor, user_id, action, from_status, to_status, reason, data)
-		VALUES ($1, $2, $3, $4, $5, NULLIF($6, ''), NULLIF($7, ''), $8, $9)`, id, now, by.Actor.String(), by.Actor.UserID, action, string(from), string(to), reason, js); err != nil {
+		VALUES (@id, @at, @actor, @user_id, @action, NULLIF(@from, ''), NULLIF(@to, ''), @reason, @data)`,
+		pgx.NamedArgs{"id": id, "at": now, "actor": by.Actor.String(), "user_id": by.Actor.UserID, "action": string(action),
+			"from": string(from), "to": string(to), "reason": reason, "data": js}); err != nil {
 		return fmt.Errorf("campaign %d event %s: %w", id, action, err)
 	}
 	changes := map[string]any{}
@@ -574,7 +583,7 @@ func (s *Service) event(ctx context.Context, tx pgx.Tx, by By, id int64, action 
 	if reason != "" {
 		changes["reason"] = reason
 	}
-	return audit.Append(ctx, tx, by.Actor, now, audit.Entry{Action: "campaign." + action, ObjectType: "campaign", ObjectID: strconv.FormatInt(id, 10), Changes: changes})
+	return audit.Append(ctx, tx, by.Actor, now, audit.Entry{Action: "campaign." + string(action), ObjectType: "campaign", ObjectID: strconv.FormatInt(id, 10), Changes: changes})
 }
 
 // History returns a campaign's events, oldest first.

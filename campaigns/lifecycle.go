@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -30,7 +31,7 @@ func (s *Service) Submit(ctx context.Context, by By, id int64) (Campaign, error)
 	if err != nil {
 		return c, err
 	}
-	if c.Status != StatusDraft && c.Status != StatusRejected {
+	if !Allowed(ActionSubmit, c.Status, StatusSubmitted) {
 		return c, fmt.Errorf("%w: a %s campaign cannot be submitted (only a draft or a rejected one)", ErrState, c.Status)
 	}
 	if fe := s.checkTemplate(ctx, c.Template, c.Channels); fe != nil {
@@ -44,7 +45,7 @@ func (s *Service) Submit(ctx context.Context, by By, id int64) (Campaign, error)
 	if err != nil {
 		return c, err
 	}
-	return s.transition(ctx, by, id, "submit", []Status{StatusDraft, StatusRejected}, StatusSubmitted, "", func(tx pgx.Tx, cur Campaign) error {
+	return s.transition(ctx, by, id, ActionSubmit, StatusSubmitted, "", func(tx pgx.Tx, cur Campaign) error {
 		if cur.Version != c.Version {
 			return fmt.Errorf("%w: it was edited while its review was made; submit again", ErrStale)
 		}
@@ -66,14 +67,12 @@ func (s *Service) Approve(ctx context.Context, by By, id int64, version int) (Ca
 	if uid == 0 {
 		return Campaign{}, fmt.Errorf("%w: an approval is made by a user (the CLI: --as LOGIN)", ErrForbidden)
 	}
-	return s.transition(ctx, by, id, "approve", []Status{StatusSubmitted}, StatusApproved, "", func(tx pgx.Tx, c Campaign) error {
+	return s.transition(ctx, by, id, ActionApprove, StatusApproved, "", func(tx pgx.Tx, c Campaign) error {
 		if version != 0 && version != c.Version {
 			return fmt.Errorf("%w: you reviewed version %d, the campaign is at version %d", ErrStale, version, c.Version)
 		}
-		var authored bool
-		if err := tx.QueryRow(ctx, `SELECT $2 = (SELECT created_by_user FROM campaigns WHERE id = $1)
-			OR EXISTS (SELECT 1 FROM campaign_events WHERE campaign_id = $1 AND user_id = $2 AND action IN ('create', 'edit', 'submit'))`,
-			id, uid).Scan(&authored); err != nil {
+		authored, err := isAuthor(ctx, tx, id, uid)
+		if err != nil {
 			return err
 		}
 		if authored {
@@ -82,10 +81,22 @@ func (s *Service) Approve(ctx context.Context, by By, id int64, version int) (Ca
 		if _, err := s.campaignVars(ctx, c); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, `UPDATE campaigns SET approved_by = $2, approved_by_user = $3, approved_at = $4, approved_version = version WHERE id = $1`,
+		_, err = tx.Exec(ctx, `UPDATE campaigns SET approved_by = $2, approved_by_user = $3, approved_at = $4, approved_version = version WHERE id = $1`,
 			id, by.Actor.String(), uid, s.now())
 		return err
 	}, map[string]any{"version": version})
+}
+
+// isAuthor reports whether user uid created, edited or submitted campaign id.
+func isAuthor(ctx context.Context, tx pgx.Tx, id, uid int64) (bool, error) {
+	var authored bool
+	err := tx.QueryRow(ctx, `SELECT $2 = (SELECT created_by_user FROM campaigns WHERE id = $1)
+		OR EXISTS (SELECT 1 FROM campaign_events WHERE campaign_id = $1 AND user_id = $2 AND action = ANY($3))`,
+		id, uid, strs([]Action{ActionCreate, ActionEdit, ActionSubmit})).Scan(&authored)
+	if err != nil {
+		return false, fmt.Errorf("authors of campaign %d: %w", id, err)
+	}
+	return authored, nil
 }
 
 // Reject returns a submitted campaign to its author with a reason.
@@ -97,15 +108,15 @@ func (s *Service) Reject(ctx context.Context, by By, id int64, reason string) (C
 	if reason == "" || len([]rune(reason)) > 1000 {
 		return Campaign{}, invalid(fieldErr("reason", "a rejection needs a reason (at most 1000 characters)"))
 	}
-	return s.transition(ctx, by, id, "reject", []Status{StatusSubmitted}, StatusRejected, reason, func(tx pgx.Tx, c Campaign) error {
+	return s.transition(ctx, by, id, ActionReject, StatusRejected, reason, func(tx pgx.Tx, c Campaign) error {
 		_, err := tx.Exec(ctx, `UPDATE campaigns SET rejected_reason = $2 WHERE id = $1`, id, reason)
 		return err
 	}, nil)
 }
 
-// transition moves a campaign from one of the allowed statuses to another in one
+// transition moves a campaign by action to a status, when Allowed, in one
 // transaction with f's changes and the recorded event.
-func (s *Service) transition(ctx context.Context, by By, id int64, action string, from []Status, to Status, reason string,
+func (s *Service) transition(ctx context.Context, by By, id int64, action Action, to Status, reason string,
 	f func(tx pgx.Tx, c Campaign) error, data map[string]any) (Campaign, error) {
 	var out Campaign
 	err := s.tx(ctx, func(tx pgx.Tx) error {
@@ -113,24 +124,55 @@ func (s *Service) transition(ctx context.Context, by By, id int64, action string
 		if err != nil {
 			return err
 		}
-		if !slices.Contains(from, c.Status) {
-			return fmt.Errorf("%w: cannot %s a %s campaign", ErrState, action, c.Status)
+		if !Allowed(action, c.Status, to) {
+			return stateErr(action, c.Status)
 		}
 		if f != nil {
 			if err := f(tx, c); err != nil {
 				return err
 			}
 		}
-		if _, err := tx.Exec(ctx, `UPDATE campaigns SET status = $2, updated_at = $3 WHERE id = $1`, id, string(to), s.now()); err != nil {
-			return fmt.Errorf("campaign %d %s: %w", id, action, err)
-		}
-		if err := s.event(ctx, tx, by, id, action, c.Status, to, reason, data); err != nil {
+		if err := s.changeStatus(ctx, tx, by, c, statusChange{action: action, to: to, reason: reason, data: data}, s.now()); err != nil {
 			return err
 		}
 		out, err = scanCampaign(tx.QueryRow(ctx, `SELECT `+campaignColumns+` FROM campaigns WHERE id = $1`, id))
 		return err
 	})
 	return out, err
+}
+
+// statusChange is a campaign's move by an action, recorded as its event: the
+// status it moves to, the event's reason and data, and other columns set with
+// it (set: ", column = @name", the names in args).
+type statusChange struct {
+	action Action
+	to     Status
+	reason string
+	data   map[string]any
+	set    string
+	args   pgx.NamedArgs
+}
+
+// changeStatus moves campaign c (read under its row lock) as ch says, when
+// Allowed, and records the event. It is the one statement that writes a
+// campaign's status.
+func (s *Service) changeStatus(ctx context.Context, tx pgx.Tx, by By, c Campaign, ch statusChange, now time.Time) error {
+	if !Allowed(ch.action, c.Status, ch.to) {
+		return stateErr(ch.action, c.Status)
+	}
+	args := pgx.NamedArgs{"id": c.ID, "status": string(ch.to), "now": now}
+	for k, v := range ch.args {
+		args[k] = v
+	}
+	if _, err := tx.Exec(ctx, `UPDATE campaigns SET status = @status, updated_at = @now`+ch.set+` WHERE id = @id`, args); err != nil {
+		return fmt.Errorf("campaign %d %s: %w", c.ID, ch.action, err)
+	}
+	return s.event(ctx, tx, by, c.ID, ch.action, c.Status, ch.to, ch.reason, ch.data)
+}
+
+// stateErr is an action not allowed in a campaign's status.
+func stateErr(a Action, st Status) error {
+	return fmt.Errorf("%w: cannot %s a %s campaign", ErrState, a, st)
 }
 
 // TestContactTag marks the bank's own test accounts, the only contacts a test
@@ -159,7 +201,7 @@ func (s *Service) TestSend(ctx context.Context, by By, id int64, externalID, cha
 	if err != nil {
 		return TestSendResult{}, err
 	}
-	if c.Status == StatusCancelled {
+	if !c.Status.Can(ActionTestSend) {
 		return TestSendResult{}, fmt.Errorf("%w: the campaign is cancelled", ErrState)
 	}
 	ct, err := s.deps.Contacts.GetByExternalID(ctx, externalID)
@@ -201,7 +243,7 @@ func (s *Service) TestSend(ctx context.Context, by By, id int64, externalID, cha
 			return fmt.Errorf("test send of campaign %d: nothing enqueued", id)
 		}
 		res = TestSendResult{MessageID: er.IDs[0], Contact: ct.ExternalID, Channels: chans}
-		return s.event(ctx, tx, by, id, "test_send", "", "", "", map[string]any{"contact": ct.ExternalID, "message_id": er.IDs[0], "channels": chans})
+		return s.event(ctx, tx, by, id, ActionTestSend, "", "", "", map[string]any{"contact": ct.ExternalID, "message_id": er.IDs[0], "channels": chans})
 	})
 	return res, err
 }
@@ -223,5 +265,5 @@ func (s *Service) Cancel(ctx context.Context, by By, id int64, reason string) (P
 	if len([]rune(reason)) > 1000 {
 		return PauseResult{}, invalid(fieldErr("reason", "at most 1000 characters"))
 	}
-	return s.stop(ctx, by, id, "cancel", StatusCancelled, RunCancelled, ReasonCancelled, strings.TrimSpace(reason))
+	return s.stop(ctx, by, id, ActionCancel, StatusCancelled, RunCancelled, ReasonCancelled, strings.TrimSpace(reason))
 }

@@ -335,8 +335,8 @@ func (s *Service) committed(ctx context.Context, except int64) (float64, error) 
 	start := time.Date(today.Year(), today.Month(), 1, 0, 0, 0, 0, today.Location())
 	var sum float64
 	err := s.pool.QueryRow(ctx, `SELECT COALESCE(sum((review -> 'cost' ->> 'total')::numeric), 0)::float8 FROM campaigns
-		WHERE id <> $1 AND approved_at >= $2 AND approved_at < $3 AND status IN ('approved', 'scheduled', 'running', 'paused', 'completed')`,
-		except, start, start.AddDate(0, 1, 0)).Scan(&sum)
+		WHERE id <> $1 AND approved_at >= $2 AND approved_at < $3 AND status = ANY($4)`,
+		except, start, start.AddDate(0, 1, 0), strs(approvedStatuses)).Scan(&sum)
 	if err != nil {
 		return 0, fmt.Errorf("committed budget: %w", err)
 	}

@@ -25,7 +25,7 @@ type Stats struct {
 type RunStats struct {
 	RunID    int64     `json:"run_id"`
 	FireAt   time.Time `json:"fire_at"`
-	Status   string    `json:"status"`
+	Status   RunStatus `json:"status"`
 	Audience int64     `json:"audience"` // contacts matched at the snapshot
 	Funnel
 }

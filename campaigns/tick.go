@@ -24,7 +24,8 @@ import (
 // next one is computed when that run completes. A campaign past its end date is
 // completed instead.
 func (s *Service) Tick(ctx context.Context, now time.Time) error {
-	rows, err := s.pool.Query(ctx, `SELECT id FROM campaigns WHERE status = 'scheduled' AND schedule_kind = 'cron' AND next_run_at <= $1 ORDER BY next_run_at, id`, now)
+	rows, err := s.pool.Query(ctx, `SELECT id FROM campaigns WHERE status = $2 AND schedule_kind = 'cron' AND next_run_at <= $1 ORDER BY next_run_at, id`,
+		now, string(StatusScheduled))
 	if err != nil {
 		return fmt.Errorf("campaigns tick: %w", err)
 	}
@@ -34,12 +35,12 @@ func (s *Service) Tick(ctx context.Context, now time.Time) error {
 	}
 	var firstErr error
 	if err := s.watch(ctx); err != nil {
-		s.cfg.Logger.ErrorContext(ctx, "campaign runs not watched", slog.String("error", err.Error()))
+		s.cfg.Logger.ErrorContext(ctx, "campaign runs not watched", slog.String("err", err.Error()))
 		firstErr = err
 	}
 	for _, id := range ids {
 		if err := s.fire(ctx, id, now); err != nil {
-			s.cfg.Logger.ErrorContext(ctx, "recurring campaign not started", slog.Int64("campaign_id", id), slog.String("error", err.Error()))
+			s.cfg.Logger.ErrorContext(ctx, "recurring campaign not started", slog.Int64("campaign_id", id), slog.String("err", err.Error()))
 			firstErr = cmpErr(firstErr, err)
 		}
 	}
@@ -63,16 +64,13 @@ func (s *Service) fire(ctx context.Context, id int64, now time.Time) error {
 		if err != nil {
 			return err
 		}
-		if c.Status != StatusScheduled || c.Schedule.Kind != "cron" || c.NextRunAt == nil || c.NextRunAt.After(now) {
+		if !c.Status.Can(ActionRun) || c.Schedule.Kind != "cron" || c.NextRunAt == nil || c.NextRunAt.After(now) {
 			return nil
 		}
 		if c.EndsAt != nil && !c.EndsAt.After(now) {
-			if _, err := tx.Exec(ctx, `UPDATE campaigns SET status = 'completed', next_run_at = NULL, updated_at = $2 WHERE id = $1`, id, s.now()); err != nil {
-				return err
-			}
-			return s.event(ctx, tx, system, id, "ended", c.Status, StatusCompleted, "the campaign's end date passed", nil)
+			return s.end(ctx, tx, c, nil, s.now())
 		}
-		runID, err := s.startRun(ctx, tx, c, *c.NextRunAt, system, "run")
+		runID, err := s.startRun(ctx, tx, c, *c.NextRunAt, system, ActionRun)
 		if err != nil {
 			return err
 		}
@@ -113,7 +111,7 @@ func (watchArgs) InsertOpts() river.InsertOpts {
 // A second job of a run is harmless: batches take the run's row lock.
 func (s *Service) watch(ctx context.Context) error {
 	rows, err := s.pool.Query(ctx, `SELECT r.id FROM campaign_runs r JOIN campaigns c ON c.id = r.campaign_id
-		WHERE r.status IN ('starting', 'running') AND c.status = 'running'`)
+		WHERE r.status = ANY($1) AND c.status = $2`, strs([]RunStatus{RunStarting, RunRunning}), string(StatusRunning))
 	if err != nil {
 		return fmt.Errorf("open runs: %w", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -24,15 +25,34 @@ const (
 // Categories are the feedback categories.
 var Categories = []string{Suggestion, Need, Complaint}
 
-// Feedback states, in the only order they move.
+// FeedbackState is where a feedback record is in its follow-up.
+type FeedbackState string
+
+// Feedback states, in the only order they move (CanBecome); the SQL CHECK on
+// feedback.state holds the same set (TestFeedbackStatesAreTheSQLCheck).
 const (
-	StateOpen       = "open"
-	StateInProgress = "in_progress"
-	StateResolved   = "resolved"
+	StateOpen       FeedbackState = "open"
+	StateInProgress FeedbackState = "in_progress"
+	StateResolved   FeedbackState = "resolved"
 )
 
 // States are the feedback states in order.
-var States = []string{StateOpen, StateInProgress, StateResolved}
+var States = []FeedbackState{StateOpen, StateInProgress, StateResolved}
+
+// FilterUnresolved is the FeedbackFilter state that selects every record not
+// resolved.
+const FilterUnresolved = "unresolved"
+
+// Final reports whether a record in state s never changes again.
+func (s FeedbackState) Final() bool { return s == StateResolved }
+
+// CanBecome reports whether a record in state s may move to state to: only
+// forward (open → in_progress → resolved; staying is no move), never from a
+// final state. It is the one rule of a record's moves.
+func (s FeedbackState) CanBecome(to FeedbackState) bool {
+	from, next := slices.Index(States, s), slices.Index(States, to)
+	return !s.Final() && from >= 0 && next >= from
+}
 
 // FeedbackInput is a suggestion, need or complaint to record.
 type FeedbackInput struct {
@@ -69,7 +89,7 @@ type Feedback struct {
 	Solution   string         `json:"solution"`
 	Owner      string         `json:"owner"`
 	OwnerID    int64          `json:"-"`
-	State      string         `json:"state"`
+	State      FeedbackState  `json:"state"`
 	OpenedOn   calendar.Date  `json:"opened_on"`
 	SLADue     *calendar.Date `json:"sla_due,omitempty"`
 	ResolvedOn *calendar.Date `json:"resolved_on,omitempty"`
@@ -105,9 +125,10 @@ func (s *Service) insertFeedback(ctx context.Context, tx pgx.Tx, actor audit.Act
 		d, _ := s.cfg.Festivals.AddBusinessDays(today, s.cfg.ComplaintSLA)
 		fb.SLADue = &d
 	}
-	err := tx.QueryRow(ctx, `INSERT INTO feedback (contact_id, revisit_id, category, summary, solution, owner_id, opened_on, sla_due, actor, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7::date, $8::date, $9, $10, $10) RETURNING id`,
-		c.ID, fb.RevisitID, fb.Category, fb.Summary, fb.Solution, fb.OwnerID, today.String(), dateArg(fb.SLADue), fb.Actor, now).Scan(&fb.ID)
+	err := tx.QueryRow(ctx, `INSERT INTO feedback (contact_id, revisit_id, category, summary, solution, owner_id, state, opened_on, sla_due, actor, created_at, updated_at)
+		VALUES (@contact_id, @revisit_id, @category, @summary, @solution, @owner_id, @state, @opened_on::date, @sla_due::date, @actor, @now, @now) RETURNING id`,
+		pgx.NamedArgs{"contact_id": c.ID, "revisit_id": fb.RevisitID, "category": fb.Category, "summary": fb.Summary, "solution": fb.Solution,
+			"owner_id": fb.OwnerID, "state": string(fb.State), "opened_on": today.String(), "sla_due": dateArg(fb.SLADue), "actor": fb.Actor, "now": now}).Scan(&fb.ID)
 	if err != nil {
 		return fb, contacts.Event{}, fmt.Errorf("insert feedback: %w", err)
 	}
@@ -202,6 +223,9 @@ type FeedbackScope struct {
 
 const feedbackScopeSQL = ` AND (NOT $%d OR f.owner_id = ANY($%d) OR EXISTS (SELECT 1 FROM contact_cards c WHERE c.id = f.contact_id AND c.manager_id = ANY($%d)))`
 
+// feedbackScopeNamed is feedbackScopeSQL with named arguments (@restricted, @managers).
+var feedbackScopeNamed = strings.NewReplacer("$%d", "@restricted", "ANY($%d)", "ANY(@managers)").Replace(feedbackScopeSQL)
+
 // GetFeedback returns one record within scope (ErrNotFound outside it).
 func (s *Service) GetFeedback(ctx context.Context, scope FeedbackScope, id int64) (Feedback, error) {
 	return scanFeedback(s.pool.QueryRow(ctx, `SELECT `+feedbackColumns+feedbackFrom+`WHERE f.id = $1`+fmt.Sprintf(feedbackScopeSQL, 2, 3, 3),
@@ -214,7 +238,7 @@ type FeedbackFilter struct {
 	ContactID int64
 	Owner     string
 	Category  string
-	State     string // open, in_progress, resolved, or "unresolved"
+	State     string // a FeedbackState, or FilterUnresolved
 	// After is an id cursor: records with smaller ids (latest first).
 	After int64
 	Limit int
@@ -226,7 +250,7 @@ func (s *Service) ListFeedback(ctx context.Context, f FeedbackFilter) ([]Feedbac
 	if f.Category != "" && !slices.Contains(Categories, f.Category) {
 		fe.add("category", "%q is not a category (suggestion, need, complaint)", f.Category)
 	}
-	if f.State != "" && f.State != "unresolved" && !slices.Contains(States, f.State) {
+	if f.State != "" && f.State != FilterUnresolved && !slices.Contains(States, FeedbackState(f.State)) {
 		fe.add("state", "%q is not a state (open, in_progress, resolved, unresolved)", f.State)
 	}
 	if f.Limit == 0 {
@@ -238,10 +262,11 @@ func (s *Service) ListFeedback(ctx context.Context, f FeedbackFilter) ([]Feedbac
 	if err := fe.err(); err != nil {
 		return nil, err
 	}
-	rows, err := s.pool.Query(ctx, `SELECT `+feedbackColumns+feedbackFrom+`WHERE ($1 = 0 OR f.contact_id = $1) AND ($2 = '' OR m.code = $2)
-		AND ($3 = '' OR f.category = $3) AND ($4 = '' OR f.state = $4 OR ($4 = 'unresolved' AND f.state <> 'resolved'))
-		AND ($5 = 0 OR f.id < $5)`+fmt.Sprintf(feedbackScopeSQL, 6, 7, 7)+` ORDER BY f.id DESC LIMIT $8`,
-		f.ContactID, f.Owner, f.Category, f.State, f.After, f.Scope.Restricted, f.Scope.ManagerIDs, f.Limit)
+	rows, err := s.pool.Query(ctx, `SELECT `+feedbackColumns+feedbackFrom+`WHERE (@contact = 0 OR f.contact_id = @contact) AND (@owner = '' OR m.code = @owner)
+		AND (@category = '' OR f.category = @category) AND (@state = '' OR f.state = @state OR (@state = @unresolved AND f.state <> @resolved))
+		AND (@after = 0 OR f.id < @after)`+feedbackScopeNamed+` ORDER BY f.id DESC LIMIT @limit`,
+		pgx.NamedArgs{"contact": f.ContactID, "owner": f.Owner, "category": f.Category, "state": f.State, "unresolved": FilterUnresolved,
+			"resolved": string(StateResolved), "after": f.After, "restricted": f.Scope.Restricted, "managers": f.Scope.ManagerIDs, "limit": f.Limit})
 	if err != nil {
 		return nil, fmt.Errorf("list feedback: %w", err)
 	}
@@ -260,9 +285,9 @@ func (s *Service) ListFeedback(ctx context.Context, f FeedbackFilter) ([]Feedbac
 // FeedbackChange follows a record up: its state moves forward only (open →
 // in_progress → resolved), its solution and owner may change until resolved.
 type FeedbackChange struct {
-	State    *string `json:"state,omitempty"`
-	Solution *string `json:"solution,omitempty"`
-	Owner    *string `json:"owner,omitempty"`
+	State    *FeedbackState `json:"state,omitempty"`
+	Solution *string        `json:"solution,omitempty"`
+	Owner    *string        `json:"owner,omitempty"`
 }
 
 // UpdateFeedback applies a change to a record within scope, with a timeline
@@ -292,14 +317,14 @@ func (s *Service) UpdateFeedback(ctx context.Context, actor audit.Actor, scope F
 			return err
 		}
 		changes := map[string]any{}
-		if fb.State == StateResolved {
+		if fb.State.Final() {
 			return fmt.Errorf("%w: feedback %d is resolved; it cannot change any more", ErrConflict, id)
 		}
 		if ch.State != nil && *ch.State != fb.State {
-			if slices.Index(States, *ch.State) < slices.Index(States, fb.State) {
+			if !fb.State.CanBecome(*ch.State) {
 				return fmt.Errorf("%w: feedback %d is %s; its state moves forward only (open → in_progress → resolved)", ErrConflict, id, fb.State)
 			}
-			changes["state"] = map[string]string{"from": fb.State, "to": *ch.State}
+			changes["state"] = map[string]string{"from": string(fb.State), "to": string(*ch.State)}
 			fb.State = *ch.State
 			if fb.State == StateResolved {
 				fb.ResolvedOn = &today
@@ -324,8 +349,9 @@ func (s *Service) UpdateFeedback(ctx context.Context, actor audit.Actor, scope F
 			return nil
 		}
 		fb.UpdatedAt = now
-		if _, err := tx.Exec(ctx, `UPDATE feedback SET state = $2, solution = $3, owner_id = $4, resolved_on = $5::date, updated_at = $6 WHERE id = $1`,
-			id, fb.State, fb.Solution, fb.OwnerID, dateArg(fb.ResolvedOn), now); err != nil {
+		if _, err := tx.Exec(ctx, `UPDATE feedback SET state = @state, solution = @solution, owner_id = @owner_id, resolved_on = @resolved_on::date, updated_at = @now
+			WHERE id = @id`, pgx.NamedArgs{"id": id, "state": string(fb.State), "solution": fb.Solution, "owner_id": fb.OwnerID,
+			"resolved_on": dateArg(fb.ResolvedOn), "now": now}); err != nil {
 			return fmt.Errorf("update feedback %d: %w", id, err)
 		}
 		data := map[string]any{"feedback_id": id, "category": fb.Category, "state": fb.State}

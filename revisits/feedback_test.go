@@ -19,7 +19,7 @@ func (w *digestWorld) feedback(t *testing.T, on calendar.Date, ext, category, ow
 	return fb
 }
 
-func (w *digestWorld) setState(t *testing.T, on calendar.Date, id int64, state, solution string) {
+func (w *digestWorld) setState(t *testing.T, on calendar.Date, id int64, state revisits.FeedbackState, solution string) {
 	t.Helper()
 	w.clock.Set(at(on.Year, on.Month, on.Day, 15, 0))
 	ch := revisits.FeedbackChange{State: &state}

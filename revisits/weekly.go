@@ -110,8 +110,8 @@ func (s *Service) WeeklySummaries(ctx context.Context, week calendar.Date, today
 	from, to := week, week.AddDays(6)
 	rows, err := s.pool.Query(ctx, `SELECT f.id, f.category, f.state, f.owner_id, c.external_id, f.opened_on, f.sla_due, f.resolved_on, f.solution
 		FROM feedback f JOIN contact_cards c ON c.id = f.contact_id
-		WHERE f.opened_on BETWEEN $1::date AND $2::date OR f.resolved_on BETWEEN $1::date AND $2::date OR f.state <> 'resolved'
-		ORDER BY f.opened_on, f.id`, from.String(), to.String())
+		WHERE f.opened_on BETWEEN $1::date AND $2::date OR f.resolved_on BETWEEN $1::date AND $2::date OR f.state <> $3
+		ORDER BY f.opened_on, f.id`, from.String(), to.String(), string(StateResolved))
 	if err != nil {
 		return nil, fmt.Errorf("weekly feedback: %w", err)
 	}
@@ -137,7 +137,7 @@ func (s *Service) WeeklySummaries(ctx context.Context, week calendar.Date, today
 		if resolved != nil && inWeek(dateOf(*resolved)) {
 			sum.Resolved++
 		}
-		if state != StateResolved {
+		if FeedbackState(state) != StateResolved {
 			sum.Open = append(sum.Open, OpenFeedback{ID: id, Category: cat, State: state, Owner: codes[owner], ExternalID: ext,
 				OpenedOn: op, AgeDays: op.DaysUntil(today), PastSLA: sla != nil && dateOf(*sla).Before(today)})
 		}

@@ -108,7 +108,7 @@ func (c *Console) runs(ctx context.Context, ids []int64, tracking bool) ([]runRo
 	}
 	var out []runRow
 	for _, rs := range summaries {
-		out = append(out, runRow{ID: rs.ID, CampaignID: rs.CampaignID, Status: rs.Status, FireAt: rs.FireAt, FinishedAt: rs.FinishedAt,
+		out = append(out, runRow{ID: rs.ID, CampaignID: rs.CampaignID, Status: string(rs.Status), FireAt: rs.FireAt, FinishedAt: rs.FinishedAt,
 			Held: rs.Held, F: funnel{Audience: rs.Audience, Recipients: rs.Recipients, Written: rs.Enqueued}})
 	}
 	if len(out) == 0 || c.deps.Delivery == nil {
@@ -167,8 +167,7 @@ type campaignListData struct {
 	CanWrite bool
 }
 
-var allStatuses = []campaigns.Status{campaigns.StatusDraft, campaigns.StatusSubmitted, campaigns.StatusApproved, campaigns.StatusRejected,
-	campaigns.StatusScheduled, campaigns.StatusRunning, campaigns.StatusPaused, campaigns.StatusCompleted, campaigns.StatusCancelled}
+var allStatuses = campaigns.Statuses
 
 func (c *Console) campaignList(w http.ResponseWriter, r *http.Request, q *req) error {
 	status := r.URL.Query().Get("status")
@@ -528,20 +527,19 @@ func (c *Console) campaignPage(w http.ResponseWriter, r *http.Request, q *req) e
 	}
 	st := cp.Status
 	writer := q.P.HasAny(campaignWriters...)
-	d.Can["edit"] = writer && slices.Contains([]campaigns.Status{campaigns.StatusDraft, campaigns.StatusSubmitted, campaigns.StatusApproved,
-		campaigns.StatusRejected, campaigns.StatusScheduled}, st)
-	d.Can["submit"] = writer && (st == campaigns.StatusDraft || st == campaigns.StatusRejected)
-	d.Can["approve"] = q.P.Has(identity.RoleApprover) && !d.Authored && st == campaigns.StatusSubmitted
+	d.Can["edit"] = writer && st.Can(campaigns.ActionEdit)
+	d.Can["submit"] = writer && st.Can(campaigns.ActionSubmit)
+	d.Can["approve"] = q.P.Has(identity.RoleApprover) && !d.Authored && st.Can(campaigns.ActionApprove)
 	d.Can["reject"] = d.Can["approve"]
-	d.Can["start"] = writer && st == campaigns.StatusApproved
-	d.Can["pause"] = q.P.HasAny(campaignPausers...) && st == campaigns.StatusRunning
+	d.Can["start"] = writer && st.Can(campaigns.ActionStart)
+	d.Can["pause"] = q.P.HasAny(campaignPausers...) && st.Can(campaigns.ActionPause)
 	// A run whose audience grew past the second-approval limit is paused by
 	// the system and resumes only by an approver who is not an author.
 	for _, e := range d.History {
-		switch e.Action {
-		case "second_approval_needed":
+		switch campaigns.Action(e.Action) {
+		case campaigns.ActionHold:
 			d.SecondApproval = true
-		case "pause", "resume":
+		case campaigns.ActionPause, campaigns.ActionResume:
 			d.SecondApproval = false
 		}
 	}
@@ -549,10 +547,10 @@ func (c *Console) campaignPage(w http.ResponseWriter, r *http.Request, q *req) e
 	if d.SecondApproval {
 		d.Can["resume"] = q.P.Has(identity.RoleApprover) && !d.Authored
 	} else {
-		d.Can["resume"] = q.P.HasAny(campaignPausers...) && st == campaigns.StatusPaused
+		d.Can["resume"] = q.P.HasAny(campaignPausers...) && st.Can(campaigns.ActionResume)
 	}
-	d.Can["cancel"] = writer && st != campaigns.StatusCompleted && st != campaigns.StatusCancelled
-	d.Can["test"] = q.P.HasAny(campaignPausers...) && st != campaigns.StatusCancelled
+	d.Can["cancel"] = writer && st.Can(campaigns.ActionCancel)
+	d.Can["test"] = q.P.HasAny(campaignPausers...) && st.Can(campaigns.ActionTestSend)
 	steps := []funnelStep{
 		{tr(q.Lang, "funnel.audience"), int(d.F.Audience)}, {tr(q.Lang, "funnel.recipients"), int(d.F.Recipients)},
 		{tr(q.Lang, "funnel.written"), int(d.F.Written)}, {tr(q.Lang, "funnel.handed"), int(d.F.Handed())},
