@@ -89,7 +89,7 @@ type OverdueFeedback struct {
 	ExternalID string        `json:"external_id"`
 	Name       string        `json:"name"`
 	Owner      string        `json:"owner"`
-	State      string        `json:"state"`
+	State      FeedbackState `json:"state"`
 	OpenedOn   calendar.Date `json:"opened_on"`
 	SLADue     calendar.Date `json:"sla_due"`
 	DaysOver   int           `json:"days_over"`

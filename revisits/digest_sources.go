@@ -192,8 +192,8 @@ func (s *Service) replies(ctx context.Context, b *digestBuild, recipient func(in
 func (s *Service) overdueComplaints(ctx context.Context, b *digestBuild, recipient func(int64) (int64, bool)) error {
 	rows, err := s.pool.Query(ctx, `SELECT f.id, f.contact_id, c.external_id, COALESCE(c.name, ''), f.owner_id, f.state, f.opened_on, f.sla_due
 		FROM feedback f JOIN contact_cards c ON c.id = f.contact_id
-		WHERE f.state <> 'resolved' AND f.category = 'complaint' AND f.sla_due < $1::date
-		ORDER BY f.sla_due, f.id`, b.day.String())
+		WHERE f.state <> $2 AND f.category = 'complaint' AND f.sla_due < $1::date
+		ORDER BY f.sla_due, f.id`, b.day.String(), StateResolved)
 	if err != nil {
 		return fmt.Errorf("read overdue complaints: %w", err)
 	}
