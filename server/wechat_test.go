@@ -79,7 +79,10 @@ func TestWeChatPushFreshnessAtTheHook(t *testing.T) {
 	require.Equal(t, 401, r.status, string(r.body))
 	require.True(t, granted())
 
-	r = push(clk.Now(), "fresh")
+	// The clock runs: the replay below sends this very request again, the same
+	// signed second, as a replayed push does.
+	fresh := clk.Now()
+	r = push(fresh, "fresh")
 	require.Equal(t, 200, r.status, string(r.body))
 	require.Equal(t, "success", string(r.body))
 	require.False(t, granted(), "a fresh unfollow revokes")
@@ -94,7 +97,7 @@ func TestWeChatPushFreshnessAtTheHook(t *testing.T) {
 		return err
 	}))
 	require.True(t, granted())
-	r = push(clk.Now(), "fresh")
+	r = push(fresh, "fresh")
 	require.Equal(t, 401, r.status, "a replayed nonce: %s", r.body)
 	require.True(t, granted(), "a replay changes nothing")
 }
