@@ -13,12 +13,6 @@ import (
 	"carillon/templates"
 )
 
-// Role sets of campaigns beyond those of segments.
-var (
-	campaignApprover = []identity.Role{identity.RoleApprover}
-	campaignTester   = []identity.Role{identity.RoleAdmin, identity.RoleMarketer, identity.RoleApprover}
-)
-
 // campaignRoutes mounts segments and campaigns when the server has the
 // campaigns service.
 func (s *Server) campaignRoutes() {
@@ -26,22 +20,22 @@ func (s *Server) campaignRoutes() {
 		return
 	}
 	s.segmentRoutes()
-	s.handle("GET /api/campaigns", campaignReader, s.listCampaigns)
-	s.handle("POST /api/campaigns", campaignWriter, s.createCampaign)
-	s.handle("GET /api/campaigns/{id}", campaignReader, s.getCampaign)
-	s.handle("PATCH /api/campaigns/{id}", campaignWriter, s.updateCampaign)
-	s.handle("GET /api/campaigns/{id}/history", campaignReader, s.campaignHistory)
-	s.handle("POST /api/campaigns/{id}/submit", campaignWriter, s.campaignAction("submit"))
-	s.handle("POST /api/campaigns/{id}/approve", campaignApprover, s.campaignAction("approve"))
-	s.handle("POST /api/campaigns/{id}/reject", campaignApprover, s.campaignAction("reject"))
-	s.handle("POST /api/campaigns/{id}/cancel", campaignWriter, s.campaignAction("cancel"))
-	s.handle("POST /api/campaigns/{id}/start", campaignWriter, s.campaignAction("start"))
-	s.handle("POST /api/campaigns/{id}/schedule", campaignWriter, s.campaignAction("start"))
-	s.handle("POST /api/campaigns/{id}/pause", campaignTester, s.campaignAction("pause"))
-	s.handle("POST /api/campaigns/{id}/resume", campaignTester, s.campaignAction("resume"))
-	s.handle("POST /api/campaigns/{id}/test-send", campaignTester, s.testSendCampaign)
-	s.handle("GET /api/campaigns/{id}/stats", campaignReader, s.campaignStats)
-	s.handle("GET /api/campaigns/{id}/stats.csv", campaignReader, s.campaignStats)
+	s.handle("GET /api/campaigns", identity.PermCampaignsRead, s.listCampaigns)
+	s.handle("POST /api/campaigns", identity.PermCampaignsWrite, s.createCampaign)
+	s.handle("GET /api/campaigns/{id}", identity.PermCampaignsRead, s.getCampaign)
+	s.handle("PATCH /api/campaigns/{id}", identity.PermCampaignsWrite, s.updateCampaign)
+	s.handle("GET /api/campaigns/{id}/history", identity.PermCampaignsRead, s.campaignHistory)
+	s.handle("POST /api/campaigns/{id}/submit", identity.PermCampaignsWrite, s.campaignAction("submit"))
+	s.handle("POST /api/campaigns/{id}/approve", identity.PermCampaignsApprove, s.campaignAction("approve"))
+	s.handle("POST /api/campaigns/{id}/reject", identity.PermCampaignsApprove, s.campaignAction("reject"))
+	s.handle("POST /api/campaigns/{id}/cancel", identity.PermCampaignsWrite, s.campaignAction("cancel"))
+	s.handle("POST /api/campaigns/{id}/start", identity.PermCampaignsWrite, s.campaignAction("start"))
+	s.handle("POST /api/campaigns/{id}/schedule", identity.PermCampaignsWrite, s.campaignAction("start"))
+	s.handle("POST /api/campaigns/{id}/pause", identity.PermCampaignsOperate, s.campaignAction("pause"))
+	s.handle("POST /api/campaigns/{id}/resume", identity.PermCampaignsOperate, s.campaignAction("resume"))
+	s.handle("POST /api/campaigns/{id}/test-send", identity.PermCampaignsOperate, s.testSendCampaign)
+	s.handle("GET /api/campaigns/{id}/stats", identity.PermCampaignsRead, s.campaignStats)
+	s.handle("GET /api/campaigns/{id}/stats.csv", identity.PermCampaignsRead, s.campaignStats)
 }
 
 // by is who acts on a campaign through the API.

@@ -6,6 +6,7 @@ import (
 
 	"carillon/calendar"
 	"carillon/care"
+	"carillon/internal/identity"
 )
 
 // careRoutes mounts the care rules API when the server has a planner.
@@ -13,11 +14,11 @@ func (s *Server) careRoutes() {
 	if s.deps.Care == nil {
 		return
 	}
-	s.handle("GET /api/care-rules", anyRole, s.listCareRules)
-	s.handle("POST /api/care-rules", adminOnly, s.createCareRule)
-	s.handle("GET /api/care-rules/{key}", anyRole, s.getCareRule)
-	s.handle("PATCH /api/care-rules/{key}", adminOnly, s.updateCareRule)
-	s.handle("GET /api/care-rules/{key}/stats", anyRole, s.careRuleStats)
+	s.handle("GET /api/care-rules", identity.PermSignedIn, s.listCareRules)
+	s.handle("POST /api/care-rules", identity.PermSettingsWrite, s.createCareRule)
+	s.handle("GET /api/care-rules/{key}", identity.PermSignedIn, s.getCareRule)
+	s.handle("PATCH /api/care-rules/{key}", identity.PermSettingsWrite, s.updateCareRule)
+	s.handle("GET /api/care-rules/{key}/stats", identity.PermSignedIn, s.careRuleStats)
 }
 
 func (s *Server) listCareRules(w http.ResponseWriter, r *http.Request) error {

@@ -97,7 +97,7 @@ func (s *Server) updateContact(w http.ResponseWriter, r *http.Request) error {
 	if err := s.decode(w, r, &in); err != nil {
 		return err
 	}
-	if p := principalOf(r); !p.Has(identity.RoleAdmin) && !onlyTier(in) {
+	if p := principalOf(r); !p.Can(identity.PermContactsWrite) && !onlyTier(in) {
 		return &apiError{status: http.StatusForbidden, code: "forbidden", msg: "a customer manager may change only the tier"}
 	}
 	c, err := s.deps.Contacts.Update(r.Context(), who(r), id, in)

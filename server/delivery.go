@@ -35,12 +35,12 @@ func (s *Server) deliveryRoutes() {
 	s.mux.HandleFunc("GET /o/{token}", s.openPixel)
 	s.mux.HandleFunc("GET /c/{token}", s.clickRedirect)
 
-	s.handle("POST /api/messages", adminOnly, s.sendMessage)
-	s.handle("GET /api/messages/{id}", contactReader, s.getMessage)
-	s.handle("GET /api/contacts/{id}/messages", contactReader, s.contactMessages)
-	s.handle("GET /api/stops", anyRole, s.listStops)
-	s.handle("POST /api/stops", adminOnly, s.stopSending)
-	s.handle("DELETE /api/stops", adminOnly, s.resumeSending)
+	s.handle("POST /api/messages", identity.PermMessagesSend, s.sendMessage)
+	s.handle("GET /api/messages/{id}", identity.PermContactsRead, s.getMessage)
+	s.handle("GET /api/contacts/{id}/messages", identity.PermContactsRead, s.contactMessages)
+	s.handle("GET /api/stops", identity.PermSignedIn, s.listStops)
+	s.handle("POST /api/stops", identity.PermStopsWrite, s.stopSending)
+	s.handle("DELETE /api/stops", identity.PermStopsWrite, s.resumeSending)
 }
 
 // hookProvider finds the provider a webhook names; its kind must match the path.

@@ -11,24 +11,17 @@ import (
 	"carillon/internal/identity"
 )
 
-// Role sets of segments and campaigns.
-var (
-	campaignReader = []identity.Role{identity.RoleAdmin, identity.RoleMarketer, identity.RoleApprover, identity.RoleAuditor}
-	campaignWriter = []identity.Role{identity.RoleAdmin, identity.RoleMarketer}
-	segmentPreview = []identity.Role{identity.RoleAdmin, identity.RoleMarketer, identity.RoleApprover}
-)
-
 // maxPreviewTimeBox caps the time box a caller may ask a preview for.
 const maxPreviewTimeBox = 20 * time.Second
 
 func (s *Server) segmentRoutes() {
-	s.handle("GET /api/segments", campaignReader, s.listSegments)
-	s.handle("POST /api/segments", campaignWriter, s.createSegment)
-	s.handle("GET /api/segments/fields", campaignReader, s.segmentFields)
-	s.handle("POST /api/segments/preview", segmentPreview, s.previewSegment)
-	s.handle("GET /api/segments/{id}", campaignReader, s.getSegment)
-	s.handle("PATCH /api/segments/{id}", campaignWriter, s.updateSegment)
-	s.handle("DELETE /api/segments/{id}", campaignWriter, s.deleteSegment)
+	s.handle("GET /api/segments", identity.PermCampaignsRead, s.listSegments)
+	s.handle("POST /api/segments", identity.PermCampaignsWrite, s.createSegment)
+	s.handle("GET /api/segments/fields", identity.PermCampaignsRead, s.segmentFields)
+	s.handle("POST /api/segments/preview", identity.PermSegmentsPreview, s.previewSegment)
+	s.handle("GET /api/segments/{id}", identity.PermCampaignsRead, s.getSegment)
+	s.handle("PATCH /api/segments/{id}", identity.PermCampaignsWrite, s.updateSegment)
+	s.handle("DELETE /api/segments/{id}", identity.PermCampaignsWrite, s.deleteSegment)
 }
 
 // segmentErr maps the segment package's errors to API errors.

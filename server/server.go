@@ -229,12 +229,12 @@ func (s *Server) HTTPServer() *http.Server {
 
 // handle mounts an API route for the given roles. Its work is bounded by
 // RequestTimeout unless streaming (imports) says otherwise.
-func (s *Server) handle(pattern string, roles []identity.Role, h func(w http.ResponseWriter, r *http.Request) error) {
-	s.handleOpts(pattern, roles, false, h)
+func (s *Server) handle(pattern string, perm identity.Perm, h func(w http.ResponseWriter, r *http.Request) error) {
+	s.handleOpts(pattern, perm, false, h)
 }
 
-func (s *Server) handleOpts(pattern string, roles []identity.Role, streaming bool, h func(w http.ResponseWriter, r *http.Request) error) {
-	s.mux.Handle(pattern, s.metrics.wrap(s.cfg.Logger, pattern, s.authenticate(roles, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleOpts(pattern string, perm identity.Perm, streaming bool, h func(w http.ResponseWriter, r *http.Request) error) {
+	s.mux.Handle(pattern, s.metrics.wrap(s.cfg.Logger, pattern, s.authenticate(perm, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !streaming {
 			ctx, cancel := context.WithTimeout(r.Context(), s.cfg.RequestTimeout)
 			defer cancel()
@@ -262,23 +262,23 @@ func (s *Server) routes() {
 	s.ops.HandleFunc("GET /readyz", s.readyz)
 	s.ops.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{Registry: s.reg}))
 
-	s.handle("POST /api/contacts", contactWriter, s.createContact)
-	s.handle("GET /api/contacts", contactReader, s.listContacts)
-	s.handle("GET /api/contacts/{id}", contactReader, s.getContact)
-	s.handle("PATCH /api/contacts/{id}", tierChanger, s.updateContact)
-	s.handle("DELETE /api/contacts/{id}", contactWriter, s.eraseContact)
-	s.handle("GET /api/contacts/{id}/export", adminOnly, s.exportContact)
-	s.handle("GET /api/contacts/{id}/timeline", contactReader, s.timeline)
-	s.handle("GET /api/contacts/{id}/consents", contactReader, s.getConsents)
-	s.handle("PUT /api/contacts/{id}/consents", contactWriter, s.putConsent)
-	s.handleOpts("POST /api/contacts/import", contactWriter, true, s.importContacts)
-	s.handle("GET /api/managers", anyRole, s.listManagers)
-	s.handle("POST /api/managers", adminOnly, s.createManager)
-	s.handle("GET /api/managers/{code}", anyRole, s.getManager)
-	s.handle("PATCH /api/managers/{code}", adminOnly, s.updateManager)
-	s.handleOpts("POST /api/managers/import", adminOnly, true, s.importManagers)
-	s.handle("GET /api/audit", auditReader, s.listAudit)
-	s.handle("GET /api/me", anyRole, s.me)
+	s.handle("POST /api/contacts", identity.PermContactsWrite, s.createContact)
+	s.handle("GET /api/contacts", identity.PermContactsRead, s.listContacts)
+	s.handle("GET /api/contacts/{id}", identity.PermContactsRead, s.getContact)
+	s.handle("PATCH /api/contacts/{id}", identity.PermContactsTier, s.updateContact)
+	s.handle("DELETE /api/contacts/{id}", identity.PermContactsWrite, s.eraseContact)
+	s.handle("GET /api/contacts/{id}/export", identity.PermContactsExport, s.exportContact)
+	s.handle("GET /api/contacts/{id}/timeline", identity.PermContactsRead, s.timeline)
+	s.handle("GET /api/contacts/{id}/consents", identity.PermContactsRead, s.getConsents)
+	s.handle("PUT /api/contacts/{id}/consents", identity.PermContactsWrite, s.putConsent)
+	s.handleOpts("POST /api/contacts/import", identity.PermContactsWrite, true, s.importContacts)
+	s.handle("GET /api/managers", identity.PermSignedIn, s.listManagers)
+	s.handle("POST /api/managers", identity.PermManagersWrite, s.createManager)
+	s.handle("GET /api/managers/{code}", identity.PermSignedIn, s.getManager)
+	s.handle("PATCH /api/managers/{code}", identity.PermManagersWrite, s.updateManager)
+	s.handleOpts("POST /api/managers/import", identity.PermManagersWrite, true, s.importManagers)
+	s.handle("GET /api/audit", identity.PermAuditRead, s.listAudit)
+	s.handle("GET /api/me", identity.PermSignedIn, s.me)
 	s.deliveryRoutes()
 	s.careRoutes()
 	s.campaignRoutes()

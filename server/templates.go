@@ -10,12 +10,6 @@ import (
 	"carillon/templates"
 )
 
-// Template roles: readers see templates and previews; writers save and activate.
-var (
-	templateReader = []identity.Role{identity.RoleAdmin, identity.RoleMarketer, identity.RoleApprover, identity.RoleAuditor}
-	templateWriter = []identity.Role{identity.RoleAdmin, identity.RoleMarketer}
-)
-
 // templateRoutes mounts the template API.
 func (s *Server) templateRoutes() {
 	if s.deps.Templates == nil && s.deps.Pool != nil {
@@ -24,11 +18,11 @@ func (s *Server) templateRoutes() {
 			s.deps.Templates = ts
 		}
 	}
-	s.handle("GET /api/templates", templateReader, s.listTemplates)
-	s.handle("POST /api/templates", templateWriter, s.saveTemplate)
-	s.handle("GET /api/templates/{key}", templateReader, s.getTemplate)
-	s.handle("POST /api/templates/{key}/preview", templateReader, s.previewTemplate)
-	s.handle("POST /api/templates/{key}/versions/{v}/activate", templateWriter, s.activateTemplate)
+	s.handle("GET /api/templates", identity.PermTemplatesRead, s.listTemplates)
+	s.handle("POST /api/templates", identity.PermTemplatesWrite, s.saveTemplate)
+	s.handle("GET /api/templates/{key}", identity.PermTemplatesRead, s.getTemplate)
+	s.handle("POST /api/templates/{key}/preview", identity.PermTemplatesRead, s.previewTemplate)
+	s.handle("POST /api/templates/{key}/versions/{v}/activate", identity.PermTemplatesWrite, s.activateTemplate)
 }
 
 // templateErr maps the template package's errors; anything else goes to writeErr.

@@ -22,30 +22,28 @@ import (
 	"carillon/templates"
 )
 
-var (
-	campaignPausers = []identity.Role{identity.RoleAdmin, identity.RoleMarketer, identity.RoleApprover}
-	campaignActions = map[string][]identity.Role{
-		"submit": campaignWriters, "start": campaignWriters, "cancel": campaignWriters,
-		"approve": approvers, "reject": approvers,
-		"pause": campaignPausers, "resume": campaignPausers,
-	}
-)
+// campaignActions names the permission each campaign action needs.
+var campaignActions = map[string]identity.Perm{
+	"submit": identity.PermCampaignsWrite, "start": identity.PermCampaignsWrite, "cancel": identity.PermCampaignsWrite,
+	"approve": identity.PermCampaignsApprove, "reject": identity.PermCampaignsApprove,
+	"pause": identity.PermCampaignsOperate, "resume": identity.PermCampaignsOperate,
+}
 
 func (c *Console) campaignRoutes() {
 	if c.deps.Campaigns == nil {
 		return
 	}
-	c.page("GET "+Prefix+"/campaigns", campaignReaders, c.campaignList)
-	c.page("GET "+Prefix+"/campaigns/new", campaignWriters, c.campaignNew)
-	c.page("POST "+Prefix+"/campaigns", campaignWriters, c.campaignCreate)
-	c.page("POST "+Prefix+"/campaigns/preview", campaignWriters, c.campaignPreview)
-	c.page("GET "+Prefix+"/campaigns/{id}", campaignReaders, c.campaignPage)
-	c.page("GET "+Prefix+"/campaigns/{id}/edit", campaignWriters, c.campaignEdit)
-	c.page("POST "+Prefix+"/campaigns/{id}", campaignWriters, c.campaignUpdate)
-	c.page("GET "+Prefix+"/campaigns/{id}/stats.csv", campaignReaders, c.campaignCSV)
-	c.page("POST "+Prefix+"/campaigns/{id}/test-send", campaignPausers, c.campaignTestSend)
-	for action, roles := range campaignActions {
-		c.page("POST "+Prefix+"/campaigns/{id}/"+action, roles, c.campaignAction(action))
+	c.page("GET "+Prefix+"/campaigns", identity.PermCampaignsRead, c.campaignList)
+	c.page("GET "+Prefix+"/campaigns/new", identity.PermCampaignsWrite, c.campaignNew)
+	c.page("POST "+Prefix+"/campaigns", identity.PermCampaignsWrite, c.campaignCreate)
+	c.page("POST "+Prefix+"/campaigns/preview", identity.PermCampaignsWrite, c.campaignPreview)
+	c.page("GET "+Prefix+"/campaigns/{id}", identity.PermCampaignsRead, c.campaignPage)
+	c.page("GET "+Prefix+"/campaigns/{id}/edit", identity.PermCampaignsWrite, c.campaignEdit)
+	c.page("POST "+Prefix+"/campaigns/{id}", identity.PermCampaignsWrite, c.campaignUpdate)
+	c.page("GET "+Prefix+"/campaigns/{id}/stats.csv", identity.PermCampaignsRead, c.campaignCSV)
+	c.page("POST "+Prefix+"/campaigns/{id}/test-send", identity.PermCampaignsOperate, c.campaignTestSend)
+	for action, perm := range campaignActions {
+		c.page("POST "+Prefix+"/campaigns/{id}/"+action, perm, c.campaignAction(action))
 	}
 }
 
@@ -186,7 +184,7 @@ func (c *Console) campaignList(w http.ResponseWriter, r *http.Request, q *req) e
 	if err != nil {
 		return err
 	}
-	d := campaignListData{Status: status, Statuses: allStatuses, CanWrite: q.P.HasAny(campaignWriters...)}
+	d := campaignListData{Status: status, Statuses: allStatuses, CanWrite: q.P.Can(identity.PermCampaignsWrite)}
 	ids := make([]int64, len(list))
 	for i, cp := range list {
 		ids[i] = cp.ID
@@ -527,14 +525,14 @@ func (c *Console) campaignPage(w http.ResponseWriter, r *http.Request, q *req) e
 		return err
 	}
 	st := cp.Status
-	writer := q.P.HasAny(campaignWriters...)
+	writer := q.P.Can(identity.PermCampaignsWrite)
 	d.Can["edit"] = writer && slices.Contains([]campaigns.Status{campaigns.StatusDraft, campaigns.StatusSubmitted, campaigns.StatusApproved,
 		campaigns.StatusRejected, campaigns.StatusScheduled}, st)
 	d.Can["submit"] = writer && (st == campaigns.StatusDraft || st == campaigns.StatusRejected)
-	d.Can["approve"] = q.P.Has(identity.RoleApprover) && !d.Authored && st == campaigns.StatusSubmitted
+	d.Can["approve"] = q.P.Can(identity.PermCampaignsApprove) && !d.Authored && st == campaigns.StatusSubmitted
 	d.Can["reject"] = d.Can["approve"]
 	d.Can["start"] = writer && st == campaigns.StatusApproved
-	d.Can["pause"] = q.P.HasAny(campaignPausers...) && st == campaigns.StatusRunning
+	d.Can["pause"] = q.P.Can(identity.PermCampaignsOperate) && st == campaigns.StatusRunning
 	// A run whose audience grew past the second-approval limit is paused by
 	// the system and resumes only by an approver who is not an author.
 	for _, e := range d.History {
@@ -547,12 +545,12 @@ func (c *Console) campaignPage(w http.ResponseWriter, r *http.Request, q *req) e
 	}
 	d.SecondApproval = d.SecondApproval && st == campaigns.StatusPaused
 	if d.SecondApproval {
-		d.Can["resume"] = q.P.Has(identity.RoleApprover) && !d.Authored
+		d.Can["resume"] = q.P.Can(identity.PermCampaignsApprove) && !d.Authored
 	} else {
-		d.Can["resume"] = q.P.HasAny(campaignPausers...) && st == campaigns.StatusPaused
+		d.Can["resume"] = q.P.Can(identity.PermCampaignsOperate) && st == campaigns.StatusPaused
 	}
 	d.Can["cancel"] = writer && st != campaigns.StatusCompleted && st != campaigns.StatusCancelled
-	d.Can["test"] = q.P.HasAny(campaignPausers...) && st != campaigns.StatusCancelled
+	d.Can["test"] = q.P.Can(identity.PermCampaignsOperate) && st != campaigns.StatusCancelled
 	steps := []funnelStep{
 		{tr(q.Lang, "funnel.audience"), int(d.F.Audience)}, {tr(q.Lang, "funnel.recipients"), int(d.F.Recipients)},
 		{tr(q.Lang, "funnel.written"), int(d.F.Written)}, {tr(q.Lang, "funnel.handed"), int(d.F.Handed())},

@@ -21,9 +21,9 @@ func (c *Console) myRoutes() {
 	if c.deps.Revisits == nil {
 		return
 	}
-	c.page("GET "+Prefix+"/my", managers, c.myPage)
-	c.page("GET "+Prefix+"/my/ranking", managers, c.rankingPage)
-	c.page("POST "+Prefix+"/contacts/{id}/revisits", managers, c.logRevisit)
+	c.page("GET "+Prefix+"/my", identity.PermMyCustomers, c.myPage)
+	c.page("GET "+Prefix+"/my/ranking", identity.PermMyCustomers, c.rankingPage)
+	c.page("POST "+Prefix+"/contacts/{id}/revisits", identity.PermMyCustomers, c.logRevisit)
 }
 
 // Revisit methods and the outcomes offered with one click.
