@@ -2,7 +2,6 @@ package server
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -10,7 +9,6 @@ import (
 
 	"carillon/campaigns"
 	"carillon/internal/identity"
-	"carillon/templates"
 )
 
 // campaignRoutes mounts segments and campaigns when the server has the
@@ -43,23 +41,6 @@ func by(r *http.Request) campaigns.By {
 	return campaigns.By{Actor: who(r), Roles: principalOf(r).User.Roles}
 }
 
-// campaignErr maps the campaigns package's errors to API errors.
-func campaignErr(err error) error {
-	switch {
-	case errors.Is(err, campaigns.ErrNotFound):
-		return &apiError{status: http.StatusNotFound, code: "not_found", msg: "no such campaign"}
-	case errors.Is(err, campaigns.ErrForbidden):
-		return &apiError{status: http.StatusForbidden, code: "forbidden", msg: err.Error()}
-	case errors.Is(err, campaigns.ErrState):
-		return &apiError{status: http.StatusConflict, code: "invalid_state", msg: err.Error()}
-	case errors.Is(err, campaigns.ErrStale):
-		return &apiError{status: http.StatusConflict, code: "stale", msg: err.Error()}
-	case errors.Is(err, templates.ErrRenderLimit): // a campaign preview over the template limits
-		return &apiError{status: http.StatusUnprocessableEntity, code: "render_limit", msg: err.Error()}
-	}
-	return segmentErr(err)
-}
-
 func (s *Server) listCampaigns(w http.ResponseWriter, r *http.Request) error {
 	limit, err := queryInt(r, "limit")
 	if err != nil {
@@ -87,7 +68,7 @@ func (s *Server) createCampaign(w http.ResponseWriter, r *http.Request) error {
 	}
 	c, err := s.deps.Campaigns.Create(r.Context(), by(r), in)
 	if err != nil {
-		return campaignErr(err)
+		return err
 	}
 	writeJSON(w, http.StatusCreated, c)
 	return nil
@@ -100,7 +81,7 @@ func (s *Server) getCampaign(w http.ResponseWriter, r *http.Request) error {
 	}
 	c, err := s.deps.Campaigns.Get(r.Context(), id)
 	if err != nil {
-		return campaignErr(err)
+		return err
 	}
 	writeJSON(w, http.StatusOK, c)
 	return nil
@@ -117,7 +98,7 @@ func (s *Server) updateCampaign(w http.ResponseWriter, r *http.Request) error {
 	}
 	c, err := s.deps.Campaigns.Update(r.Context(), by(r), id, in)
 	if err != nil {
-		return campaignErr(err)
+		return err
 	}
 	writeJSON(w, http.StatusOK, c)
 	return nil
@@ -130,7 +111,7 @@ func (s *Server) campaignHistory(w http.ResponseWriter, r *http.Request) error {
 	}
 	h, err := s.deps.Campaigns.History(r.Context(), id)
 	if err != nil {
-		return campaignErr(err)
+		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"items": h})
 	return nil
@@ -170,7 +151,7 @@ func (s *Server) campaignAction(action string) func(w http.ResponseWriter, r *ht
 				res, err = svc.Pause(ctx, b, id)
 			}
 			if err != nil {
-				return campaignErr(err)
+				return err
 			}
 			writeJSON(w, http.StatusOK, res)
 			return nil
@@ -180,7 +161,7 @@ func (s *Server) campaignAction(action string) func(w http.ResponseWriter, r *ht
 			c, err = svc.Resume(ctx, b, id)
 		}
 		if err != nil {
-			return campaignErr(err)
+			return err
 		}
 		writeJSON(w, http.StatusOK, c)
 		return nil
@@ -206,7 +187,7 @@ func (s *Server) testSendCampaign(w http.ResponseWriter, r *http.Request) error 
 	}
 	res, err := s.deps.Campaigns.TestSend(r.Context(), by(r), id, in.Contact, in.Channel)
 	if err != nil {
-		return campaignErr(err)
+		return err
 	}
 	writeJSON(w, http.StatusAccepted, res)
 	return nil
@@ -221,7 +202,7 @@ func (s *Server) campaignStats(w http.ResponseWriter, r *http.Request) error {
 	}
 	st, err := s.deps.Campaigns.Stats(r.Context(), id)
 	if err != nil {
-		return campaignErr(err)
+		return err
 	}
 	if strings.HasSuffix(r.URL.Path, ".csv") || r.URL.Query().Get("format") == "csv" {
 		w.Header().Set("Content-Type", "text/csv; charset=utf-8")

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"errors"
 	"net/http"
 
 	"carillon/calendar"
@@ -33,23 +32,10 @@ func (s *Server) listCareRules(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) getCareRule(w http.ResponseWriter, r *http.Request) error {
 	rule, err := s.deps.Care.Rule(r.Context(), r.PathValue("key"))
 	if err != nil {
-		return careErr(err)
+		return err
 	}
 	writeJSON(w, http.StatusOK, rule)
 	return nil
-}
-
-// careErr maps the care package's errors to API errors.
-func careErr(err error) error {
-	switch {
-	case errors.Is(err, care.ErrRuleNotFound):
-		return &apiError{status: http.StatusNotFound, code: "not_found", msg: "no such care rule"}
-	case errors.Is(err, care.ErrRuleExists):
-		return &apiError{status: http.StatusConflict, code: "conflict", msg: err.Error()}
-	case errors.Is(err, care.ErrBadSchedule), errors.Is(err, care.ErrBadRule):
-		return badRequest("%s", err.Error())
-	}
-	return err
 }
 
 // createCareRule creates a date-field rule (a notice on a date stored in the
@@ -61,7 +47,7 @@ func (s *Server) createCareRule(w http.ResponseWriter, r *http.Request) error {
 	}
 	rule, err := s.deps.Care.CreateDateRule(r.Context(), who(r), nr)
 	if err != nil {
-		return careErr(err)
+		return err
 	}
 	writeJSON(w, http.StatusCreated, rule)
 	return nil
@@ -77,7 +63,7 @@ func (s *Server) updateCareRule(w http.ResponseWriter, r *http.Request) error {
 	}
 	rule, err := s.deps.Care.UpdateRule(r.Context(), who(r), r.PathValue("key"), ch)
 	if err != nil {
-		return careErr(err)
+		return err
 	}
 	writeJSON(w, http.StatusOK, rule)
 	return nil
@@ -99,7 +85,7 @@ func (s *Server) careRuleStats(w http.ResponseWriter, r *http.Request) error {
 	}
 	stats, err := s.deps.Care.RuleStats(r.Context(), r.PathValue("key"), from, to)
 	if err != nil {
-		return careErr(err)
+		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"rule": r.PathValue("key"), "from": from, "to": to, "days": stats})
 	return nil

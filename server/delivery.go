@@ -246,9 +246,6 @@ func (s *Server) sendMessage(w http.ResponseWriter, r *http.Request) error {
 			ObjectID: strconv.FormatInt(res.IDs[0], 10), Changes: map[string]any{"contact_id": p.ContactID, "template": p.TemplateKey,
 				"purpose": p.Purpose, "channels": p.Channels, "idempotency_key": req.IdempotencyKey}})
 	})
-	if errors.Is(err, delivery.ErrInvalid) {
-		return badRequest("%s", err.Error())
-	}
 	if err != nil {
 		return err
 	}
@@ -274,9 +271,6 @@ func (s *Server) getMessage(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	m, err := s.deps.Delivery.Get(r.Context(), id)
-	if errors.Is(err, delivery.ErrNotFound) {
-		return &apiError{status: http.StatusNotFound, code: "not_found", msg: "not found"}
-	}
 	if err != nil {
 		return err
 	}

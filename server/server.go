@@ -22,10 +22,12 @@ import (
 	"riverqueue.com/riverui"
 
 	"carillon/campaigns"
+	"carillon/campaigns/segment"
 	"carillon/care"
 	"carillon/channels"
 	"carillon/contacts"
 	"carillon/delivery"
+	"carillon/internal/apperr"
 	"carillon/internal/identity"
 	"carillon/internal/pii"
 	"carillon/migrations"
@@ -322,6 +324,8 @@ type apiError struct {
 	code   string
 	msg    string
 	fields []contacts.FieldError
+	// problems are a template's, answered as its fields.
+	problems []templates.Problem
 }
 
 func (e *apiError) Error() string { return e.msg }
@@ -330,11 +334,16 @@ func badRequest(format string, args ...any) error {
 	return &apiError{status: http.StatusBadRequest, code: "bad_request", msg: fmt.Sprintf(format, args...)}
 }
 
-// writeErr maps domain errors to statuses; unexpected ones are logged once here.
+// writeErr maps domain errors to statuses, in this one place; unexpected ones
+// are logged once here. A domain's not found, conflict, invalid input and
+// refusal are apperr kinds, mapped whichever domain said them.
 func (s *Server) writeErr(w http.ResponseWriter, r *http.Request, err error) {
 	var ae *apiError
 	var ve *contacts.ValidationError
+	var tve *templates.ValidationError
+	var se *segment.Error
 	var mbe *http.MaxBytesError
+	fe, family := apperr.As(err)
 	switch {
 	case errors.As(err, &ae):
 	case errors.As(err, &mbe):
@@ -345,10 +354,27 @@ func (s *Server) writeErr(w http.ResponseWriter, r *http.Request, err error) {
 			msg: edge.TimeoutMessage}
 	case errors.As(err, &ve):
 		ae = &apiError{status: http.StatusBadRequest, code: "invalid", msg: ve.Error(), fields: ve.Fields}
-	case errors.Is(err, contacts.ErrNotFound), errors.Is(err, identity.ErrNotFound):
-		ae = &apiError{status: http.StatusNotFound, code: "not_found", msg: "not found"}
-	case errors.Is(err, contacts.ErrConflict), errors.Is(err, identity.ErrConflict), errors.Is(err, revisits.ErrConflict):
-		ae = &apiError{status: http.StatusConflict, code: "conflict", msg: err.Error()}
+	case errors.As(err, &tve):
+		ae = &apiError{status: http.StatusBadRequest, code: "invalid", msg: tve.Error(), problems: tve.Problems}
+	case errors.As(err, &se):
+		ae = &apiError{status: http.StatusBadRequest, code: "invalid_segment", msg: se.Error()}
+		for _, p := range se.Problems {
+			ae.fields = append(ae.fields, contacts.FieldError{Field: "expression", Message: segmentProblem(p)})
+		}
+	case errors.Is(err, templates.ErrNoVariant):
+		ae = &apiError{status: http.StatusUnprocessableEntity, code: "no_variant", msg: err.Error()}
+	case errors.Is(err, templates.ErrRenderLimit):
+		// The error names the template, version, channel, locale, field and limit;
+		// never any of the output.
+		ae = &apiError{status: http.StatusUnprocessableEntity, code: "render_limit", msg: err.Error()}
+	case family && fe.Kind() == apperr.KindNotFound:
+		ae = &apiError{status: http.StatusNotFound, code: fe.Code(), msg: fe.Said()}
+	case family && fe.Kind() == apperr.KindConflict:
+		ae = &apiError{status: http.StatusConflict, code: fe.Code(), msg: err.Error()}
+	case family && fe.Kind() == apperr.KindForbidden:
+		ae = &apiError{status: http.StatusForbidden, code: fe.Code(), msg: err.Error()}
+	case family && fe.Kind() == apperr.KindInvalid:
+		ae = &apiError{status: http.StatusBadRequest, code: "bad_request", msg: err.Error()}
 	case errors.Is(err, contacts.ErrErased):
 		ae = &apiError{status: http.StatusGone, code: "erased", msg: "the contact was erased"}
 	case errors.Is(err, contacts.ErrBadCursor):
@@ -366,6 +392,9 @@ func (s *Server) writeErr(w http.ResponseWriter, r *http.Request, err error) {
 	body := map[string]any{"code": ae.code, "message": ae.msg}
 	if ae.fields != nil {
 		body["fields"] = ae.fields
+	}
+	if ae.problems != nil {
+		body["fields"] = ae.problems
 	}
 	writeJSON(w, ae.status, map[string]any{"error": body})
 }

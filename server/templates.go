@@ -1,7 +1,6 @@
 package server
 
 import (
-	"errors"
 	"net/http"
 	"strconv"
 
@@ -23,26 +22,6 @@ func (s *Server) templateRoutes() {
 	s.handle("GET /api/templates/{key}", identity.PermTemplatesRead, s.getTemplate)
 	s.handle("POST /api/templates/{key}/preview", identity.PermTemplatesRead, s.previewTemplate)
 	s.handle("POST /api/templates/{key}/versions/{v}/activate", identity.PermTemplatesWrite, s.activateTemplate)
-}
-
-// templateErr maps the template package's errors; anything else goes to writeErr.
-func (s *Server) templateErr(w http.ResponseWriter, r *http.Request, err error) error {
-	var ve *templates.ValidationError
-	switch {
-	case errors.As(err, &ve):
-		writeJSON(w, http.StatusBadRequest, map[string]any{"error": map[string]any{
-			"code": "invalid", "message": ve.Error(), "fields": ve.Problems}})
-		return nil
-	case errors.Is(err, templates.ErrNotFound):
-		return &apiError{status: http.StatusNotFound, code: "not_found", msg: "no such template or version"}
-	case errors.Is(err, templates.ErrNoVariant):
-		return &apiError{status: http.StatusUnprocessableEntity, code: "no_variant", msg: err.Error()}
-	case errors.Is(err, templates.ErrRenderLimit):
-		// The error names the template, version, channel, locale, field and limit;
-		// never any of the output.
-		return &apiError{status: http.StatusUnprocessableEntity, code: "render_limit", msg: err.Error()}
-	}
-	return err
 }
 
 func (s *Server) listTemplates(w http.ResponseWriter, r *http.Request) error {
@@ -68,7 +47,7 @@ func (s *Server) saveTemplate(w http.ResponseWriter, r *http.Request) error {
 	}
 	v, rep, err := s.deps.Templates.Save(r.Context(), who(r), in.Definition, templates.SaveOptions{Activate: in.Activate, Note: in.Note})
 	if err != nil {
-		return s.templateErr(w, r, err)
+		return err
 	}
 	writeJSON(w, http.StatusCreated, map[string]any{"version": v, "report": rep})
 	return nil
@@ -87,11 +66,11 @@ func (s *Server) getTemplate(w http.ResponseWriter, r *http.Request) error {
 	}
 	t, err := s.deps.Templates.Get(r.Context(), key)
 	if err != nil {
-		return s.templateErr(w, r, err)
+		return err
 	}
 	v, err := s.deps.Templates.Version(r.Context(), key, n)
 	if err != nil {
-		return s.templateErr(w, r, err)
+		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"template": t, "version": v})
 	return nil
@@ -132,7 +111,7 @@ func (s *Server) previewTemplate(w http.ResponseWriter, r *http.Request) error {
 	}
 	p, err := s.deps.Templates.Preview(r.Context(), r.PathValue("key"), req)
 	if err != nil {
-		return s.templateErr(w, r, err)
+		return err
 	}
 	writeJSON(w, http.StatusOK, p)
 	return nil
@@ -145,11 +124,11 @@ func (s *Server) activateTemplate(w http.ResponseWriter, r *http.Request) error 
 	}
 	key := r.PathValue("key")
 	if err := s.deps.Templates.Activate(r.Context(), who(r), key, n); err != nil {
-		return s.templateErr(w, r, err)
+		return err
 	}
 	t, err := s.deps.Templates.Get(r.Context(), key)
 	if err != nil {
-		return s.templateErr(w, r, err)
+		return err
 	}
 	writeJSON(w, http.StatusOK, t)
 	return nil

@@ -47,19 +47,6 @@ func (c *Console) campaignRoutes() {
 	}
 }
 
-// campaignErr maps the campaigns package's errors to error pages.
-func campaignErr(err error) error {
-	switch {
-	case errors.Is(err, campaigns.ErrNotFound):
-		return notFound()
-	case errors.Is(err, campaigns.ErrForbidden):
-		return &httpError{status: http.StatusForbidden, key: "err.forbidden", detail: err.Error()}
-	case errors.Is(err, campaigns.ErrState), errors.Is(err, campaigns.ErrStale):
-		return &httpError{status: http.StatusConflict, key: "err.conflict", detail: err.Error()}
-	}
-	return err
-}
-
 func campaignBy(r *http.Request, q *req) campaigns.By {
 	return campaigns.By{Actor: q.actor(r), Roles: q.P.User.Roles}
 }
@@ -433,7 +420,7 @@ func (c *Console) campaignCreate(w http.ResponseWriter, r *http.Request, q *req)
 			return nil
 		}
 		if !formErrors(err, errs) {
-			return campaignErr(err)
+			return err
 		}
 	}
 	f.Errors = errs
@@ -447,7 +434,7 @@ func (c *Console) campaignOf(r *http.Request) (campaigns.Campaign, error) {
 	}
 	cp, err := c.deps.Campaigns.Get(r.Context(), id)
 	if err != nil {
-		return cp, campaignErr(err)
+		return cp, err
 	}
 	return cp, nil
 }
@@ -475,7 +462,7 @@ func (c *Console) campaignUpdate(w http.ResponseWriter, r *http.Request, q *req)
 			return nil
 		}
 		if !formErrors(err, errs) {
-			return campaignErr(err)
+			return err
 		}
 	}
 	f.Errors = errs
@@ -508,7 +495,7 @@ func (c *Console) campaignPage(w http.ResponseWriter, r *http.Request, q *req) e
 	ctx := r.Context()
 	d := campaignData{C: cp, Can: map[string]bool{}}
 	if d.History, err = c.deps.Campaigns.History(ctx, cp.ID); err != nil {
-		return campaignErr(err)
+		return err
 	}
 	if d.Runs, err = c.runs(ctx, []int64{cp.ID}, true); err != nil {
 		return err
@@ -595,7 +582,7 @@ func (c *Console) campaignAction(action string) handlerFunc {
 			if errors.As(err, &ve) {
 				return badRequest(ve.Error())
 			}
-			return campaignErr(err)
+			return err
 		}
 		notice := map[string]string{"submit": "submitted", "approve": "approved", "reject": "rejected", "start": "started",
 			"pause": "paused", "resume": "resumed", "cancel": "cancelled"}[action]
@@ -736,7 +723,7 @@ func (c *Console) campaignTestSend(w http.ResponseWriter, r *http.Request, q *re
 		if errors.As(err, &ve) {
 			return badRequest(ve.Error())
 		}
-		return campaignErr(err)
+		return err
 	}
 	seeOther(w, r, fmt.Sprintf("%s/campaigns/%d", Prefix, cp.ID), "test_sent")
 	return nil

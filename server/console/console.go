@@ -24,6 +24,7 @@ import (
 	"carillon/care"
 	"carillon/contacts"
 	"carillon/delivery"
+	"carillon/internal/apperr"
 	"carillon/internal/audit"
 	"carillon/internal/identity"
 	"carillon/revisits"
@@ -326,17 +327,25 @@ func badRequest(detail string) error {
 	return &httpError{status: http.StatusBadRequest, key: "err.bad_request", detail: detail}
 }
 
-// fail writes an error page; unexpected errors are logged once here.
+// fail writes an error page, mapping domain errors in this one place;
+// unexpected errors are logged once here. A domain's not found, conflict,
+// refusal and invalid input are apperr kinds, mapped whichever domain said them.
 func (c *Console) fail(w http.ResponseWriter, r *http.Request, q *req, err error) {
 	var he *httpError
 	var ve *contacts.ValidationError
+	fe, family := apperr.As(err)
 	switch {
 	case errors.As(err, &he):
 	case errors.As(err, &ve):
 		he = &httpError{status: http.StatusBadRequest, key: "err.bad_request", detail: ve.Error()}
-	case errors.Is(err, contacts.ErrNotFound), errors.Is(err, identity.ErrNotFound), errors.Is(err, templates.ErrNotFound),
-		errors.Is(err, care.ErrRuleNotFound):
+	case family && fe.Kind() == apperr.KindNotFound:
 		he = &httpError{status: http.StatusNotFound, key: "err.not_found"}
+	case family && fe.Kind() == apperr.KindForbidden:
+		he = &httpError{status: http.StatusForbidden, key: "err.forbidden", detail: err.Error()}
+	case family && fe.Kind() == apperr.KindConflict:
+		he = &httpError{status: http.StatusConflict, key: "err.conflict", detail: err.Error()}
+	case family && fe.Kind() == apperr.KindInvalid:
+		he = &httpError{status: http.StatusBadRequest, key: "err.bad_request", detail: err.Error()}
 	case errors.Is(err, contacts.ErrErased):
 		he = &httpError{status: http.StatusGone, key: "err.erased"}
 	case errors.Is(err, contacts.ErrBadCursor):
