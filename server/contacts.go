@@ -15,6 +15,7 @@ import (
 	"carillon/contacts"
 	"carillon/internal/identity"
 	"carillon/internal/pii"
+	"carillon/server/edge"
 )
 
 func (s *Server) createContact(w http.ResponseWriter, r *http.Request) error {
@@ -128,12 +129,8 @@ func (s *Server) eraseContact(w http.ResponseWriter, r *http.Request) error {
 
 // queryCursor reads an id cursor (0 when absent).
 func queryCursor(r *http.Request) (int64, error) {
-	c := r.URL.Query().Get("cursor")
-	if c == "" {
-		return 0, nil
-	}
-	n, err := strconv.ParseInt(c, 10, 64)
-	if err != nil || n < 0 {
+	n, ok := edge.QueryNumber(r.URL.Query(), "cursor")
+	if !ok {
 		return 0, contacts.ErrBadCursor
 	}
 	return n, nil
@@ -149,15 +146,11 @@ func writePage[T any](w http.ResponseWriter, items []T, next int64) {
 }
 
 func queryInt(r *http.Request, name string) (int, error) {
-	v := r.URL.Query().Get(name)
-	if v == "" {
-		return 0, nil
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 0 {
+	n, ok := edge.QueryNumber(r.URL.Query(), name)
+	if !ok {
 		return 0, badRequest("%s must be a non-negative number", name)
 	}
-	return n, nil
+	return int(n), nil
 }
 
 func (s *Server) listContacts(w http.ResponseWriter, r *http.Request) error {

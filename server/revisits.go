@@ -1,7 +1,6 @@
 package server
 
 import (
-	"cmp"
 	"fmt"
 	"net/http"
 	"slices"
@@ -11,6 +10,7 @@ import (
 	"carillon/contacts"
 	"carillon/internal/identity"
 	"carillon/revisits"
+	"carillon/server/edge"
 )
 
 // revisitRoutes mounts the managers' side when the server has the service.
@@ -124,8 +124,8 @@ func (s *Server) listRevisits(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var next int64
-	if len(items) > 0 && len(items) == cmp.Or(limit, 50) {
-		next = items[len(items)-1].ID
+	if len(items) > 0 {
+		next = edge.NextCursor(len(items), limit, 50, items[len(items)-1].ID)
 	}
 	writePage(w, items, next)
 	return nil
@@ -271,8 +271,8 @@ func (s *Server) listFeedback(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var next int64
-	if len(items) > 0 && len(items) == cmp.Or(limit, 50) {
-		next = items[len(items)-1].ID
+	if len(items) > 0 {
+		next = edge.NextCursor(len(items), limit, 50, items[len(items)-1].ID)
 	}
 	writePage(w, items, next)
 	return nil

@@ -160,12 +160,9 @@ func (c *Console) campaignList(w http.ResponseWriter, r *http.Request, q *req) e
 	if status != "" && !slices.Contains(allStatuses, campaigns.Status(status)) {
 		return badRequest("unknown status")
 	}
-	var after int64
-	if a := r.URL.Query().Get("after"); a != "" {
-		var err error
-		if after, err = strconv.ParseInt(a, 10, 64); err != nil || after < 0 {
-			return badRequest("after must be a campaign id")
-		}
+	after, err := afterParam(r.URL.Query(), "after must be a campaign id")
+	if err != nil {
+		return err
 	}
 	list, next, err := c.deps.Campaigns.List(r.Context(), campaigns.ListFilter{Status: campaigns.Status(status), After: after, Limit: DefaultPageSize})
 	if err != nil {
@@ -197,11 +194,11 @@ func (c *Console) campaignList(w http.ResponseWriter, r *http.Request, q *req) e
 		f.add(g)
 	}
 	if next != 0 {
-		v := url.Values{"after": {strconv.FormatInt(next, 10)}}
+		base := url.Values{}
 		if status != "" {
-			v.Set("status", status)
+			base.Set("status", status)
 		}
-		d.Next = template.URL(v.Encode()) //nolint:gosec // encoded by url.Values
+		d.Next = nextPage(base, next)
 	}
 	c.render(w, r, q, http.StatusOK, "campaigns", "camp.title", d)
 	return nil

@@ -321,6 +321,20 @@ type httpError struct {
 
 func (e *httpError) Error() string { return e.key + ": " + e.detail }
 
+// afterParam reads a list's "after" cursor (0 when absent); bad says what it must be.
+func afterParam(q url.Values, bad string) (int64, error) {
+	n, ok := edge.QueryNumber(q, "after")
+	if !ok {
+		return 0, badRequest(bad)
+	}
+	return n, nil
+}
+
+// nextPage is the query of a list's next page: base and the "after" cursor.
+func nextPage(base url.Values, after int64) template.URL {
+	return template.URL(edge.NextQuery(base, "after", after).Encode()) //nolint:gosec // encoded by url.Values
+}
+
 func notFound() error { return &httpError{status: http.StatusNotFound, key: "err.not_found"} }
 
 func badRequest(detail string) error {

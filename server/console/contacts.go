@@ -41,13 +41,11 @@ func (c *Console) contactSearch(w http.ResponseWriter, r *http.Request, q *req) 
 	if s.Tier != "" && !contains([]string{"A", "B", "C", "D"}, s.Tier) {
 		return badRequest("tier must be A, B, C or D")
 	}
-	if a := v.Get("after"); a != "" {
-		n, err := strconv.ParseInt(a, 10, 64)
-		if err != nil || n < 0 {
-			return badRequest("after must be a contact id")
-		}
-		s.After = n
+	after, err := afterParam(v, "after must be a contact id")
+	if err != nil {
+		return err
 	}
+	s.After = after
 	s.TailOnly = !q.P.SeesPersonalData()
 	ids, more, err := c.deps.Contacts.SearchIDs(r.Context(), scope(q.P), s)
 	if err != nil {
@@ -72,12 +70,7 @@ func (c *Console) contactSearch(w http.ResponseWriter, r *http.Request, q *req) 
 		}
 	}
 	if more {
-		nv := url.Values{}
-		for k, vs := range base {
-			nv[k] = vs
-		}
-		nv.Set("after", strconv.FormatInt(ids[len(ids)-1], 10))
-		d.Next = template.URL(nv.Encode()) //nolint:gosec // encoded by url.Values
+		d.Next = nextPage(base, ids[len(ids)-1])
 	}
 	if s.After > 0 {
 		d.First = template.URL(cmp.Or(base.Encode(), "all=1")) //nolint:gosec // encoded by url.Values
