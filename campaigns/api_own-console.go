@@ -41,6 +41,8 @@ func (s *Service) RunSummaries(ctx context.Context, ids []int64) ([]RunSummary, 
 	return out, nil
 }
 
+// sqlAuthored is the maker-checker's test, the one copy: did user $2 create,
+// edit or submit campaign $1? Approve, a second approval and the console ask it.
 const sqlAuthored = `SELECT EXISTS (SELECT 1 FROM campaigns WHERE id = $1 AND created_by_user = $2)
 	OR EXISTS (SELECT 1 FROM campaign_events WHERE campaign_id = $1 AND user_id = $2 AND action IN ('create', 'edit', 'submit'))`
 

@@ -71,9 +71,7 @@ func (s *Service) Approve(ctx context.Context, by By, id int64, version int) (Ca
 			return fmt.Errorf("%w: you reviewed version %d, the campaign is at version %d", ErrStale, version, c.Version)
 		}
 		var authored bool
-		if err := tx.QueryRow(ctx, `SELECT $2 = (SELECT created_by_user FROM campaigns WHERE id = $1)
-			OR EXISTS (SELECT 1 FROM campaign_events WHERE campaign_id = $1 AND user_id = $2 AND action IN ('create', 'edit', 'submit'))`,
-			id, uid).Scan(&authored); err != nil {
+		if err := tx.QueryRow(ctx, sqlAuthored, id, uid).Scan(&authored); err != nil {
 			return err
 		}
 		if authored {

@@ -840,8 +840,7 @@ func (s *Service) Resume(ctx context.Context, by By, id int64) (Campaign, error)
 		}
 		if needsApproval {
 			var authored bool
-			if err := tx.QueryRow(ctx, `SELECT $2 = (SELECT created_by_user FROM campaigns WHERE id = $1)
-				OR EXISTS (SELECT 1 FROM campaign_events WHERE campaign_id = $1 AND user_id = $2 AND action IN ('create', 'edit', 'submit'))`, id, by.userID()).Scan(&authored); err != nil {
+			if err := tx.QueryRow(ctx, sqlAuthored, id, by.userID()).Scan(&authored); err != nil {
 				return err
 			}
 			if !by.has(identity.RoleApprover) || by.userID() == 0 || authored {
