@@ -42,11 +42,7 @@ func by(r *http.Request) campaigns.By {
 }
 
 func (s *Server) listCampaigns(w http.ResponseWriter, r *http.Request) error {
-	limit, err := queryInt(r, "limit")
-	if err != nil {
-		return err
-	}
-	after, err := queryCursor(r)
+	limit, after, err := queryPage(r)
 	if err != nil {
 		return err
 	}

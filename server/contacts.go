@@ -136,6 +136,17 @@ func queryCursor(r *http.Request) (int64, error) {
 	return n, nil
 }
 
+// queryPage reads a list's limit and id cursor (each 0 when absent).
+func queryPage(r *http.Request) (limit int, cursor int64, err error) {
+	if limit, err = queryInt(r, "limit"); err != nil {
+		return 0, 0, err
+	}
+	if cursor, err = queryCursor(r); err != nil {
+		return 0, 0, err
+	}
+	return limit, cursor, nil
+}
+
 // writePage writes {"items": [...], "next": "<cursor>"}; next is left out at the end.
 func writePage[T any](w http.ResponseWriter, items []T, next int64) {
 	page := map[string]any{"items": items}

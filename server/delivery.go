@@ -294,11 +294,7 @@ func (s *Server) contactMessages(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	limit, err := queryInt(r, "limit")
-	if err != nil {
-		return err
-	}
-	before, err := queryCursor(r)
+	limit, before, err := queryPage(r)
 	if err != nil {
 		return err
 	}

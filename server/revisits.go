@@ -111,11 +111,7 @@ func (s *Server) listRevisits(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	limit, err := queryInt(r, "limit")
-	if err != nil {
-		return err
-	}
-	before, err := queryCursor(r)
+	limit, before, err := queryPage(r)
 	if err != nil {
 		return err
 	}
@@ -251,11 +247,7 @@ func (s *Server) createFeedback(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) listFeedback(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	limit, err := queryInt(r, "limit")
-	if err != nil {
-		return err
-	}
-	after, err := queryCursor(r)
+	limit, after, err := queryPage(r)
 	if err != nil {
 		return err
 	}
