@@ -41,15 +41,8 @@ func (s *Service) RunSummaries(ctx context.Context, ids []int64) ([]RunSummary, 
 	return out, nil
 }
 
-const sqlAuthored = `SELECT EXISTS (SELECT 1 FROM campaigns WHERE id = $1 AND created_by_user = $2)
-	OR EXISTS (SELECT 1 FROM campaign_events WHERE campaign_id = $1 AND user_id = $2 AND action IN ('create', 'edit', 'submit'))`
-
 // Authored reports whether user uid created, edited or submitted campaign id:
 // such a user may not approve it.
 func (s *Service) Authored(ctx context.Context, id, uid int64) (bool, error) {
-	var a bool
-	if err := s.pool.QueryRow(ctx, sqlAuthored, id, uid).Scan(&a); err != nil {
-		return false, fmt.Errorf("authors of campaign %d: %w", id, err)
-	}
-	return a, nil
+	return isAuthor(ctx, s.pool, id, uid)
 }

@@ -16,6 +16,7 @@ import (
 	"carillon/campaigns/segment"
 	"carillon/channels"
 	"carillon/contacts"
+	"carillon/internal/apperr"
 	"carillon/internal/audit"
 	"carillon/internal/identity"
 	"carillon/templates"
@@ -106,10 +107,10 @@ func (b By) has(roles ...identity.Role) bool {
 
 // Errors; server maps them to statuses.
 var (
-	ErrNotFound  = errors.New("campaign not found")
-	ErrForbidden = errors.New("not allowed")
-	ErrState     = errors.New("not possible in the campaign's status")
-	ErrStale     = errors.New("the campaign changed since it was reviewed")
+	ErrNotFound  = apperr.NotFound("campaign not found", "no such campaign")
+	ErrForbidden = apperr.Forbidden("not allowed")
+	ErrState     = apperr.Conflict("not possible in the campaign's status", "invalid_state")
+	ErrStale     = apperr.Conflict("the campaign changed since it was reviewed", "stale")
 )
 
 func invalid(fields ...contacts.FieldError) error { return &contacts.ValidationError{Fields: fields} }

@@ -87,10 +87,14 @@ func (s *Service) Approve(ctx context.Context, by By, id int64, version int) (Ca
 	}, map[string]any{"version": version})
 }
 
-// isAuthor reports whether user uid created, edited or submitted campaign id.
-func isAuthor(ctx context.Context, tx pgx.Tx, id, uid int64) (bool, error) {
+// isAuthor reports whether user uid created, edited or submitted campaign id
+// (such a user may not approve it): the maker-checker's one test, asked by
+// approve, a second approval and the console (Authored).
+func isAuthor(ctx context.Context, q interface {
+	QueryRow(context.Context, string, ...any) pgx.Row
+}, id, uid int64) (bool, error) {
 	var authored bool
-	err := tx.QueryRow(ctx, `SELECT $2 = (SELECT created_by_user FROM campaigns WHERE id = $1)
+	err := q.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM campaigns WHERE id = $1 AND created_by_user = $2)
 		OR EXISTS (SELECT 1 FROM campaign_events WHERE campaign_id = $1 AND user_id = $2 AND action = ANY($3))`,
 		id, uid, strs([]Action{ActionCreate, ActionEdit, ActionSubmit})).Scan(&authored)
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"carillon/channels"
+	"carillon/internal/apperr"
 	"carillon/internal/audit"
 	"carillon/templates"
 )
@@ -87,10 +88,10 @@ type NewDateRule struct {
 
 // Errors of the rules API.
 var (
-	ErrRuleNotFound = errors.New("care rule not found")
-	ErrBadSchedule  = errors.New("bad schedule")
-	ErrBadRule      = errors.New("bad care rule")
-	ErrRuleExists   = errors.New("care rule exists already")
+	ErrRuleNotFound = apperr.NotFound("care rule not found", "no such care rule")
+	ErrBadSchedule  = apperr.Invalid("bad schedule")
+	ErrBadRule      = apperr.Invalid("bad care rule")
+	ErrRuleExists   = apperr.Conflict("care rule exists already", "")
 )
 
 // DefaultSchedule is a new rule's schedule: plan the coming day at 01:00

@@ -1,6 +1,7 @@
 package contacts
 
 import (
+	"carillon/internal/apperr"
 	"carillon/internal/fielderr"
 	"encoding/json"
 	"errors"
@@ -71,10 +72,11 @@ type FieldError = fielderr.FieldError
 // so the server maps one type to 400).
 type ValidationError = fielderr.ValidationError
 
-// Sentinel errors; server maps them to HTTP statuses.
+// Sentinel errors; server maps them to HTTP statuses (not found and conflict
+// by their apperr kind).
 var (
-	ErrNotFound = errors.New("not found")
-	ErrConflict = errors.New("conflict")
+	ErrNotFound = apperr.NotFound("not found", "")
+	ErrConflict = apperr.Conflict("conflict", "")
 	ErrErased   = errors.New("contact is erased")
 )
 

@@ -15,6 +15,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"carillon/channels"
+	"carillon/internal/apperr"
 	"carillon/internal/clock"
 )
 
@@ -106,8 +107,8 @@ func (s *Service) Config() Config { return s.cfg }
 
 // Errors.
 var (
-	ErrNotFound = errors.New("not found")
-	ErrInvalid  = errors.New("invalid message")
+	ErrNotFound = apperr.NotFound("not found", "")
+	ErrInvalid  = apperr.Invalid("invalid message")
 )
 
 func (p Planned) check() error {

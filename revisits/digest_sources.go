@@ -55,58 +55,29 @@ FROM contact_cards c JOIN unnest($1::int[], $2::int[], $3::bool[]) AS k(m, d, l)
 WHERE c.birth_calendar = 'lunar' AND c.status = 'active' AND c.erased_at IS NULL AND c.manager_id IS NOT NULL`
 )
 
-type birthdayKey struct {
-	lunar      bool
-	month, day int
-	leap       bool
-}
-
 // upcoming adds the birthdays (either calendar) and deposit maturities of the
 // next UpcomingDays days to the managers' digests.
 func (s *Service) upcoming(ctx context.Context, b *digestBuild, recipient func(int64) (int64, bool)) error {
-	when := map[birthdayKey]calendar.Date{}
-	var sm, sd, lm, ld []int32
-	var ll []bool
-	for i := 1; i <= s.cfg.UpcomingDays; i++ {
-		d := b.day.AddDays(i)
-		keys, err := calendar.BirthdayKeys(d)
-		if err != nil {
-			return fmt.Errorf("birthday keys of %s: %w", d, err)
-		}
-		for _, k := range keys.Solar {
-			bk := birthdayKey{month: k.Month, day: k.Day}
-			if _, seen := when[bk]; !seen {
-				when[bk] = d
-				sm, sd = append(sm, int32(k.Month)), append(sd, int32(k.Day))
-			}
-		}
-		for _, k := range keys.LunarKeys {
-			bk := birthdayKey{lunar: true, month: k.Month, day: k.Day, leap: k.Leap}
-			if _, seen := when[bk]; !seen {
-				when[bk] = d
-				lm, ld, ll = append(lm, int32(k.Month)), append(ld, int32(k.Day)), append(ll, k.Leap)
-			}
-		}
+	win, err := calendar.BirthdaysBetween(b.day.AddDays(1), b.day.AddDays(s.cfg.UpcomingDays))
+	if err != nil {
+		return err
 	}
 	add := func(rows pgx.Rows, lunar bool) error {
 		defer rows.Close()
 		for rows.Next() {
 			var u Upcoming
 			var mgr int64
-			var k birthdayKey
 			var solarM, solarD, lunarM, lunarD int
-			if err := rows.Scan(&u.ContactID, &u.ExternalID, &u.Name, &mgr, &solarM, &solarD, &lunarM, &lunarD, &k.leap); err != nil {
+			var leap bool
+			if err := rows.Scan(&u.ContactID, &u.ExternalID, &u.Name, &mgr, &solarM, &solarD, &lunarM, &lunarD, &leap); err != nil {
 				return err
 			}
-			k.lunar = lunar
 			if lunar {
-				k.month, k.day = lunarM, lunarD
-				u.Note = "lunar"
+				u.Date, u.Note = win.LunarOn(lunarM, lunarD, leap), "lunar"
 			} else {
-				k.month, k.day = solarM, solarD
-				u.Note = "solar"
+				u.Date, u.Note = win.SolarOn(solarM, solarD), "solar"
 			}
-			u.Date, u.Kind = when[k], UpcomingBirthday
+			u.Kind = UpcomingBirthday
 			if to, ok := recipient(mgr); ok {
 				d := b.digest(to)
 				d.Upcoming = append(d.Upcoming, u)
@@ -114,14 +85,14 @@ func (s *Service) upcoming(ctx context.Context, b *digestBuild, recipient func(i
 		}
 		return rows.Err()
 	}
-	rows, err := s.pool.Query(ctx, upcomingSolarSQL, sm, sd)
+	rows, err := s.pool.Query(ctx, upcomingSolarSQL, win.SolarMonths, win.SolarDays)
 	if err != nil {
 		return fmt.Errorf("upcoming solar birthdays: %w", err)
 	}
 	if err := add(rows, false); err != nil {
 		return fmt.Errorf("upcoming solar birthdays: %w", err)
 	}
-	rows, err = s.pool.Query(ctx, upcomingLunarSQL, lm, ld, ll)
+	rows, err = s.pool.Query(ctx, upcomingLunarSQL, win.LunarMonths, win.LunarDays, win.LunarLeaps)
 	if err != nil {
 		return fmt.Errorf("upcoming lunar birthdays: %w", err)
 	}

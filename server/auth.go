@@ -39,16 +39,6 @@ func who(r *http.Request) audit.Actor { return principalOf(r).Actor(remoteHost(r
 // remoteHost is the client's address (through trusted proxies).
 func remoteHost(r *http.Request) string { return edge.ClientAddr(r) }
 
-// Role sets, named for what they allow.
-var (
-	anyRole       = []identity.Role{identity.RoleAdmin, identity.RoleMarketer, identity.RoleApprover, identity.RoleManager, identity.RoleAuditor}
-	adminOnly     = []identity.Role{identity.RoleAdmin}
-	contactReader = anyRole
-	contactWriter = adminOnly
-	tierChanger   = []identity.Role{identity.RoleAdmin, identity.RoleManager}
-	auditReader   = []identity.Role{identity.RoleAdmin, identity.RoleAuditor}
-)
-
 // scope is the contacts p may see. An administrator sees all; so do marketers,
 // approvers and auditors (masked). A user whose only contact role is manager sees
 // their scope.
@@ -66,9 +56,9 @@ func (s *Server) view(r *http.Request, c contacts.Contact) contacts.Contact {
 	return c.Masked()
 }
 
-// authenticate requires a valid bearer token and one of roles, then applies the
+// authenticate requires a valid bearer token granting perm, then applies the
 // token's rate limit.
-func (s *Server) authenticate(roles []identity.Role, next http.Handler) http.Handler {
+func (s *Server) authenticate(perm identity.Perm, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, err := s.principal(r)
 		if err != nil {
@@ -76,7 +66,7 @@ func (s *Server) authenticate(roles []identity.Role, next http.Handler) http.Han
 			s.writeErr(w, r, err)
 			return
 		}
-		if !p.HasAny(roles...) {
+		if !p.Can(perm) {
 			s.writeErr(w, r, &apiError{status: http.StatusForbidden, code: "forbidden", msg: "your roles do not allow this"})
 			return
 		}
@@ -161,7 +151,7 @@ func (s *Server) adminUI(next http.Handler) http.Handler {
 			p, err = s.principal(r)
 			actor = riverUIActor(p, r, audit.AuthToken)
 		}
-		if err != nil || !p.Has(identity.RoleAdmin) {
+		if err != nil || !p.Can(identity.PermRiverUI) {
 			w.Header().Set("WWW-Authenticate", `Basic realm="carillon river ui"`)
 			http.Error(w, "administrators only", http.StatusUnauthorized)
 			return

@@ -2,7 +2,6 @@ package server
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -10,13 +9,6 @@ import (
 
 	"carillon/campaigns"
 	"carillon/internal/identity"
-	"carillon/templates"
-)
-
-// Role sets of campaigns beyond those of segments.
-var (
-	campaignApprover = []identity.Role{identity.RoleApprover}
-	campaignTester   = []identity.Role{identity.RoleAdmin, identity.RoleMarketer, identity.RoleApprover}
 )
 
 // campaignRoutes mounts segments and campaigns when the server has the
@@ -26,22 +18,22 @@ func (s *Server) campaignRoutes() {
 		return
 	}
 	s.segmentRoutes()
-	s.handle("GET /api/campaigns", campaignReader, s.listCampaigns)
-	s.handle("POST /api/campaigns", campaignWriter, s.createCampaign)
-	s.handle("GET /api/campaigns/{id}", campaignReader, s.getCampaign)
-	s.handle("PATCH /api/campaigns/{id}", campaignWriter, s.updateCampaign)
-	s.handle("GET /api/campaigns/{id}/history", campaignReader, s.campaignHistory)
-	s.handle("POST /api/campaigns/{id}/submit", campaignWriter, s.campaignAction("submit"))
-	s.handle("POST /api/campaigns/{id}/approve", campaignApprover, s.campaignAction("approve"))
-	s.handle("POST /api/campaigns/{id}/reject", campaignApprover, s.campaignAction("reject"))
-	s.handle("POST /api/campaigns/{id}/cancel", campaignWriter, s.campaignAction("cancel"))
-	s.handle("POST /api/campaigns/{id}/start", campaignWriter, s.campaignAction("start"))
-	s.handle("POST /api/campaigns/{id}/schedule", campaignWriter, s.campaignAction("start"))
-	s.handle("POST /api/campaigns/{id}/pause", campaignTester, s.campaignAction("pause"))
-	s.handle("POST /api/campaigns/{id}/resume", campaignTester, s.campaignAction("resume"))
-	s.handle("POST /api/campaigns/{id}/test-send", campaignTester, s.testSendCampaign)
-	s.handle("GET /api/campaigns/{id}/stats", campaignReader, s.campaignStats)
-	s.handle("GET /api/campaigns/{id}/stats.csv", campaignReader, s.campaignStats)
+	s.handle("GET /api/campaigns", identity.PermCampaignsRead, s.listCampaigns)
+	s.handle("POST /api/campaigns", identity.PermCampaignsWrite, s.createCampaign)
+	s.handle("GET /api/campaigns/{id}", identity.PermCampaignsRead, s.getCampaign)
+	s.handle("PATCH /api/campaigns/{id}", identity.PermCampaignsWrite, s.updateCampaign)
+	s.handle("GET /api/campaigns/{id}/history", identity.PermCampaignsRead, s.campaignHistory)
+	s.handle("POST /api/campaigns/{id}/submit", identity.PermCampaignsWrite, s.campaignAction("submit"))
+	s.handle("POST /api/campaigns/{id}/approve", identity.PermCampaignsApprove, s.campaignAction("approve"))
+	s.handle("POST /api/campaigns/{id}/reject", identity.PermCampaignsApprove, s.campaignAction("reject"))
+	s.handle("POST /api/campaigns/{id}/cancel", identity.PermCampaignsWrite, s.campaignAction("cancel"))
+	s.handle("POST /api/campaigns/{id}/start", identity.PermCampaignsWrite, s.campaignAction("start"))
+	s.handle("POST /api/campaigns/{id}/schedule", identity.PermCampaignsWrite, s.campaignAction("start"))
+	s.handle("POST /api/campaigns/{id}/pause", identity.PermCampaignsOperate, s.campaignAction("pause"))
+	s.handle("POST /api/campaigns/{id}/resume", identity.PermCampaignsOperate, s.campaignAction("resume"))
+	s.handle("POST /api/campaigns/{id}/test-send", identity.PermCampaignsOperate, s.testSendCampaign)
+	s.handle("GET /api/campaigns/{id}/stats", identity.PermCampaignsRead, s.campaignStats)
+	s.handle("GET /api/campaigns/{id}/stats.csv", identity.PermCampaignsRead, s.campaignStats)
 }
 
 // by is who acts on a campaign through the API.
@@ -49,29 +41,8 @@ func by(r *http.Request) campaigns.By {
 	return campaigns.By{Actor: who(r), Roles: principalOf(r).User.Roles}
 }
 
-// campaignErr maps the campaigns package's errors to API errors.
-func campaignErr(err error) error {
-	switch {
-	case errors.Is(err, campaigns.ErrNotFound):
-		return &apiError{status: http.StatusNotFound, code: "not_found", msg: "no such campaign"}
-	case errors.Is(err, campaigns.ErrForbidden):
-		return &apiError{status: http.StatusForbidden, code: "forbidden", msg: err.Error()}
-	case errors.Is(err, campaigns.ErrState):
-		return &apiError{status: http.StatusConflict, code: "invalid_state", msg: err.Error()}
-	case errors.Is(err, campaigns.ErrStale):
-		return &apiError{status: http.StatusConflict, code: "stale", msg: err.Error()}
-	case errors.Is(err, templates.ErrRenderLimit): // a campaign preview over the template limits
-		return &apiError{status: http.StatusUnprocessableEntity, code: "render_limit", msg: err.Error()}
-	}
-	return segmentErr(err)
-}
-
 func (s *Server) listCampaigns(w http.ResponseWriter, r *http.Request) error {
-	limit, err := queryInt(r, "limit")
-	if err != nil {
-		return err
-	}
-	after, err := queryCursor(r)
+	limit, after, err := queryPage(r)
 	if err != nil {
 		return err
 	}
@@ -93,7 +64,7 @@ func (s *Server) createCampaign(w http.ResponseWriter, r *http.Request) error {
 	}
 	c, err := s.deps.Campaigns.Create(r.Context(), by(r), in)
 	if err != nil {
-		return campaignErr(err)
+		return err
 	}
 	writeJSON(w, http.StatusCreated, c)
 	return nil
@@ -106,7 +77,7 @@ func (s *Server) getCampaign(w http.ResponseWriter, r *http.Request) error {
 	}
 	c, err := s.deps.Campaigns.Get(r.Context(), id)
 	if err != nil {
-		return campaignErr(err)
+		return err
 	}
 	writeJSON(w, http.StatusOK, c)
 	return nil
@@ -123,7 +94,7 @@ func (s *Server) updateCampaign(w http.ResponseWriter, r *http.Request) error {
 	}
 	c, err := s.deps.Campaigns.Update(r.Context(), by(r), id, in)
 	if err != nil {
-		return campaignErr(err)
+		return err
 	}
 	writeJSON(w, http.StatusOK, c)
 	return nil
@@ -136,7 +107,7 @@ func (s *Server) campaignHistory(w http.ResponseWriter, r *http.Request) error {
 	}
 	h, err := s.deps.Campaigns.History(r.Context(), id)
 	if err != nil {
-		return campaignErr(err)
+		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"items": h})
 	return nil
@@ -176,7 +147,7 @@ func (s *Server) campaignAction(action string) func(w http.ResponseWriter, r *ht
 				res, err = svc.Pause(ctx, b, id)
 			}
 			if err != nil {
-				return campaignErr(err)
+				return err
 			}
 			writeJSON(w, http.StatusOK, res)
 			return nil
@@ -186,7 +157,7 @@ func (s *Server) campaignAction(action string) func(w http.ResponseWriter, r *ht
 			c, err = svc.Resume(ctx, b, id)
 		}
 		if err != nil {
-			return campaignErr(err)
+			return err
 		}
 		writeJSON(w, http.StatusOK, c)
 		return nil
@@ -212,7 +183,7 @@ func (s *Server) testSendCampaign(w http.ResponseWriter, r *http.Request) error 
 	}
 	res, err := s.deps.Campaigns.TestSend(r.Context(), by(r), id, in.Contact, in.Channel)
 	if err != nil {
-		return campaignErr(err)
+		return err
 	}
 	writeJSON(w, http.StatusAccepted, res)
 	return nil
@@ -227,7 +198,7 @@ func (s *Server) campaignStats(w http.ResponseWriter, r *http.Request) error {
 	}
 	st, err := s.deps.Campaigns.Stats(r.Context(), id)
 	if err != nil {
-		return campaignErr(err)
+		return err
 	}
 	if strings.HasSuffix(r.URL.Path, ".csv") || r.URL.Query().Get("format") == "csv" {
 		w.Header().Set("Content-Type", "text/csv; charset=utf-8")

@@ -1,11 +1,11 @@
 package server
 
 import (
-	"errors"
 	"net/http"
 
 	"carillon/calendar"
 	"carillon/care"
+	"carillon/internal/identity"
 )
 
 // careRoutes mounts the care rules API when the server has a planner.
@@ -13,11 +13,11 @@ func (s *Server) careRoutes() {
 	if s.deps.Care == nil {
 		return
 	}
-	s.handle("GET /api/care-rules", anyRole, s.listCareRules)
-	s.handle("POST /api/care-rules", adminOnly, s.createCareRule)
-	s.handle("GET /api/care-rules/{key}", anyRole, s.getCareRule)
-	s.handle("PATCH /api/care-rules/{key}", adminOnly, s.updateCareRule)
-	s.handle("GET /api/care-rules/{key}/stats", anyRole, s.careRuleStats)
+	s.handle("GET /api/care-rules", identity.PermSignedIn, s.listCareRules)
+	s.handle("POST /api/care-rules", identity.PermSettingsWrite, s.createCareRule)
+	s.handle("GET /api/care-rules/{key}", identity.PermSignedIn, s.getCareRule)
+	s.handle("PATCH /api/care-rules/{key}", identity.PermSettingsWrite, s.updateCareRule)
+	s.handle("GET /api/care-rules/{key}/stats", identity.PermSignedIn, s.careRuleStats)
 }
 
 func (s *Server) listCareRules(w http.ResponseWriter, r *http.Request) error {
@@ -32,23 +32,10 @@ func (s *Server) listCareRules(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) getCareRule(w http.ResponseWriter, r *http.Request) error {
 	rule, err := s.deps.Care.Rule(r.Context(), r.PathValue("key"))
 	if err != nil {
-		return careErr(err)
+		return err
 	}
 	writeJSON(w, http.StatusOK, rule)
 	return nil
-}
-
-// careErr maps the care package's errors to API errors.
-func careErr(err error) error {
-	switch {
-	case errors.Is(err, care.ErrRuleNotFound):
-		return &apiError{status: http.StatusNotFound, code: "not_found", msg: "no such care rule"}
-	case errors.Is(err, care.ErrRuleExists):
-		return &apiError{status: http.StatusConflict, code: "conflict", msg: err.Error()}
-	case errors.Is(err, care.ErrBadSchedule), errors.Is(err, care.ErrBadRule):
-		return badRequest("%s", err.Error())
-	}
-	return err
 }
 
 // createCareRule creates a date-field rule (a notice on a date stored in the
@@ -60,7 +47,7 @@ func (s *Server) createCareRule(w http.ResponseWriter, r *http.Request) error {
 	}
 	rule, err := s.deps.Care.CreateDateRule(r.Context(), who(r), nr)
 	if err != nil {
-		return careErr(err)
+		return err
 	}
 	writeJSON(w, http.StatusCreated, rule)
 	return nil
@@ -76,7 +63,7 @@ func (s *Server) updateCareRule(w http.ResponseWriter, r *http.Request) error {
 	}
 	rule, err := s.deps.Care.UpdateRule(r.Context(), who(r), r.PathValue("key"), ch)
 	if err != nil {
-		return careErr(err)
+		return err
 	}
 	writeJSON(w, http.StatusOK, rule)
 	return nil
@@ -98,7 +85,7 @@ func (s *Server) careRuleStats(w http.ResponseWriter, r *http.Request) error {
 	}
 	stats, err := s.deps.Care.RuleStats(r.Context(), r.PathValue("key"), from, to)
 	if err != nil {
-		return careErr(err)
+		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"rule": r.PathValue("key"), "from": from, "to": to, "days": stats})
 	return nil

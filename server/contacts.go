@@ -15,6 +15,7 @@ import (
 	"carillon/contacts"
 	"carillon/internal/identity"
 	"carillon/internal/pii"
+	"carillon/server/edge"
 )
 
 func (s *Server) createContact(w http.ResponseWriter, r *http.Request) error {
@@ -97,7 +98,7 @@ func (s *Server) updateContact(w http.ResponseWriter, r *http.Request) error {
 	if err := s.decode(w, r, &in); err != nil {
 		return err
 	}
-	if p := principalOf(r); !p.Has(identity.RoleAdmin) && !onlyTier(in) {
+	if p := principalOf(r); !p.Can(identity.PermContactsWrite) && !onlyTier(in) {
 		return &apiError{status: http.StatusForbidden, code: "forbidden", msg: "a customer manager may change only the tier"}
 	}
 	c, err := s.deps.Contacts.Update(r.Context(), who(r), id, in)
@@ -128,15 +129,22 @@ func (s *Server) eraseContact(w http.ResponseWriter, r *http.Request) error {
 
 // queryCursor reads an id cursor (0 when absent).
 func queryCursor(r *http.Request) (int64, error) {
-	c := r.URL.Query().Get("cursor")
-	if c == "" {
-		return 0, nil
-	}
-	n, err := strconv.ParseInt(c, 10, 64)
-	if err != nil || n < 0 {
+	n, ok := edge.QueryNumber(r.URL.Query(), "cursor")
+	if !ok {
 		return 0, contacts.ErrBadCursor
 	}
 	return n, nil
+}
+
+// queryPage reads a list's limit and id cursor (each 0 when absent).
+func queryPage(r *http.Request) (limit int, cursor int64, err error) {
+	if limit, err = queryInt(r, "limit"); err != nil {
+		return 0, 0, err
+	}
+	if cursor, err = queryCursor(r); err != nil {
+		return 0, 0, err
+	}
+	return limit, cursor, nil
 }
 
 // writePage writes {"items": [...], "next": "<cursor>"}; next is left out at the end.
@@ -149,15 +157,11 @@ func writePage[T any](w http.ResponseWriter, items []T, next int64) {
 }
 
 func queryInt(r *http.Request, name string) (int, error) {
-	v := r.URL.Query().Get(name)
-	if v == "" {
-		return 0, nil
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 0 {
+	n, ok := edge.QueryNumber(r.URL.Query(), name)
+	if !ok {
 		return 0, badRequest("%s must be a non-negative number", name)
 	}
-	return n, nil
+	return int(n), nil
 }
 
 func (s *Server) listContacts(w http.ResponseWriter, r *http.Request) error {

@@ -35,12 +35,12 @@ func (s *Server) deliveryRoutes() {
 	s.mux.HandleFunc("GET /o/{token}", s.openPixel)
 	s.mux.HandleFunc("GET /c/{token}", s.clickRedirect)
 
-	s.handle("POST /api/messages", adminOnly, s.sendMessage)
-	s.handle("GET /api/messages/{id}", contactReader, s.getMessage)
-	s.handle("GET /api/contacts/{id}/messages", contactReader, s.contactMessages)
-	s.handle("GET /api/stops", anyRole, s.listStops)
-	s.handle("POST /api/stops", adminOnly, s.stopSending)
-	s.handle("DELETE /api/stops", adminOnly, s.resumeSending)
+	s.handle("POST /api/messages", identity.PermMessagesSend, s.sendMessage)
+	s.handle("GET /api/messages/{id}", identity.PermContactsRead, s.getMessage)
+	s.handle("GET /api/contacts/{id}/messages", identity.PermContactsRead, s.contactMessages)
+	s.handle("GET /api/stops", identity.PermSignedIn, s.listStops)
+	s.handle("POST /api/stops", identity.PermStopsWrite, s.stopSending)
+	s.handle("DELETE /api/stops", identity.PermStopsWrite, s.resumeSending)
 }
 
 // hookProvider finds the provider a webhook names; its kind must match the path.
@@ -246,9 +246,6 @@ func (s *Server) sendMessage(w http.ResponseWriter, r *http.Request) error {
 			ObjectID: strconv.FormatInt(res.IDs[0], 10), Changes: map[string]any{"contact_id": p.ContactID, "template": p.TemplateKey,
 				"purpose": p.Purpose, "channels": p.Channels, "idempotency_key": req.IdempotencyKey}})
 	})
-	if errors.Is(err, delivery.ErrInvalid) {
-		return badRequest("%s", err.Error())
-	}
 	if err != nil {
 		return err
 	}
@@ -274,9 +271,6 @@ func (s *Server) getMessage(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	m, err := s.deps.Delivery.Get(r.Context(), id)
-	if errors.Is(err, delivery.ErrNotFound) {
-		return &apiError{status: http.StatusNotFound, code: "not_found", msg: "not found"}
-	}
 	if err != nil {
 		return err
 	}
@@ -300,11 +294,7 @@ func (s *Server) contactMessages(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	limit, err := queryInt(r, "limit")
-	if err != nil {
-		return err
-	}
-	before, err := queryCursor(r)
+	limit, before, err := queryPage(r)
 	if err != nil {
 		return err
 	}

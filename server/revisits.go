@@ -1,7 +1,6 @@
 package server
 
 import (
-	"cmp"
 	"fmt"
 	"net/http"
 	"slices"
@@ -11,18 +10,7 @@ import (
 	"carillon/contacts"
 	"carillon/internal/identity"
 	"carillon/revisits"
-)
-
-// Role sets of the managers' side.
-var (
-	// revisitWriter may log revisits and feedback: administrators and customer
-	// managers (their own customers).
-	revisitWriter = []identity.Role{identity.RoleAdmin, identity.RoleManager}
-	// revisitReader reads revisits and feedback, whose free text may name
-	// people: those who see personal data.
-	revisitReader = []identity.Role{identity.RoleAdmin, identity.RoleManager}
-	// reportReader reads the revisit report (counts and names of managers).
-	reportReader = []identity.Role{identity.RoleAdmin, identity.RoleAuditor, identity.RoleManager}
+	"carillon/server/edge"
 )
 
 // revisitRoutes mounts the managers' side when the server has the service.
@@ -30,23 +18,23 @@ func (s *Server) revisitRoutes() {
 	if s.deps.Revisits == nil {
 		return
 	}
-	s.handle("POST /api/contacts/{id}/revisits", revisitWriter, s.logRevisit)
-	s.handle("GET /api/contacts/{id}/revisits", revisitReader, s.listRevisits)
-	s.handle("GET /api/revisits/due", revisitReader, s.dueRevisits)
-	s.handle("POST /api/reassignments", revisitWriter, s.reassign)
-	s.handle("GET /api/covers", revisitReader, s.listCovers)
-	s.handle("POST /api/covers", revisitWriter, s.createCover)
-	s.handle("DELETE /api/covers/{id}", adminOnly, s.cancelCover)
-	s.handle("GET /api/reports/revisits", reportReader, s.revisitReport)
-	s.handle("GET /api/revisit-cadences", anyRole, s.getCadences)
-	s.handle("PUT /api/revisit-cadences/{tier}", adminOnly, s.putCadence)
-	s.handle("GET /api/revisit-alert-rules", anyRole, s.listAlertRules)
-	s.handle("PUT /api/revisit-alert-rules/{key}", adminOnly, s.putAlertRule)
-	s.handle("POST /api/feedback", revisitWriter, s.createFeedback)
-	s.handle("GET /api/feedback", revisitReader, s.listFeedback)
-	s.handle("GET /api/feedback/weekly", revisitReader, s.weeklyFeedback)
-	s.handle("GET /api/feedback/{id}", revisitReader, s.getFeedback)
-	s.handle("PATCH /api/feedback/{id}", revisitWriter, s.updateFeedback)
+	s.handle("POST /api/contacts/{id}/revisits", identity.PermRevisitsWrite, s.logRevisit)
+	s.handle("GET /api/contacts/{id}/revisits", identity.PermRevisitsRead, s.listRevisits)
+	s.handle("GET /api/revisits/due", identity.PermRevisitsRead, s.dueRevisits)
+	s.handle("POST /api/reassignments", identity.PermRevisitsWrite, s.reassign)
+	s.handle("GET /api/covers", identity.PermRevisitsRead, s.listCovers)
+	s.handle("POST /api/covers", identity.PermRevisitsWrite, s.createCover)
+	s.handle("DELETE /api/covers/{id}", identity.PermCoversCancel, s.cancelCover)
+	s.handle("GET /api/reports/revisits", identity.PermReportsRead, s.revisitReport)
+	s.handle("GET /api/revisit-cadences", identity.PermSignedIn, s.getCadences)
+	s.handle("PUT /api/revisit-cadences/{tier}", identity.PermSettingsWrite, s.putCadence)
+	s.handle("GET /api/revisit-alert-rules", identity.PermSignedIn, s.listAlertRules)
+	s.handle("PUT /api/revisit-alert-rules/{key}", identity.PermSettingsWrite, s.putAlertRule)
+	s.handle("POST /api/feedback", identity.PermRevisitsWrite, s.createFeedback)
+	s.handle("GET /api/feedback", identity.PermRevisitsRead, s.listFeedback)
+	s.handle("GET /api/feedback/weekly", identity.PermRevisitsRead, s.weeklyFeedback)
+	s.handle("GET /api/feedback/{id}", identity.PermRevisitsRead, s.getFeedback)
+	s.handle("PATCH /api/feedback/{id}", identity.PermRevisitsWrite, s.updateFeedback)
 }
 
 // ownManagerID is the caller's own manager id, 0 for a caller who is none.
@@ -123,11 +111,7 @@ func (s *Server) listRevisits(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	limit, err := queryInt(r, "limit")
-	if err != nil {
-		return err
-	}
-	before, err := queryCursor(r)
+	limit, before, err := queryPage(r)
 	if err != nil {
 		return err
 	}
@@ -136,8 +120,8 @@ func (s *Server) listRevisits(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var next int64
-	if len(items) > 0 && len(items) == cmp.Or(limit, 50) {
-		next = items[len(items)-1].ID
+	if len(items) > 0 {
+		next = edge.NextCursor(len(items), limit, 50, items[len(items)-1].ID)
 	}
 	writePage(w, items, next)
 	return nil
@@ -263,11 +247,7 @@ func (s *Server) createFeedback(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) listFeedback(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	limit, err := queryInt(r, "limit")
-	if err != nil {
-		return err
-	}
-	after, err := queryCursor(r)
+	limit, after, err := queryPage(r)
 	if err != nil {
 		return err
 	}
@@ -283,8 +263,8 @@ func (s *Server) listFeedback(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var next int64
-	if len(items) > 0 && len(items) == cmp.Or(limit, 50) {
-		next = items[len(items)-1].ID
+	if len(items) > 0 {
+		next = edge.NextCursor(len(items), limit, 50, items[len(items)-1].ID)
 	}
 	writePage(w, items, next)
 	return nil

@@ -1,54 +1,25 @@
 package server
 
 import (
-	"errors"
 	"net/http"
 	"strconv"
 	"time"
 
 	"carillon/campaigns/segment"
-	"carillon/contacts"
 	"carillon/internal/identity"
-)
-
-// Role sets of segments and campaigns.
-var (
-	campaignReader = []identity.Role{identity.RoleAdmin, identity.RoleMarketer, identity.RoleApprover, identity.RoleAuditor}
-	campaignWriter = []identity.Role{identity.RoleAdmin, identity.RoleMarketer}
-	segmentPreview = []identity.Role{identity.RoleAdmin, identity.RoleMarketer, identity.RoleApprover}
 )
 
 // maxPreviewTimeBox caps the time box a caller may ask a preview for.
 const maxPreviewTimeBox = 20 * time.Second
 
 func (s *Server) segmentRoutes() {
-	s.handle("GET /api/segments", campaignReader, s.listSegments)
-	s.handle("POST /api/segments", campaignWriter, s.createSegment)
-	s.handle("GET /api/segments/fields", campaignReader, s.segmentFields)
-	s.handle("POST /api/segments/preview", segmentPreview, s.previewSegment)
-	s.handle("GET /api/segments/{id}", campaignReader, s.getSegment)
-	s.handle("PATCH /api/segments/{id}", campaignWriter, s.updateSegment)
-	s.handle("DELETE /api/segments/{id}", campaignWriter, s.deleteSegment)
-}
-
-// segmentErr maps the segment package's errors to API errors.
-func segmentErr(err error) error {
-	var se *segment.Error
-	switch {
-	case errors.As(err, &se):
-		ae := &apiError{status: http.StatusBadRequest, code: "invalid_segment", msg: se.Error()}
-		for _, p := range se.Problems {
-			ae.fields = append(ae.fields, contacts.FieldError{Field: "expression", Message: segmentProblem(p)})
-		}
-		return ae
-	case errors.Is(err, segment.ErrNotFound):
-		return &apiError{status: http.StatusNotFound, code: "not_found", msg: "no such segment"}
-	case errors.Is(err, segment.ErrConflict):
-		return &apiError{status: http.StatusConflict, code: "conflict", msg: err.Error()}
-	case errors.Is(err, segment.ErrBadInput):
-		return badRequest("%s", err.Error())
-	}
-	return err
+	s.handle("GET /api/segments", identity.PermCampaignsRead, s.listSegments)
+	s.handle("POST /api/segments", identity.PermCampaignsWrite, s.createSegment)
+	s.handle("GET /api/segments/fields", identity.PermCampaignsRead, s.segmentFields)
+	s.handle("POST /api/segments/preview", identity.PermSegmentsPreview, s.previewSegment)
+	s.handle("GET /api/segments/{id}", identity.PermCampaignsRead, s.getSegment)
+	s.handle("PATCH /api/segments/{id}", identity.PermCampaignsWrite, s.updateSegment)
+	s.handle("DELETE /api/segments/{id}", identity.PermCampaignsWrite, s.deleteSegment)
 }
 
 func segmentProblem(p segment.Problem) string {
@@ -79,7 +50,7 @@ func (s *Server) createSegment(w http.ResponseWriter, r *http.Request) error {
 	}
 	v, err := s.deps.Campaigns.Segments().Create(r.Context(), who(r), in)
 	if err != nil {
-		return segmentErr(err)
+		return err
 	}
 	writeJSON(w, http.StatusCreated, v)
 	return nil
@@ -92,7 +63,7 @@ func (s *Server) getSegment(w http.ResponseWriter, r *http.Request) error {
 	}
 	v, err := s.deps.Campaigns.Segments().Get(r.Context(), id)
 	if err != nil {
-		return segmentErr(err)
+		return err
 	}
 	writeJSON(w, http.StatusOK, v)
 	return nil
@@ -109,7 +80,7 @@ func (s *Server) updateSegment(w http.ResponseWriter, r *http.Request) error {
 	}
 	v, err := s.deps.Campaigns.Segments().Update(r.Context(), who(r), id, in)
 	if err != nil {
-		return segmentErr(err)
+		return err
 	}
 	writeJSON(w, http.StatusOK, v)
 	return nil
@@ -121,7 +92,7 @@ func (s *Server) deleteSegment(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if err := s.deps.Campaigns.Segments().Delete(r.Context(), who(r), id); err != nil {
-		return segmentErr(err)
+		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
@@ -149,7 +120,7 @@ func (s *Server) previewSegment(w http.ResponseWriter, r *http.Request) error {
 	case in.Segment != "":
 		v, err := store.GetByName(r.Context(), in.Segment)
 		if err != nil {
-			return segmentErr(err)
+			return err
 		}
 		expr = v.Expression
 	case expr == "":
@@ -160,11 +131,11 @@ func (s *Server) previewSegment(w http.ResponseWriter, r *http.Request) error {
 	}
 	seg, err := segment.Compile(expr)
 	if err != nil {
-		return segmentErr(err)
+		return err
 	}
 	p, err := store.Preview(r.Context(), seg, time.Duration(in.TimeoutMS)*time.Millisecond)
 	if err != nil {
-		return segmentErr(err)
+		return err
 	}
 	for i := range p.Sample {
 		p.Sample[i] = s.view(r, p.Sample[i])

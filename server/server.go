@@ -22,10 +22,12 @@ import (
 	"riverqueue.com/riverui"
 
 	"carillon/campaigns"
+	"carillon/campaigns/segment"
 	"carillon/care"
 	"carillon/channels"
 	"carillon/contacts"
 	"carillon/delivery"
+	"carillon/internal/apperr"
 	"carillon/internal/identity"
 	"carillon/internal/pii"
 	"carillon/migrations"
@@ -229,12 +231,12 @@ func (s *Server) HTTPServer() *http.Server {
 
 // handle mounts an API route for the given roles. Its work is bounded by
 // RequestTimeout unless streaming (imports) says otherwise.
-func (s *Server) handle(pattern string, roles []identity.Role, h func(w http.ResponseWriter, r *http.Request) error) {
-	s.handleOpts(pattern, roles, false, h)
+func (s *Server) handle(pattern string, perm identity.Perm, h func(w http.ResponseWriter, r *http.Request) error) {
+	s.handleOpts(pattern, perm, false, h)
 }
 
-func (s *Server) handleOpts(pattern string, roles []identity.Role, streaming bool, h func(w http.ResponseWriter, r *http.Request) error) {
-	s.mux.Handle(pattern, s.metrics.wrap(s.cfg.Logger, pattern, s.authenticate(roles, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleOpts(pattern string, perm identity.Perm, streaming bool, h func(w http.ResponseWriter, r *http.Request) error) {
+	s.mux.Handle(pattern, s.metrics.wrap(s.cfg.Logger, pattern, s.authenticate(perm, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !streaming {
 			ctx, cancel := context.WithTimeout(r.Context(), s.cfg.RequestTimeout)
 			defer cancel()
@@ -262,23 +264,23 @@ func (s *Server) routes() {
 	s.ops.HandleFunc("GET /readyz", s.readyz)
 	s.ops.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{Registry: s.reg}))
 
-	s.handle("POST /api/contacts", contactWriter, s.createContact)
-	s.handle("GET /api/contacts", contactReader, s.listContacts)
-	s.handle("GET /api/contacts/{id}", contactReader, s.getContact)
-	s.handle("PATCH /api/contacts/{id}", tierChanger, s.updateContact)
-	s.handle("DELETE /api/contacts/{id}", contactWriter, s.eraseContact)
-	s.handle("GET /api/contacts/{id}/export", adminOnly, s.exportContact)
-	s.handle("GET /api/contacts/{id}/timeline", contactReader, s.timeline)
-	s.handle("GET /api/contacts/{id}/consents", contactReader, s.getConsents)
-	s.handle("PUT /api/contacts/{id}/consents", contactWriter, s.putConsent)
-	s.handleOpts("POST /api/contacts/import", contactWriter, true, s.importContacts)
-	s.handle("GET /api/managers", anyRole, s.listManagers)
-	s.handle("POST /api/managers", adminOnly, s.createManager)
-	s.handle("GET /api/managers/{code}", anyRole, s.getManager)
-	s.handle("PATCH /api/managers/{code}", adminOnly, s.updateManager)
-	s.handleOpts("POST /api/managers/import", adminOnly, true, s.importManagers)
-	s.handle("GET /api/audit", auditReader, s.listAudit)
-	s.handle("GET /api/me", anyRole, s.me)
+	s.handle("POST /api/contacts", identity.PermContactsWrite, s.createContact)
+	s.handle("GET /api/contacts", identity.PermContactsRead, s.listContacts)
+	s.handle("GET /api/contacts/{id}", identity.PermContactsRead, s.getContact)
+	s.handle("PATCH /api/contacts/{id}", identity.PermContactsTier, s.updateContact)
+	s.handle("DELETE /api/contacts/{id}", identity.PermContactsWrite, s.eraseContact)
+	s.handle("GET /api/contacts/{id}/export", identity.PermContactsExport, s.exportContact)
+	s.handle("GET /api/contacts/{id}/timeline", identity.PermContactsRead, s.timeline)
+	s.handle("GET /api/contacts/{id}/consents", identity.PermContactsRead, s.getConsents)
+	s.handle("PUT /api/contacts/{id}/consents", identity.PermContactsWrite, s.putConsent)
+	s.handleOpts("POST /api/contacts/import", identity.PermContactsWrite, true, s.importContacts)
+	s.handle("GET /api/managers", identity.PermSignedIn, s.listManagers)
+	s.handle("POST /api/managers", identity.PermManagersWrite, s.createManager)
+	s.handle("GET /api/managers/{code}", identity.PermSignedIn, s.getManager)
+	s.handle("PATCH /api/managers/{code}", identity.PermManagersWrite, s.updateManager)
+	s.handleOpts("POST /api/managers/import", identity.PermManagersWrite, true, s.importManagers)
+	s.handle("GET /api/audit", identity.PermAuditRead, s.listAudit)
+	s.handle("GET /api/me", identity.PermSignedIn, s.me)
 	s.deliveryRoutes()
 	s.careRoutes()
 	s.campaignRoutes()
@@ -322,6 +324,8 @@ type apiError struct {
 	code   string
 	msg    string
 	fields []contacts.FieldError
+	// problems are a template's, answered as its fields.
+	problems []templates.Problem
 }
 
 func (e *apiError) Error() string { return e.msg }
@@ -330,11 +334,16 @@ func badRequest(format string, args ...any) error {
 	return &apiError{status: http.StatusBadRequest, code: "bad_request", msg: fmt.Sprintf(format, args...)}
 }
 
-// writeErr maps domain errors to statuses; unexpected ones are logged once here.
+// writeErr maps domain errors to statuses, in this one place; unexpected ones
+// are logged once here. A domain's not found, conflict, invalid input and
+// refusal are apperr kinds, mapped whichever domain said them.
 func (s *Server) writeErr(w http.ResponseWriter, r *http.Request, err error) {
 	var ae *apiError
 	var ve *contacts.ValidationError
+	var tve *templates.ValidationError
+	var se *segment.Error
 	var mbe *http.MaxBytesError
+	fe, family := apperr.As(err)
 	switch {
 	case errors.As(err, &ae):
 	case errors.As(err, &mbe):
@@ -345,10 +354,27 @@ func (s *Server) writeErr(w http.ResponseWriter, r *http.Request, err error) {
 			msg: edge.TimeoutMessage}
 	case errors.As(err, &ve):
 		ae = &apiError{status: http.StatusBadRequest, code: "invalid", msg: ve.Error(), fields: ve.Fields}
-	case errors.Is(err, contacts.ErrNotFound), errors.Is(err, identity.ErrNotFound):
-		ae = &apiError{status: http.StatusNotFound, code: "not_found", msg: "not found"}
-	case errors.Is(err, contacts.ErrConflict), errors.Is(err, identity.ErrConflict), errors.Is(err, revisits.ErrConflict):
-		ae = &apiError{status: http.StatusConflict, code: "conflict", msg: err.Error()}
+	case errors.As(err, &tve):
+		ae = &apiError{status: http.StatusBadRequest, code: "invalid", msg: tve.Error(), problems: tve.Problems}
+	case errors.As(err, &se):
+		ae = &apiError{status: http.StatusBadRequest, code: "invalid_segment", msg: se.Error()}
+		for _, p := range se.Problems {
+			ae.fields = append(ae.fields, contacts.FieldError{Field: "expression", Message: segmentProblem(p)})
+		}
+	case errors.Is(err, templates.ErrNoVariant):
+		ae = &apiError{status: http.StatusUnprocessableEntity, code: "no_variant", msg: err.Error()}
+	case errors.Is(err, templates.ErrRenderLimit):
+		// The error names the template, version, channel, locale, field and limit;
+		// never any of the output.
+		ae = &apiError{status: http.StatusUnprocessableEntity, code: "render_limit", msg: err.Error()}
+	case family && fe.Kind() == apperr.KindNotFound:
+		ae = &apiError{status: http.StatusNotFound, code: fe.Code(), msg: fe.Said()}
+	case family && fe.Kind() == apperr.KindConflict:
+		ae = &apiError{status: http.StatusConflict, code: fe.Code(), msg: err.Error()}
+	case family && fe.Kind() == apperr.KindForbidden:
+		ae = &apiError{status: http.StatusForbidden, code: fe.Code(), msg: err.Error()}
+	case family && fe.Kind() == apperr.KindInvalid:
+		ae = &apiError{status: http.StatusBadRequest, code: "bad_request", msg: err.Error()}
 	case errors.Is(err, contacts.ErrErased):
 		ae = &apiError{status: http.StatusGone, code: "erased", msg: "the contact was erased"}
 	case errors.Is(err, contacts.ErrBadCursor):
@@ -366,6 +392,9 @@ func (s *Server) writeErr(w http.ResponseWriter, r *http.Request, err error) {
 	body := map[string]any{"code": ae.code, "message": ae.msg}
 	if ae.fields != nil {
 		body["fields"] = ae.fields
+	}
+	if ae.problems != nil {
+		body["fields"] = ae.problems
 	}
 	writeJSON(w, ae.status, map[string]any{"error": body})
 }

@@ -1,19 +1,12 @@
 package server
 
 import (
-	"errors"
 	"net/http"
 	"strconv"
 
 	"carillon/contacts"
 	"carillon/internal/identity"
 	"carillon/templates"
-)
-
-// Template roles: readers see templates and previews; writers save and activate.
-var (
-	templateReader = []identity.Role{identity.RoleAdmin, identity.RoleMarketer, identity.RoleApprover, identity.RoleAuditor}
-	templateWriter = []identity.Role{identity.RoleAdmin, identity.RoleMarketer}
 )
 
 // templateRoutes mounts the template API.
@@ -24,31 +17,11 @@ func (s *Server) templateRoutes() {
 			s.deps.Templates = ts
 		}
 	}
-	s.handle("GET /api/templates", templateReader, s.listTemplates)
-	s.handle("POST /api/templates", templateWriter, s.saveTemplate)
-	s.handle("GET /api/templates/{key}", templateReader, s.getTemplate)
-	s.handle("POST /api/templates/{key}/preview", templateReader, s.previewTemplate)
-	s.handle("POST /api/templates/{key}/versions/{v}/activate", templateWriter, s.activateTemplate)
-}
-
-// templateErr maps the template package's errors; anything else goes to writeErr.
-func (s *Server) templateErr(w http.ResponseWriter, r *http.Request, err error) error {
-	var ve *templates.ValidationError
-	switch {
-	case errors.As(err, &ve):
-		writeJSON(w, http.StatusBadRequest, map[string]any{"error": map[string]any{
-			"code": "invalid", "message": ve.Error(), "fields": ve.Problems}})
-		return nil
-	case errors.Is(err, templates.ErrNotFound):
-		return &apiError{status: http.StatusNotFound, code: "not_found", msg: "no such template or version"}
-	case errors.Is(err, templates.ErrNoVariant):
-		return &apiError{status: http.StatusUnprocessableEntity, code: "no_variant", msg: err.Error()}
-	case errors.Is(err, templates.ErrRenderLimit):
-		// The error names the template, version, channel, locale, field and limit;
-		// never any of the output.
-		return &apiError{status: http.StatusUnprocessableEntity, code: "render_limit", msg: err.Error()}
-	}
-	return err
+	s.handle("GET /api/templates", identity.PermTemplatesRead, s.listTemplates)
+	s.handle("POST /api/templates", identity.PermTemplatesWrite, s.saveTemplate)
+	s.handle("GET /api/templates/{key}", identity.PermTemplatesRead, s.getTemplate)
+	s.handle("POST /api/templates/{key}/preview", identity.PermTemplatesRead, s.previewTemplate)
+	s.handle("POST /api/templates/{key}/versions/{v}/activate", identity.PermTemplatesWrite, s.activateTemplate)
 }
 
 func (s *Server) listTemplates(w http.ResponseWriter, r *http.Request) error {
@@ -74,7 +47,7 @@ func (s *Server) saveTemplate(w http.ResponseWriter, r *http.Request) error {
 	}
 	v, rep, err := s.deps.Templates.Save(r.Context(), who(r), in.Definition, templates.SaveOptions{Activate: in.Activate, Note: in.Note})
 	if err != nil {
-		return s.templateErr(w, r, err)
+		return err
 	}
 	writeJSON(w, http.StatusCreated, map[string]any{"version": v, "report": rep})
 	return nil
@@ -93,11 +66,11 @@ func (s *Server) getTemplate(w http.ResponseWriter, r *http.Request) error {
 	}
 	t, err := s.deps.Templates.Get(r.Context(), key)
 	if err != nil {
-		return s.templateErr(w, r, err)
+		return err
 	}
 	v, err := s.deps.Templates.Version(r.Context(), key, n)
 	if err != nil {
-		return s.templateErr(w, r, err)
+		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"template": t, "version": v})
 	return nil
@@ -138,7 +111,7 @@ func (s *Server) previewTemplate(w http.ResponseWriter, r *http.Request) error {
 	}
 	p, err := s.deps.Templates.Preview(r.Context(), r.PathValue("key"), req)
 	if err != nil {
-		return s.templateErr(w, r, err)
+		return err
 	}
 	writeJSON(w, http.StatusOK, p)
 	return nil
@@ -151,11 +124,11 @@ func (s *Server) activateTemplate(w http.ResponseWriter, r *http.Request) error 
 	}
 	key := r.PathValue("key")
 	if err := s.deps.Templates.Activate(r.Context(), who(r), key, n); err != nil {
-		return s.templateErr(w, r, err)
+		return err
 	}
 	t, err := s.deps.Templates.Get(r.Context(), key)
 	if err != nil {
-		return s.templateErr(w, r, err)
+		return err
 	}
 	writeJSON(w, http.StatusOK, t)
 	return nil

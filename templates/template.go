@@ -1,6 +1,7 @@
 package templates
 
 import (
+	"carillon/internal/apperr"
 	"errors"
 	"fmt"
 	"strings"
@@ -157,7 +158,7 @@ type Version struct {
 // Errors.
 var (
 	// ErrNotFound: no such template or version.
-	ErrNotFound = errors.New("template not found")
+	ErrNotFound = apperr.NotFound("template not found", "no such template or version")
 	// ErrNoVariant: the template has no variant for the channel (in any locale),
 	// so that channel cannot carry it; the delivery policy tries the next channel.
 	ErrNoVariant = errors.New("template has no variant for this channel")

@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"carillon/contacts"
+	"carillon/internal/apperr"
 	"carillon/internal/audit"
 )
 
@@ -80,9 +81,9 @@ func (s *Store) Today() time.Time { return s.cfg.Now().In(s.loc) }
 
 // Errors.
 var (
-	ErrNotFound = errors.New("segment not found")
-	ErrConflict = errors.New("a segment of that name exists")
-	ErrBadInput = errors.New("invalid segment input")
+	ErrNotFound = apperr.NotFound("segment not found", "no such segment")
+	ErrConflict = apperr.Conflict("a segment of that name exists", "")
+	ErrBadInput = apperr.Invalid("invalid segment input")
 )
 
 // Saved is a named, saved filter.

@@ -40,7 +40,7 @@ var Owners = map[string]string{
 // packages of lower layers, and its own parent or sub-packages; never one of its
 // layer or above.
 var Layers = [][]string{
-	{"calendar", "internal/audit", "internal/fielderr", "internal/locale", "internal/clock", "internal/pii", "internal/textdist", "internal/testclock",
+	{"calendar", "internal/audit", "internal/apperr", "internal/fielderr", "internal/locale", "internal/clock", "internal/pii", "internal/textdist", "internal/testclock",
 		"internal/testlog", "internal/pgdev", "migrations", "examples", "channels/internal/sign"},
 	{"channels", "internal/synth"},
 	{"channels/email", "channels/sms", "channels/wechat", "channels/sandbox"},

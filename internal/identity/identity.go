@@ -12,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"carillon/internal/apperr"
 	"carillon/internal/audit"
 	"carillon/internal/fielderr"
 )
@@ -145,8 +146,8 @@ var _ Authenticator = (*Store)(nil)
 
 // Errors; server maps them to HTTP statuses.
 var (
-	ErrNotFound        = errors.New("not found")
-	ErrConflict        = errors.New("conflict")
+	ErrNotFound        = apperr.NotFound("not found", "")
+	ErrConflict        = apperr.Conflict("conflict", "")
 	ErrUnauthenticated = errors.New("unauthenticated")
 )
 

@@ -12,8 +12,8 @@ import (
 )
 
 func (c *Console) calendarRoutes() {
-	c.page("GET "+Prefix+"/calendar", anyRole, c.calendarPage)
-	c.page("POST "+Prefix+"/care-rules/{key}", admins, c.switchRule)
+	c.page("GET "+Prefix+"/calendar", identity.PermSignedIn, c.calendarPage)
+	c.page("POST "+Prefix+"/care-rules/{key}", identity.PermSettingsWrite, c.switchRule)
 }
 
 // calDay is one cell of a month grid; a zero Day is padding.
@@ -60,7 +60,7 @@ func (c *Console) calendarPage(w http.ResponseWriter, r *http.Request, q *req) e
 	if err != nil {
 		return badRequest(err.Error())
 	}
-	d := calendarData{Year: year, Prev: year - 1, Next: year + 1, Info: info, CanSwitch: q.P.Has(identity.RoleAdmin)}
+	d := calendarData{Year: year, Prev: year - 1, Next: year + 1, Info: info, CanSwitch: q.P.Can(identity.PermSettingsWrite)}
 	for i := range 7 {
 		d.Weekdays = append(d.Weekdays, tr(q.Lang, "cal.wd"+strconv.Itoa(i)))
 	}

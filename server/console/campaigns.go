@@ -22,44 +22,29 @@ import (
 	"carillon/templates"
 )
 
-var (
-	campaignPausers = []identity.Role{identity.RoleAdmin, identity.RoleMarketer, identity.RoleApprover}
-	campaignActions = map[string][]identity.Role{
-		"submit": campaignWriters, "start": campaignWriters, "cancel": campaignWriters,
-		"approve": approvers, "reject": approvers,
-		"pause": campaignPausers, "resume": campaignPausers,
-	}
-)
+// campaignActions names the permission each campaign action needs.
+var campaignActions = map[string]identity.Perm{
+	"submit": identity.PermCampaignsWrite, "start": identity.PermCampaignsWrite, "cancel": identity.PermCampaignsWrite,
+	"approve": identity.PermCampaignsApprove, "reject": identity.PermCampaignsApprove,
+	"pause": identity.PermCampaignsOperate, "resume": identity.PermCampaignsOperate,
+}
 
 func (c *Console) campaignRoutes() {
 	if c.deps.Campaigns == nil {
 		return
 	}
-	c.page("GET "+Prefix+"/campaigns", campaignReaders, c.campaignList)
-	c.page("GET "+Prefix+"/campaigns/new", campaignWriters, c.campaignNew)
-	c.page("POST "+Prefix+"/campaigns", campaignWriters, c.campaignCreate)
-	c.page("POST "+Prefix+"/campaigns/preview", campaignWriters, c.campaignPreview)
-	c.page("GET "+Prefix+"/campaigns/{id}", campaignReaders, c.campaignPage)
-	c.page("GET "+Prefix+"/campaigns/{id}/edit", campaignWriters, c.campaignEdit)
-	c.page("POST "+Prefix+"/campaigns/{id}", campaignWriters, c.campaignUpdate)
-	c.page("GET "+Prefix+"/campaigns/{id}/stats.csv", campaignReaders, c.campaignCSV)
-	c.page("POST "+Prefix+"/campaigns/{id}/test-send", campaignPausers, c.campaignTestSend)
-	for action, roles := range campaignActions {
-		c.page("POST "+Prefix+"/campaigns/{id}/"+action, roles, c.campaignAction(action))
+	c.page("GET "+Prefix+"/campaigns", identity.PermCampaignsRead, c.campaignList)
+	c.page("GET "+Prefix+"/campaigns/new", identity.PermCampaignsWrite, c.campaignNew)
+	c.page("POST "+Prefix+"/campaigns", identity.PermCampaignsWrite, c.campaignCreate)
+	c.page("POST "+Prefix+"/campaigns/preview", identity.PermCampaignsWrite, c.campaignPreview)
+	c.page("GET "+Prefix+"/campaigns/{id}", identity.PermCampaignsRead, c.campaignPage)
+	c.page("GET "+Prefix+"/campaigns/{id}/edit", identity.PermCampaignsWrite, c.campaignEdit)
+	c.page("POST "+Prefix+"/campaigns/{id}", identity.PermCampaignsWrite, c.campaignUpdate)
+	c.page("GET "+Prefix+"/campaigns/{id}/stats.csv", identity.PermCampaignsRead, c.campaignCSV)
+	c.page("POST "+Prefix+"/campaigns/{id}/test-send", identity.PermCampaignsOperate, c.campaignTestSend)
+	for action, perm := range campaignActions {
+		c.page("POST "+Prefix+"/campaigns/{id}/"+action, perm, c.campaignAction(action))
 	}
-}
-
-// campaignErr maps the campaigns package's errors to error pages.
-func campaignErr(err error) error {
-	switch {
-	case errors.Is(err, campaigns.ErrNotFound):
-		return notFound()
-	case errors.Is(err, campaigns.ErrForbidden):
-		return &httpError{status: http.StatusForbidden, key: "err.forbidden", detail: err.Error()}
-	case errors.Is(err, campaigns.ErrState), errors.Is(err, campaigns.ErrStale):
-		return &httpError{status: http.StatusConflict, key: "err.conflict", detail: err.Error()}
-	}
-	return err
 }
 
 func campaignBy(r *http.Request, q *req) campaigns.By {
@@ -174,18 +159,15 @@ func (c *Console) campaignList(w http.ResponseWriter, r *http.Request, q *req) e
 	if status != "" && !slices.Contains(allStatuses, campaigns.Status(status)) {
 		return badRequest("unknown status")
 	}
-	var after int64
-	if a := r.URL.Query().Get("after"); a != "" {
-		var err error
-		if after, err = strconv.ParseInt(a, 10, 64); err != nil || after < 0 {
-			return badRequest("after must be a campaign id")
-		}
+	after, err := afterParam(r.URL.Query(), "after must be a campaign id")
+	if err != nil {
+		return err
 	}
 	list, next, err := c.deps.Campaigns.List(r.Context(), campaigns.ListFilter{Status: campaigns.Status(status), After: after, Limit: DefaultPageSize})
 	if err != nil {
 		return err
 	}
-	d := campaignListData{Status: status, Statuses: allStatuses, CanWrite: q.P.HasAny(campaignWriters...)}
+	d := campaignListData{Status: status, Statuses: allStatuses, CanWrite: q.P.Can(identity.PermCampaignsWrite)}
 	ids := make([]int64, len(list))
 	for i, cp := range list {
 		ids[i] = cp.ID
@@ -211,11 +193,11 @@ func (c *Console) campaignList(w http.ResponseWriter, r *http.Request, q *req) e
 		f.add(g)
 	}
 	if next != 0 {
-		v := url.Values{"after": {strconv.FormatInt(next, 10)}}
+		base := url.Values{}
 		if status != "" {
-			v.Set("status", status)
+			base.Set("status", status)
 		}
-		d.Next = template.URL(v.Encode()) //nolint:gosec // encoded by url.Values
+		d.Next = nextPage(base, next)
 	}
 	c.render(w, r, q, http.StatusOK, "campaigns", "camp.title", d)
 	return nil
@@ -434,7 +416,7 @@ func (c *Console) campaignCreate(w http.ResponseWriter, r *http.Request, q *req)
 			return nil
 		}
 		if !formErrors(err, errs) {
-			return campaignErr(err)
+			return err
 		}
 	}
 	f.Errors = errs
@@ -448,7 +430,7 @@ func (c *Console) campaignOf(r *http.Request) (campaigns.Campaign, error) {
 	}
 	cp, err := c.deps.Campaigns.Get(r.Context(), id)
 	if err != nil {
-		return cp, campaignErr(err)
+		return cp, err
 	}
 	return cp, nil
 }
@@ -476,7 +458,7 @@ func (c *Console) campaignUpdate(w http.ResponseWriter, r *http.Request, q *req)
 			return nil
 		}
 		if !formErrors(err, errs) {
-			return campaignErr(err)
+			return err
 		}
 	}
 	f.Errors = errs
@@ -509,7 +491,7 @@ func (c *Console) campaignPage(w http.ResponseWriter, r *http.Request, q *req) e
 	ctx := r.Context()
 	d := campaignData{C: cp, Can: map[string]bool{}}
 	if d.History, err = c.deps.Campaigns.History(ctx, cp.ID); err != nil {
-		return campaignErr(err)
+		return err
 	}
 	if d.Runs, err = c.runs(ctx, []int64{cp.ID}, true); err != nil {
 		return err
@@ -526,13 +508,13 @@ func (c *Console) campaignPage(w http.ResponseWriter, r *http.Request, q *req) e
 		return err
 	}
 	st := cp.Status
-	writer := q.P.HasAny(campaignWriters...)
+	writer := q.P.Can(identity.PermCampaignsWrite)
 	d.Can["edit"] = writer && st.Can(campaigns.ActionEdit)
 	d.Can["submit"] = writer && st.Can(campaigns.ActionSubmit)
-	d.Can["approve"] = q.P.Has(identity.RoleApprover) && !d.Authored && st.Can(campaigns.ActionApprove)
+	d.Can["approve"] = q.P.Can(identity.PermCampaignsApprove) && !d.Authored && st.Can(campaigns.ActionApprove)
 	d.Can["reject"] = d.Can["approve"]
 	d.Can["start"] = writer && st.Can(campaigns.ActionStart)
-	d.Can["pause"] = q.P.HasAny(campaignPausers...) && st.Can(campaigns.ActionPause)
+	d.Can["pause"] = q.P.Can(identity.PermCampaignsOperate) && st.Can(campaigns.ActionPause)
 	// A run whose audience grew past the second-approval limit is paused by
 	// the system and resumes only by an approver who is not an author.
 	for _, e := range d.History {
@@ -545,12 +527,12 @@ func (c *Console) campaignPage(w http.ResponseWriter, r *http.Request, q *req) e
 	}
 	d.SecondApproval = d.SecondApproval && st == campaigns.StatusPaused
 	if d.SecondApproval {
-		d.Can["resume"] = q.P.Has(identity.RoleApprover) && !d.Authored
+		d.Can["resume"] = q.P.Can(identity.PermCampaignsApprove) && !d.Authored
 	} else {
-		d.Can["resume"] = q.P.HasAny(campaignPausers...) && st.Can(campaigns.ActionResume)
+		d.Can["resume"] = q.P.Can(identity.PermCampaignsOperate) && st.Can(campaigns.ActionResume)
 	}
 	d.Can["cancel"] = writer && st.Can(campaigns.ActionCancel)
-	d.Can["test"] = q.P.HasAny(campaignPausers...) && st.Can(campaigns.ActionTestSend)
+	d.Can["test"] = q.P.Can(identity.PermCampaignsOperate) && st.Can(campaigns.ActionTestSend)
 	steps := []funnelStep{
 		{tr(q.Lang, "funnel.audience"), int(d.F.Audience)}, {tr(q.Lang, "funnel.recipients"), int(d.F.Recipients)},
 		{tr(q.Lang, "funnel.written"), int(d.F.Written)}, {tr(q.Lang, "funnel.handed"), int(d.F.Handed())},
@@ -595,7 +577,7 @@ func (c *Console) campaignAction(action string) handlerFunc {
 			if errors.As(err, &ve) {
 				return badRequest(ve.Error())
 			}
-			return campaignErr(err)
+			return err
 		}
 		notice := map[string]string{"submit": "submitted", "approve": "approved", "reject": "rejected", "start": "started",
 			"pause": "paused", "resume": "resumed", "cancel": "cancelled"}[action]
@@ -736,7 +718,7 @@ func (c *Console) campaignTestSend(w http.ResponseWriter, r *http.Request, q *re
 		if errors.As(err, &ve) {
 			return badRequest(ve.Error())
 		}
-		return campaignErr(err)
+		return err
 	}
 	seeOther(w, r, fmt.Sprintf("%s/campaigns/%d", Prefix, cp.ID), "test_sent")
 	return nil

@@ -24,6 +24,7 @@ import (
 	"carillon/care"
 	"carillon/contacts"
 	"carillon/delivery"
+	"carillon/internal/apperr"
 	"carillon/internal/audit"
 	"carillon/internal/identity"
 	"carillon/revisits"
@@ -262,9 +263,9 @@ func remoteHost(r *http.Request) string { return edge.ClientAddr(r) }
 // handlerFunc is a page handler; an error becomes an error page.
 type handlerFunc func(w http.ResponseWriter, r *http.Request, q *req) error
 
-// page mounts a signed-in page for the given roles (none: any role). Every
+// page mounts a signed-in page for those whose roles grant perm. Every
 // method but GET and HEAD must carry the session's CSRF token.
-func (c *Console) page(pattern string, roles []identity.Role, h handlerFunc) {
+func (c *Console) page(pattern string, perm identity.Perm, h handlerFunc) {
 	c.mux.Handle(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), c.cfg.RequestTimeout)
 		defer cancel()
@@ -291,7 +292,7 @@ func (c *Console) page(pattern string, roles []identity.Role, h handlerFunc) {
 				return
 			}
 		}
-		if len(roles) > 0 && !p.HasAny(roles...) {
+		if !p.Can(perm) {
 			c.fail(w, r, q, &httpError{status: http.StatusForbidden, key: "err.forbidden"})
 			return
 		}
@@ -320,23 +321,45 @@ type httpError struct {
 
 func (e *httpError) Error() string { return e.key + ": " + e.detail }
 
+// afterParam reads a list's "after" cursor (0 when absent); bad says what it must be.
+func afterParam(q url.Values, bad string) (int64, error) {
+	n, ok := edge.QueryNumber(q, "after")
+	if !ok {
+		return 0, badRequest(bad)
+	}
+	return n, nil
+}
+
+// nextPage is the query of a list's next page: base and the "after" cursor.
+func nextPage(base url.Values, after int64) template.URL {
+	return template.URL(edge.NextQuery(base, "after", after).Encode()) //nolint:gosec // encoded by url.Values
+}
+
 func notFound() error { return &httpError{status: http.StatusNotFound, key: "err.not_found"} }
 
 func badRequest(detail string) error {
 	return &httpError{status: http.StatusBadRequest, key: "err.bad_request", detail: detail}
 }
 
-// fail writes an error page; unexpected errors are logged once here.
+// fail writes an error page, mapping domain errors in this one place;
+// unexpected errors are logged once here. A domain's not found, conflict,
+// refusal and invalid input are apperr kinds, mapped whichever domain said them.
 func (c *Console) fail(w http.ResponseWriter, r *http.Request, q *req, err error) {
 	var he *httpError
 	var ve *contacts.ValidationError
+	fe, family := apperr.As(err)
 	switch {
 	case errors.As(err, &he):
 	case errors.As(err, &ve):
 		he = &httpError{status: http.StatusBadRequest, key: "err.bad_request", detail: ve.Error()}
-	case errors.Is(err, contacts.ErrNotFound), errors.Is(err, identity.ErrNotFound), errors.Is(err, templates.ErrNotFound),
-		errors.Is(err, care.ErrRuleNotFound):
+	case family && fe.Kind() == apperr.KindNotFound:
 		he = &httpError{status: http.StatusNotFound, key: "err.not_found"}
+	case family && fe.Kind() == apperr.KindForbidden:
+		he = &httpError{status: http.StatusForbidden, key: "err.forbidden", detail: err.Error()}
+	case family && fe.Kind() == apperr.KindConflict:
+		he = &httpError{status: http.StatusConflict, key: "err.conflict", detail: err.Error()}
+	case family && fe.Kind() == apperr.KindInvalid:
+		he = &httpError{status: http.StatusBadRequest, key: "err.bad_request", detail: err.Error()}
 	case errors.Is(err, contacts.ErrErased):
 		he = &httpError{status: http.StatusGone, key: "err.erased"}
 	case errors.Is(err, contacts.ErrBadCursor):
@@ -378,8 +401,8 @@ func (v *view) T(key string) string { return tr(v.Lang, key) }
 // Tf translates a key and formats it with args.
 func (v *view) Tf(key string, args ...any) string { return fmt.Sprintf(tr(v.Lang, key), args...) }
 
-// Has reports whether the signed-in user holds role.
-func (v *view) Has(role string) bool { return v.User != nil && v.User.Has(identity.Role(role)) }
+// Can reports whether the signed-in user's roles grant perm (an identity.Perm).
+func (v *view) Can(perm string) bool { return v.User != nil && v.User.Can(identity.Perm(perm)) }
 
 // render executes page name in the layout and writes it with status.
 func (c *Console) render(w http.ResponseWriter, r *http.Request, q *req, status int, name, titleKey string, data any) {
@@ -458,19 +481,6 @@ type navItem struct {
 	Active bool
 }
 
-// Role sets, named for what they allow.
-var (
-	anyRole         []identity.Role
-	admins          = []identity.Role{identity.RoleAdmin}
-	dashboardRoles  = []identity.Role{identity.RoleAdmin, identity.RoleMarketer, identity.RoleApprover, identity.RoleAuditor}
-	templateReaders = []identity.Role{identity.RoleAdmin, identity.RoleMarketer, identity.RoleApprover, identity.RoleAuditor}
-	templateWriters = []identity.Role{identity.RoleAdmin, identity.RoleMarketer}
-	campaignReaders = []identity.Role{identity.RoleAdmin, identity.RoleMarketer, identity.RoleApprover, identity.RoleAuditor}
-	campaignWriters = []identity.Role{identity.RoleAdmin, identity.RoleMarketer}
-	approvers       = []identity.Role{identity.RoleApprover}
-	managers        = []identity.Role{identity.RoleManager}
-)
-
 // nav lists the pages p may open, in order.
 func (c *Console) nav(p identity.Principal, path string) []navItem {
 	var items []navItem
@@ -481,21 +491,21 @@ func (c *Console) nav(p identity.Principal, path string) []navItem {
 		active := path == href || (href != Prefix+"/" && strings.HasPrefix(path, href))
 		items = append(items, navItem{Href: href, Key: key, Active: active})
 	}
-	add(Prefix+"/", "nav.dashboard", p.HasAny(dashboardRoles...))
-	add(Prefix+"/my", "nav.my", c.deps.Revisits != nil && p.Has(identity.RoleManager))
-	add(Prefix+"/campaigns", "nav.campaigns", c.deps.Campaigns != nil && p.HasAny(campaignReaders...))
+	add(Prefix+"/", "nav.dashboard", p.Can(identity.PermDashboard))
+	add(Prefix+"/my", "nav.my", c.deps.Revisits != nil && p.Can(identity.PermMyCustomers))
+	add(Prefix+"/campaigns", "nav.campaigns", c.deps.Campaigns != nil && p.Can(identity.PermCampaignsRead))
 	add(Prefix+"/contacts", "nav.contacts", true)
-	add(Prefix+"/templates", "nav.templates", c.deps.Templates != nil && p.HasAny(templateReaders...))
+	add(Prefix+"/templates", "nav.templates", c.deps.Templates != nil && p.Can(identity.PermTemplatesRead))
 	add(Prefix+"/calendar", "nav.calendar", true)
 	return items
 }
 
 // home is where p lands after signing in.
 func (c *Console) home(p identity.Principal) string {
-	if !p.HasAny(dashboardRoles...) && p.Has(identity.RoleManager) && c.deps.Revisits != nil {
+	if !p.Can(identity.PermDashboard) && p.Can(identity.PermMyCustomers) && c.deps.Revisits != nil {
 		return Prefix + "/my"
 	}
-	if !p.HasAny(dashboardRoles...) {
+	if !p.Can(identity.PermDashboard) {
 		return Prefix + "/contacts"
 	}
 	return Prefix + "/"
@@ -525,14 +535,14 @@ func (c *Console) routes() {
 	c.mux.HandleFunc("POST "+Prefix+"/login", c.login)
 	c.mux.HandleFunc("GET "+Prefix+"/lang", c.switchLang)
 	c.ssoRoutes()
-	c.page("POST "+Prefix+"/logout", anyRole, c.logout)
-	c.page("GET "+Prefix+"/{$}", anyRole, c.dashboard)
+	c.page("POST "+Prefix+"/logout", identity.PermSignedIn, c.logout)
+	c.page("GET "+Prefix+"/{$}", identity.PermSignedIn, c.dashboard)
 	c.contactRoutes()
 	c.templateRoutes()
 	c.calendarRoutes()
 	c.campaignRoutes()
 	c.myRoutes()
-	c.page(Prefix+"/", anyRole, func(w http.ResponseWriter, r *http.Request, q *req) error { return notFound() })
+	c.page(Prefix+"/", identity.PermSignedIn, func(w http.ResponseWriter, r *http.Request, q *req) error { return notFound() })
 }
 
 func cacheStatic(h http.Handler) http.Handler {

@@ -14,9 +14,9 @@ import (
 )
 
 func (c *Console) contactRoutes() {
-	c.page("GET "+Prefix+"/contacts", anyRole, c.contactSearch)
-	c.page("GET "+Prefix+"/contacts/{id}", anyRole, c.contactPage)
-	c.page("POST "+Prefix+"/contacts/{id}/consents", admins, c.setConsent)
+	c.page("GET "+Prefix+"/contacts", identity.PermContactsRead, c.contactSearch)
+	c.page("GET "+Prefix+"/contacts/{id}", identity.PermContactsRead, c.contactPage)
+	c.page("POST "+Prefix+"/contacts/{id}/consents", identity.PermContactsWrite, c.setConsent)
 }
 
 // search is a contact search: q is a customer number, a phone number's last
@@ -41,13 +41,11 @@ func (c *Console) contactSearch(w http.ResponseWriter, r *http.Request, q *req) 
 	if s.Tier != "" && !contains([]string{"A", "B", "C", "D"}, s.Tier) {
 		return badRequest("tier must be A, B, C or D")
 	}
-	if a := v.Get("after"); a != "" {
-		n, err := strconv.ParseInt(a, 10, 64)
-		if err != nil || n < 0 {
-			return badRequest("after must be a contact id")
-		}
-		s.After = n
+	after, err := afterParam(v, "after must be a contact id")
+	if err != nil {
+		return err
 	}
+	s.After = after
 	s.TailOnly = !q.P.SeesPersonalData()
 	ids, more, err := c.deps.Contacts.SearchIDs(r.Context(), scope(q.P), s)
 	if err != nil {
@@ -72,12 +70,7 @@ func (c *Console) contactSearch(w http.ResponseWriter, r *http.Request, q *req) 
 		}
 	}
 	if more {
-		nv := url.Values{}
-		for k, vs := range base {
-			nv[k] = vs
-		}
-		nv.Set("after", strconv.FormatInt(ids[len(ids)-1], 10))
-		d.Next = template.URL(nv.Encode()) //nolint:gosec // encoded by url.Values
+		d.Next = nextPage(base, ids[len(ids)-1])
 	}
 	if s.After > 0 {
 		d.First = template.URL(cmp.Or(base.Encode(), "all=1")) //nolint:gosec // encoded by url.Values
@@ -149,7 +142,7 @@ func (c *Console) contactPage(w http.ResponseWriter, r *http.Request, q *req) er
 		}
 	}
 	d := contactData{C: show(q.P, ct), Consents: cons, Events: tl.Items, Kind: kind, Kinds: timelineKinds, Cursor: cursor,
-		CanEdit: q.P.Has(identity.RoleAdmin) && ct.ErasedAt == nil, Channels: []string{contacts.ChannelSMS, contacts.ChannelEmail, contacts.ChannelWeChat},
+		CanEdit: q.P.Can(identity.PermContactsWrite) && ct.ErasedAt == nil, Channels: []string{contacts.ChannelSMS, contacts.ChannelEmail, contacts.ChannelWeChat},
 		Purposes: []string{contacts.PurposeMarketing, contacts.PurposeCare, contacts.PurposeService}, Birthday: birthdayText(ct.Birthday, q.Lang)}
 	if tl.Next != "" {
 		nv := url.Values{"cursor": {tl.Next}}
@@ -158,7 +151,7 @@ func (c *Console) contactPage(w http.ResponseWriter, r *http.Request, q *req) er
 		}
 		d.Next = template.URL(nv.Encode()) //nolint:gosec // encoded by url.Values
 	}
-	if c.deps.Revisits != nil && q.P.Has(identity.RoleManager) && ct.ErasedAt == nil {
+	if c.deps.Revisits != nil && q.P.Can(identity.PermMyCustomers) && ct.ErasedAt == nil {
 		d.CanRevisit, d.Methods, d.Outcomes, d.Tiers = true, revisitMethods, revisitOutcomes, []string{"A", "B", "C", "D"}
 	}
 	if len(ct.Attrs) > 2 {

@@ -231,7 +231,7 @@ func byDay(aggs []msgAgg, days []string) map[string][]msgAgg {
 }
 
 func (c *Console) dashboard(w http.ResponseWriter, r *http.Request, q *req) error {
-	if !q.P.HasAny(dashboardRoles...) {
+	if !q.P.Can(identity.PermDashboard) {
 		http.Redirect(w, r, c.home(q.P), http.StatusSeeOther)
 		return nil
 	}
@@ -253,7 +253,7 @@ func (c *Console) dashboard(w http.ResponseWriter, r *http.Request, q *req) erro
 		dc.data[q.Lang], dc.at[q.Lang] = d, now
 	}
 	view := dashboardView{dashboardData: d}
-	if c.deps.Campaigns != nil && q.P.Has(identity.RoleApprover) {
+	if c.deps.Campaigns != nil && q.P.Can(identity.PermCampaignsApprove) {
 		// An approver's work: the campaigns awaiting approval they may approve.
 		list, _, err := c.deps.Campaigns.List(r.Context(), campaigns.ListFilter{Status: campaigns.StatusSubmitted, Limit: 20})
 		if err != nil {

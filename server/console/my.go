@@ -21,9 +21,9 @@ func (c *Console) myRoutes() {
 	if c.deps.Revisits == nil {
 		return
 	}
-	c.page("GET "+Prefix+"/my", managers, c.myPage)
-	c.page("GET "+Prefix+"/my/ranking", managers, c.rankingPage)
-	c.page("POST "+Prefix+"/contacts/{id}/revisits", managers, c.logRevisit)
+	c.page("GET "+Prefix+"/my", identity.PermMyCustomers, c.myPage)
+	c.page("GET "+Prefix+"/my/ranking", identity.PermMyCustomers, c.rankingPage)
+	c.page("POST "+Prefix+"/contacts/{id}/revisits", identity.PermMyCustomers, c.logRevisit)
 }
 
 // Revisit methods and the outcomes offered with one click.
@@ -157,12 +157,6 @@ func (c *Console) myPage(w http.ResponseWriter, r *http.Request, q *req) error {
 	return nil
 }
 
-type bdKey struct {
-	lunar      bool
-	month, day int
-	leap       bool
-}
-
 // upcoming lists the birthdays (on the calendar each customer keeps, with the
 // care planner's edge rules) and deposit maturities of the managers'
 // customers over the revisits digest's look-ahead, soonest first.
@@ -171,49 +165,28 @@ func (c *Console) upcoming(ctx context.Context, ids []int64, today calendar.Date
 		return nil, nil
 	}
 	days := c.deps.Revisits.Config().UpcomingDays
-	when := map[bdKey]calendar.Date{}
-	var sm, sd, lm, ld []int32
-	var ll []bool
-	for i := 0; i <= days; i++ {
-		day := today.AddDays(i)
-		keys, err := calendar.BirthdayKeys(day)
-		if err != nil {
-			return nil, fmt.Errorf("birthday keys of %s: %w", day, err)
-		}
-		for _, k := range keys.Solar {
-			bk := bdKey{month: k.Month, day: k.Day}
-			if _, ok := when[bk]; !ok {
-				when[bk] = day
-				sm, sd = append(sm, int32(k.Month)), append(sd, int32(k.Day))
-			}
-		}
-		for _, k := range keys.LunarKeys {
-			bk := bdKey{lunar: true, month: k.Month, day: k.Day, leap: k.Leap}
-			if _, ok := when[bk]; !ok {
-				when[bk] = day
-				lm, ld, ll = append(lm, int32(k.Month)), append(ld, int32(k.Day)), append(ll, k.Leap)
-			}
-		}
+	win, err := calendar.BirthdaysBetween(today, today.AddDays(days))
+	if err != nil {
+		return nil, err
 	}
 	var out []upcomingItem
 	birthdays := func(ds []contacts.ManagedDate, lunar bool) {
 		for _, d := range ds {
 			it := upcomingItem{ContactID: d.ContactID, ExternalID: d.ExternalID, Name: d.Name, Manager: d.ManagerCode, Kind: "birthday", Note: "solar"}
-			k := bdKey{month: d.Month, day: d.Day}
+			it.Date = win.SolarOn(d.Month, d.Day)
 			if lunar {
-				k = bdKey{lunar: true, month: d.Month, day: d.Day, leap: d.Leap}
 				it.Note = calendar.LunarMonthDayChinese(d.Month, d.Day, d.Leap)
+				it.Date = win.LunarOn(d.Month, d.Day, d.Leap)
 			}
-			it.Date = when[k]
 			out = append(out, it)
 		}
 	}
-	solar, err := c.deps.Contacts.SolarBirthdaysOf(ctx, ids, sm, sd)
+	solar, err := c.deps.Contacts.SolarBirthdaysOf(ctx, ids, win.SolarMonths, win.SolarDays)
 	if err != nil {
 		return nil, fmt.Errorf("upcoming birthdays: %w", err)
 	}
 	birthdays(solar, false)
-	lunar, err := c.deps.Contacts.LunarBirthdaysOf(ctx, ids, lm, ld, ll)
+	lunar, err := c.deps.Contacts.LunarBirthdaysOf(ctx, ids, win.LunarMonths, win.LunarDays, win.LunarLeaps)
 	if err != nil {
 		return nil, fmt.Errorf("upcoming lunar birthdays: %w", err)
 	}

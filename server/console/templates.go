@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"carillon/contacts"
+	"carillon/internal/identity"
 	"carillon/templates"
 )
 
@@ -17,10 +18,10 @@ func (c *Console) templateRoutes() {
 	if c.deps.Templates == nil {
 		return
 	}
-	c.page("GET "+Prefix+"/templates", templateReaders, c.templateList)
-	c.page("GET "+Prefix+"/templates/{key}", templateReaders, c.templatePage)
-	c.page("POST "+Prefix+"/templates/{key}", templateWriters, c.saveTemplate)
-	c.page("POST "+Prefix+"/templates/{key}/versions/{v}/activate", templateWriters, c.activateTemplate)
+	c.page("GET "+Prefix+"/templates", identity.PermTemplatesRead, c.templateList)
+	c.page("GET "+Prefix+"/templates/{key}", identity.PermTemplatesRead, c.templatePage)
+	c.page("POST "+Prefix+"/templates/{key}", identity.PermTemplatesWrite, c.saveTemplate)
+	c.page("POST "+Prefix+"/templates/{key}/versions/{v}/activate", identity.PermTemplatesWrite, c.activateTemplate)
 }
 
 func (c *Console) templateList(w http.ResponseWriter, r *http.Request, q *req) error {
@@ -182,7 +183,7 @@ func (c *Console) templateData(r *http.Request, q *req, key string, n int) (*tem
 	if err != nil {
 		return nil, err
 	}
-	d := &templateData{T: t, V: v, CanEdit: q.P.HasAny(templateWriters...), Channels: templates.Channels()}
+	d := &templateData{T: t, V: v, CanEdit: q.P.Can(identity.PermTemplatesWrite), Channels: templates.Channels()}
 	for _, x := range v.Variants {
 		d.Variants = append(d.Variants, variantForm{Channel: x.Channel, Locale: x.Locale, Fields: fieldsOf(x)})
 	}
