@@ -1,0 +1,221 @@
+package delivery
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+
+	"carillon/channels"
+	"carillon/contacts"
+)
+
+// outcome is what became of one claimed message.
+type outcome struct {
+	m        *message
+	status   Status // sent, delivered, failed, suppressed, cancelled, queued (deferred)
+	reason   string
+	channel  channels.Channel
+	provider string
+	pmid     string
+	masked   string
+	body     string
+	version  int
+	sendAt   time.Time // for deferred messages
+	skipped  map[channels.Channel]string
+	receipt  *channels.Receipt // a final answer given with the send (WeCom)
+	fallback []channels.Channel
+	suppress *suppression
+	resent   bool // sent again after a crash mid-send: maybe a duplicate
+	tried    bool // a provider was called: the attempt counts
+	latency  time.Duration
+}
+
+type suppression struct {
+	channel channels.Channel
+	address string
+	reason  string
+}
+
+// record writes every outcome of a job, the job's completion with them.
+func (s *Service) record(ctx context.Context, job *river.Job[DeliverArgs], outs []*outcome, left leftover, now time.Time) error {
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		n := len(outs)
+		ids := make([]int64, n)
+		st, reason, ch, prov, pmid, masked, body := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		ver := make([]int32, n)
+		tried := make([]bool, n)
+		sendAt := make([]time.Time, n)
+		var events []contacts.Event
+		var children []Planned
+		var parents []int64
+		var deferredIDs []int64
+		var deferredAt []time.Time
+		var finals []channels.Receipt
+		for i, o := range outs {
+			ids[i], st[i], reason[i], ch[i], prov[i], pmid[i], masked[i], body[i], ver[i] = o.m.id, string(o.status), o.reason, string(o.channel), o.provider, o.pmid, o.masked, o.body, int32(o.version)
+			tried[i] = o.tried
+			sendAt[i] = o.m.sendAt
+			if o.status == StatusQueued {
+				sendAt[i] = o.sendAt
+				deferredIDs = append(deferredIDs, o.m.id)
+				deferredAt = append(deferredAt, o.sendAt)
+			}
+			s.metrics.outcomes.WithLabelValues(string(o.channel), o.provider, string(o.status), reasonLabel(o.reason)).Inc()
+			// A message still held by a stop says so once, not at every recheck.
+			stillHeld := o.status == StatusQueued && strings.HasPrefix(o.reason, "stopped") && strings.HasPrefix(o.m.prevReason, "stopped")
+			if o.m.contactID != 0 && !stillHeld {
+				events = append(events, o.event(now))
+			}
+			if o.receipt != nil {
+				rc := *o.receipt
+				rc.MessageID = strconv.FormatInt(o.m.id, 10)
+				finals = append(finals, rc)
+			}
+		}
+		// Receipt locks first, the same order ApplyReceipts takes them in.
+		if err := lockProviders(ctx, tx, prov); err != nil {
+			return err
+		}
+		// A status a receipt already moved on (it came before this record) stays:
+		// a final one is never replaced, not even by another final one.
+		rows, err := tx.Query(ctx, `UPDATE messages m SET
+			status = CASE WHEN m.status <> 'sending' AND status_rank(m.status) >= status_rank(u.st) THEN m.status ELSE u.st END,
+			reason = CASE WHEN m.status <> 'sending' AND status_rank(m.status) >= status_rank(u.st) THEN m.reason ELSE u.reason END,
+			channel = NULLIF(u.ch, ''), provider = NULLIF(u.prov, ''),
+			provider_message_id = COALESCE(NULLIF(u.pmid, ''), m.provider_message_id), address_masked = NULLIF(u.masked, ''),
+			body = CASE WHEN contact_erased(m.contact_id) THEN NULL ELSE NULLIF(u.body, '') END,
+			template_version = COALESCE(NULLIF(u.ver, 0), m.template_version), send_at = u.sa, updated_at = $10, attempts = m.attempts + u.tried::int,
+			sent_at = CASE WHEN u.st = 'sent' THEN $10 ELSE m.sent_at END,
+			final_at = CASE WHEN u.st IN ('failed', 'suppressed', 'cancelled') THEN $10 ELSE m.final_at END
+			FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::int[], $11::timestamptz[], $12::bool[])
+			  AS u(id, st, reason, ch, prov, pmid, masked, body, ver, sa, tried)
+			WHERE m.id = u.id
+			RETURNING m.id, m.status`, ids, st, reason, ch, prov, pmid, masked, body, ver, now, sendAt, tried)
+		if err != nil {
+			return fmt.Errorf("record outcomes: %w", err)
+		}
+		final := map[int64]Status{}
+		for rows.Next() {
+			var id int64
+			var status Status
+			if err := rows.Scan(&id, &status); err != nil {
+				rows.Close()
+				return err
+			}
+			final[id] = status
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("record outcomes: %w", err)
+		}
+		for _, o := range outs {
+			// The next channel is tried only for a message that really ended failed.
+			if o.status == StatusFailed && final[o.m.id] == StatusFailed && len(o.fallback) > 0 {
+				children = append(children, o.child())
+				parents = append(parents, o.m.id)
+			}
+		}
+		if err := contacts.AppendEvents(ctx, tx, events); err != nil {
+			return err
+		}
+		for _, o := range outs {
+			if o.suppress != nil {
+				if err := contacts.SuppressAddress(ctx, tx, string(o.suppress.channel), o.suppress.address, o.suppress.reason, "provider:"+o.provider); err != nil {
+					return err
+				}
+			}
+		}
+		if len(children) > 0 {
+			if _, err := s.enqueue(ctx, tx, children, parents); err != nil {
+				return err
+			}
+		}
+		if err := s.insertJobs(ctx, tx, append(deferredIDs, left.ids...), append(deferredAt, left.due...)); err != nil {
+			return err
+		}
+		if len(finals) > 0 {
+			if _, err := s.applyReceipts(ctx, tx, finals, now); err != nil {
+				return err
+			}
+		}
+		// Receipts that came before the sends were recorded.
+		if err := s.applyParked(ctx, tx, prov, pmid, now); err != nil {
+			return err
+		}
+		if _, err := river.JobCompleteTx[*riverpgxv5.Driver](ctx, tx, job); err != nil {
+			return fmt.Errorf("complete job: %w", err)
+		}
+		return nil
+	})
+}
+
+func reasonLabel(r string) string {
+	for i := 0; i < len(r); i++ {
+		if r[i] == ':' {
+			return r[:i]
+		}
+	}
+	return r
+}
+
+// event is the timeline entry of an outcome. It holds the masked address only.
+func (o *outcome) event(now time.Time) contacts.Event {
+	data := map[string]any{"message_id": o.m.id, "template": o.m.templateKey, "purpose": o.m.purpose, "source": o.m.source}
+	if o.m.sourceID != "" {
+		data["source_id"] = o.m.sourceID
+	}
+	if o.channel != "" {
+		data["channel"], data["provider"], data["to"] = o.channel, o.provider, o.masked
+	}
+	if o.reason != "" {
+		data["reason"] = o.reason
+	}
+	if len(o.skipped) > 0 {
+		data["skipped"] = o.skipped
+	}
+	if o.m.parentID != 0 {
+		data["fallback_of"] = o.m.parentID
+	}
+	if note, ok := o.m.vars[NoteVar].(string); ok && note != "" {
+		data["note"] = note
+	}
+	if o.resent {
+		data["maybe_duplicate"] = true
+	}
+	kind, summary := "message."+string(o.status), ""
+	switch o.status {
+	case StatusSent:
+		summary = fmt.Sprintf("%s sent by %s to %s", o.m.templateKey, o.channel, o.masked)
+		if o.resent {
+			summary += " (sent again after an interrupted attempt: the customer may get it twice)"
+		}
+	case StatusQueued:
+		kind, summary = "message.deferred", fmt.Sprintf("%s waits until %s: %s", o.m.templateKey, o.sendAt.UTC().Format(time.RFC3339), o.reason)
+		data["until"] = o.sendAt
+	default:
+		summary = fmt.Sprintf("%s %s: %s", o.m.templateKey, o.status, o.reason)
+	}
+	js, _ := json.Marshal(data)
+	return contacts.Event{ContactID: o.m.contactID, At: now, Kind: kind, Actor: "delivery", Summary: summary, Data: js}
+}
+
+// child is the fallback message on the next channels.
+func (o *outcome) child() Planned {
+	key := o.m.dedupeKey + "/fallback:" + string(o.fallback[0])
+	if len(key) > 300 { // keep within the dedupe key's limit, still unique per parent
+		key = "fallback:" + strconv.FormatInt(o.m.id, 10) + ":" + string(o.fallback[0])
+	}
+	p := Planned{DedupeKey: key, ContactID: o.m.contactID, ManagerID: o.m.managerID,
+		Source: o.m.source, SourceID: o.m.sourceID, Purpose: o.m.purpose, TemplateKey: o.m.templateKey, TemplateVersion: o.m.templateVersion,
+		Vars: o.m.vars, Channels: o.fallback, Window: o.m.window, Test: o.m.test}
+	if o.m.deadline != nil {
+		p.Deadline = *o.m.deadline // a fallback is worth no more than its parent
+	}
+	return p
+}

@@ -1,0 +1,137 @@
+package delivery
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net"
+	"strconv"
+	"time"
+
+	"carillon/channels"
+	"carillon/contacts"
+	"carillon/internal/pii"
+)
+
+func (s *Service) render(ctx context.Context, m *message, ch channels.Channel, p *channels.Provider, c *contacts.Contact, mg *contacts.Manager, locale string) (Rendered, error) {
+	if s.deps.Renderer == nil {
+		return Rendered{}, errors.New("no renderer configured")
+	}
+	return s.deps.Renderer.Render(ctx, RenderRequest{TemplateKey: m.templateKey, TemplateVersion: m.templateVersion, Channel: ch, ProviderKind: p.Kind, Purpose: m.purpose,
+		Locale: locale, Contact: c, Manager: mg, Vars: m.vars})
+}
+
+// send tries the plan's providers in order: a temporary or provider-wide rate-limit
+// failure moves on to the next provider; a permanent one ends the message (and the
+// next channel is tried as a child); when every provider failed temporarily the
+// message waits and is tried again, up to MaxAttempts.
+func (w *Worker) send(ctx context.Context, m *message, o *outcome, p *plan, r Rendered, c *contacts.Contact, mg *contacts.Manager, locale string, now time.Time) {
+	s := w.svc
+	o.channel, o.masked, o.version = p.channel, pii.Mask(string(p.channel), p.address), r.Version
+	o.body = bodyOf(r)
+	var lastErr error
+	var retryAfter time.Duration
+	renderedKind := p.providers[0].Kind
+	for _, prov := range p.providers {
+		if prov.Kind != renderedKind {
+			rr, err := s.render(ctx, m, p.channel, prov, c, mg, locale)
+			if err != nil {
+				lastErr = err
+				continue
+			}
+			r, renderedKind = rr, prov.Kind
+		}
+		if p.channel == channels.Email {
+			r = s.trackLinks(ctx, m.id, r)
+		}
+		msg := channels.Message{ID: strconv.FormatInt(m.id, 10), To: channels.Address{Channel: p.channel, Value: p.address},
+			Purpose: m.purpose, Subject: r.Subject, Text: r.Text, HTML: r.HTML, Template: r.Template, WeChat: r.WeChat}
+		if c != nil {
+			msg.To.Name = c.Name
+			if m.purpose == channels.PurposeMarketing && p.channel == channels.Email {
+				msg.UnsubscribeURL = s.links.URL(LinkUnsubscribe, m.id)
+			}
+		}
+		start := time.Now()
+		o.tried = true
+		res, err := prov.Send(ctx, msg)
+		o.latency = time.Since(start)
+		o.provider = prov.Name
+		if err == nil {
+			o.status, o.pmid, o.receipt = StatusSent, res.ProviderMessageID, res.Receipt
+			s.metrics.sendLatency.WithLabelValues(string(p.channel), prov.Name).Observe(o.latency.Seconds())
+			if s.cfg.AfterSend != nil {
+				s.cfg.AfterSend(m.id)
+			}
+			return
+		}
+		lastErr = err
+		s.cfg.Logger.WarnContext(ctx, "send failed", slog.Int64("message_id", m.id), slog.String("provider", prov.Name),
+			slog.String("class", channels.ClassOf(err).String()), slog.String("error", pii.Text(err.Error())))
+		switch {
+		case channels.IsPermanent(err):
+			o.status, o.reason, o.fallback = StatusFailed, "permanent: "+errCode(err), p.rest
+			if channels.IsBadAddress(err) {
+				o.suppress = &suppression{channel: p.channel, address: p.address, reason: "invalid"}
+			}
+			return
+		case ambiguous(err):
+			// The provider may have accepted it (a timeout after the request went
+			// out): do not hand it to another provider now; wait for a receipt, and
+			// only then try again.
+			o.status, o.reason, o.sendAt = StatusQueued, "ambiguous: awaiting receipt", now.Add(s.cfg.AmbiguousWait)
+			return
+		case channels.IsRateLimited(err) && channels.RecipientScoped(err):
+			// Only this recipient is limited: delay this message alone.
+			o.status, o.reason, o.sendAt = StatusQueued, "recipient_rate_limited", now.Add(max(channels.RetryAfter(err), time.Minute))
+			return
+		default:
+			retryAfter = max(retryAfter, channels.RetryAfter(err))
+		}
+	}
+	if m.attempts+1 >= s.cfg.MaxAttempts {
+		o.status, o.reason, o.fallback = StatusFailed, "retries_exhausted: "+errCode(lastErr), p.rest
+		return
+	}
+	backoff := s.cfg.Backoff << m.attempts
+	o.status, o.reason, o.sendAt = StatusQueued, "retry: "+errCode(lastErr), now.Add(max(backoff, retryAfter))
+}
+
+func errCode(err error) string {
+	var e *channels.Error
+	if errors.As(err, &e) {
+		if e.Code != "" {
+			return e.Provider + " " + e.Code
+		}
+		return e.Provider + " " + e.Class.String()
+	}
+	if err == nil {
+		return ""
+	}
+	return pii.Text(err.Error()) // stored as the message's reason
+}
+
+func bodyOf(r Rendered) string {
+	switch {
+	case r.Text != "":
+		return r.Text
+	case r.Template != nil:
+		b, _ := json.Marshal(r.Template)
+		return string(b)
+	case r.WeChat != nil:
+		b, _ := json.Marshal(r.WeChat)
+		return string(b)
+	}
+	return r.Subject
+}
+
+// ambiguous reports whether a send failed in a way that leaves open whether the
+// provider accepted it: a timeout once the request was on its way.
+func ambiguous(err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
