@@ -36,7 +36,8 @@ type sendEnv struct {
 	managers   map[int64]contacts.Manager
 	consents   map[contacts.ConsentKey]bool
 	suppressed map[string]bool // channel + "\x00" + address
-	capCount   map[int64]int   // marketing messages already counted per contact
+	mu         sync.Mutex      // guards capCount: a job's messages are sent a few at a time
+	capCount   map[int64]int   // marketing messages counted per contact (sent, or being sent)
 }
 
 func (w *Worker) load(ctx context.Context, ms []*message, now time.Time) (*sendEnv, error) {
@@ -113,80 +114,131 @@ func (w *Worker) load(ctx context.Context, ms []*message, now time.Time) (*sendE
 	return env, nil
 }
 
-// plan is the channel and providers a message goes out on.
+// plan is how a message goes out: its channel, the providers in order, the
+// address and the content rendered for the first provider.
 type plan struct {
 	channel   channels.Channel
 	providers []*channels.Provider
 	address   string
 	rest      []channels.Channel // channels after this one, for fallback
+	to        recipient
+	rendered  Rendered // for providers[0]'s kind
 }
 
-// deliver applies the policy, renders and sends one message.
-func (w *Worker) deliver(ctx context.Context, m *message, env *sendEnv, stops map[string]bool, now time.Time, mu *sync.Mutex) *outcome {
-	s := w.svc
-	o := &outcome{m: m, resent: m.prevStatus == StatusSending}
-	var contact *contacts.Contact
-	var manager *contacts.Manager
-	tz := contacts.DefaultTimeZone
-	locale := contacts.DefaultLocale
-	if m.contactID != 0 {
-		c, ok := env.contacts[m.contactID]
-		if !ok {
-			o.status, o.reason = StatusCancelled, "contact_missing"
-			return o
-		}
-		if c.ErasedAt != nil {
-			o.status, o.reason = StatusCancelled, "contact_erased"
-			return o
-		}
-		if c.Status != contacts.StatusActive {
-			o.status, o.reason = StatusCancelled, "contact_"+string(c.Status)
-			return o
-		}
-		contact, tz, locale = &c, c.TimeZone, c.Locale
-		if mg, ok := env.managers[c.ManagerID]; ok {
-			manager = &mg
-		}
-	} else {
-		mg, ok := env.managers[m.managerID]
-		if !ok || !mg.Active {
-			o.status, o.reason = StatusCancelled, "manager_inactive"
-			return o
-		}
-		manager, tz = &mg, mg.TimeZone
-	}
+// recipient is whom a message goes to, and in which zone and language.
+type recipient struct {
+	contact *contacts.Contact // nil for a message to a manager
+	manager *contacts.Manager // the contact's manager, or the recipient manager
+	tz      string
+	locale  string
+}
 
-	if m.purpose == channels.PurposeMarketing && !m.test && contact != nil && m.parentID == 0 && s.cfg.FrequencyCap > 0 {
-		mu.Lock()
-		over := env.capCount[contact.ID] >= s.cfg.FrequencyCap
-		mu.Unlock()
-		if over {
-			o.status, o.reason = StatusSuppressed, "frequency_cap"
-			return o
-		}
+// policy applies the send policy to one message: the plan it goes out by
+// now, or nil with o saying why not (cancelled, suppressed or deferred).
+func (w *Worker) policy(ctx context.Context, m *message, env *sendEnv, stops map[string]bool, now time.Time, o *outcome) (p *plan) {
+	s := w.svc
+	to, reason := env.recipient(m)
+	if reason != "" {
+		o.status, o.reason = StatusCancelled, reason
+		return nil
 	}
-	if at, ok := s.nextOpening(m, tz, now); !ok {
+	// The frequency cap is checked once, before the quiet hours and the
+	// channels: a message over it is suppressed whatever else would hold it. Its
+	// place is taken here (a send is attempted: it counts from here on) and
+	// given back when the message does not go after all.
+	if s.capped(m, to.contact) {
+		if !env.takeCap(to.contact.ID, s.cfg.FrequencyCap) {
+			o.status, o.reason = StatusSuppressed, "frequency_cap"
+			return nil
+		}
+		defer func() {
+			if p == nil {
+				env.giveBackCap(to.contact.ID)
+			}
+		}()
+	}
+	if at, ok := s.nextOpening(m, to.tz, now); !ok {
 		if at.IsZero() {
 			o.status, o.reason = StatusSuppressed, "window_outside_allowed_hours"
-			return o
+			return nil
 		}
 		o.status, o.reason, o.sendAt = StatusQueued, "quiet_hours", at
-		return o
+		return nil
 	}
+	return w.choose(ctx, m, to, env, stops, now, o)
+}
 
+// recipient is the message's contact (or manager), or why it is not sent
+// to them.
+func (e *sendEnv) recipient(m *message) (recipient, string) {
+	to := recipient{tz: contacts.DefaultTimeZone, locale: contacts.DefaultLocale}
+	if m.contactID == 0 {
+		mg, ok := e.managers[m.managerID]
+		if !ok || !mg.Active {
+			return to, "manager_inactive"
+		}
+		to.manager, to.tz = &mg, mg.TimeZone
+		return to, ""
+	}
+	c, ok := e.contacts[m.contactID]
+	switch {
+	case !ok:
+		return to, "contact_missing"
+	case c.ErasedAt != nil:
+		return to, "contact_erased"
+	case c.Status != contacts.StatusActive:
+		return to, "contact_" + string(c.Status)
+	}
+	to.contact, to.tz, to.locale = &c, c.TimeZone, c.Locale
+	if mg, ok := e.managers[c.ManagerID]; ok {
+		to.manager = &mg
+	}
+	return to, ""
+}
+
+// capped reports whether the marketing frequency cap applies to m: a
+// customer's marketing message, not a test send, and the root of its chain (a
+// chain counts once).
+func (s *Service) capped(m *message, c *contacts.Contact) bool {
+	return m.purpose == channels.PurposeMarketing && !m.test && c != nil && m.parentID == 0 && s.cfg.FrequencyCap > 0
+}
+
+// takeCap takes one of the contact's places under the cap: false when none
+// is left.
+func (e *sendEnv) takeCap(contactID int64, limit int) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.capCount[contactID] >= limit {
+		return false
+	}
+	e.capCount[contactID]++
+	return true
+}
+
+// giveBackCap returns a place taken for a message that was not sent.
+func (e *sendEnv) giveBackCap(contactID int64) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.capCount[contactID]--
+}
+
+// choose picks the first channel the message may go out on now and renders it
+// there: channels without an address, consent or template variant are
+// skipped (o.skipped says why); a stopped channel or provider defers the
+// message.
+func (w *Worker) choose(ctx context.Context, m *message, to recipient, env *sendEnv, stops map[string]bool, now time.Time, o *outcome) *plan {
+	s := w.svc
 	o.skipped = map[channels.Channel]string{}
-	var p *plan
-	var rendered Rendered
 	var limited error // the last channel skipped for a render over the limits
 	for i, ch := range m.channels {
-		addr, reason := w.address(ch, contact, manager, env, m)
+		addr, reason := w.address(ch, to.contact, to.manager, env, m)
 		if reason != "" {
 			o.skipped[ch] = reason
 			continue
 		}
 		if stops["channel:"+string(ch)] {
 			o.status, o.reason, o.sendAt = StatusQueued, "stopped:channel:"+string(ch), now.Add(s.cfg.StopRecheck)
-			return o
+			return nil
 		}
 		var provs []*channels.Provider
 		held := false
@@ -202,12 +254,12 @@ func (w *Worker) deliver(ctx context.Context, m *message, env *sendEnv, stops ma
 		if len(provs) == 0 {
 			if held {
 				o.status, o.reason, o.sendAt = StatusQueued, "stopped:providers", now.Add(s.cfg.StopRecheck)
-				return o
+				return nil
 			}
 			o.skipped[ch] = "channel_purpose"
 			continue
 		}
-		r, err := s.render(ctx, m, ch, provs[0], contact, manager, locale)
+		r, err := s.render(ctx, m, ch, provs[0], to)
 		if errors.Is(err, ErrNoVariant) {
 			o.skipped[ch] = "no_template_variant"
 			continue
@@ -221,34 +273,16 @@ func (w *Worker) deliver(ctx context.Context, m *message, env *sendEnv, stops ma
 			o.skipped[ch] = "render_error: " + pii.Text(err.Error())
 			continue
 		}
-		p = &plan{channel: ch, providers: provs, address: addr, rest: m.channels[i+1:]}
-		rendered = r
-		break
+		return &plan{channel: ch, providers: provs, address: addr, rest: m.channels[i+1:], to: to, rendered: r}
 	}
-	if p == nil && limited != nil {
+	if limited != nil {
 		// The template cannot render within its limits on any channel left: the
 		// message fails (nothing was sent) and says why.
 		o.status, o.reason = StatusFailed, "render_limit: "+limited.Error()
-		return o
+		return nil
 	}
-	if p == nil {
-		o.status, o.reason = StatusSuppressed, "no_channel"
-		return o
-	}
-	if m.purpose == channels.PurposeMarketing && !m.test && contact != nil && m.parentID == 0 && s.cfg.FrequencyCap > 0 {
-		mu.Lock()
-		over := env.capCount[contact.ID] >= s.cfg.FrequencyCap
-		if !over {
-			env.capCount[contact.ID]++ // a send is attempted: it counts from here on
-		}
-		mu.Unlock()
-		if over {
-			o.status, o.reason = StatusSuppressed, "frequency_cap"
-			return o
-		}
-	}
-	w.send(ctx, m, o, p, rendered, contact, manager, locale, now)
-	return o
+	o.status, o.reason = StatusSuppressed, "no_channel"
+	return nil
 }
 
 // address returns where a message goes on ch, or why it cannot go there.

@@ -10,24 +10,25 @@ import (
 	"time"
 
 	"carillon/channels"
-	"carillon/contacts"
 	"carillon/internal/pii"
 )
 
-func (s *Service) render(ctx context.Context, m *message, ch channels.Channel, p *channels.Provider, c *contacts.Contact, mg *contacts.Manager, locale string) (Rendered, error) {
+// render renders m for ch as p's kind of provider needs it.
+func (s *Service) render(ctx context.Context, m *message, ch channels.Channel, p *channels.Provider, to recipient) (Rendered, error) {
 	if s.deps.Renderer == nil {
 		return Rendered{}, errors.New("no renderer configured")
 	}
 	return s.deps.Renderer.Render(ctx, RenderRequest{TemplateKey: m.templateKey, TemplateVersion: m.templateVersion, Channel: ch, ProviderKind: p.Kind, Purpose: m.purpose,
-		Locale: locale, Contact: c, Manager: mg, Vars: m.vars})
+		Locale: to.locale, Contact: to.contact, Manager: to.manager, Vars: m.vars})
 }
 
 // send tries the plan's providers in order: a temporary or provider-wide rate-limit
 // failure moves on to the next provider; a permanent one ends the message (and the
 // next channel is tried as a child); when every provider failed temporarily the
 // message waits and is tried again, up to MaxAttempts.
-func (w *Worker) send(ctx context.Context, m *message, o *outcome, p *plan, r Rendered, c *contacts.Contact, mg *contacts.Manager, locale string, now time.Time) {
+func (w *Worker) send(ctx context.Context, m *message, o *outcome, p *plan, now time.Time) {
 	s := w.svc
+	r := p.rendered
 	o.channel, o.masked, o.version = p.channel, pii.Mask(string(p.channel), p.address), r.Version
 	o.body = bodyOf(r)
 	var lastErr error
@@ -35,7 +36,7 @@ func (w *Worker) send(ctx context.Context, m *message, o *outcome, p *plan, r Re
 	renderedKind := p.providers[0].Kind
 	for _, prov := range p.providers {
 		if prov.Kind != renderedKind {
-			rr, err := s.render(ctx, m, p.channel, prov, c, mg, locale)
+			rr, err := s.render(ctx, m, p.channel, prov, p.to)
 			if err != nil {
 				lastErr = err
 				continue
@@ -47,7 +48,7 @@ func (w *Worker) send(ctx context.Context, m *message, o *outcome, p *plan, r Re
 		}
 		msg := channels.Message{ID: strconv.FormatInt(m.id, 10), To: channels.Address{Channel: p.channel, Value: p.address},
 			Purpose: m.purpose, Subject: r.Subject, Text: r.Text, HTML: r.HTML, Template: r.Template, WeChat: r.WeChat}
-		if c != nil {
+		if c := p.to.contact; c != nil {
 			msg.To.Name = c.Name
 			if m.purpose == channels.PurposeMarketing && p.channel == channels.Email {
 				msg.UnsubscribeURL = s.links.URL(LinkUnsubscribe, m.id)

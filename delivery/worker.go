@@ -128,7 +128,6 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[DeliverArgs]) error {
 	outs := make([]*outcome, len(claimed))
 	sem := make(chan struct{}, s.cfg.SendConcurrency)
 	var wg sync.WaitGroup
-	var mu sync.Mutex // env.capCount is shared
 	for i, m := range claimed {
 		wg.Add(1)
 		sem <- struct{}{}
@@ -148,7 +147,7 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[DeliverArgs]) error {
 				outs[i] = &outcome{m: m, status: StatusQueued, reason: "deferred: job time", sendAt: now}
 				return
 			}
-			outs[i] = expire(m, now, func() *outcome { return w.deliver(ctx, m, env, stops, now, &mu) })
+			outs[i] = expire(m, now, func() *outcome { return w.deliver(ctx, m, env, stops, now) })
 		}()
 	}
 	wg.Wait()
@@ -166,6 +165,15 @@ const (
 	jobTimeMargin = 10 * time.Second
 	recordTimeout = 30 * time.Second
 )
+
+// deliver sends one message as the policy allows: its outcome, for the record.
+func (w *Worker) deliver(ctx context.Context, m *message, env *sendEnv, stops map[string]bool, now time.Time) *outcome {
+	o := &outcome{m: m, resent: m.prevStatus == StatusSending}
+	if p := w.policy(ctx, m, env, stops, now, o); p != nil {
+		w.send(ctx, m, o, p, now)
+	}
+	return o
+}
 
 // Timeout bounds one deliver job (River's default is a minute: a job of 50 messages
 // waiting on a provider's rate limit can need longer).
