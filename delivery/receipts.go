@@ -159,8 +159,7 @@ func (s *Service) applyStatus(ctx context.Context, tx pgx.Tx, u statusUpdates, n
 		return 0, fmt.Errorf("apply receipts: %w", err)
 	}
 	var events []contacts.Event
-	var children []Planned
-	var parents []int64
+	var next fallbacks
 	var condemned []suppressTarget
 	changed := 0
 	for rows.Next() {
@@ -202,16 +201,8 @@ func (s *Service) applyStatus(ctx context.Context, tx pgx.Tx, u statusUpdates, n
 		if status == StatusFailed {
 			i := slices.Index(chans, channel)
 			if i >= 0 && i+1 < len(chans) {
-				_ = json.Unmarshal(vars, &m.vars)
-				for _, c := range chans {
-					m.channels = append(m.channels, channels.Channel(c))
-				}
-				if ws != nil && we != nil {
-					m.window = &Window{int(*ws), int(*we)}
-				}
-				o := &outcome{m: &m, fallback: m.channels[i+1:]}
-				children = append(children, o.child())
-				parents = append(parents, m.id)
+				_ = m.decode(vars, chans, ws, we) // variables that do not decode are left out: the fallback still goes
+				next.add(&m, m.channels[i+1:])
 			}
 		}
 	}
@@ -234,10 +225,8 @@ func (s *Service) applyStatus(ctx context.Context, tx pgx.Tx, u statusUpdates, n
 	if err := contacts.AppendEvents(ctx, tx, events); err != nil {
 		return 0, err
 	}
-	if len(children) > 0 {
-		if _, err := s.enqueue(ctx, tx, children, parents); err != nil {
-			return 0, err
-		}
+	if err := next.write(ctx, tx, s); err != nil {
+		return 0, err
 	}
 	return changed, nil
 }

@@ -53,8 +53,7 @@ func (s *Service) record(ctx context.Context, job *river.Job[DeliverArgs], outs 
 		tried := make([]bool, n)
 		sendAt := make([]time.Time, n)
 		var events []contacts.Event
-		var children []Planned
-		var parents []int64
+		var next fallbacks
 		var deferredIDs []int64
 		var deferredAt []time.Time
 		var finals []channels.Receipt
@@ -117,8 +116,7 @@ func (s *Service) record(ctx context.Context, job *river.Job[DeliverArgs], outs 
 		for _, o := range outs {
 			// The next channel is tried only for a message that really ended failed.
 			if o.status == StatusFailed && final[o.m.id] == StatusFailed && len(o.fallback) > 0 {
-				children = append(children, o.child())
-				parents = append(parents, o.m.id)
+				next.add(o.m, o.fallback)
 			}
 		}
 		if err := contacts.AppendEvents(ctx, tx, events); err != nil {
@@ -131,10 +129,8 @@ func (s *Service) record(ctx context.Context, job *river.Job[DeliverArgs], outs 
 				}
 			}
 		}
-		if len(children) > 0 {
-			if _, err := s.enqueue(ctx, tx, children, parents); err != nil {
-				return err
-			}
+		if err := next.write(ctx, tx, s); err != nil {
+			return err
 		}
 		if err := s.insertJobs(ctx, tx, append(deferredIDs, left.ids...), append(deferredAt, left.due...)); err != nil {
 			return err
@@ -205,17 +201,34 @@ func (o *outcome) event(now time.Time) contacts.Event {
 	return contacts.Event{ContactID: o.m.contactID, At: now, Kind: kind, Actor: "delivery", Summary: summary, Data: js}
 }
 
-// child is the fallback message on the next channels.
-func (o *outcome) child() Planned {
-	key := o.m.dedupeKey + "/fallback:" + string(o.fallback[0])
+// fallbacks are the children of failed messages, each trying the channels
+// after the one that failed.
+type fallbacks struct {
+	children []Planned
+	parents  []int64
+}
+
+// add builds m's fallback on the next channels: the same message, its key
+// derived from its parent's.
+func (f *fallbacks) add(m *message, next []channels.Channel) {
+	key := m.dedupeKey + "/fallback:" + string(next[0])
 	if len(key) > 300 { // keep within the dedupe key's limit, still unique per parent
-		key = "fallback:" + strconv.FormatInt(o.m.id, 10) + ":" + string(o.fallback[0])
+		key = "fallback:" + strconv.FormatInt(m.id, 10) + ":" + string(next[0])
 	}
-	p := Planned{DedupeKey: key, ContactID: o.m.contactID, ManagerID: o.m.managerID,
-		Source: o.m.source, SourceID: o.m.sourceID, Purpose: o.m.purpose, TemplateKey: o.m.templateKey, TemplateVersion: o.m.templateVersion,
-		Vars: o.m.vars, Channels: o.fallback, Window: o.m.window, Test: o.m.test}
-	if o.m.deadline != nil {
-		p.Deadline = *o.m.deadline // a fallback is worth no more than its parent
+	p := Planned{DedupeKey: key, ContactID: m.contactID, ManagerID: m.managerID,
+		Source: m.source, SourceID: m.sourceID, Purpose: m.purpose, TemplateKey: m.templateKey, TemplateVersion: m.templateVersion,
+		Vars: m.vars, Channels: next, Window: m.window, Test: m.test}
+	if m.deadline != nil {
+		p.Deadline = *m.deadline // a fallback is worth no more than its parent
 	}
-	return p
+	f.children, f.parents = append(f.children, p), append(f.parents, m.id)
+}
+
+// write enqueues the fallbacks in tx.
+func (f *fallbacks) write(ctx context.Context, tx pgx.Tx, s *Service) error {
+	if len(f.children) == 0 {
+		return nil
+	}
+	_, err := s.enqueue(ctx, tx, f.children, f.parents)
+	return err
 }

@@ -78,18 +78,27 @@ func (s *Service) claim(ctx context.Context, ids []int64, now time.Time) ([]*mes
 			&m.templateKey, &vars, &chans, &m.parentID, &m.prevStatus, &m.prevReason, &m.attempts, &m.sendAt, &ws, &we, &m.test, &m.templateVersion, &m.deadline); err != nil {
 			return nil, err
 		}
-		if err := json.Unmarshal(vars, &m.vars); err != nil {
-			return nil, fmt.Errorf("message %d: vars: %w", m.id, err)
-		}
-		for _, c := range chans {
-			m.channels = append(m.channels, channels.Channel(c))
-		}
-		if ws != nil && we != nil {
-			m.window = &Window{int(*ws), int(*we)}
+		if err := m.decode(vars, chans, ws, we); err != nil {
+			return nil, err
 		}
 		out = append(out, m)
 	}
 	return out, rows.Err()
+}
+
+// decode fills in the message's columns read as stored: its variables, its
+// channels and its own window.
+func (m *message) decode(vars []byte, chans []string, ws, we *int16) error {
+	for _, c := range chans {
+		m.channels = append(m.channels, channels.Channel(c))
+	}
+	if ws != nil && we != nil {
+		m.window = &Window{int(*ws), int(*we)}
+	}
+	if err := json.Unmarshal(vars, &m.vars); err != nil {
+		return fmt.Errorf("message %d: vars: %w", m.id, err)
+	}
+	return nil
 }
 
 // Work sends one job's messages.
