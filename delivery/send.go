@@ -46,8 +46,8 @@ func (w *Worker) send(ctx context.Context, m *message, o *outcome, p *plan, now 
 		if p.channel == channels.Email {
 			r = s.trackLinks(ctx, m.id, r)
 		}
-		msg := channels.Message{ID: strconv.FormatInt(m.id, 10), To: channels.Address{Channel: p.channel, Value: p.address},
-			Purpose: m.purpose, Subject: r.Subject, Text: r.Text, HTML: r.HTML, Template: r.Template, WeChat: r.WeChat}
+		msg := r // the content as rendered, addressed here
+		msg.ID, msg.To, msg.Purpose = strconv.FormatInt(m.id, 10), channels.Address{Channel: p.channel, Value: p.address}, m.purpose
 		if c := p.to.contact; c != nil {
 			msg.To.Name = c.Name
 			if m.purpose == channels.PurposeMarketing && p.channel == channels.Email {
