@@ -43,6 +43,24 @@ type suppression struct {
 	reason  string
 }
 
+// recordOutcomesSQL writes the outcomes of a job's sends. A status a receipt
+// already moved on (it came before this record) stays: a final one is never
+// replaced, not even by another final one.
+const recordOutcomesSQL = `UPDATE messages m SET
+  status = CASE WHEN m.status <> 'sending' AND status_rank(m.status) >= status_rank(u.st) THEN m.status ELSE u.st END,
+  reason = CASE WHEN m.status <> 'sending' AND status_rank(m.status) >= status_rank(u.st) THEN m.reason ELSE u.reason END,
+  channel = NULLIF(u.ch, ''), provider = NULLIF(u.prov, ''),
+  provider_message_id = COALESCE(NULLIF(u.pmid, ''), m.provider_message_id), address_masked = NULLIF(u.masked, ''),
+  body = CASE WHEN contact_erased(m.contact_id) THEN NULL ELSE NULLIF(u.body, '') END,
+  template_version = COALESCE(NULLIF(u.ver, 0), m.template_version), send_at = u.sa, updated_at = @now, attempts = m.attempts + u.tried::int,
+  sent_at = CASE WHEN u.st = 'sent' THEN @now ELSE m.sent_at END,
+  final_at = CASE WHEN u.st IN ('failed', 'suppressed', 'cancelled') THEN @now ELSE m.final_at END
+FROM unnest(@ids::bigint[], @statuses::text[], @reasons::text[], @channels::text[], @providers::text[], @pmids::text[], @masked::text[],
+  @bodies::text[], @versions::int[], @send_at::timestamptz[], @tried::bool[])
+  AS u(id, st, reason, ch, prov, pmid, masked, body, ver, sa, tried)
+WHERE m.id = u.id
+RETURNING m.id, m.status`
+
 // record writes every outcome of a job, the job's completion with them.
 func (s *Service) record(ctx context.Context, job *river.Job[DeliverArgs], outs []*outcome, left leftover, now time.Time) error {
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
@@ -82,21 +100,8 @@ func (s *Service) record(ctx context.Context, job *river.Job[DeliverArgs], outs 
 		if err := lockProviders(ctx, tx, prov); err != nil {
 			return err
 		}
-		// A status a receipt already moved on (it came before this record) stays:
-		// a final one is never replaced, not even by another final one.
-		rows, err := tx.Query(ctx, `UPDATE messages m SET
-			status = CASE WHEN m.status <> 'sending' AND status_rank(m.status) >= status_rank(u.st) THEN m.status ELSE u.st END,
-			reason = CASE WHEN m.status <> 'sending' AND status_rank(m.status) >= status_rank(u.st) THEN m.reason ELSE u.reason END,
-			channel = NULLIF(u.ch, ''), provider = NULLIF(u.prov, ''),
-			provider_message_id = COALESCE(NULLIF(u.pmid, ''), m.provider_message_id), address_masked = NULLIF(u.masked, ''),
-			body = CASE WHEN contact_erased(m.contact_id) THEN NULL ELSE NULLIF(u.body, '') END,
-			template_version = COALESCE(NULLIF(u.ver, 0), m.template_version), send_at = u.sa, updated_at = $10, attempts = m.attempts + u.tried::int,
-			sent_at = CASE WHEN u.st = 'sent' THEN $10 ELSE m.sent_at END,
-			final_at = CASE WHEN u.st IN ('failed', 'suppressed', 'cancelled') THEN $10 ELSE m.final_at END
-			FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::int[], $11::timestamptz[], $12::bool[])
-			  AS u(id, st, reason, ch, prov, pmid, masked, body, ver, sa, tried)
-			WHERE m.id = u.id
-			RETURNING m.id, m.status`, ids, st, reason, ch, prov, pmid, masked, body, ver, now, sendAt, tried)
+		rows, err := tx.Query(ctx, recordOutcomesSQL, pgx.NamedArgs{"ids": ids, "statuses": st, "reasons": reason, "channels": ch, "providers": prov,
+			"pmids": pmid, "masked": masked, "bodies": body, "versions": ver, "send_at": sendAt, "tried": tried, "now": now})
 		if err != nil {
 			return fmt.Errorf("record outcomes: %w", err)
 		}

@@ -69,7 +69,7 @@ func (w *Worker) send(ctx context.Context, m *message, o *outcome, p *plan, now 
 		}
 		lastErr = err
 		s.cfg.Logger.WarnContext(ctx, "send failed", slog.Int64("message_id", m.id), slog.String("provider", prov.Name),
-			slog.String("class", channels.ClassOf(err).String()), slog.String("error", pii.Text(err.Error())))
+			slog.String("class", channels.ClassOf(err).String()), slog.String("err", pii.Text(err.Error())))
 		switch {
 		case channels.IsPermanent(err):
 			o.status, o.reason, o.fallback = StatusFailed, "permanent: "+errCode(err), p.rest
