@@ -16,6 +16,116 @@ import (
 	"carillon/contacts"
 )
 
+// message is an outbox row claimed for sending.
+type message struct {
+	id          int64
+	dedupeKey   string
+	contactID   int64
+	managerID   int64
+	source      string
+	sourceID    string
+	purpose     channels.Purpose
+	templateKey string
+	// templateVersion is the version the message is pinned to (a campaign's
+	// approved one, or the one an earlier attempt rendered); 0: the active one.
+	templateVersion int
+	vars            map[string]any
+	channels        []channels.Channel
+	parentID        int64
+	prevStatus      Status
+	prevReason      string
+	attempts        int
+	sendAt          time.Time
+	deadline        *time.Time // not sent at or after it
+	window          *Window
+	test            bool
+}
+
+const claimSQL = `WITH c AS (
+  SELECT id, status AS prev, reason AS prev_reason FROM messages
+  WHERE id = ANY($1) AND status IN ('queued', 'sending') AND send_at <= $2
+  ORDER BY id FOR UPDATE SKIP LOCKED
+)
+UPDATE messages m SET status = 'sending', updated_at = $2
+FROM c WHERE m.id = c.id
+RETURNING m.id, m.dedupe_key, COALESCE(m.contact_id, 0), COALESCE(m.manager_id, 0), m.source, m.source_id, m.purpose,
+  m.template_key, m.vars, m.channels, COALESCE(m.parent_id, 0), c.prev, c.prev_reason, m.attempts, m.send_at, m.window_start, m.window_end, m.test,
+  COALESCE(m.template_version, 0), m.deadline`
+
+// claim marks messages as sending and commits: from here a crash leaves them in
+// sending, which the next attempt reads as "maybe sent".
+func (s *Service) claim(ctx context.Context, ids []int64, now time.Time) ([]*message, error) {
+	rows, err := s.pool.Query(ctx, claimSQL, ids, now)
+	if err != nil {
+		return nil, fmt.Errorf("claim messages: %w", err)
+	}
+	defer rows.Close()
+	var out []*message
+	for rows.Next() {
+		m := &message{}
+		var vars []byte
+		var chans []string
+		var ws, we *int16
+		if err := rows.Scan(&m.id, &m.dedupeKey, &m.contactID, &m.managerID, &m.source, &m.sourceID, &m.purpose,
+			&m.templateKey, &vars, &chans, &m.parentID, &m.prevStatus, &m.prevReason, &m.attempts, &m.sendAt, &ws, &we, &m.test, &m.templateVersion, &m.deadline); err != nil {
+			return nil, err
+		}
+		if err := m.decode(vars, chans, ws, we); err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// decode fills in the message's columns read as stored: its variables, its
+// channels and its own window.
+func (m *message) decode(vars []byte, chans []string, ws, we *int16) error {
+	for _, c := range chans {
+		m.channels = append(m.channels, channels.Channel(c))
+	}
+	if ws != nil && we != nil {
+		m.window = &Window{int(*ws), int(*we)}
+	}
+	if err := json.Unmarshal(vars, &m.vars); err != nil {
+		return fmt.Errorf("message %d: vars: %w", m.id, err)
+	}
+	return nil
+}
+
+// leftover is the job's messages not claimed but still queued, with their
+// send times.
+type leftover struct {
+	ids      []int64
+	due      []time.Time
+	earliest time.Time
+}
+
+func (s *Service) leftovers(ctx context.Context, ids []int64, claimed []*message) (leftover, error) {
+	var l leftover
+	got := make([]int64, len(claimed))
+	for i, m := range claimed {
+		got[i] = m.id
+	}
+	rows, err := s.pool.Query(ctx, `SELECT id, send_at FROM messages WHERE id = ANY($1) AND status = 'queued' AND NOT (id = ANY($2)) ORDER BY send_at, id`, ids, got)
+	if err != nil {
+		return l, fmt.Errorf("messages left in the job: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var at time.Time
+		if err := rows.Scan(&id, &at); err != nil {
+			return l, err
+		}
+		if len(l.ids) == 0 {
+			l.earliest = at
+		}
+		l.ids, l.due = append(l.ids, id), append(l.due, at)
+	}
+	return l, rows.Err()
+}
+
 // outcome is what became of one claimed message.
 type outcome struct {
 	m        *message

@@ -7,11 +7,54 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
+	"sync"
 	"time"
 
 	"carillon/channels"
 	"carillon/internal/pii"
 )
+
+// sendAll sends a job's messages, a few at a time, and waits for every send:
+// their outcomes, recorded together.
+func (w *Worker) sendAll(ctx context.Context, claimed []*message, env *sendEnv, stops map[string]bool, now time.Time) []*outcome {
+	s := w.svc
+	outs := make([]*outcome, len(claimed))
+	sem := make(chan struct{}, s.cfg.SendConcurrency)
+	var wg sync.WaitGroup
+	for i, m := range claimed {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			defer func() {
+				// A panic here would kill the process with every message in flight.
+				if r := recover(); r != nil {
+					s.cfg.Logger.ErrorContext(ctx, "deliver panicked", slog.Int64("message_id", m.id), slog.Any("panic", r))
+					outs[i] = &outcome{m: m, status: StatusQueued, reason: "retry: internal error", sendAt: now.Add(s.cfg.Backoff)}
+				}
+			}()
+			if dl, ok := ctx.Deadline(); ok && time.Until(dl) < min(jobTimeMargin, s.cfg.JobTimeout/4) {
+				// The job's time is nearly up: hand the rest to a new job rather than
+				// risk a send whose outcome could not be recorded.
+				outs[i] = &outcome{m: m, status: StatusQueued, reason: "deferred: job time", sendAt: now}
+				return
+			}
+			outs[i] = expire(m, now, func() *outcome { return w.deliver(ctx, m, env, stops, now) })
+		}()
+	}
+	wg.Wait()
+	return outs
+}
+
+// deliver sends one message as the policy allows: its outcome, for the record.
+func (w *Worker) deliver(ctx context.Context, m *message, env *sendEnv, stops map[string]bool, now time.Time) *outcome {
+	o := &outcome{m: m, resent: m.prevStatus == StatusSending}
+	if p := w.policy(ctx, m, env, stops, now, o); p != nil {
+		w.send(ctx, m, o, p, now)
+	}
+	return o
+}
 
 // render renders m for ch as p's kind of provider needs it.
 func (s *Service) render(ctx context.Context, m *message, ch channels.Channel, p *channels.Provider, to recipient) (Rendered, error) {
