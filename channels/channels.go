@@ -93,6 +93,9 @@ type Message struct {
 	// (List-Unsubscribe, RFC 8058).
 	UnsubscribeURL string
 	Meta           map[string]string
+	// Version is the template version the content was rendered from: the
+	// outbox records it; providers do not send it.
+	Version int
 }
 
 // Result is what a provider answered when it accepted a message.

@@ -9,7 +9,10 @@
 // the marketing frequency cap, the emergency stop — renders, sends through the
 // channel's providers (failing over between providers on temporary errors), and
 // records every outcome in one transaction with the job's completion: the status
-// updates and timeline events of a whole batch in a few statements.
+// updates and timeline events of a whole batch in a few statements. The job
+// reads as those steps in worker.go; the policy is policy.go, the send send.go
+// (the rendered content is the channels.Message the provider gets), the
+// recording record.go.
 //
 // A message that cannot go on its first channel before sending (no address, no
 // consent, no template variant) goes on the next channel of its list, the skipped

@@ -141,9 +141,10 @@ const insertMessagesSQL = `INSERT INTO messages (dedupe_key, contact_id, manager
   channels, send_at, window_start, window_end, test, created_at, updated_at, parent_id, template_version, deadline, request_hash)
 SELECT k, NULLIF(c, 0), NULLIF(m, 0), src, sid, p, t, v, string_to_array(ch, ','), sa,
   CASE WHEN ws >= 0 THEN ws END, CASE WHEN we >= 0 THEN we END,
-  tst, $14, $14, NULLIF(par, 0), NULLIF(tv, 0), dl, rh
-FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::jsonb[], $9::text[],
-            $10::timestamptz[], $11::int[], $12::int[], $13::bool[], $15::bigint[], $16::int[], $17::timestamptz[], $18::bytea[])
+  tst, @now, @now, NULLIF(par, 0), NULLIF(tv, 0), dl, rh
+FROM unnest(@keys::text[], @contacts::bigint[], @managers::bigint[], @sources::text[], @source_ids::text[], @purposes::text[], @templates::text[],
+            @vars::jsonb[], @channels::text[], @send_at::timestamptz[], @window_start::int[], @window_end::int[], @tests::bool[], @parents::bigint[],
+            @versions::int[], @deadlines::timestamptz[], @hashes::bytea[])
   AS u(k, c, m, src, sid, p, t, v, ch, sa, ws, we, tst, par, tv, dl, rh)
 ON CONFLICT (dedupe_key) DO NOTHING
 RETURNING id, dedupe_key, send_at`
@@ -231,7 +232,9 @@ func (s *Service) enqueue(ctx context.Context, tx pgx.Tx, planned []Planned, par
 				pars[i] = parents[start+i]
 			}
 		}
-		rows, err := tx.Query(ctx, insertMessagesSQL, keys, cids, mids, srcs, sids, purps, tmpls, vars, chans, sendAt, ws, we, tests, now, pars, tvs, deadlines, hashes)
+		rows, err := tx.Query(ctx, insertMessagesSQL, pgx.NamedArgs{"keys": keys, "contacts": cids, "managers": mids, "sources": srcs, "source_ids": sids,
+			"purposes": purps, "templates": tmpls, "vars": vars, "channels": chans, "send_at": sendAt, "window_start": ws, "window_end": we, "tests": tests,
+			"now": now, "parents": pars, "versions": tvs, "deadlines": deadlines, "hashes": hashes})
 		if err != nil {
 			return res, fmt.Errorf("enqueue messages: %w", err)
 		}

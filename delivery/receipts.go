@@ -39,8 +39,8 @@ func (s *Service) ApplyReceipts(ctx context.Context, rs []channels.Receipt) (Rec
 }
 
 const matchReceiptsSQL = `WITH r AS (
-  SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::timestamptz[], $10::bool[],
-    $11::text[], $12::bool[])
+  SELECT * FROM unnest(@providers::text[], @pmids::text[], @message_ids::bigint[], @statuses::text[], @codes::text[], @details::text[],
+    @addresses::text[], @at::timestamptz[], @permanent::bool[], @suppress_reasons::text[], @unclassified::bool[])
     WITH ORDINALITY AS r(provider, pmid, mid, status, code, detail, address, at, permanent, suppress_reason, unclassified, i)
 ), m AS (
   SELECT r.i, COALESCE(a.id, b.id) AS message_id FROM r
@@ -54,7 +54,7 @@ const matchReceiptsSQL = `WITH r AS (
   INSERT INTO receipts (provider, provider_message_id, message_id, status, code, detail, address, at, received_at, applied, permanent,
     suppress_reason, unclassified)
   SELECT r.provider, r.pmid, m.message_id, r.status, r.code, r.detail, CASE WHEN m.message_id IS NULL THEN NULLIF(r.address, '') END,
-         r.at, $9, m.message_id IS NOT NULL, r.permanent, r.suppress_reason, r.unclassified
+         r.at, @now, m.message_id IS NOT NULL, r.permanent, r.suppress_reason, r.unclassified
   FROM r JOIN m USING (i)
 )
 SELECT i, COALESCE(message_id, 0) FROM m ORDER BY i`
@@ -63,13 +63,13 @@ SELECT i, COALESCE(message_id, 0) FROM m ORDER BY i`
 // the batch counts, a final status never changes again.
 const applyStatusSQL = `WITH u AS (
   SELECT DISTINCT ON (mid) mid, status, code, permanent, at, suppress_reason, provider
-  FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bool[], $5::timestamptz[], $7::text[], $8::text[])
+  FROM unnest(@ids::bigint[], @statuses::text[], @codes::text[], @permanent::bool[], @at::timestamptz[], @suppress_reasons::text[], @providers::text[])
     AS u(mid, status, code, permanent, at, suppress_reason, provider)
   ORDER BY mid, status_rank(status) DESC, at DESC
 )
-UPDATE messages m SET status = u.status, updated_at = $6,
+UPDATE messages m SET status = u.status, updated_at = @now,
   reason = CASE WHEN u.status = 'failed' THEN 'receipt: ' || u.code ELSE m.reason END,
-  final_at = CASE WHEN u.status IN ('delivered', 'failed') THEN $6 ELSE m.final_at END,
+  final_at = CASE WHEN u.status IN ('delivered', 'failed') THEN @now ELSE m.final_at END,
   sent_at = COALESCE(m.sent_at, u.at)
 FROM u WHERE m.id = u.mid AND status_rank(u.status) > status_rank(m.status) AND m.status NOT IN ('suppressed', 'cancelled')
 RETURNING m.id, COALESCE(m.contact_id, 0), COALESCE(m.manager_id, 0), m.status, COALESCE(m.channel, ''), COALESCE(m.provider, ''),
@@ -105,7 +105,8 @@ func (s *Service) applyReceipts(ctx context.Context, tx pgx.Tx, rs []channels.Re
 			at[i] = now
 		}
 	}
-	rows, err := tx.Query(ctx, matchReceiptsSQL, prov, pmid, mid, st, code, detail, addr, at, now, perm, reason, unclassified)
+	rows, err := tx.Query(ctx, matchReceiptsSQL, pgx.NamedArgs{"providers": prov, "pmids": pmid, "message_ids": mid, "statuses": st, "codes": code,
+		"details": detail, "addresses": addr, "at": at, "now": now, "permanent": perm, "suppress_reasons": reason, "unclassified": unclassified})
 	if err != nil {
 		return res, fmt.Errorf("record receipts: %w", err)
 	}
@@ -154,13 +155,13 @@ func (s *Service) applyStatus(ctx context.Context, tx pgx.Tx, u statusUpdates, n
 	if len(u.id) == 0 {
 		return 0, nil
 	}
-	rows, err := tx.Query(ctx, applyStatusSQL, u.id, u.status, u.code, u.permanent, u.at, now, u.suppress, u.provider)
+	rows, err := tx.Query(ctx, applyStatusSQL, pgx.NamedArgs{"ids": u.id, "statuses": u.status, "codes": u.code, "permanent": u.permanent, "at": u.at,
+		"now": now, "suppress_reasons": u.suppress, "providers": u.provider})
 	if err != nil {
 		return 0, fmt.Errorf("apply receipts: %w", err)
 	}
 	var events []contacts.Event
-	var children []Planned
-	var parents []int64
+	var next fallbacks
 	var condemned []suppressTarget
 	changed := 0
 	for rows.Next() {
@@ -202,16 +203,8 @@ func (s *Service) applyStatus(ctx context.Context, tx pgx.Tx, u statusUpdates, n
 		if status == StatusFailed {
 			i := slices.Index(chans, channel)
 			if i >= 0 && i+1 < len(chans) {
-				_ = json.Unmarshal(vars, &m.vars)
-				for _, c := range chans {
-					m.channels = append(m.channels, channels.Channel(c))
-				}
-				if ws != nil && we != nil {
-					m.window = &Window{int(*ws), int(*we)}
-				}
-				o := &outcome{m: &m, fallback: m.channels[i+1:]}
-				children = append(children, o.child())
-				parents = append(parents, m.id)
+				_ = m.decode(vars, chans, ws, we) // variables that do not decode are left out: the fallback still goes
+				next.add(&m, m.channels[i+1:])
 			}
 		}
 	}
@@ -234,10 +227,8 @@ func (s *Service) applyStatus(ctx context.Context, tx pgx.Tx, u statusUpdates, n
 	if err := contacts.AppendEvents(ctx, tx, events); err != nil {
 		return 0, err
 	}
-	if len(children) > 0 {
-		if _, err := s.enqueue(ctx, tx, children, parents); err != nil {
-			return 0, err
-		}
+	if err := next.write(ctx, tx, s); err != nil {
+		return 0, err
 	}
 	return changed, nil
 }
@@ -346,8 +337,10 @@ func (s *Service) ApplyInbound(ctx context.Context, store *contacts.Store, in []
 			}
 			actor := audit.Actor{Name: "provider:" + ev.Provider}
 			if len(ids) == 0 {
-				if _, err := tx.Exec(ctx, `INSERT INTO inbound_messages (provider, kind, address, text, unsubscribe, at, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-					ev.Provider, string(ev.Kind), ev.From.Value, ev.Text, ev.Unsubscribe, at, now); err != nil {
+				if _, err := tx.Exec(ctx, `INSERT INTO inbound_messages (provider, kind, address, text, unsubscribe, at, received_at)
+					VALUES (@provider, @kind, @address, @text, @unsubscribe, @at, @now)`,
+					pgx.NamedArgs{"provider": ev.Provider, "kind": string(ev.Kind), "address": ev.From.Value, "text": ev.Text, "unsubscribe": ev.Unsubscribe,
+						"at": at, "now": now}); err != nil {
 					return fmt.Errorf("record inbound: %w", err)
 				}
 				continue
@@ -355,8 +348,9 @@ func (s *Service) ApplyInbound(ctx context.Context, store *contacts.Store, in []
 			for _, id := range ids {
 				var inboundID int64
 				if err := tx.QueryRow(ctx, `INSERT INTO inbound_messages (provider, kind, contact_id, address, text, unsubscribe, forwarded, at, received_at)
-					VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
-					ev.Provider, string(ev.Kind), id, ev.From.Value, ev.Text, ev.Unsubscribe, false, at, now).Scan(&inboundID); err != nil {
+					VALUES (@provider, @kind, @contact, @address, @text, @unsubscribe, false, @at, @now) RETURNING id`,
+					pgx.NamedArgs{"provider": ev.Provider, "kind": string(ev.Kind), "contact": id, "address": ev.From.Value, "text": ev.Text,
+						"unsubscribe": ev.Unsubscribe, "at": at, "now": now}).Scan(&inboundID); err != nil {
 					return fmt.Errorf("record inbound: %w", err)
 				}
 				switch {

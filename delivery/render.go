@@ -29,15 +29,11 @@ type RenderRequest struct {
 	Vars            map[string]any
 }
 
-// Rendered is a message's content.
-type Rendered struct {
-	Version  int
-	Subject  string
-	Text     string
-	HTML     string
-	Template *channels.ProviderTemplate
-	WeChat   *channels.WeChatPayload
-}
+// Rendered is a message's content as the renderer gives it: the message the
+// provider gets, with its Version, Subject, Text, HTML, Template and WeChat
+// set; the worker addresses it (ID, To, Purpose, UnsubscribeURL) and sends it
+// as rendered.
+type Rendered = channels.Message
 
 // ErrNoVariant says the template has no variant for the channel: the channel cannot
 // carry this message, and the next one is tried.
