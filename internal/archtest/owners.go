@@ -53,6 +53,6 @@ var Layers = [][]string{
 	{"server/edge"},
 	{"server/console", "server"},
 	{"internal/app"},
-	{"internal/drill"},
+	{"internal/drill", "internal/bench"},
 	{"internal/pgtest", "internal/archtest", "internal/identity/identitytest", "cmd/carillon"},
 }

@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 
 	"carillon/calendar"
 	"carillon/care"
-	"carillon/delivery"
+	"carillon/internal/app"
 	"carillon/internal/pgdev"
 )
 
@@ -22,8 +22,8 @@ import (
 // planned per second; the baseline writes the same message rows with
 // INSERT … SELECT into a table of the same columns without indexes or jobs,
 // the floor any planner sits on. Goal: the day in under 60 s at 1,000,000.
-func benchPlan(ctx context.Context, e *env, srv pgdev.Server, size, runs int) (*figure, error) {
-	f := &figure{Unit: "contacts/s", BaselineName: "INSERT…SELECT rows/s", Size: size, Goal: "a 1,000,000-contact day in < 60 s"}
+func benchPlan(ctx context.Context, e *env, srv pgdev.Server, size, runs int) (*Figure, error) {
+	f := &Figure{Unit: "contacts/s", BaselineName: "INSERT…SELECT rows/s", Size: size, Goal: "a 1,000,000-contact day in < 60 s"}
 	pool, cleanup, err := benchDB(ctx, srv)
 	if err != nil {
 		return nil, err
@@ -43,14 +43,11 @@ func benchPlan(ctx context.Context, e *env, srv pgdev.Server, size, runs int) (*
 	if err := loadPlanContacts(ctx, pool, size, day); err != nil {
 		return nil, err
 	}
-	svc, err := delivery.New(pool, delivery.Config{}, delivery.Deps{})
+	world, err := app.NewServices(pool, app.ServicesConfig{})
 	if err != nil {
 		return nil, err
 	}
-	planner, err := care.New(pool, svc, care.Config{})
-	if err != nil {
-		return nil, err
-	}
+	planner := world.Planner
 	resetPeakRSS()
 	var secs []float64
 	for i := range runs {

@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"bytes"
@@ -12,9 +12,9 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"carillon/channels"
 	"carillon/channels/registry"
-	"carillon/contacts"
-	"carillon/delivery"
+	"carillon/internal/app"
 	"carillon/internal/pgdev"
 	"carillon/server"
 )
@@ -31,8 +31,8 @@ const (
 // applied with its timeline event before the push is answered. The baseline
 // is the bare status UPDATE of the same messages in the same batches and
 // concurrency, in the same run. Goal: at least 10,000 receipts/s.
-func benchReceipts(ctx context.Context, e *env, srv pgdev.Server, size, runs int) (*figure, error) {
-	f := &figure{Unit: "receipts/s", BaselineName: "bare UPDATE rows/s", Size: size, Goal: ">= 10000 receipts/s"}
+func benchReceipts(ctx context.Context, e *env, srv pgdev.Server, size, runs int) (*Figure, error) {
+	f := &Figure{Unit: "receipts/s", BaselineName: "bare UPDATE rows/s", Size: size, Goal: ">= 10000 receipts/s"}
 	return eachRun(ctx, e, srv, f, "receipts", runs, func(pool *pgxpool.Pool) (float64, float64, error) {
 		return receiptsOnce(ctx, e, pool, size)
 	})
@@ -49,40 +49,31 @@ func receiptsOnce(ctx context.Context, e *env, pool *pgxpool.Pool, size int) (ra
 		  'ali', 'biz' || i, '138****0000', now(), now(), 1 FROM generate_series(1, $1) i`, size); err != nil {
 		return 0, 0, err
 	}
-	cfg, err := parseConfig(`
-[[channels.provider]]
-name = "ali"
-provider = "aliyun"
-endpoint = "sandbox"
-webhook_secret_env = "BENCH_HOOK"
-`, "bench")
+	cfg, err := providers(channels.ProviderConfig{Name: "ali", Provider: channels.KindAliyun, Endpoint: channels.EndpointSandbox,
+		WebhookSecretEnv: benchHookEnv})
 	if err != nil {
 		return 0, 0, err
 	}
-	built, err := registry.Build(ctx, cfg.Channels, registry.Deps{Pool: pool, Getenv: func(k string) string { return map[string]string{"BENCH_HOOK": "bench"}[k] }})
+	built, err := registry.Build(ctx, cfg, registry.Deps{Pool: pool, Getenv: benchGetenv})
 	if err != nil {
 		return 0, 0, err
 	}
 	defer built.Stop(context.WithoutCancel(ctx))
-	svc, err := delivery.New(pool, delivery.Config{}, delivery.Deps{Registry: built.Registry})
+	world, err := app.NewServices(pool, app.ServicesConfig{Registry: built.Registry})
 	if err != nil {
 		return 0, 0, err
 	}
-	store, err := contacts.NewStore(pool, contacts.Config{})
-	if err != nil {
-		return 0, 0, err
-	}
-	api, err := server.New(server.Config{Logger: e.logger, RateLimit: -1}, server.Deps{Pool: pool, Contacts: store, Delivery: svc, Registry: built.Registry})
+	api, err := server.New(server.Config{Logger: e.logger, RateLimit: -1}, server.Deps{Pool: pool, Contacts: world.Contacts, Delivery: world.Delivery, Registry: built.Registry})
 	if err != nil {
 		return 0, 0, err
 	}
 	hs := httptest.NewServer(api.Handler())
 	defer hs.Close()
-	url := hs.URL + "/hooks/aliyun/ali/receipts?token=bench"
+	url := hs.URL + "/hooks/aliyun/ali/receipts?token=" + benchHook
 
 	bodies := make([][]byte, 0, size/receiptBatch+1)
 	var ids [][]string
-	now := time.Now().In(demoZone()).Format("2006-01-02 15:04:05")
+	now := time.Now().In(shanghai()).Format("2006-01-02 15:04:05")
 	for start := 1; start <= size; start += receiptBatch {
 		var reps []map[string]any
 		var batch []string

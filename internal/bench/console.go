@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"context"
@@ -17,13 +17,10 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"carillon/campaigns"
-	"carillon/care"
-	"carillon/contacts"
-	"carillon/delivery"
+	"carillon/internal/app"
 	"carillon/internal/audit"
 	"carillon/internal/identity"
 	"carillon/internal/pgdev"
-	"carillon/revisits"
 	"carillon/server"
 	"carillon/templates"
 )
@@ -42,8 +39,8 @@ const benchConsolePassword = "bench console password"
 // them); the
 // baseline is GET /healthz through the same server (the floor of a request).
 // Goal: every page under 300 ms at 1,000,000 contacts.
-func benchConsole(ctx context.Context, e *env, srv pgdev.Server, size, runs int) (*figure, error) {
-	f := &figure{Unit: "ms", BaselineName: "GET /healthz ms", Size: size, Goal: "every page < 300 ms at 1,000,000 contacts"}
+func benchConsole(ctx context.Context, e *env, srv pgdev.Server, size, runs int) (*Figure, error) {
+	f := &Figure{Unit: "ms", BaselineName: "GET /healthz ms", Size: size, Goal: "every page < 300 ms at 1,000,000 contacts"}
 	pool, cleanup, err := benchDB(ctx, srv)
 	if err != nil {
 		return nil, err
@@ -247,48 +244,18 @@ func loadConsoleData(ctx context.Context, pool *pgxpool.Pool, size int) error {
 // consoleServer builds the server as serve does (without River workers: the
 // pages read, they do not send), its users, and one submitted campaign.
 func consoleServer(ctx context.Context, e *env, pool *pgxpool.Pool) (*httptest.Server, int64, error) {
-	store, err := contacts.NewStore(pool, contacts.Config{Logger: e.logger})
-	if err != nil {
-		return nil, 0, err
-	}
-	tstore, err := templates.NewStore(pool, templates.Config{Logger: e.logger})
+	world, err := app.NewServices(pool, app.ServicesConfig{Logger: e.logger})
 	if err != nil {
 		return nil, 0, err
 	}
 	actor := audit.Actor{Name: "bench"}
-	if _, _, err = tstore.Save(ctx, actor, templates.Definition{Key: benchCampaignTemplate, Purpose: templates.Marketing,
-		Source: templates.SourceCampaign, DefaultLocale: "zh-CN", Variables: []templates.Variable{{Name: "product", Type: templates.String, Required: true, Label: "产品", LabelEN: "Product", Sample: "稳健理财"}},
-		Variants: []templates.Variant{
-			{Channel: templates.SMS, Locale: "zh-CN", SMS: &templates.SMSVariant{SignName: "示例银行",
-				Text: "{{.Contact.Salutation}}，{{.Campaign.product}}上线。拒收请回复R",
-				Providers: map[string]templates.ProviderTemplate{
-					templates.ProviderAliyun: {Code: "SMS_100", Params: map[string]string{"name": "{{.Contact.Salutation}}", "product": "{{.Campaign.product}}"}}}}},
-		}}, templates.SaveOptions{Activate: true}); err != nil {
+	if _, _, err = world.Templates.Save(ctx, actor, benchTemplate(false), templates.SaveOptions{Activate: true}); err != nil {
 		return nil, 0, err
 	}
-	dlv, err := delivery.New(pool, delivery.Config{Logger: e.logger}, delivery.Deps{Renderer: delivery.TemplateRendererFor(tstore, templates.Bank{})})
-	if err != nil {
+	if err := world.Planner.EnsureFestivalRules(ctx); err != nil {
 		return nil, 0, err
 	}
-	planner, err := care.New(pool, dlv, care.Config{Logger: e.logger})
-	if err != nil {
-		return nil, 0, err
-	}
-	if err := planner.EnsureFestivalRules(ctx); err != nil {
-		return nil, 0, err
-	}
-	rv, err := revisits.New(pool, store, dlv, revisits.Config{Logger: e.logger, Rules: planner})
-	if err != nil {
-		return nil, 0, err
-	}
-	camps, err := campaigns.New(pool, campaigns.Deps{Contacts: store, Templates: tstore, Delivery: dlv}, campaigns.Config{Logger: e.logger})
-	if err != nil {
-		return nil, 0, err
-	}
-	ids, err := identity.NewStore(pool, identity.Config{Logger: e.logger})
-	if err != nil {
-		return nil, 0, err
-	}
+	camps, ids := world.Campaigns, world.Identity
 	by := map[string]campaigns.By{}
 	for _, u := range []struct {
 		login, code string
@@ -314,8 +281,8 @@ func consoleServer(ctx context.Context, e *env, pool *pgxpool.Pool) (*httptest.S
 	if _, err := camps.Submit(ctx, by["bench-marketer"], c.ID); err != nil {
 		return nil, 0, err
 	}
-	s, err := server.New(server.Config{Logger: e.logger, RateLimit: -1}, server.Deps{Pool: pool, Contacts: store, Auth: ids,
-		Delivery: dlv, Templates: tstore, Care: planner, Revisits: rv, Campaigns: camps})
+	s, err := server.New(server.Config{Logger: e.logger, RateLimit: -1}, server.Deps{Pool: pool, Contacts: world.Contacts, Auth: ids,
+		Delivery: world.Delivery, Templates: world.Templates, Care: world.Planner, Revisits: world.Revisits, Campaigns: camps})
 	if err != nil {
 		return nil, 0, err
 	}

@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"context"
@@ -21,6 +21,7 @@ import (
 	"carillon/channels/registry"
 	"carillon/contacts"
 	"carillon/delivery"
+	"carillon/internal/app"
 	"carillon/internal/audit"
 	"carillon/internal/pgdev"
 	"carillon/internal/synth"
@@ -35,8 +36,8 @@ const dispatchWorkers = 1000
 // provider and back through its receipt into the timeline, beside River's own
 // no-op job throughput with the same workers and fetch settings on the same
 // database.
-func benchDispatch(ctx context.Context, e *env, srv pgdev.Server, size, runs int) (*figure, error) {
-	f := &figure{Unit: "msgs/s", BaselineName: "river no-op jobs/s", Size: size, Goal: ">= 0.25 of River's no-op rate"}
+func benchDispatch(ctx context.Context, e *env, srv pgdev.Server, size, runs int) (*Figure, error) {
+	f := &Figure{Unit: "msgs/s", BaselineName: "river no-op jobs/s", Size: size, Goal: ">= 0.25 of River's no-op rate"}
 	resetPeakRSS()
 	for i := range runs {
 		fmt.Fprintf(e.stderr, "bench dispatch: run %d/%d, %d messages\n", i+1, runs, size)
@@ -66,35 +67,6 @@ func benchDispatch(ctx context.Context, e *env, srv pgdev.Server, size, runs int
 // dispatchOnce returns the messages per second and the database's size per
 // million messages as sent: outbox, receipts, timeline events, River's jobs.
 func dispatchOnce(ctx context.Context, e *env, pool *pgxpool.Pool, size int) (float64, float64, error) {
-	store, err := contacts.NewStore(pool, contacts.Config{})
-	if err != nil {
-		return 0, 0, err
-	}
-	// Contacts to send to: a thousand synthetic customers, messages round robin.
-	dir, err := os.MkdirTemp("", "carillon-bench-")
-	if err != nil {
-		return 0, 0, err
-	}
-	defer os.RemoveAll(dir)
-	cpath := filepath.Join(dir, "contacts.csv")
-	if err := writeFile(cpath, func(w io.Writer) error { return synth.WriteContacts(w, 1000, 0, 0, 7) }); err != nil {
-		return 0, 0, err
-	}
-	cf, _ := os.Open(cpath)
-	_, err = store.ImportContacts(ctx, cf, contacts.ImportOptions{Actor: audit.Actor{Name: "bench"}})
-	cf.Close()
-	if err != nil {
-		return 0, 0, err
-	}
-	var ids []int64
-	rows, err := pool.Query(ctx, `SELECT id FROM contacts ORDER BY id`)
-	if err != nil {
-		return 0, 0, err
-	}
-	if ids, err = pgx.CollectRows(rows, pgx.RowTo[int64]); err != nil {
-		return 0, 0, err
-	}
-
 	// The provider's receipts come back through the real webhook handler.
 	var svcp atomic.Pointer[delivery.Service]
 	var regp atomic.Pointer[channels.Registry]
@@ -110,41 +82,55 @@ func dispatchOnce(ctx context.Context, e *env, pool *pgxpool.Pool, size int) (fl
 	})
 	hooks := httptest.NewServer(mux)
 	defer hooks.Close()
-	cfg, err := parseConfig(fmt.Sprintf(`
-[[channels.provider]]
-name = "ali"
-provider = "aliyun"
-endpoint = "sandbox"
-webhook_secret_env = "BENCH_HOOK"
-rate = 100000
-  [channels.provider.sandbox]
-  receipt_url = "%s/hooks/ali/receipts?token=bench"
-`, hooks.URL), "bench")
+	cfg, err := providers(channels.ProviderConfig{Name: "ali", Provider: channels.KindAliyun, Endpoint: channels.EndpointSandbox,
+		WebhookSecretEnv: benchHookEnv, Rate: 100000, Sandbox: channels.SandboxConfig{ReceiptURL: hooks.URL + "/hooks/ali/receipts?token=" + benchHook}})
 	if err != nil {
 		return 0, 0, err
 	}
-	built, err := registry.Build(ctx, cfg.Channels, registry.Deps{Pool: pool, Getenv: func(k string) string { return map[string]string{"BENCH_HOOK": "bench"}[k] }})
+	built, err := registry.Build(ctx, cfg, registry.Deps{Pool: pool, Getenv: benchGetenv})
 	if err != nil {
 		return 0, 0, err
 	}
 	defer built.Stop(context.WithoutCancel(ctx))
 	built.Sandboxes["ali"].Recorder().KeepContent(false)
 	regp.Store(built.Registry)
-	renderer, tstore, err := newRenderer(pool, templates.Bank{Name: "Carillon Bank", Hotline: "95000"})
+	world, err := app.NewServices(pool, app.ServicesConfig{Bank: templates.Bank{Name: "Carillon Bank", Hotline: "95000"}, Registry: built.Registry,
+		Delivery: delivery.Config{MarketingWindow: delivery.Always, ServiceWindow: delivery.Always, JobBatch: 50, SendConcurrency: 1}})
 	if err != nil {
 		return 0, 0, err
 	}
-	if _, err := sandboxCodes(ctx, tstore, audit.Actor{Name: "bench"}); err != nil {
+	if _, err := app.SandboxCodes(ctx, world.Templates, audit.Actor{Name: "bench"}); err != nil {
 		return 0, 0, err
 	}
-	svc, err := delivery.New(pool, delivery.Config{MarketingWindow: delivery.Always, ServiceWindow: delivery.Always, JobBatch: 50, SendConcurrency: 1},
-		delivery.Deps{Registry: built.Registry, Renderer: renderer})
+	// Contacts to send to: a thousand synthetic customers, messages round robin.
+	dir, err := os.MkdirTemp("", "carillon-bench-")
 	if err != nil {
 		return 0, 0, err
 	}
+	defer os.RemoveAll(dir)
+	cpath := filepath.Join(dir, "contacts.csv")
+	if err := writeFile(cpath, func(w io.Writer) error { return synth.WriteContacts(w, 1000, 0, 0, 7) }); err != nil {
+		return 0, 0, err
+	}
+	cf, _ := os.Open(cpath)
+	_, err = world.Contacts.ImportContacts(ctx, cf, contacts.ImportOptions{Actor: audit.Actor{Name: "bench"}})
+	cf.Close()
+	if err != nil {
+		return 0, 0, err
+	}
+	var ids []int64
+	rows, err := pool.Query(ctx, `SELECT id FROM contacts ORDER BY id`)
+	if err != nil {
+		return 0, 0, err
+	}
+	if ids, err = pgx.CollectRows(rows, pgx.RowTo[int64]); err != nil {
+		return 0, 0, err
+	}
+
+	svc := world.Delivery
 	svcp.Store(svc)
 	workers := river.NewWorkers()
-	river.AddWorker(workers, svc.Worker(store))
+	river.AddWorker(workers, svc.Worker(world.Contacts))
 	rc, err := river.NewClient(riverpgxv5.New(pool), riverBenchConfig(delivery.DefaultQueue, workers))
 	if err != nil {
 		return 0, 0, err
@@ -168,7 +154,7 @@ rate = 100000
 	defer rc.Stop(context.WithoutCancel(ctx))
 	deadline := time.Now().Add(10 * time.Minute)
 	var allSent time.Duration
-	progress, done := benchProgress(e, "messages", int64(size))
+	progress, done := e.progress("messages", int64(size))
 	defer done()
 	for {
 		var open, unsent int
