@@ -2,8 +2,8 @@ package bench
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -56,19 +56,6 @@ func benchTemplate(email bool) templates.Definition {
 }
 
 func newBenchCampaign(ctx context.Context, e *env, pool *pgxpool.Pool, size int, registry *channels.Registry, dcfg delivery.Config) (*benchCampaign, error) {
-	if _, err := pool.Exec(ctx, `INSERT INTO contacts (external_id, name, gender, phone, email, tier, tags)
-		SELECT 'B' || lpad(i::text, 8, '0'), '客户' || i, CASE WHEN i % 2 = 0 THEN 'male' ELSE 'female' END,
-		  '+86138' || lpad(i::text, 8, '0'), 'c' || i || '@example.com', (ARRAY['A','B','C','D'])[1 + i % 4], '{wealth}'
-		FROM generate_series(1, $1) i`, size); err != nil {
-		return nil, fmt.Errorf("load contacts: %w", err)
-	}
-	if _, err := pool.Exec(ctx, `INSERT INTO consents (contact_id, channel, purpose, granted, source)
-		SELECT id, ch, 'marketing', true, 'bench' FROM contacts, unnest(ARRAY['sms', 'email']) ch`); err != nil {
-		return nil, fmt.Errorf("load consents: %w", err)
-	}
-	if _, err := pool.Exec(ctx, `VACUUM ANALYZE contacts`); err != nil {
-		return nil, err
-	}
 	b := &benchCampaign{pool: pool}
 	world, err := app.NewServices(pool, app.ServicesConfig{Logger: e.logger, Delivery: dcfg, Registry: registry,
 		Campaigns: campaigns.Config{Batch: 5000, Now: dcfg.Now}, Bank: templates.Bank{Name: "Carillon Bank", Hotline: "95000"}})
@@ -76,6 +63,9 @@ func newBenchCampaign(ctx context.Context, e *env, pool *pgxpool.Pool, size int,
 		return nil, err
 	}
 	b.store, b.tstore, b.svc, b.camps = world.Contacts, world.Templates, world.Delivery, world.Campaigns
+	if err := b.store.SeedBenchAudience(ctx, size); err != nil {
+		return nil, err
+	}
 	actor := audit.Actor{Name: "bench"}
 	if _, _, err = b.tstore.Save(ctx, actor, benchTemplate(true), templates.SaveOptions{Activate: true}); err != nil {
 		return nil, err
@@ -112,15 +102,6 @@ func (b *benchCampaign) approved(ctx context.Context, channel string, window *st
 		return c, err
 	}
 	return b.camps.Approve(ctx, b.approver, c.ID, c.Version)
-}
-
-// runState reads a campaign's run: recipients and messages written.
-func runState(ctx context.Context, pool *pgxpool.Pool, campaignID int64) (recipients, enqueued int64, err error) {
-	err = pool.QueryRow(ctx, `SELECT COALESCE(recipients, -1), enqueued FROM campaign_runs WHERE campaign_id = $1`, campaignID).Scan(&recipients, &enqueued)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return -1, 0, nil
-	}
-	return recipients, enqueued, err
 }
 
 // benchFanout measures a campaign's fan-out: from the start call until every
@@ -162,7 +143,7 @@ func fanoutOnce(ctx context.Context, e *env, pool *pgxpool.Pool, size int) (floa
 	progress, done := e.progress("recipients", int64(size))
 	defer done()
 	for {
-		rcp, enq, err := runState(ctx, pool, c.ID)
+		rcp, enq, err := b.camps.RunProgress(ctx, c.ID)
 		if err != nil {
 			return 0, 0, err
 		}
@@ -179,11 +160,15 @@ func fanoutOnce(ctx context.Context, e *env, pool *pgxpool.Pool, size int) (floa
 		time.Sleep(100 * time.Millisecond)
 	}
 	took := time.Since(start)
-	var n int
-	if err := pool.QueryRow(ctx, `SELECT count(*) FROM messages WHERE source = 'campaign_run'`).Scan(&n); err != nil {
+	run, err := b.camps.LatestRun(ctx, c.ID)
+	if err != nil {
 		return 0, 0, err
 	}
-	if n != size {
+	tally, err := b.svc.SourceTally(ctx, campaigns.SourceRun, strconv.FormatInt(run, 10))
+	if err != nil {
+		return 0, 0, err
+	}
+	if n := tally.Written; n != size {
 		return 0, 0, fmt.Errorf("fanout: %d messages in the outbox for %d recipients", n, size)
 	}
 	base, err := bareMessageCopy(ctx, pool, size)

@@ -118,12 +118,8 @@ func dispatchOnce(ctx context.Context, e *env, pool *pgxpool.Pool, size int) (fl
 	if err != nil {
 		return 0, 0, err
 	}
-	var ids []int64
-	rows, err := pool.Query(ctx, `SELECT id FROM contacts ORDER BY id`)
+	ids, err := contactIDs(ctx, world.Contacts)
 	if err != nil {
-		return 0, 0, err
-	}
-	if ids, err = pgx.CollectRows(rows, pgx.RowTo[int64]); err != nil {
 		return 0, 0, err
 	}
 
@@ -157,11 +153,11 @@ func dispatchOnce(ctx context.Context, e *env, pool *pgxpool.Pool, size int) (fl
 	progress, done := e.progress("messages", int64(size))
 	defer done()
 	for {
-		var open, unsent int
-		if err := pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE status NOT IN ('delivered', 'failed', 'suppressed', 'cancelled')),
-			count(*) FILTER (WHERE status IN ('queued', 'sending')) FROM messages`).Scan(&open, &unsent); err != nil {
+		p, err := svc.Progress(ctx)
+		if err != nil {
 			return 0, 0, err
 		}
+		open, unsent := p.Open, p.Unsent
 		if unsent == 0 && allSent == 0 {
 			allSent = time.Since(start)
 		}
@@ -178,28 +174,69 @@ func dispatchOnce(ctx context.Context, e *env, pool *pgxpool.Pool, size int) (fl
 		time.Sleep(200 * time.Millisecond)
 	}
 	took := time.Since(start)
-	var delivered, events int
-	if err := pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE status = 'delivered') FROM messages`).Scan(&delivered); err != nil {
+	delivered, err := svc.CountStatus(ctx, string(delivery.StatusDelivered))
+	if err != nil {
 		return 0, 0, err
 	}
-	if err := pool.QueryRow(ctx, `SELECT count(*) FROM contact_events WHERE kind IN ('message.delivered', 'message.failed')`).Scan(&events); err != nil {
+	events, err := world.Contacts.CountEvents(ctx, "message.delivered", "message.failed")
+	if err != nil {
 		return 0, 0, err
 	}
 	if delivered < size*9/10 || events < delivered {
 		var summary []string
-		rows, err := pool.Query(ctx, `SELECT status || ' ' || reason || ': ' || count(*) FROM messages GROUP BY status, reason ORDER BY count(*) DESC LIMIT 5`)
-		if err == nil {
-			summary, _ = pgx.CollectRows(rows, pgx.RowTo[string])
+		if sum, err := svc.Summary(ctx, true); err == nil {
+			for _, c := range sum.ByChannel {
+				summary = append(summary, fmt.Sprintf("%s %s: %d", c.Channel, c.Status, c.N))
+			}
+			for _, r := range sum.NotSent {
+				summary = append(summary, fmt.Sprintf("%s: %d", r.Reason, r.N))
+			}
 		}
 		return 0, 0, fmt.Errorf("dispatch: only %d of %d delivered, %d receipt events in timelines; outcomes: %s", delivered, size, events, strings.Join(summary, "; "))
 	}
-	var bytes int64
-	if err := pool.QueryRow(ctx, `SELECT pg_total_relation_size('messages') + pg_total_relation_size('receipts')
-		+ pg_total_relation_size('river_job')
-		+ COALESCE((SELECT sum(pg_total_relation_size(inhrelid)) FROM pg_inherits WHERE inhparent = 'contact_events'::regclass), 0)`).Scan(&bytes); err != nil {
+	bytes, err := storageBytes(ctx, pool, svc, world.Contacts)
+	if err != nil {
 		return 0, 0, err
 	}
 	return float64(size) / took.Seconds(), float64(bytes) / float64(size) * 1e6 / (1 << 20), nil
+}
+
+// contactIDs lists every contact's id in order, a page at a time.
+func contactIDs(ctx context.Context, store *contacts.Store) ([]int64, error) {
+	var ids []int64
+	f := contacts.ListFilter{Limit: 500}
+	for {
+		page, err := store.List(ctx, f)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range page.Items {
+			ids = append(ids, c.ID)
+		}
+		if page.Next == "" {
+			return ids, nil
+		}
+		f.After = page.Items[len(page.Items)-1].ID
+	}
+}
+
+// storageBytes is the database's size of what sending wrote: the outbox and
+// the receipts, the timelines' events, and River's jobs. River has no API
+// for its table's size: the catalog's is read.
+func storageBytes(ctx context.Context, pool *pgxpool.Pool, svc *delivery.Service, store *contacts.Store) (int64, error) {
+	outbox, err := svc.OutboxBytes(ctx)
+	if err != nil {
+		return 0, err
+	}
+	timelines, err := store.TimelineBytes(ctx)
+	if err != nil {
+		return 0, err
+	}
+	var jobs int64
+	if err := pool.QueryRow(ctx, `SELECT pg_total_relation_size('river_job')`).Scan(&jobs); err != nil {
+		return 0, fmt.Errorf("river's jobs' size: %w", err)
+	}
+	return outbox + timelines + jobs, nil
 }
 
 // riverBenchConfig is the River configuration both sides of the comparison use.

@@ -198,11 +198,12 @@ func emailOnce(ctx context.Context, e *env, pool *pgxpool.Pool, size, conns int)
 		if last == 0 && n >= int64(size) {
 			last = time.Since(start)
 		}
-		var open int
-		if err := pool.QueryRow(ctx, `SELECT count(*) FROM messages WHERE status IN ('queued', 'sending')`).Scan(&open); err != nil {
+		p, err := b.svc.Progress(ctx)
+		if err != nil {
 			done()
 			return r, err
 		}
+		open := p.Unsent
 		if last > 0 && open == 0 {
 			break
 		}
@@ -219,9 +220,18 @@ func emailOnce(ctx context.Context, e *env, pool *pgxpool.Pool, size, conns int)
 	if err != nil {
 		return r, err
 	}
-	var sent, events int
-	if err := pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM messages WHERE status IN ('sent', 'delivered') AND channel = 'email'),
-		(SELECT count(*) FROM contact_events WHERE kind = 'message.sent')`).Scan(&sent, &events); err != nil {
+	sum, err := b.svc.Summary(ctx, true)
+	if err != nil {
+		return r, err
+	}
+	sent := 0
+	for _, c := range sum.ByChannel {
+		if c.Channel == string(channels.Email) && (c.Status == string(delivery.StatusSent) || c.Status == string(delivery.StatusDelivered)) {
+			sent += c.N
+		}
+	}
+	events, err := b.store.CountEvents(ctx, "message.sent")
+	if err != nil {
 		return r, err
 	}
 	if sent != size || events < size || sink.count() != int64(size) {

@@ -14,6 +14,7 @@ import (
 
 	"carillon/channels"
 	"carillon/channels/registry"
+	"carillon/delivery"
 	"carillon/internal/app"
 	"carillon/internal/pgdev"
 	"carillon/server"
@@ -39,16 +40,6 @@ func benchReceipts(ctx context.Context, e *env, srv pgdev.Server, size, runs int
 }
 
 func receiptsOnce(ctx context.Context, e *env, pool *pgxpool.Pool, size int) (rate, base float64, err error) {
-	if _, err := pool.Exec(ctx, `INSERT INTO contacts (external_id, name, phone)
-		SELECT 'R' || i, '客户' || i, '+86138' || lpad(i::text, 8, '0') FROM generate_series(1, 1000) i`); err != nil {
-		return 0, 0, err
-	}
-	if _, err := pool.Exec(ctx, `INSERT INTO messages (dedupe_key, contact_id, source, purpose, template_key, channels, channel, status,
-		provider, provider_message_id, address_masked, send_at, sent_at, attempts)
-		SELECT 'bench:' || i, (SELECT min(id) FROM contacts) + i % 1000, 'api', 'service', 'birthday', '{sms}', 'sms', 'sent',
-		  'ali', 'biz' || i, '138****0000', now(), now(), 1 FROM generate_series(1, $1) i`, size); err != nil {
-		return 0, 0, err
-	}
 	cfg, err := providers(channels.ProviderConfig{Name: "ali", Provider: channels.KindAliyun, Endpoint: channels.EndpointSandbox,
 		WebhookSecretEnv: benchHookEnv})
 	if err != nil {
@@ -63,6 +54,13 @@ func receiptsOnce(ctx context.Context, e *env, pool *pgxpool.Pool, size int) (ra
 	if err != nil {
 		return 0, 0, err
 	}
+	ids, err := world.Contacts.SeedBenchPhones(ctx, 1000)
+	if err != nil {
+		return 0, 0, err
+	}
+	if err := world.Delivery.SeedBenchSent(ctx, size, ids, "ali"); err != nil {
+		return 0, 0, err
+	}
 	api, err := server.New(server.Config{Logger: e.logger, RateLimit: -1}, server.Deps{Pool: pool, Contacts: world.Contacts, Delivery: world.Delivery, Registry: built.Registry})
 	if err != nil {
 		return 0, 0, err
@@ -72,7 +70,7 @@ func receiptsOnce(ctx context.Context, e *env, pool *pgxpool.Pool, size int) (ra
 	url := hs.URL + "/hooks/aliyun/ali/receipts?token=" + benchHook
 
 	bodies := make([][]byte, 0, size/receiptBatch+1)
-	var ids [][]string
+	var batches [][]string
 	now := time.Now().In(shanghai()).Format("2006-01-02 15:04:05")
 	for start := 1; start <= size; start += receiptBatch {
 		var reps []map[string]any
@@ -85,7 +83,7 @@ func receiptsOnce(ctx context.Context, e *env, pool *pgxpool.Pool, size int) (ra
 		}
 		b, _ := json.Marshal(reps)
 		bodies = append(bodies, b)
-		ids = append(ids, batch)
+		batches = append(batches, batch)
 	}
 	took, err := inParallel(len(bodies), func(i int) error {
 		resp, err := http.Post(url, "application/json", bytes.NewReader(bodies[i]))
@@ -101,22 +99,29 @@ func receiptsOnce(ctx context.Context, e *env, pool *pgxpool.Pool, size int) (ra
 	if err != nil {
 		return 0, 0, err
 	}
-	var final, events int
-	if err := pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM messages WHERE status IN ('delivered', 'failed')),
-		(SELECT count(*) FROM contact_events WHERE kind IN ('message.delivered', 'message.failed'))`).Scan(&final, &events); err != nil {
+	sum, err := world.Delivery.Summary(ctx, true)
+	if err != nil {
+		return 0, 0, err
+	}
+	final := 0
+	for _, c := range sum.ByChannel {
+		if c.Status == string(delivery.StatusDelivered) || c.Status == string(delivery.StatusFailed) {
+			final += c.N
+		}
+	}
+	events, err := world.Contacts.CountEvents(ctx, "message.delivered", "message.failed")
+	if err != nil {
 		return 0, 0, err
 	}
 	if final != size || events != size {
 		return 0, 0, fmt.Errorf("receipts: %d of %d messages final, %d timeline events", final, size, events)
 	}
 
-	if _, err := pool.Exec(ctx, `UPDATE messages SET status = 'sent', final_at = NULL`); err != nil {
+	if err := world.Delivery.ResetBenchSent(ctx); err != nil {
 		return 0, 0, err
 	}
-	baseTook, err := inParallel(len(ids), func(i int) error {
-		_, err := pool.Exec(ctx, `UPDATE messages SET status = 'delivered', final_at = now(), updated_at = now()
-			WHERE provider = 'ali' AND provider_message_id = ANY($1)`, ids[i])
-		return err
+	baseTook, err := inParallel(len(batches), func(i int) error {
+		return world.Delivery.BareMarkDelivered(ctx, "ali", batches[i])
 	})
 	if err != nil {
 		return 0, 0, err
