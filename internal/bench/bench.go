@@ -5,7 +5,7 @@
 // own (dropped at the end), measures one path of Carillon beside a baseline
 // measured in the same run on the same database (a bare COPY, River's no-op
 // jobs, a bare go-mail loop), and checks what it measured through the owners'
-// APIs. The figures are ratios: these machines are noisy. See docs/performance.md.
+// APIs. The figures are ratios: these machines are noisy. See docs/benchmarks.md.
 package bench
 
 import (
@@ -26,6 +26,7 @@ import (
 
 	"carillon/channels"
 	"carillon/contacts"
+	"carillon/delivery"
 	"carillon/internal/app"
 	"carillon/internal/audit"
 	"carillon/internal/pgdev"
@@ -399,4 +400,16 @@ func shanghai() *time.Location {
 		return time.UTC
 	}
 	return loc
+}
+
+// countOutbox counts the summary's messages on channel ("": any) in one of
+// the statuses.
+func countOutbox(sum delivery.OutboxSummary, channel channels.Channel, statuses ...delivery.Status) int {
+	n := 0
+	for _, c := range sum.ByChannel {
+		if (channel == "" || c.Channel == string(channel)) && slices.Contains(statuses, delivery.Status(c.Status)) {
+			n += c.N
+		}
+	}
+	return n
 }

@@ -22,8 +22,9 @@ import (
 	"carillon/templates"
 )
 
-// benchCampaign is what both campaign benchmarks set up: contacts written by
-// SQL, a marketing template, a marketer and an approver, the campaigns service.
+// benchCampaign is what both campaign benchmarks set up: contacts written in
+// bulk by their owner, a marketing template, a marketer and an approver, the
+// campaigns service.
 type benchCampaign struct {
 	pool     *pgxpool.Pool
 	store    *contacts.Store

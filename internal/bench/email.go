@@ -224,12 +224,7 @@ func emailOnce(ctx context.Context, e *env, pool *pgxpool.Pool, size, conns int)
 	if err != nil {
 		return r, err
 	}
-	sent := 0
-	for _, c := range sum.ByChannel {
-		if c.Channel == string(channels.Email) && (c.Status == string(delivery.StatusSent) || c.Status == string(delivery.StatusDelivered)) {
-			sent += c.N
-		}
-	}
+	sent := countOutbox(sum, channels.Email, delivery.StatusSent, delivery.StatusDelivered)
 	events, err := b.store.CountEvents(ctx, "message.sent")
 	if err != nil {
 		return r, err

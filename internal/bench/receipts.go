@@ -103,12 +103,7 @@ func receiptsOnce(ctx context.Context, e *env, pool *pgxpool.Pool, size int) (ra
 	if err != nil {
 		return 0, 0, err
 	}
-	final := 0
-	for _, c := range sum.ByChannel {
-		if c.Status == string(delivery.StatusDelivered) || c.Status == string(delivery.StatusFailed) {
-			final += c.N
-		}
-	}
+	final := countOutbox(sum, "", delivery.StatusDelivered, delivery.StatusFailed)
 	events, err := world.Contacts.CountEvents(ctx, "message.delivered", "message.failed")
 	if err != nil {
 		return 0, 0, err
