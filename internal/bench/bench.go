@@ -25,6 +25,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"carillon/channels"
+	"carillon/channels/registry"
 	"carillon/contacts"
 	"carillon/delivery"
 	"carillon/internal/app"
@@ -383,14 +384,15 @@ const (
 // benchGetenv is the providers' environment: the webhook token only.
 func benchGetenv(k string) string { return map[string]string{benchHookEnv: benchHook}[k] }
 
-// providers is the providers' configuration an operator writes, with the
-// defaults of each kind applied and checked as a configuration file's are.
-func providers(ps ...channels.ProviderConfig) (channels.Config, error) {
+// startProviders builds the providers an operator configures (ps, with the
+// defaults of each kind applied and checked as a configuration file's are)
+// and starts their sandboxes. The caller stops them.
+func startProviders(ctx context.Context, pool *pgxpool.Pool, ps ...channels.ProviderConfig) (*registry.Built, error) {
 	cfg := channels.Config{Providers: ps}.WithDefaults()
 	if err := cfg.Validate(); err != nil {
-		return cfg, fmt.Errorf("bench providers: %w", err)
+		return nil, fmt.Errorf("bench providers: %w", err)
 	}
-	return cfg, nil
+	return registry.Build(ctx, cfg, registry.Deps{Pool: pool, Getenv: benchGetenv})
 }
 
 // shanghai is the zone of the sandboxes' reports, the mainland providers'.

@@ -18,7 +18,6 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"carillon/channels"
-	"carillon/channels/registry"
 	"carillon/contacts"
 	"carillon/delivery"
 	"carillon/internal/app"
@@ -82,12 +81,8 @@ func dispatchOnce(ctx context.Context, e *env, pool *pgxpool.Pool, size int) (fl
 	})
 	hooks := httptest.NewServer(mux)
 	defer hooks.Close()
-	cfg, err := providers(channels.ProviderConfig{Name: "ali", Provider: channels.KindAliyun, Endpoint: channels.EndpointSandbox,
+	built, err := startProviders(ctx, pool, channels.ProviderConfig{Name: "ali", Provider: channels.KindAliyun, Endpoint: channels.EndpointSandbox,
 		WebhookSecretEnv: benchHookEnv, Rate: 100000, Sandbox: channels.SandboxConfig{ReceiptURL: hooks.URL + "/hooks/ali/receipts?token=" + benchHook}})
-	if err != nil {
-		return 0, 0, err
-	}
-	built, err := registry.Build(ctx, cfg, registry.Deps{Pool: pool, Getenv: benchGetenv})
 	if err != nil {
 		return 0, 0, err
 	}

@@ -22,7 +22,6 @@ import (
 	mail "github.com/wneessen/go-mail"
 
 	"carillon/channels"
-	"carillon/channels/registry"
 	"carillon/contacts"
 	"carillon/delivery"
 	"carillon/internal/clock"
@@ -138,12 +137,8 @@ func emailOnce(ctx context.Context, e *env, pool *pgxpool.Pool, size, conns int)
 	defer sink.stop(context.WithoutCancel(ctx))
 
 	// The provider an operator configures, pointed at the sink.
-	cfg, err := providers(channels.ProviderConfig{Name: "mail", Provider: channels.KindSMTP, Endpoint: sink.addr(), TLS: "none", Auth: "none",
+	built, err := startProviders(ctx, pool, channels.ProviderConfig{Name: "mail", Provider: channels.KindSMTP, Endpoint: sink.addr(), TLS: "none", Auth: "none",
 		From: "offers@bank.example", Rate: 100000, Pool: conns})
-	if err != nil {
-		return r, err
-	}
-	built, err := registry.Build(ctx, cfg, registry.Deps{Pool: pool, Getenv: benchGetenv})
 	if err != nil {
 		return r, err
 	}

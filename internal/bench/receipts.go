@@ -13,7 +13,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"carillon/channels"
-	"carillon/channels/registry"
 	"carillon/delivery"
 	"carillon/internal/app"
 	"carillon/internal/pgdev"
@@ -40,12 +39,8 @@ func benchReceipts(ctx context.Context, e *env, srv pgdev.Server, size, runs int
 }
 
 func receiptsOnce(ctx context.Context, e *env, pool *pgxpool.Pool, size int) (rate, base float64, err error) {
-	cfg, err := providers(channels.ProviderConfig{Name: "ali", Provider: channels.KindAliyun, Endpoint: channels.EndpointSandbox,
+	built, err := startProviders(ctx, pool, channels.ProviderConfig{Name: "ali", Provider: channels.KindAliyun, Endpoint: channels.EndpointSandbox,
 		WebhookSecretEnv: benchHookEnv})
-	if err != nil {
-		return 0, 0, err
-	}
-	built, err := registry.Build(ctx, cfg, registry.Deps{Pool: pool, Getenv: benchGetenv})
 	if err != nil {
 		return 0, 0, err
 	}
