@@ -60,17 +60,6 @@ func TestConsoleSectionOfTheConfig(t *testing.T) {
 	}
 }
 
-func TestEveryBenchmarkIsRunnable(t *testing.T) {
-	t.Parallel()
-	require.Len(t, benchByName, len(benchNames))
-	for _, n := range benchNames {
-		b, ok := benchByName[n]
-		require.True(t, ok, n)
-		require.NotNil(t, b.run, n)
-		require.GreaterOrEqual(t, b.full, 10_000, n)
-	}
-}
-
 func TestServerSectionNamesTrustedProxies(t *testing.T) {
 	t.Parallel()
 	fc, err := parseConfig("[server]\ntrusted_proxies = [\"10.0.0.0/8\", \"192.0.2.7\"]\n", "test")

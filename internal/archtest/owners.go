@@ -53,7 +53,7 @@ var Layers = [][]string{
 	{"server/edge"},
 	{"server/console", "server"},
 	{"internal/app"},
-	{"internal/drill"},
+	{"internal/drill", "internal/bench"},
 	{"internal/pgtest", "internal/archtest", "internal/identity/identitytest", "cmd/carillon"},
 	{"internal/apptest"}, // the tests' world: imported by _test.go files only
 }

@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"context"
@@ -18,9 +18,9 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"carillon/channels"
-	"carillon/channels/registry"
 	"carillon/contacts"
 	"carillon/delivery"
+	"carillon/internal/app"
 	"carillon/internal/audit"
 	"carillon/internal/pgdev"
 	"carillon/internal/synth"
@@ -35,8 +35,8 @@ const dispatchWorkers = 1000
 // provider and back through its receipt into the timeline, beside River's own
 // no-op job throughput with the same workers and fetch settings on the same
 // database.
-func benchDispatch(ctx context.Context, e *env, srv pgdev.Server, size, runs int) (*figure, error) {
-	f := &figure{Unit: "msgs/s", BaselineName: "river no-op jobs/s", Size: size, Goal: ">= 0.25 of River's no-op rate"}
+func benchDispatch(ctx context.Context, e *env, srv pgdev.Server, size, runs int) (*Figure, error) {
+	f := &Figure{Unit: "msgs/s", BaselineName: "river no-op jobs/s", Size: size, Goal: ">= 0.25 of River's no-op rate"}
 	resetPeakRSS()
 	for i := range runs {
 		fmt.Fprintf(e.stderr, "bench dispatch: run %d/%d, %d messages\n", i+1, runs, size)
@@ -66,35 +66,6 @@ func benchDispatch(ctx context.Context, e *env, srv pgdev.Server, size, runs int
 // dispatchOnce returns the messages per second and the database's size per
 // million messages as sent: outbox, receipts, timeline events, River's jobs.
 func dispatchOnce(ctx context.Context, e *env, pool *pgxpool.Pool, size int) (float64, float64, error) {
-	store, err := contacts.NewStore(pool, contacts.Config{})
-	if err != nil {
-		return 0, 0, err
-	}
-	// Contacts to send to: a thousand synthetic customers, messages round robin.
-	dir, err := os.MkdirTemp("", "carillon-bench-")
-	if err != nil {
-		return 0, 0, err
-	}
-	defer os.RemoveAll(dir)
-	cpath := filepath.Join(dir, "contacts.csv")
-	if err := writeFile(cpath, func(w io.Writer) error { return synth.WriteContacts(w, 1000, 0, 0, 7) }); err != nil {
-		return 0, 0, err
-	}
-	cf, _ := os.Open(cpath)
-	_, err = store.ImportContacts(ctx, cf, contacts.ImportOptions{Actor: audit.Actor{Name: "bench"}})
-	cf.Close()
-	if err != nil {
-		return 0, 0, err
-	}
-	var ids []int64
-	rows, err := pool.Query(ctx, `SELECT id FROM contacts ORDER BY id`)
-	if err != nil {
-		return 0, 0, err
-	}
-	if ids, err = pgx.CollectRows(rows, pgx.RowTo[int64]); err != nil {
-		return 0, 0, err
-	}
-
 	// The provider's receipts come back through the real webhook handler.
 	var svcp atomic.Pointer[delivery.Service]
 	var regp atomic.Pointer[channels.Registry]
@@ -110,41 +81,47 @@ func dispatchOnce(ctx context.Context, e *env, pool *pgxpool.Pool, size int) (fl
 	})
 	hooks := httptest.NewServer(mux)
 	defer hooks.Close()
-	cfg, err := parseConfig(fmt.Sprintf(`
-[[channels.provider]]
-name = "ali"
-provider = "aliyun"
-endpoint = "sandbox"
-webhook_secret_env = "BENCH_HOOK"
-rate = 100000
-  [channels.provider.sandbox]
-  receipt_url = "%s/hooks/ali/receipts?token=bench"
-`, hooks.URL), "bench")
-	if err != nil {
-		return 0, 0, err
-	}
-	built, err := registry.Build(ctx, cfg.Channels, registry.Deps{Pool: pool, Getenv: func(k string) string { return map[string]string{"BENCH_HOOK": "bench"}[k] }})
+	built, err := startProviders(ctx, pool, channels.ProviderConfig{Name: "ali", Provider: channels.KindAliyun, Endpoint: channels.EndpointSandbox,
+		WebhookSecretEnv: benchHookEnv, Rate: 100000, Sandbox: channels.SandboxConfig{ReceiptURL: hooks.URL + "/hooks/ali/receipts?token=" + benchHook}})
 	if err != nil {
 		return 0, 0, err
 	}
 	defer built.Stop(context.WithoutCancel(ctx))
 	built.Sandboxes["ali"].Recorder().KeepContent(false)
 	regp.Store(built.Registry)
-	renderer, tstore, err := newRenderer(pool, templates.Bank{Name: "Carillon Bank", Hotline: "95000"})
+	world, err := app.NewServices(pool, app.ServicesConfig{Bank: templates.Bank{Name: "Carillon Bank", Hotline: "95000"}, Registry: built.Registry,
+		Delivery: delivery.Config{MarketingWindow: delivery.Always, ServiceWindow: delivery.Always, JobBatch: 50, SendConcurrency: 1}})
 	if err != nil {
 		return 0, 0, err
 	}
-	if _, err := sandboxCodes(ctx, tstore, audit.Actor{Name: "bench"}); err != nil {
+	if _, err := app.SandboxCodes(ctx, world.Templates, audit.Actor{Name: "bench"}); err != nil {
 		return 0, 0, err
 	}
-	svc, err := delivery.New(pool, delivery.Config{MarketingWindow: delivery.Always, ServiceWindow: delivery.Always, JobBatch: 50, SendConcurrency: 1},
-		delivery.Deps{Registry: built.Registry, Renderer: renderer})
+	// Contacts to send to: a thousand synthetic customers, messages round robin.
+	dir, err := os.MkdirTemp("", "carillon-bench-")
 	if err != nil {
 		return 0, 0, err
 	}
+	defer os.RemoveAll(dir)
+	cpath := filepath.Join(dir, "contacts.csv")
+	if err := writeFile(cpath, func(w io.Writer) error { return synth.WriteContacts(w, 1000, 0, 0, 7) }); err != nil {
+		return 0, 0, err
+	}
+	cf, _ := os.Open(cpath)
+	_, err = world.Contacts.ImportContacts(ctx, cf, contacts.ImportOptions{Actor: audit.Actor{Name: "bench"}})
+	cf.Close()
+	if err != nil {
+		return 0, 0, err
+	}
+	ids, err := contactIDs(ctx, world.Contacts)
+	if err != nil {
+		return 0, 0, err
+	}
+
+	svc := world.Delivery
 	svcp.Store(svc)
 	workers := river.NewWorkers()
-	river.AddWorker(workers, svc.Worker(store))
+	river.AddWorker(workers, svc.Worker(world.Contacts))
 	rc, err := river.NewClient(riverpgxv5.New(pool), riverBenchConfig(delivery.DefaultQueue, workers))
 	if err != nil {
 		return 0, 0, err
@@ -168,14 +145,14 @@ rate = 100000
 	defer rc.Stop(context.WithoutCancel(ctx))
 	deadline := time.Now().Add(10 * time.Minute)
 	var allSent time.Duration
-	progress, done := benchProgress(e, "messages", int64(size))
+	progress, done := e.progress("messages", int64(size))
 	defer done()
 	for {
-		var open, unsent int
-		if err := pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE status NOT IN ('delivered', 'failed', 'suppressed', 'cancelled')),
-			count(*) FILTER (WHERE status IN ('queued', 'sending')) FROM messages`).Scan(&open, &unsent); err != nil {
+		p, err := svc.Progress(ctx)
+		if err != nil {
 			return 0, 0, err
 		}
+		open, unsent := p.Open, p.Unsent
 		if unsent == 0 && allSent == 0 {
 			allSent = time.Since(start)
 		}
@@ -192,28 +169,69 @@ rate = 100000
 		time.Sleep(200 * time.Millisecond)
 	}
 	took := time.Since(start)
-	var delivered, events int
-	if err := pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE status = 'delivered') FROM messages`).Scan(&delivered); err != nil {
+	delivered, err := svc.CountStatus(ctx, string(delivery.StatusDelivered))
+	if err != nil {
 		return 0, 0, err
 	}
-	if err := pool.QueryRow(ctx, `SELECT count(*) FROM contact_events WHERE kind IN ('message.delivered', 'message.failed')`).Scan(&events); err != nil {
+	events, err := world.Contacts.CountEvents(ctx, "message.delivered", "message.failed")
+	if err != nil {
 		return 0, 0, err
 	}
 	if delivered < size*9/10 || events < delivered {
 		var summary []string
-		rows, err := pool.Query(ctx, `SELECT status || ' ' || reason || ': ' || count(*) FROM messages GROUP BY status, reason ORDER BY count(*) DESC LIMIT 5`)
-		if err == nil {
-			summary, _ = pgx.CollectRows(rows, pgx.RowTo[string])
+		if sum, err := svc.Summary(ctx, true); err == nil {
+			for _, c := range sum.ByChannel {
+				summary = append(summary, fmt.Sprintf("%s %s: %d", c.Channel, c.Status, c.N))
+			}
+			for _, r := range sum.NotSent {
+				summary = append(summary, fmt.Sprintf("%s: %d", r.Reason, r.N))
+			}
 		}
 		return 0, 0, fmt.Errorf("dispatch: only %d of %d delivered, %d receipt events in timelines; outcomes: %s", delivered, size, events, strings.Join(summary, "; "))
 	}
-	var bytes int64
-	if err := pool.QueryRow(ctx, `SELECT pg_total_relation_size('messages') + pg_total_relation_size('receipts')
-		+ pg_total_relation_size('river_job')
-		+ COALESCE((SELECT sum(pg_total_relation_size(inhrelid)) FROM pg_inherits WHERE inhparent = 'contact_events'::regclass), 0)`).Scan(&bytes); err != nil {
+	bytes, err := storageBytes(ctx, pool, svc, world.Contacts)
+	if err != nil {
 		return 0, 0, err
 	}
 	return float64(size) / took.Seconds(), float64(bytes) / float64(size) * 1e6 / (1 << 20), nil
+}
+
+// contactIDs lists every contact's id in order, a page at a time.
+func contactIDs(ctx context.Context, store *contacts.Store) ([]int64, error) {
+	var ids []int64
+	f := contacts.ListFilter{Limit: 500}
+	for {
+		page, err := store.List(ctx, f)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range page.Items {
+			ids = append(ids, c.ID)
+		}
+		if page.Next == "" {
+			return ids, nil
+		}
+		f.After = page.Items[len(page.Items)-1].ID
+	}
+}
+
+// storageBytes is the database's size of what sending wrote: the outbox and
+// the receipts, the timelines' events, and River's jobs. River has no API
+// for its table's size: the catalog's is read.
+func storageBytes(ctx context.Context, pool *pgxpool.Pool, svc *delivery.Service, store *contacts.Store) (int64, error) {
+	outbox, err := svc.OutboxBytes(ctx)
+	if err != nil {
+		return 0, err
+	}
+	timelines, err := store.TimelineBytes(ctx)
+	if err != nil {
+		return 0, err
+	}
+	var jobs int64
+	if err := pool.QueryRow(ctx, `SELECT pg_total_relation_size('river_job')`).Scan(&jobs); err != nil {
+		return 0, fmt.Errorf("river's jobs' size: %w", err)
+	}
+	return outbox + timelines + jobs, nil
 }
 
 // riverBenchConfig is the River configuration both sides of the comparison use.

@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"bytes"
@@ -12,9 +12,9 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"carillon/channels/registry"
-	"carillon/contacts"
+	"carillon/channels"
 	"carillon/delivery"
+	"carillon/internal/app"
 	"carillon/internal/pgdev"
 	"carillon/server"
 )
@@ -31,58 +31,42 @@ const (
 // applied with its timeline event before the push is answered. The baseline
 // is the bare status UPDATE of the same messages in the same batches and
 // concurrency, in the same run. Goal: at least 10,000 receipts/s.
-func benchReceipts(ctx context.Context, e *env, srv pgdev.Server, size, runs int) (*figure, error) {
-	f := &figure{Unit: "receipts/s", BaselineName: "bare UPDATE rows/s", Size: size, Goal: ">= 10000 receipts/s"}
+func benchReceipts(ctx context.Context, e *env, srv pgdev.Server, size, runs int) (*Figure, error) {
+	f := &Figure{Unit: "receipts/s", BaselineName: "bare UPDATE rows/s", Size: size, Goal: ">= 10000 receipts/s"}
 	return eachRun(ctx, e, srv, f, "receipts", runs, func(pool *pgxpool.Pool) (float64, float64, error) {
 		return receiptsOnce(ctx, e, pool, size)
 	})
 }
 
 func receiptsOnce(ctx context.Context, e *env, pool *pgxpool.Pool, size int) (rate, base float64, err error) {
-	if _, err := pool.Exec(ctx, `INSERT INTO contacts (external_id, name, phone)
-		SELECT 'R' || i, '客户' || i, '+86138' || lpad(i::text, 8, '0') FROM generate_series(1, 1000) i`); err != nil {
-		return 0, 0, err
-	}
-	if _, err := pool.Exec(ctx, `INSERT INTO messages (dedupe_key, contact_id, source, purpose, template_key, channels, channel, status,
-		provider, provider_message_id, address_masked, send_at, sent_at, attempts)
-		SELECT 'bench:' || i, (SELECT min(id) FROM contacts) + i % 1000, 'api', 'service', 'birthday', '{sms}', 'sms', 'sent',
-		  'ali', 'biz' || i, '138****0000', now(), now(), 1 FROM generate_series(1, $1) i`, size); err != nil {
-		return 0, 0, err
-	}
-	cfg, err := parseConfig(`
-[[channels.provider]]
-name = "ali"
-provider = "aliyun"
-endpoint = "sandbox"
-webhook_secret_env = "BENCH_HOOK"
-`, "bench")
-	if err != nil {
-		return 0, 0, err
-	}
-	built, err := registry.Build(ctx, cfg.Channels, registry.Deps{Pool: pool, Getenv: func(k string) string { return map[string]string{"BENCH_HOOK": "bench"}[k] }})
+	built, err := startProviders(ctx, pool, channels.ProviderConfig{Name: "ali", Provider: channels.KindAliyun, Endpoint: channels.EndpointSandbox,
+		WebhookSecretEnv: benchHookEnv})
 	if err != nil {
 		return 0, 0, err
 	}
 	defer built.Stop(context.WithoutCancel(ctx))
-	svc, err := delivery.New(pool, delivery.Config{}, delivery.Deps{Registry: built.Registry})
+	world, err := app.NewServices(pool, app.ServicesConfig{Registry: built.Registry})
 	if err != nil {
 		return 0, 0, err
 	}
-	store, err := contacts.NewStore(pool, contacts.Config{})
+	ids, err := world.Contacts.SeedBenchPhones(ctx, 1000)
 	if err != nil {
 		return 0, 0, err
 	}
-	api, err := server.New(server.Config{Logger: e.logger, RateLimit: -1}, server.Deps{Pool: pool, Contacts: store, Delivery: svc, Registry: built.Registry})
+	if err := world.Delivery.SeedBenchSent(ctx, size, ids, "ali"); err != nil {
+		return 0, 0, err
+	}
+	api, err := server.New(server.Config{Logger: e.logger, RateLimit: -1}, server.Deps{Pool: pool, Contacts: world.Contacts, Delivery: world.Delivery, Registry: built.Registry})
 	if err != nil {
 		return 0, 0, err
 	}
 	hs := httptest.NewServer(api.Handler())
 	defer hs.Close()
-	url := hs.URL + "/hooks/aliyun/ali/receipts?token=bench"
+	url := hs.URL + "/hooks/aliyun/ali/receipts?token=" + benchHook
 
 	bodies := make([][]byte, 0, size/receiptBatch+1)
-	var ids [][]string
-	now := time.Now().In(demoZone()).Format("2006-01-02 15:04:05")
+	var batches [][]string
+	now := time.Now().In(shanghai()).Format("2006-01-02 15:04:05")
 	for start := 1; start <= size; start += receiptBatch {
 		var reps []map[string]any
 		var batch []string
@@ -94,7 +78,7 @@ webhook_secret_env = "BENCH_HOOK"
 		}
 		b, _ := json.Marshal(reps)
 		bodies = append(bodies, b)
-		ids = append(ids, batch)
+		batches = append(batches, batch)
 	}
 	took, err := inParallel(len(bodies), func(i int) error {
 		resp, err := http.Post(url, "application/json", bytes.NewReader(bodies[i]))
@@ -110,22 +94,24 @@ webhook_secret_env = "BENCH_HOOK"
 	if err != nil {
 		return 0, 0, err
 	}
-	var final, events int
-	if err := pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM messages WHERE status IN ('delivered', 'failed')),
-		(SELECT count(*) FROM contact_events WHERE kind IN ('message.delivered', 'message.failed'))`).Scan(&final, &events); err != nil {
+	sum, err := world.Delivery.Summary(ctx, true)
+	if err != nil {
+		return 0, 0, err
+	}
+	final := countOutbox(sum, "", delivery.StatusDelivered, delivery.StatusFailed)
+	events, err := world.Contacts.CountEvents(ctx, "message.delivered", "message.failed")
+	if err != nil {
 		return 0, 0, err
 	}
 	if final != size || events != size {
 		return 0, 0, fmt.Errorf("receipts: %d of %d messages final, %d timeline events", final, size, events)
 	}
 
-	if _, err := pool.Exec(ctx, `UPDATE messages SET status = 'sent', final_at = NULL`); err != nil {
+	if err := world.Delivery.ResetBenchSent(ctx); err != nil {
 		return 0, 0, err
 	}
-	baseTook, err := inParallel(len(ids), func(i int) error {
-		_, err := pool.Exec(ctx, `UPDATE messages SET status = 'delivered', final_at = now(), updated_at = now()
-			WHERE provider = 'ali' AND provider_message_id = ANY($1)`, ids[i])
-		return err
+	baseTook, err := inParallel(len(batches), func(i int) error {
+		return world.Delivery.BareMarkDelivered(ctx, "ali", batches[i])
 	})
 	if err != nil {
 		return 0, 0, err

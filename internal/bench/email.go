@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"context"
@@ -21,7 +21,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	mail "github.com/wneessen/go-mail"
 
-	"carillon/channels/registry"
+	"carillon/channels"
 	"carillon/contacts"
 	"carillon/delivery"
 	"carillon/internal/clock"
@@ -30,8 +30,8 @@ import (
 
 // Defaults of `bench email`.
 const (
-	DefaultBenchEmailMessages    = 20_000
-	DefaultBenchEmailConnections = 10
+	DefaultEmailMessages    = 20_000
+	DefaultEmailConnections = 10
 	// benchEmailWindow is the campaign's own send window; the clock of the run
 	// is put at benchEmailLocalHour in the recipients' zone, inside it and
 	// inside delivery's default marketing window.
@@ -39,11 +39,11 @@ const (
 	benchEmailLocalHour = 10
 )
 
-// emailDetail is what `bench email` reports beside the rates: the medians of
+// EmailDetail is what `bench email` reports beside the rates: the medians of
 // the runs. CPU is this process's user+system time (the SMTP sink runs in it
 // too, on both sides); Postgres's is the whole server's from /proc when the
 // server runs on this machine (nil: not measured).
-type emailDetail struct {
+type EmailDetail struct {
 	Connections                  int      `json:"connections"`
 	CPUMicrosPerMessage          float64  `json:"cpu_us_per_message"`
 	BaselineCPUMicrosPerMessage  float64  `json:"baseline_cpu_us_per_message"`
@@ -75,11 +75,11 @@ type emailRun struct {
 // that counts and discards. The baseline, in the same run to the same sink:
 // the same number of messages of the same bytes (one the campaign sent,
 // pre-rendered) over the same number of connections by a bare go-mail loop.
-func benchEmail(ctx context.Context, e *env, srv pgdev.Server, size, runs, conns int) (*figure, error) {
+func benchEmail(ctx context.Context, e *env, srv pgdev.Server, size, runs, conns int) (*Figure, error) {
 	if conns < 1 {
 		return nil, fmt.Errorf("--connections must be at least 1")
 	}
-	f := &figure{Unit: "msgs/s", BaselineName: "bare go-mail loop msgs/s", Size: size}
+	f := &Figure{Unit: "msgs/s", BaselineName: "bare go-mail loop msgs/s", Size: size}
 	var rs []emailRun
 	_, err := eachRun(ctx, e, srv, f, "email", runs, func(pool *pgxpool.Pool) (float64, float64, error) {
 		r, err := emailOnce(ctx, e, pool, size, conns)
@@ -99,7 +99,7 @@ func benchEmail(ctx context.Context, e *env, srv pgdev.Server, size, runs, conns
 		}
 		return median(xs)
 	}
-	d := &emailDetail{Connections: conns,
+	d := &EmailDetail{Connections: conns,
 		CPUMicrosPerMessage:         med(func(r emailRun) float64 { return r.cpu }),
 		BaselineCPUMicrosPerMessage: med(func(r emailRun) float64 { return r.baseCPU }),
 		SinkBytesPerMessage:         med(func(r emailRun) float64 { return r.bytes }),
@@ -137,22 +137,8 @@ func emailOnce(ctx context.Context, e *env, pool *pgxpool.Pool, size, conns int)
 	defer sink.stop(context.WithoutCancel(ctx))
 
 	// The provider an operator configures, pointed at the sink.
-	cfg, err := parseConfig(`
-[[channels.provider]]
-name = "mail"
-provider = "smtp"
-endpoint = "127.0.0.1:25"
-tls = "none"
-auth = "none"
-from = "offers@bank.example"
-rate = 100000
-`, "bench")
-	if err != nil {
-		return r, err
-	}
-	cfg.Channels.Providers[0].Endpoint = sink.addr()
-	cfg.Channels.Providers[0].Pool = conns
-	built, err := registry.Build(ctx, cfg.Channels, registry.Deps{Pool: pool, Getenv: func(string) string { return "" }})
+	built, err := startProviders(ctx, pool, channels.ProviderConfig{Name: "mail", Provider: channels.KindSMTP, Endpoint: sink.addr(), TLS: "none", Auth: "none",
+		From: "offers@bank.example", Rate: 100000, Pool: conns})
 	if err != nil {
 		return r, err
 	}
@@ -167,7 +153,7 @@ rate = 100000
 	now := func() time.Time { return time.Now().Add(offset) }
 	r.localStart, r.location = now().In(loc).Format("15:04"), loc.String()
 
-	b, err := newBenchCampaign(ctx, e, pool, size, delivery.Deps{Registry: built.Registry},
+	b, err := newBenchCampaign(ctx, e, pool, size, built.Registry,
 		delivery.Config{JobBatch: 50, SendConcurrency: conns, Now: now})
 	if err != nil {
 		return r, err
@@ -200,18 +186,19 @@ rate = 100000
 	}
 	deadline := start.Add(30 * time.Minute)
 	var last time.Duration
-	progress, done := benchProgress(e, "messages", int64(size))
+	progress, done := e.progress("messages", int64(size))
 	for {
 		n := sink.count()
 		progress(n)
 		if last == 0 && n >= int64(size) {
 			last = time.Since(start)
 		}
-		var open int
-		if err := pool.QueryRow(ctx, `SELECT count(*) FROM messages WHERE status IN ('queued', 'sending')`).Scan(&open); err != nil {
+		p, err := b.svc.Progress(ctx)
+		if err != nil {
 			done()
 			return r, err
 		}
+		open := p.Unsent
 		if last > 0 && open == 0 {
 			break
 		}
@@ -228,9 +215,13 @@ rate = 100000
 	if err != nil {
 		return r, err
 	}
-	var sent, events int
-	if err := pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM messages WHERE status IN ('sent', 'delivered') AND channel = 'email'),
-		(SELECT count(*) FROM contact_events WHERE kind = 'message.sent')`).Scan(&sent, &events); err != nil {
+	sum, err := b.svc.Summary(ctx, true)
+	if err != nil {
+		return r, err
+	}
+	sent := countOutbox(sum, channels.Email, delivery.StatusSent, delivery.StatusDelivered)
+	events, err := b.store.CountEvents(ctx, "message.sent")
+	if err != nil {
 		return r, err
 	}
 	if sent != size || events < size || sink.count() != int64(size) {
@@ -508,7 +499,7 @@ func pgCounters(ctx context.Context, pool *pgxpool.Pool) (pgCount, error) {
 }
 
 // writeEmailDetail prints `bench email`'s figures beside the table's line.
-func writeEmailDetail(w io.Writer, f *figure) {
+func writeEmailDetail(w io.Writer, f *Figure) {
 	d := f.Email
 	fmt.Fprintf(w, "\n邮件（用户路径）email, the user's path: %d 条 messages × %d 次 runs, %d 个 SMTP 连接 connections, 进程内 SMTP 接收端 in-process SMTP sink\n",
 		f.Size, len(f.Runs), d.Connections)

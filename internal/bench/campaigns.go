@@ -1,9 +1,9 @@
-package main
+package bench
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -12,16 +12,19 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"carillon/campaigns"
+	"carillon/channels"
 	"carillon/contacts"
 	"carillon/delivery"
+	"carillon/internal/app"
 	"carillon/internal/audit"
 	"carillon/internal/identity"
 	"carillon/internal/pgdev"
 	"carillon/templates"
 )
 
-// benchCampaign is what both campaign benchmarks set up: contacts written by
-// SQL, a marketing template, a marketer and an approver, the campaigns service.
+// benchCampaign is what both campaign benchmarks set up: contacts written in
+// bulk by their owner, a marketing template, a marketer and an approver, the
+// campaigns service.
 type benchCampaign struct {
 	pool     *pgxpool.Pool
 	store    *contacts.Store
@@ -35,54 +38,37 @@ type benchCampaign struct {
 
 const benchCampaignTemplate = "bench_offer"
 
-func newBenchCampaign(ctx context.Context, e *env, pool *pgxpool.Pool, size int, deps delivery.Deps, dcfg delivery.Config) (*benchCampaign, error) {
-	if _, err := pool.Exec(ctx, `INSERT INTO contacts (external_id, name, gender, phone, email, tier, tags)
-		SELECT 'B' || lpad(i::text, 8, '0'), '客户' || i, CASE WHEN i % 2 = 0 THEN 'male' ELSE 'female' END,
-		  '+86138' || lpad(i::text, 8, '0'), 'c' || i || '@example.com', (ARRAY['A','B','C','D'])[1 + i % 4], '{wealth}'
-		FROM generate_series(1, $1) i`, size); err != nil {
-		return nil, fmt.Errorf("load contacts: %w", err)
-	}
-	if _, err := pool.Exec(ctx, `INSERT INTO consents (contact_id, channel, purpose, granted, source)
-		SELECT id, ch, 'marketing', true, 'bench' FROM contacts, unnest(ARRAY['sms', 'email']) ch`); err != nil {
-		return nil, fmt.Errorf("load consents: %w", err)
-	}
-	if _, err := pool.Exec(ctx, `VACUUM ANALYZE contacts`); err != nil {
-		return nil, err
-	}
-	b := &benchCampaign{pool: pool}
-	var err error
-	if b.store, err = contacts.NewStore(pool, contacts.Config{}); err != nil {
-		return nil, err
-	}
-	if b.tstore, err = templates.NewStore(pool, templates.Config{}); err != nil {
-		return nil, err
-	}
-	actor := audit.Actor{Name: "bench"}
-	if _, _, err = b.tstore.Save(ctx, actor, templates.Definition{Key: benchCampaignTemplate, Purpose: templates.Marketing,
+// benchTemplate is the campaigns' marketing template: an SMS, and with email
+// the product mail.
+func benchTemplate(email bool) templates.Definition {
+	def := templates.Definition{Key: benchCampaignTemplate, Purpose: templates.Marketing,
 		Source: templates.SourceCampaign, DefaultLocale: "zh-CN", Variables: []templates.Variable{{Name: "product", Type: templates.String, Required: true, Label: "产品", LabelEN: "Product", Sample: "稳健理财"}},
 		Variants: []templates.Variant{
 			{Channel: templates.SMS, Locale: "zh-CN", SMS: &templates.SMSVariant{SignName: "示例银行",
 				Text: "{{.Contact.Salutation}}，{{.Campaign.product}}上线。拒收请回复R",
 				Providers: map[string]templates.ProviderTemplate{
 					templates.ProviderAliyun: {Code: "SMS_100", Params: map[string]string{"name": "{{.Contact.Salutation}}", "product": "{{.Campaign.product}}"}}}}},
-			{Channel: templates.Email, Locale: "zh-CN", Email: &templates.EmailVariant{Subject: "{{.Campaign.product}}",
-				HTML: benchEmailHTML}},
-		}}, templates.SaveOptions{Activate: true}); err != nil {
-		return nil, err
+		}}
+	if email {
+		def.Variants = append(def.Variants, templates.Variant{Channel: templates.Email, Locale: "zh-CN", Email: &templates.EmailVariant{Subject: "{{.Campaign.product}}",
+			HTML: benchEmailHTML}})
 	}
-	if deps.Renderer == nil {
-		deps.Renderer = delivery.TemplateRendererFor(b.tstore, templates.Bank{Name: "Carillon Bank", Hotline: "95000"})
-	}
-	dcfg.Logger = e.logger
-	if b.svc, err = delivery.New(pool, dcfg, deps); err != nil {
-		return nil, err
-	}
-	if b.camps, err = campaigns.New(pool, campaigns.Deps{Contacts: b.store, Templates: b.tstore, Delivery: b.svc, Registry: deps.Registry},
-		campaigns.Config{Logger: e.logger, Batch: 5000, Now: dcfg.Now}); err != nil {
-		return nil, err
-	}
-	ids, err := identity.NewStore(pool, identity.Config{})
+	return def
+}
+
+func newBenchCampaign(ctx context.Context, e *env, pool *pgxpool.Pool, size int, registry *channels.Registry, dcfg delivery.Config) (*benchCampaign, error) {
+	b := &benchCampaign{pool: pool}
+	world, err := app.NewServices(pool, app.ServicesConfig{Logger: e.logger, Delivery: dcfg, Registry: registry,
+		Campaigns: campaigns.Config{Batch: 5000, Now: dcfg.Now}, Bank: templates.Bank{Name: "Carillon Bank", Hotline: "95000"}})
 	if err != nil {
+		return nil, err
+	}
+	b.store, b.tstore, b.svc, b.camps = world.Contacts, world.Templates, world.Delivery, world.Campaigns
+	if err := b.store.SeedBenchAudience(ctx, size); err != nil {
+		return nil, err
+	}
+	actor := audit.Actor{Name: "bench"}
+	if _, _, err = b.tstore.Save(ctx, actor, benchTemplate(true), templates.SaveOptions{Activate: true}); err != nil {
 		return nil, err
 	}
 	for _, u := range []struct {
@@ -90,7 +76,7 @@ func newBenchCampaign(ctx context.Context, e *env, pool *pgxpool.Pool, size int,
 		role  identity.Role
 		by    *campaigns.By
 	}{{"bench-marketer", identity.RoleMarketer, &b.marketer}, {"bench-approver", identity.RoleApprover, &b.approver}} {
-		user, err := ids.CreateUser(ctx, actor, identity.NewUser{Login: u.login, DisplayName: u.login, Roles: []identity.Role{u.role}})
+		user, err := world.Identity.CreateUser(ctx, actor, identity.NewUser{Login: u.login, DisplayName: u.login, Roles: []identity.Role{u.role}})
 		if err != nil {
 			return nil, err
 		}
@@ -119,30 +105,21 @@ func (b *benchCampaign) approved(ctx context.Context, channel string, window *st
 	return b.camps.Approve(ctx, b.approver, c.ID, c.Version)
 }
 
-// runState reads a campaign's run: recipients and messages written.
-func runState(ctx context.Context, pool *pgxpool.Pool, campaignID int64) (recipients, enqueued int64, err error) {
-	err = pool.QueryRow(ctx, `SELECT COALESCE(recipients, -1), enqueued FROM campaign_runs WHERE campaign_id = $1`, campaignID).Scan(&recipients, &enqueued)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return -1, 0, nil
-	}
-	return recipients, enqueued, err
-}
-
 // benchFanout measures a campaign's fan-out: from the start call until every
 // recipient's message is in the outbox with its deliver job (audience
 // snapshot, one recipient per address, batches through delivery.Enqueue),
 // nothing sent. The baseline is a bare COPY of the same number of message
 // rows into a table of the outbox's columns without indexes. Goal: ratio
 // >= 0.3.
-func benchFanout(ctx context.Context, e *env, srv pgdev.Server, size, runs int) (*figure, error) {
-	f := &figure{Unit: "recipients/s", BaselineName: "bare COPY rows/s", Size: size, Goal: ">= 0.3 of a bare COPY"}
+func benchFanout(ctx context.Context, e *env, srv pgdev.Server, size, runs int) (*Figure, error) {
+	f := &Figure{Unit: "recipients/s", BaselineName: "bare COPY rows/s", Size: size, Goal: ">= 0.3 of a bare COPY"}
 	return eachRun(ctx, e, srv, f, "fanout", runs, func(pool *pgxpool.Pool) (float64, float64, error) {
 		return fanoutOnce(ctx, e, pool, size)
 	})
 }
 
 func fanoutOnce(ctx context.Context, e *env, pool *pgxpool.Pool, size int) (float64, float64, error) {
-	b, err := newBenchCampaign(ctx, e, pool, size, delivery.Deps{}, delivery.Config{})
+	b, err := newBenchCampaign(ctx, e, pool, size, nil, delivery.Config{})
 	if err != nil {
 		return 0, 0, err
 	}
@@ -164,10 +141,10 @@ func fanoutOnce(ctx context.Context, e *env, pool *pgxpool.Pool, size int) (floa
 		return 0, 0, err
 	}
 	deadline := start.Add(20 * time.Minute)
-	progress, done := benchProgress(e, "recipients", int64(size))
+	progress, done := e.progress("recipients", int64(size))
 	defer done()
 	for {
-		rcp, enq, err := runState(ctx, pool, c.ID)
+		rcp, enq, err := b.camps.RunProgress(ctx, c.ID)
 		if err != nil {
 			return 0, 0, err
 		}
@@ -184,11 +161,15 @@ func fanoutOnce(ctx context.Context, e *env, pool *pgxpool.Pool, size int) (floa
 		time.Sleep(100 * time.Millisecond)
 	}
 	took := time.Since(start)
-	var n int
-	if err := pool.QueryRow(ctx, `SELECT count(*) FROM messages WHERE source = 'campaign_run'`).Scan(&n); err != nil {
+	run, err := b.camps.LatestRun(ctx, c.ID)
+	if err != nil {
 		return 0, 0, err
 	}
-	if n != size {
+	tally, err := b.svc.SourceTally(ctx, campaigns.SourceRun, strconv.FormatInt(run, 10))
+	if err != nil {
+		return 0, 0, err
+	}
+	if n := tally.Written; n != size {
 		return 0, 0, fmt.Errorf("fanout: %d messages in the outbox for %d recipients", n, size)
 	}
 	base, err := bareMessageCopy(ctx, pool, size)

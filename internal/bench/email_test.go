@@ -1,6 +1,7 @@
-package main
+package bench
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"testing"
@@ -9,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"carillon/internal/pgtest"
+	"carillon/internal/testlog"
 )
 
 // TestBenchEmailReport runs `bench email` at a tiny size and checks the
@@ -17,10 +19,15 @@ import (
 func TestBenchEmailReport(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	c := cli{t, pgtest.NewEmpty(t).URL}
-	out, _, err := c.run(ctx, "bench", "email", "--quick", "--runs", "1", "--messages", "200", "--connections", "3", "--json")
+	url := pgtest.NewEmpty(t).URL
+	opts := Options{Quick: true, Runs: 1, Messages: 200, Connections: 3, Stderr: testlog.Writer(),
+		Getenv: func(k string) string { return map[string]string{"DATABASE_URL": url}[k] }}
+	results, err := Run(ctx, opts, []string{"email"})
 	require.NoError(t, err)
-	var rep map[string]figure
+	var buf bytes.Buffer
+	require.NoError(t, WriteJSON(&buf, results))
+	out := buf.String()
+	var rep map[string]Figure
 	require.NoError(t, json.Unmarshal([]byte(out), &rep))
 	f, ok := rep["email"]
 	require.True(t, ok, out)
@@ -44,8 +51,12 @@ func TestBenchEmailReport(t *testing.T) {
 	require.Equal(t, "10:00 Asia/Shanghai", f.Email.Clock)
 	require.Len(t, f.Email.Notes, 2)
 
-	text, _, err := c.run(ctx, "bench", "email", "--quick", "--runs", "1", "--messages", "50", "--connections", "1")
+	opts.Messages, opts.Connections = 50, 1
+	results, err = Run(ctx, opts, []string{"email"})
 	require.NoError(t, err)
+	buf.Reset()
+	Print(&buf, []string{"email"}, results)
+	text := buf.String()
 	require.Contains(t, text, "比值 ratio (Carillon / baseline)")
 	require.Contains(t, text, "基线 baseline (bare go-mail loop")
 }
@@ -66,5 +77,16 @@ func TestBenchEmailClockIsInsideTheWindow(t *testing.T) {
 		require.Greater(t, off, -24*time.Hour, now)
 		at := now.Add(off).In(loc)
 		require.Equal(t, "10:00", at.Format("15:04"), now)
+	}
+}
+
+func TestEveryBenchmarkIsRunnable(t *testing.T) {
+	t.Parallel()
+	require.Len(t, byName, len(Names))
+	for _, n := range Names {
+		b, ok := byName[n]
+		require.True(t, ok, n)
+		require.NotNil(t, b.run, n)
+		require.GreaterOrEqual(t, b.full, 10_000, n)
 	}
 }

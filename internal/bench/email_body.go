@@ -1,4 +1,4 @@
-package main
+package bench
 
 // benchEmailHTML is the bench campaign's email body: a bank's product mail of
 // about 4.5 KB of HTML with nine links (tracked per message when sent).

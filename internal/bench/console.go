@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"context"
@@ -13,17 +13,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"carillon/campaigns"
-	"carillon/care"
-	"carillon/contacts"
-	"carillon/delivery"
+	"carillon/internal/app"
 	"carillon/internal/audit"
 	"carillon/internal/identity"
 	"carillon/internal/pgdev"
-	"carillon/revisits"
 	"carillon/server"
 	"carillon/templates"
 )
@@ -42,20 +36,24 @@ const benchConsolePassword = "bench console password"
 // them); the
 // baseline is GET /healthz through the same server (the floor of a request).
 // Goal: every page under 300 ms at 1,000,000 contacts.
-func benchConsole(ctx context.Context, e *env, srv pgdev.Server, size, runs int) (*figure, error) {
-	f := &figure{Unit: "ms", BaselineName: "GET /healthz ms", Size: size, Goal: "every page < 300 ms at 1,000,000 contacts"}
+func benchConsole(ctx context.Context, e *env, srv pgdev.Server, size, runs int) (*Figure, error) {
+	f := &Figure{Unit: "ms", BaselineName: "GET /healthz ms", Size: size, Goal: "every page < 300 ms at 1,000,000 contacts"}
 	pool, cleanup, err := benchDB(ctx, srv)
 	if err != nil {
 		return nil, err
 	}
 	defer cleanup()
+	world, err := app.NewServices(pool, app.ServicesConfig{Logger: e.logger})
+	if err != nil {
+		return nil, err
+	}
 	fmt.Fprintf(e.stderr, "bench console: loading %d contacts and %d messages\n", size, size)
 	start := time.Now()
-	if err := loadConsoleData(ctx, pool, size); err != nil {
+	if err := loadConsoleData(ctx, world, size); err != nil {
 		return nil, err
 	}
 	fmt.Fprintf(e.stderr, "bench console: loaded in %.1f s\n", time.Since(start).Seconds())
-	ts, campaignID, err := consoleServer(ctx, e, pool)
+	ts, campaignID, err := consoleServer(ctx, e, world)
 	if err != nil {
 		return nil, err
 	}
@@ -66,9 +64,11 @@ func benchConsole(ctx context.Context, e *env, srv pgdev.Server, size, runs int)
 		phone string
 	}
 	ext := fmt.Sprintf("K%08d", size/2)
-	if err := pool.QueryRow(ctx, `SELECT id, right(phone, 4) FROM contacts WHERE external_id = $1`, ext).Scan(&some.id, &some.phone); err != nil {
+	c, err := world.Contacts.GetByExternalID(ctx, ext)
+	if err != nil {
 		return nil, fmt.Errorf("find contact %s: %w", ext, err)
 	}
+	some.id, some.phone = c.ID, c.Phone[max(len(c.Phone)-4, 0):]
 	// A cold page is a first view that counts what later views reuse (the
 	// dashboard's 30 days, a team's ranking); it is reported, not the figure.
 	type pageSpec struct {
@@ -187,108 +187,30 @@ func benchConsole(ctx context.Context, e *env, srv pgdev.Server, size, runs int)
 // 2,000 managers in teams of 10, their marketing consents, and size messages
 // over the last 30 days in the statuses, channels and providers of a working
 // outbox, with a receipt for most and some unmatched ones.
-func loadConsoleData(ctx context.Context, pool *pgxpool.Pool, size int) error {
-	managers := max(size/500, 10)
-	steps := []struct {
-		sql  string
-		args []any
-	}{
-		{`SELECT setseed(0.11)`, nil},
-		{`INSERT INTO managers (code, name, team, lead_code, time_zone)
-		 SELECT 'M' || lpad(i::text, 5, '0'), '经理' || i, 'team' || ((i - 1) / 10),
-		   'M' || lpad((((i - 1) / 10) * 10 + 1)::text, 5, '0'), 'Asia/Shanghai'
-		 FROM generate_series(1, $1::int) i`, []any{managers}},
-		{`INSERT INTO contacts (external_id, status, name, gender, locale, time_zone, birth_calendar, birth_year, birth_month, birth_day,
-		   lunar_month, lunar_day, phone, email, tier, manager_id, tags, attrs, created_at)
-		 SELECT 'K' || lpad(i::text, 8, '0'), CASE WHEN i % 100 = 0 THEN 'dormant' ELSE 'active' END,
-		   (ARRAY['王','李','张','刘','陈','杨','黄','赵','吴','周'])[1 + i % 10] || (ARRAY['小明','伟','芳','娜','敏','静','丽','强','磊','军','洋','勇'])[1 + (i / 10) % 12],
-		   CASE WHEN i % 2 = 0 THEN 'male' ELSE 'female' END, 'zh-CN', 'Asia/Shanghai',
-		   CASE WHEN i % 2 = 0 THEN 'solar' ELSE 'lunar' END, 1940 + i % 60,
-		   1 + floor(random() * 12)::int, 1 + floor(random() * 28)::int,
-		   CASE WHEN i % 2 = 1 THEN 1 + floor(random() * 12)::int END, CASE WHEN i % 2 = 1 THEN 1 + floor(random() * 29)::int END,
-		   '+86139' || lpad(i::text, 8, '0'), CASE WHEN i % 3 = 0 THEN 'k' || i || '@example.com' END,
-		   (ARRAY['A','B','C','D'])[1 + i % 4], m.id,
-		   CASE WHEN i % 7 = 0 THEN '{vip,retail}'::text[] WHEN i % 2 = 0 THEN '{retail}'::text[] ELSE '{wealth}'::text[] END,
-		   CASE WHEN i % 10 = 0 THEN jsonb_build_object('deposit_maturity', to_char(current_date + floor(random() * 60)::int, 'YYYY-MM-DD'), 'assets', i % 1000 * 1000)
-		        ELSE jsonb_build_object('assets', i % 1000 * 1000) END,
-		   now() - interval '90 days'
-		 FROM generate_series(1, $2::int) i JOIN managers m ON m.code = 'M' || lpad((1 + i % $1::int)::text, 5, '0')`, []any{managers, size}},
-		{`INSERT INTO consents (contact_id, channel, purpose, granted, source)
-		 SELECT id, 'sms', 'marketing', true, 'bench' FROM contacts WHERE id % 5 <> 0`, nil},
-		{`INSERT INTO messages (dedupe_key, contact_id, source, source_id, purpose, template_key, channels, channel, status, provider,
-		   provider_message_id, send_at, created_at, updated_at)
-		 SELECT 'bench:' || i, c.id, 'care_rule', 'birthday', 'service', 'birthday', '{sms}',
-		   (ARRAY['sms','sms','sms','email','wechat'])[1 + i % 5],
-		   (ARRAY['delivered','delivered','delivered','delivered','delivered','delivered','sent','failed','suppressed','cancelled'])[1 + i % 10],
-		   CASE WHEN i % 10 < 8 THEN (ARRAY['ali','ali','tencent','mail','wechat'])[1 + i % 5] END,
-		   CASE WHEN i % 10 < 8 THEN 'pm' || i END,
-		   now() - (i % 43200) * interval '1 minute', now() - (i % 43200) * interval '1 minute', now() - (i % 43200) * interval '1 minute'
-		 FROM generate_series(1, $1::int) i
-		 JOIN contacts c ON c.external_id = 'K' || lpad((1 + (i::bigint * 7919) % $1::int)::text, 8, '0')
-		 ORDER BY i % 43200 DESC`, []any{size}}, // oldest first, as an outbox fills
-		{`INSERT INTO receipts (provider, provider_message_id, status, received_at, applied)
-		 SELECT 'ali', 'unknown' || i, 'delivered', now() - i * interval '1 minute', false FROM generate_series(1, 200) i`, nil},
-	}
-	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-		for i, st := range steps {
-			if _, err := tx.Exec(ctx, st.sql, st.args...); err != nil {
-				return fmt.Errorf("load console data (step %d): %w", i+1, err)
-			}
-		}
-		return nil
-	})
+func loadConsoleData(ctx context.Context, world *app.Services, size int) error {
+	ids, err := world.Contacts.SeedBenchBook(ctx, size)
 	if err != nil {
 		return err
 	}
-	_, err = pool.Exec(ctx, `VACUUM ANALYZE`)
+	if err := world.Delivery.SeedBenchHistory(ctx, ids); err != nil {
+		return err
+	}
+	// Fresh statistics of every table the pages read (the database is the run's own).
+	_, err = world.Pool.Exec(ctx, `VACUUM ANALYZE`)
 	return err
 }
 
 // consoleServer builds the server as serve does (without River workers: the
 // pages read, they do not send), its users, and one submitted campaign.
-func consoleServer(ctx context.Context, e *env, pool *pgxpool.Pool) (*httptest.Server, int64, error) {
-	store, err := contacts.NewStore(pool, contacts.Config{Logger: e.logger})
-	if err != nil {
-		return nil, 0, err
-	}
-	tstore, err := templates.NewStore(pool, templates.Config{Logger: e.logger})
-	if err != nil {
-		return nil, 0, err
-	}
+func consoleServer(ctx context.Context, e *env, world *app.Services) (*httptest.Server, int64, error) {
 	actor := audit.Actor{Name: "bench"}
-	if _, _, err = tstore.Save(ctx, actor, templates.Definition{Key: benchCampaignTemplate, Purpose: templates.Marketing,
-		Source: templates.SourceCampaign, DefaultLocale: "zh-CN", Variables: []templates.Variable{{Name: "product", Type: templates.String, Required: true, Label: "产品", LabelEN: "Product", Sample: "稳健理财"}},
-		Variants: []templates.Variant{
-			{Channel: templates.SMS, Locale: "zh-CN", SMS: &templates.SMSVariant{SignName: "示例银行",
-				Text: "{{.Contact.Salutation}}，{{.Campaign.product}}上线。拒收请回复R",
-				Providers: map[string]templates.ProviderTemplate{
-					templates.ProviderAliyun: {Code: "SMS_100", Params: map[string]string{"name": "{{.Contact.Salutation}}", "product": "{{.Campaign.product}}"}}}}},
-		}}, templates.SaveOptions{Activate: true}); err != nil {
+	if _, _, err := world.Templates.Save(ctx, actor, benchTemplate(false), templates.SaveOptions{Activate: true}); err != nil {
 		return nil, 0, err
 	}
-	dlv, err := delivery.New(pool, delivery.Config{Logger: e.logger}, delivery.Deps{Renderer: delivery.TemplateRendererFor(tstore, templates.Bank{})})
-	if err != nil {
+	if err := world.Planner.EnsureFestivalRules(ctx); err != nil {
 		return nil, 0, err
 	}
-	planner, err := care.New(pool, dlv, care.Config{Logger: e.logger})
-	if err != nil {
-		return nil, 0, err
-	}
-	if err := planner.EnsureFestivalRules(ctx); err != nil {
-		return nil, 0, err
-	}
-	rv, err := revisits.New(pool, store, dlv, revisits.Config{Logger: e.logger, Rules: planner})
-	if err != nil {
-		return nil, 0, err
-	}
-	camps, err := campaigns.New(pool, campaigns.Deps{Contacts: store, Templates: tstore, Delivery: dlv}, campaigns.Config{Logger: e.logger})
-	if err != nil {
-		return nil, 0, err
-	}
-	ids, err := identity.NewStore(pool, identity.Config{Logger: e.logger})
-	if err != nil {
-		return nil, 0, err
-	}
+	camps, ids := world.Campaigns, world.Identity
 	by := map[string]campaigns.By{}
 	for _, u := range []struct {
 		login, code string
@@ -314,8 +236,8 @@ func consoleServer(ctx context.Context, e *env, pool *pgxpool.Pool) (*httptest.S
 	if _, err := camps.Submit(ctx, by["bench-marketer"], c.ID); err != nil {
 		return nil, 0, err
 	}
-	s, err := server.New(server.Config{Logger: e.logger, RateLimit: -1}, server.Deps{Pool: pool, Contacts: store, Auth: ids,
-		Delivery: dlv, Templates: tstore, Care: planner, Revisits: rv, Campaigns: camps})
+	s, err := server.New(server.Config{Logger: e.logger, RateLimit: -1}, server.Deps{Pool: world.Pool, Contacts: world.Contacts, Auth: ids,
+		Delivery: world.Delivery, Templates: world.Templates, Care: world.Planner, Revisits: world.Revisits, Campaigns: camps})
 	if err != nil {
 		return nil, 0, err
 	}
