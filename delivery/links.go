@@ -174,7 +174,7 @@ func (s *Service) trackLinks(ctx context.Context, messageID int64, r Rendered) R
 		}
 		if _, err := s.pool.Exec(ctx, `INSERT INTO message_links (message_id, idx, url) SELECT $1, i, u FROM unnest($2::int[], $3::text[]) AS t(i, u)
 			ON CONFLICT (message_id, idx) DO UPDATE SET url = EXCLUDED.url`, messageID, idx, targets); err != nil {
-			s.cfg.Logger.WarnContext(ctx, "links not tracked", slog.Int64("message_id", messageID), slog.String("error", err.Error()))
+			s.cfg.Logger.WarnContext(ctx, "links not tracked", slog.Int64("message_id", messageID), slog.String("err", err.Error()))
 			return r
 		}
 	}

@@ -197,7 +197,7 @@ func (s *Server) basicAuth(w http.ResponseWriter, r *http.Request, login, passwo
 			if s.deps.Pool != nil {
 				if aerr := audit.Append(r.Context(), s.deps.Pool, edge.Anonymous(addr), s.cfg.Now(),
 					edge.LockoutEntry("riverui.sign_in_locked", login, known, ev)); aerr != nil {
-					s.cfg.Logger.ErrorContext(r.Context(), "audit river ui lockout", slog.String("addr", addr), slog.String("error", aerr.Error()))
+					s.cfg.Logger.ErrorContext(r.Context(), "audit river ui lockout", slog.String("addr", addr), slog.String("err", aerr.Error()))
 				}
 			}
 		}
@@ -244,7 +244,7 @@ func (s *Server) auditRiverUI(w http.ResponseWriter, r *http.Request, actor audi
 	ctx := context.WithoutCancel(r.Context())
 	if err := audit.Append(ctx, s.deps.Pool, actor, s.cfg.Now(), audit.Entry{
 		Action: "riverui." + r.Method + " " + path, ObjectType: "riverui", ObjectID: path, Changes: changes}); err != nil {
-		s.cfg.Logger.ErrorContext(ctx, "audit river ui write", slog.String("method", r.Method), slog.String("path", path), slog.String("error", err.Error()))
+		s.cfg.Logger.ErrorContext(ctx, "audit river ui write", slog.String("method", r.Method), slog.String("path", path), slog.String("err", err.Error()))
 	}
 }
 

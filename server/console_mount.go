@@ -1,6 +1,7 @@
 package server
 
 import (
+	"log/slog"
 	"net/http"
 
 	"carillon/server/console"
@@ -23,7 +24,7 @@ func (s *Server) consoleRoutes() {
 		Throttle: s.throttle,
 	})
 	if err != nil {
-		s.cfg.Logger.Error("web console not mounted", "error", err.Error())
+		s.cfg.Logger.Error("web console not mounted", slog.String("err", err.Error()))
 		return
 	}
 	s.console = c

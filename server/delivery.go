@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
@@ -18,6 +19,7 @@ import (
 	"carillon/delivery"
 	"carillon/internal/audit"
 	"carillon/internal/identity"
+	"carillon/internal/pii"
 )
 
 // deliveryRoutes mounts the provider webhooks, the messages API, emergency stops
@@ -122,7 +124,7 @@ func (s *Server) wechatHook(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := s.applyWeChat(r, rs, in); err != nil {
 		if ferr := ep.Forget(r); ferr != nil {
-			s.cfg.Logger.ErrorContext(r.Context(), "wechat push: forget nonce", "provider", p.Name, "error", ferr)
+			s.cfg.Logger.ErrorContext(r.Context(), "wechat push: forget nonce", "provider", p.Name, slog.String("err", pii.Text(ferr.Error())))
 		}
 		s.writeErr(w, r, err)
 		return
@@ -369,7 +371,7 @@ func (s *Server) openPixel(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	case err != nil: // the reader still gets the pixel
-		s.cfg.Logger.WarnContext(r.Context(), "open not recorded", "error", err.Error())
+		s.cfg.Logger.WarnContext(r.Context(), "open not recorded", slog.String("err", err.Error()))
 	}
 	w.Header().Set("Content-Type", "image/gif")
 	w.Header().Set("Cache-Control", "no-store")
@@ -387,7 +389,7 @@ func (s *Server) clickRedirect(w http.ResponseWriter, r *http.Request) {
 		s.writeErr(w, r, err)
 		return
 	case err != nil: // the customer still gets where they were going
-		s.cfg.Logger.WarnContext(r.Context(), "click not recorded", "error", err.Error())
+		s.cfg.Logger.WarnContext(r.Context(), "click not recorded", slog.String("err", err.Error()))
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, target, http.StatusFound)

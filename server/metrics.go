@@ -154,7 +154,7 @@ func (c *dbCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, f := range c.figures() {
 		counts, err := f.read(ctx)
 		if err != nil {
-			c.logger.Warn("metrics query failed", slog.String("error", err.Error()))
+			c.logger.Warn("metrics query failed", slog.String("err", err.Error()))
 			continue
 		}
 		for _, l := range f.labels {

@@ -386,7 +386,7 @@ func (s *Server) writeErr(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, context.Canceled):
 		return
 	default:
-		s.cfg.Logger.ErrorContext(r.Context(), "request failed", slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.String("error", pii.Text(err.Error())))
+		s.cfg.Logger.ErrorContext(r.Context(), "request failed", slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.String("err", pii.Text(err.Error())))
 		ae = &apiError{status: http.StatusInternalServerError, code: "internal", msg: "internal error"}
 	}
 	body := map[string]any{"code": ae.code, "message": ae.msg}

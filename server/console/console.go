@@ -367,13 +367,13 @@ func (c *Console) fail(w http.ResponseWriter, r *http.Request, q *req, err error
 	case errors.Is(err, context.DeadlineExceeded):
 		he = &httpError{status: http.StatusServiceUnavailable, key: "err.timeout"}
 	case errors.Is(err, identity.ErrDirectoryUnavailable):
-		c.cfg.Logger.ErrorContext(r.Context(), "directory unavailable", slog.String("error", err.Error()))
+		c.cfg.Logger.ErrorContext(r.Context(), "directory unavailable", slog.String("err", err.Error()))
 		he = &httpError{status: http.StatusServiceUnavailable, key: "err.directory_unavailable"}
 	case errors.Is(err, context.Canceled):
 		return
 	default:
 		c.cfg.Logger.ErrorContext(r.Context(), "console page failed", slog.String("method", r.Method),
-			slog.String("path", r.URL.Path), slog.String("error", err.Error()))
+			slog.String("path", r.URL.Path), slog.String("err", err.Error()))
 		he = &httpError{status: http.StatusInternalServerError, key: "err.internal"}
 	}
 	c.render(w, r, q, he.status, "error", "err.title", map[string]any{"Key": he.key, "Detail": he.detail, "Status": he.status})
@@ -422,7 +422,7 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, q *req, status 
 	}
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout.html", v); err != nil {
-		c.cfg.Logger.ErrorContext(r.Context(), "console page render failed", slog.String("page", name), slog.String("error", err.Error()))
+		c.cfg.Logger.ErrorContext(r.Context(), "console page render failed", slog.String("page", name), slog.String("err", err.Error()))
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}

@@ -206,7 +206,7 @@ func (c *Console) recountSettled(ctx context.Context, from, to time.Time, want [
 	defer dc.settledMu.Unlock()
 	dc.recounting = false
 	if err != nil {
-		c.cfg.Logger.WarnContext(ctx, "dashboard recount failed", slog.String("error", err.Error()))
+		c.cfg.Logger.WarnContext(ctx, "dashboard recount failed", slog.String("err", err.Error()))
 		return
 	}
 	for d, rows := range byDay(aggs, want) {

@@ -324,7 +324,7 @@ func (c *Console) rankingPage(w http.ResponseWriter, r *http.Request, q *req) er
 			defer cancel()
 			rep, err := c.deps.Revisits.RevisitReport(ctx, opts)
 			if err != nil {
-				c.cfg.Logger.WarnContext(ctx, "ranking recount failed", slog.String("error", err.Error()))
+				c.cfg.Logger.WarnContext(ctx, "ranking recount failed", slog.String("err", err.Error()))
 				c.ranks.mu.Lock()
 				old := c.ranks.m[key]
 				old.recounting = false

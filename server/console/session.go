@@ -332,6 +332,6 @@ func (c *Console) auditLockout(r *http.Request, login, addr string, ev edge.Even
 	known := err == nil
 	if err := audit.Append(r.Context(), c.deps.SessionsPool, edge.Anonymous(addr), c.cfg.Now(),
 		edge.LockoutEntry("console.sign_in_locked", login, known, ev)); err != nil {
-		c.cfg.Logger.ErrorContext(r.Context(), "audit sign-in lockout", slog.String("addr", addr), slog.String("error", err.Error()))
+		c.cfg.Logger.ErrorContext(r.Context(), "audit sign-in lockout", slog.String("addr", addr), slog.String("err", err.Error()))
 	}
 }

@@ -86,7 +86,7 @@ func (c *Console) oidcStart(w http.ResponseWriter, r *http.Request) {
 	state, nonce, verifier, browser := vals[0], vals[1], vals[2], vals[3]
 	to, err := c.deps.SSO.OIDCAuthURL(r.Context(), state, nonce, verifier)
 	if errors.Is(err, identity.ErrDirectoryUnavailable) {
-		c.cfg.Logger.ErrorContext(r.Context(), "oidc provider unavailable", slog.String("error", err.Error()))
+		c.cfg.Logger.ErrorContext(r.Context(), "oidc provider unavailable", slog.String("err", err.Error()))
 		c.showSSOError(w, r, q, http.StatusServiceUnavailable, "login.sso_unavailable")
 		return
 	}
@@ -176,7 +176,7 @@ func (c *Console) oidcCallback(w http.ResponseWriter, r *http.Request) {
 		return
 	case qs.Get("error") != "":
 		// The provider refused or the person cancelled; its words are not shown.
-		c.cfg.Logger.InfoContext(r.Context(), "oidc provider returned an error", slog.String("error", truncate(qs.Get("error"), 64)))
+		c.cfg.Logger.InfoContext(r.Context(), "oidc provider returned an error", slog.String("err", truncate(qs.Get("error"), 64)))
 		c.showSSOError(w, r, q, http.StatusUnauthorized, "login.sso_failed")
 		return
 	case qs.Get("code") == "":
@@ -192,11 +192,11 @@ func (c *Console) oidcCallback(w http.ResponseWriter, r *http.Request) {
 		c.showSSOError(w, r, q, http.StatusForbidden, "login.sso_taken")
 		return
 	case errors.Is(err, identity.ErrDirectoryUnavailable):
-		c.cfg.Logger.ErrorContext(r.Context(), "oidc provider unavailable", slog.String("error", err.Error()))
+		c.cfg.Logger.ErrorContext(r.Context(), "oidc provider unavailable", slog.String("err", err.Error()))
 		c.showSSOError(w, r, q, http.StatusServiceUnavailable, "login.sso_unavailable")
 		return
 	case errors.Is(err, identity.ErrUnauthenticated), errors.Is(err, identity.ErrBadIDToken), errors.As(err, new(*identity.ValidationError)):
-		c.cfg.Logger.InfoContext(r.Context(), "oidc sign-in refused", slog.String("addr", remoteHost(r)), slog.String("error", err.Error()))
+		c.cfg.Logger.InfoContext(r.Context(), "oidc sign-in refused", slog.String("addr", remoteHost(r)), slog.String("err", err.Error()))
 		c.showSSOError(w, r, q, http.StatusUnauthorized, "login.sso_failed")
 		return
 	case err != nil:
