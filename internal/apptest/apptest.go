@@ -44,6 +44,10 @@ const Hooks = "{{hooks}}"
 // (webhook_secret_env = "HOOK").
 const HookSecret = "t0ken"
 
+// NoRescue is River's RescueStuckJobsAfter in a test world: ten years, longer
+// than any test clock stands from the real one.
+const NoRescue = 10 * 365 * 24 * time.Hour
+
 // ReceiptURL is the receipt_url line of a sandbox whose receipts reach the
 // provider name's hook.
 func ReceiptURL(name string) string {
@@ -196,7 +200,11 @@ func (w *World) providers(t testing.TB, toml string) *registry.Built {
 // worker and the campaigns' workers on their queues, polling often.
 func (w *World) newRiver(t testing.TB, o Options) *river.Client[pgx.Tx] {
 	t.Helper()
-	cfg := &river.Config{Logger: testlog.New(t), Test: river.TestConfig{Time: w.Clock}}
+	// River's job rescuer reads the real clock (v0.51: time.Now), and a world's
+	// clock stands days or a year away from it: left at its default, the rescuer
+	// would take every running job for one stuck for hours and rescue it mid-run.
+	// A test that wants a rescue does the rescuer's update itself.
+	cfg := &river.Config{Logger: testlog.New(t), Test: river.TestConfig{Time: w.Clock}, RescueStuckJobsAfter: NoRescue}
 	if o.Run {
 		workers := river.NewWorkers()
 		river.AddWorker(workers, w.Delivery.Worker(w.Contacts))
