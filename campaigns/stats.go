@@ -167,26 +167,27 @@ func (f *ChannelFunnel) add(status delivery.Status, class string, fallback bool,
 	if fallback {
 		f.Fallbacks += n
 	}
-	switch status {
-	case delivery.StatusQueued, delivery.StatusSending:
-		f.Queued += n
-	case delivery.StatusDelivered:
-		f.Delivered += n
-	case delivery.StatusFailed:
-		f.Failed += n
-	case delivery.StatusSuppressed:
-		f.Suppressed += n
+	// The steps as delivery reads the status; Sent here is every message handed
+	// to a provider (handed), whatever its status now, and a cancellation is
+	// told apart by its class.
+	var t delivery.Tally
+	t.Add(status, n)
+	f.Queued += t.Queued
+	f.Delivered += t.Delivered
+	f.Failed += t.Failed
+	f.Suppressed += t.Suppressed
+	if t.Suppressed > 0 {
 		f.SuppressedBy[class] += n
-	case delivery.StatusCancelled:
-		switch class {
-		case "held":
-			f.Held += n
-		case "expired":
-			f.Cancelled += n
-			f.Expired += n
-		default:
-			f.Cancelled += n
-		}
+	}
+	switch {
+	case t.Cancelled == 0:
+	case class == "held":
+		f.Held += n
+	case class == "expired":
+		f.Cancelled += n
+		f.Expired += n
+	default:
+		f.Cancelled += n
 	}
 	f.Sent += handed
 	f.Opened += opened

@@ -203,6 +203,45 @@ func (s Status) Rank() int {
 // Final reports whether the status never changes again.
 func (s Status) Final() bool { return s.Rank() == 3 }
 
+// Tally counts messages by where they stand: the one reading of a status as a
+// step of a funnel, for the campaign stats and the console's campaign pages.
+type Tally struct {
+	Queued     int64 // waiting: queued, or claimed and maybe with a provider
+	Sent       int64 // accepted by a provider, no receipt yet
+	Delivered  int64
+	Failed     int64
+	Suppressed int64
+	Cancelled  int64
+}
+
+// Add counts n messages in status s.
+func (t *Tally) Add(s Status, n int64) {
+	switch s {
+	case StatusQueued, StatusSending:
+		t.Queued += n
+	case StatusSent:
+		t.Sent += n
+	case StatusDelivered:
+		t.Delivered += n
+	case StatusFailed:
+		t.Failed += n
+	case StatusSuppressed:
+		t.Suppressed += n
+	case StatusCancelled:
+		t.Cancelled += n
+	}
+}
+
+// Plus adds u's counts to t.
+func (t *Tally) Plus(u Tally) {
+	t.Queued += u.Queued
+	t.Sent += u.Sent
+	t.Delivered += u.Delivered
+	t.Failed += u.Failed
+	t.Suppressed += u.Suppressed
+	t.Cancelled += u.Cancelled
+}
+
 // Next is the status a message in s has once an outcome reports to: a claimed
 // message (sending) takes whatever its send came to, even queued again (a
 // deferral); otherwise only a status of a higher rank replaces s, so a final one

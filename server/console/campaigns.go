@@ -53,8 +53,9 @@ func campaignBy(r *http.Request, q *req) campaigns.By {
 
 // funnel is a campaign's (or a run's) way from audience to clicks.
 type funnel struct {
-	Audience, Recipients, Written                                           int64
-	Queued, Sent, Delivered, Failed, Suppressed, Cancelled, Opened, Clicked int64
+	Audience, Recipients, Written int64
+	delivery.Tally
+	Opened, Clicked int64
 }
 
 // Handed is what reached a provider (sent with or without a receipt since).
@@ -64,12 +65,7 @@ func (f *funnel) add(g funnel) {
 	f.Audience += g.Audience
 	f.Recipients += g.Recipients
 	f.Written += g.Written
-	f.Queued += g.Queued
-	f.Sent += g.Sent
-	f.Delivered += g.Delivered
-	f.Failed += g.Failed
-	f.Suppressed += g.Suppressed
-	f.Cancelled += g.Cancelled
+	f.Tally.Plus(g.Tally)
 	f.Opened += g.Opened
 	f.Clicked += g.Clicked
 }
@@ -110,21 +106,7 @@ func (c *Console) runs(ctx context.Context, ids []int64, tracking bool) ([]runRo
 		return nil, fmt.Errorf("campaign messages: %w", err)
 	}
 	for _, sc := range counts {
-		f, n := &byID[sc.SourceID].F, sc.N
-		switch sc.Status {
-		case delivery.StatusQueued, delivery.StatusSending:
-			f.Queued += n
-		case delivery.StatusSent:
-			f.Sent += n
-		case delivery.StatusDelivered:
-			f.Delivered += n
-		case delivery.StatusFailed:
-			f.Failed += n
-		case delivery.StatusSuppressed:
-			f.Suppressed += n
-		case delivery.StatusCancelled:
-			f.Cancelled += n
-		}
+		byID[sc.SourceID].F.Add(sc.Status, sc.N)
 	}
 	if !tracking {
 		return out, nil
