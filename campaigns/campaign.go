@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -96,14 +95,8 @@ func (b By) userID() int64 {
 	return *b.Actor.UserID
 }
 
-func (b By) has(roles ...identity.Role) bool {
-	for _, r := range roles {
-		if slices.Contains(b.Roles, r) {
-			return true
-		}
-	}
-	return false
-}
+// can reports whether b's roles grant perm, by identity's one permission table.
+func (b By) can(perm identity.Perm) bool { return identity.Can(b.Roles, perm) }
 
 // Errors; server maps them to statuses.
 var (
@@ -455,7 +448,7 @@ func (s *Service) Create(ctx context.Context, by By, in Input) (Campaign, error)
 	if err := s.needs(); err != nil {
 		return Campaign{}, err
 	}
-	if !by.has(identity.RoleMarketer, identity.RoleAdmin) {
+	if !by.can(identity.PermCampaignsWrite) {
 		return Campaign{}, fmt.Errorf("%w: creating campaigns needs the marketer or admin role", ErrForbidden)
 	}
 	if by.userID() == 0 {
@@ -493,7 +486,7 @@ func (s *Service) Update(ctx context.Context, by By, id int64, in Input) (Campai
 	if err := s.needs(); err != nil {
 		return Campaign{}, err
 	}
-	if !by.has(identity.RoleMarketer, identity.RoleAdmin) {
+	if !by.can(identity.PermCampaignsWrite) {
 		return Campaign{}, fmt.Errorf("%w: editing campaigns needs the marketer or admin role", ErrForbidden)
 	}
 	var out Campaign

@@ -24,7 +24,7 @@ func (s *Service) Submit(ctx context.Context, by By, id int64) (Campaign, error)
 	if err := s.needs(); err != nil {
 		return Campaign{}, err
 	}
-	if !by.has(identity.RoleMarketer, identity.RoleAdmin) {
+	if !by.can(identity.PermCampaignsWrite) {
 		return Campaign{}, fmt.Errorf("%w: submitting needs the marketer or admin role", ErrForbidden)
 	}
 	c, err := s.Get(ctx, id)
@@ -60,7 +60,7 @@ func (s *Service) Submit(ctx context.Context, by By, id int64) (Campaign, error)
 // given, is the version the approver reviewed: a campaign edited since is not
 // approved.
 func (s *Service) Approve(ctx context.Context, by By, id int64, version int) (Campaign, error) {
-	if !by.has(identity.RoleApprover) {
+	if !by.can(identity.PermCampaignsApprove) {
 		return Campaign{}, fmt.Errorf("%w: approving needs the approver role", ErrForbidden)
 	}
 	uid := by.userID()
@@ -105,7 +105,7 @@ func isAuthor(ctx context.Context, q interface {
 
 // Reject returns a submitted campaign to its author with a reason.
 func (s *Service) Reject(ctx context.Context, by By, id int64, reason string) (Campaign, error) {
-	if !by.has(identity.RoleApprover) {
+	if !by.can(identity.PermCampaignsApprove) {
 		return Campaign{}, fmt.Errorf("%w: rejecting needs the approver role", ErrForbidden)
 	}
 	reason = strings.TrimSpace(reason)
@@ -198,7 +198,7 @@ func (s *Service) TestSend(ctx context.Context, by By, id int64, externalID, cha
 	if err := s.needs(); err != nil {
 		return TestSendResult{}, err
 	}
-	if !by.has(identity.RoleMarketer, identity.RoleAdmin, identity.RoleApprover) {
+	if !by.can(identity.PermCampaignsOperate) {
 		return TestSendResult{}, fmt.Errorf("%w: test sends need the marketer, approver or admin role", ErrForbidden)
 	}
 	c, err := s.Get(ctx, id)
@@ -263,7 +263,7 @@ func toChannels(cs []string) []channels.Channel {
 // Cancel ends a campaign for good. A campaign that is running or paused has its
 // run stopped: every message not yet handed to a provider is cancelled.
 func (s *Service) Cancel(ctx context.Context, by By, id int64, reason string) (PauseResult, error) {
-	if !by.has(identity.RoleMarketer, identity.RoleAdmin) {
+	if !by.can(identity.PermCampaignsWrite) {
 		return PauseResult{}, fmt.Errorf("%w: cancelling needs the marketer or admin role", ErrForbidden)
 	}
 	if len([]rune(reason)) > 1000 {

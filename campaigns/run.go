@@ -110,7 +110,7 @@ func (s *Service) Start(ctx context.Context, by By, id int64) (Campaign, error) 
 	if err := s.needs(); err != nil {
 		return Campaign{}, err
 	}
-	if !by.has(identity.RoleMarketer, identity.RoleAdmin) {
+	if !by.can(identity.PermCampaignsWrite) {
 		return Campaign{}, fmt.Errorf("%w: starting campaigns needs the marketer or admin role", ErrForbidden)
 	}
 	var out Campaign

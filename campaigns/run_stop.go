@@ -86,7 +86,7 @@ type PauseResult struct {
 // InFlight 0), no further message of the campaign reaches a provider until
 // Resume.
 func (s *Service) Pause(ctx context.Context, by By, id int64) (PauseResult, error) {
-	if !by.has(identity.RoleMarketer, identity.RoleAdmin, identity.RoleApprover) {
+	if !by.can(identity.PermCampaignsOperate) {
 		return PauseResult{}, fmt.Errorf("%w: pausing needs the marketer, approver or admin role", ErrForbidden)
 	}
 	return s.stop(ctx, by, id, ActionPause, StatusPaused, RunPaused, ReasonPaused, "")
@@ -166,7 +166,7 @@ func (s *Service) stop(ctx context.Context, by By, id int64, action Action, to S
 // the fan-out continues. A run held for a second approval resumes only by an
 // approver who is not an author of the campaign.
 func (s *Service) Resume(ctx context.Context, by By, id int64) (Campaign, error) {
-	if !by.has(identity.RoleMarketer, identity.RoleAdmin, identity.RoleApprover) {
+	if !by.can(identity.PermCampaignsOperate) {
 		return Campaign{}, fmt.Errorf("%w: resuming needs the marketer, approver or admin role", ErrForbidden)
 	}
 	return s.transition(ctx, by, id, ActionResume, StatusRunning, "", func(tx pgx.Tx, c Campaign) error {
@@ -218,7 +218,7 @@ func (s *Service) checkResumer(ctx context.Context, tx pgx.Tx, by By, id int64) 
 	if err != nil {
 		return err
 	}
-	if !by.has(identity.RoleApprover) || by.userID() == 0 || authored {
+	if !by.can(identity.PermCampaignsApprove) || by.userID() == 0 || authored {
 		return fmt.Errorf("%w: the run's audience grew past the approval limit: an approver who is not its author resumes it", ErrForbidden)
 	}
 	return nil
