@@ -37,14 +37,6 @@ func (s *Server) revisitRoutes() {
 	s.handle("PATCH /api/feedback/{id}", identity.PermRevisitsWrite, s.updateFeedback)
 }
 
-// ownManagerID is the caller's own manager id, 0 for a caller who is none.
-func ownManagerID(p identity.Principal) int64 {
-	if p.Has(identity.RoleManager) && p.User.ManagerID != nil {
-		return *p.User.ManagerID
-	}
-	return 0
-}
-
 // queryDate reads a YYYY-MM-DD query parameter; zero when absent.
 func queryDate(r *http.Request, name string) (calendar.Date, error) {
 	v := r.URL.Query().Get(name)
@@ -98,7 +90,7 @@ func (s *Server) logRevisit(w http.ResponseWriter, r *http.Request) error {
 	if err := s.decode(w, r, &in); err != nil {
 		return err
 	}
-	rv, err := s.deps.Revisits.LogRevisit(r.Context(), who(r), id, in, revisits.LogOptions{ByManagerID: ownManagerID(principalOf(r))})
+	rv, err := s.deps.Revisits.LogRevisit(r.Context(), who(r), id, in, revisits.LogOptions{ByManagerID: principalOf(r).OwnManagerID()})
 	if err != nil {
 		return err
 	}

@@ -117,6 +117,15 @@ func (p Principal) SeesAllContacts() bool {
 	return p.HasAny(RoleAdmin, RoleMarketer, RoleApprover, RoleAuditor)
 }
 
+// OwnManagerID is the principal's own manager id: 0 for a user who is not a
+// customer manager.
+func (p Principal) OwnManagerID() int64 {
+	if p.Has(RoleManager) && p.User.ManagerID != nil {
+		return *p.User.ManagerID
+	}
+	return 0
+}
+
 // SeesPersonalData reports whether p reads contacts' phone numbers, emails and
 // openids unmasked: administrators, and customer managers while their scope
 // limits them to their own customers — a manager who also holds a role that

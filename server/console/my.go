@@ -50,13 +50,6 @@ func (c *Console) myScope(ctx context.Context, p identity.Principal) ([]int64, e
 	return ids, nil
 }
 
-func ownManagerID(p identity.Principal) int64 {
-	if p.Has(identity.RoleManager) && p.User.ManagerID != nil {
-		return *p.User.ManagerID
-	}
-	return 0
-}
-
 // upcomingItem is a birthday or a deposit maturity of the coming days.
 type upcomingItem struct {
 	Date       calendar.Date
@@ -240,7 +233,7 @@ func (c *Console) logRevisit(w http.ResponseWriter, r *http.Request, q *req) err
 		}
 		in.NextDate = &nd
 	}
-	if _, err := c.deps.Revisits.LogRevisit(r.Context(), q.actor(r), id, in, revisits.LogOptions{ByManagerID: ownManagerID(q.P)}); err != nil {
+	if _, err := c.deps.Revisits.LogRevisit(r.Context(), q.actor(r), id, in, revisits.LogOptions{ByManagerID: q.P.OwnManagerID()}); err != nil {
 		return err
 	}
 	back := Prefix + "/my"
@@ -291,12 +284,12 @@ func (c *Console) rankingPage(w http.ResponseWriter, r *http.Request, q *req) er
 		return &httpError{status: http.StatusForbidden, key: "err.forbidden", detail: "the ranking is a team lead's"}
 	}
 	ctx := r.Context()
-	ms, err := c.deps.Contacts.ManagersByID(ctx, []int64{ownManagerID(q.P)})
+	ms, err := c.deps.Contacts.ManagersByID(ctx, []int64{q.P.OwnManagerID()})
 	if err != nil {
 		return err
 	}
 	opts := revisits.ReportOptions{Scope: revisits.FeedbackScope{Restricted: true, ManagerIDs: q.P.ManagerIDs}}
-	if own, ok := ms[ownManagerID(q.P)]; ok {
+	if own, ok := ms[q.P.OwnManagerID()]; ok {
 		opts.Team = own.Team
 	}
 	key := opts.Team + "|" + fmt.Sprint(q.P.ManagerIDs) + "|" + c.deps.Revisits.Today().String()
