@@ -47,7 +47,7 @@ type SourceMessage struct {
 // SourceMessages lists the messages of source and sourceID in id order; a
 // status other than "" keeps only the messages in it ("sending": claimed,
 // their outcome not yet recorded).
-func (s *Service) SourceMessages(ctx context.Context, source, sourceID, status string) ([]SourceMessage, error) {
+func (s *Service) SourceMessages(ctx context.Context, source, sourceID string, status Status) ([]SourceMessage, error) {
 	rows, err := s.pool.Query(ctx, sqlSourceMessages, source, sourceID, status)
 	if err != nil {
 		return nil, err
@@ -84,7 +84,7 @@ func (s *Service) SourceByProvider(ctx context.Context, source, sourceID string)
 const sqlCountStatus = `SELECT count(*) FROM messages WHERE status = $1`
 
 // CountStatus counts the messages in status, of every source.
-func (s *Service) CountStatus(ctx context.Context, status string) (int, error) {
+func (s *Service) CountStatus(ctx context.Context, status Status) (int, error) {
 	var n int
 	err := s.pool.QueryRow(ctx, sqlCountStatus, status).Scan(&n)
 	return n, err

@@ -169,7 +169,7 @@ func dispatchOnce(ctx context.Context, e *env, pool *pgxpool.Pool, size int) (fl
 		time.Sleep(200 * time.Millisecond)
 	}
 	took := time.Since(start)
-	delivered, err := svc.CountStatus(ctx, string(delivery.StatusDelivered))
+	delivered, err := svc.CountStatus(ctx, delivery.StatusDelivered)
 	if err != nil {
 		return 0, 0, err
 	}

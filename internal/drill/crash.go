@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"carillon/campaigns"
+	"carillon/delivery"
 )
 
 // throttled returns a progress callback that prints at most every 5 seconds.
@@ -54,7 +55,7 @@ func drillCrash(ctx context.Context, opts Options, res *Result) (*rig, error) {
 	acceptedAtKill := rec.Count()
 	// What the dead process left in doubt: claimed (status sending), outcome
 	// never recorded. The provider may or may not have them.
-	sending, err := rg.svc.Delivery.SourceMessages(ctx, campaigns.SourceRun, runKey(run), "sending")
+	sending, err := rg.svc.Delivery.SourceMessages(ctx, campaigns.SourceRun, runKey(run), delivery.StatusSending)
 	if err != nil {
 		return rg, err
 	}

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"carillon/delivery"
 	"carillon/internal/pgdev"
 )
 
@@ -76,7 +77,7 @@ func drillDBRestart(ctx context.Context, opts Options, res *Result) (*rig, error
 	opts.Progress("db-restart: cluster up again after %s", upAt.Sub(stopAt).Round(100*time.Millisecond))
 	readyErr := n.waitReady(ctx, 2*time.Minute)
 	ready := time.Since(upAt)
-	inDoubt, _ := rg.svc.Delivery.CountStatus(ctx, "sending")
+	inDoubt, _ := rg.svc.Delivery.CountStatus(ctx, delivery.StatusSending)
 	timeout := 15 * time.Minute
 	if opts.Quick {
 		timeout = 3 * time.Minute

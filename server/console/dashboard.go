@@ -22,7 +22,8 @@ import (
 const dashboardTTL = 30 * time.Second
 
 // statuses in the order charts stack them.
-var messageStatuses = []string{"delivered", "sent", "sending", "queued", "failed", "suppressed", "cancelled"}
+var messageStatuses = []string{string(delivery.StatusDelivered), string(delivery.StatusSent), string(delivery.StatusSending),
+	string(delivery.StatusQueued), string(delivery.StatusFailed), string(delivery.StatusSuppressed), string(delivery.StatusCancelled)}
 
 // planCount is the care plan of one kind for a period.
 type planCount struct {
@@ -396,12 +397,12 @@ func (c *Console) messageFigures(ctx context.Context, d *dashboardData, today ti
 			if provs[prov] == nil {
 				provs[prov] = &providerRow{Provider: prov}
 			}
-			switch status {
-			case "sent":
+			switch delivery.Status(status) {
+			case delivery.StatusSent:
 				provs[prov].Sent += n
-			case "delivered":
+			case delivery.StatusDelivered:
 				provs[prov].Delivered += n
-			case "failed":
+			case delivery.StatusFailed:
 				provs[prov].Failed += n
 			}
 		}
