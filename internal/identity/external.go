@@ -164,8 +164,9 @@ func (s *Store) SyncExternal(ctx context.Context, m RoleMap, ext External) (Prin
 			}
 			now := s.cfg.Now()
 			if err := tx.QueryRow(ctx, `INSERT INTO users (login, display_name, roles, manager_id, source, external_id, created_at)
-				VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
-				login, name, roleStrings(roles), mid, string(ext.Source), ext.ID, now).Scan(&id); err != nil {
+				VALUES (@login, @name, @roles, @manager, @source, @external, @at) RETURNING id`,
+				pgx.NamedArgs{"login": login, "name": name, "roles": roleStrings(roles), "manager": mid,
+					"source": string(ext.Source), "external": ext.ID, "at": now}).Scan(&id); err != nil {
 				if isUniqueViolation(err) {
 					refused = ErrLoginTaken
 					return nil

@@ -58,7 +58,7 @@ const sqlLockUser = `SELECT ` + userColumns + userFrom + `WHERE u.login = $1 FOR
 const sqlListUsers = `SELECT ` + userColumns + userFrom + `ORDER BY u.login`
 
 const sqlInsertUser = `INSERT INTO users (login, display_name, roles, manager_id, service, password_hash, created_at)
-	VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`
+	VALUES (@login, @name, @roles, @manager, @service, @hash, @at) RETURNING id`
 
 const sqlManagerID = `SELECT id FROM manager_refs WHERE code = $1`
 
@@ -182,7 +182,8 @@ func (s *Store) insertUser(ctx context.Context, tx pgx.Tx, actor audit.Actor, lo
 	}
 	now := s.cfg.Now()
 	var id int64
-	err := tx.QueryRow(ctx, sqlInsertUser, login, name, roleStrings(roles), mid, service, hash, now).Scan(&id)
+	err := tx.QueryRow(ctx, sqlInsertUser, pgx.NamedArgs{"login": login, "name": name,
+		"roles": roleStrings(roles), "manager": mid, "service": service, "hash": hash, "at": now}).Scan(&id)
 	if isUniqueViolation(err) {
 		return User{}, fmt.Errorf("create user %q: %w", login, ErrConflict)
 	}
