@@ -343,6 +343,18 @@ var messages = map[string][2]string{
 	"camp.vars_problems":       {"Until these are fixed the campaign cannot be submitted; the text below shows what would be sent:", "以下问题修正前活动无法提交；下方为按当前取值将发送的内容："},
 }
 
+// addMessages adds a part of the console's texts (a file of its own per area,
+// i18n_<area>.go, calling it from init); a key given twice is a mistake caught
+// at start.
+func addMessages(part map[string][2]string) {
+	for k, v := range part {
+		if _, dup := messages[k]; dup {
+			panic("console: text " + k + " is defined twice")
+		}
+		messages[k] = v
+	}
+}
+
 // tr returns key's text in lang ("en" or "zh"); an unknown key is returned as is.
 func tr(lang, key string) string {
 	m, ok := messages[key]
