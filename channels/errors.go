@@ -89,6 +89,12 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
+// ErrMaybeAccepted is in the chain of a failure that leaves open whether the
+// provider accepted the message: it went out whole and the answer never came
+// (an SMTP connection lost after DATA's final dot). Such a message is not sent
+// again at once, through this provider or another; delivery waits for a receipt.
+var ErrMaybeAccepted = errors.New("the provider may have accepted the message")
+
 // NewTemporary returns a temporary failure.
 func NewTemporary(provider, code, msg string, err error) *Error {
 	return &Error{Class: Temporary, Provider: provider, Code: code, Message: pii.Text(msg), Err: err}

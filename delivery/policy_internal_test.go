@@ -43,3 +43,13 @@ func TestFrequencyCapIsTakenOnceAndGivenBack(t *testing.T) {
 	require.Equal(t, "frequency_cap", o.reason, "over the cap: suppressed, not deferred to the morning")
 	require.Equal(t, 1, env.capCount[c.ID])
 }
+
+// An adapter's word that the provider may have accepted a message (an SMTP
+// connection lost after DATA's final dot) is taken like a timeout: the message
+// waits for a receipt, it is not resent at once nor handed to another provider.
+func TestMaybeAcceptedIsAmbiguous(t *testing.T) {
+	t.Parallel()
+	require.True(t, ambiguous(channels.NewTemporary("mail", "data_unanswered", "", channels.ErrMaybeAccepted)))
+	require.True(t, ambiguous(channels.NewTemporary("mail", "timeout", "", context.DeadlineExceeded)))
+	require.False(t, ambiguous(channels.NewTemporary("mail", "network", "", nil)), "refused before anything went out")
+}

@@ -171,9 +171,10 @@ func bodyOf(r Rendered) string {
 }
 
 // ambiguous reports whether a send failed in a way that leaves open whether the
-// provider accepted it: a timeout once the request was on its way.
+// provider accepted it: a timeout once the request was on its way, or an
+// adapter's word that the message went out and its answer never came.
 func ambiguous(err error) bool {
-	if errors.Is(err, context.DeadlineExceeded) {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, channels.ErrMaybeAccepted) {
 		return true
 	}
 	var ne net.Error

@@ -200,14 +200,23 @@ func (s *Sender) Send(ctx context.Context, m channels.Message) (channels.Result,
 			return channels.Result{Provider: s.cfg.Name, ProviderMessageID: "<" + s.MessageID(m.ID) + ">", Accepted: s.cfg.Now()}, nil
 		}
 		code := errorCode(err)
-		if code == 0 {
-			// The connection is broken (the server closed an idle one, a network
-			// error): drop it; a reused connection gets one retry on a fresh one.
+		switch {
+		case code == 0 && unanswered(err):
+			// The message went out whole and DATA's reply never came (the
+			// connection broke or timed out there): the server may have taken
+			// it. Not sent again, on this provider or another, until delivery
+			// has waited for a receipt.
+			s.release(conn, false)
+			return channels.Result{}, channels.NewTemporary(s.cfg.Name, "data_unanswered", maskAddr(err.Error(), m.To.Value), channels.ErrMaybeAccepted)
+		case code == 0:
+			// The connection is broken before the message went out (the server
+			// closed an idle one, a network error): drop it; a reused connection
+			// gets one retry on a fresh one.
 			s.release(conn, false)
 			if reused && attempt == 0 {
 				continue
 			}
-		} else {
+		default:
 			// A refusal mid-transaction: reset it before the connection is reused.
 			s.release(conn, conn.Reset() == nil)
 		}
@@ -265,6 +274,20 @@ func (s *Sender) Close() error {
 	}
 }
 
+// unanswered reports whether a send failed waiting for the reply to DATA's
+// final dot: after the whole message was handed to the server.
+func unanswered(err error) bool {
+	var se *mail.SendError
+	return errors.As(err, &se) && se.Reason == mail.ErrSMTPDataClose
+}
+
+func maskAddr(msg, addr string) string {
+	if addr == "" {
+		return msg
+	}
+	return strings.ReplaceAll(msg, addr, pii.Email(addr))
+}
+
 func errorCode(err error) int {
 	var se *mail.SendError
 	if errors.As(err, &se) {
@@ -282,11 +305,7 @@ func classify(provider string, err error, addr string) error {
 	if !errors.As(err, &se) {
 		return channels.TransportError(provider, err)
 	}
-	msg := err.Error()
-	if addr != "" {
-		msg = strings.ReplaceAll(msg, addr, pii.Email(addr))
-	}
-	return classifyCode(provider, se.ErrorCode(), se.EnhancedStatusCode(), msg)
+	return classifyCode(provider, se.ErrorCode(), se.EnhancedStatusCode(), maskAddr(err.Error(), addr))
 }
 
 func classifyCode(provider string, code int, esc string, msg string) error {

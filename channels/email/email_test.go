@@ -3,13 +3,13 @@ package email_test
 import (
 	"bufio"
 	"context"
-	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -228,10 +228,15 @@ func TestBounceEndpointRefusesBadInput(t *testing.T) {
 }
 
 // smtpTap forwards a connection to the sandbox and counts the client's commands.
+// With hangUpAt set, it hangs up on the client once it has forwarded the end of
+// that message's data (the hangUpAt-th final dot, counting from 1): the server
+// accepts the message, its reply never reaches the client.
 type smtpTap struct {
-	ln    net.Listener
-	mu    sync.Mutex
-	verbs map[string]int
+	ln       net.Listener
+	mu       sync.Mutex
+	verbs    map[string]int
+	dots     int
+	hangUpAt int
 }
 
 func tap(t *testing.T, to string) *smtpTap {
@@ -250,7 +255,20 @@ func tap(t *testing.T, to string) *smtpTap {
 				c.Close()
 				continue
 			}
-			go func() { _, _ = io.Copy(c, up); c.Close() }()
+			var cut atomic.Bool // set before the dot goes up: no reply to it comes down
+			go func() {
+				defer c.Close()
+				buf := make([]byte, 4096)
+				for {
+					n, err := up.Read(buf)
+					if cut.Load() || err != nil {
+						return
+					}
+					if _, err := c.Write(buf[:n]); err != nil {
+						return
+					}
+				}
+			}()
 			go func() {
 				defer up.Close()
 				r := bufio.NewReader(c)
@@ -262,6 +280,12 @@ func tap(t *testing.T, to string) *smtpTap {
 					}
 					if data {
 						data = line != ".\r\n"
+						if !data {
+							tp.mu.Lock()
+							tp.dots++
+							cut.Store(tp.dots == tp.hangUpAt)
+							tp.mu.Unlock()
+						}
 					} else {
 						verb := strings.ToUpper(strings.Fields(line + " x")[0])
 						tp.mu.Lock()
@@ -306,4 +330,33 @@ func TestHeldConnectionSendsNoNoopOrRset(t *testing.T) {
 	require.Zero(t, tp.count("NOOP"))
 	require.Zero(t, tp.count("RSET"))
 	require.Equal(t, 1, tp.count("EHLO"), "one connection")
+}
+
+// A held connection that breaks after the message went out whole (DATA's final
+// dot sent, its reply never read) may have delivered it: the sender does not
+// send it again on a fresh connection but says the provider may have accepted
+// it, so that delivery waits rather than resends.
+func TestNoResendWhenTheReplyToDataIsLost(t *testing.T) {
+	t.Parallel()
+	_, sb := start(t, channels.SandboxConfig{}, 1)
+	tp := tap(t, sb.Addr())
+	tp.hangUpAt = 2
+	_, port, _ := net.SplitHostPort(tp.ln.Addr().String())
+	p, _ := strconv.Atoi(port)
+	s, err := email.New(email.Config{Name: "smtp-tap", Host: "127.0.0.1", Port: p, TLS: "none", From: "care@bank.example", Pool: 1, Timeout: 5 * time.Second})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	_, err = s.Send(context.Background(), message("lost-1")) // the connection is held from here
+	require.NoError(t, err)
+
+	_, err = s.Send(context.Background(), message("lost-2"))
+	require.Error(t, err)
+	require.ErrorIs(t, err, channels.ErrMaybeAccepted)
+	require.Equal(t, channels.Temporary, channels.ClassOf(err), "%v", err)
+	require.Equal(t, 1, sb.Recorder().SendsOf("lost-2"), "accepted once, not sent again")
+
+	// The broken connection is dropped; the next message goes on a fresh one.
+	_, err = s.Send(context.Background(), message("lost-3"))
+	require.NoError(t, err)
+	require.Equal(t, 1, sb.Recorder().SendsOf("lost-3"))
 }

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -24,7 +25,6 @@ import (
 	"carillon/channels"
 	"carillon/contacts"
 	"carillon/delivery"
-	"carillon/internal/clock"
 	"carillon/internal/pgdev"
 )
 
@@ -53,8 +53,13 @@ type EmailDetail struct {
 	PostgresIdleMicrosPerMessage *float64 `json:"postgres_cpu_us_per_message_during_baseline,omitempty"`
 	PostgresXactsPerMessage      float64  `json:"postgres_xacts_per_message"`
 	PostgresRowsPerMessage       float64  `json:"postgres_rows_written_per_message"`
-	Clock                        string   `json:"clock"`
-	Notes                        []string `json:"notes"`
+	// MessagesSent is the messages the outbox holds as sent at the end of the
+	// runs, SinkAccepted the mails the sink accepted from them (the baselines'
+	// not counted), over every run: equal when no message went out twice.
+	MessagesSent int      `json:"messages_sent"`
+	SinkAccepted int64    `json:"sink_accepted"`
+	Clock        string   `json:"clock"`
+	Notes        []string `json:"notes"`
 }
 
 // emailRun is one run's measurements.
@@ -65,6 +70,8 @@ type emailRun struct {
 	pgCPU, pgIdle        float64 // µs per message, -1: not measured
 	xacts, rows          float64
 	localStart, location string
+	sent                 int   // messages the outbox holds as sent
+	sinkMails            int64 // mails the sink accepted from the campaign
 }
 
 // benchEmail measures the user's path for email: a campaign created and
@@ -82,7 +89,7 @@ func benchEmail(ctx context.Context, e *env, srv pgdev.Server, size, runs, conns
 	f := &Figure{Unit: "msgs/s", BaselineName: "bare go-mail loop msgs/s", Size: size}
 	var rs []emailRun
 	_, err := eachRun(ctx, e, srv, f, "email", runs, func(pool *pgxpool.Pool) (float64, float64, error) {
-		r, err := emailOnce(ctx, e, pool, size, conns)
+		r, err := emailOnce(ctx, e, pool, size, conns, time.Now())
 		if err != nil {
 			return 0, 0, err
 		}
@@ -108,6 +115,10 @@ func benchEmail(ctx context.Context, e *env, srv pgdev.Server, size, runs, conns
 		PostgresRowsPerMessage:      med(func(r emailRun) float64 { return r.rows }),
 		Clock:                       rs[0].localStart + " " + rs[0].location,
 	}
+	for _, r := range rs {
+		d.MessagesSent += r.sent
+		d.SinkAccepted += r.sinkMails
+	}
 	if pg := med(func(r emailRun) float64 { return r.pgCPU }); pg >= 0 {
 		idle := med(func(r emailRun) float64 { return r.pgIdle })
 		d.PostgresCPUMicrosPerMessage, d.PostgresIdleMicrosPerMessage = &pg, &idle
@@ -127,8 +138,9 @@ func benchEmail(ctx context.Context, e *env, srv pgdev.Server, size, runs, conns
 }
 
 // emailOnce runs one campaign of size messages and then the bare loop, on pool's
-// fresh database.
-func emailOnce(ctx context.Context, e *env, pool *pgxpool.Pool, size, conns int) (emailRun, error) {
+// fresh database; the run's clock is put back from wall (the real time when
+// the run begins) to benchEmailLocalHour.
+func emailOnce(ctx context.Context, e *env, pool *pgxpool.Pool, size, conns int, wall time.Time) (emailRun, error) {
 	var r emailRun
 	sink, err := startSMTPSink()
 	if err != nil {
@@ -149,7 +161,7 @@ func emailOnce(ctx context.Context, e *env, pool *pgxpool.Pool, size, conns int)
 	if err != nil {
 		return r, err
 	}
-	offset := windowOffset(time.Now(), loc)
+	offset := windowOffset(wall, loc)
 	now := func() time.Time { return time.Now().Add(offset) }
 	r.localStart, r.location = now().In(loc).Format("15:04"), loc.String()
 
@@ -164,9 +176,13 @@ func emailOnce(ctx context.Context, e *env, pool *pgxpool.Pool, size, conns int)
 	if err != nil {
 		return r, err
 	}
+	// The workers keep the real clock, not the run's: River's rescuer reads the
+	// real clock whatever TestConfig.Time says, so a job begun at the run's time
+	// (up to a day back) would look stuck at once, be rescued while it still
+	// sends, and its messages in sending be sent again by the rescued job. The
+	// run's clock is behind the real one, so what it schedules is due for them.
 	rc, err := river.NewClient(riverpgxv5.New(pool), &river.Config{Logger: e.logger, Workers: b.workers, JobTimeout: 10 * time.Minute,
-		Queues: map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 4}, delivery.DefaultQueue: {MaxWorkers: 100}},
-		Test:   river.TestConfig{Time: clock.River(now)}})
+		Queues: map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 4}, delivery.DefaultQueue: {MaxWorkers: 100}}})
 	if err != nil {
 		return r, err
 	}
@@ -188,7 +204,7 @@ func emailOnce(ctx context.Context, e *env, pool *pgxpool.Pool, size, conns int)
 	var last time.Duration
 	progress, done := e.progress("messages", int64(size))
 	for {
-		n := sink.count()
+		n, _ := sink.distinct() // a message accepted twice is not two messages' progress
 		progress(n)
 		if last == 0 && n >= int64(size) {
 			last = time.Since(start)
@@ -224,8 +240,14 @@ func emailOnce(ctx context.Context, e *env, pool *pgxpool.Pool, size, conns int)
 	if err != nil {
 		return r, err
 	}
-	if sent != size || events < size || sink.count() != int64(size) {
-		return r, fmt.Errorf("email: %d of %d messages sent, %d accepted by the sink, %d timeline events", sent, size, sink.count(), events)
+	r.sent, r.sinkMails = sent, sink.count()
+	distinct, dups := sink.distinct()
+	if dups > 0 {
+		return r, fmt.Errorf("email: the sink accepted %d mails of %d messages: %d sent more than once (%s); %d of %d messages sent",
+			r.sinkMails, distinct, dups, strings.Join(sink.twice(5), ", "), sent, size)
+	}
+	if sent != size || events < size || r.sinkMails != int64(size) {
+		return r, fmt.Errorf("email: %d of %d messages sent, %d accepted by the sink, %d timeline events", sent, size, r.sinkMails, events)
 	}
 	n := float64(size)
 	r.rate = n / last.Seconds()
@@ -339,8 +361,11 @@ func bareGoMail(ctx context.Context, addr string, raw []byte, size, conns int) (
 	return took, nil
 }
 
-// smtpSink is a go-smtp server on loopback that counts the messages and bytes
-// it accepts and discards them, keeping the first one as a sample.
+// smtpSink is a go-smtp server on loopback that counts the mails and bytes it
+// accepts and discards them, keeping the first one as a sample. It tells mails
+// from messages: a mail's envelope sender is its message's VERP return path
+// (bounce+<message id>@…), so a message accepted twice is counted once in
+// distinct and once in dups.
 type smtpSink struct {
 	srv    *smtp.Server
 	ln     net.Listener
@@ -348,6 +373,8 @@ type smtpSink struct {
 	nbytes atomic.Int64
 	mu     sync.Mutex
 	sample []byte
+	seen   map[string]int // mails accepted per envelope sender
+	dups   int64          // mails of a sender seen before
 	done   chan struct{}
 }
 
@@ -356,7 +383,7 @@ func startSMTPSink() (*smtpSink, error) {
 	if err != nil {
 		return nil, fmt.Errorf("smtp sink: listen: %w", err)
 	}
-	s := &smtpSink{ln: ln, done: make(chan struct{})}
+	s := &smtpSink{ln: ln, seen: map[string]int{}, done: make(chan struct{})}
 	s.srv = smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &sinkSession{s: s}, nil }))
 	s.srv.Domain = "sink.carillon.test"
 	s.srv.MaxMessageBytes = 10 << 20
@@ -371,7 +398,36 @@ func startSMTPSink() (*smtpSink, error) {
 func (s *smtpSink) addr() string { return s.ln.Addr().String() }
 func (s *smtpSink) count() int64 { return s.msgs.Load() }
 func (s *smtpSink) bytes() int64 { return s.nbytes.Load() }
-func (s *smtpSink) reset()       { s.msgs.Store(0); s.nbytes.Store(0) }
+
+// distinct is the number of messages (envelope senders) accepted at least
+// once; duplicates the mails beyond the first of their message.
+func (s *smtpSink) distinct() (messages, duplicates int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return int64(len(s.seen)), s.dups
+}
+
+// twice names up to n messages accepted more than once, for an error.
+func (s *smtpSink) twice(n int) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for from, k := range s.seen {
+		if k > 1 && len(out) < n {
+			out = append(out, fmt.Sprintf("%s×%d", from, k))
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func (s *smtpSink) reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.msgs.Store(0)
+	s.nbytes.Store(0)
+	s.seen, s.dups = map[string]int{}, 0
+}
 func (s *smtpSink) stop(ctx context.Context) {
 	sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
@@ -387,12 +443,17 @@ func (s *smtpSink) takeSample() []byte {
 	return s.sample
 }
 
-type sinkSession struct{ s *smtpSink }
+// sinkSession is one SMTP connection; from is the current transaction's
+// envelope sender.
+type sinkSession struct {
+	s    *smtpSink
+	from string
+}
 
-func (*sinkSession) Reset()                               {}
-func (*sinkSession) Logout() error                        { return nil }
-func (*sinkSession) Mail(string, *smtp.MailOptions) error { return nil }
-func (*sinkSession) Rcpt(string, *smtp.RcptOptions) error { return nil }
+func (ss *sinkSession) Reset()                                      { ss.from = "" }
+func (*sinkSession) Logout() error                                  { return nil }
+func (ss *sinkSession) Mail(from string, _ *smtp.MailOptions) error { ss.from = from; return nil }
+func (*sinkSession) Rcpt(string, *smtp.RcptOptions) error           { return nil }
 func (ss *sinkSession) Data(r io.Reader) error {
 	s := ss.s
 	s.mu.Lock()
@@ -416,6 +477,12 @@ func (ss *sinkSession) Data(r io.Reader) error {
 			return err
 		}
 	}
+	s.mu.Lock()
+	s.seen[ss.from]++
+	if s.seen[ss.from] > 1 {
+		s.dups++
+	}
+	s.mu.Unlock()
 	s.nbytes.Add(n)
 	s.msgs.Add(1)
 	return nil
@@ -506,6 +573,7 @@ func writeEmailDetail(w io.Writer, f *Figure) {
 	fmt.Fprintf(w, "  Carillon 活动 campaign (Create/Submit/Approve/Start): %.0f msgs/s, CPU %.0f µs/msg, %.0f bytes/msg\n", f.Value, d.CPUMicrosPerMessage, d.SinkBytesPerMessage)
 	fmt.Fprintf(w, "  基线 baseline (bare go-mail loop, same sink):          %.0f msgs/s, CPU %.0f µs/msg, %.0f bytes/msg\n", f.Baseline, d.BaselineCPUMicrosPerMessage, d.BaselineSinkBytesPerMessage)
 	fmt.Fprintf(w, "  比值 ratio (Carillon / baseline): %.3f\n", f.Ratio)
+	fmt.Fprintf(w, "  接收端收到 sink accepted: %d 封 mails / 已发送 messages sent: %d\n", d.SinkAccepted, d.MessagesSent)
 	fmt.Fprintf(w, "  CPU 为本进程（含接收端）user+system CPU is this process's, the sink included\n")
 	if d.PostgresCPUMicrosPerMessage != nil {
 		fmt.Fprintf(w, "  Postgres CPU（整个服务器 whole server）: %.0f µs/msg；基线期间（即其他负载）while the bare loop ran, i.e. other load: %.0f µs/msg\n",
