@@ -122,6 +122,9 @@ func (c Config) validate() error {
 	if c.JobBatch < 1 || c.JobBatch > 10000 {
 		return fmt.Errorf("delivery: JobBatch %d out of range 1..10000", c.JobBatch)
 	}
+	if c.SendConcurrency < 1 || c.SendConcurrency > 1000 {
+		return fmt.Errorf("delivery: SendConcurrency %d out of range 1..1000 (delivery.send_concurrency)", c.SendConcurrency)
+	}
 	if c.MaxAttempts < 1 || c.MaxAttempts > 25 {
 		return fmt.Errorf("delivery: MaxAttempts %d out of range 1..25", c.MaxAttempts)
 	}

@@ -44,6 +44,7 @@ type fileConfig struct {
 		MaxAttempts     int    `toml:"max_attempts"`
 		Backoff         string `toml:"backoff"`
 		JobBatch        int    `toml:"job_batch"`
+		SendConcurrency int    `toml:"send_concurrency"`
 		Workers         int    `toml:"workers"`
 	} `toml:"delivery"`
 	Channels channels.Config `toml:"channels"`
@@ -126,7 +127,7 @@ func parseConfig(data, name string) (fileConfig, error) {
 // deliveryConfig turns the file's [delivery] section into delivery.Config.
 func (fc fileConfig) deliveryConfig() (delivery.Config, error) {
 	d := fc.Delivery
-	cfg := delivery.Config{FrequencyCap: d.FrequencyCap, MaxAttempts: d.MaxAttempts, JobBatch: d.JobBatch, PublicURL: fc.Server.PublicURL}
+	cfg := delivery.Config{FrequencyCap: d.FrequencyCap, MaxAttempts: d.MaxAttempts, JobBatch: d.JobBatch, SendConcurrency: d.SendConcurrency, PublicURL: fc.Server.PublicURL}
 	var err error
 	if cfg.MarketingWindow, err = parseHours("delivery.marketing_hours", d.MarketingHours); err != nil {
 		return cfg, err

@@ -94,3 +94,13 @@ func TestServerSectionSetsReadTimeouts(t *testing.T) {
 	_, err = fc.timeouts()
 	require.ErrorContains(t, err, "server.webhook_timeout")
 }
+
+func TestDeliverySectionSetsTheJobsSends(t *testing.T) {
+	t.Parallel()
+	fc, err := parseConfig("[delivery]\njob_batch = 200\nsend_concurrency = 16\n", "test")
+	require.NoError(t, err)
+	cfg, err := fc.deliveryConfig()
+	require.NoError(t, err)
+	require.Equal(t, 200, cfg.JobBatch)
+	require.Equal(t, 16, cfg.SendConcurrency)
+}
