@@ -7,6 +7,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"carillon/campaigns/segment"
+	"carillon/contacts"
+	"carillon/internal/audit"
 )
 
 func TestRenderRows(t *testing.T) {
@@ -116,4 +118,46 @@ func TestParseRowsRefuses(t *testing.T) {
 	rs, err := segment.ParseRows("  ")
 	require.NoError(t, err)
 	require.True(t, rs.Empty())
+}
+
+// Rows reach in Postgres what their text says: values with quotes,
+// backslashes and Chinese match exactly the contact holding them.
+func TestRowsAgainstPostgres(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	odd := `他说 "hi" \ 上海`
+	c, err := f.store.Create(f.ctx, audit.Actor{Name: "test"}, contacts.Input{ExternalID: ptr("Q1"), Tags: &[]string{odd},
+		Attrs: map[string]any{"branch name": odd}})
+	require.NoError(t, err)
+	require.NotZero(t, c.ID)
+	for _, r := range []segment.Row{
+		{Field: "tags", Op: segment.OpHas, Values: []string{odd}},
+		{Field: "attrs", Key: "branch name", Type: segment.AttrString, Op: segment.OpEq, Values: []string{odd}},
+		{Field: "attrs", Key: "branch name", Type: segment.AttrString, Op: segment.OpContains, Values: []string{`"hi" \`}},
+	} {
+		text, err := segment.Render(segment.Rows{Groups: []segment.Group{{Rows: []segment.Row{r}}}})
+		require.NoError(t, err)
+		require.Equal(t, []string{"Q1"}, f.match(t, text), text)
+	}
+	text, err := segment.Render(segment.Rows{Join: "or", Groups: []segment.Group{
+		{Join: "and", Rows: []segment.Row{{Field: "tier", Op: segment.OpIn, Values: []string{"A", "B"}},
+			{Field: "tags", Op: segment.OpHas, Values: []string{"wealth"}},
+			{Field: "attrs", Key: "assets", Type: segment.AttrNumber, Op: segment.OpGe, Values: []string{"500,000"}}}},
+		{Join: "and", Rows: []segment.Row{{Field: "gender", Op: segment.OpEq, Values: []string{"female"}}}},
+	}})
+	require.NoError(t, err)
+	require.Equal(t, `(tier in ["A", "B"] && "wealth" in tags && attrs.assets >= 500000) || gender == "female"`, text)
+	require.Equal(t, []string{"C1", "C7", "C8"}, f.match(t, text))
+
+	// The attributes rows offer, typed as most of the data's values are.
+	attrs, err := f.segs.Attributes(f.ctx)
+	require.NoError(t, err)
+	types := map[string]string{}
+	for _, a := range attrs {
+		types[a.Key] = a.Type
+	}
+	require.Equal(t, "number", types["assets"], "numbers, but for one text")
+	require.Equal(t, "string", types["city"])
+	require.Equal(t, "boolean", types["vip"])
+	require.Equal(t, "array", types["products"])
 }
