@@ -69,6 +69,7 @@ func init() {
 		"seg.ui.value":        {"Value", "取值"},
 		"seg.ui.complex":      {"This filter is too complex for rows; it is kept as text.", "此筛选条件超出了逐行编辑的范围，保留为文本。"},
 		"seg.ui.group":        {"Conditions joined by", "组内条件关系"},
+		"seg.ui.text_error":   {"The filter under Advanced has a mistake (shown below): the rows follow once it is corrected.", "“高级”中的筛选条件有误（见下方）：改正后条件行会随之更新。"},
 		"seg.ui.match_groups": {"Groups joined by", "条件组之间的关系"},
 	})
 }

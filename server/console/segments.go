@@ -330,7 +330,7 @@ func (c *Console) segmentFields(w http.ResponseWriter, r *http.Request, q *req) 
 		segment.OpNo, segment.OpExists} {
 		meta.Ops[op] = tr(q.Lang, "seg.op."+string(op))
 	}
-	for _, k := range []string{"and", "or", "add_row", "add_group", "remove", "field", "op", "value", "complex", "group", "match_groups"} {
+	for _, k := range []string{"and", "or", "add_row", "add_group", "remove", "field", "op", "value", "complex", "group", "match_groups", "text_error"} {
 		meta.Texts[k] = tr(q.Lang, "seg.ui."+k)
 	}
 	w.Header().Set("Content-Type", "application/json")

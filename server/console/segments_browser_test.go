@@ -34,15 +34,29 @@ func (b *tab) noHorizontalScroll(what string) {
 		"%s scrolls sideways: %s", what, b.eval(`document.documentElement.scrollWidth + " > " + window.innerWidth`))
 }
 
-// A marketer builds tier in A,B and tag wealth and assets ≥ 500,000 with the
-// builder only (no filter typed), sees the count, saves the segment and uses
-// it in a new campaign.
-func TestBrowserSegmentBuilder(t *testing.T) {
-	browserCtx(t)
+// wealthMarketer is a world with the wealth customers and a marketer's tab, signed in.
+func wealthMarketer(t *testing.T) (*world, *tab) {
+	t.Helper()
+	browserCtx(t) // skips (or fails under CI) before any setup when there is no Chromium
 	w := newWorld(t, worldOpts{})
 	addWealthCustomers(t, w)
 	mk := w.tab(t)
 	mk.signIn("marketer")
+	return w, mk
+}
+
+// waitCount waits for the live count to begin with prefix.
+func (b *tab) waitCount(prefix string) {
+	b.t.Helper()
+	require.Eventually(b.t, func() bool { return b.has("#live-count") && strings.HasPrefix(b.text("#live-count"), prefix) },
+		10*time.Second, 100*time.Millisecond, "the live count")
+}
+
+// A marketer builds tier in A,B and tag wealth and assets ≥ 500,000 with the
+// builder only (no filter typed), sees the count, saves the segment and uses
+// it in a new campaign.
+func TestBrowserSegmentBuilder(t *testing.T) {
+	w, mk := wealthMarketer(t)
 	mk.open(Prefix + "/segments")
 	mk.screenshot("segments-empty", "Segments")
 	mk.submit("new segment", chromedp.Click("#new-segment"))
@@ -66,8 +80,7 @@ func TestBrowserSegmentBuilder(t *testing.T) {
 	mk.choose("#seg-g0-r2 .seg-op", "ge")
 	mk.do(chromedp.SendKeys("#seg-g0-r2 input.seg-input", "500,000"))
 
-	require.Eventually(t, func() bool { return mk.has("#live-count") && strings.HasPrefix(mk.text("#live-count"), "2 ") },
-		10*time.Second, 100*time.Millisecond, "the live count")
+	mk.waitCount("2 ")
 	require.Equal(t, wealthExpr, mk.eval(`document.querySelector("#seg-expr").value`), "the text under Advanced follows the rows")
 	require.Equal(t, "false", mk.eval(`String(document.querySelector("#seg-advanced").open)`), "Advanced stays closed")
 	mk.screenshot("segment-built", "New segment")
@@ -80,8 +93,7 @@ func TestBrowserSegmentBuilder(t *testing.T) {
 	// The saved segment comes back as rows.
 	mk.do(chromedp.WaitVisible("#seg-g0-r2"))
 	require.Equal(t, "attrs:assets", mk.eval(`document.querySelector("#seg-g0-r2 .seg-field").value`))
-	require.Eventually(t, func() bool { return mk.has("#live-count") && strings.HasPrefix(mk.text("#live-count"), "2 ") },
-		10*time.Second, 100*time.Millisecond)
+	mk.waitCount("2 ")
 	mk.screenshot("segment-saved", "Segment")
 
 	// Used in a new campaign: picked from the saved segments.
@@ -90,8 +102,7 @@ func TestBrowserSegmentBuilder(t *testing.T) {
 	mk.do(chromedp.SendKeys("#campaign-name", "Wealth A/B autumn"), chromedp.SetValue("#campaign-template", "campaign.wealth"),
 		chromedp.SetValue(`textarea[name="vars"]`, `{"product": "稳健理财"}`))
 	mk.choose("#segment-name", "Wealthy A/B")
-	require.Eventually(t, func() bool { return mk.has("#live-count") && strings.HasPrefix(mk.text("#live-count"), "2 ") },
-		10*time.Second, 100*time.Millisecond)
+	mk.waitCount("2 ")
 	mk.submit("save the campaign", chromedp.Click("#save-campaign"))
 	m := regexp.MustCompile(`^/console/campaigns/(\d+)`).FindStringSubmatch(mk.path())
 	require.NotNil(t, m, mk.path())
@@ -104,11 +115,7 @@ func TestBrowserSegmentBuilder(t *testing.T) {
 // At 390 px the segment pages do not scroll sideways, errors included; a
 // filter typed under Advanced comes back into rows.
 func TestBrowserSegmentNarrow(t *testing.T) {
-	browserCtx(t)
-	w := newWorld(t, worldOpts{})
-	addWealthCustomers(t, w)
-	mk := w.tab(t)
-	mk.signIn("marketer")
+	w, mk := wealthMarketer(t)
 	mk.do(chromedp.EmulateViewport(390, 844))
 	mk.open(Prefix + "/segments/new")
 	mk.do(chromedp.WaitVisible("#seg-g0 .seg-add-row"), chromedp.Click("#seg-g0 .seg-add-row"), chromedp.WaitVisible("#seg-g0-r0"))
@@ -128,6 +135,7 @@ func TestBrowserSegmentNarrow(t *testing.T) {
 	mk.do(chromedp.SendKeys("#seg-expr",
 		`attrs.assets >= "a very long value that would run off the card and widen the page if it did not wrap" && nonsense_field_name > 3`))
 	require.Eventually(t, func() bool { return mk.has("#seg-count .problem") }, 10*time.Second, 100*time.Millisecond)
+	require.True(t, mk.has("#seg-text-broken"), "the rows say they wait for the text")
 	mk.noHorizontalScroll("a long error")
 	mk.screenshot("segment-narrow-error", "New segment")
 

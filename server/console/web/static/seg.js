@@ -17,6 +17,7 @@ document.addEventListener("DOMContentLoaded", function () {
   var meta = null;
   var state = null;
   var complex = false;
+  var textBroken = false; // the text under Advanced does not compile: the rows wait
   var noValue = { yes: true, no: true, exists: true };
   var many = { "in": true, not_in: true };
 
@@ -149,6 +150,9 @@ document.addEventListener("DOMContentLoaded", function () {
       root.appendChild(el("p", { "class": "muted", id: "seg-too-complex" }, meta.texts.complex));
       return;
     }
+    if (textBroken) {
+      root.appendChild(el("p", { "class": "muted", id: "seg-text-broken" }, meta.texts.text_error));
+    }
     if (state.groups.length > 1) {
       var top = joinSelect("seg-top-join", state.join, meta.texts.match_groups);
       top.querySelector("select").addEventListener("change", function (e) { state.join = e.target.value; sync(); });
@@ -196,6 +200,7 @@ document.addEventListener("DOMContentLoaded", function () {
     mode.value = "rows";
     complex = false;
     complexNote.hidden = true;
+    if (textBroken) { textBroken = false; draw(); }
     var ready = { join: state.join, groups: state.groups.map(function (g) {
       return { join: g.join, rows: g.rows.filter(complete) };
     }) };
@@ -228,6 +233,7 @@ document.addEventListener("DOMContentLoaded", function () {
           if (seq !== syncSeq) { return; }
           rowErr.textContent = "";
           complex = !!a.complex;
+          textBroken = !!(a.problems && a.problems.length);
           complexNote.hidden = !complex;
           if (a.rows) {
             state = normal(a.rows);
