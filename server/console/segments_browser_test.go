@@ -151,4 +151,15 @@ func TestBrowserSegmentNarrow(t *testing.T) {
 	mk.open(Prefix + "/segments")
 	mk.noHorizontalScroll("the list")
 	mk.screenshot("segments-narrow", "Segments")
+
+	// In Chinese: the fields and operators by their Chinese names.
+	mk.submit("switch to Chinese", chromedp.Click("a.lang"))
+	mk.open(Prefix + "/segments/new")
+	mk.do(chromedp.WaitVisible("#seg-g0 .seg-add-row"), chromedp.Click("#seg-g0 .seg-add-row"), chromedp.WaitVisible("#seg-g0-r0"))
+	mk.choose("#seg-g0-r0 .seg-op", "in")
+	require.Equal(t, "客户等级", mk.eval(`(s => s.options[s.selectedIndex].text)(document.querySelector("#seg-g0-r0 .seg-field"))`))
+	require.Equal(t, "属于", mk.eval(`(s => s.options[s.selectedIndex].text)(document.querySelector("#seg-g0-r0 .seg-op"))`))
+	require.True(t, mk.has("#seg-hint"), "a row not yet filled in: still the hint")
+	mk.noHorizontalScroll("the builder in Chinese")
+	mk.screenshot("segment-narrow-zh", "新建客群")
 }
