@@ -152,3 +152,18 @@ func (s *Store) AttrKeys(ctx context.Context, sample int) ([]string, error) {
 	}
 	return keys, nil
 }
+
+// TagsInUse lists the tags up to sample contacts hold, the most held first
+// (then by name), at most limit of them: the choices a filter's tag picker offers.
+func (s *Store) TagsInUse(ctx context.Context, sample, limit int) ([]string, error) {
+	rows, err := s.pool.Query(ctx, `SELECT t FROM (SELECT tags FROM contacts WHERE erased_at IS NULL AND tags <> '{}' LIMIT $1) s,
+		LATERAL unnest(s.tags) AS t GROUP BY t ORDER BY count(*) DESC, t LIMIT $2`, sample, limit)
+	if err != nil {
+		return nil, fmt.Errorf("read tags in use: %w", err)
+	}
+	tags, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("read tags in use: %w", err)
+	}
+	return tags, nil
+}

@@ -103,3 +103,40 @@ func zhTypes(ts []string) string {
 	}
 	return strings.Join(out, "和")
 }
+
+// Attribute is an attribute key the data holds and the type most of its values have.
+type Attribute struct {
+	Key  string `json:"key"`
+	Type string `json:"type"` // number, string, boolean (or another JSON type)
+}
+
+// MaxAttributes is how many attribute keys Attributes reads the types of.
+const MaxAttributes = 100
+
+// Attributes lists the attribute keys up to AttrSample contacts hold, each
+// with the JSON type most of its values have: what rows offer as attributes,
+// typed as Check types them.
+func (s *Store) Attributes(ctx context.Context) ([]Attribute, error) {
+	keys, err := s.contacts.AttrKeys(ctx, AttrSample)
+	if err != nil {
+		return nil, err
+	}
+	if len(keys) > MaxAttributes {
+		keys = keys[:MaxAttributes]
+	}
+	out := make([]Attribute, 0, len(keys))
+	for _, k := range keys {
+		m, err := s.contacts.AttrTypes(ctx, k, AttrSample)
+		if err != nil {
+			return nil, fmt.Errorf("attribute types: %w", err)
+		}
+		best, n := "", 0
+		for t, c := range m {
+			if c > n || (c == n && t < best) {
+				best, n = t, c
+			}
+		}
+		out = append(out, Attribute{Key: k, Type: best})
+	}
+	return out, nil
+}

@@ -373,7 +373,7 @@ func (c *Console) showForm(w http.ResponseWriter, r *http.Request, q *req, statu
 }
 
 func (c *Console) campaignNew(w http.ResponseWriter, r *http.Request, q *req) error {
-	return c.showForm(w, r, q, http.StatusOK, campaignForm{Kind: "now", Ch: [3]string{contacts.ChannelSMS}})
+	return c.showForm(w, r, q, http.StatusOK, campaignForm{Kind: "now", Ch: [3]string{contacts.ChannelSMS}, SegmentName: r.URL.Query().Get("segment")})
 }
 
 // formErrors files a validation error's fields under the form's inputs.

@@ -494,6 +494,7 @@ func (c *Console) nav(p identity.Principal, path string) []navItem {
 	add(Prefix+"/", "nav.dashboard", p.Can(identity.PermDashboard))
 	add(Prefix+"/my", "nav.my", c.deps.Revisits != nil && p.Can(identity.PermMyCustomers))
 	add(Prefix+"/campaigns", "nav.campaigns", c.deps.Campaigns != nil && p.Can(identity.PermCampaignsRead))
+	add(Prefix+"/segments", "seg.nav", c.deps.Campaigns != nil && p.Can(identity.PermCampaignsRead))
 	add(Prefix+"/contacts", "nav.contacts", true)
 	add(Prefix+"/templates", "nav.templates", c.deps.Templates != nil && p.Can(identity.PermTemplatesRead))
 	add(Prefix+"/calendar", "nav.calendar", true)
@@ -541,6 +542,7 @@ func (c *Console) routes() {
 	c.templateRoutes()
 	c.calendarRoutes()
 	c.campaignRoutes()
+	c.segmentRoutes()
 	c.myRoutes()
 	c.page(Prefix+"/", identity.PermSignedIn, func(w http.ResponseWriter, r *http.Request, q *req) error { return notFound() })
 }
