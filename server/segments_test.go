@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
@@ -34,7 +35,9 @@ func setupCampaignServer(t *testing.T) (*bundle, *campaigns.Service) {
 	require.NoError(t, err)
 	rc, err := river.NewClient[pgx.Tx](riverpgxv5.New(b.db.Pool), &river.Config{Test: river.TestConfig{Time: b.clock}})
 	require.NoError(t, err)
-	ts, err := templates.NewStore(b.db.Pool, templates.Config{Logger: testlog.New(t), Now: now})
+	// A generous render deadline: on a busy machine the default 2 s could stop a
+	// render before the limit a test is about.
+	ts, err := templates.NewStore(b.db.Pool, templates.Config{Logger: testlog.New(t), Now: now, Limits: templates.Limits{Timeout: time.Minute}})
 	require.NoError(t, err)
 	_, _, err = ts.Save(b.ctx, audit.Actor{Name: "test"}, templates.Definition{Key: "campaign.wealth", Purpose: templates.Marketing, Source: templates.SourceCampaign,
 		DefaultLocale: "zh-CN", Variables: []templates.Variable{{Name: "product", Type: templates.String, Required: true, Label: "产品", LabelEN: "Product", Sample: "稳健理财"}},

@@ -125,7 +125,9 @@ func New(t testing.TB, o Options) *World {
 	}
 	w.Contacts, err = contacts.NewStore(w.DB.Pool, contacts.Config{Logger: log, Now: clk.Now})
 	require.NoError(t, err)
-	w.Templates, err = templates.NewStore(w.DB.Pool, templates.Config{Logger: log, Now: clk.Now})
+	// A generous render deadline: on a busy machine the default 2 s could stop a
+	// render before the limit a test is about.
+	w.Templates, err = templates.NewStore(w.DB.Pool, templates.Config{Logger: log, Now: clk.Now, Limits: templates.Limits{Timeout: time.Minute}})
 	require.NoError(t, err)
 	w.Identity, err = identity.NewStore(w.DB.Pool, identity.Config{Logger: log, Now: clk.Now})
 	require.NoError(t, err)
