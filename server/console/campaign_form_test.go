@@ -139,3 +139,23 @@ func TestCampaignFormSchedulePicker(t *testing.T) {
 	require.Equal(t, "CRON_TZ=Asia/Shanghai 30 9 1,15 * *", cp.Schedule.Cron)
 	require.Contains(t, mk.getOK(path+"/edit").body, `<option value="custom" selected>`)
 }
+
+func TestCampaignFormTemplatesByNameAndPhonePreview(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, worldOpts{})
+	saveRateTemplate(t, w)
+	mk := w.signedIn(t, "marketer")
+	p := mk.getOK(Prefix + "/campaigns/new")
+	require.Contains(t, p.body, `<option value="campaign.rate">定期存款利率 Deposit rate · campaign.rate</option>`)
+
+	r := mk.post(Prefix+"/campaigns/preview", url.Values{"expr": {`"retail" in tags`}, "template": {"campaign.wealth"},
+		"vars": {`{"product": "<b>鸿运</b>"}`}, "ch1": {"sms"}, "ch2": {"email"}})
+	require.Equal(t, http.StatusOK, r.status, r.body)
+	require.Contains(t, r.body, `<div class="form-phone" data-channel="sms"><div class="form-bubble">【示例银行】`)
+	require.Contains(t, r.body, "SMS part(s)")
+	require.Contains(t, r.body, "sign 【示例银行】")
+	// The email is its HTML in a sandboxed frame (no scripts), escaped into srcdoc.
+	require.Regexp(t, `<iframe class="form-mail" sandbox="" title="[^"]+" srcdoc="&lt;p&gt;`, r.body)
+	require.Contains(t, r.body, `&amp;lt;b&amp;gt;鸿运`, "the variable is escaped by the template, then the HTML by srcdoc")
+	require.NotContains(t, r.body, "allow-scripts")
+}
