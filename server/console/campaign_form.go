@@ -156,8 +156,7 @@ func varFromInput(lang string, t templates.Type, s string) (any, string) {
 }
 
 // mergeVarInputs writes the inputs of the declared variables into the form's
-// vars JSON (the inputs win over the JSON box; keys the template does not
-// declare stay as typed in the box). A form posted without the inputs (the
+// vars JSON (keys the template does not declare stay as typed in the box). A form posted without the inputs (the
 // API's shape, a script) keeps its JSON as it is.
 func (c *Console) mergeVarInputs(ctx context.Context, r *http.Request, lang string, f *campaignForm, errs map[string][]string) error {
 	decl, err := c.declaredVars(ctx, f.Template)
@@ -171,6 +170,12 @@ func (c *Console) mergeVarInputs(ctx context.Context, r *http.Request, lang stri
 			given = true
 			f.typedVars[d.Name] = r.PostForm.Get("var." + d.Name)
 		}
+	}
+	// The JSON box edited by hand (it differs from what the form showed) wins
+	// over the inputs; the script keeps the two in sync.
+	norm := func(k string) string { return strings.TrimSpace(strings.ReplaceAll(r.PostForm.Get(k), "\r\n", "\n")) }
+	if _, ok := r.PostForm["vars_shown"]; ok && norm("vars_shown") != norm("vars") {
+		given = false
 	}
 	if !given {
 		return nil

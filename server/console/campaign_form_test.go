@@ -82,6 +82,14 @@ func TestCampaignFormVariablesAsFields(t *testing.T) {
 	cp, err = w.camps.Get(w.ctx, cp.ID)
 	require.NoError(t, err)
 	require.Equal(t, map[string]any{"rate": 3.25, "months": float64(6), "extra": "x"}, cp.Vars)
+	// The JSON box edited by hand (not what the form showed) wins over the inputs.
+	form.Set("vars_shown", "{}")
+	form.Set("vars", `{"rate": 4}`)
+	r = mk.post(path, form)
+	require.Equal(t, http.StatusSeeOther, r.status, r.body)
+	cp, err = w.camps.Get(w.ctx, cp.ID)
+	require.NoError(t, err)
+	require.Equal(t, map[string]any{"rate": float64(4)}, cp.Vars)
 }
 
 var firingRE = regexp.MustCompile(`<li>([^<]+)</li>`)
@@ -158,4 +166,48 @@ func TestCampaignFormTemplatesByNameAndPhonePreview(t *testing.T) {
 	require.Regexp(t, `<iframe class="form-mail" sandbox="" title="[^"]+" srcdoc="&lt;p&gt;`, r.body)
 	require.Contains(t, r.body, `&amp;lt;b&amp;gt;鸿运`, "the variable is escaped by the template, then the HTML by srcdoc")
 	require.NotContains(t, r.body, "allow-scripts")
+}
+
+func TestCampaignSafeActions(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, worldOpts{})
+	mk, ap := w.signedIn(t, "marketer"), w.signedIn(t, "approver")
+	path := createCampaign(t, mk, campaignForm("Safe"))
+	p := mk.getOK(path)
+	// Each action its own reason box: cancel's next to cancel, not in the submit form.
+	require.Regexp(t, `<form [^>]*id="submit-form"><input type="hidden" name="csrf" value="[^"]+"><button`, p.body)
+	require.Regexp(t, `id="cancel-form">.*id="cancel-reason".*id="cancel-campaign"`, p.body)
+	require.Equal(t, http.StatusSeeOther, mk.post(path+"/submit", nil).status)
+
+	// Approve asks first, with the audience and the estimated cost, and takes a comment.
+	p = ap.getOK(path)
+	require.Contains(t, p.body, `href="`+path+`/confirm/approve" class="button" id="approve-campaign"`)
+	require.Regexp(t, `id="reject-form">.*id="reject-reason"`, p.body)
+	c := ap.getOK(path + "/confirm/approve")
+	require.Contains(t, c.body, `<dd id="confirm-audience">2</dd>`)
+	require.Contains(t, c.body, `<dd id="confirm-cost">`)
+	require.NotContains(t, c.body, "0.00 CNY")
+	require.Contains(t, c.body, `name="comment" id="approve-comment"`)
+	require.Contains(t, c.body, `id="confirm-approve"`)
+	require.Equal(t, http.StatusForbidden, mk.get(path+"/confirm/approve").status, "a marketer does not approve")
+	r := ap.post(path+"/approve", url.Values{"version": {"1"}, "comment": {"预算已核对 budget checked"}})
+	require.Equal(t, http.StatusSeeOther, r.status, r.body)
+	hist, err := w.camps.History(w.ctx, campaignID(t, path))
+	require.NoError(t, err)
+	require.Equal(t, "approve", hist[len(hist)-1].Action)
+	require.Equal(t, "预算已核对 budget checked", hist[len(hist)-1].Reason)
+	require.Contains(t, mk.getOK(path).body, "预算已核对 budget checked", "the comment is in the history")
+
+	// Start asks first too.
+	p = mk.getOK(path)
+	require.Contains(t, p.body, `href="`+path+`/confirm/start" class="button" id="start-campaign"`)
+	c = mk.getOK(path + "/confirm/start")
+	require.Contains(t, c.body, `<dd id="confirm-audience">2</dd>`)
+	require.Contains(t, c.body, `action="`+path+`/start"`)
+
+	// The funnel shows rates; its fragment refreshes it.
+	require.Contains(t, p.body, `id="funnel-rates"`)
+	f := mk.getOK(path + "/funnel")
+	require.Contains(t, f.body, `<td>Audience</td><td class="num">2</td><td class="num">–</td><td class="num">100.0%</td>`)
+	require.NotContains(t, p.body, "data-funnel-url", "only while running")
 }

@@ -504,9 +504,8 @@ func (c *Console) campaignUpdate(w http.ResponseWriter, r *http.Request, q *req)
 type campaignData struct {
 	C        campaigns.Campaign
 	History  []campaigns.Event
-	Runs     []runRow
-	F        funnel
-	Funnel   template.HTML
+	Fun      funnelData
+	Cost     string
 	Can      map[string]bool
 	Authored bool
 	// SecondApproval: the run is held until an approver who is not an author resumes it.
@@ -529,16 +528,11 @@ func (c *Console) campaignPage(w http.ResponseWriter, r *http.Request, q *req) e
 	if d.History, err = c.deps.Campaigns.History(ctx, cp.ID); err != nil {
 		return err
 	}
-	if d.Runs, err = c.runs(ctx, []int64{cp.ID}, true); err != nil {
+	if d.Fun, err = c.funnelOf(ctx, q.Lang, cp); err != nil {
 		return err
 	}
 	if cp.Review != nil {
-		d.F.Audience = cp.Review.Audience
-	}
-	for _, rr := range d.Runs {
-		g := rr.F
-		g.Audience = 0
-		d.F.add(g)
+		d.Cost = costText(q.Lang, cp.Review.Cost)
 	}
 	if d.Authored, err = c.authored(ctx, cp.ID, q.P.User.ID); err != nil {
 		return err
@@ -569,13 +563,6 @@ func (c *Console) campaignPage(w http.ResponseWriter, r *http.Request, q *req) e
 	}
 	d.Can["cancel"] = writer && st.Can(campaigns.ActionCancel)
 	d.Can["test"] = q.P.Can(identity.PermCampaignsOperate) && st.Can(campaigns.ActionTestSend)
-	steps := []funnelStep{
-		{tr(q.Lang, "funnel.audience"), int(d.F.Audience)}, {tr(q.Lang, "funnel.recipients"), int(d.F.Recipients)},
-		{tr(q.Lang, "funnel.written"), int(d.F.Written)}, {tr(q.Lang, "funnel.handed"), int(d.F.Handed())},
-		{tr(q.Lang, "funnel.delivered"), int(d.F.Delivered)}, {tr(q.Lang, "funnel.opened"), int(d.F.Opened)},
-		{tr(q.Lang, "funnel.clicked"), int(d.F.Clicked)},
-	}
-	d.Funnel = funnelSVG(tr(q.Lang, "camp.funnel"), steps)
 	c.render(w, r, q, http.StatusOK, "campaign", "camp.page_title", d)
 	return nil
 }
@@ -596,7 +583,7 @@ func (c *Console) campaignAction(action string) handlerFunc {
 			_, err = svc.Submit(ctx, by, cp.ID)
 		case "approve":
 			v, _ := strconv.Atoi(r.PostFormValue("version"))
-			_, err = svc.Approve(ctx, by, cp.ID, v)
+			_, err = svc.ApproveWithComment(ctx, by, cp.ID, v, r.PostFormValue("comment"))
 		case "reject":
 			_, err = svc.Reject(ctx, by, cp.ID, reason)
 		case "start":

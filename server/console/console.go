@@ -541,6 +541,7 @@ func (c *Console) routes() {
 	c.templateRoutes()
 	c.calendarRoutes()
 	c.campaignRoutes()
+	c.campaignActionRoutes()
 	c.myRoutes()
 	c.page(Prefix+"/", identity.PermSignedIn, func(w http.ResponseWriter, r *http.Request, q *req) error { return notFound() })
 }

@@ -29,6 +29,8 @@ document.addEventListener("DOMContentLoaded", function () {
         if (v === undefined) { delete o[el.dataset.var]; } else { o[el.dataset.var] = v; }
       });
       json.value = Object.keys(o).length ? JSON.stringify(o, null, 2) : "";
+      var shown = document.getElementById("vars-shown");
+      if (shown) { shown.value = json.value; }
       json.dispatchEvent(new Event("input"));
     };
     var fromJSON = function () {
