@@ -211,3 +211,19 @@ func TestCampaignSafeActions(t *testing.T) {
 	require.Contains(t, f.body, `<td>Audience</td><td class="num">2</td><td class="num">–</td><td class="num">100.0%</td>`)
 	require.NotContains(t, p.body, "data-funnel-url", "only while running")
 }
+
+func TestCampaignDecisionNotice(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, worldOpts{})
+	mk, ap := w.signedIn(t, "marketer"), w.signedIn(t, "approver")
+	path := createCampaign(t, mk, campaignForm("Told"))
+	require.Equal(t, http.StatusSeeOther, mk.post(path+"/submit", nil).status)
+	require.NotContains(t, mk.getOK(Prefix+"/campaigns").body, "form-notice")
+	require.Equal(t, http.StatusSeeOther, ap.post(path+"/approve", url.Values{"comment": {"好 fine"}}).status)
+
+	// The author's next page tells them, once.
+	p := mk.getOK(Prefix + "/contacts")
+	require.Regexp(t, `<p class="form-notice" role="status" id="decision-\d+">Your campaign was approved: <a href="`+path+`">Told</a> · console:approver · [^<]+ · “好 fine”</p>`, p.body)
+	require.NotContains(t, mk.getOK(Prefix+"/contacts").body, "form-notice")
+	require.NotContains(t, ap.getOK(Prefix+"/contacts").body, "form-notice", "only the author is told")
+}

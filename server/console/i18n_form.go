@@ -60,5 +60,7 @@ func init() {
 		"form.count":              {"Count", "数量"},
 		"form.of_prev":            {"of the step before", "占上一环节"},
 		"form.of_audience":        {"of the audience", "占目标人数"},
+		"form.notice_approved":    {"Your campaign was approved:", "您的活动已获批准："},
+		"form.notice_rejected":    {"Your campaign was rejected:", "您的活动被驳回："},
 	})
 }
