@@ -46,3 +46,37 @@ func (s *Service) RunSummaries(ctx context.Context, ids []int64) ([]RunSummary, 
 func (s *Service) Authored(ctx context.Context, id, uid int64) (bool, error) {
 	return isAuthor(ctx, s.pool, id, uid)
 }
+
+// Decision is an approval or a rejection of a campaign, told to its author.
+type Decision struct {
+	EventID    int64
+	CampaignID int64
+	Campaign   string // the campaign's name
+	Action     Action // approve or reject
+	Actor      string
+	Reason     string // the approver's comment, the rejection's reason
+	At         time.Time
+}
+
+const sqlDecisionsFor = `SELECT e.id, e.campaign_id, c.name, e.action, e.actor, e.reason, e.at
+	FROM campaign_events e JOIN campaigns c ON c.id = e.campaign_id
+	WHERE c.created_by_user = $1 AND e.action IN ('approve', 'reject') AND e.id > $2 AND e.at >= $3
+	ORDER BY e.id DESC LIMIT $4`
+
+// DecisionsFor returns the approvals and rejections of the campaigns user uid
+// created, after event afterID and at or after since, newest first (at most limit).
+func (s *Service) DecisionsFor(ctx context.Context, uid, afterID int64, since time.Time, limit int) ([]Decision, error) {
+	rows, err := s.pool.Query(ctx, sqlDecisionsFor, uid, afterID, since, limit)
+	if err != nil {
+		return nil, fmt.Errorf("campaign decisions: %w", err)
+	}
+	var out []Decision
+	var d Decision
+	if _, err := pgx.ForEachRow(rows, []any{&d.EventID, &d.CampaignID, &d.Campaign, &d.Action, &d.Actor, &d.Reason, &d.At}, func() error {
+		out = append(out, d)
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("campaign decisions: %w", err)
+	}
+	return out, nil
+}

@@ -60,6 +60,16 @@ func (s *Service) Submit(ctx context.Context, by By, id int64) (Campaign, error)
 // given, is the version the approver reviewed: a campaign edited since is not
 // approved.
 func (s *Service) Approve(ctx context.Context, by By, id int64, version int) (Campaign, error) {
+	return s.ApproveWithComment(ctx, by, id, version, "")
+}
+
+// ApproveWithComment approves as Approve does, with the approver's comment
+// (at most 1000 characters) kept as the approval event's reason.
+func (s *Service) ApproveWithComment(ctx context.Context, by By, id int64, version int, comment string) (Campaign, error) {
+	comment = strings.TrimSpace(comment)
+	if len([]rune(comment)) > 1000 {
+		return Campaign{}, invalid(fieldErr("comment", "at most 1000 characters"))
+	}
 	if !by.can(identity.PermCampaignsApprove) {
 		return Campaign{}, fmt.Errorf("%w: approving needs the approver role", ErrForbidden)
 	}
@@ -67,7 +77,7 @@ func (s *Service) Approve(ctx context.Context, by By, id int64, version int) (Ca
 	if uid == 0 {
 		return Campaign{}, fmt.Errorf("%w: an approval is made by a user (the CLI: --as LOGIN)", ErrForbidden)
 	}
-	return s.transition(ctx, by, id, ActionApprove, StatusApproved, "", func(tx pgx.Tx, c Campaign) error {
+	return s.transition(ctx, by, id, ActionApprove, StatusApproved, comment, func(tx pgx.Tx, c Campaign) error {
 		if version != 0 && version != c.Version {
 			return fmt.Errorf("%w: you reviewed version %d, the campaign is at version %d", ErrStale, version, c.Version)
 		}

@@ -256,12 +256,14 @@ func TestBrowserCampaignApproval(t *testing.T) {
 	require.True(t, ap.has("#approve-campaign"))
 	ap.screenshot("campaign-review", "Campaign")
 	ap.submit("approve", chromedp.Click("#approve-campaign"))
+	ap.submit("confirm the approval", chromedp.Click("#confirm-approve"))
 	require.Equal(t, "approved", ap.text("#campaign-status"))
 
 	// The marketer starts it and watches the funnel move to delivered.
 	mk.open(path)
 	require.Equal(t, "approved", mk.text("#campaign-status"))
 	mk.submit("start", chromedp.Click("#start-campaign"))
+	mk.submit("confirm the start", chromedp.Click("#confirm-start"))
 	delivered := func() string {
 		return mk.eval(`(document.querySelector("#runs tbody tr td:nth-child(7)") || {textContent: ""}).textContent`)
 	}

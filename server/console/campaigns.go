@@ -37,6 +37,8 @@ func (c *Console) campaignRoutes() {
 	c.page("GET "+Prefix+"/campaigns/new", identity.PermCampaignsWrite, c.campaignNew)
 	c.page("POST "+Prefix+"/campaigns", identity.PermCampaignsWrite, c.campaignCreate)
 	c.page("POST "+Prefix+"/campaigns/preview", identity.PermCampaignsWrite, c.campaignPreview)
+	c.page("POST "+Prefix+"/campaigns/var-fields", identity.PermCampaignsWrite, c.campaignVarFields)
+	c.page("POST "+Prefix+"/campaigns/schedule", identity.PermCampaignsWrite, c.campaignSchedule)
 	c.page("GET "+Prefix+"/campaigns/{id}", identity.PermCampaignsRead, c.campaignPage)
 	c.page("GET "+Prefix+"/campaigns/{id}/edit", identity.PermCampaignsWrite, c.campaignEdit)
 	c.page("POST "+Prefix+"/campaigns/{id}", identity.PermCampaignsWrite, c.campaignUpdate)
@@ -203,6 +205,13 @@ type campaignForm struct {
 	Notes       string
 	Vars        string
 	Errors      map[string][]string
+	// The schedule picker (campaign_form.go): repeat, time, day of month, days of week.
+	Every, RTime, DOM    string
+	DOW                  []string
+	WindowFrom, WindowTo string
+	typedVars            map[string]string
+	VarFields            varFieldsData
+	Sched                scheduleData
 	// Choices.
 	Segments  []segment.Saved
 	Templates []templates.Template
@@ -232,10 +241,9 @@ func (c *Console) formOf(cp campaigns.Campaign) campaignForm {
 	if cp.Throttle > 0 {
 		f.Throttle = strconv.Itoa(cp.Throttle)
 	}
-	if len(cp.Vars) > 0 {
-		js, _ := json.MarshalIndent(cp.Vars, "", "  ")
-		f.Vars = string(js)
-	}
+	f.Vars = varsText(cp.Vars)
+	f.Every, f.RTime, f.DOM, f.DOW = pickerOf(cp.Schedule.Cron)
+	f.WindowFrom, f.WindowTo = splitWindow(cp.Window)
 	return f
 }
 
@@ -245,7 +253,27 @@ func formFromRequest(r *http.Request) campaignForm {
 		Template: v("template"), Kind: v("kind"), At: v("at"), Cron: v("cron"), Window: v("window"), Throttle: v("throttle"),
 		EndsAt: v("ends_at"), Notes: strings.TrimSpace(r.PostFormValue("notes")), Vars: strings.TrimSpace(r.PostFormValue("vars"))}
 	f.Ch = [3]string{v("ch1"), v("ch2"), v("ch3")}
+	f.Every, f.RTime, f.DOM, f.DOW = v("every"), v("rtime"), v("dom"), r.PostForm["dow"]
+	f.WindowFrom, f.WindowTo = v("window_from"), v("window_to")
 	return f
+}
+
+// readForm reads the posted form: the variables' inputs into the vars JSON,
+// the picker's schedule into the cron spec, the window's pickers into the
+// window; errors filed by field.
+func (c *Console) readForm(r *http.Request, q *req) (campaignForm, map[string][]string, error) {
+	f := formFromRequest(r)
+	errs := map[string][]string{}
+	f.Window = windowOf(r, q.Lang, errs)
+	if f.Kind == "cron" && f.Every != "" && f.Every != "custom" {
+		spec, msg := c.pickerCron(q.Lang, f)
+		if msg != "" {
+			errs["schedule.cron"] = append(errs["schedule.cron"], msg)
+		}
+		f.Cron = spec
+	}
+	err := c.mergeVarInputs(r.Context(), r, q.Lang, &f, errs)
+	return f, errs, err
 }
 
 // input turns the form into a campaigns.Input: everything set, or, editing
@@ -357,6 +385,18 @@ func (c *Console) fillChoices(ctx context.Context, q *req, f *campaignForm) erro
 	}
 	f.Channels = []string{contacts.ChannelSMS, contacts.ChannelEmail, contacts.ChannelWeChat}
 	f.CSRF = q.Sess.CSRF
+	decl, err := c.declaredVars(ctx, f.Template)
+	if err != nil {
+		return err
+	}
+	f.VarFields = varFieldsData{Fields: varFields(q.Lang, decl, f.Vars, f.typedVars, f.Errors), Lang: q.Lang}
+	if f.Every == "" {
+		f.Every = "custom"
+		if f.Cron == "" {
+			f.Every = "weekly"
+		}
+	}
+	f.Sched = c.scheduleOf(q.Lang, *f)
 	return nil
 }
 
@@ -370,6 +410,12 @@ func (c *Console) showForm(w http.ResponseWriter, r *http.Request, q *req, statu
 	}
 	c.render(w, r, q, status, "campaign_form", title, f)
 	return nil
+}
+
+func mergeErrs(into, more map[string][]string) {
+	for k, v := range more {
+		into[k] = append(into[k], v...)
+	}
 }
 
 func (c *Console) campaignNew(w http.ResponseWriter, r *http.Request, q *req) error {
@@ -389,8 +435,12 @@ func formErrors(err error, into map[string][]string) bool {
 }
 
 func (c *Console) campaignCreate(w http.ResponseWriter, r *http.Request, q *req) error {
-	f := formFromRequest(r)
-	in, errs := c.input(f, nil)
+	f, errs, err := c.readForm(r, q)
+	if err != nil {
+		return err
+	}
+	in, more := c.input(f, nil)
+	mergeErrs(errs, more)
 	if len(errs) == 0 {
 		cp, err := c.deps.Campaigns.Create(r.Context(), campaignBy(r, q), in)
 		if err == nil {
@@ -430,9 +480,13 @@ func (c *Console) campaignUpdate(w http.ResponseWriter, r *http.Request, q *req)
 	if err != nil {
 		return err
 	}
-	f := formFromRequest(r)
+	f, errs, err := c.readForm(r, q)
+	if err != nil {
+		return err
+	}
 	f.ID, f.Version = cp.ID, cp.Version
-	in, errs := c.input(f, &cp)
+	in, more := c.input(f, &cp)
+	mergeErrs(errs, more)
 	if len(errs) == 0 {
 		_, err := c.deps.Campaigns.Update(r.Context(), campaignBy(r, q), cp.ID, in)
 		if err == nil {
@@ -450,9 +504,8 @@ func (c *Console) campaignUpdate(w http.ResponseWriter, r *http.Request, q *req)
 type campaignData struct {
 	C        campaigns.Campaign
 	History  []campaigns.Event
-	Runs     []runRow
-	F        funnel
-	Funnel   template.HTML
+	Fun      funnelData
+	Cost     string
 	Can      map[string]bool
 	Authored bool
 	// SecondApproval: the run is held until an approver who is not an author resumes it.
@@ -475,16 +528,11 @@ func (c *Console) campaignPage(w http.ResponseWriter, r *http.Request, q *req) e
 	if d.History, err = c.deps.Campaigns.History(ctx, cp.ID); err != nil {
 		return err
 	}
-	if d.Runs, err = c.runs(ctx, []int64{cp.ID}, true); err != nil {
+	if d.Fun, err = c.funnelOf(ctx, q.Lang, cp); err != nil {
 		return err
 	}
 	if cp.Review != nil {
-		d.F.Audience = cp.Review.Audience
-	}
-	for _, rr := range d.Runs {
-		g := rr.F
-		g.Audience = 0
-		d.F.add(g)
+		d.Cost = costText(q.Lang, cp.Review.Cost)
 	}
 	if d.Authored, err = c.authored(ctx, cp.ID, q.P.User.ID); err != nil {
 		return err
@@ -515,13 +563,6 @@ func (c *Console) campaignPage(w http.ResponseWriter, r *http.Request, q *req) e
 	}
 	d.Can["cancel"] = writer && st.Can(campaigns.ActionCancel)
 	d.Can["test"] = q.P.Can(identity.PermCampaignsOperate) && st.Can(campaigns.ActionTestSend)
-	steps := []funnelStep{
-		{tr(q.Lang, "funnel.audience"), int(d.F.Audience)}, {tr(q.Lang, "funnel.recipients"), int(d.F.Recipients)},
-		{tr(q.Lang, "funnel.written"), int(d.F.Written)}, {tr(q.Lang, "funnel.handed"), int(d.F.Handed())},
-		{tr(q.Lang, "funnel.delivered"), int(d.F.Delivered)}, {tr(q.Lang, "funnel.opened"), int(d.F.Opened)},
-		{tr(q.Lang, "funnel.clicked"), int(d.F.Clicked)},
-	}
-	d.Funnel = funnelSVG(tr(q.Lang, "camp.funnel"), steps)
 	c.render(w, r, q, http.StatusOK, "campaign", "camp.page_title", d)
 	return nil
 }
@@ -542,7 +583,7 @@ func (c *Console) campaignAction(action string) handlerFunc {
 			_, err = svc.Submit(ctx, by, cp.ID)
 		case "approve":
 			v, _ := strconv.Atoi(r.PostFormValue("version"))
-			_, err = svc.Approve(ctx, by, cp.ID, v)
+			_, err = svc.ApproveWithComment(ctx, by, cp.ID, v, r.PostFormValue("comment"))
 		case "reject":
 			_, err = svc.Reject(ctx, by, cp.ID, reason)
 		case "start":

@@ -391,8 +391,10 @@ type view struct {
 	// HolidayBanner warns every signed-in page that business days past the
 	// holiday data count Monday to Friday only; "" when the data is there.
 	HolidayBanner string
-	D             any
-	c             *Console
+	// Decisions are approvals and rejections of the user's campaigns not yet shown (campaign_notice.go).
+	Decisions []decisionNotice
+	D         any
+	c         *Console
 }
 
 // T translates a message key into the page's language.
@@ -419,6 +421,7 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, q *req, status 
 		v.CSRF = q.Sess.CSRF
 		v.Nav = c.nav(q.P, r.URL.Path)
 		v.HolidayBanner = c.holidayBanner(q.Lang)
+		v.Decisions = c.decisionNotices(w, r, q)
 	}
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout.html", v); err != nil {
@@ -543,6 +546,7 @@ func (c *Console) routes() {
 	c.calendarRoutes()
 	c.campaignRoutes()
 	c.segmentRoutes()
+	c.campaignActionRoutes()
 	c.myRoutes()
 	c.page(Prefix+"/", identity.PermSignedIn, func(w http.ResponseWriter, r *http.Request, q *req) error { return notFound() })
 }
