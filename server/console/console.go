@@ -173,8 +173,9 @@ func (c *Console) parse() error {
 		"pct":     pct,
 		"join":    strings.Join,
 		"dict":    dict,
+		"num":     num,
 	}
-	layout, err := template.New("layout.html").Funcs(funcs).ParseFS(webFS, "web/layout.html")
+	layout, err := template.New("layout.html").Funcs(funcs).ParseFS(webFS, "web/layout.html", "web/partials/*.html")
 	if err != nil {
 		return fmt.Errorf("console: layout: %w", err)
 	}
