@@ -1,9 +1,12 @@
 package console
 
 import (
+	"bytes"
 	"fmt"
 	"html/template"
+	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -29,22 +32,24 @@ type pager struct {
 // when absent or out of range), size a page; the links keep v's other
 // parameters and end with #anchor.
 func paginate[T any](items []T, v url.Values, param, anchor string, size int) ([]T, pager) {
-	pg := pager{Total: len(items), Page: 1, Pages: (len(items) + size - 1) / size}
-	if n, err := strconv.Atoi(v.Get(param)); err == nil && n >= 1 && n <= pg.Pages {
-		pg.Page = n
+	page, _ := strconv.Atoi(v.Get(param))
+	pg := pagerOf(len(items), page, size, v, param, anchor)
+	return items[max(pg.From-1, 0):pg.To], pg
+}
+
+// pagerOf is the pager of total rows, size a page, on page (1 when out of
+// range); the links keep v's other parameters and end with #anchor.
+func pagerOf(total, page, size int, v url.Values, param, anchor string) pager {
+	pg := pager{Total: total, Page: 1, Pages: (total + size - 1) / size}
+	if page >= 1 && page <= pg.Pages {
+		pg.Page = page
 	}
+	pg.From, pg.To = min((pg.Page-1)*size+1, total), min(pg.Page*size, total)
 	if pg.Pages <= 1 {
-		pg.From, pg.To = min(1, len(items)), len(items)
-		return items, pg
+		return pg
 	}
-	lo := (pg.Page - 1) * size
-	hi := min(lo+size, len(items))
-	pg.From, pg.To = lo+1, hi
 	link := func(n int) pageLink {
-		q := url.Values{}
-		for k, vs := range v {
-			q[k] = vs
-		}
+		q := cloneQuery(v)
 		q.Del("ok") // a notice is shown once
 		q.Set(param, strconv.Itoa(n))
 		return pageLink{N: n, Current: n == pg.Page, Href: template.URL(q.Encode() + "#" + url.PathEscape(anchor))} //nolint:gosec // encoded by url.Values
@@ -58,7 +63,32 @@ func paginate[T any](items []T, v url.Values, param, anchor string, size int) ([
 			pg.Links = append(pg.Links, pageLink{Gap: true})
 		}
 	}
-	return items[lo:hi], pg
+	return pg
+}
+
+func cloneQuery(v url.Values) url.Values {
+	q := make(url.Values, len(v))
+	for k, vs := range v {
+		q[k] = slices.Clone(vs)
+	}
+	return q
+}
+
+// fragment writes template name of page alone (a part of the page that a
+// script fetches again), with the data a page gets.
+func (c *Console) fragment(w http.ResponseWriter, r *http.Request, q *req, page, name string, data any) error {
+	t, ok := c.pages[page]
+	if !ok {
+		return fmt.Errorf("console: page %s missing", page)
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, name, c.view(r, q, "", data)); err != nil {
+		return fmt.Errorf("console: fragment %s of %s: %w", name, page, err)
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Language", q.Lang)
+	_, err := w.Write(buf.Bytes())
+	return err
 }
 
 // num writes a count with thousands separators: 1234567 → "1,234,567".
@@ -107,4 +137,22 @@ func groupDigits(s string) string {
 		b.WriteString(s[i : i+3])
 	}
 	return b.String()
+}
+
+// tel is the tel: link of a phone number, "" for a masked or empty one (a
+// masked number gets no link). Only digits and a leading + are kept.
+func tel(phone string) template.URL {
+	if phone == "" || strings.Contains(phone, "*") {
+		return ""
+	}
+	var b strings.Builder
+	for i, r := range phone {
+		if (r >= '0' && r <= '9') || (r == '+' && i == 0) {
+			b.WriteRune(r)
+		}
+	}
+	if b.Len() < 3 {
+		return ""
+	}
+	return template.URL("tel:" + b.String()) //nolint:gosec // digits and + only
 }

@@ -78,6 +78,14 @@ func TestBrowserPhoneWidth(t *testing.T) {
 	require.True(t, lead.has("#upcoming details#upcoming-M2"))
 	require.False(t, lead.has("#upcoming details#upcoming-M2[open]"))
 
+	// The contact search updates as one types, with no button pressed.
+	mg.open(Prefix + "/contacts")
+	require.Equal(t, "71 customers found", mg.text("#result-count"))
+	mg.do(chromedp.SendKeys("#q", "客户01"))
+	require.Eventually(t, func() bool { return mg.text("#result-count") == "10 customers found" }, 10*time.Second, 100*time.Millisecond)
+	require.Contains(t, mg.path(), "q=")
+	mg.fits("the contact search typed")
+
 	// At 390 px a manager logs a revisit on the contact page, no sideways scroll.
 	mg.open(w.path("/contacts/%d", w.cid["K2"]))
 	mg.fits("the revisit form")
