@@ -126,19 +126,19 @@ func (c *Console) contactSearch(w http.ResponseWriter, r *http.Request, q *req) 
 var timelineKinds = []string{"message.", "reply.", "consent.", "contact.", "revisit.", "feedback."}
 
 type contactData struct {
-	C         contacts.Contact
-	Manager   *contacts.Manager
-	Consents  []contacts.Consent
-	Events    []contacts.Event
-	Kind      string
-	Kinds     []string
-	Next      template.URL // query of the next page (encoded by url.Values)
-	Cursor    string
-	CanEdit   bool
-	Channels  []string
-	Purposes  []string
-	Birthday  string
-	Attrs     []attrField
+	C        contacts.Contact
+	Manager  *contacts.Manager
+	Consents []contacts.Consent
+	Events   []contacts.Event
+	Kind     string
+	Kinds    []string
+	Next     template.URL // query of the next page (encoded by url.Values)
+	Cursor   string
+	CanEdit  bool
+	Channels []string
+	Purposes []string
+	Birthday string
+	Attrs    []attrField
 	// The revisit form, for the customer's manager.
 	CanRevisit bool
 	Methods    []string
