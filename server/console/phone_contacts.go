@@ -124,7 +124,7 @@ func parseAmount(s string) (float64, bool) {
 // money writes an amount in yuan: ¥3,235,000 (¥1,250,000.50 with its fen),
 // followed in Chinese by its 万 units from 10,000 on: ¥3,235,000（323.5 万）.
 func money(f float64, lang string) string {
-	s := "¥" + decimal(trimZeros(fmt.Sprintf("%.2f", f)))
+	s := "¥" + decimal(strings.TrimSuffix(fmt.Sprintf("%.2f", f), ".00"))
 	if lang == "zh" && math.Abs(f) >= 10_000 {
 		s += "（" + trimZeros(fmt.Sprintf("%.1f", f/10_000)) + " 万）"
 	}

@@ -68,3 +68,31 @@ func TestContactAttributesReadable(t *testing.T) {
 	p = admin.getOK(w.path("/contacts/%d", k9.ID))
 	require.Contains(t, p.body, `<dt>资产</dt><dd data-attr="assets">¥3,235,000（323.5 万）</dd>`)
 }
+
+// A signed-in console user whose roles do not grant River UI gets a page
+// saying so (403, in Chinese and English), not the browser's password
+// prompt; only administrators are linked to it. The console has a favicon.
+func TestRiverUIForbiddenPageAndFavicon(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, worldOpts{})
+	mk := w.signedIn(t, "marketer")
+	p := mk.get("/riverui/")
+	require.Equal(t, 403, p.status)
+	require.Empty(t, p.header.Get("WWW-Authenticate"))
+	require.Contains(t, p.body, "仅供管理员使用")
+	require.Contains(t, p.body, "for administrators only")
+	require.NotContains(t, mk.getOK(Prefix+"/").body, `href="/riverui/"`)
+	admin := w.signedIn(t, "admin")
+	require.Contains(t, admin.getOK(Prefix+"/").body, `href="/riverui/"`)
+	require.Equal(t, 200, admin.get("/riverui/").status)
+	// Without a console session River UI still asks for Basic credentials.
+	anon := w.browser(t)
+	p = anon.get("/riverui/")
+	require.Equal(t, 401, p.status)
+	require.NotEmpty(t, p.header.Get("WWW-Authenticate"))
+
+	require.Contains(t, mk.getOK(Prefix+"/").body, `<link rel="icon" href="/console/static/favicon.svg" type="image/svg+xml">`)
+	f := anon.get(Prefix + "/static/favicon.svg")
+	require.Equal(t, 200, f.status)
+	require.Equal(t, "image/svg+xml", f.header.Get("Content-Type"))
+}
