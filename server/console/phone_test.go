@@ -2,8 +2,11 @@ package console_test
 
 import (
 	"fmt"
+	"net/url"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -95,4 +98,29 @@ func TestRiverUIForbiddenPageAndFavicon(t *testing.T) {
 	f := anon.get(Prefix + "/static/favicon.svg")
 	require.Equal(t, 200, f.status)
 	require.Equal(t, "image/svg+xml", f.header.Get("Content-Type"))
+}
+
+// The team table of My customers and the ranking agree: each manager's
+// overdue count is the ranking's "overdue now", and a manager with customers
+// overdue is not at 100%.
+func TestTeamTableAndRankingAgree(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, worldOpts{})
+	w.clock.Advance(60 * 24 * time.Hour)
+	mg := w.signedIn(t, "mgr2")
+	r := mg.post(w.path("/contacts/%d/revisits", w.cid["K2"]), url.Values{"method": {"phone"}, "outcome": {"reached"}})
+	require.Equal(t, 303, r.status, r.body)
+	lead := w.signedIn(t, "lead")
+	team := withoutCardLabels(section(t, lead.getOK(Prefix+"/my").body, "team"))
+	rank := withoutCardLabels(section(t, lead.getOK(Prefix+"/my/ranking?fresh=1").body, "ranking"))
+	for _, code := range []string{"M1", "M2"} {
+		tm := regexp.MustCompile(`<span class="muted">` + code + `</span></td><td class="num">\d+</td><td class="num">(\d+)</td>`).FindStringSubmatch(team)
+		require.NotNil(t, tm, team)
+		rk := regexp.MustCompile(`<span class="muted">` + code + `</span></td><td class="num">(\d+)</td><td class="num">\d+</td><td class="num">\d+</td><td class="num">(\d+)</td><td class="num">([^<]+)</td>`).FindStringSubmatch(rank)
+		require.NotNil(t, rk, rank)
+		require.Equal(t, tm[1], rk[2], "%s: overdue on the team page and in the ranking", code)
+		if tm[1] != "0" {
+			require.NotEqual(t, "100.0%", rk[3], code)
+		}
+	}
 }
