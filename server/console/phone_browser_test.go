@@ -61,6 +61,11 @@ func TestBrowserPhoneWidth(t *testing.T) {
 			{lead, Prefix + "/my/ranking", "ranking", "Ranking"},
 			{ad, Prefix + "/", "dashboard", "Dashboard"},
 			{ad, mk, "campaign", "Campaign"},
+			{ad, Prefix + "/campaigns", "campaigns", "Campaigns"},
+			{ad, Prefix + "/campaigns/new", "campaign-new", "New campaign"},
+			{ad, Prefix + "/templates", "templates", "Templates"},
+			{ad, Prefix + "/templates/birthday?preview=1&contact=K1", "template", "Template"},
+			{ad, Prefix + "/calendar?year=2027", "calendar", "Care calendar"},
 		} {
 			p.b.open(p.path)
 			p.b.fits(fmt.Sprintf("%s at %d px", p.path, width))
