@@ -9,7 +9,7 @@ import (
 )
 
 // SearchQuery is a staff search for contacts: Q is a customer number, a phone
-// number's last digits (4 or more) or the beginning of a name; Tag and Tier
+// number's last digits (4 or more) or any part of a name; Tag and Tier
 // filter. TailOnly: the searcher sees phone numbers masked, so a phone search
 // uses the last four digits only.
 type SearchQuery struct {
@@ -18,6 +18,7 @@ type SearchQuery struct {
 	Tier     string
 	TailOnly bool
 	After    int64 // ids above this one (keyset paging)
+	Offset   int   // rows skipped after After (numbered pages)
 	Limit    int
 }
 
@@ -30,17 +31,24 @@ const (
 	// planner from walking the whole table in id order instead).
 	sqlSearchPhoneHead = `SELECT id FROM (SELECT c.id FROM contacts c WHERE right(c.phone, 4) = @tail4 AND c.phone LIKE @tail
 			AND c.id > @after`
-	sqlSearchPhoneTail  = ` OFFSET 0) c`
-	sqlSearchNamePrefix = ` AND lower(c.name) LIKE @prefix`
-	sqlSearchOrder      = ` ORDER BY id LIMIT @limit`
-	sqlFilterManagers   = ` AND c.manager_id = ANY(@managers)`
-	sqlFilterTag        = ` AND c.tags @> ARRAY[@tag]::text[]`
-	sqlFilterTier       = ` AND c.tier = @tier`
+	sqlSearchPhoneTail = ` OFFSET 0) c`
+	// Any part of a name: the rows are read in id order and the walk stops at
+	// the page's limit (or the count's cap), so a search typed letter by
+	// letter never reads more than the table once and usually far less.
+	sqlSearchNamePart = ` AND lower(c.name) LIKE @part`
+	sqlSearchOrder    = ` ORDER BY id LIMIT @limit OFFSET @offset`
+	sqlFilterManagers = ` AND c.manager_id = ANY(@managers)`
+	sqlFilterTag      = ` AND c.tags @> ARRAY[@tag]::text[]`
+	sqlFilterTier     = ` AND c.tier = @tier`
+	// sqlCountHead and sqlCountTail count a search's matches up to @cap.
+	sqlCountHead = `SELECT count(*) FROM (`
+	sqlCountTail = `) n`
 )
 
-func likePrefix(s string) string {
+// likePart is a LIKE pattern matching s anywhere, its wildcards escaped.
+func likePart(s string) string {
 	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
-	return r.Replace(strings.ToLower(s)) + "%"
+	return "%" + r.Replace(strings.ToLower(s)) + "%"
 }
 
 func allDigits(s string) bool {
@@ -52,14 +60,11 @@ func allDigits(s string) bool {
 	return s != ""
 }
 
-// SearchIDs returns the ids of one page of the contacts in sc matching s, in
-// id order, and whether there are more. A customer number is looked up
-// first, by its unique index; otherwise the SQL is put together from fixed
-// fragments, one per filter given, so each search uses its own index (the
-// name prefix, the phone's last four digits, the tags) rather than one plan
-// for all; values are always parameters.
-func (s *Store) SearchIDs(ctx context.Context, sc Scope, q SearchQuery) ([]int64, bool, error) {
-	args := pgx.NamedArgs{"after": q.After, "limit": q.Limit + 1}
+// searchSQL is a search's statement (without its order and limit) and
+// arguments; byExternalID is the statement looking Q up as a customer number
+// first, "" when Q is empty.
+func searchSQL(sc Scope, q SearchQuery) (stmt, byExternalID string, args pgx.NamedArgs) {
+	args = pgx.NamedArgs{"after": q.After, "limit": q.Limit + 1, "offset": max(q.Offset, 0)}
 	var filters strings.Builder
 	if sc.Restricted {
 		filters.WriteString(sqlFilterManagers)
@@ -76,49 +81,86 @@ func (s *Store) SearchIDs(ctx context.Context, sc Scope, q SearchQuery) ([]int64
 	text := q.Q
 	if text != "" {
 		args["q"] = text
-		rows, err := s.pool.Query(ctx, sqlSearchByExternalID+filters.String(), args)
-		if err != nil {
-			return nil, false, fmt.Errorf("search contacts: %w", err)
-		}
-		ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
-		if err != nil {
-			return nil, false, fmt.Errorf("search contacts: %w", err)
-		}
-		if len(ids) > 0 {
-			return ids, false, nil
-		}
+		byExternalID = sqlSearchByExternalID + filters.String()
 	}
-	var b strings.Builder
 	digits := strings.TrimPrefix(text, "+")
 	switch {
 	case text == "":
-		b.WriteString(sqlSearchAll + filters.String())
+		stmt = sqlSearchAll + filters.String()
 	case allDigits(digits) && len(digits) >= 4:
 		if q.TailOnly && len(digits) != 4 {
 			// Who sees numbers masked searches by the last four digits only:
 			// more digits would let the results give the hidden ones away.
 			digits = digits[len(digits)-4:]
 		}
-		b.WriteString(sqlSearchPhoneHead + filters.String() + sqlSearchPhoneTail)
+		stmt = sqlSearchPhoneHead + filters.String() + sqlSearchPhoneTail
 		args["tail4"], args["tail"] = digits[len(digits)-4:], "%"+digits
 	default:
-		b.WriteString(sqlSearchAll + filters.String() + sqlSearchNamePrefix)
-		args["prefix"] = likePrefix(text)
+		stmt = sqlSearchAll + filters.String() + sqlSearchNamePart
+		args["part"] = likePart(text)
 	}
-	b.WriteString(sqlSearchOrder)
-	rows, err := s.pool.Query(ctx, b.String(), args)
-	if err != nil {
-		return nil, false, fmt.Errorf("search contacts: %w", err)
+	return stmt, byExternalID, args
+}
+
+// SearchIDs returns the ids of one page of the contacts in sc matching s, in
+// id order, and whether there are more. A customer number is looked up
+// first, by its unique index; otherwise the SQL is put together from fixed
+// fragments, one per filter given, so each search uses its own index (the
+// phone's last four digits, the tags) rather than one plan for all; values
+// are always parameters.
+func (s *Store) SearchIDs(ctx context.Context, sc Scope, q SearchQuery) ([]int64, bool, error) {
+	stmt, byExternalID, args := searchSQL(sc, q)
+	if byExternalID != "" {
+		ids, err := s.searchIDs(ctx, byExternalID, args)
+		if err != nil || len(ids) > 0 {
+			if q.Offset > 0 {
+				ids = nil // the one match is on the first page
+			}
+			return ids, false, err
+		}
 	}
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	ids, err := s.searchIDs(ctx, stmt+sqlSearchOrder, args)
 	if err != nil {
-		return nil, false, fmt.Errorf("search contacts: %w", err)
+		return nil, false, err
 	}
 	more := len(ids) > q.Limit
 	if more {
 		ids = ids[:q.Limit]
 	}
 	return ids, more, nil
+}
+
+// CountSearch counts the contacts in sc matching q (its After counts; its
+// Offset and Limit do not), up to limit: past it, it returns limit and true.
+func (s *Store) CountSearch(ctx context.Context, sc Scope, q SearchQuery, limit int) (int, bool, error) {
+	q.Offset, q.Limit = 0, limit
+	stmt, byExternalID, args := searchSQL(sc, q)
+	if byExternalID != "" {
+		ids, err := s.searchIDs(ctx, byExternalID, args)
+		if err != nil || len(ids) > 0 {
+			return len(ids), false, err
+		}
+	}
+	var n int
+	if err := s.pool.QueryRow(ctx, sqlCountHead+stmt+sqlSearchOrder+sqlCountTail, args).Scan(&n); err != nil {
+		return 0, false, fmt.Errorf("count contacts: %w", err)
+	}
+	if n > limit {
+		return limit, true, nil
+	}
+	return n, false, nil
+}
+
+func (s *Store) searchIDs(ctx context.Context, stmt string, args pgx.NamedArgs) ([]int64, error) {
+	rows, err := s.pool.Query(ctx, stmt, args)
+	if err != nil {
+		return nil, fmt.Errorf("search contacts: %w", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return nil, fmt.Errorf("search contacts: %w", err)
+	}
+	return ids, nil
 }
 
 // ManagedDate is an active, unerased customer of a manager with one of their

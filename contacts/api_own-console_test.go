@@ -66,3 +66,48 @@ func TestConsoleReadsSearchesDatesAndCounts(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, map[string]int64{"active": 3}, counts)
 }
+
+// A name is found by any part of it (刚 finds 王刚), its LIKE wildcards taken
+// as characters; the count is bounded and numbered pages skip rows.
+func TestSearchByAnyPartOfANameCountsAndPages(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.importManagers(t)
+	rep := b.importContacts(t, "external_id,name,manager\nN1,王刚,M001\nN2,刚强,M001\nN3,李小刚,M002\nN4,周_%,M002\nN5,赵敏,M002\n")
+	require.Empty(t, rep.Errors)
+	all := contacts.Scope{}
+	names := func(q contacts.SearchQuery) []string {
+		t.Helper()
+		ids, _, err := b.store.SearchIDs(b.ctx, all, q)
+		require.NoError(t, err)
+		got, err := b.store.GetMany(b.ctx, ids)
+		require.NoError(t, err)
+		var out []string
+		for _, id := range ids {
+			out = append(out, got[id].ExternalID)
+		}
+		return out
+	}
+	require.Equal(t, []string{"N1", "N2", "N3"}, names(contacts.SearchQuery{Q: "刚", Limit: 10}), "a given name")
+	require.Equal(t, []string{"N3"}, names(contacts.SearchQuery{Q: "小刚", Limit: 10}))
+	require.Equal(t, []string{"N4"}, names(contacts.SearchQuery{Q: "_", Limit: 10}), "_ is a character")
+	require.Equal(t, []string{"N4"}, names(contacts.SearchQuery{Q: "%", Limit: 10}), "% is a character")
+	require.Equal(t, []string{"N2", "N3"}, names(contacts.SearchQuery{Q: "刚", Offset: 1, Limit: 2}), "page 2 of 1 a page")
+
+	n, capped, err := b.store.CountSearch(b.ctx, all, contacts.SearchQuery{Q: "刚"}, 100)
+	require.NoError(t, err)
+	require.Equal(t, 3, n)
+	require.False(t, capped)
+	n, capped, err = b.store.CountSearch(b.ctx, all, contacts.SearchQuery{Q: "刚"}, 2)
+	require.NoError(t, err)
+	require.Equal(t, 2, n)
+	require.True(t, capped)
+	n, _, err = b.store.CountSearch(b.ctx, all, contacts.SearchQuery{Q: "N5"}, 100)
+	require.NoError(t, err)
+	require.Equal(t, 1, n, "a customer number")
+	m2, err := b.store.GetManager(b.ctx, "M002")
+	require.NoError(t, err)
+	n, _, err = b.store.CountSearch(b.ctx, contacts.Scope{Restricted: true, ManagerIDs: []int64{m2.ID}}, contacts.SearchQuery{Q: "刚"}, 100)
+	require.NoError(t, err)
+	require.Equal(t, 1, n, "within the scope")
+}

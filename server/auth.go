@@ -133,13 +133,14 @@ func (s *Server) adminUI(next http.Handler) http.Handler {
 		var p identity.Principal
 		var err error
 		var actor audit.Actor
+		console := false // signed in to the console
 		if login, password, ok := r.BasicAuth(); ok && s.deps.Auth != nil {
 			if p, err = s.basicAuth(w, r, login, password); errors.Is(err, errAnswered) {
 				return
 			}
 			actor = riverUIActor(p, r, audit.AuthPassword)
 		} else if cp, ok := s.consolePrincipal(r); ok {
-			p, err = cp, nil // signed in to the console
+			p, err, console = cp, nil, true
 			if !sameOrigin(r) {
 				// A cookie rides along with requests other pages make: River UI's
 				// actions (cancel, retry, delete jobs) take it only from its own pages.
@@ -150,6 +151,12 @@ func (s *Server) adminUI(next http.Handler) http.Handler {
 		} else {
 			p, err = s.principal(r)
 			actor = riverUIActor(p, r, audit.AuthToken)
+		}
+		if console && !p.Can(identity.PermRiverUI) {
+			// A console user without the permission gets a page saying so,
+			// not the browser's password prompt.
+			riverUIForbidden(w)
+			return
 		}
 		if err != nil || !p.Can(identity.PermRiverUI) {
 			w.Header().Set("WWW-Authenticate", `Basic realm="carillon river ui"`)
@@ -328,4 +335,35 @@ func (l *limiter) take(id int64, now time.Time) time.Duration {
 		return 0
 	}
 	return time.Duration((1 - b.tokens) / l.rate * float64(time.Second))
+}
+
+// riverUIForbiddenPage is what a signed-in console user whose roles do not
+// grant River UI sees there, in Chinese and English.
+const riverUIForbiddenPage = `<!doctype html>
+<html lang="zh-CN">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>无权访问 · Not allowed</title>
+<link rel="icon" href="/console/static/favicon.svg" type="image/svg+xml">
+<link rel="stylesheet" href="/console/static/console.css">
+</head>
+<body>
+<main class="error-page">
+<h1>无权访问任务队列 · River UI is not for your role</h1>
+<section class="card">
+<p>任务队列（River UI）仅供管理员使用。如需查看，请联系管理员。</p>
+<p lang="en">River UI (the job queues) is for administrators only. Ask an administrator if you need it.</p>
+<p><a href="/console/">返回控制台 · Back to the console</a></p>
+</section>
+</main>
+</body>
+</html>
+`
+
+func riverUIForbidden(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusForbidden)
+	_, _ = io.WriteString(w, riverUIForbiddenPage)
 }

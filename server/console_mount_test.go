@@ -70,6 +70,6 @@ func TestRiverUIOpensWithAnAdministratorsConsoleSession(t *testing.T) {
 	require.Equal(t, http.StatusForbidden, post(admin, map[string]string{"Sec-Fetch-Site": "same-site"}))
 	require.Equal(t, http.StatusForbidden, post(admin, map[string]string{"Origin": "https://evil.bank.example"}))
 	require.NotEqual(t, http.StatusForbidden, post(admin, map[string]string{"Origin": b.url}))
-	require.Equal(t, http.StatusUnauthorized, get(signedIn("mk")))
+	require.Equal(t, http.StatusForbidden, get(signedIn("mk")), "a console user without River UI gets a 403 page, not a password prompt")
 	require.Equal(t, http.StatusUnauthorized, get(http.DefaultClient))
 }

@@ -173,8 +173,10 @@ func (c *Console) parse() error {
 		"pct":     pct,
 		"join":    strings.Join,
 		"dict":    dict,
+		"num":     num,
+		"tel":     tel,
 	}
-	layout, err := template.New("layout.html").Funcs(funcs).ParseFS(webFS, "web/layout.html")
+	layout, err := template.New("layout.html").Funcs(funcs).ParseFS(webFS, "web/layout.html", "web/partials/*.html")
 	if err != nil {
 		return fmt.Errorf("console: layout: %w", err)
 	}
@@ -414,16 +416,11 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, q *req, status 
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
-	v := &view{Lang: q.Lang, Title: tr(q.Lang, titleKey), Path: r.URL.RequestURI(), D: data, c: c,
-		Notice: noticeOf(q.Lang, r.URL.Query().Get("ok"))}
-	if q.P.User.ID != 0 {
-		v.User = &q.P
-		v.CSRF = q.Sess.CSRF
-		v.Nav = c.nav(q.P, r.URL.Path)
-		v.HolidayBanner = c.holidayBanner(q.Lang)
+	var buf bytes.Buffer
+	v := c.view(r, q, titleKey, data)
+	if v.User != nil {
 		v.Decisions = c.decisionNotices(w, r, q)
 	}
-	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout.html", v); err != nil {
 		c.cfg.Logger.ErrorContext(r.Context(), "console page render failed", slog.String("page", name), slog.String("err", err.Error()))
 		http.Error(w, "internal error", http.StatusInternalServerError)
@@ -433,6 +430,19 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, q *req, status 
 	w.Header().Set("Content-Language", q.Lang)
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
+}
+
+// view is the data a page's templates get.
+func (c *Console) view(r *http.Request, q *req, titleKey string, data any) *view {
+	v := &view{Lang: q.Lang, Title: tr(q.Lang, titleKey), Path: r.URL.RequestURI(), D: data, c: c,
+		Notice: noticeOf(q.Lang, r.URL.Query().Get("ok"))}
+	if q.P.User.ID != 0 {
+		v.User = &q.P
+		v.CSRF = q.Sess.CSRF
+		v.Nav = c.nav(q.P, r.URL.Path)
+		v.HolidayBanner = c.holidayBanner(q.Lang)
+	}
+	return v
 }
 
 // holidayBanner is the banner's text when the care calendar lacks holiday data

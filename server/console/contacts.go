@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -30,7 +31,16 @@ type searchData struct {
 	Next  template.URL // query of the next page (encoded by url.Values)
 	First template.URL // query of the first page, when not on it
 	Tiers []string
+	// Total counts the matches (up to searchCountCap: More says there are
+	// more); Pages numbers the pages; ManagerOf names the rows' managers.
+	Total     int
+	More      bool
+	Pages     pager
+	ManagerOf map[int64]string
 }
+
+// searchCountCap bounds a search's count: past it the list says "more than".
+const searchCountCap = 10_000
 
 func (c *Console) contactSearch(w http.ResponseWriter, r *http.Request, q *req) error {
 	v := r.URL.Query()
@@ -47,20 +57,43 @@ func (c *Console) contactSearch(w http.ResponseWriter, r *http.Request, q *req) 
 	}
 	s.After = after
 	s.TailOnly = !q.P.SeesPersonalData()
+	page := 1
+	if p := v.Get("page"); p != "" {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 1 || n > searchCountCap/DefaultPageSize {
+			return badRequest(fmt.Sprintf("page must be a number from 1 to %d", searchCountCap/DefaultPageSize))
+		}
+		page = n
+	}
+	s.Offset = (page - 1) * DefaultPageSize
 	ids, more, err := c.deps.Contacts.SearchIDs(r.Context(), scope(q.P), s)
 	if err != nil {
 		return err
 	}
-	d := searchData{S: s, Tiers: []string{"A", "B", "C", "D"}}
+	d := searchData{S: s, Tiers: []string{"A", "B", "C", "D"}, ManagerOf: map[int64]string{}}
+	if d.Total, d.More, err = c.deps.Contacts.CountSearch(r.Context(), scope(q.P), s, searchCountCap); err != nil {
+		return err
+	}
 	if len(ids) > 0 {
 		got, err := c.deps.Contacts.GetMany(r.Context(), ids)
 		if err != nil {
 			return err
 		}
+		var managers []int64
 		for _, id := range ids {
 			if ct, ok := got[id]; ok {
 				d.Rows = append(d.Rows, show(q.P, ct))
+				if ct.ManagerID != 0 && !slices.Contains(managers, ct.ManagerID) {
+					managers = append(managers, ct.ManagerID)
+				}
 			}
+		}
+		ms, err := c.deps.Contacts.ManagersByID(r.Context(), managers)
+		if err != nil {
+			return err
+		}
+		for id, m := range ms {
+			d.ManagerOf[id] = m.Name
 		}
 	}
 	base := url.Values{}
@@ -69,11 +102,21 @@ func (c *Console) contactSearch(w http.ResponseWriter, r *http.Request, q *req) 
 			base.Set(k, val)
 		}
 	}
-	if more {
-		d.Next = nextPage(base, ids[len(ids)-1])
-	}
 	if s.After > 0 {
+		base.Set("after", strconv.FormatInt(s.After, 10))
+	}
+	d.Pages = pagerOf(d.Total, page, DefaultPageSize, base, "page", "contact-results")
+	if more {
+		nv := cloneQuery(base)
+		nv.Set("page", strconv.Itoa(page+1))
+		d.Next = template.URL(nv.Encode()) //nolint:gosec // encoded by url.Values
+	}
+	if s.After > 0 || page > 1 {
+		base.Del("after")
 		d.First = template.URL(cmp.Or(base.Encode(), "all=1")) //nolint:gosec // encoded by url.Values
+	}
+	if v.Get("fragment") == "1" {
+		return c.fragment(w, r, q, "contacts", "results", d)
 	}
 	c.render(w, r, q, http.StatusOK, "contacts", "contacts.title", d)
 	return nil
@@ -83,19 +126,19 @@ func (c *Console) contactSearch(w http.ResponseWriter, r *http.Request, q *req) 
 var timelineKinds = []string{"message.", "reply.", "consent.", "contact.", "revisit.", "feedback."}
 
 type contactData struct {
-	C         contacts.Contact
-	Manager   *contacts.Manager
-	Consents  []contacts.Consent
-	Events    []contacts.Event
-	Kind      string
-	Kinds     []string
-	Next      template.URL // query of the next page (encoded by url.Values)
-	Cursor    string
-	CanEdit   bool
-	Channels  []string
-	Purposes  []string
-	Birthday  string
-	AttrsJSON string
+	C        contacts.Contact
+	Manager  *contacts.Manager
+	Consents []contacts.Consent
+	Events   []contacts.Event
+	Kind     string
+	Kinds    []string
+	Next     template.URL // query of the next page (encoded by url.Values)
+	Cursor   string
+	CanEdit  bool
+	Channels []string
+	Purposes []string
+	Birthday string
+	Attrs    []attrField
 	// The revisit form, for the customer's manager.
 	CanRevisit bool
 	Methods    []string
@@ -154,9 +197,7 @@ func (c *Console) contactPage(w http.ResponseWriter, r *http.Request, q *req) er
 	if c.deps.Revisits != nil && q.P.Can(identity.PermMyCustomers) && ct.ErasedAt == nil {
 		d.CanRevisit, d.Methods, d.Outcomes, d.Tiers = true, revisitMethods, revisitOutcomes, []string{"A", "B", "C", "D"}
 	}
-	if len(ct.Attrs) > 2 {
-		d.AttrsJSON = string(ct.Attrs)
-	}
+	d.Attrs = attrFields(ct.Attrs, q.Lang)
 	if ct.Manager != "" {
 		m, err := c.deps.Contacts.GetManager(r.Context(), ct.Manager)
 		if err == nil {

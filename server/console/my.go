@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -79,6 +80,16 @@ type myData struct {
 	Outcomes  []string
 	Own       string
 	ManagerOf map[string]string // code -> name
+	// The lists' pages (myPageSize rows each) and, for a lead, the upcoming
+	// dates grouped by manager (collapsed).
+	OverduePg, DuePg, SoonPg, UpcomingPg pager
+	UpcomingBy                           []upcomingGroup
+}
+
+// upcomingGroup is one manager's upcoming dates, for a team lead.
+type upcomingGroup struct {
+	Code, Name string
+	Items      []upcomingItem
 }
 
 func (c *Console) myPage(w http.ResponseWriter, r *http.Request, q *req) error {
@@ -146,8 +157,40 @@ func (c *Console) myPage(w http.ResponseWriter, r *http.Request, q *req) error {
 	if d.Upcoming, err = c.upcoming(ctx, ids, today); err != nil {
 		return err
 	}
+	d.paginate(r.URL.Query())
 	c.render(w, r, q, http.StatusOK, "my", "my.title", d)
 	return nil
+}
+
+// paginate cuts the lists to their pages; a lead's upcoming dates are
+// grouped by manager instead, their own first.
+func (d *myData) paginate(v url.Values) {
+	d.Overdue, d.OverduePg = paginate(d.Overdue, v, "overdue", "overdue", myPageSize)
+	d.Due, d.DuePg = paginate(d.Due, v, "due", "due-today", myPageSize)
+	d.Soon, d.SoonPg = paginate(d.Soon, v, "soon", "soon", myPageSize)
+	if !d.Lead {
+		d.Upcoming, d.UpcomingPg = paginate(d.Upcoming, v, "upcoming", "upcoming", myPageSize)
+		return
+	}
+	at := map[string]int{}
+	for _, it := range d.Upcoming {
+		i, ok := at[it.Manager]
+		if !ok {
+			i = len(d.UpcomingBy)
+			at[it.Manager] = i
+			d.UpcomingBy = append(d.UpcomingBy, upcomingGroup{Code: it.Manager, Name: d.ManagerOf[it.Manager]})
+		}
+		d.UpcomingBy[i].Items = append(d.UpcomingBy[i].Items, it)
+	}
+	slices.SortStableFunc(d.UpcomingBy, func(a, b upcomingGroup) int {
+		if (a.Code == d.Own) != (b.Code == d.Own) {
+			if a.Code == d.Own {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(a.Code, b.Code)
+	})
 }
 
 // upcoming lists the birthdays (on the calendar each customer keeps, with the

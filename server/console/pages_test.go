@@ -22,7 +22,7 @@ import (
 func rowsOf(body string) []string {
 	re := regexp.MustCompile(`<td><a href="/console/contacts/\d+">([^<]+)</a></td>`)
 	var out []string
-	for _, m := range re.FindAllStringSubmatch(body, -1) {
+	for _, m := range re.FindAllStringSubmatch(withoutCardLabels(body), -1) {
 		out = append(out, m[1])
 	}
 	return out
