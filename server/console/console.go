@@ -22,6 +22,7 @@ import (
 	"carillon/calendar"
 	"carillon/campaigns"
 	"carillon/care"
+	"carillon/channels"
 	"carillon/contacts"
 	"carillon/delivery"
 	"carillon/internal/apperr"
@@ -122,6 +123,8 @@ type Deps struct {
 	Campaigns    *campaigns.Service
 	Revisits     *revisits.Service
 	SSO          SSO // optional: OIDC and LDAP sign-in (sso.go)
+	// Registry names the providers (their kinds, for display names); optional.
+	Registry *channels.Registry
 	// Throttle counts failed sign-ins; the server shares its own with River
 	// UI's. Default: the console's own, of Config.Throttle.
 	Throttle *edge.Throttle
@@ -393,6 +396,7 @@ type view struct {
 	HolidayBanner string
 	D             any
 	c             *Console
+	ctx           context.Context // the request's, for names looked up while rendering
 }
 
 // T translates a message key into the page's language.
@@ -412,7 +416,7 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, q *req, status 
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
-	v := &view{Lang: q.Lang, Title: tr(q.Lang, titleKey), Path: r.URL.RequestURI(), D: data, c: c,
+	v := &view{Lang: q.Lang, Title: tr(q.Lang, titleKey), Path: r.URL.RequestURI(), D: data, c: c, ctx: r.Context(),
 		Notice: noticeOf(q.Lang, r.URL.Query().Get("ok"))}
 	if q.P.User.ID != 0 {
 		v.User = &q.P

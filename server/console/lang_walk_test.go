@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"carillon/campaigns"
+	"carillon/templates"
 )
 
 // langAllowed are the ASCII words a Chinese page may show. Keep it small;
@@ -30,6 +31,7 @@ var langAllowed = map[string]string{
 	"openid":   "WeChat's own term for the customer's id, shown beside 微信",
 	"HH":       "the time format HH:MM shown in a hint",
 	"MM":       "the time format HH:MM shown in a hint",
+	"CRON_TZ":  "cron syntax in the example of a recurring schedule",
 }
 
 // langAllowedRE are ASCII tokens that are codes, not words: customer and
@@ -39,7 +41,7 @@ var langAllowed = map[string]string{
 var langAllowedRE = []*regexp.Regexp{
 	regexp.MustCompile(`^[A-Z]{1,2}$`),                                 // tiers A–E, a single letter
 	regexp.MustCompile(`^(zh|en|CN|US|GB|Asia|Shanghai)$`),             // locale tags and zone names (zh-CN, Asia/Shanghai)
-	regexp.MustCompile(`^(zhang|example|com)$`),                        // the test customer's e-mail address (personal data, as typed)
+	regexp.MustCompile(`^(zhang|example.com)$`),                        // the test customer's e-mail address (personal data, as typed)
 	regexp.MustCompile(`^(admin|marketer|approver|lead|auditor|mgr)$`), // the test users' display names (personal data, as created)
 	regexp.MustCompile(`^(east|south)$`),                               // the test managers' team codes (data, as imported)
 	regexp.MustCompile(`^(vip|retail|test|bulk)$`),                     // the test customers' tags (data, as imported)
@@ -139,6 +141,9 @@ func TestEveryWordIsChinese(t *testing.T) {
 	found := map[string][]string{} // word → where
 	note := func(where string, body string) {
 		for _, wd := range englishWords(shownText(body)) {
+			if slices.ContainsFunc(tpls, func(tp templates.Template) bool { return tp.Key == wd }) {
+				continue // a template's key is its name, chosen by whoever made it
+			}
 			if !slices.Contains(found[wd], where) {
 				found[wd] = append(found[wd], where)
 			}
