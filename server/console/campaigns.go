@@ -361,6 +361,7 @@ func (c *Console) fillChoices(ctx context.Context, q *req, f *campaignForm) erro
 }
 
 func (c *Console) showForm(w http.ResponseWriter, r *http.Request, q *req, status int, f campaignForm) error {
+	f.Errors = trFieldErrors(q.Lang, f.Errors)
 	if err := c.fillChoices(r.Context(), q, &f); err != nil {
 		return err
 	}

@@ -379,7 +379,7 @@ func (c *Console) fail(w http.ResponseWriter, r *http.Request, q *req, err error
 			slog.String("path", r.URL.Path), slog.String("err", err.Error()))
 		he = &httpError{status: http.StatusInternalServerError, key: "err.internal"}
 	}
-	c.render(w, r, q, he.status, "error", "err.title", map[string]any{"Key": he.key, "Detail": he.detail, "Status": he.status})
+	c.render(w, r, q, he.status, "error", "err.title", map[string]any{"Key": he.key, "Detail": trDetail(q.Lang, he.detail), "Status": he.status})
 }
 
 // view is the data every page template gets.

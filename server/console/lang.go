@@ -243,3 +243,9 @@ func (v *view) Source(s string) string {
 
 // Chan is a channel's name in the preview fragment.
 func (p previewData) Chan(ch any) string { return chanName(p.Lang, fmt.Sprint(ch)) }
+
+// Msg is an error message in the page's language.
+func (v *view) Msg(m string) string { return trMessage(v.Lang, m) }
+
+// Msg is an error message in the preview's language.
+func (p previewData) Msg(m string) string { return trMessage(p.Lang, m) }

@@ -5,6 +5,7 @@ import (
 	"html"
 	"net/http"
 	"net/url"
+	"os"
 	"regexp"
 	"slices"
 	"strings"
@@ -32,6 +33,7 @@ var langAllowed = map[string]string{
 	"HH":       "the time format HH:MM shown in a hint",
 	"MM":       "the time format HH:MM shown in a hint",
 	"CRON_TZ":  "cron syntax in the example of a recurring schedule",
+	"UCS":      "an SMS encoding's name (UCS-2), beside the Chinese count",
 }
 
 // langAllowedRE are ASCII tokens that are codes, not words: customer and
@@ -140,6 +142,9 @@ func TestEveryWordIsChinese(t *testing.T) {
 
 	found := map[string][]string{} // word → where
 	note := func(where string, body string) {
+		if os.Getenv("LANG_WALK_DUMP") != "" && !strings.Contains(where, "/") {
+			t.Logf("%s:\n%s", where, regexp.MustCompile(`\s*\n\s*`).ReplaceAllString(shownText(body), "\n"))
+		}
 		for _, wd := range englishWords(shownText(body)) {
 			if slices.ContainsFunc(tpls, func(tp templates.Template) bool { return tp.Key == wd }) {
 				continue // a template's key is its name, chosen by whoever made it
@@ -178,6 +183,7 @@ func TestEveryWordIsChinese(t *testing.T) {
 	note("preview", mk.post(Prefix+"/campaigns/preview", url.Values{"expr": {`"retail" in tags`}, "template": {"campaign.wealth"},
 		"vars": {`{"product": "鸿运三号"}`}, "ch1": {"sms"}}).body)
 	note("preview: bad", mk.post(Prefix+"/campaigns/preview", url.Values{"expr": {"tier =="}}).body)
+	ap.lang = "zh-CN"
 	note("test send: not a test account", ap.post(camp+"/test-send", url.Values{"contact": {"K3"}, "channel": {"sms"}}).body)
 	admin.lang = "zh-CN"
 	note("timeline: unknown filter", admin.get(w.path("/contacts/%d?kind=bogus", w.cid["K1"])).body)
