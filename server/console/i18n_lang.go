@@ -164,3 +164,32 @@ func init() {
 		"lang.field.purpose":     {"purpose", "用途"},
 	})
 }
+
+func init() {
+	addMessages(map[string][2]string{
+		"lang.tfield.sign_name":   {"sign_name", "短信签名"},
+		"lang.tfield.text":        {"text", "正文（纯文本）"},
+		"lang.tfield.body":        {"body", "正文（国际短信）"},
+		"lang.tfield.subject":     {"subject", "邮件主题"},
+		"lang.tfield.html":        {"html", "HTML 正文"},
+		"lang.tfield.template_id": {"template_id", "公众号模板编号"},
+		"lang.tfield.url":         {"url", "跳转链接"},
+		"lang.tfield.content":     {"content", "消息内容"},
+		"lang.tfield.code":        {"code", "模板代码"},
+		"lang.tfield.param":       {"parameter", "模板参数"},
+		"lang.tfield.wechat":      {"field", "模板字段"},
+		"lang.tformat.markdown":   {"markdown", "Markdown 格式"},
+		"lang.tformat.text":       {"text", "纯文本"},
+
+		"lang.tsrc.care.birthday":           {"care.birthday", "生日关怀"},
+		"lang.tsrc.care.festival":           {"care.festival", "节日关怀"},
+		"lang.tsrc.notice.deposit_maturity": {"notice.deposit_maturity", "存款到期通知"},
+		"lang.tsrc.revisit.digest":          {"revisit.digest", "客户经理回访日报"},
+		"lang.tsrc.campaign":                {"campaign", "营销活动"},
+
+		"lang.rule.birthday":   {"birthday", "生日"},
+		"lang.rule.festival":   {"festival", "节日"},
+		"lang.rule.date_field": {"date_field", "日期提醒（客户属性中的日期）"},
+		"lang.rule.extension":  {"extension", "扩展规则（由其他模块计划）"},
+	})
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"html/template"
 	"strings"
 	"time"
 
@@ -249,3 +250,47 @@ func (v *view) Msg(m string) string { return trMessage(v.Lang, m) }
 
 // Msg is an error message in the preview's language.
 func (p previewData) Msg(m string) string { return trMessage(p.Lang, m) }
+
+// FieldLabel is a template form field's label: the field's name in the
+// page's language, a provider's parameter or a WeChat field key kept as the
+// code it is.
+func (v *view) FieldLabel(label string) template.HTML {
+	if v.Lang == "en" {
+		return template.HTML(template.HTMLEscapeString(label)) //nolint:gosec // escaped
+	}
+	if k, ok := messages["lang.tfield."+label]; ok {
+		return template.HTML(template.HTMLEscapeString(k[1])) //nolint:gosec // escaped
+	}
+	if name, format, ok := strings.Cut(label, " ("); ok && name == "content" { // WeCom's content (markdown)
+		return template.HTML(template.HTMLEscapeString(tr(v.Lang, "lang.tfield.content") + "（" + //nolint:gosec // escaped
+			trOr(v.Lang, "lang.tformat."+strings.TrimSuffix(format, ")"), strings.TrimSuffix(format, ")")) + "）"))
+	}
+	if prov, key, ok := strings.Cut(label, " "); ok { // a mainland provider's template code or parameter
+		what := tr(v.Lang, "lang.tfield.param")
+		if key == "code" {
+			return template.HTML(template.HTMLEscapeString(v.c.providerKindName(v.Lang, prov) + " " + tr(v.Lang, "lang.tfield.code"))) //nolint:gosec // escaped
+		}
+		return template.HTML(template.HTMLEscapeString(v.c.providerKindName(v.Lang, prov)+" "+what) + " <code>" + template.HTMLEscapeString(key) + "</code>") //nolint:gosec // escaped
+	}
+	return template.HTML(tr(v.Lang, "lang.tfield.wechat") + " <code>" + template.HTMLEscapeString(label) + "</code>") //nolint:gosec // escaped
+}
+
+func (c *Console) providerKindName(lang, kind string) string {
+	return trOr(lang, "lang.prov."+kind, kind)
+}
+
+// TplSource is where a template's variables come from (care.birthday…).
+func (v *view) TplSource(s string) string {
+	if v.Lang == "en" {
+		return s
+	}
+	return trOr(v.Lang, "lang.tsrc."+s, s)
+}
+
+// RuleKind is a care rule's kind (birthday, festival, date_field, extension).
+func (v *view) RuleKind(k string) string {
+	if v.Lang == "en" {
+		return k
+	}
+	return trOr(v.Lang, "lang.rule."+k, k)
+}

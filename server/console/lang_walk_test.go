@@ -21,19 +21,22 @@ import (
 // langAllowed are the ASCII words a Chinese page may show. Keep it small;
 // each entry says why it is not a word to translate.
 var langAllowed = map[string]string{
-	"Carillon": "the product's name",
-	"English":  "the language switch, written in the language it switches to",
-	"CSV":      "a file format, named so on every Chinese office suite",
-	"JSON":     "a data format (the campaign variables are typed in it)",
-	"SMS":      "unit of an SMS count beside Chinese (短信 SMS parts)",
-	"CNY":      "currency unit beside an amount",
-	"River":    "the job queue's product name (River UI)",
-	"UI":       "part of River UI, the queue's product name",
-	"openid":   "WeChat's own term for the customer's id, shown beside 微信",
-	"HH":       "the time format HH:MM shown in a hint",
-	"MM":       "the time format HH:MM shown in a hint",
-	"CRON_TZ":  "cron syntax in the example of a recurring schedule",
-	"UCS":      "an SMS encoding's name (UCS-2), beside the Chinese count",
+	"Carillon":    "the product's name",
+	"English":     "the language switch, written in the language it switches to",
+	"CSV":         "a file format, named so on every Chinese office suite",
+	"JSON":        "a data format (the campaign variables are typed in it)",
+	"HTML":        "a format's name (an e-mail's HTML body), beside 正文",
+	"Markdown":    "a format's name (a WeCom message's), beside 格式",
+	"nosuchfield": "the field the test types into a filter, quoted back in its error",
+	"SMS":         "unit of an SMS count beside Chinese (短信 SMS parts)",
+	"CNY":         "currency unit beside an amount",
+	"River":       "the job queue's product name (River UI)",
+	"UI":          "part of River UI, the queue's product name",
+	"openid":      "WeChat's own term for the customer's id, shown beside 微信",
+	"HH":          "the time format HH:MM shown in a hint",
+	"MM":          "the time format HH:MM shown in a hint",
+	"CRON_TZ":     "cron syntax in the example of a recurring schedule",
+	"UCS":         "an SMS encoding's name (UCS-2), beside the Chinese count",
 }
 
 // langAllowedRE are ASCII tokens that are codes, not words: customer and
