@@ -187,6 +187,8 @@ func init() {
 		"lang.tsrc.revisit.digest":          {"revisit.digest", "客户经理回访日报"},
 		"lang.tsrc.campaign":                {"campaign", "营销活动"},
 
+		"lang.cal.solar":       {"solar", "公历"},
+		"lang.cal.lunar":       {"lunar", "农历"},
 		"lang.rule.birthday":   {"birthday", "生日"},
 		"lang.rule.festival":   {"festival", "节日"},
 		"lang.rule.date_field": {"date_field", "日期提醒（客户属性中的日期）"},

@@ -294,3 +294,12 @@ func (v *view) RuleKind(k string) string {
 	}
 	return trOr(v.Lang, "lang.rule."+k, k)
 }
+
+// BirthNote is an upcoming birthday's calendar note ("solar" → 公历); a lunar
+// date is already written in Chinese.
+func (v *view) BirthNote(note string) string {
+	if note == "solar" {
+		return tr(v.Lang, "lang.cal.solar")
+	}
+	return note
+}

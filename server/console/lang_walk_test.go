@@ -15,6 +15,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"carillon/campaigns"
+	"carillon/contacts"
+	"carillon/internal/audit"
 	"carillon/templates"
 )
 
@@ -118,6 +120,12 @@ func TestEveryWordIsChinese(t *testing.T) {
 		return strings.Contains(mk.getOK(w.path("/contacts/%d", w.cid["K1"])).body, `data-kind="message.delivered"`)
 	}, 30*time.Second, 200*time.Millisecond)
 	draft := createCampaign(t, mk, campaignForm("草稿活动"))
+	// A customer whose birthday and deposit maturity are in the next days, for My customers.
+	soon := w.clock.Now().In(time.FixedZone("CST", 8*3600)).AddDate(0, 0, 2)
+	_, err := w.contacts.ImportContacts(w.ctx, strings.NewReader(fmt.Sprintf(
+		"external_id,name,tier,manager,birthday,deposit_maturity\nK4,赵云,A,M1,1980-%02d-%02d,%s\n", int(soon.Month()), soon.Day(), soon.Format(time.DateOnly))),
+		contacts.ImportOptions{Actor: audit.Actor{Name: "test"}, SourceName: "k4.csv"})
+	require.NoError(t, err)
 	// A revisit, logged by K1's manager.
 	lead := w.signedIn(t, "lead")
 	require.Equal(t, http.StatusSeeOther, lead.post(w.path("/contacts/%d/revisits", w.cid["K1"]),
