@@ -1,6 +1,7 @@
 package console_test
 
 import (
+	"encoding/csv"
 	"fmt"
 	"html"
 	"net/http"
@@ -203,6 +204,19 @@ func TestEveryWordIsChinese(t *testing.T) {
 	lead.lang = "zh-CN"
 	note("revisit: tier without reason", lead.post(w.path("/contacts/%d/revisits", w.cid["K1"]),
 		url.Values{"back": {"contact"}, "method": {"visit"}, "outcome": {"reached"}, "tier": {"C"}}).body)
+
+	// The CSV export: headers in Chinese (with the English name), times in the console's zone, named.
+	res := mk.get(camp + "/stats.csv")
+	require.Equal(t, http.StatusOK, res.status)
+	rows, err := csv.NewReader(strings.NewReader(res.body)).ReadAll()
+	require.NoError(t, err)
+	require.Len(t, rows, 2)
+	for _, h := range rows[0] {
+		require.Regexp(t, `^\p{Han}+.* / [a-z_]+`, h)
+	}
+	require.Contains(t, rows[0][2], "Asia/Shanghai")
+	require.Regexp(t, `^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \+08:00$`, rows[1][2])
+	note("stats.csv", strings.Join(rows[1], " "))
 
 	if len(found) > 0 {
 		words := make([]string, 0, len(found))
