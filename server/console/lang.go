@@ -68,6 +68,9 @@ func (c *Console) providerName(lang, name string) string {
 	kind := name
 	if c.deps.Registry != nil {
 		if p, ok := c.deps.Registry.Provider(name); ok {
+			if p.DisplayName != "" {
+				return p.DisplayName
+			}
 			kind = p.Kind
 		}
 	}
