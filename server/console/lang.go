@@ -198,7 +198,7 @@ func (c *Console) eventText(lang string, e contacts.Event) string {
 		}
 		return f("lang.ev.clicked", d.Template, n+1)
 	case isMessage:
-		return f("lang.ev.outcome", d.Template, trOr(lang, "lang.msg."+status, c.KindNameOf(lang, e.Kind)), d.Reason)
+		return f("lang.ev.outcome", d.Template, trOr(lang, "lang.msg."+status, c.KindNameOf(lang, e.Kind)), reasonText(lang, d.Reason))
 	case e.Kind == "reply.received":
 		return f("lang.ev.reply", chanName(lang, d.Channel))
 	case e.Kind == "wechat.followed":
@@ -305,4 +305,22 @@ func (v *view) BirthNote(note string) string {
 		return tr(v.Lang, "lang.cal.solar")
 	}
 	return note
+}
+
+// reasonText is why delivery held, stopped or failed a message
+// ("permanent: isv.MOBILE_NUMBER_ILLEGAL" → 永久错误（isv.MOBILE_NUMBER_ILLEGAL）).
+func reasonText(lang, reason string) string {
+	head, code, _ := strings.Cut(reason, ":")
+	t, ok := messages["lang.reason."+head]
+	if !ok {
+		if reason == "" {
+			return tr(lang, "lang.reason.none")
+		}
+		return reason
+	}
+	s := t[1]
+	if code = strings.TrimSpace(code); code != "" {
+		s += "（" + code + "）"
+	}
+	return s
 }

@@ -109,6 +109,10 @@ func TestEveryWordIsChinese(t *testing.T) {
 	form := campaignForm("秋季理财")
 	form.Del("window")
 	camp := createCampaign(t, mk, form)
+	// K2 no longer takes marketing by SMS: K2's message is suppressed.
+	admin := w.signedIn(t, "admin")
+	require.Equal(t, http.StatusSeeOther, admin.post(w.path("/contacts/%d/consents", w.cid["K2"]),
+		url.Values{"channel": {"sms"}, "purpose": {"marketing"}, "granted": {"false"}, "reason": {"客户来电"}}).status)
 	require.Equal(t, http.StatusSeeOther, mk.post(camp+"/submit", nil).status)
 	require.Equal(t, http.StatusSeeOther, ap.post(camp+"/approve", nil).status)
 	require.Equal(t, http.StatusSeeOther, mk.post(camp+"/start", nil).status)
@@ -120,6 +124,8 @@ func TestEveryWordIsChinese(t *testing.T) {
 	require.Eventually(t, func() bool {
 		return strings.Contains(mk.getOK(w.path("/contacts/%d", w.cid["K1"])).body, `data-kind="message.delivered"`)
 	}, 30*time.Second, 200*time.Millisecond)
+	k2 := admin.getOK(w.path("/contacts/%d?kind=message.", w.cid["K2"])).body
+	require.Contains(t, k2, `data-kind="message.suppressed"`, "K2's message is suppressed")
 	draft := createCampaign(t, mk, campaignForm("草稿活动"))
 	// A customer whose birthday and deposit maturity are in the next days, for My customers.
 	soon := w.clock.Now().In(time.FixedZone("CST", 8*3600)).AddDate(0, 0, 2)
@@ -132,7 +138,6 @@ func TestEveryWordIsChinese(t *testing.T) {
 	require.Equal(t, http.StatusSeeOther, lead.post(w.path("/contacts/%d/revisits", w.cid["K1"]),
 		url.Values{"outcome": {"reached"}, "method": {"phone"}}).status)
 	// A consent changed at the branch.
-	admin := w.signedIn(t, "admin")
 	require.Equal(t, http.StatusSeeOther, admin.post(w.path("/contacts/%d/consents", w.cid["K1"]),
 		url.Values{"channel": {"email"}, "purpose": {"marketing"}, "granted": {"false"}, "reason": {"网点办理"}}).status)
 
