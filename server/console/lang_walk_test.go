@@ -186,6 +186,11 @@ func TestEveryWordIsChinese(t *testing.T) {
 			note(login+" "+p, res.body)
 		}
 	}
+	anon := w.browser(t)
+	anon.lang = "zh-CN"
+	note("login", anon.getOK(Prefix+"/login").body)
+	lp := anon.getOK(Prefix + "/login")
+	note("login: failed", anon.do("POST", Prefix+"/login", url.Values{"csrf": {csrfOf(t, lp)}, "login": {"admin"}, "password": {"wrong"}}, nil).body)
 	// The forms' errors and the fragments, in Chinese.
 	mk.lang = "zh-CN"
 	bad := campaignForm("错误")
