@@ -324,3 +324,7 @@ func reasonText(lang, reason string) string {
 	}
 	return s
 }
+
+// Outcome is a revisit's outcome: one of the offered ones in the page's
+// language, or the words the manager typed.
+func (v *view) Outcome(o string) string { return trOr(v.Lang, "outcome."+o, o) }

@@ -215,7 +215,17 @@ func TestEveryWordIsChinese(t *testing.T) {
 	note("revisit: tier without reason", lead.post(w.path("/contacts/%d/revisits", w.cid["K1"]),
 		url.Values{"back": {"contact"}, "method": {"visit"}, "outcome": {"reached"}, "tier": {"C"}}).body)
 
+	// Sixty days on, K1 is due again: My customers shows the last revisit.
+	w.clock.Advance(60 * 24 * time.Hour)
+	later := w.signedIn(t, "lead")
+	later.lang = "zh-CN"
+	my := later.getOK(Prefix + "/my").body
+	require.Contains(t, my, `id="due-K1"`)
+	note("my: sixty days on", my)
+
 	// The CSV export: headers in Chinese (with the English name), times in the console's zone, named.
+	mk = w.signedIn(t, "marketer")
+	mk.lang = "zh-CN"
 	res := mk.get(camp + "/stats.csv")
 	require.Equal(t, http.StatusOK, res.status)
 	rows, err := csv.NewReader(strings.NewReader(res.body)).ReadAll()
