@@ -202,6 +202,8 @@ func init() {
 		"lang.reason.ambiguous":                    {"ambiguous", "结果未知，等待回执"},
 		"lang.reason.recipient_rate_limited":       {"recipient_rate_limited", "客户接收频率受限"},
 		"lang.reason.none":                         {"-", "—"},
+		"lang.queue.default":                       {"default", "通用队列"},
+		"lang.queue.delivery":                      {"delivery", "发送队列"},
 		"lang.cal.solar":                           {"solar", "公历"},
 		"lang.cal.lunar":                           {"lunar", "农历"},
 		"lang.rule.birthday":                       {"birthday", "生日"},

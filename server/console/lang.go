@@ -328,3 +328,12 @@ func reasonText(lang, reason string) string {
 // Outcome is a revisit's outcome: one of the offered ones in the page's
 // language, or the words the manager typed.
 func (v *view) Outcome(o string) string { return trOr(v.Lang, "outcome."+o, o) }
+
+// QueueName is a River queue's name as staff read it; a queue the console
+// does not know keeps its name.
+func (v *view) QueueName(q string) string {
+	if v.Lang == "en" {
+		return q
+	}
+	return trOr(v.Lang, "lang.queue."+q, q)
+}
