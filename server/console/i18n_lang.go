@@ -60,6 +60,7 @@ func init() {
 		"lang.actor.import":   {"import", "导入"},
 		"lang.actor.planner":  {"planner", "关怀计划"},
 		"lang.actor.test":     {"test", "测试"},
+		"lang.actor.demo":     {"demo", "演示数据"},
 
 		"lang.ch.sms":    {"SMS", "短信"},
 		"lang.ch.email":  {"email", "邮件"},
