@@ -81,6 +81,9 @@ type ProviderConfig struct {
 	Rate float64 `toml:"rate"`
 	// Burst is the token bucket's size (default: Rate rounded up, at least 1).
 	Burst int `toml:"burst"`
+	// DisplayName is the provider's name as staff read it in the console
+	// ("阿里云短信（主）"); default: its kind's name in the console's language.
+	DisplayName string `toml:"display_name"`
 	// Priority orders providers of one channel for failover; lower first (default 0).
 	Priority int `toml:"priority"`
 	// Purposes the provider may carry (default service, care and marketing;

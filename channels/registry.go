@@ -9,15 +9,17 @@ import (
 
 // Provider is one configured provider in a Registry.
 type Provider struct {
-	Name     string
-	Kind     string // aliyun, tencent, twilio, smtp, wechat_oa, wecom
-	Channel  Channel
-	Priority int       // lower is tried first
-	Purposes []Purpose // purposes it may carry
-	Limiter  *Limiter  // nil: unlimited
-	Sender   Sender
-	Receipts ReceiptParser // nil when the provider pushes no receipts
-	Inbound  InboundParser // nil when the provider pushes no replies or events
+	Name string
+	Kind string // aliyun, tencent, twilio, smtp, wechat_oa, wecom
+	// DisplayName is the configured name staff read ("" when none is configured).
+	DisplayName string
+	Channel     Channel
+	Priority    int       // lower is tried first
+	Purposes    []Purpose // purposes it may carry
+	Limiter     *Limiter  // nil: unlimited
+	Sender      Sender
+	Receipts    ReceiptParser // nil when the provider pushes no receipts
+	Inbound     InboundParser // nil when the provider pushes no replies or events
 }
 
 // Allows reports whether the provider may carry messages of purpose p.

@@ -22,6 +22,7 @@ func (s *Server) consoleRoutes() {
 		Delivery: s.deps.Delivery, Campaigns: s.deps.Campaigns, Revisits: s.deps.Revisits,
 		SSO:      sso,
 		Throttle: s.throttle,
+		Registry: s.deps.Registry,
 	})
 	if err != nil {
 		s.cfg.Logger.Error("web console not mounted", slog.String("err", err.Error()))

@@ -98,7 +98,7 @@ func (b *Built) build(ctx context.Context, pc channels.ProviderConfig, deps Deps
 		b.Sandboxes[pc.Name] = sb
 		endpoint = sb.URL()
 	}
-	p := &channels.Provider{Name: pc.Name, Kind: pc.Provider, Channel: channels.ChannelOf(pc.Provider), Priority: pc.Priority,
+	p := &channels.Provider{Name: pc.Name, Kind: pc.Provider, DisplayName: pc.DisplayName, Channel: channels.ChannelOf(pc.Provider), Priority: pc.Priority,
 		Purposes: pc.Purposes, Limiter: channels.NewLimiter(pc.Rate, pc.Burst, deps.Now)}
 	to := pc.Timeout.D()
 	switch pc.Provider {

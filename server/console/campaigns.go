@@ -401,6 +401,7 @@ func (c *Console) fillChoices(ctx context.Context, q *req, f *campaignForm) erro
 }
 
 func (c *Console) showForm(w http.ResponseWriter, r *http.Request, q *req, status int, f campaignForm) error {
+	f.Errors = trFieldErrors(q.Lang, f.Errors)
 	if err := c.fillChoices(r.Context(), q, &f); err != nil {
 		return err
 	}
@@ -710,11 +711,11 @@ func (c *Console) campaignCSV(w http.ResponseWriter, r *http.Request, q *req) er
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="campaign-%d.csv"`, cp.ID))
 	cw := csv.NewWriter(w)
-	_ = cw.Write([]string{"campaign_id", "run_id", "fire_at", "status", "audience", "recipients", "written", "queued", "sent", "delivered",
-		"failed", "suppressed", "cancelled", "opened", "clicked"})
+	_ = cw.Write(c.csvHeader(q.Lang, []string{"campaign_id", "run_id", "fire_at", "status", "audience", "recipients", "written", "queued", "sent", "delivered",
+		"failed", "suppressed", "cancelled", "opened", "clicked"}))
 	for _, rr := range runs {
 		f := rr.F
-		_ = cw.Write([]string{strconv.FormatInt(cp.ID, 10), strconv.FormatInt(rr.ID, 10), rr.FireAt.UTC().Format(time.RFC3339), rr.Status,
+		_ = cw.Write([]string{strconv.FormatInt(cp.ID, 10), strconv.FormatInt(rr.ID, 10), c.csvTime(rr.FireAt), c.csvRunStatus(q.Lang, rr.Status),
 			i64(f.Audience), i64(f.Recipients), i64(f.Written), i64(f.Queued), i64(f.Sent), i64(f.Delivered), i64(f.Failed),
 			i64(f.Suppressed), i64(f.Cancelled), i64(f.Opened), i64(f.Clicked)})
 	}

@@ -22,6 +22,7 @@ import (
 	"carillon/calendar"
 	"carillon/campaigns"
 	"carillon/care"
+	"carillon/channels"
 	"carillon/contacts"
 	"carillon/delivery"
 	"carillon/internal/apperr"
@@ -122,6 +123,8 @@ type Deps struct {
 	Campaigns    *campaigns.Service
 	Revisits     *revisits.Service
 	SSO          SSO // optional: OIDC and LDAP sign-in (sso.go)
+	// Registry names the providers (their kinds, for display names); optional.
+	Registry *channels.Registry
 	// Throttle counts failed sign-ins; the server shares its own with River
 	// UI's. Default: the console's own, of Config.Throttle.
 	Throttle *edge.Throttle
@@ -378,7 +381,7 @@ func (c *Console) fail(w http.ResponseWriter, r *http.Request, q *req, err error
 			slog.String("path", r.URL.Path), slog.String("err", err.Error()))
 		he = &httpError{status: http.StatusInternalServerError, key: "err.internal"}
 	}
-	c.render(w, r, q, he.status, "error", "err.title", map[string]any{"Key": he.key, "Detail": he.detail, "Status": he.status})
+	c.render(w, r, q, he.status, "error", "err.title", map[string]any{"Key": he.key, "Detail": trDetail(q.Lang, he.detail), "Status": he.status})
 }
 
 // view is the data every page template gets.
@@ -394,9 +397,10 @@ type view struct {
 	// holiday data count Monday to Friday only; "" when the data is there.
 	HolidayBanner string
 	// Decisions are approvals and rejections of the user's campaigns not yet shown (campaign_notice.go).
-	Decisions []decisionNotice
-	D         any
-	c         *Console
+	Decisions     []decisionNotice
+	D             any
+	c             *Console
+	ctx           context.Context // the request's, for names looked up while rendering
 }
 
 // T translates a message key into the page's language.
@@ -434,7 +438,7 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, q *req, status 
 
 // view is the data a page's templates get.
 func (c *Console) view(r *http.Request, q *req, titleKey string, data any) *view {
-	v := &view{Lang: q.Lang, Title: tr(q.Lang, titleKey), Path: r.URL.RequestURI(), D: data, c: c,
+	v := &view{Lang: q.Lang, Title: tr(q.Lang, titleKey), Path: r.URL.RequestURI(), D: data, c: c, ctx: r.Context(),
 		Notice: noticeOf(q.Lang, r.URL.Query().Get("ok"))}
 	if q.P.User.ID != 0 {
 		v.User = &q.P
