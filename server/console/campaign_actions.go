@@ -86,6 +86,9 @@ func (d funnelData) T(key string) string { return tr(d.Lang, key) }
 
 func (d funnelData) Tf(key string, args ...any) string { return fmt.Sprintf(tr(d.Lang, key), args...) }
 
+// RunStatus is a run's state in the page's language.
+func (d funnelData) RunStatus(s any) string { return runStatusText(d.Lang, s) }
+
 // funnelOf reads the campaign's runs and draws its funnel.
 func (c *Console) funnelOf(ctx context.Context, lang string, cp campaigns.Campaign) (funnelData, error) {
 	d := funnelData{C: cp, Lang: lang, Running: cp.Status == campaigns.StatusRunning}

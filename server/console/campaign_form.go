@@ -103,9 +103,7 @@ func varFields(lang string, decl []templates.Variable, varsJSON string, typed ma
 		if lang == "en" && d.LabelEN != "" || f.Label == "" {
 			f.Label = d.LabelEN
 		}
-		if f.Label == "" {
-			f.Label = d.Name
-		}
+		// Without a label the variable's name stands alone, shown as the code it is.
 		f.Input, f.Step = inputOf(d.Type)
 		if s, ok := typed[d.Name]; ok {
 			f.Value = s

@@ -223,7 +223,7 @@ func TestCampaignDecisionNotice(t *testing.T) {
 
 	// The author's next page tells them, once.
 	p := mk.getOK(Prefix + "/contacts")
-	require.Regexp(t, `<p class="form-notice" role="status" id="decision-\d+">Your campaign was approved: <a href="`+path+`">Told</a> · console:approver · [^<]+ · “好 fine”</p>`, p.body)
+	require.Regexp(t, `<p class="form-notice" role="status" id="decision-\d+">Your campaign was approved: <a href="`+path+`">Told</a> · approver · [^<]+ · “好 fine”</p>`, p.body)
 	require.NotContains(t, mk.getOK(Prefix+"/contacts").body, "form-notice")
 	require.NotContains(t, ap.getOK(Prefix+"/contacts").body, "form-notice", "only the author is told")
 }

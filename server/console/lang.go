@@ -128,11 +128,13 @@ func (v *view) CampStatus(s any) string {
 }
 
 // RunStatus is a run's state.
-func (v *view) RunStatus(s any) string {
-	if v.Lang == "en" {
+func (v *view) RunStatus(s any) string { return runStatusText(v.Lang, s) }
+
+func runStatusText(lang string, s any) string {
+	if lang == "en" {
 		return fmt.Sprint(s)
 	}
-	return trOr(v.Lang, "lang.run."+fmt.Sprint(s), fmt.Sprint(s))
+	return trOr(lang, "lang.run."+fmt.Sprint(s), fmt.Sprint(s))
 }
 
 // eventData is what the timeline's sentences read of an event's data.
