@@ -397,10 +397,10 @@ type view struct {
 	// holiday data count Monday to Friday only; "" when the data is there.
 	HolidayBanner string
 	// Decisions are approvals and rejections of the user's campaigns not yet shown (campaign_notice.go).
-	Decisions     []decisionNotice
-	D             any
-	c             *Console
-	ctx           context.Context // the request's, for names looked up while rendering
+	Decisions []decisionNotice
+	D         any
+	c         *Console
+	ctx       context.Context // the request's, for names looked up while rendering
 }
 
 // T translates a message key into the page's language.
