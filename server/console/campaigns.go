@@ -632,6 +632,9 @@ func (p previewData) Tf(key string, args ...any) string { return fmt.Sprintf(tr(
 
 // campaignPreview answers the form's fetch with an HTML fragment.
 func (c *Console) campaignPreview(w http.ResponseWriter, r *http.Request, q *req) error {
+	if done, err := emptySegmentHint(w, r, q.Lang); done {
+		return err
+	}
 	expr := r.PostFormValue("expr")
 	if name := strings.TrimSpace(r.PostFormValue("segment_name")); name != "" {
 		sv, err := c.deps.Campaigns.Segments().GetByName(r.Context(), name)

@@ -229,14 +229,20 @@ func (c *Console) segmentRows(w http.ResponseWriter, r *http.Request, q *req) er
 }
 
 // segmentPreview is the campaign form's live count and sample, for the
-// builder's page; an empty builder gets a hint rather than an error.
+// builder's page.
 func (c *Console) segmentPreview(w http.ResponseWriter, r *http.Request, q *req) error {
-	if strings.TrimSpace(r.PostFormValue("expr")) == "" && strings.TrimSpace(r.PostFormValue("segment_name")) == "" {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		_, err := fmt.Fprintf(w, `<p class="muted" id="seg-hint">%s</p>`, template.HTMLEscapeString(tr(q.Lang, "seg.empty_hint")))
-		return err
-	}
 	return c.campaignPreview(w, r, q)
+}
+
+// emptySegmentHint answers a live count asked before any condition is given:
+// a hint, not an error (the empty form is not a mistake).
+func emptySegmentHint(w http.ResponseWriter, r *http.Request, lang string) (bool, error) {
+	if strings.TrimSpace(r.PostFormValue("expr")) != "" || strings.TrimSpace(r.PostFormValue("segment_name")) != "" {
+		return false, nil
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	_, err := fmt.Fprintf(w, `<p class="muted" id="seg-hint">%s</p>`, template.HTMLEscapeString(tr(lang, "seg.empty_hint")))
+	return true, err
 }
 
 // builderField is one field the builder offers.

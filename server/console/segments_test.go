@@ -114,6 +114,11 @@ func TestSegmentSavedFromRows(t *testing.T) {
 
 	// The live count: a hint for nothing, the count for the rows' text.
 	require.Contains(t, mk.post(Prefix+"/segments/preview", url.Values{"expr": {""}}).body, `id="seg-hint"`)
+	// The campaign form's card too: an empty form greets the marketer with the
+	// hint, not a red error.
+	emptyCard := mk.post(Prefix+"/campaigns/preview", url.Values{"expr": {"  "}}).body
+	require.Contains(t, emptyCard, `id="seg-hint"`)
+	require.NotContains(t, emptyCard, `class="problem"`)
 	require.Regexp(t, `<strong>2</strong>`, mk.post(Prefix+"/segments/preview", url.Values{"expr": {wealthExpr}}).body)
 
 	// Saved from rows: the filter is the rows rendered by the server.
