@@ -131,7 +131,11 @@ func (b *tab) submitStatus(what string, status int64, steps ...chromedp.Action[c
 	b.t.Helper()
 	res, err := chromedp.RunResponse(b.ctx, steps...)
 	require.NoError(b.t, err, what)
-	require.Equal(b.t, status, res.Status, what)
+	if res.Status != status {
+		// The page says why: keep it in the failure.
+		text, _ := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.body ? document.body.innerText : ""`))
+		require.Equal(b.t, status, res.Status, "%s: %s", what, text)
+	}
 }
 
 func (b *tab) do(steps ...chromedp.Action[chromedp.Void]) {
