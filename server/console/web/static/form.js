@@ -48,11 +48,24 @@ document.addEventListener("DOMContentLoaded", function () {
       json.addEventListener("keyup", fromJSON);
       var tpl = form.elements.template;
       if (tpl) {
+        // Only the answer to the latest choice is shown, and the fields it brings
+        // take what was typed meanwhile (kept in the JSON box): a late answer
+        // must not empty a field the user has filled.
+        var asked = 0;
         tpl.addEventListener("change", function () {
           var body = new URLSearchParams();
           body.set("template", tpl.value);
           body.set("vars", json.value);
-          post(box.dataset.url, body, csrf).then(function (html) { box.innerHTML = html; }).catch(function () {});
+          var n = ++asked;
+          post(box.dataset.url, body, csrf).then(function (html) {
+            if (n !== asked) { return; }
+            box.innerHTML = html;
+            var o = parse() || {};
+            box.querySelectorAll("[data-var]").forEach(function (el) {
+              var v = o[el.dataset.var];
+              if (v !== undefined && v !== null && el.value === "") { el.value = String(v); }
+            });
+          }).catch(function () {});
         });
       }
     }
