@@ -127,6 +127,19 @@ func (v *view) CampStatus(s any) string {
 	return trOr(v.Lang, "camp.status."+fmt.Sprint(s), fmt.Sprint(s))
 }
 
+// Half is the page's half of a text written "English / 中文" in one string (the
+// calendar package's warnings); a text without the separator is shown whole.
+func (v *view) Half(s string) string {
+	en, zh, ok := strings.Cut(s, " / ")
+	if !ok {
+		return s
+	}
+	if v.Lang == "en" {
+		return en
+	}
+	return zh
+}
+
 // RunStatus is a run's state.
 func (v *view) RunStatus(s any) string { return runStatusText(v.Lang, s) }
 

@@ -35,6 +35,9 @@ var langAllowed = map[string]string{
 	"openid":      "WeChat's own term for the customer's id, shown beside 微信",
 	"CRON_TZ":     "cron syntax in the example of a recurring schedule",
 	"UCS":         "an SMS encoding's name (UCS-2), beside the Chinese count",
+	// The configuration section an administrator adds a year's holidays to,
+	// named in the warning that the year has none.
+	"calendar.year": "a configuration section's name ([[calendar.year]])",
 }
 
 // langAllowedRE are ASCII tokens that are codes or data, not words: tiers,
