@@ -162,6 +162,13 @@ func (b *tab) text(sel string) string {
 	return strings.TrimSpace(s)
 }
 
+// textNow is the element's text as the page has it now, "" while it is not
+// there: for a condition polled while a script replaces the element.
+func (b *tab) textNow(sel string) string {
+	b.t.Helper()
+	return strings.TrimSpace(b.eval(fmt.Sprintf(`(function(){ var e = document.querySelector(%q); return e ? e.textContent : ""; })()`, sel)))
+}
+
 func (b *tab) path() string {
 	b.t.Helper()
 	loc, err := chromedp.Run(b.ctx, chromedp.Location())

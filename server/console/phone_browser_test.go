@@ -87,7 +87,7 @@ func TestBrowserPhoneWidth(t *testing.T) {
 	mg.open(Prefix + "/contacts")
 	require.Equal(t, "71 customers found", mg.text("#result-count"))
 	mg.do(chromedp.SendKeys("#q", "客户01"))
-	require.Eventually(t, func() bool { return mg.text("#result-count") == "10 customers found" }, 10*time.Second, 100*time.Millisecond)
+	require.Eventually(t, func() bool { return mg.textNow("#result-count") == "10 customers found" }, 10*time.Second, 100*time.Millisecond)
 	require.Contains(t, mg.path(), "q=")
 	mg.fits("the contact search typed")
 
