@@ -218,18 +218,18 @@ func benchImport(ctx context.Context, e *env, srv pgdev.Server, size, runs int) 
 			return nil, err
 		}
 		store := svc.Contacts
-		mf, _ := os.Open(mpath)
-		_, err = store.ImportManagers(ctx, mf, contacts.ImportOptions{Actor: audit.Actor{Name: "bench"}})
-		mf.Close()
+		_, err = importFrom(mpath, func(r io.Reader) (*contacts.ImportReport, error) {
+			return store.ImportManagers(ctx, r, contacts.ImportOptions{Actor: audit.Actor{Name: "bench"}})
+		})
 		if err != nil {
 			cleanup()
 			return nil, err
 		}
-		cf, _ := os.Open(cpath)
 		start := time.Now()
-		rep, err := store.ImportContacts(ctx, cf, contacts.ImportOptions{Actor: audit.Actor{Name: "bench"}})
+		rep, err := importFrom(cpath, func(r io.Reader) (*contacts.ImportReport, error) {
+			return store.ImportContacts(ctx, r, contacts.ImportOptions{Actor: audit.Actor{Name: "bench"}})
+		})
 		took := time.Since(start)
-		cf.Close()
 		if err == nil && (rep.Inserted != size || rep.Failed != 0) {
 			err = fmt.Errorf("import inserted %d of %d rows, %d failed (first error: %v)", rep.Inserted, size, rep.Failed, firstErr(rep))
 		}
@@ -414,4 +414,16 @@ func countOutbox(sum delivery.OutboxSummary, channel channels.Channel, statuses 
 		}
 	}
 	return n
+}
+
+// importFrom opens the file at path for an import and closes it after; a file
+// that does not open is the run's error, not a nil reader handed on.
+func importFrom[T any](path string, imp func(io.Reader) (T, error)) (T, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	defer f.Close()
+	return imp(f)
 }

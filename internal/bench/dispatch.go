@@ -107,9 +107,9 @@ func dispatchOnce(ctx context.Context, e *env, pool *pgxpool.Pool, size int) (fl
 	if err := writeFile(cpath, func(w io.Writer) error { return synth.WriteContacts(w, 1000, 0, 0, 7) }); err != nil {
 		return 0, 0, err
 	}
-	cf, _ := os.Open(cpath)
-	_, err = world.Contacts.ImportContacts(ctx, cf, contacts.ImportOptions{Actor: audit.Actor{Name: "bench"}})
-	cf.Close()
+	_, err = importFrom(cpath, func(r io.Reader) (*contacts.ImportReport, error) {
+		return world.Contacts.ImportContacts(ctx, r, contacts.ImportOptions{Actor: audit.Actor{Name: "bench"}})
+	})
 	if err != nil {
 		return 0, 0, err
 	}

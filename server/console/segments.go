@@ -27,7 +27,7 @@ func (c *Console) segmentRoutes() {
 	c.page("GET "+Prefix+"/segments/new", identity.PermCampaignsWrite, c.segmentNew)
 	c.page("GET "+Prefix+"/segments/fields", identity.PermCampaignsRead, c.segmentFields)
 	c.page("POST "+Prefix+"/segments/rows", identity.PermCampaignsRead, c.segmentRows)
-	c.page("POST "+Prefix+"/segments/preview", identity.PermSegmentsPreview, c.segmentPreview)
+	c.page("POST "+Prefix+"/segments/preview", identity.PermSegmentsPreview, c.campaignPreview) // the campaign form's live count and sample
 	c.page("POST "+Prefix+"/segments", identity.PermCampaignsWrite, c.segmentCreate)
 	c.page("GET "+Prefix+"/segments/{id}", identity.PermCampaignsRead, c.segmentEdit)
 	c.page("POST "+Prefix+"/segments/{id}", identity.PermCampaignsWrite, c.segmentUpdate)
@@ -226,12 +226,6 @@ func (c *Console) segmentRows(w http.ResponseWriter, r *http.Request, q *req) er
 	}
 	w.Header().Set("Content-Type", "application/json")
 	return json.NewEncoder(w).Encode(a)
-}
-
-// segmentPreview is the campaign form's live count and sample, for the
-// builder's page.
-func (c *Console) segmentPreview(w http.ResponseWriter, r *http.Request, q *req) error {
-	return c.campaignPreview(w, r, q)
 }
 
 // emptySegmentHint answers a live count asked before any condition is given:
