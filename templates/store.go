@@ -99,12 +99,12 @@ func (s *Store) Check(ctx context.Context, def Definition) (Report, error) {
 	return Check(ctx, def, s.cfg.Schemas, s.cfg.MaxSegments, s.cfg.Limits)
 }
 
-const versionCols = `key, version, purpose, source, default_locale, description, variants, variables, author, builtin, note, created_at`
+const versionCols = `key, version, purpose, source, default_locale, description, names, variants, variables, author, builtin, note, created_at`
 
 func scanVersion(row pgx.Row) (Version, error) {
 	var v Version
-	var variants, variables []byte
-	err := row.Scan(&v.Key, &v.Version, &v.Purpose, &v.Source, &v.DefaultLocale, &v.Description, &variants, &variables, &v.Author, &v.Builtin, &v.Note, &v.CreatedAt)
+	var names, variants, variables []byte
+	err := row.Scan(&v.Key, &v.Version, &v.Purpose, &v.Source, &v.DefaultLocale, &v.Description, &names, &variants, &variables, &v.Author, &v.Builtin, &v.Note, &v.CreatedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return v, ErrNotFound
 	}
@@ -113,6 +113,9 @@ func scanVersion(row pgx.Row) (Version, error) {
 	}
 	if err := json.Unmarshal(variants, &v.Variants); err != nil {
 		return v, fmt.Errorf("template %s v%d: variants: %w", v.Key, v.Version, err)
+	}
+	if err := unmarshalNames(names, &v.Definition); err != nil {
+		return v, fmt.Errorf("template %s v%d: names: %w", v.Key, v.Version, err)
 	}
 	if err := json.Unmarshal(variables, &v.Variables); err != nil {
 		return v, fmt.Errorf("template %s v%d: variables: %w", v.Key, v.Version, err)
@@ -141,6 +144,21 @@ func (s *Store) Active(ctx context.Context, key string) (Version, error) {
 	return s.Version(ctx, key, 0)
 }
 
+// unmarshalNames reads the stored names; an empty object leaves Names nil.
+func unmarshalNames(b []byte, d *Definition) error {
+	if len(b) == 0 {
+		return nil
+	}
+	var m map[string]string
+	if err := json.Unmarshal(b, &m); err != nil {
+		return err
+	}
+	if len(m) > 0 {
+		d.Names = m
+	}
+	return nil
+}
+
 func prefixed(alias, cols string) string {
 	parts := strings.Split(cols, ",")
 	for i, c := range parts {
@@ -151,7 +169,7 @@ func prefixed(alias, cols string) string {
 
 func summary(v Version, active int, edited bool, updated time.Time) Template {
 	t := Template{Key: v.Key, ActiveVersion: active, Purpose: v.Purpose, Source: v.Source, DefaultLocale: v.DefaultLocale,
-		Description: v.Description, Edited: edited, UpdatedAt: updated, Channels: []Channel{}, Locales: []string{}}
+		Description: v.Description, Names: v.Names, Edited: edited, UpdatedAt: updated, Channels: []Channel{}, Locales: []string{}}
 	for _, x := range v.Variants {
 		if !slices.Contains(t.Channels, x.Channel) {
 			t.Channels = append(t.Channels, x.Channel)
@@ -175,16 +193,19 @@ func (s *Store) List(ctx context.Context) ([]Template, error) {
 	out := []Template{}
 	for rows.Next() {
 		var v Version
-		var variants, variables []byte
+		var names, variants, variables []byte
 		var edited bool
 		var updated time.Time
-		if err := rows.Scan(&v.Key, &v.Version, &v.Purpose, &v.Source, &v.DefaultLocale, &v.Description, &variants, &variables, &v.Author, &v.Builtin, &v.Note, &v.CreatedAt, &edited, &updated); err != nil {
+		if err := rows.Scan(&v.Key, &v.Version, &v.Purpose, &v.Source, &v.DefaultLocale, &v.Description, &names, &variants, &variables, &v.Author, &v.Builtin, &v.Note, &v.CreatedAt, &edited, &updated); err != nil {
 			return nil, fmt.Errorf("list templates: %w", err)
 		}
 		if err := json.Unmarshal(variants, &v.Variants); err != nil {
 			return nil, fmt.Errorf("list templates: %s: %w", v.Key, err)
 		}
 		if err := json.Unmarshal(variables, &v.Variables); err != nil {
+			return nil, fmt.Errorf("list templates: %s: %w", v.Key, err)
+		}
+		if err := unmarshalNames(names, &v.Definition); err != nil {
 			return nil, fmt.Errorf("list templates: %s: %w", v.Key, err)
 		}
 		out = append(out, summary(v, v.Version, edited, updated))
@@ -268,6 +289,16 @@ func insertVersion(ctx context.Context, tx pgx.Tx, def Definition, author string
 	if err != nil {
 		return Version{}, err
 	}
+	names := map[string]string{}
+	for l, n := range def.Names {
+		if n = strings.TrimSpace(n); n != "" {
+			names[l] = n
+		}
+	}
+	namesJSON, err := json.Marshal(names)
+	if err != nil {
+		return Version{}, err
+	}
 	var next int
 	err = tx.QueryRow(ctx, `SELECT active_version FROM templates WHERE key = $1 FOR UPDATE`, def.Key).Scan(&next)
 	isNew := errors.Is(err, pgx.ErrNoRows)
@@ -282,10 +313,10 @@ func insertVersion(ctx context.Context, tx pgx.Tx, def Definition, author string
 			return Version{}, err
 		}
 	}
-	v, err := scanVersion(tx.QueryRow(ctx, `INSERT INTO template_versions (key, version, purpose, source, default_locale, description, variants, variables, author, builtin, note, created_at)
-		VALUES (@key, @version, @purpose, @source, @locale, @description, @variants, @variables, @author, @builtin, @note, @at)
+	v, err := scanVersion(tx.QueryRow(ctx, `INSERT INTO template_versions (key, version, purpose, source, default_locale, description, names, variants, variables, author, builtin, note, created_at)
+		VALUES (@key, @version, @purpose, @source, @locale, @description, @names, @variants, @variables, @author, @builtin, @note, @at)
 		RETURNING `+versionCols, pgx.NamedArgs{"key": def.Key, "version": next, "purpose": def.Purpose, "source": def.Source,
-		"locale": def.DefaultLocale, "description": def.Description, "variants": variants, "variables": variables,
+		"locale": def.DefaultLocale, "description": def.Description, "names": namesJSON, "variants": variants, "variables": variables,
 		"author": author, "builtin": builtin, "note": note, "at": now}))
 	if err != nil {
 		return Version{}, err

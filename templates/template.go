@@ -4,6 +4,8 @@ import (
 	"carillon/internal/apperr"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 )
@@ -52,6 +54,9 @@ type Definition struct {
 	Source        string  `json:"source"`         // the schema its variables come from, e.g. care.birthday
 	DefaultLocale string  `json:"default_locale"` // the locale a missing one falls back to
 	Description   string  `json:"description,omitempty"`
+	// Names are the template's display names by locale (zh-CN, en), shown where
+	// staff pick or list templates; a locale without one shows another, then the key.
+	Names map[string]string `json:"names,omitempty"`
 	// Variables declares a campaign template's own variables (.Campaign.<name>);
 	// other sources provide theirs.
 	Variables []Variable `json:"variables,omitempty"`
@@ -122,17 +127,48 @@ type WeComVariant struct {
 
 // Template is a key with its active version and history.
 type Template struct {
-	Key           string    `json:"key"`
-	ActiveVersion int       `json:"active_version"`
-	Purpose       Purpose   `json:"purpose"`
-	Source        string    `json:"source"`
-	DefaultLocale string    `json:"default_locale"`
-	Description   string    `json:"description,omitempty"`
-	Channels      []Channel `json:"channels"`
-	Locales       []string  `json:"locales"`
-	Edited        bool      `json:"edited"` // someone saved a version of their own
-	UpdatedAt     time.Time `json:"updated_at"`
-	Versions      []Info    `json:"versions,omitempty"`
+	Key           string            `json:"key"`
+	ActiveVersion int               `json:"active_version"`
+	Purpose       Purpose           `json:"purpose"`
+	Source        string            `json:"source"`
+	DefaultLocale string            `json:"default_locale"`
+	Description   string            `json:"description,omitempty"`
+	Names         map[string]string `json:"names,omitempty"`
+	Channels      []Channel         `json:"channels"`
+	Locales       []string          `json:"locales"`
+	Edited        bool              `json:"edited"` // someone saved a version of their own
+	UpdatedAt     time.Time         `json:"updated_at"`
+	Versions      []Info            `json:"versions,omitempty"`
+}
+
+// DisplayName is the template's name in locale: the name of that locale, of
+// its language, of the other locales (Chinese first), or else the key.
+func (t Template) DisplayName(locale string) string { return displayName(t.Key, t.Names, locale) }
+
+// DisplayName is the definition's name in locale (see Template.DisplayName).
+func (d Definition) DisplayName(locale string) string { return displayName(d.Key, d.Names, locale) }
+
+func displayName(key string, names map[string]string, locale string) string {
+	if n := strings.TrimSpace(names[locale]); n != "" {
+		return n
+	}
+	lang := language(locale)
+	for _, l := range slices.Sorted(maps.Keys(names)) {
+		if language(l) == lang && strings.TrimSpace(names[l]) != "" {
+			return strings.TrimSpace(names[l])
+		}
+	}
+	for _, l := range []string{"zh-CN", "en"} {
+		if n := strings.TrimSpace(names[l]); n != "" {
+			return n
+		}
+	}
+	for _, l := range slices.Sorted(maps.Keys(names)) {
+		if n := strings.TrimSpace(names[l]); n != "" {
+			return n
+		}
+	}
+	return key
 }
 
 // Info describes one version without its content.

@@ -60,6 +60,7 @@ var notPersonal = map[string]string{
 	"receipts.suppress_reason":        "a fixed code",
 	"river_job.tags":                  "River's job tags, set by code",
 	"template_versions.note":          "staff's note on a template version",
+	"template_versions.names":         "a template's display names, written by staff",
 	"manager_covers.reason":           "a manager's leave, staff data",
 	"campaigns.name":                  "a campaign's name, chosen by staff",
 	"campaigns.segment_name":          "a saved segment's name",

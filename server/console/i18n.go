@@ -221,6 +221,8 @@ var messages = map[string][2]string{
 	"tpl.segments":         {"%d SMS part(s), %d characters, %s", "%d 条短信，%d 字，%s"},
 	"tpl.versions":         {"Versions", "版本"},
 	"tpl.activate":         {"Activate", "启用"},
+	"tpl.name_zh":          {"Name (Chinese)", "中文名称"},
+	"tpl.name_en":          {"Name (English)", "英文名称"},
 
 	"my.title":                 {"My customers", "我的客户"},
 	"my.today":                 {"Today is %s.", "今天是 %s。"},

@@ -173,7 +173,7 @@ func init() {
 		"lang.tfield.body":        {"body", "正文（国际短信）"},
 		"lang.tfield.subject":     {"subject", "邮件主题"},
 		"lang.tfield.html":        {"html", "HTML 正文"},
-		"lang.tfield.template_id": {"template_id", "公众号模板编号"},
+		"lang.tfield.template_id": {"WeChat template id", "公众号模板编号"},
 		"lang.tfield.url":         {"url", "跳转链接"},
 		"lang.tfield.content":     {"content", "消息内容"},
 		"lang.tfield.code":        {"code", "模板代码"},

@@ -268,6 +268,12 @@ func (c *Console) saveTemplate(w http.ResponseWriter, r *http.Request, q *req) e
 	}
 	def := d.V.Definition
 	def.Description = strings.TrimSpace(r.PostFormValue("description"))
+	def.Names = map[string]string{}
+	for field, loc := range map[string]string{"name_zh": "zh-CN", "name_en": "en"} {
+		if n := strings.TrimSpace(r.PostFormValue(field)); n != "" {
+			def.Names[loc] = n
+		}
+	}
 	def.Variants = make([]templates.Variant, len(d.V.Variants))
 	for i, v := range d.V.Variants {
 		def.Variants[i] = fromForm(v, func(name string) string { return strings.ReplaceAll(r.PostFormValue(name), "\r\n", "\n") })
