@@ -168,13 +168,13 @@ func init() {
 
 func init() {
 	addMessages(map[string][2]string{
-		"lang.tfield.sign_name":   {"sign_name", "短信签名"},
-		"lang.tfield.text":        {"text", "正文（纯文本）"},
-		"lang.tfield.body":        {"body", "正文（国际短信）"},
-		"lang.tfield.subject":     {"subject", "邮件主题"},
-		"lang.tfield.html":        {"html", "HTML 正文"},
+		"lang.tfield.sign_name":   {"sign name", "短信签名"},
+		"lang.tfield.text":        {"approved text", "正文（纯文本）"},
+		"lang.tfield.body":        {"free-text body (Twilio)", "正文（国际短信）"},
+		"lang.tfield.subject":     {"email subject", "邮件主题"},
+		"lang.tfield.html":        {"HTML body", "HTML 正文"},
 		"lang.tfield.template_id": {"WeChat template id", "公众号模板编号"},
-		"lang.tfield.url":         {"url", "跳转链接"},
+		"lang.tfield.url":         {"link", "跳转链接"},
 		"lang.tfield.content":     {"content", "消息内容"},
 		"lang.tfield.code":        {"code", "模板代码"},
 		"lang.tfield.param":       {"parameter", "模板参数"},

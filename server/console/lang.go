@@ -274,6 +274,9 @@ func (p previewData) Msg(m string) string { return trMessage(p.Lang, m) }
 // code it is.
 func (v *view) FieldLabel(label string) template.HTML {
 	if v.Lang == "en" {
+		if k, ok := messages["lang.tfield."+label]; ok {
+			label = k[0]
+		}
 		return template.HTML(template.HTMLEscapeString(label)) //nolint:gosec // escaped
 	}
 	if k, ok := messages["lang.tfield."+label]; ok {
