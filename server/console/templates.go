@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 
+	"golang.org/x/text/width"
+
 	"carillon/contacts"
 	"carillon/internal/identity"
 	"carillon/templates"
@@ -155,23 +157,34 @@ func viewProblem(p templates.Problem, text string) problemView {
 		lines := strings.Split(text, "\n")
 		if p.Line <= len(lines) {
 			pv.Excerpt = lines[p.Line-1]
-			col := max(p.Column-1, 0)
-			pad := []rune(pv.Excerpt)
-			var b strings.Builder
-			for i := 0; i < col && i < len(pad); i++ {
-				if pad[i] == '\t' {
-					b.WriteRune('\t')
-				} else if pad[i] > 0x2E80 { // CJK is two columns wide in a monospace font
-					b.WriteString("  ")
-				} else {
-					b.WriteByte(' ')
-				}
-			}
-			b.WriteByte('^')
-			pv.Caret = b.String()
+			pv.Caret = caretUnder(pv.Excerpt, p.Column)
 		}
 	}
 	return pv
+}
+
+// caretUnder is a caret under rune column col (1-based) of line, padded by
+// display width: an East Asian wide or fullwidth character takes two columns
+// of a monospace font, any other one; a tab is kept as a tab.
+func caretUnder(line string, col int) string {
+	var b strings.Builder
+	i := 1
+	for _, r := range line {
+		if i >= col {
+			break
+		}
+		i++
+		switch k := width.LookupRune(r).Kind(); {
+		case r == '\t':
+			b.WriteRune('\t')
+		case k == width.EastAsianWide || k == width.EastAsianFullwidth:
+			b.WriteString("  ")
+		default:
+			b.WriteByte(' ')
+		}
+	}
+	b.WriteByte('^')
+	return b.String()
 }
 
 func (c *Console) templateData(r *http.Request, q *req, key string, n int) (*templateData, error) {
