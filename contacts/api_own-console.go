@@ -20,6 +20,8 @@ type SearchQuery struct {
 	After    int64 // ids above this one (keyset paging)
 	Offset   int   // rows skipped after After (numbered pages)
 	Limit    int
+	// IDs, when given, keeps these contacts only (the rows chosen on a page).
+	IDs []int64
 }
 
 // The fixed fragments a search is put together from; values are parameters.
@@ -40,6 +42,7 @@ const (
 	sqlFilterManagers = ` AND c.manager_id = ANY(@managers)`
 	sqlFilterTag      = ` AND c.tags @> ARRAY[@tag]::text[]`
 	sqlFilterTier     = ` AND c.tier = @tier`
+	sqlFilterIDs      = ` AND c.id = ANY(@ids)`
 	// sqlCountHead and sqlCountTail count a search's matches up to @cap.
 	sqlCountHead = `SELECT count(*) FROM (`
 	sqlCountTail = `) n`
@@ -77,6 +80,10 @@ func searchSQL(sc Scope, q SearchQuery) (stmt, byExternalID string, args pgx.Nam
 	if q.Tier != "" {
 		filters.WriteString(sqlFilterTier)
 		args["tier"] = q.Tier
+	}
+	if len(q.IDs) > 0 {
+		filters.WriteString(sqlFilterIDs)
+		args["ids"] = q.IDs
 	}
 	text := q.Q
 	if text != "" {

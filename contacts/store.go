@@ -36,6 +36,9 @@ type Config struct {
 	ImportWorkers int
 	// MaxListedErrors caps the errors listed in an import report. Default DefaultMaxListedErrors.
 	MaxListedErrors int
+	// BulkMax is how many contacts one bulk tag change or list export may
+	// touch. Default DefaultBulkMax.
+	BulkMax int
 }
 
 // WithDefaults returns c with defaults applied.
@@ -47,6 +50,7 @@ func (c Config) WithDefaults() Config {
 	c.ImportChunk = cmp.Or(c.ImportChunk, DefaultImportChunk)
 	c.MaxListedErrors = cmp.Or(c.MaxListedErrors, DefaultMaxListedErrors)
 	c.ImportWorkers = cmp.Or(c.ImportWorkers, DefaultImportWorkers)
+	c.BulkMax = cmp.Or(c.BulkMax, DefaultBulkMax)
 	return c
 }
 

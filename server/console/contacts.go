@@ -16,6 +16,7 @@ import (
 
 func (c *Console) contactRoutes() {
 	c.page("GET "+Prefix+"/contacts", identity.PermContactsRead, c.contactSearch)
+	c.page("GET "+Prefix+"/contacts/export.csv", identity.PermContactsExport, c.contactsCSV)
 	c.page("GET "+Prefix+"/contacts/{id}", identity.PermContactsRead, c.contactPage)
 	c.page("POST "+Prefix+"/contacts/{id}/consents", identity.PermContactsWrite, c.setConsent)
 }
@@ -37,6 +38,8 @@ type searchData struct {
 	More      bool
 	Pages     pager
 	ManagerOf map[int64]string
+	// Export is the query of the search's CSV export (everything matching).
+	Export template.URL
 }
 
 // searchCountCap bounds a search's count: past it the list says "more than".
@@ -105,6 +108,7 @@ func (c *Console) contactSearch(w http.ResponseWriter, r *http.Request, q *req) 
 	if s.After > 0 {
 		base.Set("after", strconv.FormatInt(s.After, 10))
 	}
+	d.Export = template.URL(cmp.Or(base.Encode(), "all=1")) //nolint:gosec // encoded by url.Values
 	d.Pages = pagerOf(d.Total, page, DefaultPageSize, base, "page", "contact-results")
 	if more {
 		nv := cloneQuery(base)

@@ -167,6 +167,7 @@ type eventData struct {
 	Method         string          `json:"method"`
 	OnTime         bool            `json:"on_time"`
 	DueOn          json.RawMessage `json:"due_on"`
+	Tag            string          `json:"tag"`
 }
 
 // EventText is an event's sentence: the stored summary in English, one built
@@ -231,6 +232,10 @@ func (c *Console) eventText(lang string, e contacts.Event) string {
 		return tr(lang, "lang.ev.updated")
 	case e.Kind == contacts.EventErased:
 		return tr(lang, "lang.ev.erased")
+	case e.Kind == contacts.EventTagged:
+		return f("lang.ev.tagged", d.Tag)
+	case e.Kind == contacts.EventUntagged:
+		return f("lang.ev.untagged", d.Tag)
 	case e.Kind == "revisit.logged":
 		s := f("lang.ev.revisit", trOr(lang, "method."+d.Method, d.Method))
 		var due string
