@@ -2,6 +2,8 @@ package console
 
 import (
 	"context"
+	"fmt"
+	"net/http"
 	"time"
 
 	"carillon/campaigns"
@@ -67,4 +69,26 @@ func (c *Console) homeGroups(ctx context.Context, p identity.Principal) ([]homeG
 		out = append(out, hg)
 	}
 	return out, nil
+}
+
+// campaignCopy saves a draft copy of the campaign, authored by the copier,
+// and opens its form.
+func (c *Console) campaignCopy(w http.ResponseWriter, r *http.Request, q *req) error {
+	cp, err := c.campaignOf(r)
+	if err != nil {
+		return err
+	}
+	dup, err := c.deps.Campaigns.Copy(r.Context(), campaignBy(r, q), cp.ID, cp.Name+tr(q.Lang, "home.copy_suffix"))
+	if err != nil {
+		return err
+	}
+	seeOther(w, r, fmt.Sprintf("%s/campaigns/%d/edit", Prefix, dup.ID), "copied")
+	return nil
+}
+
+func (c *Console) homeRoutes() {
+	if c.deps.Campaigns == nil {
+		return
+	}
+	c.page("POST "+Prefix+"/campaigns/{id}/copy", identity.PermCampaignsWrite, c.campaignCopy)
 }

@@ -38,3 +38,29 @@ func TestMarketerHome(t *testing.T) {
 	// An auditor, who writes no campaign, has no such home.
 	require.NotContains(t, w.signedIn(t, "auditor").getOK(Prefix+"/").body, `id="home"`)
 }
+
+// Copy on a campaign's page makes a draft of the copier's with the same
+// settings and opens its form; an approver has no copy.
+func TestCopyThroughTheConsole(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, worldOpts{})
+	mk, mk2, ap := w.signedIn(t, "marketer"), w.signedIn(t, "marketer2"), w.signedIn(t, "approver")
+	src := createCampaign(t, mk, campaignForm("周三理财"))
+	require.Contains(t, mk2.getOK(src).body, `id="copy-campaign"`)
+	require.NotContains(t, ap.getOK(src).body, `id="copy-campaign"`)
+	require.Equal(t, http.StatusForbidden, ap.post(src+"/copy", nil).status)
+	mk2.lang = "zh-CN"
+	r := mk2.post(src+"/copy", nil)
+	require.Equal(t, http.StatusSeeOther, r.status, r.body)
+	require.Regexp(t, `^/console/campaigns/\d+/edit\?ok=ok\.copied$`, r.location)
+	id := campaignID(t, r.location)
+	require.NotEqual(t, campaignID(t, src), id)
+	cp, err := w.camps.Get(w.ctx, id)
+	require.NoError(t, err)
+	require.Equal(t, "周三理财（副本）", cp.Name)
+	require.Equal(t, `"retail" in tags`, cp.Segment)
+	require.Equal(t, "09:00-20:00", cp.Window)
+	form := mk2.getOK(r.location).body
+	require.Contains(t, form, "已复制")
+	require.Contains(t, mk2.getOK(Prefix+"/").body, "周三理财（副本）", "the copy is on the copier's home")
+}

@@ -14,6 +14,9 @@ func init() {
 		"home.empty.running":   {"None of your campaigns is sending now.", "您目前没有正在发送的活动。"},
 		"home.audience":        {"Audience", "受众"},
 		"home.when":            {"Next / start", "下次 / 开始"},
+		"home.copy":            {"Copy", "复制"},
+		"home.copy_suffix":     {" (copy)", "（副本）"},
+		"notice.copied":        {"Copied: this is the new draft.", "已复制，这是新的草稿。"},
 		"home.all":             {"All %s", "全部 %s 个"},
 	})
 }
