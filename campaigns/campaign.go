@@ -116,12 +116,16 @@ const campaignColumns = `id, name, status, version, COALESCE(segment_name, ''), 
   schedule_kind, send_at, COALESCE(cron, ''), window_start, window_end, throttle, ends_at, notes, review, created_by, created_by_user,
   submitted_at, COALESCE(approved_by, ''), approved_at, approved_version, COALESCE(rejected_reason, ''), next_run_at, last_run_at, created_at, updated_at`
 
-func scanCampaign(row pgx.Row) (Campaign, error) {
+func scanCampaign(row pgx.Row) (Campaign, error) { return scanCampaignAnd(row) }
+
+// scanCampaignAnd reads a campaign and more columns after its own.
+func scanCampaignAnd(row pgx.Row, more ...any) (Campaign, error) {
 	var c Campaign
 	var vars, review []byte
-	err := row.Scan(&c.ID, &c.Name, &c.Status, &c.Version, &c.SegmentName, &c.Segment, &c.Template, &c.Purpose, &c.Channels, &vars,
+	dest := []any{&c.ID, &c.Name, &c.Status, &c.Version, &c.SegmentName, &c.Segment, &c.Template, &c.Purpose, &c.Channels, &vars,
 		&c.Schedule.Kind, &c.Schedule.At, &c.Schedule.Cron, &c.windowStart, &c.windowEnd, &c.Throttle, &c.EndsAt, &c.Notes, &review, &c.CreatedBy, &c.createdByUser,
-		&c.SubmittedAt, &c.ApprovedBy, &c.ApprovedAt, &c.ApprovedVersion, &c.RejectedReason, &c.NextRunAt, &c.LastRunAt, &c.CreatedAt, &c.UpdatedAt)
+		&c.SubmittedAt, &c.ApprovedBy, &c.ApprovedAt, &c.ApprovedVersion, &c.RejectedReason, &c.NextRunAt, &c.LastRunAt, &c.CreatedAt, &c.UpdatedAt}
+	err := row.Scan(append(dest, more...)...)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return c, ErrNotFound
 	}

@@ -562,6 +562,7 @@ func (c *Console) routes() {
 	c.segmentRoutes()
 	c.campaignActionRoutes()
 	c.myRoutes()
+	c.homeRoutes()
 	c.page(Prefix+"/", identity.PermSignedIn, func(w http.ResponseWriter, r *http.Request, q *req) error { return notFound() })
 }
 

@@ -77,6 +77,7 @@ func (q queueRow) AtCap(n int) bool { return n >= delivery.QueueCountCap }
 type dashboardView struct {
 	*dashboardData
 	Pending []campaigns.Campaign // awaiting this approver's approval
+	Home    []homeGroup          // the author's own campaigns by state (home.go)
 }
 
 type dashboardData struct {
@@ -254,6 +255,11 @@ func (c *Console) dashboard(w http.ResponseWriter, r *http.Request, q *req) erro
 		dc.data[q.Lang], dc.at[q.Lang] = d, now
 	}
 	view := dashboardView{dashboardData: d}
+	home, err := c.homeGroups(r.Context(), q.P)
+	if err != nil {
+		return err
+	}
+	view.Home = home
 	if c.deps.Campaigns != nil && q.P.Can(identity.PermCampaignsApprove) {
 		// An approver's work: the campaigns awaiting approval they may approve.
 		list, _, err := c.deps.Campaigns.List(r.Context(), campaigns.ListFilter{Status: campaigns.StatusSubmitted, Limit: 20})
