@@ -111,12 +111,9 @@ func (s *Store) PreviewBulkTag(ctx context.Context, sc Scope, b BulkTag) (BulkTa
 	}
 	var res BulkTagResult
 	err = pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		ids, more, err := matchAll(ctx, tx, sc, b.Search, s.bulkMax())
+		ids, err := s.matchBulk(ctx, tx, sc, b.Search)
 		if err != nil {
 			return err
-		}
-		if more {
-			return tooMany(s.bulkMax())
 		}
 		return tx.QueryRow(ctx, sqlBulkTagCount, pgx.NamedArgs{"ids": ids, "bulk_tag": b.Tag, "remove": b.Remove}).Scan(&res.Matched, &res.Changed)
 	})
@@ -126,11 +123,15 @@ func (s *Store) PreviewBulkTag(ctx context.Context, sc Scope, b BulkTag) (BulkTa
 	return res, nil
 }
 
-func tooMany(n int) error {
-	return &ValidationError{Fields: []FieldError{{Field: "search", Message: fmt.Sprintf("the search matches more than %d customers", n)}}}
+// matchBulk is the ids of every contact a bulk change or export covers,
+// refused when there are more than the store's BulkMax.
+func (s *Store) matchBulk(ctx context.Context, q Querier, sc Scope, search SearchQuery) ([]int64, error) {
+	ids, more, err := matchAll(ctx, q, sc, search, s.cfg.BulkMax)
+	if err == nil && more {
+		err = &ValidationError{Fields: []FieldError{{Field: "search", Message: fmt.Sprintf("the search matches more than %d customers", s.cfg.BulkMax)}}}
+	}
+	return ids, err
 }
-
-func (s *Store) bulkMax() int { return s.cfg.BulkMax }
 
 // ApplyBulkTag adds (or removes) a tag on every contact in sc the search
 // matches, in one transaction: all of them or none. Each contact whose tags
@@ -143,12 +144,9 @@ func (s *Store) ApplyBulkTag(ctx context.Context, actor audit.Actor, sc Scope, b
 	}
 	var res BulkTagResult
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		ids, more, err := matchAll(ctx, tx, sc, b.Search, s.bulkMax())
+		ids, err := s.matchBulk(ctx, tx, sc, b.Search)
 		if err != nil {
 			return err
-		}
-		if more {
-			return tooMany(s.bulkMax())
 		}
 		if err := tx.QueryRow(ctx, sqlBulkTagCount, pgx.NamedArgs{"ids": ids, "bulk_tag": b.Tag, "remove": b.Remove}).Scan(&res.Matched, &res.Changed); err != nil {
 			return err
@@ -212,17 +210,15 @@ func searchAudit(q SearchQuery) map[string]any {
 	return m
 }
 
-// ExportSearch calls fn with every contact in sc matching q, in id order,
-// read by one streamed query (rows are not held in memory), and audits the
+// ExportSearch calls fn with every contact in sc matching q, in id order —
+// the matching ids first, then the contacts by one streamed query (their rows
+// are not held in memory) — and audits the
 // export once (who, the search, how many rows fn got). A search matching
 // more than the store's BulkMax is refused before anything is read.
 func (s *Store) ExportSearch(ctx context.Context, actor audit.Actor, sc Scope, q SearchQuery, fn func(Contact) error) (int, error) {
-	ids, more, err := matchAll(ctx, s.pool, sc, q, s.bulkMax())
+	ids, err := s.matchBulk(ctx, s.pool, sc, q)
 	if err != nil {
 		return 0, fmt.Errorf("export contacts: %w", err)
-	}
-	if more {
-		return 0, tooMany(s.bulkMax())
 	}
 	n := 0
 	err = func() error {

@@ -45,21 +45,32 @@ type searchData struct {
 // searchCountCap bounds a search's count: past it the list says "more than".
 const searchCountCap = 10_000
 
-func (c *Console) contactSearch(w http.ResponseWriter, r *http.Request, q *req) error {
-	v := r.URL.Query()
-	s := search{Q: strings.TrimSpace(v.Get("q")), Tag: strings.TrimSpace(v.Get("tag")), Tier: v.Get("tier"), Limit: DefaultPageSize}
+// searchOf reads a contacts search from the page's query: the text, tag and
+// tier, checked, masked to phone tails for roles that may not see personal data.
+func searchOf(v url.Values, p identity.Principal) (search, error) {
+	s := search{Q: strings.TrimSpace(v.Get("q")), Tag: strings.TrimSpace(v.Get("tag")), Tier: v.Get("tier")}
 	if len(s.Q) > 100 || len(s.Tag) > 100 {
-		return badRequest("the search is longer than 100 characters")
+		return s, badRequest("the search is longer than 100 characters")
 	}
 	if s.Tier != "" && !contains([]string{"A", "B", "C", "D"}, s.Tier) {
-		return badRequest("tier must be A, B, C or D")
+		return s, badRequest("tier must be A, B, C or D")
 	}
+	s.TailOnly = !p.SeesPersonalData()
+	return s, nil
+}
+
+func (c *Console) contactSearch(w http.ResponseWriter, r *http.Request, q *req) error {
+	v := r.URL.Query()
+	s, err := searchOf(v, q.P)
+	if err != nil {
+		return err
+	}
+	s.Limit = DefaultPageSize
 	after, err := afterParam(v, "after must be a contact id")
 	if err != nil {
 		return err
 	}
 	s.After = after
-	s.TailOnly = !q.P.SeesPersonalData()
 	page := 1
 	if p := v.Get("page"); p != "" {
 		n, err := strconv.Atoi(p)

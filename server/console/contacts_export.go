@@ -13,26 +13,24 @@ import (
 // language, times in the console's zone, formula-like cells prefixed with
 // "'" (contacts.Cell). The contacts store audits it.
 func (c *Console) contactsCSV(w http.ResponseWriter, r *http.Request, q *req) error {
-	v := r.URL.Query()
-	s := search{Q: strings.TrimSpace(v.Get("q")), Tag: strings.TrimSpace(v.Get("tag")), Tier: v.Get("tier")}
-	if len(s.Q) > 100 || len(s.Tag) > 100 {
-		return badRequest("the search is longer than 100 characters")
+	s, err := searchOf(r.URL.Query(), q.P)
+	if err != nil {
+		return err
 	}
-	if s.Tier != "" && !contains([]string{"A", "B", "C", "D"}, s.Tier) {
-		return badRequest("tier must be A, B, C or D")
-	}
-	s.TailOnly = !q.P.SeesPersonalData()
 	cols := []string{"external_id", "name", "phone", "email", "tier", "manager", "tags", "status", "created_at", "updated_at"}
-	started := false
+	// The header goes out with the first row (or at the end when none
+	// matched), so a refused search is still answered with its error page.
 	var cw *csv.Writer
-	_, err := c.deps.Contacts.ExportSearch(r.Context(), q.actor(r), scope(q.P), s, func(ct contacts.Contact) error {
-		if !started {
-			started = true
-			w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-			w.Header().Set("Content-Disposition", `attachment; filename="contacts.csv"`)
-			_, _ = w.Write([]byte("\ufeff"))
-			cw = csv.NewWriter(w)
-			if err := cw.Write(c.csvHeader(q.Lang, cols)); err != nil {
+	begin := func() error {
+		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+		w.Header().Set("Content-Disposition", `attachment; filename="contacts.csv"`)
+		_, _ = w.Write([]byte("\ufeff"))
+		cw = csv.NewWriter(w)
+		return cw.Write(c.csvHeader(q.Lang, cols))
+	}
+	_, err = c.deps.Contacts.ExportSearch(r.Context(), q.actor(r), scope(q.P), s, func(ct contacts.Contact) error {
+		if cw == nil {
+			if err := begin(); err != nil {
 				return err
 			}
 		}
@@ -48,18 +46,15 @@ func (c *Console) contactsCSV(w http.ResponseWriter, r *http.Request, q *req) er
 		cw.Flush()
 		return cw.Error()
 	})
-	if err != nil {
-		if started {
-			return nil // the header is gone; the store logged nothing, the audit says it stopped
-		}
+	switch {
+	case err != nil && cw != nil:
+		return nil // the header is gone; the audit row says the export stopped
+	case err != nil:
 		return err
-	}
-	if !started {
-		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-		w.Header().Set("Content-Disposition", `attachment; filename="contacts.csv"`)
-		_, _ = w.Write([]byte("\ufeff"))
-		cw = csv.NewWriter(w)
-		_ = cw.Write(c.csvHeader(q.Lang, cols))
+	case cw == nil:
+		if err := begin(); err != nil {
+			return err
+		}
 		cw.Flush()
 		return cw.Error()
 	}
