@@ -310,14 +310,6 @@ func (b *tab) noSidewaysBoxes(what string) {
 	b.t.Helper()
 	var bad []string
 	require.NoError(b.t, json.Unmarshal([]byte(b.eval(sidewaysJS)), &bad))
-	// Not yet enforced: the dashboard's tables (and perhaps others) still scroll
-	// in their boxes at 390 px. CARILLON_SCREENS_STRICT=1 makes it fail.
-	if os.Getenv("CARILLON_SCREENS_STRICT") == "" {
-		if len(bad) > 0 {
-			b.t.Logf("%s: boxes wider than the phone: %v", what, bad)
-		}
-		return
-	}
 	require.Empty(b.t, bad, "%s: boxes wider than the phone", what)
 }
 
