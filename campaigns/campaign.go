@@ -557,19 +557,26 @@ type Event struct {
 
 // event records a transition (or an edit) in campaign_events and the audit log.
 func (s *Service) event(ctx context.Context, tx pgx.Tx, by By, id int64, action Action, from, to Status, reason string, data map[string]any) error {
+	_, err := s.recordEvent(ctx, tx, by, id, action, from, to, reason, data)
+	return err
+}
+
+// recordEvent is event, returning the event's id.
+func (s *Service) recordEvent(ctx context.Context, tx pgx.Tx, by By, id int64, action Action, from, to Status, reason string, data map[string]any) (int64, error) {
 	if data == nil {
 		data = map[string]any{}
 	}
 	js, err := json.Marshal(data)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	now := s.now()
-	if _, err := tx.Exec(ctx, `INSERT INTO campaign_events (campaign_id, at, actor, user_id, action, from_status, to_status, reason, data)
-		VALUES (@id, @at, @actor, @user_id, @action, NULLIF(@from, ''), NULLIF(@to, ''), @reason, @data)`,
+	var eventID int64
+	if err := tx.QueryRow(ctx, `INSERT INTO campaign_events (campaign_id, at, actor, user_id, action, from_status, to_status, reason, data)
+		VALUES (@id, @at, @actor, @user_id, @action, NULLIF(@from, ''), NULLIF(@to, ''), @reason, @data) RETURNING id`,
 		pgx.NamedArgs{"id": id, "at": now, "actor": by.Actor.String(), "user_id": by.Actor.UserID, "action": string(action),
-			"from": string(from), "to": string(to), "reason": reason, "data": js}); err != nil {
-		return fmt.Errorf("campaign %d event %s: %w", id, action, err)
+			"from": string(from), "to": string(to), "reason": reason, "data": js}).Scan(&eventID); err != nil {
+		return 0, fmt.Errorf("campaign %d event %s: %w", id, action, err)
 	}
 	changes := map[string]any{}
 	for k, v := range data {
@@ -581,7 +588,7 @@ func (s *Service) event(ctx context.Context, tx pgx.Tx, by By, id int64, action 
 	if reason != "" {
 		changes["reason"] = reason
 	}
-	return audit.Append(ctx, tx, by.Actor, now, audit.Entry{Action: "campaign." + string(action), ObjectType: "campaign", ObjectID: strconv.FormatInt(id, 10), Changes: changes})
+	return eventID, audit.Append(ctx, tx, by.Actor, now, audit.Entry{Action: "campaign." + string(action), ObjectType: "campaign", ObjectID: strconv.FormatInt(id, 10), Changes: changes})
 }
 
 // History returns a campaign's events, oldest first.

@@ -146,8 +146,16 @@ func (s *Service) transition(ctx context.Context, by By, id int64, action Action
 				return err
 			}
 		}
-		if err := s.changeStatus(ctx, tx, by, c, statusChange{action: action, to: to, reason: reason, data: data}, s.now()); err != nil {
+		eventID, err := s.changeStatusEvent(ctx, tx, by, c, statusChange{action: action, to: to, reason: reason, data: data}, s.now())
+		if err != nil {
 			return err
+		}
+		// The author is told of a decision by a job in this transaction: it
+		// exists exactly when the decision does.
+		if action == ActionApprove || action == ActionReject {
+			if err := s.enqueueDecisionNotice(ctx, tx, id, eventID); err != nil {
+				return err
+			}
 		}
 		out, err = scanCampaign(tx.QueryRow(ctx, `SELECT `+campaignColumns+` FROM campaigns WHERE id = $1`, id))
 		return err
@@ -171,17 +179,23 @@ type statusChange struct {
 // Allowed, and records the event. It is the one statement that writes a
 // campaign's status.
 func (s *Service) changeStatus(ctx context.Context, tx pgx.Tx, by By, c Campaign, ch statusChange, now time.Time) error {
+	_, err := s.changeStatusEvent(ctx, tx, by, c, ch, now)
+	return err
+}
+
+// changeStatusEvent is changeStatus, returning the recorded event's id.
+func (s *Service) changeStatusEvent(ctx context.Context, tx pgx.Tx, by By, c Campaign, ch statusChange, now time.Time) (int64, error) {
 	if !Allowed(ch.action, c.Status, ch.to) {
-		return stateErr(ch.action, c.Status)
+		return 0, stateErr(ch.action, c.Status)
 	}
 	args := pgx.NamedArgs{"id": c.ID, "status": string(ch.to), "now": now}
 	for k, v := range ch.args {
 		args[k] = v
 	}
 	if _, err := tx.Exec(ctx, `UPDATE campaigns SET status = @status, updated_at = @now`+ch.set+` WHERE id = @id`, args); err != nil {
-		return fmt.Errorf("campaign %d %s: %w", c.ID, ch.action, err)
+		return 0, fmt.Errorf("campaign %d %s: %w", c.ID, ch.action, err)
 	}
-	return s.event(ctx, tx, by, c.ID, ch.action, c.Status, ch.to, ch.reason, ch.data)
+	return s.recordEvent(ctx, tx, by, c.ID, ch.action, c.Status, ch.to, ch.reason, ch.data)
 }
 
 // stateErr is an action not allowed in a campaign's status.

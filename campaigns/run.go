@@ -61,6 +61,7 @@ func (StartArgs) InsertOpts() river.InsertOpts {
 func (s *Service) AddWorkers(w *river.Workers) {
 	river.AddWorker(w, &runWorker{svc: s})
 	river.AddWorker(w, &startWorker{svc: s})
+	river.AddWorker(w, &noticeWorker{svc: s})
 }
 
 type runWorker struct {

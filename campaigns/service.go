@@ -91,6 +91,10 @@ type Config struct {
 	AfterBatch func(runID, cursor int64) error
 	// Bank is the sender's identity, the templates' .Bank.
 	Bank templates.Bank
+	// ConsoleURL is the console's base URL, for the link in the notice that
+	// tells an author of a decision. Default: the delivery service's
+	// PublicURL + "/console".
+	ConsoleURL string
 	// Logger. Default: discard.
 	Logger *slog.Logger
 	// Now is the clock. Default time.Now. When set (tests), the River jobs the

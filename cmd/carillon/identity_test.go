@@ -73,6 +73,22 @@ func TestUserAndTokenCommands(t *testing.T) {
 	require.NoError(t, err)
 	require.Contains(t, out, "roles: manager")
 
+	out, _, err = c.run(ctx, "user", "set-contact", "wang", "--email", "wang.fang@bank.example", "--wecom", "wangfang")
+	require.NoError(t, err)
+	require.Contains(t, out, "wang is told of decisions by: wecom ****")
+	require.NotContains(t, out, "wangfang", "masked")
+	out, _, err = c.run(ctx, "user", "set-contact", "wang", "--wecom", "", "--notify", "email")
+	require.NoError(t, err)
+	require.Contains(t, out, "by: email w***@bank.example", "--wecom \"\" removed the WeCom id")
+	_, _, err = c.run(ctx, "user", "set-contact", "wang", "--email", "nope")
+	require.ErrorContains(t, err, "work_email")
+	_, _, err = c.run(ctx, "user", "set-contact", "wang")
+	require.Error(t, err, "nothing to set")
+	u, err := store.GetUser(ctx, "wang")
+	require.NoError(t, err)
+	require.Equal(t, "wang.fang@bank.example", u.WorkEmail)
+	require.Empty(t, u.WeComUserID)
+
 	out, _, err = c.run(ctx, "user", "list", "--json")
 	require.NoError(t, err)
 	var users []identity.User
@@ -83,6 +99,8 @@ func TestUserAndTokenCommands(t *testing.T) {
 	require.NoError(t, err)
 	require.Contains(t, out, "svc-manager-1")
 	require.Contains(t, out, "active,service")
+	require.Contains(t, out, "email w***@bank.example")
+	require.NotContains(t, out, "wang.fang@", "the list masks addresses")
 
 	_, _, err = c.run(ctx, "user", "set-password", "wang", "--password-file", writeTemp(t, "short", "too short\n"))
 	require.ErrorContains(t, err, "password must have at least 12 characters")

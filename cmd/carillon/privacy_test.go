@@ -43,6 +43,8 @@ var notPersonal = map[string]string{
 	"managers.email":                  "staff directory",
 	"managers.wecom_userid":           "staff directory",
 	"users.display_name":              "staff accounts",
+	"users.work_email":                "a staff member's work address, where decisions on their campaigns are sent",
+	"users.wecom_userid":              "a staff member's WeCom account, where decisions on their campaigns are sent",
 	"api_tokens.name":                 "a token's label, chosen by staff",
 	"console_sessions.addr":           "staff sign-ins",
 	"console_oidc_logins.addr":        "a staff member's pending single sign-on",

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -18,13 +19,17 @@ import (
 
 const userUsage = `usage:
   carillon user create LOGIN --name NAME --role ROLE[,ROLE] [--manager CODE] [--password-stdin | --password-file FILE]
+                       [--email ADDR] [--wecom USERID] [--notify auto|email|wecom|none]
   carillon user list [--json]
   carillon user disable LOGIN
   carillon user enable LOGIN
   carillon user set-password LOGIN [--password-file FILE]   (the password is read from stdin)
   carillon user grant LOGIN ROLE [--manager CODE]
   carillon user revoke LOGIN ROLE
+  carillon user set-contact LOGIN [--email ADDR] [--wecom USERID] [--notify auto|email|wecom|none]
 roles: admin, marketer, approver, manager (needs --manager), auditor
+--email and --wecom are where the user is told when a campaign of theirs is approved
+or rejected ("" removes one); --notify picks one (auto: WeCom when set, else email).
 `
 
 func userUsageError(e *env) error {
@@ -70,8 +75,17 @@ func cmdUser(ctx context.Context, e *env, args []string) error {
 		name, roles, manager, pwFile *string
 		pwStdin, asJSON              *bool
 	)
+	contactFlags := func() {
+		fs.String("email", "", "work email, where decisions on the user's campaigns are sent")
+		fs.String("wecom", "", "WeCom user id, where decisions on the user's campaigns are sent")
+		fs.String("notify", "", "auto, email, wecom or none")
+	}
 	switch sub {
+	case "set-contact":
+		contactFlags()
+		asJSON = fs.Bool("json", false, "print the user as JSON")
 	case "create":
+		contactFlags()
 		name = fs.String("name", "", "display name")
 		roles = fs.String("role", "", "roles, comma-separated")
 		manager = fs.String("manager", "", "manager code (for the manager role)")
@@ -96,8 +110,26 @@ func cmdUser(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	want := map[string]int{"create": 1, "list": 0, "disable": 1, "enable": 1, "set-password": 1, "grant": 2, "revoke": 2}[sub]
+	want := map[string]int{"create": 1, "list": 0, "disable": 1, "enable": 1, "set-password": 1, "grant": 2, "revoke": 2, "set-contact": 1}[sub]
 	if len(pos) != want {
+		return userUsageError(e)
+	}
+	// The contact flags given, even empty ("" removes an address).
+	var contact identity.ContactChange
+	fs.Visit(func(f *flag.Flag) {
+		v := f.Value.String()
+		switch f.Name {
+		case "email":
+			contact.WorkEmail = &v
+		case "wecom":
+			contact.WeComUserID = &v
+		case "notify":
+			n := identity.Notify(v)
+			contact.Notify = &n
+		}
+	})
+	if sub == "set-contact" && contact == (identity.ContactChange{}) {
+		fmt.Fprintln(e.stderr, "carillon user set-contact: give --email, --wecom or --notify")
 		return userUsageError(e)
 	}
 	var roleList []identity.Role
@@ -136,7 +168,7 @@ func cmdUser(ctx context.Context, e *env, args []string) error {
 	actor := osActor()
 	switch sub {
 	case "create":
-		u, err := store.CreateUser(ctx, actor, identity.NewUser{Login: pos[0], DisplayName: *name, Roles: roleList, ManagerCode: *manager, Password: password})
+		u, err := store.CreateUser(ctx, actor, identity.NewUser{Login: pos[0], DisplayName: *name, Roles: roleList, ManagerCode: *manager, Password: password, Contact: contact})
 		if err != nil {
 			return identityError("create user", err)
 		}
@@ -168,6 +200,15 @@ func cmdUser(ctx context.Context, e *env, args []string) error {
 			return identityError("set password", err)
 		}
 		fmt.Fprintf(e.stdout, "password of %s set\n", pos[0])
+	case "set-contact":
+		u, err := store.SetContact(ctx, actor, pos[0], contact)
+		if err != nil {
+			return identityError("set contact", err)
+		}
+		if *asJSON {
+			return writeJSONTo(e.stdout, u)
+		}
+		fmt.Fprintf(e.stdout, "%s is told of decisions by: %s\n", u.Login, notifyOf(u))
 	case "grant":
 		u, err := store.Grant(ctx, actor, pos[0], role, *manager)
 		if err != nil {
@@ -197,7 +238,7 @@ func joinRoles(rs []identity.Role) string {
 
 func printUsers(w io.Writer, users []identity.User) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "LOGIN\tNAME\tROLES\tMANAGER\tSTATUS\tLAST SEEN")
+	fmt.Fprintln(tw, "LOGIN\tNAME\tROLES\tMANAGER\tSTATUS\tNOTIFY\tLAST SEEN")
 	for _, u := range users {
 		status := "active"
 		if u.Disabled {
@@ -206,9 +247,18 @@ func printUsers(w io.Writer, users []identity.User) {
 		if u.Service {
 			status += ",service"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", u.Login, u.DisplayName, joinRoles(u.Roles), or(u.ManagerCode, "-"), status, fmtTime(u.LastSeenAt))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", u.Login, u.DisplayName, joinRoles(u.Roles), or(u.ManagerCode, "-"), status, notifyOf(u), fmtTime(u.LastSeenAt))
 	}
 	tw.Flush()
+}
+
+// notifyOf says where u is told of decisions, the address masked: "wecom
+// li****ang", "email a***@bank.example", or "console only".
+func notifyOf(u identity.User) string {
+	if a, ok := u.NotifyAddress(); ok {
+		return string(a.Channel) + " " + a.String()
+	}
+	return "console only"
 }
 
 func or(s, def string) string {

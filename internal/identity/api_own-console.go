@@ -2,19 +2,13 @@ package identity
 
 import (
 	"context"
-	"errors"
-	"fmt"
 )
 
 const sqlGetUserByID = `SELECT ` + userColumns + userFrom + `WHERE u.id = $1`
 
 // UserByID returns the user with id; ErrNotFound when there is none.
 func (s *Store) UserByID(ctx context.Context, id int64) (User, error) {
-	u, err := scanUser(s.pool.QueryRow(ctx, sqlGetUserByID, id))
-	if err != nil && !errors.Is(err, ErrNotFound) {
-		return User{}, fmt.Errorf("get user %d: %w", id, err)
-	}
-	return u, err
+	return ReadUser(ctx, s.pool, id)
 }
 
 // ManagerScope returns the managers whose customers u sees as a manager: their

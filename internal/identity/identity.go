@@ -15,6 +15,7 @@ import (
 	"carillon/internal/apperr"
 	"carillon/internal/audit"
 	"carillon/internal/fielderr"
+	"carillon/internal/pii"
 )
 
 // Role is what a user may do.
@@ -83,6 +84,17 @@ type User struct {
 	Disabled    bool       `json:"disabled"`
 	CreatedAt   time.Time  `json:"created_at"`
 	LastSeenAt  *time.Time `json:"last_seen_at,omitempty"`
+	// WorkEmail and WeComUserID are where the user is told of decisions on
+	// their work, by Notify (see NotifyAddress); staff data, masked in logs.
+	WorkEmail   string `json:"work_email,omitempty"`
+	WeComUserID string `json:"wecom_userid,omitempty"`
+	Notify      Notify `json:"notify"`
+}
+
+// LogValue logs a user with their addresses masked.
+func (u User) LogValue() slog.Value {
+	return slog.GroupValue(slog.Int64("id", u.ID), slog.String("login", u.Login),
+		slog.String("work_email", pii.Email(u.WorkEmail)), slog.String("wecom_userid", pii.OpenID(u.WeComUserID)))
 }
 
 // Has reports whether the user holds role r.

@@ -246,7 +246,8 @@ func (s *Store) Authenticate(ctx context.Context, bearer string) (Principal, err
 	var u User
 	var roles []string
 	err := s.pool.QueryRow(ctx, sqlAuthenticate, hash).Scan(&tokID, &expires, &revoked, &lastUsed,
-		&u.ID, &u.Login, &u.DisplayName, &roles, &u.ManagerID, &u.ManagerCode, &u.Service, &u.Disabled, &u.CreatedAt, &u.LastSeenAt)
+		&u.ID, &u.Login, &u.DisplayName, &roles, &u.ManagerID, &u.ManagerCode, &u.Service, &u.Disabled, &u.CreatedAt, &u.LastSeenAt,
+		&u.WorkEmail, &u.WeComUserID, &u.Notify)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Principal{}, ErrUnauthenticated
 	}
@@ -307,7 +308,8 @@ func (s *Store) CheckPassword(ctx context.Context, login, password string) (Prin
 	var u User
 	var roles []string
 	err := s.pool.QueryRow(ctx, `SELECT u.password_hash, `+userColumns+userFrom+`WHERE u.login = $1`, normLogin(login)).Scan(&hash,
-		&u.ID, &u.Login, &u.DisplayName, &roles, &u.ManagerID, &u.ManagerCode, &u.Service, &u.Disabled, &u.CreatedAt, &u.LastSeenAt)
+		&u.ID, &u.Login, &u.DisplayName, &roles, &u.ManagerID, &u.ManagerCode, &u.Service, &u.Disabled, &u.CreatedAt, &u.LastSeenAt,
+		&u.WorkEmail, &u.WeComUserID, &u.Notify)
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return Principal{}, fmt.Errorf("check password: %w", err)
 	}

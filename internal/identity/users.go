@@ -25,6 +25,8 @@ type NewUser struct {
 	ManagerCode string
 	// Password is optional; when set it must have MinPasswordLength characters.
 	Password string
+	// Contact is where the user is told of decisions on their work; optional.
+	Contact ContactChange
 }
 
 // loginRe mirrors the users.login check in the schema.
@@ -45,7 +47,7 @@ func checkIdentifier(field, v string) *FieldError {
 func normLogin(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
 
 const userColumns = `u.id, u.login, u.display_name, u.roles, u.manager_id, coalesce(m.code, ''), u.service,
-	u.disabled_at IS NOT NULL, u.created_at, u.last_seen_at`
+	u.disabled_at IS NOT NULL, u.created_at, u.last_seen_at, coalesce(u.work_email, ''), coalesce(u.wecom_userid, ''), u.notify`
 
 // userFrom reads a user's manager code from manager_refs, the contacts
 // package's view of its managers (identity sits below contacts).
@@ -66,7 +68,7 @@ func scanUser(row pgx.Row) (User, error) {
 	var u User
 	var roles []string
 	err := row.Scan(&u.ID, &u.Login, &u.DisplayName, &roles, &u.ManagerID, &u.ManagerCode, &u.Service,
-		&u.Disabled, &u.CreatedAt, &u.LastSeenAt)
+		&u.Disabled, &u.CreatedAt, &u.LastSeenAt, &u.WorkEmail, &u.WeComUserID, &u.Notify)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return User{}, ErrNotFound
 	}
@@ -147,6 +149,12 @@ func (s *Store) CreateUser(ctx context.Context, actor audit.Actor, in NewUser) (
 			errs = append(errs, err.(*ValidationError).Fields...)
 		}
 	}
+	contact, err := normContact(in.Contact)
+	if err != nil {
+		var ve *ValidationError
+		errors.As(err, &ve)
+		errs = append(errs, ve.Fields...)
+	}
 	if len(errs) > 0 {
 		return User{}, &ValidationError{Fields: errs}
 	}
@@ -159,9 +167,15 @@ func (s *Store) CreateUser(ctx context.Context, actor audit.Actor, in NewUser) (
 		hash = &h
 	}
 	var u User
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		var err error
-		u, err = s.insertUser(ctx, tx, actor, login, name, roles, code, false, hash)
+		if u, err = s.insertUser(ctx, tx, actor, login, name, roles, code, false, hash); err != nil || contact.empty() {
+			return err
+		}
+		if err := s.setContact(ctx, tx, actor, u, contact); err != nil {
+			return err
+		}
+		u, err = scanUser(tx.QueryRow(ctx, sqlGetUser, login))
 		return err
 	})
 	if err != nil {
