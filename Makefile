@@ -4,7 +4,7 @@ GO       ?= go
 PKGS     ?= ./...
 TESTFLAGS ?= -count=1 -timeout 20m
 
-.PHONY: demo test test-short test-shift bench bench-quick lint build clean-db
+.PHONY: demo test test-short test-shift bench bench-quick lint build clean-db screenshots
 
 build:
 	$(GO) build -o bin/carillon ./cmd/carillon
@@ -38,6 +38,11 @@ SHIFT_PKGS = $(shell git grep -l 'carillon/internal/testclock' -- '*_test.go' | 
 test-shift:
 	CARILLON_TEST_SHIFT_WEEKS=52 $(GO) test $(TESTFLAGS) $(SHIFT_PKGS)
 	CARILLON_TEST_SHIFT_WEEKS=-52 $(GO) test $(TESTFLAGS) $(SHIFT_PKGS)
+
+# The screens docs/console.md shows, taken by the browser test that opens every
+# page as each role in Chinese at 1440 and 390 px (needs Chromium, as make test).
+screenshots:
+	CARILLON_SCREENS_DOCS=$(CURDIR)/docs/console $(GO) test -count=1 -run 'TestBrowserScreens$$' ./server/console/
 
 bench: build
 	./bin/carillon bench all
