@@ -2,6 +2,7 @@ package templates
 
 import (
 	"fmt"
+	"maps"
 	"math/big"
 	"regexp"
 	"slices"
@@ -317,4 +318,28 @@ func (c *checker) suggest(path string) string {
 		return " (did you mean ." + best + "?)"
 	}
 	return ""
+}
+
+// parseProblems lists the parse errors of every text of a variant (its
+// text/template fields and an email's HTML).
+func parseProblems(v Variant) []Problem {
+	srcs := texts(v)
+	if v.Email != nil {
+		srcs[fieldName(v, "html")] = v.Email.HTML
+	}
+	var probs []Problem
+	for _, name := range slices.Sorted(maps.Keys(srcs)) {
+		probs = append(probs, parseText(name, srcs[name])...)
+	}
+	return probs
+}
+
+// parseText parses src as a template and lists its parse errors.
+func parseText(field, src string) []Problem {
+	t := parse.New(field)
+	t.Mode = parse.SkipFuncCheck
+	if _, err := t.Parse(src, "", "", map[string]*parse.Tree{}); err != nil {
+		return []Problem{parseProblem(field, src, err)}
+	}
+	return nil
 }
