@@ -22,5 +22,21 @@ func init() {
 		"tpl.add_variant_hint":    {"A new language starts as a copy of the default language's texts, saved as a version that is not active: translate it, then save it as the active version.", "新语言先复制默认语言的内容，另存为未启用的版本：翻译后再保存为当前版本。"},
 		"tpl.copy":                {"Copy as a new template", "复制为新模板"},
 		"tpl.new_key":             {"New key", "新标识"},
+
+		"lang.err.tpl_unclosed":   {"unclosed action", "动作未闭合：这个 {{ 后面缺少 }}"},
+		"lang.err.tpl_brace":      {"a single }", "只有一个 }：请用 }} 结束动作"},
+		"lang.err.tpl_quote":      {"a quoted text is not closed", "引号里的文字没有结束：请补上右引号"},
+		"lang.err.tpl_empty":      {"empty action", "空动作：{{ 和 }} 之间应写变量或函数"},
+		"lang.err.tpl_novalue":    {"{{%s}} needs a value", "{{%s}} 缺少要判断的值"},
+		"lang.err.tpl_var":        {"variable %s is used before it is set", "变量 %s 在赋值之前就被使用"},
+		"lang.err.tpl_char":       {"the character %s cannot be used here", "{{ }} 内不能使用字符“%s”（是否输入了全角字符？）"},
+		"lang.err.tpl_number":     {"%s is not a number", "“%s”不是有效的数字"},
+		"lang.err.tpl_comment":    {"the comment is not closed", "注释没有结束：请以 */}} 结尾"},
+		"lang.err.tpl_else":       {"{{else}} without {{if}}", "{{else}} 前面没有对应的 {{if}}、{{with}} 或 {{range}}"},
+		"lang.err.tpl_end":        {"{{end}} without {{if}}", "多余的 {{end}}：前面没有需要结束的 {{if}}、{{with}} 或 {{range}}"},
+		"lang.err.tpl_open":       {"{{%s}} is not closed", "{{%s}} 没有结束：请在其内容后加上 {{end}}"},
+		"lang.err.tpl_func":       {"unknown function %s", "没有这个函数：%s"},
+		"lang.err.tpl_unexpected": {"cannot read %s here", "此处无法识别：%s"},
+		"lang.err.tpl_other":      {"cannot read this action", "无法识别这个动作的写法"},
 	})
 }

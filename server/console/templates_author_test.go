@@ -128,3 +128,31 @@ func TestTemplateCreateCopyAndVariants(t *testing.T) {
 	require.Error(t, err)
 	require.Regexp(t, regexp.MustCompile(`id="template-key"`), apPage.body)
 }
+
+// Two parse errors in one text are listed at once, each under the text at its
+// line, in words, with the caret under its column; in Chinese too.
+func TestTemplateParseErrorsListedTogether(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, worldOpts{})
+	mk := w.signedIn(t, "marketer")
+	form := newTemplateForm(t, mk)
+	form.Set("sms.zh-CN.text", "尊敬的{{.Contact.Name}，\n您好{{end}}")
+	r := mk.do("POST", Prefix+"/templates/new", form, nil)
+	require.Equal(t, http.StatusBadRequest, r.status, r.body)
+	probs := regexp.MustCompile(`<div class="problem" data-field="sms\.zh-CN\.text" data-line="(\d+)" data-column="(\d+)">([^<]*)</div>`).FindAllStringSubmatch(r.body, -1)
+	require.Len(t, probs, 2, r.body)
+	require.Equal(t, []string{"1", "4"}, probs[0][1:3])
+	require.Contains(t, probs[0][3], "unclosed action")
+	require.Contains(t, probs[0][3], "尊敬的{{.Contact.Name}，\n      ^", "the caret under {{, past three wide characters")
+	require.Equal(t, []string{"2", "3"}, probs[1][1:3])
+	require.Contains(t, probs[1][3], "{{end}} without an {{if}}")
+	require.NotContains(t, r.body, "bad character")
+	_, err := w.tmpl.Get(w.ctx, "care.welcome")
+	require.Error(t, err)
+
+	mk.lang = "zh-CN"
+	r = mk.do("POST", Prefix+"/templates/new", form, nil)
+	require.Equal(t, http.StatusBadRequest, r.status, r.body)
+	require.Contains(t, r.body, "动作未闭合")
+	require.Contains(t, r.body, "多余的 {{end}}")
+}
