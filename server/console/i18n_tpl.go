@@ -22,6 +22,9 @@ func init() {
 		"tpl.add_variant_hint":    {"A new language starts as a copy of the default language's texts, saved as a version that is not active: translate it, then save it as the active version.", "新语言先复制默认语言的内容，另存为未启用的版本：翻译后再保存为当前版本。"},
 		"tpl.copy":                {"Copy as a new template", "复制为新模板"},
 		"tpl.new_key":             {"New key", "新标识"},
+		"tpl.live_preview":        {"Live preview", "实时预览"},
+		"tpl.live_hint":           {"The draft is rendered here as you type, exactly as it would be sent.", "输入时在此按实际发送的样子显示草稿。"},
+		"tpl.customer_locale":     {"the customer's", "客户的语言"},
 
 		"lang.err.tpl_unclosed":   {"unclosed action", "动作未闭合：这个 {{ 后面缺少 }}"},
 		"lang.err.tpl_brace":      {"a single }", "只有一个 }：请用 }} 结束动作"},

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"carillon/contacts"
 	"carillon/internal/identity"
 	"carillon/templates"
 )
@@ -25,6 +26,7 @@ func (c *Console) templateAuthorRoutes() {
 	}
 	c.page("GET "+Prefix+"/templates/new", identity.PermTemplatesWrite, c.newTemplatePage)
 	c.page("POST "+Prefix+"/templates/new", identity.PermTemplatesWrite, c.createTemplate)
+	c.page("POST "+Prefix+"/templates/preview", identity.PermTemplatesWrite, c.livePreview)
 	c.page("POST "+Prefix+"/templates/{key}/copy", identity.PermTemplatesWrite, c.copyTemplate)
 	c.page("POST "+Prefix+"/templates/{key}/variants", identity.PermTemplatesWrite, c.changeVariant)
 }
@@ -82,6 +84,7 @@ func (c *Console) newTemplateForm(r *http.Request) (*newTemplateData, templates.
 		Purpose: templates.Purpose(cmpOr(get("purpose"), string(templates.Service))), Source: cmpOr(get("source"), templates.SourceCampaign),
 		Channel: templates.Channel(cmpOr(get("channel"), string(templates.SMS))), WeChatFields: get("wechat_fields"),
 		WeComFormat: cmpOr(get("wecom_format"), templates.FormatText), Note: get("note"),
+		PrevQ:       previewQuery{Contact: get("pv_contact"), Locale: get("pv_locale")},
 		AllLocales: authorLocales, Sources: slices.Sorted(maps.Keys(c.deps.Templates.Schemas())), Channels: templates.Channels(),
 		Purposes: []templates.Purpose{templates.Service, templates.Marketing}}
 	_ = r.ParseForm()
@@ -288,4 +291,59 @@ func (c *Console) refuseOnPage(w http.ResponseWriter, r *http.Request, q *req, k
 	}
 	c.render(w, r, q, status, "template", "tpl.edit_title", d)
 	return nil
+}
+
+// liveData is the live preview fragment.
+type liveData struct {
+	Problems []problemView
+	PrevErr  string
+	Preview  *templates.Preview
+}
+
+// livePreview renders the new-template form's draft for the chosen customer
+// (by customer number, within the user's scope; none: the sample customer)
+// through templates.Store.PreviewDraft: the render path and limits of a
+// saved version's preview and of delivery. Personal data is masked as on the
+// contact's page. A draft that does not parse shows its parse errors.
+func (c *Console) livePreview(w http.ResponseWriter, r *http.Request, q *req) error {
+	d, def := c.newTemplateForm(r)
+	var ld liveData
+	req := templates.PreviewRequest{Locale: d.PrevQ.Locale}
+	if d.PrevQ.Contact != "" {
+		ct, err := c.deps.Contacts.GetByExternalID(r.Context(), d.PrevQ.Contact)
+		if err == nil {
+			err = c.deps.Contacts.CheckScope(r.Context(), scope(q.P), ct.ID)
+		}
+		if errors.Is(err, contacts.ErrNotFound) {
+			ld.PrevErr = tr(q.Lang, "tpl.no_contact")
+			return c.liveFragment(w, r, q, ld)
+		}
+		if err != nil {
+			return err
+		}
+		tc := show(q.P, ct).ForTemplate()
+		req.Contact = &tc
+	}
+	p, err := c.deps.Templates.PreviewDraft(r.Context(), def, req)
+	var ve *templates.ValidationError
+	switch {
+	case errors.As(err, &ve):
+		for _, pr := range ve.Problems {
+			ld.Problems = append(ld.Problems, viewProblem(pr, ""))
+		}
+	case errors.Is(err, templates.ErrNoVariant), errors.Is(err, templates.ErrRenderLimit):
+		ld.PrevErr = err.Error()
+	case err != nil && r.Context().Err() == nil:
+		ld.PrevErr = err.Error() // an execution error of the draft
+	case err != nil:
+		return err
+	default:
+		ld.Preview = &p
+	}
+	return c.liveFragment(w, r, q, ld)
+}
+
+func (c *Console) liveFragment(w http.ResponseWriter, r *http.Request, q *req, ld liveData) error {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	return c.pages["template_new"].ExecuteTemplate(w, "livepreview", c.view(r, q, "tpl.new_title", ld))
 }

@@ -4,9 +4,12 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"carillon/templates"
 )
 
 // newTemplateForm is the new-template form for an SMS birthday template in
@@ -155,4 +158,38 @@ func TestTemplateParseErrorsListedTogether(t *testing.T) {
 	require.Equal(t, http.StatusBadRequest, r.status, r.body)
 	require.Contains(t, r.body, "动作未闭合")
 	require.Contains(t, r.body, "多余的 {{end}}")
+}
+
+// The live preview renders the draft for a customer by number, as the saved
+// version would render; a draft that does not parse shows its errors.
+func TestTemplateLivePreview(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, worldOpts{})
+	mk := w.signedIn(t, "marketer")
+	form := newTemplateForm(t, mk)
+	form.Del("step")
+	form.Set("pv_contact", "K1")
+	r := mk.do("POST", Prefix+"/templates/preview", form, nil)
+	require.Equal(t, http.StatusOK, r.status, r.body)
+	require.Contains(t, r.body, `<pre class="render" id="live-sms">`)
+	require.Contains(t, r.body, "尊敬的张伟，欢迎！", "K1 is Chinese: the zh-CN variant")
+	require.Contains(t, r.body, "SMS part(s)")
+	form.Set("pv_locale", "en")
+	require.Contains(t, mk.do("POST", Prefix+"/templates/preview", form, nil).body, "Dear 张伟, welcome!")
+
+	// What the preview shows is what the saved version renders.
+	form.Set("step", "create")
+	require.Equal(t, http.StatusSeeOther, mk.do("POST", Prefix+"/templates/new", form, nil).status)
+	c, err := w.contacts.GetByExternalID(w.ctx, "K1")
+	require.NoError(t, err)
+	tc := c.ForTemplate()
+	saved, err := w.tmpl.Preview(w.ctx, "care.welcome", templates.PreviewRequest{Contact: &tc, Locale: "en"})
+	require.NoError(t, err)
+	require.Equal(t, "Dear 张伟, welcome!", saved.Rendered[0].SMS.Text)
+
+	form.Set("sms.en.text", "Dear {{.Contact.Name}, {{end}}")
+	r = mk.do("POST", Prefix+"/templates/preview", form, nil)
+	require.Equal(t, 2, strings.Count(r.body, `class="problem" data-field="sms.en.text"`), r.body)
+	form.Set("pv_contact", "NOPE")
+	require.Contains(t, mk.do("POST", Prefix+"/templates/preview", form, nil).body, "No such customer")
 }
