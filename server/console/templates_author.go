@@ -84,7 +84,7 @@ func (c *Console) newTemplateForm(r *http.Request) (*newTemplateData, templates.
 		Purpose: templates.Purpose(cmpOr(get("purpose"), string(templates.Service))), Source: cmpOr(get("source"), templates.SourceCampaign),
 		Channel: templates.Channel(cmpOr(get("channel"), string(templates.SMS))), WeChatFields: get("wechat_fields"),
 		WeComFormat: cmpOr(get("wecom_format"), templates.FormatText), Note: get("note"),
-		PrevQ:       previewQuery{Contact: get("pv_contact"), Locale: get("pv_locale")},
+		PrevQ:      previewQuery{Contact: get("pv_contact"), Locale: get("pv_locale")},
 		AllLocales: authorLocales, Sources: slices.Sorted(maps.Keys(c.deps.Templates.Schemas())), Channels: templates.Channels(),
 		Purposes: []templates.Purpose{templates.Service, templates.Marketing}}
 	_ = r.ParseForm()
