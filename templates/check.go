@@ -2,6 +2,7 @@ package templates
 
 import (
 	"fmt"
+	"maps"
 	"math/big"
 	"regexp"
 	"slices"
@@ -23,7 +24,7 @@ func checkText(field, src string, schema Schema, campaign bool, maxSteps int) []
 	t := parse.New(field)
 	t.Mode = parse.SkipFuncCheck
 	if _, err := t.Parse(src, "", "", trees); err != nil {
-		return []Problem{parseProblem(field, src, err)}
+		return parseAll(field, src, err)
 	}
 	c := &checker{field: field, src: src, schema: schema, campaign: campaign, maxSteps: int64(max(maxSteps, 1)), loops: 1}
 	for name, tr := range trees {
@@ -317,4 +318,160 @@ func (c *checker) suggest(path string) string {
 		return " (did you mean ." + best + "?)"
 	}
 	return ""
+}
+
+// parseProblems lists the parse errors of every text of a variant (its
+// text/template fields and an email's HTML).
+func parseProblems(v Variant) []Problem {
+	srcs := texts(v)
+	if v.Email != nil {
+		srcs[fieldName(v, "html")] = v.Email.HTML
+	}
+	var probs []Problem
+	for _, name := range slices.Sorted(maps.Keys(srcs)) {
+		probs = append(probs, parseText(name, srcs[name])...)
+	}
+	return probs
+}
+
+// parseText parses src as a template and lists its parse errors.
+func parseText(field, src string) []Problem {
+	t := parse.New(field)
+	t.Mode = parse.SkipFuncCheck
+	if _, err := t.Parse(src, "", "", map[string]*parse.Tree{}); err != nil {
+		return parseAll(field, src, err)
+	}
+	return nil
+}
+
+// parseAll lists every parse error of src, whose whole parse failed with err.
+// text/template stops at its first error, so each action is parsed again on
+// its own: the text is cut into actions ({{ … }}; one with another {{ before
+// its }} is an unclosed action, reported at its {{), a control action is
+// parsed with a closing {{end}} (an {{else}} inside an {{if}}), and the
+// opening and closing of blocks are matched on a stack, so a missing or
+// stray {{end}} is found too. Variables declared anywhere in src are known to
+// every action. Each problem sits at its action's {{, in plain words
+// (plainParse). Should this find nothing, err itself is the one problem.
+func parseAll(field, src string, err error) []Problem {
+	var probs []Problem
+	at := func(pos int, msg string) {
+		line, col := lineCol(src, pos)
+		probs = append(probs, Problem{Field: field, Line: line, Column: col, Message: msg})
+	}
+	var prelude strings.Builder
+	for _, m := range declRE.FindAllStringSubmatch(src, -1) {
+		for _, name := range varRE.FindAllString(m[1], -1) {
+			prelude.WriteString("{{" + name + " := 0}}")
+		}
+	}
+	try := func(pos int, text string) {
+		t := parse.New(field)
+		t.Mode = parse.SkipFuncCheck
+		if _, e := t.Parse(prelude.String()+text, "", "", map[string]*parse.Tree{}); e != nil {
+			at(pos, plainParse(e))
+		}
+	}
+	type open struct {
+		pos  int
+		word string
+	}
+	var stack []open
+	for i := 0; i < len(src); {
+		start := strings.Index(src[i:], "{{")
+		if start < 0 {
+			break
+		}
+		start += i
+		end := strings.Index(src[start+2:], "}}")
+		next := strings.Index(src[start+2:], "{{")
+		if end < 0 || (next >= 0 && next < end) {
+			at(start, "unclosed action: this {{ has no }} to close it")
+			if next < 0 {
+				break
+			}
+			i = start + 2 + next
+			continue
+		}
+		action := src[start : start+2+end+2]
+		i = start + len(action)
+		inner := strings.TrimSpace(strings.Trim(strings.TrimSuffix(strings.TrimPrefix(action, "{{"), "}}"), "-"))
+		word, _, _ := strings.Cut(inner, " ")
+		switch word {
+		case "if", "with", "range":
+			stack = append(stack, open{start, word})
+			try(start, action+"{{end}}")
+		case "else":
+			if len(stack) == 0 {
+				at(start, "{{else}} without an {{if}}, {{with}} or {{range}} before it")
+				continue
+			}
+			try(start, "{{"+stack[len(stack)-1].word+" 1}}"+action+"{{end}}")
+		case "end":
+			if len(stack) == 0 {
+				at(start, "{{end}} without an {{if}}, {{with}} or {{range}} to close")
+				continue
+			}
+			stack = stack[:len(stack)-1]
+		case "define", "block", "template", "break", "continue":
+			// the checker refuses the first three; break and continue need their range
+		default:
+			if strings.HasPrefix(inner, "/*") && !strings.HasSuffix(inner, "*/") {
+				at(start, "the comment is not closed: end it with */}}")
+				continue
+			}
+			try(start, action)
+		}
+	}
+	for _, o := range stack {
+		at(o.pos, fmt.Sprintf("{{%s}} is not closed: add {{end}} after its text", o.word))
+	}
+	if len(probs) == 0 {
+		p := parseProblem(field, src, err)
+		p.Message = plainParse(err)
+		return []Problem{p}
+	}
+	slices.SortStableFunc(probs, func(a, b Problem) int {
+		if a.Line != b.Line {
+			return a.Line - b.Line
+		}
+		return a.Column - b.Column
+	})
+	return probs
+}
+
+var (
+	declRE = regexp.MustCompile(`((?:\$\w+\s*,\s*)?\$\w+)\s*:=`)
+	varRE  = regexp.MustCompile(`\$\w+`)
+)
+
+// plainRules rewrite text/template's parse errors in plain words.
+var plainRules = []struct {
+	re  *regexp.Regexp
+	msg string
+}{
+	{regexp.MustCompile(`unclosed action|unexpected EOF`), "unclosed action: this {{ has no }} to close it"},
+	{regexp.MustCompile(`unexpected "\}"|bad character U\+007D`), `a single "}": close the action with }}`},
+	{regexp.MustCompile(`unterminated (?:raw )?quoted string|unterminated character constant`), `a quoted text is not closed: add the closing quote`},
+	{regexp.MustCompile(`missing value for command`), "empty action: write a variable or a function between {{ and }}"},
+	{regexp.MustCompile(`missing value for (if|with|range)`), "{{$1}} needs a value to test"},
+	{regexp.MustCompile(`undefined variable "(\$\w*)"`), "variable $1 is used before it is set"},
+	{regexp.MustCompile(`(?:unrecognized character in action: |bad character )U\+[0-9A-F]+ '(.+)'`), `the character "$1" cannot be used inside {{ }} (a full-width character?)`},
+	{regexp.MustCompile(`bad number syntax: "([^"]*)"`), `"$1" is not a number`},
+	{regexp.MustCompile(`unclosed comment|comment ends before closing delimiter`), "the comment is not closed: end it with */}}"},
+	{regexp.MustCompile(`unexpected (.+?) in (operand|command)`), "cannot read $1 here"},
+}
+
+// plainParse is a parse error in plain words, without its "template: NAME:LINE:" lead.
+func plainParse(err error) string {
+	msg := err.Error()
+	if m := parseErrRE.FindStringSubmatch(msg); m != nil {
+		msg = m[2]
+	}
+	for _, r := range plainRules {
+		if m := r.re.FindStringSubmatchIndex(msg); m != nil {
+			return string(r.re.ExpandString(nil, r.msg, msg, m))
+		}
+	}
+	return "cannot read this action: " + msg
 }

@@ -59,8 +59,11 @@
 //
 // Check (and Store.Save) refuse a definition with a *ValidationError listing
 // every Problem with its field (sms.zh-CN.text) and, inside a template, line and
-// column: parse errors (text/template reports the line; the column is that of
-// the line's first action), unknown variables and functions — found by walking
+// column: parse errors, every one of a text (text/template stops at its
+// first, so each action is parsed again on its own, control actions with a
+// closing {{end}}, blocks matched on a stack; see parseAll), each at its
+// action's {{ and in plain words ("unclosed action: this {{ has no }} to close
+// it", "{{end}} without an {{if}} …"), unknown variables and functions — found by walking
 // the parse tree against the source's schema, with range/with/variables
 // followed —, WeChat fields the mapping lacks or whose constant text is too
 // long, marketing by WeChat, a marketing SMS without a sign name or without an

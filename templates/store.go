@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"carillon/internal/audit"
@@ -274,6 +275,44 @@ func (s *Store) Save(ctx context.Context, actor audit.Actor, def Definition, opt
 	return v, rep, nil
 }
 
+// Create validates def and stores it as version 1 of a new key, active,
+// audited as template.create in the same transaction. A key that is taken is
+// refused with ErrExists (a new version of an existing key is Save's); a
+// definition that does not validate with a *ValidationError.
+func (s *Store) Create(ctx context.Context, actor audit.Actor, def Definition, note string) (Version, Report, error) {
+	rep, err := s.Check(ctx, def)
+	if err != nil {
+		return Version{}, Report{}, err
+	}
+	var v Version
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var taken bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM templates WHERE key = $1)`, def.Key).Scan(&taken); err != nil {
+			return err
+		}
+		if taken {
+			return ErrExists
+		}
+		var e error
+		if v, e = insertVersion(ctx, tx, def, actor.String(), false, note, true, s.cfg.Now()); e != nil {
+			return e
+		}
+		return audit.Append(ctx, tx, actor, s.cfg.Now(), audit.Entry{Action: "template.create", ObjectType: "template", ObjectID: def.Key,
+			Changes: map[string]any{"version": v.Version, "channels": summary(v, 0, true, time.Time{}).Channels, "locales": summary(v, 0, true, time.Time{}).Locales, "note": note}})
+	})
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "23505" { // unique_violation
+		err = ErrExists // a concurrent create of the same key won
+	}
+	if errors.Is(err, ErrExists) {
+		return Version{}, Report{}, ErrExists
+	}
+	if err != nil {
+		return Version{}, Report{}, fmt.Errorf("create template %s: %w", def.Key, err)
+	}
+	return v, rep, nil
+}
+
 // insertVersion adds the key's next version (creating the key), taking a row lock
 // on the key so concurrent saves get consecutive numbers.
 func insertVersion(ctx context.Context, tx pgx.Tx, def Definition, author string, builtin bool, note string, activate bool, now time.Time) (Version, error) {
@@ -372,11 +411,21 @@ func (s *Store) Render(ctx context.Context, key string, n int, ch Channel, local
 // render runs under the store's Limits and ctx's deadline: one that would pass
 // them stops with a *LimitError (errors.Is ErrRenderLimit).
 func (s *Store) RenderVersion(ctx context.Context, v Version, ch Channel, locale string, vars Vars) (Rendered, error) {
+	return s.renderVersion(ctx, v, ch, locale, vars, s.compiled)
+}
+
+// compileFunc compiles a version's variant: from the cache (a saved version)
+// or afresh (a draft, which has no version number to cache it by).
+type compileFunc func(v Version, variant Variant) (*compiled, error)
+
+func compileDraft(_ Version, variant Variant) (*compiled, error) { return compile(variant) }
+
+func (s *Store) renderVersion(ctx context.Context, v Version, ch Channel, locale string, vars Vars, compileOf compileFunc) (Rendered, error) {
 	variant, err := v.Lookup(ch, locale)
 	if err != nil {
 		return Rendered{}, err
 	}
-	c, err := s.compiled(v, variant)
+	c, err := compileOf(v, variant)
 	if err != nil {
 		return Rendered{}, err
 	}
@@ -432,6 +481,25 @@ func (s *Store) Preview(ctx context.Context, key string, req PreviewRequest) (Pr
 	if err != nil {
 		return Preview{}, err
 	}
+	return s.preview(ctx, v, req, s.compiled)
+}
+
+// PreviewDraft renders a definition not saved yet (req.Version is ignored)
+// exactly as Preview renders a saved version: the same sample variables, the
+// same render path and Limits. A text that does not parse gives a
+// *ValidationError listing every parse error of the draft's texts.
+func (s *Store) PreviewDraft(ctx context.Context, def Definition, req PreviewRequest) (Preview, error) {
+	var probs []Problem
+	for _, x := range def.Variants {
+		probs = append(probs, parseProblems(x)...)
+	}
+	if len(probs) > 0 {
+		return Preview{}, &ValidationError{Problems: probs}
+	}
+	return s.preview(ctx, Version{Definition: def}, req, compileDraft)
+}
+
+func (s *Store) preview(ctx context.Context, v Version, req PreviewRequest, compileOf compileFunc) (Preview, error) {
 	c := req.Contact
 	if c == nil {
 		sc := SampleContact(cmp.Or(req.Locale, v.DefaultLocale))
@@ -454,7 +522,7 @@ func (s *Store) Preview(ctx context.Context, key string, req PreviewRequest) (Pr
 		}
 	}
 	for _, ch := range chans {
-		r, err := s.RenderVersion(ctx, v, ch, locale, vars)
+		r, err := s.renderVersion(ctx, v, ch, locale, vars, compileOf)
 		if err != nil {
 			return Preview{}, err
 		}

@@ -195,6 +195,8 @@ type Version struct {
 var (
 	// ErrNotFound: no such template or version.
 	ErrNotFound = apperr.NotFound("template not found", "no such template or version")
+	// ErrExists: Store.Create was given a key that is taken.
+	ErrExists = apperr.Conflict("a template with that key exists", "template_exists")
 	// ErrNoVariant: the template has no variant for the channel (in any locale),
 	// so that channel cannot carry it; the delivery policy tries the next channel.
 	ErrNoVariant = errors.New("template has no variant for this channel")

@@ -100,7 +100,7 @@ func TestValidationPositions(t *testing.T) {
 		line, col  int
 		msg        string
 	}{
-		{"unclosed action", "您好{{.Contact.Name}", 1, 3, "bad character"},
+		{"unclosed action", "您好{{.Contact.Name}", 1, 3, "unclosed action"},
 		{"unknown variable", "亲爱的客户\n您好 {{.Contact.Nmae}}", 2, 6, "unknown variable .Contact.Nmae (did you mean .Contact.Name?)"},
 		{"unknown top-level", "{{.Customer.Name}}", 1, 3, "unknown variable .Customer"},
 		{"unknown function", "祝您 {{shout .Contact.Name}}", 1, 6, `unknown function "shout"`},
@@ -111,8 +111,8 @@ func TestValidationPositions(t *testing.T) {
 		{"declared variable", "{{$c := .Contact}}{{$c.Gendr}}", 1, 21, "unknown variable .Contact.Gendr"},
 		{"range over a string", "{{range .Contact.Name}}x{{end}}", 1, 1, "cannot range over .Contact.Name"},
 		{"template call", `ok {{template "x"}}`, 1, 4, "not allowed"},
-		{"undefined variable", "{{$nope}}", 1, 1, "undefined variable"},
-		{"second line parse error", "ok\n  {{if .Contact.Name}}x", 2, 3, "unexpected EOF"},
+		{"undefined variable", "{{$nope}}", 1, 1, "variable $nope is used before it is set"},
+		{"second line parse error", "ok\n  {{if .Contact.Name}}x", 2, 3, "{{if}} is not closed"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

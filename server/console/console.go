@@ -172,12 +172,13 @@ func (c *Console) Handler() http.Handler { return edge.Resolve(c.cfg.TrustedProx
 // parse reads every page template with the layout.
 func (c *Console) parse() error {
 	funcs := template.FuncMap{
-		"fmtTime": c.fmtTime,
-		"pct":     pct,
-		"join":    strings.Join,
-		"dict":    dict,
-		"num":     num,
-		"tel":     tel,
+		"fmtTime":  c.fmtTime,
+		"pct":      pct,
+		"join":     strings.Join,
+		"dict":     dict,
+		"num":      num,
+		"tel":      tel,
+		"contains": contains,
 	}
 	layout, err := template.New("layout.html").Funcs(funcs).ParseFS(webFS, "web/layout.html", "web/partials/*.html")
 	if err != nil {

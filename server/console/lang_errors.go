@@ -54,6 +54,22 @@ var msgRules = []msgRule{
 	{regexp.MustCompile(`^unknown status`), "lang.err.status"},
 	{regexp.MustCompile(`^tier must be A, B, C or D`), "lang.err.tier_filter"},
 	{regexp.MustCompile(`^the search is longer than 100 characters`), "lang.err.search_long"},
+	// The templates package's parse errors, in its plain words (parseAll).
+	{regexp.MustCompile(`^unclosed action: `), "lang.err.tpl_unclosed"},
+	{regexp.MustCompile(`^a single "\}": `), "lang.err.tpl_brace"},
+	{regexp.MustCompile(`^a quoted text is not closed`), "lang.err.tpl_quote"},
+	{regexp.MustCompile(`^empty action: `), "lang.err.tpl_empty"},
+	{regexp.MustCompile(`^\{\{(\w+)\}\} needs a value to test`), "lang.err.tpl_novalue"},
+	{regexp.MustCompile(`^variable (\S+) is used before it is set`), "lang.err.tpl_var"},
+	{regexp.MustCompile(`^the character "(.+)" cannot be used inside`), "lang.err.tpl_char"},
+	{regexp.MustCompile(`^"([^"]*)" is not a number`), "lang.err.tpl_number"},
+	{regexp.MustCompile(`^the comment is not closed`), "lang.err.tpl_comment"},
+	{regexp.MustCompile(`^\{\{else\}\} without an`), "lang.err.tpl_else"},
+	{regexp.MustCompile(`^\{\{end\}\} without an`), "lang.err.tpl_end"},
+	{regexp.MustCompile(`^\{\{(\w+)\}\} is not closed`), "lang.err.tpl_open"},
+	{regexp.MustCompile(`^unknown function "([^"]+)"`), "lang.err.tpl_func"},
+	{regexp.MustCompile(`^cannot read (.+) here`), "lang.err.tpl_unexpected"},
+	{regexp.MustCompile(`^cannot read this action: `), "lang.err.tpl_other"},
 }
 
 // positionRE is a compiler message's "line:column: " lead.

@@ -142,7 +142,7 @@ func TestEveryWordIsChinese(t *testing.T) {
 
 	pages := []string{
 		"/", "/my", "/my/ranking", "/campaigns", "/campaigns/new", camp, draft, draft + "/edit",
-		"/contacts", "/contacts?q=K1", "/templates", "/calendar",
+		"/contacts", "/contacts?q=K1", "/templates", "/templates/new?channel=sms&locale=zh-CN&locale=en", "/templates/new?channel=wechat", "/templates/new?channel=wecom", "/calendar",
 	}
 	for _, ext := range []string{"K1", "K2", "K3"} {
 		pages = append(pages, w.path("/contacts/%d", w.cid[ext]))

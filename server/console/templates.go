@@ -21,6 +21,7 @@ func (c *Console) templateRoutes() {
 		return
 	}
 	c.page("GET "+Prefix+"/templates", identity.PermTemplatesRead, c.templateList)
+	c.templateAuthorRoutes()
 	c.page("GET "+Prefix+"/templates/{key}", identity.PermTemplatesRead, c.templatePage)
 	c.page("POST "+Prefix+"/templates/{key}", identity.PermTemplatesWrite, c.saveTemplate)
 	c.page("POST "+Prefix+"/templates/{key}/versions/{v}/activate", identity.PermTemplatesWrite, c.activateTemplate)
@@ -68,6 +69,7 @@ type templateData struct {
 	Variants []variantForm
 	Problems []problemView // those not under a field
 	Invalid  bool
+	Refusal  string // the message key of a refused copy or variant change
 	CanEdit  bool
 	Note     string
 	Preview  *templates.Preview
@@ -298,23 +300,10 @@ func (c *Console) saveTemplate(w http.ResponseWriter, r *http.Request, q *req) e
 		d.V.Definition = def
 		d.Invalid, d.Note = true, note
 		d.Variants = nil
-		byName := map[string]*formField{}
 		for _, x := range def.Variants {
 			d.Variants = append(d.Variants, variantForm{Channel: x.Channel, Locale: x.Locale, Fields: fieldsOf(x)})
 		}
-		for i := range d.Variants {
-			for j := range d.Variants[i].Fields {
-				f := &d.Variants[i].Fields[j]
-				byName[f.Name] = f
-			}
-		}
-		for _, p := range ve.Problems {
-			if f, ok := byName[p.Field]; ok {
-				f.Problems = append(f.Problems, viewProblem(p, f.Value))
-			} else {
-				d.Problems = append(d.Problems, viewProblem(p, ""))
-			}
-		}
+		d.Problems = placeProblems(d.Variants, ve.Problems)
 		c.render(w, r, q, http.StatusBadRequest, "template", "tpl.edit_title", d)
 		return nil
 	}

@@ -101,4 +101,24 @@ document.addEventListener("DOMContentLoaded", function () {
         .catch(function () {});
     }, 8000);
   }
+  // Template authoring: the draft rendered for the chosen customer while it is
+  // typed (a pause of 400 ms, then one POST; only the latest answer is shown).
+  var tform = document.getElementById("template-form");
+  var live = document.getElementById("live-preview");
+  if (tform && tform.dataset.preview && live) {
+    var tcsrf = tform.elements.csrf.value;
+    var tasked = 0, ttimer = null;
+    var render = function () {
+      var body = new URLSearchParams(new FormData(tform));
+      body.delete("step");
+      var n = ++tasked;
+      post(tform.dataset.preview, body, tcsrf).then(function (html) {
+        if (n === tasked) { live.innerHTML = html; }
+      }).catch(function () {});
+    };
+    var later = function () { clearTimeout(ttimer); ttimer = setTimeout(render, 400); };
+    tform.addEventListener("input", later);
+    tform.addEventListener("change", later);
+    render();
+  }
 });
