@@ -16,7 +16,7 @@ import (
 
 func (c *Console) contactRoutes() {
 	c.page("GET "+Prefix+"/contacts", identity.PermContactsRead, c.contactSearch)
-	c.page("GET "+Prefix+"/contacts/export.csv", identity.PermContactsExport, c.contactsCSV)
+	c.page("GET "+Prefix+"/contacts/export.csv", identity.PermContactsExportList, c.contactsCSV)
 	c.page("GET "+Prefix+"/contacts/{id}", identity.PermContactsRead, c.contactPage)
 	c.page("POST "+Prefix+"/contacts/{id}/consents", identity.PermContactsWrite, c.setConsent)
 }
