@@ -54,6 +54,7 @@ var msgRules = []msgRule{
 	{regexp.MustCompile(`^unknown status`), "lang.err.status"},
 	{regexp.MustCompile(`^tier must be A, B, C or D`), "lang.err.tier_filter"},
 	{regexp.MustCompile(`^the search is longer than 100 characters`), "lang.err.search_long"},
+	{regexp.MustCompile(`^the search matches more than (\d+) customers`), "lang.err.bulk_max"},
 }
 
 // positionRE is a compiler message's "line:column: " lead.
