@@ -16,11 +16,17 @@ const (
 	PermContactsWrite  Perm = "contacts.write"  // create, erase, import; consents; any field
 	PermContactsTier   Perm = "contacts.tier"   // change a contact's tier
 	PermContactsExport Perm = "contacts.export" // a contact's full export (personal data)
-	PermManagersWrite  Perm = "managers.write"  // create, change and import managers
-	PermMessagesSend   Perm = "messages.send"   // send a message by hand
-	PermStopsWrite     Perm = "stops.write"     // stop and resume sending
-	PermSettingsWrite  Perm = "settings.write"  // cadences, alert rules, care rules on or off
-	PermAuditRead      Perm = "audit.read"      // the audit log
+	// PermContactsBulkTag: add or remove a tag on many contacts at once, within
+	// the holder's scope (a manager's customers; everyone for the others).
+	PermContactsBulkTag Perm = "contacts.bulk_tag"
+	// PermContactsExportList: a search's contacts as CSV, masked as the list
+	// shows them to the holder (a marketer gets phones and emails masked).
+	PermContactsExportList Perm = "contacts.export_list"
+	PermManagersWrite      Perm = "managers.write" // create, change and import managers
+	PermMessagesSend       Perm = "messages.send"  // send a message by hand
+	PermStopsWrite         Perm = "stops.write"    // stop and resume sending
+	PermSettingsWrite      Perm = "settings.write" // cadences, alert rules, care rules on or off
+	PermAuditRead          Perm = "audit.read"     // the audit log
 
 	PermDashboard        Perm = "dashboard"         // the console's dashboard
 	PermTemplatesRead    Perm = "templates.read"    // templates and their previews
@@ -64,6 +70,8 @@ var permissions = []Permission{
 	{PermContactsWrite, adminOnly, false},
 	{PermContactsTier, managersSide, false},
 	{PermContactsExport, adminOnly, true},
+	{PermContactsBulkTag, []Role{RoleAdmin, RoleMarketer, RoleManager}, false},
+	{PermContactsExportList, authors, true},
 	{PermManagersWrite, adminOnly, false},
 	{PermMessagesSend, adminOnly, false},
 	{PermStopsWrite, adminOnly, false},

@@ -41,6 +41,18 @@ func TestPermissionTable(t *testing.T) {
 	require.False(t, identity.User{}.Can(identity.PermSignedIn), "no role, no permission")
 	require.False(t, identity.User{Roles: identity.AllRoles()}.Can("no.such.permission"))
 	require.Nil(t, identity.RolesFor("no.such.permission"))
+	// Bulk tags and list exports: not for the approver and the auditor, who
+	// change no customer and take no list away; a manager tags (within their
+	// scope) but exports no list.
+	for _, r := range []identity.Role{identity.RoleApprover, identity.RoleAuditor} {
+		u := identity.User{Roles: []identity.Role{r}}
+		require.False(t, u.Can(identity.PermContactsBulkTag), r)
+		require.False(t, u.Can(identity.PermContactsExportList), r)
+	}
+	manager := identity.User{Roles: []identity.Role{identity.RoleManager}}
+	require.True(t, manager.Can(identity.PermContactsBulkTag))
+	require.False(t, manager.Can(identity.PermContactsExportList))
+	require.True(t, identity.User{Roles: []identity.Role{identity.RoleMarketer}}.Can(identity.PermContactsExportList))
 	for _, r := range identity.AllRoles() {
 		require.True(t, identity.User{Roles: []identity.Role{r}}.Can(identity.PermSignedIn), r)
 	}

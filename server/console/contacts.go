@@ -16,9 +16,10 @@ import (
 
 func (c *Console) contactRoutes() {
 	c.page("GET "+Prefix+"/contacts", identity.PermContactsRead, c.contactSearch)
-	c.page("GET "+Prefix+"/contacts/export.csv", identity.PermContactsExport, c.contactsCSV)
+	c.page("GET "+Prefix+"/contacts/export.csv", identity.PermContactsExportList, c.contactsCSV)
 	c.page("GET "+Prefix+"/contacts/{id}", identity.PermContactsRead, c.contactPage)
 	c.page("POST "+Prefix+"/contacts/{id}/consents", identity.PermContactsWrite, c.setConsent)
+	c.bulkRoutes()
 }
 
 // search is a contact search: q is a customer number, a phone number's last
@@ -40,6 +41,13 @@ type searchData struct {
 	ManagerOf map[int64]string
 	// Export is the query of the search's CSV export (everything matching).
 	Export template.URL
+	// Page is the page shown (1 first); CanTag offers the bulk tag form,
+	// Bulk is that form as it was filled in; Notice says what a bulk
+	// change did.
+	Page   int
+	CanTag bool
+	Bulk   bulkForm
+	Notice string
 }
 
 // searchCountCap bounds a search's count: past it the list says "more than".
@@ -61,37 +69,53 @@ func searchOf(v url.Values, p identity.Principal) (search, error) {
 
 func (c *Console) contactSearch(w http.ResponseWriter, r *http.Request, q *req) error {
 	v := r.URL.Query()
-	s, err := searchOf(v, q.P)
+	d, err := c.searchList(r, q, v)
 	if err != nil {
 		return err
+	}
+	d.Notice = bulkNotice(q.Lang, v)
+	if v.Get("fragment") == "1" {
+		return c.fragment(w, r, q, "contacts", "results", d)
+	}
+	c.render(w, r, q, http.StatusOK, "contacts", "contacts.title", d)
+	return nil
+}
+
+// searchList is the contacts list of the search, page and cursor in v (the
+// page's query, or the bulk tag form that came from it).
+func (c *Console) searchList(r *http.Request, q *req, v url.Values) (searchData, error) {
+	s, err := searchOf(v, q.P)
+	if err != nil {
+		return searchData{}, err
 	}
 	s.Limit = DefaultPageSize
 	after, err := afterParam(v, "after must be a contact id")
 	if err != nil {
-		return err
+		return searchData{}, err
 	}
 	s.After = after
 	page := 1
 	if p := v.Get("page"); p != "" {
 		n, err := strconv.Atoi(p)
 		if err != nil || n < 1 || n > searchCountCap/DefaultPageSize {
-			return badRequest(fmt.Sprintf("page must be a number from 1 to %d", searchCountCap/DefaultPageSize))
+			return searchData{}, badRequest(fmt.Sprintf("page must be a number from 1 to %d", searchCountCap/DefaultPageSize))
 		}
 		page = n
 	}
 	s.Offset = (page - 1) * DefaultPageSize
 	ids, more, err := c.deps.Contacts.SearchIDs(r.Context(), scope(q.P), s)
 	if err != nil {
-		return err
+		return searchData{}, err
 	}
-	d := searchData{S: s, Tiers: []string{"A", "B", "C", "D"}, ManagerOf: map[int64]string{}}
+	d := searchData{S: s, Tiers: []string{"A", "B", "C", "D"}, ManagerOf: map[int64]string{}, Page: page,
+		CanTag: q.P.Can(identity.PermContactsBulkTag), Bulk: bulkForm{Selected: map[int64]bool{}}}
 	if d.Total, d.More, err = c.deps.Contacts.CountSearch(r.Context(), scope(q.P), s, searchCountCap); err != nil {
-		return err
+		return searchData{}, err
 	}
 	if len(ids) > 0 {
 		got, err := c.deps.Contacts.GetMany(r.Context(), ids)
 		if err != nil {
-			return err
+			return searchData{}, err
 		}
 		var managers []int64
 		for _, id := range ids {
@@ -104,18 +128,13 @@ func (c *Console) contactSearch(w http.ResponseWriter, r *http.Request, q *req) 
 		}
 		ms, err := c.deps.Contacts.ManagersByID(r.Context(), managers)
 		if err != nil {
-			return err
+			return searchData{}, err
 		}
 		for id, m := range ms {
 			d.ManagerOf[id] = m.Name
 		}
 	}
-	base := url.Values{}
-	for k, val := range map[string]string{"q": s.Q, "tag": s.Tag, "tier": s.Tier} {
-		if val != "" {
-			base.Set(k, val)
-		}
-	}
+	base := listQuery(s)
 	if s.After > 0 {
 		base.Set("after", strconv.FormatInt(s.After, 10))
 	}
@@ -130,11 +149,7 @@ func (c *Console) contactSearch(w http.ResponseWriter, r *http.Request, q *req) 
 		base.Del("after")
 		d.First = template.URL(cmp.Or(base.Encode(), "all=1")) //nolint:gosec // encoded by url.Values
 	}
-	if v.Get("fragment") == "1" {
-		return c.fragment(w, r, q, "contacts", "results", d)
-	}
-	c.render(w, r, q, http.StatusOK, "contacts", "contacts.title", d)
-	return nil
+	return d, nil
 }
 
 // timelineKinds are the timeline filters offered: a prefix of event kinds.

@@ -70,6 +70,7 @@ var msgRules = []msgRule{
 	{regexp.MustCompile(`^unknown function "([^"]+)"`), "lang.err.tpl_func"},
 	{regexp.MustCompile(`^cannot read (.+) here`), "lang.err.tpl_unexpected"},
 	{regexp.MustCompile(`^cannot read this action: `), "lang.err.tpl_other"},
+	{regexp.MustCompile(`^the search matches more than (\d+) customers`), "lang.err.bulk_max"},
 }
 
 // positionRE is a compiler message's "line:column: " lead.
