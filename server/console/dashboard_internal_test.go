@@ -19,5 +19,5 @@ func TestQueueCountsAtTheCapShowAsAtLeast(t *testing.T) {
 	d := &dashboardData{Queues: []queueRow{{Queue: "delivery", Available: 7, Scheduled: delivery.QueueCountCap, Retryable: delivery.QueueCountCap - 1}}}
 	var buf bytes.Buffer
 	require.NoError(t, c.pages["dashboard"].ExecuteTemplate(&buf, "layout.html", &view{Lang: "en", D: dashboardView{dashboardData: d}, c: c}))
-	require.Contains(t, buf.String(), `<td>delivery</td><td class="num">7</td><td class="num">0</td><td class="num">1,000+</td><td class="num">999</td><td class="num">0</td>`)
+	require.Contains(t, buf.String(), `<td class="card-title">delivery</td><td class="num" data-label="Waiting">7</td><td class="num" data-label="Running">0</td><td class="num" data-label="Scheduled">1,000+</td><td class="num" data-label="To retry">999</td><td class="num" data-label="Discarded (24 h)">0</td>`)
 }

@@ -244,7 +244,7 @@ func TestCalendarAndCareRules(t *testing.T) {
 	admin := w.signedIn(t, "admin")
 	admin.lang = "zh-CN"
 	p := admin.getOK(Prefix + "/calendar?year=2027")
-	require.Contains(t, p.body, "<td>2027-02-06</td><td>春节</td>")
+	require.Contains(t, p.body, `<td class="card-title">2027-02-06</td><td data-label="名称">春节</td>`)
 	require.Contains(t, p.body, `class="makeup"`, "调休 workdays are marked")
 	require.Contains(t, p.body, `class="holiday festival" title="春节 · 春节"`)
 	require.Contains(t, p.body, `id="rule-festival.qixi"`)
@@ -296,7 +296,7 @@ func TestDashboard(t *testing.T) {
 	require.Contains(t, p.body, `<svg class="chart"`)
 	require.Regexp(t, `<rect class="s-queued"[^>]*><title>[0-9-]+ queued: `+fmt.Sprint(res.Planned)+`</title>`, p.body)
 	require.Regexp(t, `(?s)<table id="receipts">.*<td>ali</td><td class="num">2</td>`, p.body)
-	require.Regexp(t, `(?s)<table id="queues">.*<td>delivery</td>(<td class="num">\d+</td>){0,2}<td class="num">[1-9]`, p.body,
+	require.Regexp(t, `(?s)<table id="queues" class="cards">.*<td class="card-title">delivery</td>(<td class="num" data-label="[^"]+">\d+</td>){0,2}<td class="num" data-label="[^"]+">[1-9]`, p.body,
 		"the deliver jobs wait in their queue (available, or scheduled for the send time)")
 	require.NotContains(t, p.body, "13900000001")
 }

@@ -77,6 +77,7 @@ var shotPages = []shotPage{
 	{path: "/templates", name: "templates", heading: "消息模板", roles: shotOffice},
 	{path: "/templates/campaign.wealth", name: "template", heading: "模板", roles: shotOffice},
 	{path: "/templates/birthday?preview=1&contact=K1", name: "template-preview", heading: "模板", roles: shotOffice},
+	{path: "/templates/new", name: "template-new", heading: "新建模板", roles: shotAuthors},
 	{path: "/campaigns", name: "campaigns", heading: "营销活动", roles: shotOffice},
 	{path: "/campaigns/new", name: "campaign-new", heading: "新建活动", roles: shotAuthors},
 	{path: "{camp:draft}/edit", name: "campaign-edit", heading: "编辑", roles: shotAuthors},
