@@ -33,6 +33,7 @@ func (c *Console) campaignRoutes() {
 		return
 	}
 	c.page("GET "+Prefix+"/campaigns", identity.PermCampaignsRead, c.campaignList)
+	c.page("GET "+Prefix+"/campaigns/calendar", identity.PermCampaignsRead, c.campaignCalendar)
 	c.page("GET "+Prefix+"/campaigns/new", identity.PermCampaignsWrite, c.campaignNew)
 	c.page("POST "+Prefix+"/campaigns", identity.PermCampaignsWrite, c.campaignCreate)
 	c.page("POST "+Prefix+"/campaigns/preview", identity.PermCampaignsWrite, c.campaignPreview)
