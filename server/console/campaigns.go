@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"html/template"
 	"net/http"
 	"net/url"
 	"slices"
@@ -34,6 +33,7 @@ func (c *Console) campaignRoutes() {
 		return
 	}
 	c.page("GET "+Prefix+"/campaigns", identity.PermCampaignsRead, c.campaignList)
+	c.page("GET "+Prefix+"/campaigns/calendar", identity.PermCampaignsRead, c.campaignCalendar)
 	c.page("GET "+Prefix+"/campaigns/new", identity.PermCampaignsWrite, c.campaignNew)
 	c.page("POST "+Prefix+"/campaigns", identity.PermCampaignsWrite, c.campaignCreate)
 	c.page("POST "+Prefix+"/campaigns/preview", identity.PermCampaignsWrite, c.campaignPreview)
@@ -130,28 +130,114 @@ type listRow struct {
 
 type campaignListData struct {
 	Rows     []listRow
-	Status   string
+	F        campaignFilter
 	Statuses []campaigns.Status
-	Next     template.URL
+	Total    int64
+	Pages    pager
 	CanWrite bool
 }
 
 var allStatuses = campaigns.Statuses
 
+// campaignFilter is the campaign list's search as the URL carries it (a GET
+// form): a part of the name, a status, the user's own campaigns only, and
+// date ranges (YYYY-MM-DD, both ends included, in the console's zone) on
+// when campaigns were created and when they run.
+type campaignFilter struct {
+	Name                       string
+	Status                     string
+	Mine                       bool
+	CreatedFrom, CreatedTo     string
+	ScheduledFrom, ScheduledTo string
+	createdFrom, createdTo     *time.Time
+	scheduledFrom, scheduledTo *time.Time
+}
+
+// values is the filter as query parameters (only what is set).
+func (f campaignFilter) values() url.Values {
+	v := url.Values{}
+	for k, val := range map[string]string{"name": f.Name, "status": f.Status, "created_from": f.CreatedFrom, "created_to": f.CreatedTo,
+		"scheduled_from": f.ScheduledFrom, "scheduled_to": f.ScheduledTo} {
+		if val != "" {
+			v.Set(k, val)
+		}
+	}
+	if f.Mine {
+		v.Set("mine", "1")
+	}
+	return v
+}
+
+// campaignFilterOf reads and checks the list's filter from the query.
+func (c *Console) campaignFilterOf(v url.Values) (campaignFilter, error) {
+	f := campaignFilter{Name: strings.TrimSpace(v.Get("name")), Status: v.Get("status"), Mine: v.Get("mine") == "1",
+		CreatedFrom: v.Get("created_from"), CreatedTo: v.Get("created_to"), ScheduledFrom: v.Get("scheduled_from"), ScheduledTo: v.Get("scheduled_to")}
+	if len(f.Name) > 100 {
+		return f, badRequest("the search is longer than 100 characters")
+	}
+	if f.Status != "" && !slices.Contains(allStatuses, campaigns.Status(f.Status)) {
+		return f, badRequest("unknown status")
+	}
+	day := func(s string, next bool) (*time.Time, error) {
+		if s == "" {
+			return nil, nil
+		}
+		t, err := time.ParseInLocation(time.DateOnly, s, c.loc)
+		if err != nil {
+			return nil, badRequest("must be a date (YYYY-MM-DD): " + s)
+		}
+		if next { // the range's end day is included
+			t = t.AddDate(0, 0, 1)
+		}
+		return &t, nil
+	}
+	var err error
+	if f.createdFrom, err = day(f.CreatedFrom, false); err != nil {
+		return f, err
+	}
+	if f.createdTo, err = day(f.CreatedTo, true); err != nil {
+		return f, err
+	}
+	if f.scheduledFrom, err = day(f.ScheduledFrom, false); err != nil {
+		return f, err
+	}
+	if f.scheduledTo, err = day(f.ScheduledTo, true); err != nil {
+		return f, err
+	}
+	return f, nil
+}
+
+// campaignListMaxPage bounds the page number of the campaign list.
+const campaignListMaxPage = 10_000
+
 func (c *Console) campaignList(w http.ResponseWriter, r *http.Request, q *req) error {
-	status := r.URL.Query().Get("status")
-	if status != "" && !slices.Contains(allStatuses, campaigns.Status(status)) {
-		return badRequest("unknown status")
-	}
-	after, err := afterParam(r.URL.Query(), "after must be a campaign id")
+	v := r.URL.Query()
+	f, err := c.campaignFilterOf(v)
 	if err != nil {
 		return err
 	}
-	list, next, err := c.deps.Campaigns.List(r.Context(), campaigns.ListFilter{Status: campaigns.Status(status), After: after, Limit: DefaultPageSize})
+	page := 1
+	if p := v.Get("page"); p != "" {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 1 || n > campaignListMaxPage {
+			return badRequest(fmt.Sprintf("must be a number from 1 to %d: page", campaignListMaxPage))
+		}
+		page = n
+	}
+	s := campaigns.Search{Name: f.Name, CreatedFrom: f.createdFrom, CreatedTo: f.createdTo, ScheduledFrom: f.scheduledFrom, ScheduledTo: f.scheduledTo,
+		Offset: (page - 1) * DefaultPageSize, Limit: DefaultPageSize}
+	if f.Status != "" {
+		s.Statuses = []campaigns.Status{campaigns.Status(f.Status)}
+	}
+	if f.Mine {
+		s.CreatedBy = q.P.User.ID
+	}
+	found, err := c.deps.Campaigns.Search(r.Context(), s)
 	if err != nil {
 		return err
 	}
-	d := campaignListData{Status: status, Statuses: allStatuses, CanWrite: q.P.Can(identity.PermCampaignsWrite)}
+	list := found.Campaigns
+	d := campaignListData{F: f, Statuses: allStatuses, Total: found.Total, CanWrite: q.P.Can(identity.PermCampaignsWrite)}
 	ids := make([]int64, len(list))
 	for i, cp := range list {
 		ids[i] = cp.ID
@@ -176,13 +262,7 @@ func (c *Console) campaignList(w http.ResponseWriter, r *http.Request, q *req) e
 		g.Audience = 0 // the review's audience stands for the campaign
 		f.add(g)
 	}
-	if next != 0 {
-		base := url.Values{}
-		if status != "" {
-			base.Set("status", status)
-		}
-		d.Next = nextPage(base, next)
-	}
+	d.Pages = pagerOf(int(found.Total), page, DefaultPageSize, f.values(), "page", "campaign-list")
 	c.render(w, r, q, http.StatusOK, "campaigns", "camp.title", d)
 	return nil
 }

@@ -142,6 +142,7 @@ func init() {
 		"lang.err.consent_reason":     {"a reason is required to change a consent", "变更授权须填写原因"},
 		"lang.err.test_to":            {"name the customer number to send the test to", "请填写测试发送的客户号"},
 		"lang.err.status":             {"unknown status", "未知的状态"},
+		"lang.err.month":              {"month must be a month", "月份格式应为年-月，且在 1901 至 2100 年之间"},
 		"lang.err.tier_filter":        {"tier must be A, B, C or D", "等级应为 A、B、C 或 D"},
 		"lang.err.search_long":        {"the search is longer than 100 characters", "搜索内容超过 100 个字符"},
 		"lang.err.other":              {"invalid: ", "输入有误："},

@@ -52,6 +52,7 @@ var msgRules = []msgRule{
 	{regexp.MustCompile(`^a reason is required to change a consent`), "lang.err.consent_reason"},
 	{regexp.MustCompile(`^name the customer number to send the test to`), "lang.err.test_to"},
 	{regexp.MustCompile(`^unknown status`), "lang.err.status"},
+	{regexp.MustCompile(`^month must be a month`), "lang.err.month"},
 	{regexp.MustCompile(`^tier must be A, B, C or D`), "lang.err.tier_filter"},
 	{regexp.MustCompile(`^the search is longer than 100 characters`), "lang.err.search_long"},
 	// The templates package's parse errors, in its plain words (parseAll).

@@ -141,7 +141,7 @@ func TestEveryWordIsChinese(t *testing.T) {
 		url.Values{"channel": {"email"}, "purpose": {"marketing"}, "granted": {"false"}, "reason": {"网点办理"}}).status)
 
 	pages := []string{
-		"/", "/my", "/my/ranking", "/campaigns", "/campaigns/new", camp, draft, draft + "/edit",
+		"/", "/my", "/my/ranking", "/campaigns", "/campaigns/calendar", "/campaigns/calendar?month=2027-02", "/campaigns/new", camp, draft, draft + "/edit",
 		"/contacts", "/contacts?q=K1", "/templates", "/templates/new?channel=sms&locale=zh-CN&locale=en", "/templates/new?channel=wechat", "/templates/new?channel=wecom", "/calendar",
 	}
 	for _, ext := range []string{"K1", "K2", "K3"} {

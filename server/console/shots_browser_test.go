@@ -79,6 +79,7 @@ var shotPages = []shotPage{
 	{path: "/templates/birthday?preview=1&contact=K1", name: "template-preview", heading: "模板", roles: shotOffice},
 	{path: "/templates/new", name: "template-new", heading: "新建模板", roles: shotAuthors},
 	{path: "/campaigns", name: "campaigns", heading: "营销活动", roles: shotOffice},
+	{path: "/campaigns/calendar?month=2027-02", name: "campaign-calendar", heading: "活动日历", roles: shotOffice},
 	{path: "/campaigns/new", name: "campaign-new", heading: "新建活动", roles: shotAuthors},
 	{path: "{camp:draft}/edit", name: "campaign-edit", heading: "编辑", roles: shotAuthors},
 	{path: "{camp:submitted}/confirm/approve", name: "confirm-approve", heading: "批准活动", roles: []string{shotApprover}},
