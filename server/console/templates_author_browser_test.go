@@ -28,9 +28,9 @@ func TestBrowserTemplateAuthoring(t *testing.T) {
 		chromedp.SetValue(text, "尊敬的{{.Contact.Name}，\n您好{{end}}"),
 	)
 	mk.submitStatus("create with two mistakes", 400, chromedp.Click("#create-template"))
-	require.Equal(t, "2", mk.eval(`String(document.querySelectorAll('.problem[data-field="sms.zh-CN.text"]').length)`))
-	require.Contains(t, mk.text(`.problem[data-line="1"]`), "unclosed action")
-	require.Contains(t, mk.text(`.problem[data-line="2"]`), "{{end}} without")
+	require.Equal(t, "2", mk.eval(`String(document.querySelectorAll('#template-form .problem[data-field="sms.zh-CN.text"]').length)`))
+	require.Contains(t, mk.text(`#template-form .problem[data-line="1"]`), "unclosed action")
+	require.Contains(t, mk.text(`#template-form .problem[data-line="2"]`), "{{end}} without")
 	mk.noHScroll("the refused form")
 
 	// Fixed while the preview follows, for K1.
