@@ -320,6 +320,7 @@ func (b *tab) noSidewaysBoxes(what string) {
 var docShots = map[string]bool{
 	"marketer-dashboard": true, "marketer-campaigns": true, "approver-campaign-submitted": true,
 	"marketer-campaign-new": true, "manager-my": true, "teamlead-contact": true,
+	"marketer-campaign-calendar": true, "marketer-template-new": true, "marketer-contacts": true,
 }
 
 func (b *tab) docShot(dir, role, name string, width int64) {
